@@ -1,0 +1,110 @@
+# bancluster - top-level build.
+#
+#   make              build the three programs into build/
+#   make test         unit + integration suite, ends with "N passed, N failed"
+#   make test SANITIZE=1   the same in an ASan + UBSan build (build-san/)
+#   make deps         install every build and test dependency (Debian 12)
+#   make demo         narrated demo fleet in network namespaces
+#   make bench        benchmarks side by side with today's tools
+#   make install      PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+
+ifeq ($(SANITIZE),1)
+B       ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT     := -O1 -g
+else
+B       ?= build
+SANFLAGS :=
+OPT     := -O2 -g -D_FORTIFY_SOURCE=2
+endif
+
+CC      ?= cc
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+           -Wimplicit-fallthrough -Werror
+HARDEN  := -fstack-protector-strong -fPIE
+PKGS    := libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
+LIBS    := $(PKG_LIBS) -lm
+
+PROTO_GEN := $(B)/proto/bancluster.pb-c.c
+PROTO_HDR := $(B)/proto/bancluster.pb-c.h
+
+# Every .c in a module directory is library code except main.c.
+LIB_SRC := $(filter-out %/main.c,$(wildcard common/*.c proto/*.c agent/*.c coordinator/*.c cli/*.c))
+LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/proto/bancluster.pb-c.o
+PROGS   := $(B)/bancluster-coordinator $(B)/bancluster-agent $(B)/bancluster
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps test unit-bins demo bench install clean fuzz check-deps
+all: $(PROGS)
+
+$(PROTO_GEN) $(PROTO_HDR): proto/bancluster.proto
+	@mkdir -p $(B)/proto
+	protoc-c --c_out=$(B) proto/bancluster.proto
+
+$(B)/proto/bancluster.pb-c.o: $(PROTO_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wpedantic -Wmissing-prototypes,$(CFLAGS)) -c -o $@ $<
+
+$(B)/%.o: %.c $(PROTO_HDR) $(wildcard common/*.h proto/*.h agent/*.h coordinator/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libbc.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/bancluster-coordinator: $(B)/coordinator/main.o $(B)/libbc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/bancluster-agent: $(B)/agent/main.o $(B)/libbc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/bancluster: $(B)/cli/main.o $(B)/libbc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libbc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libbc.a $(LIBS)
+
+$(B)/bench/%: bench/%.c $(B)/libbc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libbc.a $(LIBS)
+
+unit-bins: $(UNIT_BIN)
+
+check-deps:
+	@sh deploy/deps.sh --check || $(MAKE) deps
+
+deps:
+	sh deploy/deps.sh
+
+test: check-deps
+	$(MAKE) all unit-bins SANITIZE=$(SANITIZE)
+	B=$(B) sh tests/run.sh
+
+demo: check-deps
+	$(MAKE) all
+	B=$(B) sh tests/demo.sh
+
+bench: check-deps
+	$(MAKE) all $(BENCH_BIN)
+	B=$(B) sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/bancluster-coordinator $(B)/bancluster-agent $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(B)/bancluster $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,92 @@
+/*
+ * fw_nft.h - the firewall writer: the only code that talks to nftables.
+ *
+ * Owns `table inet bancluster` (sets fleet4, fleet6, local4, local6 with
+ * flags interval,timeout, and chain input dropping banned sources on the
+ * protected ports). Elements are written through libnftnl netlink batches,
+ * one transaction per call, every ack read and matched to its request.
+ *
+ * Narrow interface on purpose (open, apply, replace, dump, close): a later
+ * step moves this module into its own process holding CAP_NET_ADMIN alone,
+ * fed with the fixed-size struct bc_fw_elem records below. Nothing here
+ * prints or exits; errors come back as -1 plus a one-line message.
+ */
+#ifndef BC_FW_NFT_H
+#define BC_FW_NFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BC_FW_TABLE "bancluster"
+#define BC_FW_MAX_PORTS 64
+
+enum bc_fw_set {
+	BC_FW_FLEET = 0, /* fleet4 / fleet6: mirror of the coordinator */
+	BC_FW_LOCAL = 1, /* local4 / local6: this agent's own bans */
+};
+
+enum bc_fw_op {
+	BC_FW_ADD = 1,
+	BC_FW_DEL = 2,
+};
+
+/* One interval element; fixed size so it can cross a socketpair as is. */
+struct bc_fw_elem {
+	uint8_t op;      /* enum bc_fw_op */
+	uint8_t set;     /* enum bc_fw_set */
+	uint8_t family;  /* AF_INET or AF_INET6 */
+	uint8_t pad[5];
+	uint64_t timeout_ms; /* ADD: kernel timeout; 0 = none (permanent) */
+	uint8_t first[16];   /* first address, network order (v4: 4 bytes) */
+	uint8_t last[16];    /* last address, inclusive */
+};
+
+struct bc_fw_config {
+	int all_ports;                    /* 1: drop every port */
+	uint16_t ports[BC_FW_MAX_PORTS];  /* protected TCP ports */
+	size_t nports;
+};
+
+struct bc_fw;
+
+/*
+ * Open a netlink socket and create the table, the four sets and the input
+ * chain idempotently (existing elements are kept; the chain's rules are
+ * replaced so that the port list follows the config). Touches no other
+ * table. Returns NULL and fills err on failure. Caller owns the result.
+ */
+struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
+			 size_t errlen);
+
+/*
+ * Apply n ADD/DEL records in one transaction, in order. A DEL of an element
+ * that is no longer there (it timed out in the kernel) is not an error:
+ * the failing request is identified from its ack and the transaction is
+ * retried without it. Returns 0 or -1 (nothing applied).
+ */
+int bc_fw_apply(struct bc_fw *fw, const struct bc_fw_elem *ops, size_t n,
+		char *err, size_t errlen);
+
+/*
+ * Atomically replace both sets of `set` (v4 and v6) with elems (all ADD):
+ * one transaction that flushes them and adds every element, in paged
+ * batches, so 100 000+ elements go in at once. Returns 0 or -1.
+ */
+int bc_fw_replace(struct bc_fw *fw, enum bc_fw_set set,
+		  const struct bc_fw_elem *elems, size_t n, char *err,
+		  size_t errlen);
+
+/*
+ * Read back the elements of one set family (set + AF_INET/AF_INET6) with a
+ * set-element dump, never by running nft. Calls cb once per interval with
+ * op = BC_FW_ADD and timeout_ms = remaining time (0 if none). Returns the
+ * number of elements or -1.
+ */
+typedef void (*bc_fw_dump_cb)(const struct bc_fw_elem *e, void *arg);
+long bc_fw_dump(struct bc_fw *fw, enum bc_fw_set set, int family,
+		bc_fw_dump_cb cb, void *arg, char *err, size_t errlen);
+
+/* Close the socket; the table and its elements stay in the kernel. */
+void bc_fw_close(struct bc_fw **fw);
+
+#endif

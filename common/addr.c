@@ -1,0 +1,267 @@
+/*
+ * addr.c - parse, normalize, format and compare addresses and prefixes.
+ *
+ * Input is untrusted (CLI arguments, config files, log fields): every
+ * parser works on (ptr, len), copies into a bounded buffer and hands the
+ * text to inet_pton(), which never resolves names. Errors fill err.
+ */
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define ADDR_TEXT_MAX 45 /* longest IPv6 text form, INET6_ADDRSTRLEN - 1 */
+
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+unsigned bc_addr_maxlen(const struct bc_addr *a)
+{
+	return a->family == AF_INET ? 32 : 128;
+}
+
+size_t bc_addr_bytes(const struct bc_addr *a)
+{
+	return a->family == AF_INET ? 4 : 16;
+}
+
+void bc_addr_mask(struct bc_addr *a, unsigned plen)
+{
+	unsigned max = bc_addr_maxlen(a), i;
+
+	if (plen > max)
+		plen = max;
+	a->plen = (uint8_t)plen;
+	for (i = 0; i < 16; i++) {
+		unsigned bit = i * 8;
+
+		if (i >= bc_addr_bytes(a) || bit >= plen)
+			a->a[i] = 0;
+		else if (bit + 8 > plen)
+			a->a[i] &= (uint8_t)(0xff << (8 - (plen - bit)));
+	}
+}
+
+void bc_addr_from_bin(struct bc_addr *out, int family, const void *bin,
+		      unsigned plen)
+{
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET6 && memcmp(bin, v4mapped, 12) == 0 &&
+	    plen >= 96) {
+		out->family = AF_INET;
+		memcpy(out->a, (const uint8_t *)bin + 12, 4);
+		plen -= 96;
+	} else {
+		out->family = (uint8_t)family;
+		memcpy(out->a, bin, family == AF_INET ? 4 : 16);
+	}
+	bc_addr_mask(out, plen);
+}
+
+int bc_addr_parse_host(struct bc_addr *out, const char *s, size_t len)
+{
+	char buf[ADDR_TEXT_MAX + 1];
+	uint8_t bin[16];
+
+	if (len == 0 || len > ADDR_TEXT_MAX)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (memchr(buf, ':', len) != NULL) {
+		if (inet_pton(AF_INET6, buf, bin) != 1)
+			return -1;
+		bc_addr_from_bin(out, AF_INET6, bin, 128);
+		return 0;
+	}
+	if (inet_pton(AF_INET, buf, bin) != 1)
+		return -1;
+	bc_addr_from_bin(out, AF_INET, bin, 32);
+	return 0;
+}
+
+int bc_addr_parse(struct bc_addr *out, const char *s, size_t len, char *err,
+		  size_t errlen)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t alen = slash ? (size_t)(slash - s) : len;
+	unsigned long plen;
+	uint8_t bin[16];
+	char buf[ADDR_TEXT_MAX + 1];
+	int family;
+
+	if (alen == 0 || alen > ADDR_TEXT_MAX) {
+		snprintf(err, errlen, "\"%.*s\": not an IP address",
+			 (int)(len > 64 ? 64 : len), s);
+		return -1;
+	}
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	family = memchr(buf, ':', alen) ? AF_INET6 : AF_INET;
+	if (inet_pton(family, buf, bin) != 1) {
+		snprintf(err, errlen, "\"%s\": not an IP address", buf);
+		return -1;
+	}
+	plen = family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		const char *p = slash + 1, *end = s + len;
+		unsigned long v = 0;
+
+		if (p == end || end - p > 3) {
+			snprintf(err, errlen, "\"%.*s\": bad prefix length",
+				 (int)(len > 64 ? 64 : len), s);
+			return -1;
+		}
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9') {
+				snprintf(err, errlen,
+					 "\"%.*s\": bad prefix length",
+					 (int)(len > 64 ? 64 : len), s);
+				return -1;
+			}
+			v = v * 10 + (unsigned long)(*p - '0');
+		}
+		if (v > plen) {
+			snprintf(err, errlen,
+				 "\"%.*s\": prefix length %lu over /%lu",
+				 (int)(len > 64 ? 64 : len), s, v, plen);
+			return -1;
+		}
+		plen = v;
+	}
+	if (family == AF_INET6 && memcmp(bin, v4mapped, 12) == 0 && plen < 96) {
+		snprintf(err, errlen,
+			 "\"%.*s\": IPv4-mapped prefix shorter than /96",
+			 (int)(len > 64 ? 64 : len), s);
+		return -1;
+	}
+	bc_addr_from_bin(out, family, bin, (unsigned)plen);
+	return 0;
+}
+
+const char *bc_addr_format(const struct bc_addr *a, char *buf, size_t len)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->a, t,
+		      sizeof(t)) == NULL)
+		snprintf(t, sizeof(t), "?");
+	if (a->plen == bc_addr_maxlen(a))
+		snprintf(buf, len, "%s", t);
+	else
+		snprintf(buf, len, "%s/%u", t, a->plen);
+	return buf;
+}
+
+void bc_addr_range(const struct bc_addr *a, uint8_t first[16],
+		   uint8_t last[16])
+{
+	size_t n = bc_addr_bytes(a), i;
+
+	memset(first, 0, 16);
+	memset(last, 0, 16);
+	memcpy(first, a->a, n);
+	for (i = 0; i < n; i++) {
+		unsigned bit = (unsigned)i * 8;
+		uint8_t hostmask;
+
+		if (bit >= a->plen)
+			hostmask = 0xff;
+		else if (bit + 8 > a->plen)
+			hostmask = (uint8_t)(0xff >> (a->plen - bit));
+		else
+			hostmask = 0;
+		last[i] = (uint8_t)(a->a[i] | hostmask);
+	}
+}
+
+bool bc_addr_contains(const struct bc_addr *outer, const struct bc_addr *inner)
+{
+	struct bc_addr t;
+
+	if (outer->family != inner->family || inner->plen < outer->plen)
+		return false;
+	t = *inner;
+	bc_addr_mask(&t, outer->plen);
+	return memcmp(t.a, outer->a, 16) == 0;
+}
+
+bool bc_addr_equal(const struct bc_addr *x, const struct bc_addr *y)
+{
+	return x->family == y->family && x->plen == y->plen &&
+	       memcmp(x->a, y->a, 16) == 0;
+}
+
+int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y)
+{
+	int c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	c = memcmp(x->a, y->a, 16);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return 0;
+}
+
+int bc_addr_list_add(struct bc_addr_list *l, const struct bc_addr *a)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct bc_addr *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *a;
+	return 0;
+}
+
+int bc_addr_list_parse(struct bc_addr_list *l, const char *s, char *err,
+		       size_t errlen)
+{
+	const char *p = s;
+
+	for (;;) {
+		const char *start;
+		struct bc_addr a;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			return 0;
+		start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != ',')
+			p++;
+		if (bc_addr_parse(&a, start, (size_t)(p - start), err,
+				  errlen) < 0)
+			return -1;
+		if (bc_addr_list_add(l, &a) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+}
+
+bool bc_addr_list_match(const struct bc_addr_list *l, const struct bc_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (bc_addr_contains(&l->v[i], a))
+			return true;
+	return false;
+}
+
+void bc_addr_list_free(struct bc_addr_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

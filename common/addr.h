@@ -1,0 +1,80 @@
+/*
+ * addr.h - IPv4/IPv6 addresses and CIDR prefixes in one fixed-size record.
+ *
+ * A struct bc_addr always holds the canonical form: IPv4-mapped IPv6 is
+ * turned into IPv4, host bits below the prefix are cleared, and the
+ * address is stored in network byte order in the first 4 or 16 bytes.
+ */
+#ifndef BC_ADDR_H
+#define BC_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BC_ADDR_STRLEN 64 /* enough for "ffff:...:ffff/128" and a NUL */
+
+struct bc_addr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t plen;   /* prefix length: 0..32 or 0..128 */
+	uint8_t pad[2];
+	uint8_t a[16];  /* network byte order; IPv4 uses a[0..3], rest zero */
+};
+
+/*
+ * Parse "ADDR" or "ADDR/LEN" from (s, len) without needing a NUL.
+ * Without /LEN the prefix is the full host length. IPv4-mapped IPv6
+ * (::ffff:a.b.c.d, with a prefix >= 96) becomes IPv4. Host bits are
+ * cleared. Returns 0, or -1 and a one-line reason in err.
+ */
+int bc_addr_parse(struct bc_addr *out, const char *s, size_t len, char *err,
+		  size_t errlen);
+
+/* Parse a plain host address (no prefix), as found in a log line. */
+int bc_addr_parse_host(struct bc_addr *out, const char *s, size_t len);
+
+/* Build from binary: family, 4 or 16 bytes, prefix. Normalizes. */
+void bc_addr_from_bin(struct bc_addr *out, int family, const void *bin,
+		      unsigned plen);
+
+/* Format as "a.b.c.d" for host prefixes, "a.b.c.0/24" otherwise. */
+const char *bc_addr_format(const struct bc_addr *a, char *buf, size_t len);
+
+/* Maximum prefix for the family: 32 or 128. */
+unsigned bc_addr_maxlen(const struct bc_addr *a);
+
+/* Address bytes used by the family: 4 or 16. */
+size_t bc_addr_bytes(const struct bc_addr *a);
+
+/* Clear host bits below plen (and set plen). */
+void bc_addr_mask(struct bc_addr *a, unsigned plen);
+
+/* First and last address (inclusive) of the prefix, in network order. */
+void bc_addr_range(const struct bc_addr *a, uint8_t first[16],
+		   uint8_t last[16]);
+
+/* True when prefix `outer` contains address or prefix `inner`. */
+bool bc_addr_contains(const struct bc_addr *outer, const struct bc_addr *inner);
+
+/* Equality of family, prefix and address. */
+bool bc_addr_equal(const struct bc_addr *x, const struct bc_addr *y);
+
+/* Total order: family, then address, then prefix (shorter first). */
+int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y);
+
+/*
+ * A list of prefixes, such as an allow list: "127.0.0.0/8, ::1".
+ * bc_addr_list_parse appends; entries are separated by commas or spaces.
+ */
+struct bc_addr_list {
+	struct bc_addr *v;
+	size_t n;
+	size_t cap;
+};
+int bc_addr_list_parse(struct bc_addr_list *l, const char *s, char *err,
+		       size_t errlen);
+int bc_addr_list_add(struct bc_addr_list *l, const struct bc_addr *a);
+bool bc_addr_list_match(const struct bc_addr_list *l, const struct bc_addr *a);
+void bc_addr_list_free(struct bc_addr_list *l);
+
+#endif

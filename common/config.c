@@ -1,0 +1,312 @@
+/*
+ * config.c - INI files through inih, validated against a key table.
+ *
+ * The file is trusted more than the network but still checked strictly:
+ * every value is parsed anchored at both ends and bounded. Nothing is
+ * printed here; the caller prints the one-line error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+
+struct load_ctx {
+	const struct bc_cfg_key *keys;
+	size_t nkeys;
+	void *obj;
+	bc_cfg_extra_fn extra;
+	char dir[BC_CFG_STR_MAX];
+	bool seen[BC_CFG_MAX_KEYS];
+	char err[512];
+};
+
+int bc_cfg_path(char *out, const char *value, const char *dir)
+{
+	int n;
+
+	if (value[0] == '/' || dir[0] == '\0')
+		n = snprintf(out, BC_CFG_STR_MAX, "%s", value);
+	else
+		n = snprintf(out, BC_CFG_STR_MAX, "%s/%s", dir, value);
+	return n < 0 || n >= BC_CFG_STR_MAX ? -1 : 0;
+}
+
+static int parse_ports(struct bc_cfg_ports *p, const char *v, char *err,
+		       size_t errlen)
+{
+	const char *s = v;
+
+	memset(p, 0, sizeof(*p));
+	if (strcmp(v, "all") == 0) {
+		p->all = true;
+		return 0;
+	}
+	for (;;) {
+		char num[8];
+		size_t len;
+		uint64_t port;
+
+		while (*s == ' ' || *s == ',' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		len = strcspn(s, " ,\t");
+		if (len >= sizeof(num) || p->n == BC_CFG_MAX_PORTS) {
+			snprintf(err, errlen, "bad port list \"%.64s\"", v);
+			return -1;
+		}
+		memcpy(num, s, len);
+		num[len] = '\0';
+		if (bc_parse_u64(num, 1, 65535, &port) < 0) {
+			snprintf(err, errlen,
+				 "expected ports 1..65535 or \"all\", got \"%s\"",
+				 num);
+			return -1;
+		}
+		p->port[p->n++] = (uint16_t)port;
+		s += len;
+	}
+	if (p->n == 0) {
+		snprintf(err, errlen, "empty port list");
+		return -1;
+	}
+	return 0;
+}
+
+int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
+		       const char *value, const char *dir, char *err,
+		       size_t errlen)
+{
+	char *dst = (char *)obj + k->offset;
+
+	switch (k->type) {
+	case BC_CFG_STR:
+		if (strlen(value) >= BC_CFG_STR_MAX ||
+		    (k->max > 0 && strlen(value) > (size_t)k->max) ||
+		    strlen(value) < (size_t)k->min) {
+			snprintf(err, errlen,
+				 "expected %g..%g characters, got \"%.64s\"",
+				 k->min, k->max > 0 ? k->max : BC_CFG_STR_MAX - 1,
+				 value);
+			return -1;
+		}
+		memcpy(dst, value, strlen(value) + 1);
+		return 0;
+	case BC_CFG_PATH:
+		if (value[0] == '\0' || bc_cfg_path(dst, value, dir) < 0) {
+			snprintf(err, errlen, "bad path \"%.64s\"", value);
+			return -1;
+		}
+		return 0;
+	case BC_CFG_INT: {
+		const char *v = value;
+		uint64_t u;
+		bool neg = false;
+
+		if (*v == '-') {
+			neg = true;
+			v++;
+		}
+		if (bc_parse_u64(v, 0, INT64_MAX, &u) < 0 ||
+		    (neg ? -(double)u : (double)u) < k->min ||
+		    (neg ? -(double)u : (double)u) > k->max) {
+			snprintf(err, errlen, "expected %.0f..%.0f, got \"%.64s\"",
+				 k->min, k->max, value);
+			return -1;
+		}
+		*(int64_t *)(void *)dst = neg ? -(int64_t)u : (int64_t)u;
+		return 0;
+	}
+	case BC_CFG_DUR: {
+		int64_t s;
+		char e[128], a[32], b[32];
+
+		if (bc_duration_parse(value, &s, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s", e);
+			return -1;
+		}
+		if ((double)s < k->min || (double)s > k->max) {
+			snprintf(err, errlen, "expected %s..%s, got \"%.64s\"",
+				 bc_duration_format((int64_t)k->min, a, sizeof(a)),
+				 bc_duration_format((int64_t)k->max, b, sizeof(b)),
+				 value);
+			return -1;
+		}
+		*(int64_t *)(void *)dst = s;
+		return 0;
+	}
+	case BC_CFG_NUM: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(value, &end);
+		if (value[0] == '\0' || *end != '\0' || errno != 0 ||
+		    !isfinite(d) || d < k->min || d > k->max) {
+			snprintf(err, errlen, "expected %g..%g, got \"%.64s\"",
+				 k->min, k->max, value);
+			return -1;
+		}
+		*(double *)(void *)dst = d;
+		return 0;
+	}
+	case BC_CFG_ADDRS: {
+		struct bc_addr_list *l = (struct bc_addr_list *)(void *)dst;
+
+		bc_addr_list_free(l);
+		return bc_addr_list_parse(l, value, err, errlen);
+	}
+	case BC_CFG_PORTS:
+		return parse_ports((struct bc_cfg_ports *)(void *)dst, value,
+				   err, errlen);
+	}
+	snprintf(err, errlen, "internal: bad key type");
+	return -1;
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct load_ctx *c = user;
+	char e[400], v[BC_CFG_STR_MAX * 4];
+	size_t i, vl;
+	bool section_known = false;
+
+	if (c->err[0] != '\0')
+		return 0; /* report the first error only */
+	/* "key = value   # comment": inih only knows ';' inline comments. */
+	snprintf(v, sizeof(v), "%s", value);
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] == '#' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) {
+			v[i] = '\0';
+			break;
+		}
+	}
+	vl = strlen(v);
+	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		v[--vl] = '\0';
+	value = v;
+
+	for (i = 0; i < c->nkeys; i++) {
+		const struct bc_cfg_key *k = &c->keys[i];
+
+		if (strcmp(k->section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(k->name, name) != 0)
+			continue;
+		if (c->seen[i]) {
+			snprintf(c->err, sizeof(c->err),
+				 "[%s] %s: set twice", section, name);
+			return 0;
+		}
+		c->seen[i] = true;
+		if (bc_cfg_parse_value(k, c->obj, value, c->dir, e,
+				       sizeof(e)) < 0) {
+			snprintf(c->err, sizeof(c->err), "[%s] %s: %s", section,
+				 name, e);
+			return 0;
+		}
+		return 1;
+	}
+	if (!section_known && c->extra != NULL) {
+		if (c->extra(c->obj, section, name, value, c->dir, e,
+			     sizeof(e)) < 0) {
+			snprintf(c->err, sizeof(c->err), "[%s] %s: %s", section,
+				 name, e);
+			return 0;
+		}
+		return 1;
+	}
+	if (section_known)
+		snprintf(c->err, sizeof(c->err), "[%s] %s: unknown key", section,
+			 name);
+	else
+		snprintf(c->err, sizeof(c->err), "[%s]: unknown section",
+			 section);
+	return 0;
+}
+
+int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
+		void *obj, bc_cfg_extra_fn extra, char *err, size_t errlen)
+{
+	struct load_ctx *c;
+	const char *slash;
+	size_t i;
+	int line, rc = -1;
+	FILE *f;
+
+	if (nkeys > BC_CFG_MAX_KEYS) {
+		snprintf(err, errlen, "internal: too many keys");
+		return -1;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->keys = keys;
+	c->nkeys = nkeys;
+	c->obj = obj;
+	c->extra = extra;
+	slash = strrchr(path, '/');
+	if (slash != NULL)
+		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path),
+			 path);
+	else
+		snprintf(c->dir, sizeof(c->dir), ".");
+	if (slash == path)
+		snprintf(c->dir, sizeof(c->dir), "/");
+	for (i = 0; i < nkeys; i++) {
+		char e[400];
+
+		if (keys[i].def == NULL)
+			continue;
+		if (bc_cfg_parse_value(&keys[i], obj, keys[i].def, c->dir, e,
+				       sizeof(e)) < 0) {
+			snprintf(err, errlen, "internal default [%s] %s: %s",
+				 keys[i].section, keys[i].name, e);
+			goto out;
+		}
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	line = ini_parse_file(f, handler, c);
+	fclose(f);
+	if (line != 0) {
+		if (c->err[0] == '\0')
+			snprintf(c->err, sizeof(c->err), "syntax error");
+		snprintf(err, errlen, "%s:%d: %s", path, line, c->err);
+		goto out;
+	}
+	for (i = 0; i < nkeys; i++) {
+		if (keys[i].def == NULL && !c->seen[i]) {
+			snprintf(err, errlen, "%s: [%s] %s: missing", path,
+				 keys[i].section, keys[i].name);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
+
+void bc_cfg_free(const struct bc_cfg_key *keys, size_t nkeys, void *obj)
+{
+	size_t i;
+
+	for (i = 0; i < nkeys; i++)
+		if (keys[i].type == BC_CFG_ADDRS)
+			bc_addr_list_free((struct bc_addr_list *)(void *)((char *)obj + keys[i].offset));
+}

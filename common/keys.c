@@ -1,0 +1,296 @@
+/*
+ * keys.c - key files, key ids and the ring of pinned public keys.
+ *
+ * Key files are read with bounded reads; secret files must be private to
+ * their owner. Secrets are wiped with sodium_memzero when discarded.
+ */
+#include "keys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEY_SECRET_TAG "bancluster-ed25519-secret "
+#define KEY_PUBLIC_TAG "bancluster-ed25519-public "
+#define KEY_FILE_MAX 256
+#define KEY_B64_VARIANT sodium_base64_VARIANT_ORIGINAL
+
+bool bc_name_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= BC_NAME_MAX || s[0] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static void key_id(uint8_t id[BC_KEY_ID_BYTES], const uint8_t pk[32])
+{
+	crypto_generichash(id, BC_KEY_ID_BYTES, pk, 32, NULL, 0);
+}
+
+static int write_file(const char *path, const char *text, mode_t mode,
+		      char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len ||
+	    fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int bc_key_generate(const char *path, char *err, size_t errlen)
+{
+	uint8_t pk[32], sk[64];
+	char b64[sodium_base64_ENCODED_LEN(32, KEY_B64_VARIANT)];
+	char text[KEY_FILE_MAX], kpath[4096], ppath[4096];
+	int rc = -1;
+
+	if (snprintf(kpath, sizeof(kpath), "%s.key", path) >= (int)sizeof(kpath) ||
+	    snprintf(ppath, sizeof(ppath), "%s.pub", path) >= (int)sizeof(ppath)) {
+		snprintf(err, errlen, "\"%.64s\": path too long", path);
+		return -1;
+	}
+	crypto_sign_keypair(pk, sk);
+	sodium_bin2base64(b64, sizeof(b64), sk, 32, KEY_B64_VARIANT);
+	snprintf(text, sizeof(text), KEY_SECRET_TAG "%s\n", b64);
+	if (write_file(kpath, text, 0600, err, errlen) < 0)
+		goto out;
+	sodium_bin2base64(b64, sizeof(b64), pk, 32, KEY_B64_VARIANT);
+	snprintf(text, sizeof(text), KEY_PUBLIC_TAG "%s\n", b64);
+	if (write_file(ppath, text, 0644, err, errlen) < 0) {
+		unlink(kpath);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+/* Read "TAG base64\n" from path and decode 32 bytes. */
+static int read_key_file(const char *path, const char *tag, bool secret,
+			 uint8_t out[32], char *err, size_t errlen)
+{
+	char buf[KEY_FILE_MAX + 1];
+	struct stat st;
+	size_t taglen = strlen(tag), bin_len = 0;
+	const char *b64end;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (secret && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "%s: secret key readable by group or others (mode %03o); chmod 600 it",
+			 path, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, KEY_FILE_MAX);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	if ((size_t)n < taglen || memcmp(buf, tag, taglen) != 0) {
+		snprintf(err, errlen, "%s: not a bancluster %s key", path,
+			 secret ? "secret" : "public");
+		sodium_memzero(buf, sizeof(buf));
+		return -1;
+	}
+	if (sodium_base642bin(out, 32, buf + taglen, (size_t)n - taglen, "\n",
+			      &bin_len, &b64end, KEY_B64_VARIANT) != 0 ||
+	    bin_len != 32 || (*b64end != '\0' && *b64end != '\n')) {
+		snprintf(err, errlen, "%s: malformed key", path);
+		sodium_memzero(buf, sizeof(buf));
+		return -1;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return 0;
+}
+
+int bc_key_load_secret(struct bc_key *k, const char *path, char *err,
+		       size_t errlen)
+{
+	char p[4096];
+	uint8_t seed[32];
+	size_t len = strlen(path);
+
+	if (len > 4 && strcmp(path + len - 4, ".key") == 0)
+		snprintf(p, sizeof(p), "%s", path);
+	else
+		snprintf(p, sizeof(p), "%s.key", path);
+	if (read_key_file(p, KEY_SECRET_TAG, true, seed, err, errlen) < 0)
+		return -1;
+	crypto_sign_seed_keypair(k->pk, k->sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	key_id(k->id, k->pk);
+	if (crypto_sign_ed25519_pk_to_curve25519(k->curve_pk, k->pk) != 0 ||
+	    crypto_sign_ed25519_sk_to_curve25519(k->curve_sk, k->sk) != 0) {
+		snprintf(err, errlen, "%s: key cannot be converted", p);
+		bc_key_wipe(k);
+		return -1;
+	}
+	return 0;
+}
+
+int bc_key_load_public(struct bc_peer *p, const char *path, char *err,
+		       size_t errlen)
+{
+	if (read_key_file(path, KEY_PUBLIC_TAG, false, p->pk, err, errlen) < 0)
+		return -1;
+	key_id(p->id, p->pk);
+	if (crypto_sign_ed25519_pk_to_curve25519(p->curve_pk, p->pk) != 0) {
+		snprintf(err, errlen, "%s: not a valid Ed25519 public key",
+			 path);
+		return -1;
+	}
+	memset(p->last_counter, 0, sizeof(p->last_counter));
+	return 0;
+}
+
+int bc_keyring_add(struct bc_keyring *kr, const struct bc_peer *p)
+{
+	struct bc_peer *v;
+
+	if (kr->n >= BC_MAX_PEERS)
+		return -1;
+	v = realloc(kr->v, (kr->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	kr->v = v;
+	kr->v[kr->n++] = *p;
+	return 0;
+}
+
+int bc_keyring_load_dir(struct bc_keyring *kr, const char *dir, int role,
+			char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct bc_peer p;
+		char path[4096];
+
+		if (len <= 4 || strcmp(de->d_name + len - 4, ".pub") != 0)
+			continue;
+		memset(&p, 0, sizeof(p));
+		snprintf(p.name, sizeof(p.name), "%.*s", (int)(len - 4),
+			 de->d_name);
+		if (len - 4 >= BC_NAME_MAX || !bc_name_valid(p.name)) {
+			snprintf(err, errlen, "%s/%s: bad node name", dir,
+				 de->d_name);
+			rc = -1;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (bc_key_load_public(&p, path, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+		if (bc_keyring_find_id(kr, p.id, sizeof(p.id)) != NULL) {
+			snprintf(err, errlen, "%s: key already trusted under another name", path);
+			rc = -1;
+			break;
+		}
+		p.role = role;
+		if (bc_keyring_add(kr, &p) < 0) {
+			snprintf(err, errlen, "%s: too many keys", dir);
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+struct bc_peer *bc_keyring_find_id(const struct bc_keyring *kr,
+				   const uint8_t *id, size_t idlen)
+{
+	size_t i;
+
+	if (idlen != BC_KEY_ID_BYTES)
+		return NULL;
+	for (i = 0; i < kr->n; i++)
+		if (memcmp(kr->v[i].id, id, BC_KEY_ID_BYTES) == 0)
+			return &kr->v[i];
+	return NULL;
+}
+
+struct bc_peer *bc_keyring_find_curve(const struct bc_keyring *kr,
+				      const uint8_t curve_pk[32])
+{
+	size_t i;
+
+	for (i = 0; i < kr->n; i++)
+		if (memcmp(kr->v[i].curve_pk, curve_pk, 32) == 0)
+			return &kr->v[i];
+	return NULL;
+}
+
+struct bc_peer *bc_keyring_find_name(const struct bc_keyring *kr,
+				     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < kr->n; i++)
+		if (strcmp(kr->v[i].name, name) == 0)
+			return &kr->v[i];
+	return NULL;
+}
+
+void bc_keyring_free(struct bc_keyring *kr)
+{
+	free(kr->v);
+	kr->v = NULL;
+	kr->n = 0;
+}
+
+void bc_key_wipe(struct bc_key *k)
+{
+	sodium_memzero(k, sizeof(*k));
+}

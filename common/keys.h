@@ -1,0 +1,72 @@
+/*
+ * keys.h - Ed25519 node keys (libsodium) and the pinned key ring.
+ *
+ * One key per node: PATH.key holds the secret seed (mode 0600), PATH.pub
+ * the public key, both one line of text. The same key yields the node's
+ * CurveZMQ key pair (crypto_sign_ed25519_*_to_curve25519). A key id is
+ * the 16-byte BLAKE2b hash of the public key; it only selects a pinned
+ * key and never carries one.
+ */
+#ifndef BC_KEYS_H
+#define BC_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BC_KEY_ID_BYTES 16
+#define BC_NAME_MAX 64   /* node names: [A-Za-z0-9._-], 1..63 chars */
+#define BC_MAX_PEERS 4096
+
+struct bc_key {
+	uint8_t pk[32];
+	uint8_t sk[64];
+	uint8_t id[BC_KEY_ID_BYTES];
+	uint8_t curve_pk[32];
+	uint8_t curve_sk[32];
+};
+
+struct bc_peer {
+	char name[BC_NAME_MAX];
+	uint8_t pk[32];
+	uint8_t id[BC_KEY_ID_BYTES];
+	uint8_t curve_pk[32];
+	uint64_t last_counter[4]; /* per receiving channel; replay guard */
+	int role;                 /* caller-defined (agent, admin, ...) */
+};
+
+struct bc_keyring {
+	struct bc_peer *v;
+	size_t n;
+};
+
+/* Generate PATH.key (0600, refuses to overwrite) and PATH.pub. */
+int bc_key_generate(const char *path, char *err, size_t errlen);
+
+/* Load a secret key file (PATH.key, or PATH). Refuses group/other access. */
+int bc_key_load_secret(struct bc_key *k, const char *path, char *err,
+		       size_t errlen);
+
+/* Load a public key file into peer (name set by the caller). */
+int bc_key_load_public(struct bc_peer *p, const char *path, char *err,
+		       size_t errlen);
+
+/* Add every NAME.pub of dir to the ring with the given role. */
+int bc_keyring_load_dir(struct bc_keyring *kr, const char *dir, int role,
+			char *err, size_t errlen);
+int bc_keyring_add(struct bc_keyring *kr, const struct bc_peer *p);
+struct bc_peer *bc_keyring_find_id(const struct bc_keyring *kr,
+				   const uint8_t *id, size_t idlen);
+struct bc_peer *bc_keyring_find_curve(const struct bc_keyring *kr,
+				      const uint8_t curve_pk[32]);
+struct bc_peer *bc_keyring_find_name(const struct bc_keyring *kr,
+				     const char *name);
+void bc_keyring_free(struct bc_keyring *kr);
+
+/* True for a valid node name. */
+bool bc_name_valid(const char *s);
+
+/* Wipe secret material. */
+void bc_key_wipe(struct bc_key *k);
+
+#endif

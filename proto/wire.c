@@ -1,0 +1,321 @@
+/*
+ * wire.c - sealing and opening signed envelopes (see wire.h).
+ *
+ * Everything arriving here is untrusted until the signature checks out,
+ * and still range-checked after. protobuf-c does the decoding; sizes are
+ * capped before it runs. Nothing is printed: callers count and log the
+ * returned reject reason.
+ */
+#include "wire.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/addr.h"
+
+#define CTX_MAX 48
+
+static const char *type_names[] = {
+	"none", "report", "heartbeat", "snapshot_req", "snapshot",
+	"update", "ack", "admin_req", "admin_reply", "hugz",
+};
+#define TYPE_MAX ((uint32_t)(sizeof(type_names) / sizeof(type_names[0])) - 1)
+
+const char *bc_wire_reject_name(enum bc_reject r)
+{
+	static const char *names[BC_REJ_MAX] = {
+		"ok", "oversize", "bad_envelope", "unknown_signer",
+		"bad_signature", "bad_payload", "wrong_type", "wrong_sender",
+		"replay", "clock_skew", "out_of_range",
+	};
+	return r < BC_REJ_MAX ? names[r] : "?";
+}
+
+/* "bancluster/v1/<type>" plus its NUL, so it cannot run into the body. */
+static size_t context(char ctx[CTX_MAX], uint32_t type)
+{
+	int n = snprintf(ctx, CTX_MAX, "bancluster/v1/%s", type_names[type]);
+
+	return (size_t)n + 1;
+}
+
+static int sign(const struct bc_key *k, uint32_t type, const uint8_t *body,
+		size_t len, uint8_t sig[crypto_sign_BYTES])
+{
+	char ctx[CTX_MAX];
+	size_t clen = context(ctx, type);
+	uint8_t *m = malloc(clen + len);
+	int rc;
+
+	if (m == NULL)
+		return -1;
+	memcpy(m, ctx, clen);
+	if (len > 0)
+		memcpy(m + clen, body, len);
+	rc = crypto_sign_detached(sig, NULL, m, clen + len, k->sk);
+	free(m);
+	return rc;
+}
+
+static int verify(const uint8_t pk[32], uint32_t type, const uint8_t *body,
+		  size_t len, const uint8_t *sig)
+{
+	char ctx[CTX_MAX];
+	size_t clen = context(ctx, type);
+	uint8_t *m = malloc(clen + len);
+	int rc;
+
+	if (m == NULL)
+		return -1;
+	memcpy(m, ctx, clen);
+	if (len > 0)
+		memcpy(m + clen, body, len);
+	rc = crypto_sign_verify_detached(sig, m, clen + len, pk);
+	free(m);
+	return rc;
+}
+
+int bc_wire_seal(struct bc_signer *s, Bancluster__MsgType type,
+		 Bancluster__Payload *p, uint8_t **out, size_t *outlen)
+{
+	Bancluster__Envelope env = BANCLUSTER__ENVELOPE__INIT;
+	uint8_t sig[crypto_sign_BYTES], *body, *buf;
+	size_t blen, elen;
+	uint64_t counter;
+
+	if ((uint32_t)type == 0 || (uint32_t)type > TYPE_MAX ||
+	    (uint32_t)p->body_case != (uint32_t)type + 10)
+		return -1;
+	counter = bc_counter_next(&s->counter);
+	if (counter == 0)
+		return -1;
+	p->cluster = s->cluster;
+	p->sender = s->sender;
+	p->counter = counter;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		p->sent_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	blen = bancluster__payload__get_packed_size(p);
+	body = malloc(blen ? blen : 1);
+	if (body == NULL)
+		return -1;
+	bancluster__payload__pack(p, body);
+	if (sign(&s->key, (uint32_t)type, body, blen, sig) < 0) {
+		free(body);
+		return -1;
+	}
+	env.version = BC_WIRE_VERSION;
+	env.type = (uint32_t)type;
+	env.key_id.data = s->key.id;
+	env.key_id.len = BC_KEY_ID_BYTES;
+	env.payload.data = body;
+	env.payload.len = blen;
+	env.signature.data = sig;
+	env.signature.len = sizeof(sig);
+	elen = bancluster__envelope__get_packed_size(&env);
+	buf = malloc(elen);
+	if (buf == NULL) {
+		free(body);
+		return -1;
+	}
+	bancluster__envelope__pack(&env, buf);
+	free(body);
+	*out = buf;
+	*outlen = elen;
+	return 0;
+}
+
+static bool text_ok(const char *s, size_t max)
+{
+	return s != NULL && strnlen(s, max + 1) <= max;
+}
+
+static bool ban_ok(const Bancluster__Ban *b)
+{
+	if (b == NULL)
+		return false;
+	if (b->family == 4) {
+		if (b->addr.len != 4 || b->plen > 32)
+			return false;
+	} else if (b->family == 6) {
+		if (b->addr.len != 16 || b->plen > 128)
+			return false;
+	} else {
+		return false;
+	}
+	return b->expires_ms >= 0 && b->created_ms >= 0 &&
+	       text_ok(b->reason, BC_WIRE_MAX_TEXT) &&
+	       text_ok(b->origin, BC_WIRE_MAX_TEXT);
+}
+
+static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a,
+		    uint32_t plen)
+{
+	return (family == 4 && a->len == 4 && plen <= 32) ||
+	       (family == 6 && a->len == 16 && plen <= 128);
+}
+
+int bc_wire_check_ranges(const Bancluster__Payload *p)
+{
+	size_t i;
+
+	switch (p->body_case) {
+	case BANCLUSTER__PAYLOAD__BODY_REPORT:
+		if (p->report->n_events > BC_WIRE_MAX_EVENTS)
+			return -1;
+		for (i = 0; i < p->report->n_events; i++) {
+			const Bancluster__Event *e = p->report->events[i];
+
+			if (e->kind < 1 || e->kind > 4 ||
+			    !addr_ok(e->family, &e->addr,
+				     e->family == 4 ? 32 : 128) ||
+			    !text_ok(e->service, BC_NAME_MAX) ||
+			    !text_ok(e->line, BC_WIRE_MAX_TEXT) ||
+			    e->time_ms < 0)
+				return -1;
+		}
+		return 0;
+	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT:
+		if (p->snapshot->n_bans > BC_WIRE_MAX_BANS_PER_MSG ||
+		    p->snapshot->nonce.len != 16)
+			return -1;
+		for (i = 0; i < p->snapshot->n_bans; i++)
+			if (!ban_ok(p->snapshot->bans[i]))
+				return -1;
+		return 0;
+	case BANCLUSTER__PAYLOAD__BODY_UPDATE:
+		return ban_ok(p->update->ban) && p->update->seq > 0 ? 0 : -1;
+	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
+		return p->snapshot_req->nonce.len == 16 ? 0 : -1;
+	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ: {
+		const Bancluster__AdminReq *r = p->admin_req;
+
+		if (r->nonce.len != 16)
+			return -1;
+		switch (r->cmd_case) {
+		case BANCLUSTER__ADMIN_REQ__CMD_BAN:
+			return ban_ok(r->ban->ban) ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_UNBAN:
+			return addr_ok(r->unban->family, &r->unban->addr,
+				       r->unban->plen) ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_LIST:
+		case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
+			return 0;
+		default:
+			return -1;
+		}
+	}
+	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY:
+		if (p->admin_reply->nonce.len != 16 ||
+		    !text_ok(p->admin_reply->error, BC_WIRE_MAX_TEXT))
+			return -1;
+		for (i = 0; i < p->admin_reply->n_bans; i++)
+			if (!ban_ok(p->admin_reply->bans[i]))
+				return -1;
+		for (i = 0; i < p->admin_reply->n_agents; i++)
+			if (!text_ok(p->admin_reply->agents[i]->id, BC_NAME_MAX))
+				return -1;
+		return 0;
+	case BANCLUSTER__PAYLOAD__BODY_HEARTBEAT:
+		return p->heartbeat->fleet_hash.len <= 64 ? 0 : -1;
+	case BANCLUSTER__PAYLOAD__BODY_ACK:
+	case BANCLUSTER__PAYLOAD__BODY_HUGZ:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
+			    size_t len, size_t maxlen, uint32_t allowed,
+			    enum bc_chan chan, const char *cluster,
+			    int64_t now_ms, Bancluster__Payload **out,
+			    struct bc_peer **from)
+{
+	Bancluster__Envelope *env;
+	Bancluster__Payload *p;
+	struct bc_peer *peer;
+	enum bc_reject r = BC_REJ_OK;
+
+	*out = NULL;
+	if (len > maxlen || len > BC_WIRE_MAX_FRAME)
+		return BC_REJ_SIZE;
+	env = bancluster__envelope__unpack(NULL, len, buf);
+	if (env == NULL)
+		return BC_REJ_ENVELOPE;
+	if (env->version != BC_WIRE_VERSION || env->type == 0 ||
+	    env->type > TYPE_MAX ||
+	    env->signature.len != crypto_sign_BYTES) {
+		r = BC_REJ_ENVELOPE;
+		goto out;
+	}
+	peer = bc_keyring_find_id(kr, env->key_id.data, env->key_id.len);
+	if (peer == NULL) {
+		r = BC_REJ_SIGNER;
+		goto out;
+	}
+	if (verify(peer->pk, env->type, env->payload.data, env->payload.len,
+		   env->signature.data) != 0) {
+		r = BC_REJ_SIGNATURE;
+		goto out;
+	}
+	p = bancluster__payload__unpack(NULL, env->payload.len,
+					env->payload.data);
+	if (p == NULL) {
+		r = BC_REJ_PAYLOAD;
+		goto out;
+	}
+	if ((uint32_t)p->body_case != env->type + 10 ||
+	    (allowed & (1u << env->type)) == 0) {
+		r = BC_REJ_TYPE;
+	} else if (strcmp(p->cluster, cluster) != 0 ||
+		   strcmp(p->sender, peer->name) != 0) {
+		r = BC_REJ_SENDER;
+	} else if (p->counter <= peer->last_counter[chan]) {
+		r = BC_REJ_REPLAY;
+	} else if (p->sent_ms < now_ms - BC_WIRE_SKEW_MS ||
+		   p->sent_ms > now_ms + BC_WIRE_SKEW_MS) {
+		r = BC_REJ_SKEW;
+	} else if (bc_wire_check_ranges(p) < 0) {
+		r = BC_REJ_RANGE;
+	}
+	if (r != BC_REJ_OK) {
+		bancluster__payload__free_unpacked(p, NULL);
+		goto out;
+	}
+	peer->last_counter[chan] = p->counter;
+	*out = p;
+	*from = peer;
+out:
+	bancluster__envelope__free_unpacked(env, NULL);
+	return r;
+}
+
+int bc_wire_ban_addr(const Bancluster__Ban *b, struct bc_addr *a)
+{
+	if (b->family == 4 && b->addr.len == 4 && b->plen <= 32) {
+		bc_addr_from_bin(a, AF_INET, b->addr.data, b->plen);
+		return 0;
+	}
+	if (b->family == 6 && b->addr.len == 16 && b->plen <= 128) {
+		bc_addr_from_bin(a, AF_INET6, b->addr.data, b->plen);
+		return 0;
+	}
+	return -1;
+}
+
+void bc_wire_addr_fill(const struct bc_addr *a, uint32_t *family,
+		       ProtobufCBinaryData *bin, uint32_t *plen)
+{
+	*family = a->family == AF_INET ? 4 : 6;
+	bin->data = (uint8_t *)(uintptr_t)a->a;
+	bin->len = bc_addr_bytes(a);
+	*plen = a->plen;
+}

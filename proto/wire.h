@@ -1,0 +1,93 @@
+/*
+ * wire.h - the only wire code: seal (sign) and open (verify) messages.
+ *
+ * A message is an Envelope { version, type, key_id, payload, signature }.
+ * The signature is Ed25519 over "bancluster/v1/<type>\0" || payload, so a
+ * signature made for one message type is never valid for another.
+ * bc_wire_open checks, in this order: frame size, envelope, signer known
+ * (pinned keys only), signature, payload, type allowed on this socket,
+ * cluster and sender, counter above the last seen on this channel, send
+ * time within the skew, value ranges. A rejected message changes no
+ * state (the counter is recorded only after every check passed).
+ */
+#ifndef BC_WIRE_H
+#define BC_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/counter.h"
+#include "common/keys.h"
+#include "proto/bancluster.pb-c.h"
+
+#define BC_WIRE_VERSION 1
+#define BC_WIRE_MAX_FRAME (4u << 20)   /* largest frame accepted: 4 MiB */
+#define BC_WIRE_MAX_ADMIN_FRAME 65536  /* admin requests are small */
+#define BC_WIRE_SKEW_MS 120000         /* allowed clock skew */
+#define BC_WIRE_MAX_BANS_PER_MSG 20000 /* snapshot part size */
+#define BC_WIRE_MAX_EVENTS 10000       /* events per report */
+#define BC_WIRE_MAX_TEXT 512           /* reason, line excerpt */
+#define BC_CLUSTER_DEFAULT "bancluster"
+
+/* Receiving channels: each keeps its own replay counter per sender. */
+enum bc_chan {
+	BC_CHAN_ROUTER = 0, /* coordinator intake */
+	BC_CHAN_SUB = 1,    /* agent: published updates */
+	BC_CHAN_DEALER = 2, /* agent / CLI: replies */
+};
+
+enum bc_reject {
+	BC_REJ_OK = 0,
+	BC_REJ_SIZE,
+	BC_REJ_ENVELOPE,
+	BC_REJ_SIGNER,
+	BC_REJ_SIGNATURE,
+	BC_REJ_PAYLOAD,
+	BC_REJ_TYPE,
+	BC_REJ_SENDER,
+	BC_REJ_REPLAY,
+	BC_REJ_SKEW,
+	BC_REJ_RANGE,
+	BC_REJ_MAX
+};
+
+struct bc_signer {
+	struct bc_key key;
+	char cluster[BC_NAME_MAX];
+	char sender[BC_NAME_MAX];
+	struct bc_counter counter;
+};
+
+/* Name of a reject reason, for logs and metrics ("bad_signature", ...). */
+const char *bc_wire_reject_name(enum bc_reject r);
+
+/*
+ * Fill p's header (cluster, sender, counter, send time), pack it, sign it
+ * for `type` and pack the envelope into a malloc'd buffer (*out, *outlen;
+ * caller frees). The body must already be set. Returns 0 or -1.
+ */
+int bc_wire_seal(struct bc_signer *s, Bancluster__MsgType type,
+		 Bancluster__Payload *p, uint8_t **out, size_t *outlen);
+
+/*
+ * Verify and decode a frame. allowed is a bit mask of (1u << MsgType).
+ * On BC_REJ_OK, *out is the decoded payload (free it with
+ * bancluster__payload__free_unpacked(*out, NULL)) and *from the signer.
+ * On a rejection nothing is allocated and no state changes.
+ */
+enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
+			    size_t len, size_t maxlen, uint32_t allowed,
+			    enum bc_chan chan, const char *cluster,
+			    int64_t now_ms, Bancluster__Payload **out,
+			    struct bc_peer **from);
+
+/* Value-range checks of a decoded payload (also used by tests). */
+int bc_wire_check_ranges(const Bancluster__Payload *p);
+
+/* Ban <-> address helpers shared by every program. */
+struct bc_addr;
+int bc_wire_ban_addr(const Bancluster__Ban *b, struct bc_addr *a);
+void bc_wire_addr_fill(const struct bc_addr *a, uint32_t *family,
+		       ProtobufCBinaryData *bin, uint32_t *plen);
+
+#endif
