@@ -1,0 +1,74 @@
+/*
+ * agent.h - the agent's configuration table and context struct.
+ */
+#ifndef BC_AGENT_H
+#define BC_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/banset.h"
+#include "agent/fw_nft.h"
+#include "common/banmap.h"
+#include "common/config.h"
+#include "common/keys.h"
+#include "proto/wire.h"
+
+#define BC_AGENT_MAX_SOURCES 16
+#define BC_AGENT_HEARTBEAT_MS 1000
+#define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
+#define BC_AGENT_SYNC_RETRY_MS 3000 /* snapshot not complete: ask again */
+#define BC_AGENT_UPDATE_BURST 4096  /* updates applied per transaction */
+
+struct bc_source_cfg {
+	char name[BC_NAME_MAX];
+	char type[16];   /* file | journal | stdin */
+	char path[BC_CFG_STR_MAX];
+	char format[16]; /* auto | postfix | exim | sendmail | dovecot */
+};
+
+struct bc_agent_cfg {
+	char id[BC_CFG_STR_MAX];
+	char coordinator[BC_CFG_STR_MAX];
+	char updates[BC_CFG_STR_MAX];
+	char key[BC_CFG_STR_MAX];
+	char coordinator_key[BC_CFG_STR_MAX];
+	char state_dir[BC_CFG_STR_MAX];
+	char cluster[BC_CFG_STR_MAX];
+	struct bc_cfg_ports ports;
+	int64_t local_maxretry;
+	int64_t local_findtime;
+	int64_t local_bantime;
+	struct bc_addr_list local_allow;
+	struct bc_source_cfg sources[BC_AGENT_MAX_SOURCES];
+	size_t nsources;
+};
+
+enum bc_agent_state { BC_AGENT_SYNCING, BC_AGENT_ACTIVE };
+
+struct bc_agent {
+	struct bc_agent_cfg cfg;
+	struct bc_signer signer;
+	struct bc_keyring coord; /* exactly one key: the coordinator's */
+	struct bc_fw *fw;
+	struct bc_banmap fleet;  /* mirror of the coordinator's bans */
+	struct bc_banmap pending; /* snapshot parts being received */
+	void *zctx, *sub, *dealer;
+	enum bc_agent_state state;
+	uint8_t nonce[16];
+	uint32_t next_part;
+	uint64_t epoch, seq;     /* applied */
+	uint64_t snap_epoch, snap_seq;
+	int64_t last_heard_ms;   /* monotonic: last hugz/update */
+	int64_t next_heartbeat_ms;
+	int64_t sync_started_ms;
+	uint64_t rejected[BC_REJ_MAX];
+	uint64_t resyncs, updates_applied;
+	int log_budget;
+};
+
+int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
+			 char *err, size_t errlen);
+void bc_agent_free_config(struct bc_agent_cfg *cfg);
+
+#endif

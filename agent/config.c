@@ -1,0 +1,129 @@
+/*
+ * config.c - the agent's key table (agent.ini) and its [source.NAME]
+ * sections: every key with type, bounds and default.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+
+#define K(sec, name, type, field, min, max, def) \
+	{sec, name, type, offsetof(struct bc_agent_cfg, field), min, max, def}
+
+static const struct bc_cfg_key keys[] = {
+	K("agent", "id", BC_CFG_STR, id, 1, 63, NULL),
+	K("agent", "coordinator", BC_CFG_STR, coordinator, 1, 0, NULL),
+	K("agent", "updates", BC_CFG_STR, updates, 1, 0, NULL),
+	K("agent", "key", BC_CFG_PATH, key, 1, 0, NULL),
+	K("agent", "coordinator_key", BC_CFG_PATH, coordinator_key, 1, 0, NULL),
+	K("agent", "state_dir", BC_CFG_PATH, state_dir, 1, 0, "/var/lib/bancluster"),
+	K("agent", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
+	K("firewall", "ports", BC_CFG_PORTS, ports, 0, 0, "25, 465, 587"),
+	K("local", "maxretry", BC_CFG_INT, local_maxretry, 1, 1000, "10"),
+	K("local", "findtime", BC_CFG_DUR, local_findtime, 1, 86400, "10m"),
+	K("local", "bantime", BC_CFG_DUR, local_bantime, 1, 365 * 86400.0, "3h"),
+	K("local", "allow", BC_CFG_ADDRS, local_allow, 0, 0, "127.0.0.0/8, ::1"),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int one_of(const char *v, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(v, *set) == 0)
+			return 1;
+	return 0;
+}
+
+static int source_key(void *obj, const char *section, const char *name,
+		      const char *value, const char *dir, char *err,
+		      size_t errlen)
+{
+	static const char *const types[] = {"file", "journal", "stdin", NULL};
+	static const char *const formats[] = {"auto", "postfix", "exim",
+					      "sendmail", "dovecot", NULL};
+	struct bc_agent_cfg *cfg = obj;
+	struct bc_source_cfg *s = NULL;
+	const char *sname;
+	size_t i;
+
+	if (strncmp(section, "source.", 7) != 0) {
+		snprintf(err, errlen, "unknown section");
+		return -1;
+	}
+	sname = section + 7;
+	if (!bc_name_valid(sname)) {
+		snprintf(err, errlen, "bad source name");
+		return -1;
+	}
+	for (i = 0; i < cfg->nsources; i++)
+		if (strcmp(cfg->sources[i].name, sname) == 0)
+			s = &cfg->sources[i];
+	if (s == NULL) {
+		if (cfg->nsources == BC_AGENT_MAX_SOURCES) {
+			snprintf(err, errlen, "more than %d sources",
+				 BC_AGENT_MAX_SOURCES);
+			return -1;
+		}
+		s = &cfg->sources[cfg->nsources++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->name, sizeof(s->name), "%s", sname);
+		snprintf(s->type, sizeof(s->type), "file");
+		snprintf(s->format, sizeof(s->format), "auto");
+	}
+	if (strcmp(name, "type") == 0) {
+		if (!one_of(value, types)) {
+			snprintf(err, errlen,
+				 "expected file, journal or stdin, got \"%.32s\"",
+				 value);
+			return -1;
+		}
+		snprintf(s->type, sizeof(s->type), "%s", value);
+	} else if (strcmp(name, "format") == 0) {
+		if (!one_of(value, formats)) {
+			snprintf(err, errlen,
+				 "expected auto, postfix, exim, sendmail or dovecot, got \"%.32s\"",
+				 value);
+			return -1;
+		}
+		snprintf(s->format, sizeof(s->format), "%s", value);
+	} else if (strcmp(name, "path") == 0) {
+		if (value[0] == '\0' || bc_cfg_path(s->path, value, dir) < 0) {
+			snprintf(err, errlen, "bad path \"%.64s\"", value);
+			return -1;
+		}
+	} else {
+		snprintf(err, errlen, "unknown key");
+		return -1;
+	}
+	return 0;
+}
+
+int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
+			 char *err, size_t errlen)
+{
+	size_t i;
+
+	if (bc_cfg_load(path, keys, NKEYS, cfg, source_key, err, errlen) < 0)
+		return -1;
+	if (!bc_name_valid(cfg->id)) {
+		snprintf(err, errlen,
+			 "%s: [agent] id: \"%.64s\": use letters, digits, '.', '_', '-'",
+			 path, cfg->id);
+		return -1;
+	}
+	for (i = 0; i < cfg->nsources; i++) {
+		if (strcmp(cfg->sources[i].type, "file") == 0 &&
+		    cfg->sources[i].path[0] == '\0') {
+			snprintf(err, errlen, "%s: [source.%s] path: missing",
+				 path, cfg->sources[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void bc_agent_free_config(struct bc_agent_cfg *cfg)
+{
+	bc_cfg_free(keys, NKEYS, cfg);
+}

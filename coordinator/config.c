@@ -1,0 +1,44 @@
+/*
+ * config.c - the coordinator's key table: every key of coordinator.ini
+ * with its type, bounds and default (docs/configuration.md).
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "coordinator/coord.h"
+
+#define K(sec, name, type, field, min, max, def) \
+	{sec, name, type, offsetof(struct bc_coord_cfg, field), min, max, def}
+
+static const struct bc_cfg_key keys[] = {
+	K("coordinator", "listen", BC_CFG_STR, listen, 1, 0, "tcp://0.0.0.0:7710"),
+	K("coordinator", "publish", BC_CFG_STR, publish, 1, 0, "tcp://0.0.0.0:7711"),
+	K("coordinator", "key", BC_CFG_PATH, key, 1, 0, NULL),
+	K("coordinator", "agents_dir", BC_CFG_PATH, agents_dir, 1, 0, NULL),
+	K("coordinator", "admins_dir", BC_CFG_PATH, admins_dir, 1, 0, NULL),
+	K("coordinator", "database", BC_CFG_PATH, database, 1, 0,
+	  "/var/lib/bancluster/coordinator.db"),
+	K("coordinator", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
+	K("policy", "maxretry", BC_CFG_INT, maxretry, 1, 1000, "5"),
+	K("policy", "findtime", BC_CFG_DUR, findtime, 1, 86400, "10m"),
+	K("policy", "bantime", BC_CFG_DUR, bantime, 1, 365 * 86400.0, "3h"),
+	K("policy", "bantime_factor", BC_CFG_NUM, bantime_factor, 1, 100, "2"),
+	K("policy", "bantime_max", BC_CFG_DUR, bantime_max, 1, 365 * 86400.0, "24h"),
+	K("policy", "recidive_window", BC_CFG_DUR, recidive_window, 0, 365 * 86400.0, "7d"),
+	K("policy", "ipv6_prefix", BC_CFG_INT, ipv6_prefix, 16, 128, "64"),
+	K("policy", "allow", BC_CFG_ADDRS, allow, 0, 0, "127.0.0.0/8, ::1"),
+};
+
+int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
+			 char *err, size_t errlen)
+{
+	if (bc_cfg_load(path, keys, sizeof(keys) / sizeof(keys[0]), cfg, NULL,
+			err, errlen) < 0)
+		return -1;
+	if (cfg->bantime_max < cfg->bantime) {
+		snprintf(err, errlen, "%s: [policy] bantime_max: below bantime",
+			 path);
+		return -1;
+	}
+	return 0;
+}

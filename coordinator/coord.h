@@ -1,0 +1,68 @@
+/*
+ * coord.h - the coordinator's configuration table and context struct.
+ */
+#ifndef BC_COORD_H
+#define BC_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/banmap.h"
+#include "common/config.h"
+#include "common/keys.h"
+#include "coordinator/store.h"
+#include "proto/wire.h"
+
+#define BC_ROLE_AGENT 1
+#define BC_ROLE_ADMIN 2
+#define BC_COORD_TICK_MS 1000      /* hugz, expiry, liveness */
+#define BC_COORD_AGENT_TTL_MS 5000 /* agent silent longer: offline */
+#define BC_COORD_LOG_BURST 20      /* reject log lines per second */
+
+struct bc_coord_cfg {
+	char listen[BC_CFG_STR_MAX];
+	char publish[BC_CFG_STR_MAX];
+	char key[BC_CFG_STR_MAX];
+	char agents_dir[BC_CFG_STR_MAX];
+	char admins_dir[BC_CFG_STR_MAX];
+	char database[BC_CFG_STR_MAX];
+	char cluster[BC_CFG_STR_MAX];
+	int64_t maxretry;
+	int64_t findtime;
+	int64_t bantime;
+	double bantime_factor;
+	int64_t bantime_max;
+	int64_t recidive_window;
+	int64_t ipv6_prefix;
+	struct bc_addr_list allow;
+};
+
+struct bc_agent_state {
+	int64_t last_seen_ms;
+	uint64_t epoch;
+	uint64_t seq;
+	uint64_t fleet_count;
+	uint64_t counter_saved; /* last counter written to the store */
+};
+
+struct bc_coord {
+	struct bc_coord_cfg cfg;
+	struct bc_signer signer;
+	struct bc_keyring ring; /* agents and admins */
+	struct bc_agent_state *peer_state; /* parallel to ring.v */
+	struct bc_store *store;
+	struct bc_banmap bans;
+	void *zctx, *router, *pub, *zap;
+	uint64_t epoch, seq;
+	int64_t started_ms;
+	int64_t next_tick;
+	uint64_t rejected[BC_REJ_MAX];
+	uint64_t reports, events;
+	int log_budget;
+};
+
+int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
+			 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,717 @@
+/*
+ * main.c - bancluster-coordinator: verify, decide, persist, publish.
+ *
+ * One single-threaded loop, one context struct (struct bc_coord).
+ * Sockets: ROUTER (agents and admins), PUB (sequenced updates and hugz),
+ * and the ZAP handler that admits only CurveZMQ keys derived from the
+ * pinned agent and admin keys. Every frame on the ROUTER is untrusted
+ * until bc_wire_open() accepts it; a rejected frame is counted, logged
+ * (rate-limited) and changes nothing. Bans are committed to SQLite before
+ * they are published (the Clone pattern: the coordinator alone numbers
+ * changes; expiry is itself a sequenced removal).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <zmq.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/zsock.h"
+#include "coordinator/coord.h"
+
+#define ROUTER_BATCH 256 /* frames handled per poll round */
+#define ROUTING_ID_MAX 256
+#define ZAP_FRAMES_MAX 8
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
+{
+	c->rejected[r]++;
+	if (c->log_budget > 0) {
+		c->log_budget--;
+		bc_warn("rejected %s: %s (total %" PRIu64 ")", what,
+			bc_wire_reject_name(r), c->rejected[r]);
+	}
+}
+
+static size_t peer_index(const struct bc_coord *c, const struct bc_peer *p)
+{
+	return (size_t)(p - c->ring.v);
+}
+
+/* Send one sealed payload to a ROUTER peer (identity frame first). */
+static int send_to(struct bc_coord *c, const zmq_msg_t *id,
+		   Bancluster__MsgType type, Bancluster__Payload *p)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (bc_wire_seal(&c->signer, type, p, &buf, &len) < 0) {
+		bc_warn("cannot sign reply");
+		return -1;
+	}
+	rc = zmq_send(c->router, zmq_msg_data((zmq_msg_t *)id),
+		      zmq_msg_size((zmq_msg_t *)id), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	if (rc >= 0)
+		rc = zmq_send(c->router, buf, len, ZMQ_DONTWAIT);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+static int publish(struct bc_coord *c, Bancluster__MsgType type,
+		   Bancluster__Payload *p)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (bc_wire_seal(&c->signer, type, p, &buf, &len) < 0)
+		return -1;
+	rc = zmq_send(c->pub, buf, len, ZMQ_DONTWAIT);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+static void fill_ban(Bancluster__Ban *pb, const struct bc_ban *b)
+{
+	bancluster__ban__init(pb);
+	bc_wire_addr_fill(&b->addr, &pb->family, &pb->addr, &pb->plen);
+	pb->expires_ms = b->expires_ms;
+	pb->created_ms = b->created_ms;
+}
+
+/* Publish one sequenced change (the ban is already committed). */
+static void publish_change(struct bc_coord *c, const struct bc_ban *b,
+			   bool remove)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Update u = BANCLUSTER__UPDATE__INIT;
+	Bancluster__Ban pb;
+
+	fill_ban(&pb, b);
+	u.epoch = c->epoch;
+	u.seq = ++c->seq;
+	u.remove = remove;
+	u.ban = &pb;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
+	p.update = &u;
+	if (publish(c, BANCLUSTER__MSG_TYPE__MSG_UPDATE, &p) < 0)
+		bc_warn("publish seq %" PRIu64 " failed: %s", u.seq,
+			zmq_strerror(errno));
+}
+
+/* Commit, then apply in memory, then publish. Returns 0 or -1 + err. */
+static int do_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+		  const char *signer, char *err, size_t errlen)
+{
+	char a[BC_ADDR_STRLEN], d[32];
+	bool exists = bc_banmap_find(&c->bans, &sb->ban.addr) >= 0;
+	int64_t now = bc_now_ms();
+
+	if (bc_store_ban(c->store, sb, exists ? "extend" : "ban", signer,
+			 now) < 0) {
+		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
+		return -1;
+	}
+	if (bc_banmap_put(&c->bans, &sb->ban) < 0) {
+		snprintf(err, errlen, "ban table full");
+		return -1;
+	}
+	publish_change(c, &sb->ban, false);
+	bc_addr_format(&sb->ban.addr, a, sizeof(a));
+	if (sb->ban.expires_ms == 0)
+		snprintf(d, sizeof(d), "permanent");
+	else
+		bc_duration_format((sb->ban.expires_ms - now + 999) / 1000, d,
+				   sizeof(d));
+	bc_info("%s %s for %s origin=%s seq=%" PRIu64, exists ? "extend" : "ban",
+		a, d, sb->origin, c->seq);
+	return 0;
+}
+
+static int do_unban(struct bc_coord *c, const struct bc_addr *addr,
+		    const char *action, const char *signer, char *err,
+		    size_t errlen)
+{
+	long i = bc_banmap_find(&c->bans, addr);
+	struct bc_ban b;
+	char a[BC_ADDR_STRLEN];
+
+	bc_addr_format(addr, a, sizeof(a));
+	if (i < 0) {
+		snprintf(err, errlen, "%s: not banned", a);
+		return -1;
+	}
+	b = c->bans.v[i];
+	if (bc_store_unban(c->store, addr, action, signer, bc_now_ms()) < 0) {
+		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
+		return -1;
+	}
+	bc_banmap_del(&c->bans, addr);
+	publish_change(c, &b, true);
+	bc_info("%s %s by %s seq=%" PRIu64, action, a,
+		signer[0] ? signer : "policy", c->seq);
+	return 0;
+}
+
+static void send_snapshot(struct bc_coord *c, const zmq_msg_t *id,
+			  const ProtobufCBinaryData *nonce)
+{
+	size_t total = c->bans.n, off = 0, part = 0;
+	Bancluster__Ban *pb = NULL, **pp = NULL;
+	size_t chunk = BC_WIRE_MAX_BANS_PER_MSG;
+
+	pb = calloc(chunk, sizeof(*pb));
+	pp = calloc(chunk, sizeof(*pp));
+	if (pb == NULL || pp == NULL) {
+		bc_warn("snapshot: out of memory");
+		goto out;
+	}
+	do {
+		Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+		Bancluster__Snapshot s = BANCLUSTER__SNAPSHOT__INIT;
+		size_t n = total - off < chunk ? total - off : chunk, i;
+
+		for (i = 0; i < n; i++) {
+			fill_ban(&pb[i], &c->bans.v[off + i]);
+			pp[i] = &pb[i];
+		}
+		s.nonce = *nonce;
+		s.epoch = c->epoch;
+		s.seq = c->seq;
+		s.part = (uint32_t)part++;
+		s.total = total;
+		s.n_bans = n;
+		s.bans = pp;
+		off += n;
+		s.last = off >= total;
+		p.body_case = BANCLUSTER__PAYLOAD__BODY_SNAPSHOT;
+		p.snapshot = &s;
+		if (send_to(c, id, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT, &p) < 0) {
+			bc_warn("snapshot: send failed: %s", zmq_strerror(errno));
+			break;
+		}
+	} while (off < total);
+out:
+	free(pb);
+	free(pp);
+}
+
+struct list_ctx {
+	Bancluster__Ban *pb;
+	Bancluster__Ban **pp;
+	struct bc_store_ban *sb;
+	size_t n, max;
+	uint64_t offset, seen;
+};
+
+static void list_cb(const struct bc_store_ban *b, void *arg)
+{
+	struct list_ctx *l = arg;
+
+	if (l->seen++ < l->offset || l->n >= l->max)
+		return;
+	l->sb[l->n] = *b;
+	fill_ban(&l->pb[l->n], &l->sb[l->n].ban);
+	l->pb[l->n].reason = l->sb[l->n].reason;
+	l->pb[l->n].origin = l->sb[l->n].origin;
+	l->pp[l->n] = &l->pb[l->n];
+	l->n++;
+}
+
+static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
+			 const struct bc_peer *from,
+			 const Bancluster__AdminReq *rq)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__AdminReply r = BANCLUSTER__ADMIN_REPLY__INIT;
+	Bancluster__Ban one;
+	Bancluster__Ban *onep = &one;
+	Bancluster__AgentStatus *as = NULL, **asp = NULL;
+	struct list_ctx l = {0};
+	char err[BC_WIRE_MAX_TEXT] = "";
+	char signer[BC_NAME_MAX + 8];
+	struct bc_store_ban sb;
+	size_t i, na = 0;
+
+	snprintf(signer, sizeof(signer), "%s", from->name);
+	r.nonce = rq->nonce;
+	r.epoch = c->epoch;
+	r.started_ms = c->started_ms;
+	switch (rq->cmd_case) {
+	case BANCLUSTER__ADMIN_REQ__CMD_BAN: {
+		const Bancluster__Ban *b = rq->ban->ban;
+		char a[BC_ADDR_STRLEN];
+
+		memset(&sb, 0, sizeof(sb));
+		bc_wire_ban_addr(b, &sb.ban.addr);
+		bc_addr_format(&sb.ban.addr, a, sizeof(a));
+		if (!rq->ban->force && bc_addr_list_match(&c->cfg.allow, &sb.ban.addr)) {
+			snprintf(err, sizeof(err),
+				 "%s is in the allow list; use --force to ban it anyway", a);
+			break;
+		}
+		if (b->expires_ms != 0 && b->expires_ms <= bc_now_ms()) {
+			snprintf(err, sizeof(err), "%s: expiry in the past", a);
+			break;
+		}
+		sb.ban.expires_ms = b->expires_ms;
+		sb.ban.created_ms = bc_now_ms();
+		bc_escape(sb.reason, sizeof(sb.reason), b->reason, strlen(b->reason));
+		snprintf(sb.origin, sizeof(sb.origin), "manual:%s", from->name);
+		if (do_ban(c, &sb, signer, err, sizeof(err)) == 0) {
+			fill_ban(&one, &sb.ban);
+			one.reason = sb.reason;
+			one.origin = sb.origin;
+			r.n_bans = 1;
+			r.bans = &onep;
+		}
+		break;
+	}
+	case BANCLUSTER__ADMIN_REQ__CMD_UNBAN: {
+		struct bc_addr a;
+		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+
+		tmp.family = rq->unban->family;
+		tmp.addr = rq->unban->addr;
+		tmp.plen = rq->unban->plen;
+		bc_wire_ban_addr(&tmp, &a);
+		do_unban(c, &a, "unban", signer, err, sizeof(err));
+		break;
+	}
+	case BANCLUSTER__ADMIN_REQ__CMD_LIST:
+		l.max = BC_WIRE_MAX_BANS_PER_MSG / 2;
+		l.offset = rq->list->offset;
+		l.pb = calloc(l.max, sizeof(*l.pb));
+		l.pp = calloc(l.max, sizeof(*l.pp));
+		l.sb = calloc(l.max, sizeof(*l.sb));
+		if (l.pb == NULL || l.pp == NULL || l.sb == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		if (bc_store_each(c->store, list_cb, &l) < 0) {
+			snprintf(err, sizeof(err), "store: %s",
+				 bc_store_error(c->store));
+			break;
+		}
+		r.n_bans = l.n;
+		r.bans = l.pp;
+		r.total = l.seen;
+		break;
+	case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
+		as = calloc(c->ring.n + 1, sizeof(*as));
+		asp = calloc(c->ring.n + 1, sizeof(*asp));
+		if (as == NULL || asp == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		for (i = 0; i < c->ring.n; i++) {
+			const struct bc_agent_state *st = &c->peer_state[i];
+
+			if (c->ring.v[i].role != BC_ROLE_AGENT)
+				continue;
+			bancluster__agent_status__init(&as[na]);
+			as[na].id = c->ring.v[i].name;
+			as[na].last_seen_ms = st->last_seen_ms;
+			as[na].connected = st->last_seen_ms != 0 &&
+					   bc_now_ms() - st->last_seen_ms <
+						   BC_COORD_AGENT_TTL_MS;
+			as[na].applied_epoch = st->epoch;
+			as[na].applied_seq = st->seq;
+			as[na].fleet_count = st->fleet_count;
+			asp[na] = &as[na];
+			na++;
+		}
+		r.n_agents = na;
+		r.agents = asp;
+		r.total = c->bans.n;
+		break;
+	default:
+		snprintf(err, sizeof(err), "unknown command");
+		break;
+	}
+	r.seq = c->seq;
+	if (err[0] != '\0') {
+		r.code = 1;
+		r.error = err;
+		r.n_bans = 0;
+	}
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
+	p.admin_reply = &r;
+	send_to(c, id, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY, &p);
+	free(l.pb);
+	free(l.pp);
+	free(l.sb);
+	free(as);
+	free(asp);
+}
+
+static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
+			 const uint8_t *buf, size_t len)
+{
+	const uint32_t allowed = (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ);
+	Bancluster__Payload *p = NULL;
+	struct bc_peer *from = NULL;
+	enum bc_reject r;
+	bool admin_msg;
+	struct bc_agent_state *st;
+	uint64_t prev;
+
+	/* counter recorded by bc_wire_open; undo if the role check fails */
+	r = bc_wire_open(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
+			 BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(), &p, &from);
+	if (r != BC_REJ_OK) {
+		reject(c, r, "message");
+		return;
+	}
+	admin_msg = p->body_case == BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ;
+	if (admin_msg != (from->role == BC_ROLE_ADMIN)) {
+		reject(c, BC_REJ_TYPE, from->name);
+		bancluster__payload__free_unpacked(p, NULL);
+		return;
+	}
+	st = &c->peer_state[peer_index(c, from)];
+	prev = st->last_seen_ms;
+	st->last_seen_ms = bc_now_ms();
+	switch (p->body_case) {
+	case BANCLUSTER__PAYLOAD__BODY_HEARTBEAT:
+		st->epoch = p->heartbeat->epoch;
+		st->seq = p->heartbeat->seq;
+		st->fleet_count = p->heartbeat->fleet_count;
+		if (prev == 0 || st->last_seen_ms - (int64_t)prev > BC_COORD_AGENT_TTL_MS)
+			bc_info("agent %s connected", from->name);
+		break;
+	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
+		bc_info("snapshot for %s: %zu bans at epoch %" PRIu64
+			" seq %" PRIu64, from->name, c->bans.n, c->epoch, c->seq);
+		send_snapshot(c, id, &p->snapshot_req->nonce);
+		break;
+	case BANCLUSTER__PAYLOAD__BODY_REPORT: {
+		Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
+		Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
+
+		c->reports++;
+		c->events += p->report->n_events;
+		ack.report_id = p->report->report_id;
+		ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
+		ap.ack = &ack;
+		send_to(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+		break;
+	}
+	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ:
+		handle_admin(c, id, from, p->admin_req);
+		/* an admin command is state-changing: keep its counter durable */
+		bc_store_counter_set(c->store, from->name, BC_CHAN_ROUTER,
+				     from->last_counter[BC_CHAN_ROUTER]);
+		st->counter_saved = from->last_counter[BC_CHAN_ROUTER];
+		break;
+	default:
+		break;
+	}
+	bancluster__payload__free_unpacked(p, NULL);
+}
+
+static void drain_router(struct bc_coord *c)
+{
+	int i;
+
+	for (i = 0; i < ROUTER_BATCH; i++) {
+		zmq_msg_t id, body;
+		int more;
+		size_t ml = sizeof(more);
+
+		zmq_msg_init(&id);
+		if (zmq_msg_recv(&id, c->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&id);
+			return;
+		}
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, c->router, 0) < 0) {
+			zmq_msg_close(&id);
+			zmq_msg_close(&body);
+			return;
+		}
+		zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &ml);
+		if (more) { /* a client sent several frames: drop them all */
+			while (more) {
+				zmq_msg_close(&body);
+				zmq_msg_init(&body);
+				if (zmq_msg_recv(&body, c->router, 0) < 0)
+					break;
+				zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &ml);
+			}
+			reject(c, BC_REJ_ENVELOPE, "multipart message");
+		} else if (zmq_msg_size(&id) <= ROUTING_ID_MAX) {
+			handle_frame(c, &id, zmq_msg_data(&body),
+				     zmq_msg_size(&body));
+		}
+		zmq_msg_close(&id);
+		zmq_msg_close(&body);
+	}
+}
+
+/* ZAP (RFC 27): admit only CURVE keys of pinned agents and admins. */
+static void handle_zap(struct bc_coord *c)
+{
+	zmq_msg_t f[ZAP_FRAMES_MAX];
+	int n = 0, more = 1, i;
+	size_t ml = sizeof(more);
+	const char *status = "400", *text = "unknown key";
+	const struct bc_peer *peer = NULL;
+
+	while (more && n < ZAP_FRAMES_MAX) {
+		zmq_msg_init(&f[n]);
+		if (zmq_msg_recv(&f[n], c->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f[n]);
+			break;
+		}
+		n++;
+		zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &ml);
+	}
+	if (n >= 7 && zmq_msg_size(&f[5]) == 5 &&
+	    memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
+	    zmq_msg_size(&f[6]) == 32) {
+		peer = bc_keyring_find_curve(&c->ring, zmq_msg_data(&f[6]));
+		if (peer != NULL) {
+			status = "200";
+			text = "OK";
+		}
+	}
+	if (n >= 2) {
+		zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
+		zmq_send(c->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+			 ZMQ_SNDMORE);
+		zmq_send(c->zap, status, 3, ZMQ_SNDMORE);
+		zmq_send(c->zap, text, strlen(text), ZMQ_SNDMORE);
+		zmq_send(c->zap, peer ? peer->name : "",
+			 peer ? strlen(peer->name) : 0, ZMQ_SNDMORE);
+		zmq_send(c->zap, "", 0, 0);
+	}
+	if (peer == NULL)
+		reject(c, BC_REJ_SIGNER, "connection (CURVE key not pinned)");
+	for (i = 0; i < n; i++)
+		zmq_msg_close(&f[i]);
+}
+
+static void tick(struct bc_coord *c)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Hugz h = BANCLUSTER__HUGZ__INIT;
+	int64_t now = bc_now_ms();
+	size_t i;
+	char err[256];
+
+	/* expiry: a sequenced removal for every ban whose time is over */
+	for (i = 0; i < c->bans.n;) {
+		const struct bc_ban *b = &c->bans.v[i];
+
+		if (b->expires_ms != 0 && b->expires_ms <= now) {
+			struct bc_addr a = b->addr;
+
+			if (do_unban(c, &a, "expire", "", err, sizeof(err)) < 0) {
+				bc_warn("expire: %s", err);
+				i++;
+			}
+			continue; /* the array shifted */
+		}
+		i++;
+	}
+	h.epoch = c->epoch;
+	h.seq = c->seq;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_HUGZ;
+	p.hugz = &h;
+	publish(c, BANCLUSTER__MSG_TYPE__MSG_HUGZ, &p);
+	for (i = 0; i < c->ring.n; i++) {
+		struct bc_agent_state *st = &c->peer_state[i];
+		const struct bc_peer *pe = &c->ring.v[i];
+
+		if (pe->role == BC_ROLE_AGENT && st->last_seen_ms != 0 &&
+		    now - st->last_seen_ms >= BC_COORD_AGENT_TTL_MS &&
+		    now - st->last_seen_ms < BC_COORD_AGENT_TTL_MS + BC_COORD_TICK_MS)
+			bc_warn("agent %s offline (silent for %" PRId64 " ms)",
+				pe->name, now - st->last_seen_ms);
+		if (pe->last_counter[BC_CHAN_ROUTER] != st->counter_saved) {
+			bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER,
+					     pe->last_counter[BC_CHAN_ROUTER]);
+			st->counter_saved = pe->last_counter[BC_CHAN_ROUTER];
+		}
+	}
+	c->log_budget = BC_COORD_LOG_BURST;
+}
+
+static void *open_socket(struct bc_coord *c, int type, const char *ep)
+{
+	void *s = zmq_socket(c->zctx, type);
+	int64_t max = BC_WIRE_MAX_FRAME;
+	int hwm = type == ZMQ_PUB ? 100000 : 10000;
+
+	if (s == NULL || bc_zsock_options(s, max, hwm) < 0 ||
+	    bc_zsock_curve_server(s, &c->signer.key) < 0)
+		bc_fatal(1, "socket: %s", zmq_strerror(errno));
+	if (type == ZMQ_ROUTER) {
+		int one = 1;
+
+		zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	}
+	if (zmq_bind(s, ep) < 0)
+		bc_fatal(1, "bind %s: %s", ep, zmq_strerror(errno));
+	return s;
+}
+
+static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
+{
+	char err[512];
+	size_t i;
+
+	if (bc_coord_load_config(&c->cfg, cfgpath, err, sizeof(err)) < 0)
+		bc_fatal(1, "%s", err);
+	if (bc_key_load_secret(&c->signer.key, c->cfg.key, err, sizeof(err)) < 0)
+		bc_fatal(1, "%s", err);
+	if (bc_keyring_load_dir(&c->ring, c->cfg.agents_dir, BC_ROLE_AGENT, err,
+				sizeof(err)) < 0 ||
+	    bc_keyring_load_dir(&c->ring, c->cfg.admins_dir, BC_ROLE_ADMIN, err,
+				sizeof(err)) < 0)
+		bc_fatal(1, "%s", err);
+	if (check_only) {
+		printf("%s: OK (%zu trusted keys)\n", cfgpath, c->ring.n);
+		exit(0);
+	}
+	c->store = bc_store_open(c->cfg.database, err, sizeof(err));
+	if (c->store == NULL)
+		bc_fatal(1, "%s", err);
+	c->epoch = bc_store_next_epoch(c->store);
+	if (c->epoch == 0)
+		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));
+	if (bc_store_load(c->store, &c->bans) < 0)
+		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));
+	c->peer_state = calloc(c->ring.n + 1, sizeof(*c->peer_state));
+	if (c->peer_state == NULL)
+		bc_fatal(1, "out of memory");
+	for (i = 0; i < c->ring.n; i++) {
+		bc_store_counter_get(c->store, c->ring.v[i].name, BC_CHAN_ROUTER,
+				     &c->ring.v[i].last_counter[BC_CHAN_ROUTER]);
+		c->peer_state[i].counter_saved =
+			c->ring.v[i].last_counter[BC_CHAN_ROUTER];
+	}
+	snprintf(c->signer.cluster, sizeof(c->signer.cluster), "%.63s", c->cfg.cluster);
+	snprintf(c->signer.sender, sizeof(c->signer.sender), "coordinator");
+	{
+		char cpath[BC_CFG_STR_MAX + 16];
+
+		snprintf(cpath, sizeof(cpath), "%s.counter", c->cfg.database);
+		if (bc_counter_open(&c->signer.counter, cpath, err, sizeof(err)) < 0)
+			bc_fatal(1, "%s", err);
+	}
+	c->zctx = zmq_ctx_new();
+	c->zap = zmq_socket(c->zctx, ZMQ_REP);
+	if (c->zap == NULL || zmq_bind(c->zap, "inproc://zeromq.zap.01") < 0)
+		bc_fatal(1, "zap: %s", zmq_strerror(errno));
+	c->router = open_socket(c, ZMQ_ROUTER, c->cfg.listen);
+	c->pub = open_socket(c, ZMQ_PUB, c->cfg.publish);
+	c->started_ms = bc_now_ms();
+	c->log_budget = BC_COORD_LOG_BURST;
+	bc_info("started: epoch %" PRIu64 ", %zu active bans, %zu trusted keys, "
+		"listening on %s, publishing on %s",
+		c->epoch, c->bans.n, c->ring.n, c->cfg.listen, c->cfg.publish);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bancluster-coordinator -c FILE [--check-config]\n");
+	exit(64);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfgpath = "/etc/bancluster/coordinator.ini";
+	struct bc_coord *c;
+	bool check = false;
+	int ch, i;
+
+	bc_log_init("bancluster-coordinator", BC_LOG_INFO);
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (sodium_init() < 0)
+		bc_fatal(1, "libsodium failed to initialise");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		bc_fatal(1, "out of memory");
+	setup(c, cfgpath, check);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
+	while (!stop_flag) {
+		zmq_pollitem_t items[2] = {
+			{c->router, 0, ZMQ_POLLIN, 0},
+			{c->zap, 0, ZMQ_POLLIN, 0},
+		};
+		int64_t wait = c->next_tick - bc_mono_ms();
+
+		if (zmq_poll(items, 2, wait > 0 ? (long)wait : 0) < 0 &&
+		    errno != EINTR)
+			bc_fatal(1, "poll: %s", zmq_strerror(errno));
+		if (items[1].revents & ZMQ_POLLIN)
+			handle_zap(c);
+		if (items[0].revents & ZMQ_POLLIN)
+			drain_router(c);
+		if (bc_mono_ms() >= c->next_tick) {
+			tick(c);
+			c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
+		}
+	}
+	bc_info("stopping: %" PRIu64 " reports, %" PRIu64 " events received",
+		c->reports, c->events);
+	for (i = 0; i < BC_REJ_MAX; i++)
+		if (c->rejected[i])
+			bc_info("rejected %s: %" PRIu64, bc_wire_reject_name(i),
+				c->rejected[i]);
+	zmq_close(c->router);
+	zmq_close(c->pub);
+	zmq_close(c->zap);
+	zmq_ctx_term(c->zctx);
+	bc_store_close(&c->store);
+	bc_banmap_free(&c->bans);
+	bc_key_wipe(&c->signer.key);
+	bc_keyring_free(&c->ring);
+	bc_addr_list_free(&c->cfg.allow);
+	free(c->peer_state);
+	free(c);
+	return 0;
+}

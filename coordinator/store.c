@@ -1,0 +1,322 @@
+/*
+ * store.c - SQLite persistence for the coordinator (see store.h).
+ *
+ * Every statement is prepared with bound parameters; attacker-derived
+ * text (reasons from reports) only ever travels as a bound value.
+ * Errors return -1; bc_store_error() says why.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/addr.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct bc_store {
+	sqlite3 *db;
+	char err[256];
+};
+
+static const char *schema =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS bans("
+	" addr TEXT PRIMARY KEY, family INTEGER NOT NULL, bin BLOB NOT NULL,"
+	" plen INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL, reason TEXT NOT NULL,"
+	" origin TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS decisions("
+	" id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+	" action TEXT NOT NULL, addr TEXT NOT NULL, expires_ms INTEGER,"
+	" reason TEXT, origin TEXT, signer TEXT);"
+	"CREATE INDEX IF NOT EXISTS decisions_addr ON decisions(addr, time_ms);"
+	"CREATE TABLE IF NOT EXISTS counters("
+	" sender TEXT NOT NULL, chan INTEGER NOT NULL, v INTEGER NOT NULL,"
+	" PRIMARY KEY(sender, chan));";
+
+const char *bc_store_error(struct bc_store *s)
+{
+	return s->err;
+}
+
+static int fail(struct bc_store *s, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+struct bc_store *bc_store_open(const char *path, char *err, size_t errlen)
+{
+	struct bc_store *s = calloc(1, sizeof(*s));
+	char *msg = NULL;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		bc_store_close(&s);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "schema");
+		sqlite3_free(msg);
+		bc_store_close(&s);
+		return NULL;
+	}
+	return s;
+}
+
+void bc_store_close(struct bc_store **sp)
+{
+	struct bc_store *s = *sp;
+
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+	*sp = NULL;
+}
+
+static int exec(struct bc_store *s, const char *sql)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return fail(s, sql);
+	return 0;
+}
+
+uint64_t bc_store_next_epoch(struct bc_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t epoch = 0;
+
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return 0;
+	if (exec(s, "INSERT INTO meta(k, v) VALUES('epoch', 1) "
+		    "ON CONFLICT(k) DO UPDATE SET v = v + 1") < 0)
+		goto rollback;
+	if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'epoch'",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		fail(s, "epoch");
+		goto rollback;
+	}
+	epoch = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(s, "COMMIT") < 0)
+		goto rollback;
+	return epoch;
+rollback:
+	sqlite3_finalize(st);
+	exec(s, "ROLLBACK");
+	return 0;
+}
+
+static void row_to_ban(sqlite3_stmt *st, struct bc_store_ban *b)
+{
+	const void *bin = sqlite3_column_blob(st, 1);
+	int blen = sqlite3_column_bytes(st, 1);
+	int family = sqlite3_column_int(st, 0) == 4 ? AF_INET : AF_INET6;
+	uint8_t buf[16] = {0};
+	const unsigned char *t;
+
+	memset(b, 0, sizeof(*b));
+	if (bin != NULL && blen > 0 && blen <= 16)
+		memcpy(buf, bin, (size_t)blen);
+	bc_addr_from_bin(&b->ban.addr, family, buf,
+			 (unsigned)sqlite3_column_int(st, 2));
+	b->ban.created_ms = sqlite3_column_int64(st, 3);
+	b->ban.expires_ms = sqlite3_column_int64(st, 4);
+	t = sqlite3_column_text(st, 5);
+	snprintf(b->reason, sizeof(b->reason), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(st, 6);
+	snprintf(b->origin, sizeof(b->origin), "%s", t ? (const char *)t : "");
+}
+
+int bc_store_each(struct bc_store *s, bc_store_ban_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT family, bin, plen, created_ms, expires_ms,"
+			       " reason, origin FROM bans ORDER BY family, bin, plen",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select bans");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct bc_store_ban b;
+
+		row_to_ban(st, &b);
+		cb(&b, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "select bans");
+}
+
+static void load_cb(const struct bc_store_ban *b, void *arg)
+{
+	struct bc_banmap *m = arg;
+
+	bc_banmap_put(m, &b->ban);
+}
+
+int bc_store_load(struct bc_store *s, struct bc_banmap *m)
+{
+	bc_banmap_clear(m);
+	return bc_store_each(s, load_cb, m);
+}
+
+static int log_decision(struct bc_store *s, int64_t now_ms, const char *action,
+			const char *addr, int64_t expires_ms,
+			const char *reason, const char *origin,
+			const char *signer)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO decisions(time_ms, action, addr,"
+			       " expires_ms, reason, origin, signer)"
+			       " VALUES(?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "insert decision");
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, expires_ms);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, signer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "insert decision");
+}
+
+int bc_store_ban(struct bc_store *s, const struct bc_store_ban *b,
+		 const char *action, const char *signer, int64_t now_ms)
+{
+	char addr[BC_ADDR_STRLEN];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO bans(addr, family, bin, plen,"
+			       " created_ms, expires_ms, reason, origin)"
+			       " VALUES(?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "insert ban");
+		goto rollback;
+	}
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, b->ban.addr.family == AF_INET ? 4 : 6);
+	sqlite3_bind_blob(st, 3, b->ban.addr.a, (int)bc_addr_bytes(&b->ban.addr),
+			  SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, b->ban.addr.plen);
+	sqlite3_bind_int64(st, 5, b->ban.created_ms);
+	sqlite3_bind_int64(st, 6, b->ban.expires_ms);
+	sqlite3_bind_text(st, 7, b->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, b->origin, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE) {
+		fail(s, "insert ban");
+		goto rollback;
+	}
+	if (log_decision(s, now_ms, action, addr, b->ban.expires_ms, b->reason,
+			 b->origin, signer) < 0)
+		goto rollback;
+	if (exec(s, "COMMIT") < 0)
+		goto rollback;
+	return 0;
+rollback:
+	exec(s, "ROLLBACK");
+	return -1;
+}
+
+int bc_store_unban(struct bc_store *s, const struct bc_addr *a,
+		   const char *action, const char *signer, int64_t now_ms)
+{
+	char addr[BC_ADDR_STRLEN];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	bc_addr_format(a, addr, sizeof(addr));
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM bans WHERE addr = ?", -1,
+			       &st, NULL) != SQLITE_OK) {
+		fail(s, "delete ban");
+		goto rollback;
+	}
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, "delete ban");
+		goto rollback;
+	}
+	if (log_decision(s, now_ms, action, addr, 0, "", "", signer) < 0)
+		goto rollback;
+	if (exec(s, "COMMIT") < 0)
+		goto rollback;
+	return 0;
+rollback:
+	exec(s, "ROLLBACK");
+	return -1;
+}
+
+int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
+			 uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT v FROM counters WHERE sender = ? AND chan = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select counter");
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, chan);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "select counter");
+}
+
+int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
+			 uint64_t v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO counters(sender, chan, v)"
+			       " VALUES(?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "insert counter");
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, chan);
+	sqlite3_bind_int64(st, 3, (int64_t)v);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "insert counter");
+}

@@ -1,0 +1,55 @@
+/*
+ * store.h - the coordinator's durable state in SQLite (WAL): active bans,
+ * the decision log (every ban, unban and expiry, with its origin and the
+ * admin key that signed it), the start epoch and replay counters.
+ * A ban is committed here before it is published, so a kill -9 at any
+ * moment loses nothing a client was told had succeeded.
+ */
+#ifndef BC_STORE_H
+#define BC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/banmap.h"
+
+struct bc_store;
+
+struct bc_store_ban {
+	struct bc_ban ban;
+	char reason[512];
+	char origin[128];
+};
+
+/* Open or create the database and its schema. NULL + err on failure. */
+struct bc_store *bc_store_open(const char *path, char *err, size_t errlen);
+void bc_store_close(struct bc_store **s);
+
+/* Increment and return the persisted start epoch (0 on failure). */
+uint64_t bc_store_next_epoch(struct bc_store *s);
+
+/* Load every active ban into m. */
+int bc_store_load(struct bc_store *s, struct bc_banmap *m);
+
+/* Insert or replace an active ban and log the decision, in one commit.
+ * action: "ban", "extend"; signer: admin key name or "" for rules. */
+int bc_store_ban(struct bc_store *s, const struct bc_store_ban *b,
+		 const char *action, const char *signer, int64_t now_ms);
+
+/* Remove an active ban and log it ("unban", "expire"), in one commit. */
+int bc_store_unban(struct bc_store *s, const struct bc_addr *a,
+		   const char *action, const char *signer, int64_t now_ms);
+
+/* Call cb for every active ban, ordered by address. */
+typedef void (*bc_store_ban_cb)(const struct bc_store_ban *b, void *arg);
+int bc_store_each(struct bc_store *s, bc_store_ban_cb cb, void *arg);
+
+/* Replay counters: last accepted counter per (sender, channel). */
+int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
+			 uint64_t *out);
+int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
+			 uint64_t v);
+
+const char *bc_store_error(struct bc_store *s);
+
+#endif
