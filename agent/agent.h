@@ -57,6 +57,7 @@ struct bc_agent {
 	enum bc_agent_state state;
 	uint8_t nonce[16];
 	uint32_t next_part;
+	bool request_sent;       /* the snapshot request left the socket */
 	uint64_t epoch, seq;     /* applied */
 	uint64_t snap_epoch, snap_seq;
 	int64_t last_heard_ms;   /* monotonic: last hugz/update */

@@ -80,7 +80,9 @@ static void request_snapshot(struct bc_agent *a, const char *why)
 	r.nonce.len = sizeof(a->nonce);
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ;
 	p.snapshot_req = &r;
-	send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ, &p);
+	/* ZMQ_IMMEDIATE: fails while not connected; timers() asks again */
+	a->request_sent = send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ,
+				      &p) == 0;
 }
 
 static void send_heartbeat(struct bc_agent *a)
@@ -280,7 +282,8 @@ static void timers(struct bc_agent *a)
 	    now - a->last_heard_ms > BC_AGENT_COORD_TTL_MS)
 		request_snapshot(a, "coordinator silent");
 	else if (a->state == BC_AGENT_SYNCING &&
-		 now - a->sync_started_ms > BC_AGENT_SYNC_RETRY_MS)
+		 (!a->request_sent ||
+		  now - a->sync_started_ms > BC_AGENT_SYNC_RETRY_MS))
 		request_snapshot(a, "no snapshot yet");
 }
 

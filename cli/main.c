@@ -1,0 +1,517 @@
+/*
+ * main.c - the bancluster command line: keys, manual bans, listings,
+ * status, audits and replay.
+ *
+ * Arguments are untrusted in the sense that every one is parsed strictly
+ * and a bad one ends the program with a one-line error naming it and
+ * exit status 64. Admin commands are signed with the admin key and sent
+ * to the coordinator over CurveZMQ; replies are verified against the
+ * pinned coordinator key and must echo the request's random nonce.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cli/audit_smtp.h"
+#include "cli/cli.h"
+#include "common/addr.h"
+#include "common/duration.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/zsock.h"
+
+#define DEFAULT_CLI_INI "/etc/bancluster/cli.ini"
+#define DEFAULT_BAN_S (3 * 3600)
+#define REASON_MAX 200
+
+#define K(sec, name, type, field, min, max, def) \
+	{sec, name, type, offsetof(struct bc_cli_cfg, field), min, max, def}
+
+static const struct bc_cfg_key cli_keys[] = {
+	K("cli", "coordinator", BC_CFG_STR, coordinator, 1, 0, NULL),
+	K("cli", "key", BC_CFG_PATH, key, 1, 0, NULL),
+	K("cli", "coordinator_key", BC_CFG_PATH, coordinator_key, 1, 0, NULL),
+	K("cli", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
+	K("cli", "timeout", BC_CFG_DUR, timeout, 1, 600, "5s"),
+};
+
+static void usage_exit(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_exit(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bancluster: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(BC_EXIT_USAGE);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bancluster [-c cli.ini] COMMAND\n"
+		"  keygen --out PATH\n"
+		"  ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]\n"
+		"  unban ADDR[/LEN]\n"
+		"  list [--json]\n"
+		"  status [--json]\n"
+		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n");
+	exit(BC_EXIT_USAGE);
+}
+
+void bc_cli_load(struct bc_cli *c)
+{
+	struct bc_peer cp;
+	char err[512];
+	char base[256];
+
+	if (c->loaded)
+		return;
+	if (bc_cfg_load(c->cfgpath, cli_keys, sizeof(cli_keys) / sizeof(cli_keys[0]),
+			&c->cfg, NULL, err, sizeof(err)) < 0)
+		bc_fatal(BC_EXIT_CONFIG, "%s", err);
+	if (bc_key_load_secret(&c->signer.key, c->cfg.key, err, sizeof(err)) < 0)
+		bc_fatal(BC_EXIT_CONFIG, "%s", err);
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.name, sizeof(cp.name), "coordinator");
+	if (bc_key_load_public(&cp, c->cfg.coordinator_key, err, sizeof(err)) < 0)
+		bc_fatal(BC_EXIT_CONFIG, "%s", err);
+	bc_keyring_add(&c->coord, &cp);
+	/* the sender id is the admin key's file name: admins_dir/NAME.pub */
+	{
+		const char *slash = strrchr(c->cfg.key, '/');
+		size_t len;
+
+		snprintf(base, sizeof(base), "%s", slash ? slash + 1 : c->cfg.key);
+		len = strlen(base);
+		if (len > 4 && strcmp(base + len - 4, ".key") == 0)
+			base[len - 4] = '\0';
+	}
+	snprintf(c->signer.sender, sizeof(c->signer.sender), "%.63s", base);
+	snprintf(c->signer.cluster, sizeof(c->signer.cluster), "%.63s", c->cfg.cluster);
+	if (bc_counter_open(&c->signer.counter, NULL, err, sizeof(err)) < 0)
+		bc_fatal(BC_EXIT_CONFIG, "%s", err);
+	c->loaded = 1;
+}
+
+Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT, *reply = NULL;
+	uint8_t nonce[16], *buf;
+	size_t len;
+	void *ctx = zmq_ctx_new(), *s;
+	int64_t deadline;
+
+	bc_cli_load(c);
+	randombytes_buf(nonce, sizeof(nonce));
+	rq->nonce.data = nonce;
+	rq->nonce.len = sizeof(nonce);
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ;
+	p.admin_req = rq;
+	s = zmq_socket(ctx, ZMQ_DEALER);
+	if (s == NULL || bc_zsock_options(s, BC_WIRE_MAX_FRAME, 100) < 0 ||
+	    bc_zsock_curve_client(s, &c->signer.key, &c->coord.v[0]) < 0)
+		bc_fatal(BC_EXIT_ERROR, "socket: %s", zmq_strerror(errno));
+	if (zmq_connect(s, c->cfg.coordinator) < 0)
+		bc_fatal(BC_EXIT_CONFIG, "%s: coordinator \"%s\": %s", c->cfgpath,
+			 c->cfg.coordinator, zmq_strerror(errno));
+	if (bc_wire_seal(&c->signer, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ, &p,
+			 &buf, &len) < 0)
+		bc_fatal(BC_EXIT_ERROR, "cannot sign the request");
+	zmq_send(s, buf, len, 0);
+	free(buf);
+	deadline = bc_mono_ms() + c->cfg.timeout * 1000;
+	while (reply == NULL) {
+		zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+		int64_t left = deadline - bc_mono_ms();
+		Bancluster__Payload *r;
+		struct bc_peer *from;
+		zmq_msg_t m;
+
+		if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0)
+			break;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			continue;
+		}
+		if (bc_wire_open(&c->coord, zmq_msg_data(&m), zmq_msg_size(&m),
+				 BC_WIRE_MAX_FRAME,
+				 1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY,
+				 BC_CHAN_DEALER, c->cfg.cluster, bc_now_ms(), &r,
+				 &from) == BC_REJ_OK) {
+			if (r->admin_reply->nonce.len == sizeof(nonce) &&
+			    sodium_memcmp(r->admin_reply->nonce.data, nonce,
+					  sizeof(nonce)) == 0)
+				reply = r;
+			else
+				bancluster__payload__free_unpacked(r, NULL);
+		}
+		zmq_msg_close(&m);
+	}
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	if (reply == NULL)
+		bc_fatal(BC_EXIT_UNAVAIL,
+			 "coordinator %s did not answer within %llds "
+			 "(is it running, and is this admin key in its admins_dir?)",
+			 c->cfg.coordinator, (long long)c->cfg.timeout);
+	return reply;
+}
+
+static const char *fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static void parse_addr_arg(const char *s, struct bc_addr *a)
+{
+	char err[256];
+
+	if (bc_addr_parse(a, s, strlen(s), err, sizeof(err)) < 0)
+		usage_exit("%s", err);
+}
+
+static int check_reply(Bancluster__Payload *r)
+{
+	char e[BC_WIRE_MAX_TEXT * 2];
+
+	if (r->admin_reply->code == 0)
+		return 0;
+	bc_escape(e, sizeof(e), r->admin_reply->error,
+		  strlen(r->admin_reply->error));
+	fprintf(stderr, "bancluster: %s\n", e);
+	return BC_EXIT_ERROR;
+}
+
+static void ban_text(const Bancluster__Ban *b, char *addr, size_t alen)
+{
+	struct bc_addr a;
+
+	if (bc_wire_ban_addr(b, &a) == 0)
+		bc_addr_format(&a, addr, alen);
+	else
+		snprintf(addr, alen, "?");
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
+					  {NULL, 0, NULL, 0}};
+	const char *out = NULL;
+	char err[512];
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "o:", o, NULL)) != -1) {
+		if (ch == 'o')
+			out = optarg;
+		else
+			usage();
+	}
+	if (out == NULL || optind != argc)
+		usage_exit("%s", "keygen: --out PATH is required");
+	if (bc_key_generate(out, err, sizeof(err)) < 0)
+		bc_fatal(BC_EXIT_ERROR, "keygen: %s", err);
+	printf("wrote %s.key (secret, mode 0600) and %s.pub\n", out, out);
+	return 0;
+}
+
+static int cmd_ban(struct bc_cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {
+		{"for", required_argument, NULL, 'f'},
+		{"reason", required_argument, NULL, 'r'},
+		{"force", no_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0}};
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__BanCmd bc = BANCLUSTER__BAN_CMD__INIT;
+	Bancluster__Ban b = BANCLUSTER__BAN__INIT;
+	Bancluster__Payload *r;
+	const char *reason = "manual ban";
+	int64_t secs = DEFAULT_BAN_S;
+	struct bc_addr a;
+	char err[256], as[BC_ADDR_STRLEN], d[32];
+	int ch, rc, permanent = 0;
+
+	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "permanent") == 0)
+				permanent = 1;
+			else if (bc_duration_parse(optarg, &secs, err, sizeof(err)) < 0 ||
+				 secs == 0)
+				usage_exit("--for %s", secs == 0 ? "0: must be positive" : err);
+			break;
+		case 'r':
+			reason = optarg;
+			if (strlen(reason) > REASON_MAX)
+				usage_exit("--reason: longer than %d characters", REASON_MAX);
+			break;
+		case 'F':
+			bc.force = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage_exit("%s", "ban: expected one ADDR[/LEN]");
+	parse_addr_arg(argv[optind], &a);
+	bc_wire_addr_fill(&a, &b.family, &b.addr, &b.plen);
+	b.expires_ms = permanent ? 0 : bc_now_ms() + secs * 1000;
+	b.reason = (char *)(uintptr_t)reason;
+	b.origin = (char *)"";
+	bc.ban = &b;
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_BAN;
+	rq.ban = &bc;
+	r = bc_cli_request(c, &rq);
+	rc = check_reply(r);
+	if (rc == 0)
+		printf("banned %s %s%s (seq %" PRIu64 ")\n",
+		       bc_addr_format(&a, as, sizeof(as)),
+		       permanent ? "permanently" : "for ",
+		       permanent ? "" : bc_duration_format(secs, d, sizeof(d)),
+		       r->admin_reply->seq);
+	bancluster__payload__free_unpacked(r, NULL);
+	return rc;
+}
+
+static int cmd_unban(struct bc_cli *c, int argc, char **argv)
+{
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__UnbanCmd u = BANCLUSTER__UNBAN_CMD__INIT;
+	Bancluster__Payload *r;
+	struct bc_addr a;
+	char as[BC_ADDR_STRLEN];
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		usage_exit("%s", "unban: expected one ADDR[/LEN]");
+	parse_addr_arg(argv[1], &a);
+	bc_wire_addr_fill(&a, &u.family, &u.addr, &u.plen);
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_UNBAN;
+	rq.unban = &u;
+	r = bc_cli_request(c, &rq);
+	rc = check_reply(r);
+	if (rc == 0)
+		printf("unbanned %s (seq %" PRIu64 ")\n",
+		       bc_addr_format(&a, as, sizeof(as)), r->admin_reply->seq);
+	bancluster__payload__free_unpacked(r, NULL);
+	return rc;
+}
+
+static int json_flag(int argc, char **argv, const char *cmd)
+{
+	int i, json = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else {
+			fprintf(stderr, "bancluster: %s: unknown argument \"%s\"\n",
+				cmd, argv[i]);
+			exit(BC_EXIT_USAGE);
+		}
+	}
+	return json;
+}
+
+static int cmd_list(struct bc_cli *c, int argc, char **argv)
+{
+	int json = json_flag(argc, argv, "list");
+	uint64_t offset = 0, total = 0, shown = 0;
+	int64_t now = bc_now_ms();
+
+	if (json)
+		printf("{\"bans\": [");
+	else
+		printf("%-40s %-20s %-10s %-20s %s\n", "ADDRESS", "EXPIRES",
+		       "REMAINING", "ORIGIN", "REASON");
+	do {
+		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+		Bancluster__ListCmd l = BANCLUSTER__LIST_CMD__INIT;
+		Bancluster__Payload *r;
+		size_t i;
+
+		l.offset = offset;
+		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_LIST;
+		rq.list = &l;
+		r = bc_cli_request(c, &rq);
+		if (check_reply(r) != 0)
+			exit(BC_EXIT_ERROR);
+		total = r->admin_reply->total;
+		for (i = 0; i < r->admin_reply->n_bans; i++) {
+			const Bancluster__Ban *b = r->admin_reply->bans[i];
+			char as[BC_ADDR_STRLEN], t[32], d[32], reason[BC_WIRE_MAX_TEXT * 6],
+				origin[BC_WIRE_MAX_TEXT * 6];
+			int64_t left = b->expires_ms ? (b->expires_ms - now) / 1000 : 0;
+
+			ban_text(b, as, sizeof(as));
+			if (left < 0)
+				left = 0;
+			if (json) {
+				bc_json_escape(reason, sizeof(reason), b->reason, strlen(b->reason));
+				bc_json_escape(origin, sizeof(origin), b->origin, strlen(b->origin));
+				printf("%s\n  {\"address\": \"%s\", \"permanent\": %s, "
+				       "\"expires\": %s%s%s, \"expires_ms\": %" PRId64
+				       ", \"remaining_s\": %" PRId64 ", \"created_ms\": %" PRId64
+				       ", \"origin\": \"%s\", \"reason\": \"%s\"}",
+				       shown ? "," : "", as,
+				       b->expires_ms ? "false" : "true",
+				       b->expires_ms ? "\"" : "",
+				       b->expires_ms ? fmt_time(b->expires_ms, t, sizeof(t)) : "null",
+				       b->expires_ms ? "\"" : "", b->expires_ms, left,
+				       b->created_ms, origin, reason);
+			} else {
+				bc_escape(reason, sizeof(reason), b->reason, strlen(b->reason));
+				bc_escape(origin, sizeof(origin), b->origin, strlen(b->origin));
+				printf("%-40s %-20s %-10s %-20s %s\n", as,
+				       b->expires_ms ? fmt_time(b->expires_ms, t, sizeof(t)) : "never",
+				       b->expires_ms ? bc_duration_format(left, d, sizeof(d)) : "-",
+				       origin, reason);
+			}
+			shown++;
+		}
+		offset += r->admin_reply->n_bans;
+		if (r->admin_reply->n_bans == 0)
+			offset = total; /* list shrank meanwhile */
+		bancluster__payload__free_unpacked(r, NULL);
+	} while (offset < total);
+	if (json)
+		printf("%s], \"total\": %" PRIu64 "}\n", shown ? "\n" : "", shown);
+	else
+		printf("%" PRIu64 " active ban%s\n", shown, shown == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_status(struct bc_cli *c, int argc, char **argv)
+{
+	int json = json_flag(argc, argv, "status");
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__StatusCmd sc = BANCLUSTER__STATUS_CMD__INIT;
+	Bancluster__Payload *r;
+	Bancluster__AdminReply *ar;
+	char t[32];
+	size_t i;
+	int rc;
+
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_STATUS;
+	rq.status = &sc;
+	r = bc_cli_request(c, &rq);
+	rc = check_reply(r);
+	if (rc != 0)
+		return rc;
+	ar = r->admin_reply;
+	if (json) {
+		printf("{\"coordinator\": {\"address\": \"%s\", \"epoch\": %" PRIu64
+		       ", \"seq\": %" PRIu64 ", \"started\": \"%s\", \"bans\": %" PRIu64
+		       "},\n \"agents\": [",
+		       c->cfg.coordinator, ar->epoch, ar->seq,
+		       fmt_time(ar->started_ms, t, sizeof(t)), ar->total);
+		for (i = 0; i < ar->n_agents; i++) {
+			const Bancluster__AgentStatus *a = ar->agents[i];
+
+			printf("%s\n  {\"id\": \"%s\", \"connected\": %s, \"last_seen\": %s%s%s, "
+			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
+			       ", \"fleet_count\": %" PRIu64 ", \"in_sync\": %s}",
+			       i ? "," : "", a->id, a->connected ? "true" : "false",
+			       a->last_seen_ms ? "\"" : "",
+			       a->last_seen_ms ? fmt_time(a->last_seen_ms, t, sizeof(t)) : "null",
+			       a->last_seen_ms ? "\"" : "", a->applied_epoch,
+			       a->applied_seq, a->fleet_count,
+			       a->connected && a->applied_epoch == ar->epoch &&
+					       a->applied_seq == ar->seq
+				       ? "true"
+				       : "false");
+		}
+		printf("%s]}\n", ar->n_agents ? "\n" : "");
+	} else {
+		printf("coordinator %s: up since %s, epoch %" PRIu64 ", seq %" PRIu64
+		       ", %" PRIu64 " active bans\n",
+		       c->cfg.coordinator, fmt_time(ar->started_ms, t, sizeof(t)),
+		       ar->epoch, ar->seq, ar->total);
+		printf("%-20s %-10s %-22s %-16s %s\n", "AGENT", "STATE", "LAST SEEN",
+		       "APPLIED", "BANS");
+		for (i = 0; i < ar->n_agents; i++) {
+			const Bancluster__AgentStatus *a = ar->agents[i];
+			char ap[48];
+			const char *state = !a->connected ? "offline"
+					    : a->applied_epoch == ar->epoch &&
+							    a->applied_seq == ar->seq
+						    ? "in-sync"
+						    : "lagging";
+
+			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
+				 a->applied_epoch, a->applied_seq);
+			printf("%-20s %-10s %-22s %-16s %" PRIu64 "\n", a->id, state,
+			       a->last_seen_ms ? fmt_time(a->last_seen_ms, t, sizeof(t)) : "never",
+			       ap, a->fleet_count);
+		}
+	}
+	bancluster__payload__free_unpacked(r, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bc_cli c;
+	const char *cmd;
+	int i = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.cfgpath = DEFAULT_CLI_INI;
+	bc_log_init("bancluster", BC_LOG_WARN);
+	while (i < argc && argv[i][0] == '-') {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			c.cfgpath = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage();
+		} else {
+			usage_exit("unknown option \"%s\"", argv[i]);
+		}
+	}
+	if (i >= argc)
+		usage();
+	if (sodium_init() < 0)
+		bc_fatal(BC_EXIT_ERROR, "libsodium failed to initialise");
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	optind = 1;
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(argc, argv);
+	if (strcmp(cmd, "ban") == 0)
+		return cmd_ban(&c, argc, argv);
+	if (strcmp(cmd, "unban") == 0)
+		return cmd_unban(&c, argc, argv);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(&c, argc, argv);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&c, argc, argv);
+	if (strcmp(cmd, "audit") == 0) {
+		if (argc >= 2 && strcmp(argv[1], "smtp") == 0)
+			return bc_audit_smtp_main(argc - 1, argv + 1);
+		usage_exit("audit: expected \"smtp\"%s", "");
+	}
+	usage_exit("unknown command \"%s\"", cmd);
+}
