@@ -129,15 +129,17 @@ INI
 
 # start_coord: coordinator in its namespace, pid in COORD_PID
 start_coord() {
-	ns coord "$BIN/bancluster-coordinator" -c "$WORK/coordinator.ini" \
-		>>"$WORK/coordinator.log" 2>&1 &
+	# not through ns(): a backgrounded function would be a subshell and
+	# $! its pid; ip netns exec execs the daemon in place
+	ip netns exec "$NSP-coord" "$BIN/bancluster-coordinator" \
+		-c "$WORK/coordinator.ini" >>"$WORK/coordinator.log" 2>&1 &
 	COORD_PID=$!
 	PIDS="$PIDS $COORD_PID"
 }
 
 # start_agent N: agent of mxN, pid in AGENT_PID_N
 start_agent() {
-	ns "mx$1" "$BIN/bancluster-agent" -c "$WORK/mx$1.ini" \
+	ip netns exec "$NSP-mx$1" "$BIN/bancluster-agent" -c "$WORK/mx$1.ini" \
 		>>"$WORK/mx$1.log" 2>&1 &
 	eval "AGENT_PID_$1=$!"
 	PIDS="$PIDS $!"
@@ -147,7 +149,7 @@ start_agent() {
 start_listeners() {
 	i=1
 	while [ "$i" -le "$MXN" ]; do
-		ns "mx$i" python3 -c '
+		ip netns exec "$NSP-mx$i" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -179,9 +181,10 @@ att_addr() {
 	esac
 }
 
-# in_set MX SET ADDR: the address is covered by an element of the set
+# in_set MX SET ADDR[/LEN]: an element of the set covers ADDR (the kernel
+# answers the lookup; nested bans may split a prefix into ranges)
 in_set() {
-	ns "mx$1" nft list set inet bancluster "$2" 2>/dev/null | grep -q -- "$3"
+	ns "mx$1" nft get element inet bancluster "$2" "{ $3 }" >/dev/null 2>&1
 }
 
 # wait_for SECONDS CMD...: poll every 0.1 s until CMD succeeds

@@ -1,0 +1,120 @@
+#!/bin/sh
+# test_fleet.sh - Foundation: manual bans reach the kernel sets of three
+# agents in network namespaces and block real TCP connections; unban,
+# expiry, late joiners, kill -9 of either daemon, and forged admin keys.
+. "$(dirname "$0")/lib.sh"
+
+fleet_init 3
+start_coord
+for i in 1 2 3; do start_agent "$i"; done
+start_listeners
+att_addr 198.18.7.5
+att_addr 198.18.8.5
+att_addr fd00:0:0:7::5
+att_addr fd00:0:0:8::5
+check "three agents connect and sync" wait_for 10 agents_synced
+
+check "before any ban: connect from 198.18.7.5 to mx1" can_connect 198.18.7.5 198.18.0.11
+check "before any ban: connect from fd00:0:0:7::5 to mx2" can_connect fd00:0:0:7::5 fd00::12
+
+out=$(bc ban 198.18.7.0/24 --for 1h --reason "test /24")
+check "ban /24 prints what it did" [ "$(echo "$out" | grep -c 'banned 198.18.7.0/24 for 1h')" = 1 ]
+bc ban fd00:0:0:7::/64 --for 2h >/dev/null
+bc ban 192.0.2.7 --for 1h >/dev/null
+check "v4 /24 in fleet4 of every MX" wait_for 3 all_in_set fleet4 198.18.7.0/24
+check "v6 /64 in fleet6 of every MX" wait_for 3 all_in_set fleet6 fd00:0:0:7::/64
+check "v4 address in fleet4 of every MX" wait_for 3 all_in_set fleet4 192.0.2.7
+for i in 1 2 3; do
+	check "mx$i: connect from inside the /24 fails" cannot_connect 198.18.7.5 198.18.0.1$i
+	check "mx$i: connect from outside the /24 works" can_connect 198.18.8.5 198.18.0.1$i
+	check "mx$i: connect from inside the /64 fails" cannot_connect fd00:0:0:7::5 fd00::1$i
+	check "mx$i: connect from outside the /64 works" can_connect fd00:0:0:8::5 fd00::1$i
+done
+check "a non-protected port stays open to the banned /24" \
+	sh -c "ip netns exec $NSP-mx1 python3 -c 'import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((\"0.0.0.0\",8080));s.listen();time.sleep(3)' & sleep 0.3; ip netns exec $NSP-att nc -z -w 1 -s 198.18.7.5 198.18.0.11 8080"
+timeout_ms=$(ns mx1 nft -j list set inet bancluster fleet4 | python3 -c '
+import json,sys
+for o in json.load(sys.stdin)["nftables"]:
+    s=o.get("set")
+    if not s: continue
+    for e in s.get("elem",[]):
+        el=e.get("elem",{})
+        v=el.get("val",{})
+        if isinstance(v,dict) and v.get("prefix",{}).get("addr")=="198.18.7.0": print(el.get("timeout"))
+')
+check "kernel timeout equals the ban's time ($timeout_ms s)" [ "${timeout_ms:-0}" -ge 3590 ] && [ "${timeout_ms:-0}" -le 3600 ]
+list=$(bc list --json)
+check "list --json shows the three bans" [ "$(echo "$list" | grep -c '"address"')" = 3 ]
+check "list --json carries the reason" sh -c "echo '$list' | grep -q 'test /24'"
+
+bc unban 198.18.7.0/24 >/dev/null
+check "unban leaves every fleet4" wait_for 3 none_in_set fleet4 198.18.7.0/24
+check "after unban: connect from 198.18.7.5 works again" can_connect 198.18.7.5 198.18.0.13
+out=$(bc unban 198.18.7.0/24 2>&1)
+rc=$?
+check "unban of an address not banned: exit 1 + message" [ "$rc" = 1 ] && echo "$out" | grep -q 'not banned'
+
+bc ban 203.0.113.9 --for 3s >/dev/null
+check "3 s ban reaches every MX" wait_for 3 all_in_set fleet4 203.0.113.9
+sleep 3.2
+check "3 s ban left every kernel set on time" none_in_set fleet4 203.0.113.9
+
+# a late agent gets the bans from the snapshot
+kill "$AGENT_PID_3"
+wait "$AGENT_PID_3" 2>/dev/null
+ns mx3 nft delete table inet bancluster
+check "mx3 table gone while its agent is down" sh -c "! ip netns exec $NSP-mx3 nft list table inet bancluster >/dev/null 2>&1"
+start_agent 3
+check "late agent gets existing bans from the snapshot" wait_for 5 in_set 3 fleet6 fd00:0:0:7::/64
+
+# coordinator kill -9: bans survive, agents resync, new bans flow
+bc ban 198.51.100.0/24 --for 1h >/dev/null
+kill -9 "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null
+check "coordinator down: kernel bans stay" all_in_set fleet4 198.51.100.5
+start_coord
+check "after restart: bans still listed" wait_for 5 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list | grep -q 198.51.100.0/24"
+check "after restart: agents resync" wait_for 10 agents_synced
+bc ban 198.51.100.77 --for 1h >/dev/null 2>&1
+check "after restart: new bans flow" wait_for 3 all_in_set fleet4 198.51.100.77
+
+# agent kill -9: kernel keeps the bans, restart gives exact state
+kill -9 "$AGENT_PID_2"
+wait "$AGENT_PID_2" 2>/dev/null
+check "agent kill -9: kernel keeps the bans" in_set 2 fleet4 198.51.100.5
+bc ban 203.0.113.200 --for 1h >/dev/null
+start_agent 2
+check "restarted agent gets the ban made while it was down" wait_for 5 in_set 2 fleet4 203.0.113.200
+count=$(ns mx2 nft list set inet bancluster fleet4 | grep -o '198\.51\.100\.[0-9/]*' | sort | uniq -c | awk '{print $1}' | sort -u)
+check "no duplicate elements after restart" [ "$count" = 1 ]
+sets_of() { ns "mx$1" nft list set inet bancluster fleet4 | grep -o '[0-9.]*/[0-9]*\|[0-9]*\.[0-9]*\.[0-9]*\.[0-9]*' | sort | tr '\n' ' '; }
+check "restarted agent holds exactly what mx1 holds" [ "$(sets_of 2)" = "$(sets_of 1)" ]
+
+# a ban signed by a key not in admins_dir changes nothing
+"$BIN/bancluster" keygen --out "$WORK/intruder" >/dev/null
+sed "s/admin.key/intruder.key/" "$WORK/cli.ini" >"$WORK/intruder.ini"
+sed -i 's/timeout .*/timeout = 2s/' "$WORK/intruder.ini"
+out=$(ns coord "$BIN/bancluster" -c "$WORK/intruder.ini" ban 192.0.2.66 2>&1)
+rc=$?
+check "unknown admin key: non-zero exit" [ "$rc" -ne 0 ]
+check "unknown admin key: one-line error" [ "$(echo "$out" | wc -l)" = 1 ]
+sleep 0.5
+check "unknown admin key: nothing on any agent" none_in_set fleet4 192.0.2.66
+check "unknown admin key: not listed" sh -c "! ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list | grep -q 192.0.2.66"
+check "coordinator counted the refused key" grep -q 'CURVE key not pinned' "$WORK/coordinator.log"
+
+# bad CLI input: one line naming the value, exit 64
+for arg in "192.0.2.300" "192.0.2.0/33" "2001:db8::/129" "nonsense" "192.0.2.1/" "::ffff:1.2.3.4/95"; do
+	out=$(bc ban "$arg" 2>&1)
+	rc=$?
+	check "ban $arg: exit 64 naming the value" [ "$rc" = 64 ] && echo "$out" | grep -qF "$arg"
+done
+out=$(bc ban 192.0.2.1 --for 3x 2>&1)
+check "ban --for 3x: exit 64 naming the value" [ $? = 64 ] && echo "$out" | grep -q '3x'
+out=$(bc frobnicate 2>&1)
+check "unknown command: exit 64" [ $? = 64 ] && echo "$out" | grep -q frobnicate
+bc ban ::ffff:192.0.2.55 --for 1h >/dev/null
+check "IPv4-mapped IPv6 is banned as IPv4" wait_for 3 all_in_set fleet4 192.0.2.55
+out=$(bc ban 127.0.0.1 2>&1)
+check "allowlisted address refused without --force" [ $? = 1 ] && echo "$out" | grep -q 'allow list'
+fleet_done
