@@ -182,6 +182,23 @@ static const char *fmt_time(int64_t ms, char *buf, size_t len)
 	return buf;
 }
 
+/* "2h59m", "45m10s", "12s": remaining time for people to read. */
+static const char *fmt_left(int64_t s, char *buf, size_t len)
+{
+	if (s >= 86400)
+		snprintf(buf, len, "%lldd%lldh", (long long)(s / 86400),
+			 (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(buf, len, "%lldh%lldm", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm%llds", (long long)(s / 60),
+			 (long long)(s % 60));
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+	return buf;
+}
+
 static void parse_addr_arg(const char *s, struct bc_addr *a)
 {
 	char err[256];
@@ -340,11 +357,6 @@ static int cmd_list(struct bc_cli *c, int argc, char **argv)
 	uint64_t offset = 0, total = 0, shown = 0;
 	int64_t now = bc_now_ms();
 
-	if (json)
-		printf("{\"bans\": [");
-	else
-		printf("%-40s %-20s %-10s %-20s %s\n", "ADDRESS", "EXPIRES",
-		       "REMAINING", "ORIGIN", "REASON");
 	do {
 		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
 		Bancluster__ListCmd l = BANCLUSTER__LIST_CMD__INIT;
@@ -358,6 +370,11 @@ static int cmd_list(struct bc_cli *c, int argc, char **argv)
 		if (check_reply(r) != 0)
 			exit(BC_EXIT_ERROR);
 		total = r->admin_reply->total;
+		if (offset == 0 && json)
+			printf("{\"bans\": [");
+		else if (offset == 0)
+			printf("%-40s %-20s %-10s %-20s %s\n", "ADDRESS", "EXPIRES",
+			       "REMAINING", "ORIGIN", "REASON");
 		for (i = 0; i < r->admin_reply->n_bans; i++) {
 			const Bancluster__Ban *b = r->admin_reply->bans[i];
 			char as[BC_ADDR_STRLEN], t[32], d[32], reason[BC_WIRE_MAX_TEXT * 6],
@@ -385,7 +402,7 @@ static int cmd_list(struct bc_cli *c, int argc, char **argv)
 				bc_escape(origin, sizeof(origin), b->origin, strlen(b->origin));
 				printf("%-40s %-20s %-10s %-20s %s\n", as,
 				       b->expires_ms ? fmt_time(b->expires_ms, t, sizeof(t)) : "never",
-				       b->expires_ms ? bc_duration_format(left, d, sizeof(d)) : "-",
+				       b->expires_ms ? fmt_left(left, d, sizeof(d)) : "-",
 				       origin, reason);
 			}
 			shown++;
