@@ -1,0 +1,633 @@
+/*
+ * replay.c - dry run of the log parsers and the default ban policy.
+ *
+ *   bancluster replay [--format FMT] FILE [--json]     (FILE "-" = stdin)
+ *
+ * Reads the file line by line (lines over BC_PARSE_LINE_MAX are skipped to
+ * their end and counted as malformed, never buffered whole), feeds every
+ * line to one parser, and runs the coordinator's default policy over the
+ * events in file order: maxretry 5 within findtime 10m, weights auth_fail
+ * 1, sender_violation 1, auth_abort 0.5, a successful login clears the
+ * address' auth_abort weight, IPv6 counted per /64, allow 127.0.0.0/8 and
+ * ::1 (counted, never banned). A ban lasts bantime 3h, doubled for each
+ * repeat, at most 24h.
+ *
+ * Untrusted: the file. Nothing from it is printed but counts, addresses
+ * formatted from their binary form, and times; the file name (ours) is
+ * escaped anyway. Memory: one record per distinct address, at most
+ * REPLAY_ADDRS_MAX (further addresses are counted, not tracked).
+ */
+#include "cli/replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/parse.h"
+#include "common/addr.h"
+#include "common/log.h"
+
+#define REPLAY_EXIT_USAGE 64
+#define REPLAY_EXIT_READ 1
+#define REPLAY_READ_CHUNK 65536
+#define REPLAY_ADDRS_MAX (1u << 20)
+#define REPLAY_WINDOW 32 /* recent weighted events kept per ban key */
+
+/* The coordinator's defaults (DESIGN.md, Decisions). */
+#define POL_MAXRETRY 5
+#define POL_FINDTIME_MS (10LL * 60 * 1000)
+#define POL_BANTIME_MS (3LL * 3600 * 1000)
+#define POL_BANTIME_FACTOR 2
+#define POL_BANTIME_MAX_MS (24LL * 3600 * 1000)
+#define POL_IPV6_PREFIX 64
+#define POL_ALLOW "127.0.0.0/8, ::1"
+/* weights in half events */
+#define W_AUTH_FAIL 2
+#define W_SENDER_VIOLATION 2
+#define W_AUTH_ABORT 1
+#define W_SCALE 2
+
+struct rec_ev {
+	int64_t t;
+	uint8_t w;
+	uint8_t kind;
+};
+
+/* One per address (events) and one per ban key (/32 or /64). */
+struct rec {
+	struct bc_addr addr;
+	uint64_t n[BC_KIND_MAX + 1];
+	int allowed;
+	/* ban key state */
+	unsigned bans;
+	int64_t banned_until;
+	unsigned head, len;
+	struct rec_ev win[REPLAY_WINDOW];
+};
+
+struct table {
+	struct rec **slot;
+	size_t cap, n;
+};
+
+struct ban {
+	struct bc_addr prefix;
+	int64_t at, until;
+	unsigned score; /* half events in the window when it fired */
+};
+
+struct replay {
+	enum bc_format fmt;
+	int json;
+	const char *path;
+	uint64_t lines, matched, ignored, malformed, untracked;
+	uint64_t events[BC_KIND_MAX + 1];
+	int64_t last_t;
+	struct bc_addr_list allow;
+	struct table addrs, keys;
+	struct ban *bans;
+	size_t nbans, capbans;
+};
+
+/* ---- tables -------------------------------------------------------- */
+
+static uint64_t addr_hash(const struct bc_addr *a)
+{
+	uint64_t h = 1469598103934665603ULL ^ a->family ^ ((uint64_t)a->plen << 8);
+	size_t i;
+
+	for (i = 0; i < 16; i++) {
+		h ^= a->a[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int table_grow(struct table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024, i;
+	struct rec **ns = calloc(ncap, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (i = 0; i < t->cap; i++) {
+		struct rec *r = t->slot[i];
+		size_t j;
+
+		if (r == NULL)
+			continue;
+		for (j = addr_hash(&r->addr) & (ncap - 1); ns[j] != NULL;
+		     j = (j + 1) & (ncap - 1))
+			;
+		ns[j] = r;
+	}
+	free(t->slot);
+	t->slot = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+static const struct rec *table_find(const struct table *t,
+				    const struct bc_addr *a)
+{
+	size_t j;
+
+	if (t->cap == 0)
+		return NULL;
+	for (j = addr_hash(a) & (t->cap - 1); t->slot[j] != NULL;
+	     j = (j + 1) & (t->cap - 1))
+		if (bc_addr_equal(&t->slot[j]->addr, a))
+			return t->slot[j];
+	return NULL;
+}
+
+/* Find or add; NULL when full or out of memory. */
+static struct rec *table_get(struct table *t, const struct bc_addr *a)
+{
+	size_t j;
+
+	if (t->cap == 0 || (t->n + 1) * 4 > t->cap * 3) {
+		if (t->n >= REPLAY_ADDRS_MAX || table_grow(t) < 0)
+			goto find_only;
+	}
+	for (j = addr_hash(a) & (t->cap - 1); t->slot[j] != NULL;
+	     j = (j + 1) & (t->cap - 1))
+		if (bc_addr_equal(&t->slot[j]->addr, a))
+			return t->slot[j];
+	t->slot[j] = calloc(1, sizeof(struct rec));
+	if (t->slot[j] == NULL)
+		return NULL;
+	t->slot[j]->addr = *a;
+	t->n++;
+	return t->slot[j];
+find_only:
+	return (struct rec *)table_find(t, a);
+}
+
+static void table_free(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->slot[i]);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	return bc_addr_cmp(&(*(struct rec *const *)x)->addr,
+			   &(*(struct rec *const *)y)->addr);
+}
+
+/* Records of a table in address order (caller frees the array). */
+static struct rec **table_sorted(const struct table *t)
+{
+	struct rec **v = malloc((t->n ? t->n : 1) * sizeof(*v));
+	size_t i, k = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < t->cap; i++)
+		if (t->slot[i] != NULL)
+			v[k++] = t->slot[i];
+	qsort(v, k, sizeof(*v), cmp_rec);
+	return v;
+}
+
+/* ---- policy -------------------------------------------------------- */
+
+static struct bc_addr ban_key(const struct bc_addr *a)
+{
+	struct bc_addr k = *a;
+
+	if (k.family == AF_INET6)
+		bc_addr_mask(&k, POL_IPV6_PREFIX);
+	return k;
+}
+
+static int add_ban(struct replay *r, const struct bc_addr *k, int64_t at,
+		   int64_t until, unsigned score)
+{
+	if (r->nbans == r->capbans) {
+		size_t nc = r->capbans ? r->capbans * 2 : 64;
+		struct ban *nb = realloc(r->bans, nc * sizeof(*nb));
+
+		if (nb == NULL)
+			return -1;
+		r->bans = nb;
+		r->capbans = nc;
+	}
+	r->bans[r->nbans].prefix = *k;
+	r->bans[r->nbans].at = at;
+	r->bans[r->nbans].until = until;
+	r->bans[r->nbans].score = score;
+	r->nbans++;
+	return 0;
+}
+
+static void policy(struct replay *r, const struct bc_event *ev)
+{
+	struct bc_addr k = ban_key(&ev->addr);
+	struct rec *g;
+	int64_t t = ev->time_ms ? ev->time_ms : r->last_t;
+	unsigned sum = 0, i, w;
+
+	if (ev->time_ms)
+		r->last_t = ev->time_ms;
+	g = table_get(&r->keys, &k);
+	if (g == NULL)
+		return;
+	if (ev->kind == BC_KIND_AUTH_SUCCESS) {
+		/* a good login: its dropped sessions were a user's, not a bot's */
+		for (i = 0; i < g->len; i++) {
+			struct rec_ev *e = &g->win[(g->head + i) % REPLAY_WINDOW];
+
+			if (e->kind == BC_KIND_AUTH_ABORT)
+				e->w = 0;
+		}
+		return;
+	}
+	switch (ev->kind) {
+	case BC_KIND_AUTH_FAIL:
+		w = W_AUTH_FAIL;
+		break;
+	case BC_KIND_SENDER_VIOLATION:
+		w = W_SENDER_VIOLATION;
+		break;
+	case BC_KIND_AUTH_ABORT:
+		w = W_AUTH_ABORT;
+		break;
+	default:
+		return;
+	}
+	if (g->bans > 0 && t < g->banned_until)
+		return; /* already banned: the firewall would drop it */
+	if (g->len == REPLAY_WINDOW) {
+		g->head = (g->head + 1) % REPLAY_WINDOW;
+		g->len--;
+	}
+	g->win[(g->head + g->len) % REPLAY_WINDOW] =
+		(struct rec_ev){.t = t, .w = (uint8_t)w, .kind = ev->kind};
+	g->len++;
+	for (i = 0; i < g->len; i++) {
+		const struct rec_ev *e = &g->win[(g->head + i) % REPLAY_WINDOW];
+
+		if (e->t > t - POL_FINDTIME_MS)
+			sum += e->w;
+	}
+	if (sum >= POL_MAXRETRY * W_SCALE) {
+		int64_t len = POL_BANTIME_MS;
+
+		for (i = 0; i < g->bans && len < POL_BANTIME_MAX_MS; i++)
+			len *= POL_BANTIME_FACTOR;
+		if (len > POL_BANTIME_MAX_MS)
+			len = POL_BANTIME_MAX_MS;
+		g->bans++;
+		g->banned_until = t + len;
+		g->len = 0;
+		(void)add_ban(r, &k, t, t + len, sum);
+	}
+}
+
+static void on_event(struct replay *r, const struct bc_event *ev)
+{
+	struct rec *a;
+
+	if (ev->kind < 1 || ev->kind > BC_KIND_MAX)
+		return;
+	r->events[ev->kind]++;
+	a = table_get(&r->addrs, &ev->addr);
+	if (a == NULL) {
+		r->untracked++;
+		return;
+	}
+	a->n[ev->kind]++;
+	if (bc_addr_list_match(&r->allow, &ev->addr)) {
+		a->allowed = 1;
+		return;
+	}
+	policy(r, ev);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+static void feed(struct replay *r, struct bc_parser *p, const char *line,
+		 size_t len)
+{
+	struct bc_event ev;
+	enum bc_parse_result res = bc_parser_feed(p, line, len, &ev);
+
+	r->lines++;
+	if (res == BC_PARSE_MATCH) {
+		r->matched++;
+		on_event(r, &ev);
+	} else if (res == BC_PARSE_MALFORMED) {
+		r->malformed++;
+	} else {
+		r->ignored++;
+	}
+	while (bc_parser_flush(p, 0, &ev) == 1)
+		on_event(r, &ev);
+}
+
+/* Read fd to its end, one line at a time. Returns 0 or -1 (errno set). */
+static int read_lines(struct replay *r, struct bc_parser *p, int fd)
+{
+	size_t cap = BC_PARSE_LINE_MAX + REPLAY_READ_CHUNK, have = 0;
+	char *buf = malloc(cap);
+	int skipping = 0;
+
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, cap - have);
+		char *s = buf, *end, *nl;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -1;
+		}
+		end = buf + have + n;
+		while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+			if (skipping) {
+				skipping = 0;
+			} else {
+				feed(r, p, s, (size_t)(nl - s));
+			}
+			s = nl + 1;
+		}
+		have = (size_t)(end - s);
+		if (n == 0) {
+			if (have > 0 && !skipping)
+				feed(r, p, s, have);
+			break;
+		}
+		if (have > BC_PARSE_LINE_MAX + 1) {
+			/* over-long line: count it once, drop to its newline */
+			if (!skipping) {
+				r->lines++;
+				r->malformed++;
+				skipping = 1;
+			}
+			have = 0;
+			continue;
+		}
+		memmove(buf, s, have);
+	}
+	free(buf);
+	return 0;
+}
+
+/* ---- output -------------------------------------------------------- */
+
+static const char *fmt_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static const struct rec *key_of(const struct replay *r, const struct rec *a)
+{
+	struct bc_addr k = ban_key(&a->addr);
+
+	return table_find(&r->keys, &k);
+}
+
+static void print_json(const struct replay *r, struct rec **v)
+{
+	char file[512], a[BC_ADDR_STRLEN], t1[32], t2[32];
+	size_t i;
+	int k;
+
+	bc_json_escape(file, sizeof(file), r->path, strlen(r->path));
+	printf("{\"file\": \"%s\", \"format\": \"%s\",\n", file,
+	       bc_format_name(r->fmt));
+	printf(" \"lines\": %" PRIu64 ", \"matched\": %" PRIu64
+	       ", \"ignored\": %" PRIu64 ", \"malformed\": %" PRIu64 ",\n",
+	       r->lines, r->matched, r->ignored, r->malformed);
+	printf(" \"events\": {");
+	for (k = 1; k <= BC_KIND_MAX; k++)
+		printf("%s\"%s\": %" PRIu64, k > 1 ? ", " : "",
+		       bc_kind_name((enum bc_kind)k), r->events[k]);
+	printf("},\n");
+	printf(" \"policy\": {\"maxretry\": %d, \"findtime_s\": %lld, "
+	       "\"bantime_s\": %lld, \"ipv6_prefix\": %d, \"weights\": "
+	       "{\"auth_fail\": 1, \"sender_violation\": 1, \"auth_abort\": 0.5, "
+	       "\"auth_success\": 0}, \"allow\": [\"127.0.0.0/8\", \"::1\"]},\n",
+	       POL_MAXRETRY, POL_FINDTIME_MS / 1000, POL_BANTIME_MS / 1000,
+	       POL_IPV6_PREFIX);
+	printf(" \"addresses\": [");
+	for (i = 0; i < r->addrs.n; i++) {
+		const struct rec *x = v[i], *g = key_of(r, x);
+		int ban = !x->allowed && g != NULL && g->bans > 0;
+
+		printf("%s\n  {\"address\": \"%s\", \"events\": {", i ? "," : "",
+		       bc_addr_format(&x->addr, a, sizeof(a)));
+		for (k = 1; k <= BC_KIND_MAX; k++)
+			printf("%s\"%s\": %" PRIu64, k > 1 ? ", " : "",
+			       bc_kind_name((enum bc_kind)k), x->n[k]);
+		printf("}, \"allowed\": %s, \"would_ban\": %s",
+		       x->allowed ? "true" : "false", ban ? "true" : "false");
+		if (ban) {
+			struct bc_addr kk = ban_key(&x->addr);
+
+			printf(", \"ban_prefix\": \"%s\", \"bans\": %u",
+			       bc_addr_format(&kk, a, sizeof(a)), g->bans);
+		}
+		printf("}");
+	}
+	printf("%s],\n \"bans\": [", r->addrs.n ? "\n " : "");
+	for (i = 0; i < r->nbans; i++)
+		printf("%s\n  {\"prefix\": \"%s\", \"time\": \"%s\", \"time_ms\": %" PRId64
+		       ", \"until\": \"%s\", \"score\": %g}",
+		       i ? "," : "", bc_addr_format(&r->bans[i].prefix, a, sizeof(a)),
+		       fmt_time(r->bans[i].at, t1, sizeof(t1)), r->bans[i].at,
+		       fmt_time(r->bans[i].until, t2, sizeof(t2)),
+		       r->bans[i].score / (double)W_SCALE);
+	printf("%s],\n \"untracked_events\": %" PRIu64 "}\n",
+	       r->nbans ? "\n " : "", r->untracked);
+}
+
+static void print_text(const struct replay *r, struct rec **v)
+{
+	char file[256], a[BC_ADDR_STRLEN], t1[32], t2[32];
+	size_t i;
+
+	bc_escape(file, sizeof(file), r->path, strlen(r->path));
+	printf("replay of %s (format %s)\n", file, bc_format_name(r->fmt));
+	printf("lines %" PRIu64 "  matched %" PRIu64 "  ignored %" PRIu64
+	       "  malformed %" PRIu64 "\n",
+	       r->lines, r->matched, r->ignored, r->malformed);
+	printf("events: auth_fail %" PRIu64 "  sender_violation %" PRIu64
+	       "  auth_abort %" PRIu64 "  auth_success %" PRIu64 "\n",
+	       r->events[BC_KIND_AUTH_FAIL], r->events[BC_KIND_SENDER_VIOLATION],
+	       r->events[BC_KIND_AUTH_ABORT], r->events[BC_KIND_AUTH_SUCCESS]);
+	printf("policy: maxretry %d in %lldm, auth_abort counts 0.5, IPv6 per /%d,"
+	       " allow %s\n\n",
+	       POL_MAXRETRY, POL_FINDTIME_MS / 60000, POL_IPV6_PREFIX, POL_ALLOW);
+	if (r->addrs.n == 0) {
+		printf("no events\n");
+		return;
+	}
+	printf("%-39s %9s %9s %9s %9s  %s\n", "ADDRESS", "AUTH_FAIL",
+	       "SENDER", "ABORT", "SUCCESS", "VERDICT");
+	for (i = 0; i < r->addrs.n; i++) {
+		const struct rec *x = v[i], *g = key_of(r, x);
+		const char *verdict = "-";
+		char vb[80];
+
+		if (x->allowed) {
+			verdict = "allowed";
+		} else if (g != NULL && g->bans > 0) {
+			struct bc_addr kk = ban_key(&x->addr);
+
+			if (kk.plen != bc_addr_maxlen(&kk)) {
+				snprintf(vb, sizeof(vb), "ban %s",
+					 bc_addr_format(&kk, t1, sizeof(t1)));
+				verdict = vb;
+			} else {
+				verdict = "ban";
+			}
+		}
+		printf("%-39s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+		       "  %s\n",
+		       bc_addr_format(&x->addr, a, sizeof(a)),
+		       x->n[BC_KIND_AUTH_FAIL], x->n[BC_KIND_SENDER_VIOLATION],
+		       x->n[BC_KIND_AUTH_ABORT], x->n[BC_KIND_AUTH_SUCCESS], verdict);
+	}
+	printf("\n%zu ban%s would be made\n", r->nbans, r->nbans == 1 ? "" : "s");
+	for (i = 0; i < r->nbans; i++)
+		printf("  %-39s at %s until %s (%g events in %lldm)\n",
+		       bc_addr_format(&r->bans[i].prefix, a, sizeof(a)),
+		       fmt_time(r->bans[i].at, t1, sizeof(t1)),
+		       fmt_time(r->bans[i].until, t2, sizeof(t2)),
+		       r->bans[i].score / (double)W_SCALE,
+		       POL_FINDTIME_MS / 60000);
+	if (r->untracked)
+		printf("%" PRIu64 " events from addresses past the %u-address"
+		       " limit were counted but not tracked\n",
+		       r->untracked, REPLAY_ADDRS_MAX);
+}
+
+/* ---- main ---------------------------------------------------------- */
+
+static int usage_error(const char *what, const char *val)
+{
+	char esc[128];
+
+	if (val != NULL) {
+		bc_escape(esc, sizeof(esc), val, strlen(val));
+		fprintf(stderr, "replay: %s \"%s\"\n", what, esc);
+	} else {
+		fprintf(stderr, "replay: %s\n", what);
+	}
+	return REPLAY_EXIT_USAGE;
+}
+
+int bc_replay_main(int argc, char **argv)
+{
+	struct replay r;
+	struct bc_parser *p = NULL;
+	struct rec **v = NULL;
+	char err[128];
+	int i, fd = -1, rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.fmt = BC_FMT_AUTO;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--json") == 0) {
+			r.json = 1;
+		} else if (strcmp(a, "--format") == 0 ||
+			   strncmp(a, "--format=", 9) == 0) {
+			const char *v0 = a[8] == '=' ? a + 9 : NULL;
+
+			if (v0 == NULL) {
+				if (i + 1 >= argc)
+					return usage_error("--format needs a value", NULL);
+				v0 = argv[++i];
+			}
+			if (bc_format_parse(v0, &r.fmt) < 0)
+				return usage_error("--format: expected auto, postfix, "
+						   "exim, sendmail or dovecot, got",
+						   v0);
+		} else if (strcmp(a, "--") == 0 && i + 1 < argc && r.path == NULL &&
+			   i + 2 == argc) {
+			r.path = argv[++i];
+		} else if (a[0] == '-' && a[1] != '\0') {
+			return usage_error("unknown option", a);
+		} else if (r.path == NULL) {
+			r.path = a;
+		} else {
+			return usage_error("more than one FILE:", a);
+		}
+	}
+	if (r.path == NULL)
+		return usage_error("FILE is required (\"-\" reads stdin); usage: replay [--format FMT] FILE [--json]", NULL);
+	if (strcmp(r.path, "-") == 0) {
+		fd = STDIN_FILENO;
+	} else {
+		fd = open(r.path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			char esc[256];
+
+			bc_escape(esc, sizeof(esc), r.path, strlen(r.path));
+			fprintf(stderr, "replay: %s: %s\n", esc, strerror(errno));
+			return REPLAY_EXIT_READ;
+		}
+	}
+	if (bc_addr_list_parse(&r.allow, POL_ALLOW, err, sizeof(err)) < 0 ||
+	    (p = bc_parser_new(r.fmt)) == NULL) {
+		fprintf(stderr, "replay: out of memory\n");
+		rc = REPLAY_EXIT_READ;
+		goto out;
+	}
+	if (read_lines(&r, p, fd) < 0) {
+		char esc[256];
+		int e = errno;
+
+		bc_escape(esc, sizeof(esc), r.path, strlen(r.path));
+		fprintf(stderr, "replay: %s: %s\n", esc, strerror(e));
+		rc = REPLAY_EXIT_READ;
+		goto out;
+	}
+	v = table_sorted(&r.addrs);
+	if (v == NULL) {
+		fprintf(stderr, "replay: out of memory\n");
+		rc = REPLAY_EXIT_READ;
+		goto out;
+	}
+	if (r.json)
+		print_json(&r, v);
+	else
+		print_text(&r, v);
+	if (fflush(stdout) != 0)
+		rc = REPLAY_EXIT_READ;
+out:
+	if (fd > STDIN_FILENO)
+		close(fd);
+	free(v);
+	bc_parser_free(&p);
+	table_free(&r.addrs);
+	table_free(&r.keys);
+	free(r.bans);
+	bc_addr_list_free(&r.allow);
+	return rc;
+}
