@@ -85,7 +85,8 @@ service anvil {
   }
 }
 EOC
-	in_srv dovecot -c "$d/dovecot.conf" -F >"$d/stdout" 2>&1 &
+	# Not through in_srv: $! must be the daemon itself (ip netns exec execs).
+	ip netns exec "$LAB_SRV" dovecot -c "$d/dovecot.conf" -F >"$d/stdout" 2>&1 &
 	LAB_PIDS="$LAB_PIDS $!"
 }
 
@@ -187,7 +188,8 @@ lab_wait() {
 
 # Start the hostile fake SMTP server on $LAB_FAKE:2525.
 lab_fake() {
-	in_srv python3 "$LAB_DIR/fake_smtp.py" "$LAB_FAKE" 2525 >/dev/null 2>&1 &
+	ip netns exec "$LAB_SRV" python3 "$LAB_DIR/fake_smtp.py" "$LAB_FAKE" 2525 \
+		>/dev/null 2>&1 &
 	LAB_PIDS="$LAB_PIDS $!"
 	lab_wait "$LAB_FAKE" 2525
 }
