@@ -63,6 +63,13 @@ struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
  * that is no longer there (it timed out in the kernel) is not an error:
  * the failing request is identified from its ack and the transaction is
  * retried without it. Returns 0 or -1 (nothing applied).
+ *
+ * Runs of ADDs to the same set share requests; each DEL is a request of its
+ * own. Re-adding an identical interval is not an error (no NLM_F_EXCL), but
+ * the kernel refuses an ADD that partly overlaps or contains an interval
+ * already in the set (EEXIST): the call then fails and err names the op.
+ * One call is one kernel commit, whose cost grows with the set size on
+ * recent kernels: group a burst of bans into one call.
  */
 int bc_fw_apply(struct bc_fw *fw, const struct bc_fw_elem *ops, size_t n,
 		char *err, size_t errlen);
@@ -70,7 +77,9 @@ int bc_fw_apply(struct bc_fw *fw, const struct bc_fw_elem *ops, size_t n,
 /*
  * Atomically replace both sets of `set` (v4 and v6) with elems (all ADD):
  * one transaction that flushes them and adds every element, in paged
- * batches, so 100 000+ elements go in at once. Returns 0 or -1.
+ * batches, so 100 000+ elements go in at once. Overlapping input is cut
+ * into disjoint intervals first, each piece keeping the longest timeout
+ * that covers it (0 = none counts as longest). Returns 0 or -1.
  */
 int bc_fw_replace(struct bc_fw *fw, enum bc_fw_set set,
 		  const struct bc_fw_elem *elems, size_t n, char *err,

@@ -1,0 +1,32 @@
+#!/bin/sh
+# run.sh - run every benchmark binary in $B/bench (bench_*), one after the
+# other, each under its own heading. A benchmark prints its own table and
+# exits non-zero on failure; this script then exits non-zero at the end.
+# Environment: B = build directory (default build). ONLY=pattern runs
+# only the benchmarks whose name matches.
+set -u
+B=${B:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+failed=0
+ran=0
+for b in "$B"/bench/bench_*; do
+	[ -f "$b" ] && [ -x "$b" ] || continue
+	name=$(basename "$b")
+	case "$name" in *${ONLY:-}*) ;; *) continue ;; esac
+	echo "=== $name"
+	"$b"
+	rc=$?
+	ran=$((ran + 1))
+	if [ "$rc" -ne 0 ]; then
+		echo "=== $name FAILED (exit $rc)"
+		failed=$((failed + 1))
+	fi
+	echo
+done
+if [ "$ran" -eq 0 ]; then
+	echo "no benchmarks in $B/bench (build them with make bench)"
+	exit 1
+fi
+echo "$ran benchmarks, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,575 @@
+/*
+ * test_fw_nft.c - the firewall writer against the real kernel.
+ *
+ * Runs in a fresh network namespace of its own (unshare(CLONE_NEWNET) as
+ * root, or a new user namespace plus network namespace otherwise), so the
+ * host's ruleset is never touched. Checks what the kernel holds - with
+ * bc_fw_dump() and with nft(8) - and what real TCP traffic over loopback
+ * does: a banned source is dropped on a protected port and only there.
+ */
+#include "agent/fw_nft.h"
+#include "tests/unit/tap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERRLEN 256
+#define CONNECT_WAIT_MS 1000
+#define BIG_N 100000
+#define MAX_SEEN 8
+#define OUT_MAX 65536
+
+/* What a dump callback saw: a count and the first few intervals. */
+struct seen {
+	long n;
+	struct bc_fw_elem e[MAX_SEEN];
+};
+
+static void seen_cb(const struct bc_fw_elem *e, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < MAX_SEEN)
+		s->e[s->n] = *e;
+	s->n++;
+}
+
+/* Write one line to a /proc file; for the user-namespace maps. */
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t len = (ssize_t)strlen(text);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, text, (size_t)len) == len ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* Enter a private network namespace; root in a user namespace if need be. */
+static int enter_netns(void)
+{
+	char map[64];
+	unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
+
+	if (unshare(CLONE_NEWNET) == 0)
+		return 0;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		return -1;
+	(void)write_file("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof map, "0 %u 1", uid);
+	if (write_file("/proc/self/uid_map", map) < 0)
+		return -1;
+	snprintf(map, sizeof map, "0 %u 1", gid);
+	return write_file("/proc/self/gid_map", map);
+}
+
+/* Run a shell command, return its exit status; output to out (if any). */
+static int run(const char *cmd, char *out, size_t outlen)
+{
+	FILE *p = popen(cmd, "r");
+	size_t got = 0;
+	int st;
+
+	if (p == NULL)
+		return -1;
+	if (out != NULL) {
+		size_t r;
+
+		while (got + 1 < outlen &&
+		       (r = fread(out + got, 1, outlen - 1 - got, p)) > 0)
+			got += r;
+		out[got] = '\0';
+	} else {
+		char sink[4096];
+
+		while (fread(sink, 1, sizeof sink, p) > 0)
+			;
+	}
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static struct bc_fw_elem mk(int op, int set, const char *first,
+			    const char *last, uint64_t timeout_ms)
+{
+	struct bc_fw_elem e;
+
+	memset(&e, 0, sizeof e);
+	e.op = (uint8_t)op;
+	e.set = (uint8_t)set;
+	e.family = strchr(first, ':') ? AF_INET6 : AF_INET;
+	e.timeout_ms = timeout_ms;
+	inet_pton(e.family, first, e.first);
+	inet_pton(e.family, last ? last : first, e.last);
+	return e;
+}
+
+static bool same(const struct bc_fw_elem *e, const char *first,
+		 const char *last)
+{
+	struct bc_fw_elem w = mk(BC_FW_ADD, 0, first, last, 0);
+	size_t len = w.family == AF_INET ? 4 : 16;
+
+	return e->family == w.family && memcmp(e->first, w.first, len) == 0 &&
+	       memcmp(e->last, w.last, len) == 0;
+}
+
+static long dump(struct bc_fw *fw, int set, int family, struct seen *s)
+{
+	char err[ERRLEN];
+	long n;
+
+	memset(s, 0, sizeof *s);
+	n = bc_fw_dump(fw, (enum bc_fw_set)set, family, seen_cb, s, err,
+		       sizeof err);
+	if (n < 0)
+		printf("# dump: %s\n", err);
+	return n;
+}
+
+static int listener(int family, uint16_t port)
+{
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a4 = {.sin_family = AF_INET,
+				 .sin_port = htons(port)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(port)};
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+		rc = bind(fd, (struct sockaddr *)&a6, sizeof a6);
+	} else {
+		rc = bind(fd, (struct sockaddr *)&a4, sizeof a4);
+	}
+	if (rc < 0 || listen(fd, 64) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 when a TCP connect from src to dst:port completes within a second. */
+static int connects(const char *src, const char *dst, uint16_t port)
+{
+	int family = strchr(src, ':') ? AF_INET6 : AF_INET;
+	struct sockaddr_storage s, d;
+	socklen_t len;
+	int fd, rc, soerr = 0;
+	socklen_t sl = sizeof soerr;
+	struct pollfd pfd;
+
+	memset(&s, 0, sizeof s);
+	memset(&d, 0, sizeof d);
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&s;
+		struct sockaddr_in *d4 = (struct sockaddr_in *)&d;
+
+		s4->sin_family = d4->sin_family = AF_INET;
+		inet_pton(AF_INET, src, &s4->sin_addr);
+		inet_pton(AF_INET, dst, &d4->sin_addr);
+		d4->sin_port = htons(port);
+		len = sizeof *s4;
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&s;
+		struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&d;
+
+		s6->sin6_family = d6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, src, &s6->sin6_addr);
+		inet_pton(AF_INET6, dst, &d6->sin6_addr);
+		d6->sin6_port = htons(port);
+		len = sizeof *s6;
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&s, len) < 0) {
+		printf("# bind %s: %s\n", src, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rc = connect(fd, (struct sockaddr *)&d, len);
+	if (rc < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return 0;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	rc = poll(&pfd, 1, CONNECT_WAIT_MS);
+	if (rc == 1)
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	close(fd);
+	return rc == 1 && soerr == 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const struct bc_fw_config cfg_default = {
+	.all_ports = 0, .ports = {25, 465, 587}, .nports = 3};
+
+static void test_open_add_dump(struct bc_fw *fw)
+{
+	char err[ERRLEN], out[OUT_MAX];
+	struct bc_fw_elem ops[3];
+	struct seen s;
+	long n;
+
+	ops[0] = mk(BC_FW_ADD, BC_FW_FLEET, "192.0.2.1", NULL, 0);
+	ops[1] = mk(BC_FW_ADD, BC_FW_FLEET, "198.51.100.0", "198.51.100.255",
+		    3600000);
+	ops[2] = mk(BC_FW_ADD, BC_FW_FLEET, "2001:db8:1::",
+		    "2001:db8:1::ffff:ffff:ffff:ffff", 0);
+	CHECK(bc_fw_apply(fw, ops, 3, err, sizeof err) == 0,
+	      "apply: add v4 host, v4 /24, v6 /64");
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(n == 2, "dump fleet4: 2 intervals (got %ld)", n);
+	CHECK(n == 2 && same(&s.e[0], "192.0.2.1", NULL) &&
+		      s.e[0].timeout_ms == 0,
+	      "dump fleet4: host without timeout");
+	CHECK(n == 2 && same(&s.e[1], "198.51.100.0", "198.51.100.255") &&
+		      s.e[1].timeout_ms > 3590000 &&
+		      s.e[1].timeout_ms <= 3600000,
+	      "dump fleet4: /24 with remaining timeout (%llu ms)",
+	      n == 2 ? (unsigned long long)s.e[1].timeout_ms : 0ULL);
+	n = dump(fw, BC_FW_FLEET, AF_INET6, &s);
+	CHECK(n == 1 && same(&s.e[0], "2001:db8:1::",
+			     "2001:db8:1::ffff:ffff:ffff:ffff"),
+	      "dump fleet6: the /64");
+	n = dump(fw, BC_FW_LOCAL, AF_INET, &s);
+	CHECK(n == 0, "dump local4: empty");
+
+	CHECK(run("nft list set inet bancluster fleet4", out, sizeof out) ==
+			      0 &&
+		      strstr(out, "192.0.2.1") &&
+		      strstr(out, "198.51.100.0/24") &&
+		      strstr(out, "flags interval,timeout"),
+	      "nft list set fleet4 shows host and /24");
+	CHECK(run("nft -j list set inet bancluster fleet6", out, sizeof out) ==
+			      0 &&
+		      strstr(out, "\"2001:db8:1::\"") &&
+		      strstr(out, "\"len\": 64"),
+	      "nft -j list set fleet6 shows the /64");
+	CHECK(run("nft list chain inet bancluster input", out, sizeof out) ==
+			      0 &&
+		      strstr(out, "hook input priority filter - 10;") &&
+		      strstr(out, "policy accept;") &&
+		      strstr(out, "ip saddr @fleet4 tcp dport { 25, 465, 587 }"
+				  " counter") &&
+		      strstr(out, "ip6 saddr @local6 tcp dport { 25, 465, 587 }"
+				  " counter"),
+	      "chain input: hook input priority -10, one rule per set");
+}
+
+static void test_reopen(void)
+{
+	struct bc_fw_config c = {.ports = {25, 2525}, .nports = 2};
+	char err[ERRLEN], out[OUT_MAX];
+	struct bc_fw *fw2;
+	struct seen s;
+	long n;
+
+	fw2 = bc_fw_open(&c, err, sizeof err);
+	CHECK(fw2 != NULL, "open again with other ports%s%s",
+	      fw2 ? "" : ": ", fw2 ? "" : err);
+	n = fw2 ? dump(fw2, BC_FW_FLEET, AF_INET, &s) : -1;
+	CHECK(n == 2, "open again keeps the elements (%ld)", n);
+	CHECK(run("nft list chain inet bancluster input", out, sizeof out) ==
+			      0 &&
+		      strstr(out, "{ 25, 2525 }") && !strstr(out, "465"),
+	      "open again replaces the port list");
+	bc_fw_close(&fw2);
+	CHECK(fw2 == NULL, "close sets the pointer to NULL");
+	fw2 = bc_fw_open(&cfg_default, err, sizeof err);
+	CHECK(fw2 != NULL, "open a third time with the default ports");
+	bc_fw_close(&fw2);
+	CHECK(run("nft list chain inet bancluster input | grep -c drop", out,
+		  sizeof out) == 0 &&
+		      atoi(out) == 4,
+	      "still exactly 4 rules after three opens");
+	CHECK(run("nft list table inet other", NULL, 0) == 0,
+	      "the other table is untouched");
+}
+
+static void test_delete(struct bc_fw *fw)
+{
+	char err[ERRLEN], out[OUT_MAX];
+	struct bc_fw_elem ops[5];
+	struct seen s;
+	long n;
+	int rc;
+
+	ops[0] = mk(BC_FW_DEL, BC_FW_FLEET, "192.0.2.1", NULL, 0);
+	CHECK(bc_fw_apply(fw, ops, 1, err, sizeof err) == 0, "delete host");
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(n == 1 && same(&s.e[0], "198.51.100.0", "198.51.100.255"),
+	      "after delete only the /24 is left");
+
+	/* Missing deletes are dropped; the rest of the batch goes in. */
+	ops[0] = mk(BC_FW_DEL, BC_FW_FLEET, "192.0.2.77", NULL, 0);
+	ops[1] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.9", NULL, 60000);
+	ops[2] = mk(BC_FW_DEL, BC_FW_FLEET, "198.51.100.0", "198.51.100.255",
+		    0);
+	ops[3] = mk(BC_FW_DEL, BC_FW_LOCAL, "2001:db8::77", NULL, 0);
+	ops[4] = mk(BC_FW_ADD, BC_FW_LOCAL, "2001:db8::78", NULL, 0);
+	rc = bc_fw_apply(fw, ops, 5, err, sizeof err);
+	CHECK(rc == 0, "delete of missing elements succeeds%s%s",
+	      rc ? ": " : "", rc ? err : "");
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(n == 1 && same(&s.e[0], "203.0.113.9", NULL),
+	      "rest of the batch applied (add and present delete)");
+	n = dump(fw, BC_FW_LOCAL, AF_INET6, &s);
+	CHECK(n == 1 && same(&s.e[0], "2001:db8::78", NULL),
+	      "v6 add applied next to a missing v6 delete");
+
+	/* An overlapping add fails the whole call and names the op. */
+	ops[0] = mk(BC_FW_ADD, BC_FW_FLEET, "10.9.9.9", NULL, 0);
+	ops[1] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.0", "203.0.113.255", 0);
+	rc = bc_fw_apply(fw, ops, 2, err, sizeof err);
+	CHECK(rc == -1 && strstr(err, "op 1 ") != NULL,
+	      "overlapping add fails and names op 1 (%s)", rc ? err : "");
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(n == 1, "failed transaction applied nothing (%ld)", n);
+
+	/* Re-adding an existing element is not an error (no NLM_F_EXCL). */
+	ops[0] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.9", NULL, 60000);
+	CHECK(bc_fw_apply(fw, ops, 1, err, sizeof err) == 0,
+	      "re-adding an existing element succeeds");
+
+	/* Widen a host ban to its /24 in one call, as the agent does: delete
+	 * the host, add disjoint adjacent pieces (the host keeps its own). */
+	ops[0] = mk(BC_FW_DEL, BC_FW_FLEET, "203.0.113.9", NULL, 0);
+	ops[1] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.0", "203.0.113.8",
+		    60000);
+	ops[2] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.9", NULL, 0);
+	ops[3] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.10", "203.0.113.255",
+		    60000);
+	rc = bc_fw_apply(fw, ops, 4, err, sizeof err);
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(rc == 0 && n == 3 &&
+		      same(&s.e[0], "203.0.113.0", "203.0.113.8") &&
+		      same(&s.e[1], "203.0.113.9", NULL) &&
+		      s.e[1].timeout_ms == 0 &&
+		      same(&s.e[2], "203.0.113.10", "203.0.113.255"),
+	      "delete + adjacent adds in one call: 3 pieces (%ld)", n);
+	CHECK(run("nft get element inet bancluster fleet4 '{ 203.0.113.77 }'",
+		  NULL, 0) == 0,
+	      "nft finds an address of the widened /24");
+
+	/* The last address of the space: no end element. */
+	ops[0] = mk(BC_FW_ADD, BC_FW_LOCAL, "255.255.255.0", "255.255.255.255",
+		    0);
+	ops[1] = mk(BC_FW_ADD, BC_FW_LOCAL, "ffff::", "ffff:ffff:ffff:ffff:"
+		    "ffff:ffff:ffff:ffff", 0);
+	CHECK(bc_fw_apply(fw, ops, 2, err, sizeof err) == 0,
+	      "add intervals ending at the all-ones address");
+	n = dump(fw, BC_FW_LOCAL, AF_INET, &s);
+	CHECK(n == 1 && same(&s.e[0], "255.255.255.0", "255.255.255.255"),
+	      "dump local4: 255.255.255.0/24");
+	CHECK(run("nft list set inet bancluster local6", out, sizeof out) ==
+			      0 && strstr(out, "ffff::/16"),
+	      "nft shows ffff::/16");
+	ops[0].op = ops[1].op = BC_FW_DEL;
+	CHECK(bc_fw_apply(fw, ops, 2, err, sizeof err) == 0 &&
+		      dump(fw, BC_FW_LOCAL, AF_INET, &s) == 0,
+	      "delete them again");
+
+	ops[0] = mk(BC_FW_ADD, BC_FW_FLEET, "10.0.0.1", NULL, 0);
+	ops[0].family = 7;
+	CHECK(bc_fw_apply(fw, ops, 1, err, sizeof err) == -1 &&
+		      strstr(err, "family"),
+	      "bad family rejected: %s", err);
+	ops[0] = mk(BC_FW_ADD, BC_FW_FLEET, "10.0.0.9", "10.0.0.1", 0);
+	CHECK(bc_fw_apply(fw, ops, 1, err, sizeof err) == -1,
+	      "first > last rejected: %s", err);
+}
+
+static void test_timeout(struct bc_fw *fw)
+{
+	char err[ERRLEN];
+	struct bc_fw_elem op = mk(BC_FW_ADD, BC_FW_LOCAL, "192.0.2.200", NULL,
+				  1500);
+	struct seen s;
+	long n;
+
+	CHECK(bc_fw_apply(fw, &op, 1, err, sizeof err) == 0,
+	      "add with 1500 ms timeout");
+	n = dump(fw, BC_FW_LOCAL, AF_INET, &s);
+	CHECK(n == 1 && s.e[0].timeout_ms > 0 && s.e[0].timeout_ms <= 1500,
+	      "element present with remaining timeout");
+	usleep(2500 * 1000);
+	n = dump(fw, BC_FW_LOCAL, AF_INET, &s);
+	CHECK(n == 0, "element gone after 2.5 s (%ld)", n);
+	CHECK(run("nft list set inet bancluster local4 | grep -q 192.0.2.200",
+		  NULL, 0) != 0,
+	      "nft no longer shows it");
+	op.op = BC_FW_DEL;
+	CHECK(bc_fw_apply(fw, &op, 1, err, sizeof err) == 0,
+	      "deleting the timed-out element succeeds");
+}
+
+static void test_replace(struct bc_fw *fw)
+{
+	struct bc_fw_elem *big = calloc(BIG_N, sizeof *big);
+	char err[ERRLEN];
+	struct seen s;
+	double t0, dt;
+	long n;
+	int rc;
+
+	if (big == NULL) {
+		CHECK(0, "calloc");
+		return;
+	}
+	for (size_t i = 0; i < BIG_N; i++) {
+		uint32_t a = htonl(0x0a000000u + 2u * (uint32_t)i);
+
+		big[i].op = BC_FW_ADD;
+		big[i].set = BC_FW_FLEET;
+		big[i].family = AF_INET;
+		big[i].timeout_ms = 3 * 3600 * 1000ULL;
+		memcpy(big[i].first, &a, 4);
+		memcpy(big[i].last, &a, 4);
+	}
+	t0 = now_s();
+	rc = bc_fw_replace(fw, BC_FW_FLEET, big, BIG_N, err, sizeof err);
+	dt = now_s() - t0;
+	CHECK(rc == 0, "replace with %d elements in one call (%.3f s)%s%s",
+	      BIG_N, dt, rc ? ": " : "", rc ? err : "");
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(n == BIG_N, "dump fleet4 counts %ld", n);
+	CHECK(dump(fw, BC_FW_FLEET, AF_INET6, &s) == 0,
+	      "replace flushed fleet6");
+	CHECK(run("nft get element inet bancluster fleet4 '{ 10.3.13.62 }'",
+		  NULL, 0) == 0,
+	      "nft finds the last of them");
+	CHECK(dump(fw, BC_FW_LOCAL, AF_INET6, &s) == 1,
+	      "replace of fleet leaves local6 alone");
+
+	big[0] = mk(BC_FW_ADD, BC_FW_FLEET, "10.1.1.0", "10.1.1.255", 60000);
+	big[1] = mk(BC_FW_ADD, BC_FW_FLEET, "10.1.1.5", NULL, 0);
+	big[2] = mk(BC_FW_ADD, BC_FW_FLEET, "2001:db8:2::1", NULL, 0);
+	rc = bc_fw_replace(fw, BC_FW_FLEET, big, 3, err, sizeof err);
+	CHECK(rc == 0, "replace with 3 (overlapping) elements%s%s",
+	      rc ? ": " : "", rc ? err : "");
+	n = dump(fw, BC_FW_FLEET, AF_INET, &s);
+	CHECK(n == 3 && same(&s.e[0], "10.1.1.0", "10.1.1.4") &&
+		      s.e[0].timeout_ms > 0 &&
+		      same(&s.e[1], "10.1.1.5", NULL) &&
+		      s.e[1].timeout_ms == 0 &&
+		      same(&s.e[2], "10.1.1.6", "10.1.1.255") &&
+		      s.e[2].timeout_ms > 0,
+	      "overlap cut into 3 pieces, host keeps its longer timeout");
+	n = dump(fw, BC_FW_FLEET, AF_INET6, &s);
+	CHECK(n == 1 && same(&s.e[0], "2001:db8:2::1", NULL),
+	      "fleet6 holds the one v6 element");
+	big[0].set = BC_FW_LOCAL;
+	CHECK(bc_fw_replace(fw, BC_FW_FLEET, big, 1, err, sizeof err) == -1,
+	      "replace rejects a record for the other set");
+	free(big);
+}
+
+static void test_traffic(struct bc_fw *fw)
+{
+	struct bc_fw_config all = {.all_ports = 1};
+	char err[ERRLEN];
+	struct bc_fw_elem ops[2];
+	struct bc_fw *fw2;
+	int l25 = listener(AF_INET, 25), l8080 = listener(AF_INET, 8080);
+	int m25 = listener(AF_INET6, 25), m8080 = listener(AF_INET6, 8080);
+
+	CHECK(l25 >= 0 && l8080 >= 0 && m25 >= 0 && m8080 >= 0,
+	      "listeners on ports 25 and 8080 (v4 and v6)");
+	CHECK(connects("127.0.0.5", "127.0.0.1", 25) == 1,
+	      "before the ban 127.0.0.5 reaches port 25");
+	ops[0] = mk(BC_FW_ADD, BC_FW_FLEET, "127.0.0.5", NULL, 0);
+	ops[1] = mk(BC_FW_ADD, BC_FW_LOCAL, "2001:db8::5", NULL, 0);
+	CHECK(bc_fw_apply(fw, ops, 2, err, sizeof err) == 0,
+	      "ban 127.0.0.5 (fleet4) and 2001:db8::5 (local6)");
+	CHECK(connects("127.0.0.5", "127.0.0.1", 25) == 0,
+	      "banned 127.0.0.5 -> 25 is dropped");
+	CHECK(connects("127.0.0.6", "127.0.0.1", 25) == 1,
+	      "127.0.0.6 -> 25 connects");
+	CHECK(connects("127.0.0.5", "127.0.0.1", 8080) == 1,
+	      "banned 127.0.0.5 -> 8080 (unprotected) connects");
+	CHECK(connects("2001:db8::5", "::1", 25) == 0,
+	      "banned 2001:db8::5 -> [::1]:25 is dropped");
+	CHECK(connects("2001:db8::6", "::1", 25) == 1,
+	      "2001:db8::6 -> [::1]:25 connects");
+	CHECK(connects("2001:db8::5", "::1", 8080) == 1,
+	      "banned 2001:db8::5 -> [::1]:8080 connects");
+
+	fw2 = bc_fw_open(&all, err, sizeof err);
+	CHECK(fw2 != NULL, "reopen with all ports");
+	CHECK(connects("127.0.0.5", "127.0.0.1", 8080) == 0 &&
+		      connects("2001:db8::5", "::1", 8080) == 0,
+	      "all ports: banned sources dropped on 8080 too");
+	CHECK(connects("127.0.0.6", "127.0.0.1", 8080) == 1,
+	      "all ports: 127.0.0.6 -> 8080 connects");
+	bc_fw_close(&fw2);
+	fw2 = bc_fw_open(&cfg_default, err, sizeof err);
+	bc_fw_close(&fw2);
+
+	ops[0].op = BC_FW_DEL;
+	CHECK(bc_fw_apply(fw, ops, 1, err, sizeof err) == 0 &&
+		      connects("127.0.0.5", "127.0.0.1", 25) == 1,
+	      "after unban 127.0.0.5 -> 25 connects again");
+	close(l25);
+	close(l8080);
+	close(m25);
+	close(m8080);
+}
+
+int main(void)
+{
+	char err[ERRLEN];
+	struct bc_fw *fw;
+
+	if (enter_netns() < 0) {
+		printf("# skip: no network namespace: %s\n", strerror(errno));
+		return 0;
+	}
+	if (run("ip link set lo up && "
+		"ip -6 addr add 2001:db8::5/128 dev lo nodad && "
+		"ip -6 addr add 2001:db8::6/128 dev lo nodad && "
+		"nft add table inet other",
+		NULL, 0) != 0) {
+		CHECK(0, "set up loopback in the namespace");
+		return tap_done();
+	}
+	fw = bc_fw_open(&cfg_default, err, sizeof err);
+	CHECK(fw != NULL, "open creates table inet bancluster%s%s",
+	      fw ? "" : ": ", fw ? "" : err);
+	if (fw == NULL)
+		return tap_done();
+	test_open_add_dump(fw);
+	test_reopen();
+	test_delete(fw);
+	test_timeout(fw);
+	test_replace(fw);
+	test_traffic(fw);
+	bc_fw_close(&fw);
+	return tap_done();
+}
