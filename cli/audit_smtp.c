@@ -31,6 +31,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -2610,6 +2611,18 @@ int bc_audit_smtp_main(int argc, char **argv)
 	if (!a) {
 		fputs("bancluster: audit smtp: out of memory\n", stderr);
 		return BC_AUDIT_EXIT_UNKNOWN;
+	}
+	/*
+	 * OpenSSL writes to the socket with write(2): a server that hangs up
+	 * (or the abort ban test) must give EPIPE, not kill the command.
+	 */
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGPIPE, &sa, NULL);
 	}
 	a->attempts = BC_AUDIT_ATTEMPTS_DEFAULT;
 	a->timeout_s = BC_AUDIT_TIMEOUT_DEFAULT;
