@@ -491,7 +491,7 @@ int main(int argc, char **argv)
 {
 	struct bc_cli c;
 	const char *cmd;
-	int i = 1;
+	int i = 1, rc;
 
 	memset(&c, 0, sizeof(c));
 	c.cfgpath = DEFAULT_CLI_INI;
@@ -516,19 +516,23 @@ int main(int argc, char **argv)
 	argv += i;
 	optind = 1;
 	if (strcmp(cmd, "keygen") == 0)
-		return cmd_keygen(argc, argv);
-	if (strcmp(cmd, "ban") == 0)
-		return cmd_ban(&c, argc, argv);
-	if (strcmp(cmd, "unban") == 0)
-		return cmd_unban(&c, argc, argv);
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list(&c, argc, argv);
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status(&c, argc, argv);
-	if (strcmp(cmd, "audit") == 0) {
-		if (argc >= 2 && strcmp(argv[1], "smtp") == 0)
-			return bc_audit_smtp_main(argc - 1, argv + 1);
-		usage_exit("audit: expected \"smtp\"%s", "");
-	}
-	usage_exit("unknown command \"%s\"", cmd);
+		rc = cmd_keygen(argc, argv);
+	else if (strcmp(cmd, "ban") == 0)
+		rc = cmd_ban(&c, argc, argv);
+	else if (strcmp(cmd, "unban") == 0)
+		rc = cmd_unban(&c, argc, argv);
+	else if (strcmp(cmd, "list") == 0)
+		rc = cmd_list(&c, argc, argv);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&c, argc, argv);
+	else if (strcmp(cmd, "audit") == 0 && argc >= 2 &&
+		 strcmp(argv[1], "smtp") == 0)
+		rc = bc_audit_smtp_main(argc - 1, argv + 1);
+	else if (strcmp(cmd, "audit") == 0)
+		usage_exit("audit: expected \"smtp\"");
+	else
+		usage_exit("unknown command \"%s\"", cmd);
+	bc_keyring_free(&c.coord);
+	bc_key_wipe(&c.signer.key);
+	return rc;
 }

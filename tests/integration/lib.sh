@@ -221,7 +221,24 @@ agents_synced() {
 	[ "$(bc status 2>/dev/null | grep -c ' in-sync ')" -eq "$MXN" ]
 }
 
+# stop_all: SIGTERM every process started here and wait for them, so
+# sanitizer builds write their reports; then any report is a failure.
+stop_all() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	PIDS=""
+	if grep -lE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' \
+		"$WORK"/*.log >/dev/null 2>&1; then
+		notok "sanitizer reports in daemon logs"
+		grep -hE -A12 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' \
+			"$WORK"/*.log | head -60 | sed 's/^/#   /'
+	else
+		ok "daemons stopped cleanly, no sanitizer report"
+	fi
+}
+
 fleet_done() {
+	stop_all
 	echo "# $PASS passed, $FAIL failed (fleet logs: $WORK)"
 	[ "$FAIL" -eq 0 ]
 }
