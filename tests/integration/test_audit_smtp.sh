@@ -271,6 +271,14 @@ expect "$W/ban1.json" ban.auth 587 fail "no ban system"
 check "no ban system: 'not banned after 3 attempts'" jhas "$W/ban1.json" ban.auth 587 "not banned after 3 attempts"
 check "no ban system: exit 2" [ $rc -eq 2 ]
 
+audit "$LAB_WEAK" --ports 587 --ban-test sender,abort --attempts 2 --timeout 2 \
+	--source 198.18.0.11 --json >"$W/ban3.json" 2>/dev/null
+expect "$W/ban3.json" ban.sender 587 fail "no ban system"
+expect "$W/ban3.json" ban.abort 587 fail "no ban system"
+expect "$W/ban3.json" ban.auth 0 skip "not requested"
+check "abort offences reached the server as lost connections after AUTH" \
+	sh -c "[ \$(grep -cF 'lost connection after AUTH from unknown[198.18.0.11]' '$LAB/pfweak/maillog') -ge 2 ]"
+
 lab_ban_watch 198.18.0.12 2
 audit "$LAB_WEAK" --ports 587 --ban-test auth --attempts 5 --timeout 2 \
 	--source 198.18.0.12 --json >"$W/ban2.json" 2>/dev/null
