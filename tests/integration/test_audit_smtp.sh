@@ -224,9 +224,10 @@ xcheck() {
 }
 for port in 25 465 587; do
 	for v in "tls1 tls.v1_0" "tls1_1 tls.v1_1" "tls1_2 tls.v1_2" "tls1_3 tls.v1_3"; do
+		# shellcheck disable=SC2086 # split "flag id" on purpose
 		set -- $v
-		xcheck "$LAB_HARD" $port "$1" "$2" "$W/hard.json"
-		xcheck "$LAB_WEAK" $port "$1" "$2" "$W/weak.json"
+		xcheck "$LAB_HARD" "$port" "$1" "$2" "$W/hard.json"
+		xcheck "$LAB_WEAK" "$port" "$1" "$2" "$W/weak.json"
 	done
 done
 
