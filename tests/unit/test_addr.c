@@ -1,0 +1,592 @@
+/*
+ * test_addr.c - address and prefix parsing, normalization, formatting,
+ * containment, ordering and lists (common/addr.h).
+ *
+ * Every case is a row of a table: the input text and the canonical form
+ * it must come out as (or NULL when it must be refused).
+ */
+#include "common/addr.h"
+#include "tests/unit/tap.h"
+
+/* tap.h's CHECK evaluates its condition twice; evaluate it once. */
+#define EXPECT(cond, ...)                                                     \
+	do {                                                                  \
+		const int expect_ok_ = (cond) ? 1 : 0;                        \
+		CHECK(expect_ok_, __VA_ARGS__);                               \
+	} while (0)
+
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define ERRLEN 256
+
+/* Parse a whole C string; format it back into buf, or return NULL. */
+static const char *parse_fmt(const char *s, struct bc_addr *a, char *buf,
+			     size_t len, char *err)
+{
+	err[0] = '\0';
+	if (bc_addr_parse(a, s, strlen(s), err, ERRLEN) < 0)
+		return NULL;
+	return bc_addr_format(a, buf, len);
+}
+
+struct parse_case {
+	const char *in;
+	const char *want; /* canonical text, NULL: refused */
+	int family;       /* AF_INET / AF_INET6 when accepted */
+	unsigned plen;
+};
+
+static const struct parse_case parse_cases[] = {
+	/* IPv4 hosts and prefixes */
+	{"192.0.2.1", "192.0.2.1", AF_INET, 32},
+	{"192.0.2.1/32", "192.0.2.1", AF_INET, 32},
+	{"192.0.2.0/24", "192.0.2.0/24", AF_INET, 24},
+	{"0.0.0.0/0", "0.0.0.0/0", AF_INET, 0},
+	{"255.255.255.255", "255.255.255.255", AF_INET, 32},
+	{"10.0.0.0/8", "10.0.0.0/8", AF_INET, 8},
+	/* host bits cleared */
+	{"192.0.2.77/24", "192.0.2.0/24", AF_INET, 24},
+	{"10.255.255.255/8", "10.0.0.0/8", AF_INET, 8},
+	{"192.0.2.255/25", "192.0.2.128/25", AF_INET, 25},
+	{"192.0.2.255/31", "192.0.2.254/31", AF_INET, 31},
+	{"255.255.255.255/1", "128.0.0.0/1", AF_INET, 1},
+	{"255.255.255.255/0", "0.0.0.0/0", AF_INET, 0},
+	{"203.0.113.9/13", "203.0.0.0/13", AF_INET, 13},
+	/* IPv6 */
+	{"2001:db8::1", "2001:db8::1", AF_INET6, 128},
+	{"2001:db8::1/128", "2001:db8::1", AF_INET6, 128},
+	{"2001:db8::/32", "2001:db8::/32", AF_INET6, 32},
+	{"2001:db8:1:2:3:4:5:6/64", "2001:db8:1:2::/64", AF_INET6, 64},
+	{"2001:db8:ffff::/33", "2001:db8:8000::/33", AF_INET6, 33},
+	{"::", "::", AF_INET6, 128},
+	{"::/0", "::/0", AF_INET6, 0},
+	{"::1", "::1", AF_INET6, 128},
+	{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", AF_INET6, 128},
+	{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/127",
+	 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127", AF_INET6, 127},
+	{"2001:DB8::A", "2001:db8::a", AF_INET6, 128},
+	{"fe80::1:2/10", "fe80::/10", AF_INET6, 10},
+	/* IPv4-mapped IPv6 becomes IPv4 */
+	{"::ffff:192.0.2.1", "192.0.2.1", AF_INET, 32},
+	{"::ffff:c000:0201", "192.0.2.1", AF_INET, 32},
+	{"::ffff:192.0.2.1/128", "192.0.2.1", AF_INET, 32},
+	{"::ffff:192.0.2.1/120", "192.0.2.0/24", AF_INET, 24},
+	{"::ffff:192.0.2.1/96", "0.0.0.0/0", AF_INET, 0},
+	{"::FFFF:10.1.2.3/104", "10.0.0.0/8", AF_INET, 8},
+	/* IPv4-compatible (not mapped) stays IPv6 */
+	{"::192.0.2.1", "::192.0.2.1", AF_INET6, 128},
+	/* malformed */
+	{"", NULL, 0, 0},
+	{"/24", NULL, 0, 0},
+	{"192.0.2.1/", NULL, 0, 0},
+	{"192.0.2.1/33", NULL, 0, 0},
+	{"192.0.2.1/64", NULL, 0, 0},
+	{"192.0.2.1/128", NULL, 0, 0},
+	{"2001:db8::/129", NULL, 0, 0},
+	{"2001:db8::/200", NULL, 0, 0},
+	{"192.0.2.1/1000", NULL, 0, 0},
+	{"192.0.2.1/-1", NULL, 0, 0},
+	{"192.0.2.1/+8", NULL, 0, 0},
+	{"192.0.2.1/ 8", NULL, 0, 0},
+	{"192.0.2.1/8 ", NULL, 0, 0},
+	{"192.0.2.1/8/8", NULL, 0, 0},
+	{"192.0.2.1/0x8", NULL, 0, 0},
+	{"192.0.2.256", NULL, 0, 0},
+	{"192.0.2", NULL, 0, 0},
+	{"192.0.2.1.5", NULL, 0, 0},
+	{"1", NULL, 0, 0},
+	{"0x7f.0.0.1", NULL, 0, 0},
+	{"127.1", NULL, 0, 0},
+	{" 192.0.2.1", NULL, 0, 0},
+	{"192.0.2.1 ", NULL, 0, 0},
+	{"localhost", NULL, 0, 0},
+	{"example.com", NULL, 0, 0},
+	{"2001:db8:::1", NULL, 0, 0},
+	{"2001:db8::1::2", NULL, 0, 0},
+	{"2001:db8::g", NULL, 0, 0},
+	{"fe80::1%eth0", NULL, 0, 0},
+	{"[2001:db8::1]", NULL, 0, 0},
+	{":", NULL, 0, 0},
+	{"1:2:3:4:5:6:7:8:9", NULL, 0, 0},
+	/* mapped prefixes shorter than /96 would cover non-IPv4 space */
+	{"::ffff:192.0.2.1/95", NULL, 0, 0},
+	{"::ffff:0.0.0.0/64", NULL, 0, 0},
+	/* over-long text */
+	{"0000:0000:0000:0000:0000:0000:0000:0000:0000:0000", NULL, 0, 0},
+};
+
+static void test_parse_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		struct bc_addr a;
+		char buf[BC_ADDR_STRLEN], err[ERRLEN];
+		const char *got;
+
+		memset(&a, 0x5a, sizeof(a));
+		got = parse_fmt(c->in, &a, buf, sizeof(buf), err);
+		if (c->want == NULL) {
+			EXPECT(got == NULL && err[0] != '\0',
+			      "parse \"%s\" refused with a reason (got %s, err \"%s\")",
+			      c->in, got ? got : "refused", err);
+			continue;
+		}
+		EXPECT(got != NULL && strcmp(got, c->want) == 0,
+		      "parse \"%s\" -> %s (got %s, err \"%s\")", c->in,
+		      c->want, got ? got : "refused", err);
+		if (got == NULL)
+			continue;
+		EXPECT(a.family == c->family && a.plen == c->plen,
+		      "parse \"%s\": family %d plen %u (got %d, %u)", c->in,
+		      c->family, c->plen, a.family, a.plen);
+		/* canonical record: unused bytes zero, so memcmp works */
+		{
+			size_t k, used = c->family == AF_INET ? 4 : 16;
+			int zero = 1;
+
+			for (k = used; k < 16; k++)
+				if (a.a[k] != 0)
+					zero = 0;
+			EXPECT(zero, "parse \"%s\": bytes past the family are zero",
+			      c->in);
+		}
+		/* the canonical form parses back to the same record */
+		{
+			struct bc_addr b;
+			char buf2[BC_ADDR_STRLEN], err2[ERRLEN];
+			const char *again =
+				parse_fmt(got, &b, buf2, sizeof(buf2), err2);
+
+			EXPECT(again != NULL && bc_addr_equal(&a, &b),
+			      "parse \"%s\": canonical \"%s\" round-trips",
+			      c->in, got);
+		}
+	}
+}
+
+/* Only the first len bytes count: the rest of the buffer is ignored. */
+static void test_parse_len(void)
+{
+	static const struct {
+		const char *buf;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{"192.0.2.1 garbage", 9, "192.0.2.1"},
+		{"192.0.2.1]:25", 9, "192.0.2.1"},
+		{"192.0.2.0/24xyz", 12, "192.0.2.0/24"},
+		{"192.0.2.0/245", 12, "192.0.2.0/24"},
+		{"2001:db8::1]", 11, "2001:db8::1"},
+		{"192.0.2.1", 7, NULL},   /* "192.0.2" */
+		{"192.0.2.1/24", 10, NULL}, /* "192.0.2.1/" */
+		{"192.0.2.1", 0, NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bc_addr a;
+		char buf[BC_ADDR_STRLEN], err[ERRLEN] = "";
+		int rc = bc_addr_parse(&a, cases[i].buf, cases[i].len, err,
+				       sizeof(err));
+
+		if (cases[i].want == NULL) {
+			EXPECT(rc < 0, "parse \"%.*s\" (len %zu) refused",
+			      (int)cases[i].len, cases[i].buf, cases[i].len);
+		} else {
+			EXPECT(rc == 0 &&
+				      strcmp(bc_addr_format(&a, buf, sizeof(buf)),
+					     cases[i].want) == 0,
+			      "parse \"%.*s\" (len %zu) -> %s", (int)cases[i].len,
+			      cases[i].buf, cases[i].len, cases[i].want);
+		}
+	}
+}
+
+/* The error message names the value and fits the buffer. */
+static void test_parse_errors(void)
+{
+	char err[ERRLEN], tiny[8];
+	struct bc_addr a;
+	char longin[300];
+
+	EXPECT(bc_addr_parse(&a, "192.0.2.1/33", 12, err, sizeof(err)) < 0 &&
+		      strstr(err, "192.0.2.1/33") != NULL &&
+		      strstr(err, "33") != NULL,
+	      "prefix over /32: error names the value (\"%s\")", err);
+	EXPECT(bc_addr_parse(&a, "nope", 4, err, sizeof(err)) < 0 &&
+		      strstr(err, "nope") != NULL,
+	      "not an address: error names the value (\"%s\")", err);
+	memset(tiny, 'x', sizeof(tiny));
+	EXPECT(bc_addr_parse(&a, "nope", 4, tiny, sizeof(tiny)) < 0 &&
+		      memchr(tiny, '\0', sizeof(tiny)) != NULL,
+	      "error is cut to a small buffer and NUL-terminated");
+	memset(longin, '1', sizeof(longin) - 1);
+	longin[sizeof(longin) - 1] = '\0';
+	EXPECT(bc_addr_parse(&a, longin, strlen(longin), err, sizeof(err)) < 0 &&
+		      strlen(err) < 120,
+	      "300-byte input refused with a short error (%zu chars)",
+	      strlen(err));
+}
+
+struct host_case {
+	const char *in;
+	const char *want; /* NULL: refused */
+};
+
+static const struct host_case host_cases[] = {
+	{"192.0.2.1", "192.0.2.1"},
+	{"2001:db8::1", "2001:db8::1"},
+	{"::ffff:198.51.100.7", "198.51.100.7"},
+	{"::1", "::1"},
+	{"192.0.2.0/24", NULL},
+	{"2001:db8::/64", NULL},
+	{"", NULL},
+	{"192.0.2.300", NULL},
+	{"unknown", NULL},
+	{"[192.0.2.1]", NULL},
+	{"192.0.2.1:25", NULL},
+	{"0000:0000:0000:0000:0000:0000:0000:0000:0000:0000", NULL},
+};
+
+static void test_parse_host(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(host_cases) / sizeof(host_cases[0]); i++) {
+		const struct host_case *c = &host_cases[i];
+		struct bc_addr a;
+		char buf[BC_ADDR_STRLEN];
+		int rc = bc_addr_parse_host(&a, c->in, strlen(c->in));
+
+		if (c->want == NULL)
+			EXPECT(rc < 0, "parse_host \"%s\" refused", c->in);
+		else
+			EXPECT(rc == 0 &&
+				      strcmp(bc_addr_format(&a, buf, sizeof(buf)),
+					     c->want) == 0,
+			      "parse_host \"%s\" -> %s", c->in, c->want);
+	}
+}
+
+/* Binary construction normalizes like the parser does. */
+static void test_from_bin(void)
+{
+	static const uint8_t v4[4] = {192, 0, 2, 200};
+	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+					   0, 0, 0xff, 0xff, 192, 0, 2, 200};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4,
+				       5, 6, 7, 8, 9, 10, 11, 12};
+	static const struct {
+		int family;
+		const uint8_t *bin;
+		unsigned plen;
+		const char *want;
+	} cases[] = {
+		{AF_INET, v4, 32, "192.0.2.200"},
+		{AF_INET, v4, 24, "192.0.2.0/24"},
+		{AF_INET, v4, 99, "192.0.2.200"}, /* clamped to /32 */
+		{AF_INET6, mapped, 128, "192.0.2.200"},
+		{AF_INET6, mapped, 120, "192.0.2.0/24"},
+		{AF_INET6, v6, 128, "2001:db8:102:304:506:708:90a:b0c"},
+		{AF_INET6, v6, 48, "2001:db8:102::/48"},
+		{AF_INET6, v6, 0, "::/0"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bc_addr a;
+		char buf[BC_ADDR_STRLEN];
+
+		memset(&a, 0xee, sizeof(a));
+		bc_addr_from_bin(&a, cases[i].family, cases[i].bin,
+				 cases[i].plen);
+		EXPECT(strcmp(bc_addr_format(&a, buf, sizeof(buf)),
+			     cases[i].want) == 0 &&
+			      a.pad[0] == 0 && a.pad[1] == 0,
+		      "from_bin family %d /%u -> %s (got %s)", cases[i].family,
+		      cases[i].plen, cases[i].want, buf);
+	}
+}
+
+static void test_range(void)
+{
+	static const struct {
+		const char *in;
+		const char *first, *last;
+	} cases[] = {
+		{"192.0.2.0/24", "192.0.2.0", "192.0.2.255"},
+		{"192.0.2.9", "192.0.2.9", "192.0.2.9"},
+		{"192.0.2.128/25", "192.0.2.128", "192.0.2.255"},
+		{"10.0.0.0/13", "10.0.0.0", "10.7.255.255"},
+		{"0.0.0.0/0", "0.0.0.0", "255.255.255.255"},
+		{"2001:db8::/64", "2001:db8::", "2001:db8::ffff:ffff:ffff:ffff"},
+		{"2001:db8::/33", "2001:db8::", "2001:db8:7fff:ffff:ffff:ffff:ffff:ffff"},
+		{"::/0", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bc_addr a, f, l, t;
+		uint8_t first[16], last[16];
+		char err[ERRLEN];
+
+		if (bc_addr_parse(&a, cases[i].in, strlen(cases[i].in), err,
+				  sizeof(err)) < 0 ||
+		    bc_addr_parse(&f, cases[i].first, strlen(cases[i].first),
+				  err, sizeof(err)) < 0 ||
+		    bc_addr_parse(&l, cases[i].last, strlen(cases[i].last),
+				  err, sizeof(err)) < 0) {
+			EXPECT(0, "range %s: parse", cases[i].in);
+			continue;
+		}
+		memset(first, 0xaa, sizeof(first));
+		memset(last, 0xaa, sizeof(last));
+		bc_addr_range(&a, first, last);
+		t = f;
+		memcpy(t.a, first, 16);
+		EXPECT(bc_addr_equal(&t, &f), "range %s: first %s", cases[i].in,
+		      cases[i].first);
+		t = l;
+		memcpy(t.a, last, 16);
+		EXPECT(bc_addr_equal(&t, &l), "range %s: last %s", cases[i].in,
+		      cases[i].last);
+	}
+}
+
+struct contains_case {
+	const char *outer, *inner;
+	int want;
+};
+
+static const struct contains_case contains_cases[] = {
+	{"192.0.2.0/24", "192.0.2.1", 1},
+	{"192.0.2.0/24", "192.0.2.255", 1},
+	{"192.0.2.0/24", "192.0.2.0/24", 1},
+	{"192.0.2.0/24", "192.0.2.128/25", 1},
+	{"192.0.2.0/24", "192.0.3.0", 0},
+	{"192.0.2.0/24", "192.0.1.255", 0},
+	{"192.0.2.0/24", "192.0.0.0/16", 0}, /* inner is wider */
+	{"192.0.2.128/25", "192.0.2.127", 0},
+	{"192.0.2.1", "192.0.2.1", 1},
+	{"192.0.2.1", "192.0.2.2", 0},
+	{"0.0.0.0/0", "255.255.255.255", 1},
+	{"0.0.0.0/0", "::1", 0},       /* families never mix */
+	{"::/0", "192.0.2.1", 0},
+	{"::/0", "::ffff:192.0.2.1", 0}, /* mapped is IPv4 */
+	{"::ffff:0:0/96", "192.0.2.1", 1},
+	{"2001:db8::/32", "2001:db8:ffff::1", 1},
+	{"2001:db8::/32", "2001:db9::1", 0},
+	{"2001:db8::/64", "2001:db8::/48", 0},
+	{"2001:db8::1", "2001:db8::1", 1},
+};
+
+static void test_contains(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(contains_cases) / sizeof(contains_cases[0]);
+	     i++) {
+		const struct contains_case *c = &contains_cases[i];
+		struct bc_addr o, n;
+		char err[ERRLEN];
+
+		if (bc_addr_parse(&o, c->outer, strlen(c->outer), err,
+				  sizeof(err)) < 0 ||
+		    bc_addr_parse(&n, c->inner, strlen(c->inner), err,
+				  sizeof(err)) < 0) {
+			EXPECT(0, "contains %s %s: parse", c->outer, c->inner);
+			continue;
+		}
+		EXPECT(bc_addr_contains(&o, &n) == (c->want != 0),
+		      "%s %s %s", c->outer,
+		      c->want ? "contains" : "does not contain", c->inner);
+	}
+}
+
+/* Ascending order: family, then address, then shorter prefix first. */
+static const char *const sorted[] = {
+	"0.0.0.0/0",
+	"0.0.0.0",
+	"10.0.0.0/8",
+	"10.0.0.0/24",
+	"10.0.0.0",
+	"10.0.0.1",
+	"10.0.1.0/24",
+	"192.0.2.0/24",
+	"192.0.2.0/25",
+	"192.0.2.128/25",
+	"192.0.2.255",
+	"255.255.255.255",
+	"::/0",
+	"::",
+	"::1",
+	"2001:db8::/32",
+	"2001:db8::/64",
+	"2001:db8::1",
+	"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+};
+
+static void test_cmp(void)
+{
+	size_t n = sizeof(sorted) / sizeof(sorted[0]), i, j;
+	struct bc_addr a[sizeof(sorted) / sizeof(sorted[0])];
+	char err[ERRLEN];
+	int bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (bc_addr_parse(&a[i], sorted[i], strlen(sorted[i]), err,
+				  sizeof(err)) < 0)
+			bad++;
+	EXPECT(bad == 0, "cmp: every sample parses");
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++) {
+			int c = bc_addr_cmp(&a[i], &a[j]);
+			int want = i < j ? -1 : i > j ? 1 : 0;
+
+			if (c != want) {
+				EXPECT(0, "cmp(%s, %s) = %d, want %d", sorted[i],
+				      sorted[j], c, want);
+				bad++;
+			}
+			if ((c == 0) != bc_addr_equal(&a[i], &a[j])) {
+				EXPECT(0, "equal(%s, %s) agrees with cmp",
+				      sorted[i], sorted[j]);
+				bad++;
+			}
+		}
+	}
+	EXPECT(bad == 0, "cmp: %zu samples in a strict total order", n);
+}
+
+static void test_maxlen_bytes(void)
+{
+	struct bc_addr a;
+	char err[ERRLEN];
+
+	EXPECT(bc_addr_parse(&a, "192.0.2.1", 9, err, sizeof(err)) == 0 &&
+		      bc_addr_maxlen(&a) == 32 && bc_addr_bytes(&a) == 4,
+	      "IPv4: maxlen 32, 4 bytes");
+	EXPECT(bc_addr_parse(&a, "::1", 3, err, sizeof(err)) == 0 &&
+		      bc_addr_maxlen(&a) == 128 && bc_addr_bytes(&a) == 16,
+	      "IPv6: maxlen 128, 16 bytes");
+	bc_addr_parse(&a, "192.0.2.77", 10, err, sizeof(err));
+	bc_addr_mask(&a, 24);
+	{
+		char buf[BC_ADDR_STRLEN];
+
+		EXPECT(strcmp(bc_addr_format(&a, buf, sizeof(buf)),
+			     "192.0.2.0/24") == 0,
+		      "mask 192.0.2.77 to /24 -> 192.0.2.0/24 (got %s)", buf);
+		bc_addr_mask(&a, 40);
+		EXPECT(a.plen == 32, "mask over /32 is clamped (got /%u)",
+		      a.plen);
+	}
+}
+
+struct list_case {
+	const char *in;
+	int ok;
+	size_t n;
+	const char *match;   /* an address that must match, or NULL */
+	const char *nomatch; /* an address that must not match, or NULL */
+};
+
+static const struct list_case list_cases[] = {
+	{"127.0.0.0/8, ::1", 1, 2, "127.1.2.3", "128.0.0.1"},
+	{"127.0.0.0/8,::1", 1, 2, "::1", "::2"},
+	{"192.0.2.0/24 198.51.100.7", 1, 2, "198.51.100.7", "198.51.100.8"},
+	{"  192.0.2.1 ,\t, 192.0.2.2  ", 1, 2, "192.0.2.2", "192.0.2.3"},
+	{"", 1, 0, NULL, "192.0.2.1"},
+	{" , ,", 1, 0, NULL, "::1"},
+	{"::ffff:192.0.2.0/120", 1, 1, "192.0.2.9", "::ffff:192.0.3.1"},
+	{"2001:db8::/32", 1, 1, "2001:db8:1::5", "2001:db9::"},
+	{"0.0.0.0/0", 1, 1, "203.0.113.1", "2001:db8::1"},
+	{"192.0.2.1, bogus", 0, 0, NULL, NULL},
+	{"192.0.2.0/33", 0, 0, NULL, NULL},
+	{"192.0.2.1;192.0.2.2", 0, 0, NULL, NULL},
+};
+
+static void test_list(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
+		const struct list_case *c = &list_cases[i];
+		struct bc_addr_list l = {0};
+		char err[ERRLEN] = "";
+		int rc = bc_addr_list_parse(&l, c->in, err, sizeof(err));
+
+		if (!c->ok) {
+			EXPECT(rc < 0 && err[0] != '\0',
+			      "list \"%s\" refused (\"%s\")", c->in, err);
+			bc_addr_list_free(&l);
+			continue;
+		}
+		EXPECT(rc == 0 && l.n == c->n, "list \"%s\": %zu entries (got %zu)",
+		      c->in, c->n, l.n);
+		if (c->match != NULL) {
+			struct bc_addr a;
+
+			bc_addr_parse(&a, c->match, strlen(c->match), err,
+				      sizeof(err));
+			EXPECT(bc_addr_list_match(&l, &a), "list \"%s\" matches %s",
+			      c->in, c->match);
+		}
+		if (c->nomatch != NULL) {
+			struct bc_addr a;
+
+			bc_addr_parse(&a, c->nomatch, strlen(c->nomatch), err,
+				      sizeof(err));
+			EXPECT(!bc_addr_list_match(&l, &a),
+			      "list \"%s\" does not match %s", c->in, c->nomatch);
+		}
+		bc_addr_list_free(&l);
+		EXPECT(l.v == NULL && l.n == 0 && l.cap == 0,
+		      "list free resets the list");
+	}
+}
+
+/* Parsing appends, and the list grows past its first allocation. */
+static void test_list_append(void)
+{
+	struct bc_addr_list l = {0};
+	char err[ERRLEN], text[32];
+	struct bc_addr a;
+	int i, rc = 0;
+
+	rc |= bc_addr_list_parse(&l, "192.0.2.1", err, sizeof(err));
+	rc |= bc_addr_list_parse(&l, "192.0.2.2, 192.0.2.3", err, sizeof(err));
+	EXPECT(rc == 0 && l.n == 3, "two parses append: 3 entries (got %zu)",
+	      l.n);
+	for (i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "10.0.%d.0/24", i);
+		rc |= bc_addr_list_parse(&l, text, err, sizeof(err));
+	}
+	EXPECT(rc == 0 && l.n == 103, "103 entries after growth (got %zu)", l.n);
+	bc_addr_parse(&a, "10.0.99.200", 11, err, sizeof(err));
+	EXPECT(bc_addr_list_match(&l, &a), "last appended entry matches");
+	bc_addr_parse(&a, "10.0.100.1", 10, err, sizeof(err));
+	EXPECT(!bc_addr_list_match(&l, &a), "10.0.100.1 is not listed");
+	bc_addr_list_free(&l);
+}
+
+int main(void)
+{
+	test_parse_table();
+	test_parse_len();
+	test_parse_errors();
+	test_parse_host();
+	test_from_bin();
+	test_range();
+	test_contains();
+	test_cmp();
+	test_maxlen_bytes();
+	test_list();
+	test_list_append();
+	return tap_done();
+}

@@ -1,0 +1,552 @@
+/*
+ * test_config.c - table-driven INI loading (common/config.h) against
+ * real files written into a private temporary directory.
+ *
+ * Errors must read "FILE:LINE: [section] key: reason" (missing keys:
+ * "FILE: [section] key: missing"); values must land in the caller's
+ * struct with defaults applied and relative paths resolved against the
+ * directory of the file.
+ */
+#include "common/config.h"
+#include "common/duration.h"
+#include "tests/unit/tap.h"
+
+/* tap.h's CHECK evaluates its condition twice; evaluate it once. */
+#define EXPECT(cond, ...)                                                     \
+	do {                                                                  \
+		const int expect_ok_ = (cond) ? 1 : 0;                        \
+		CHECK(expect_ok_, __VA_ARGS__);                               \
+	} while (0)
+
+#include <errno.h>
+#include <ftw.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ERRLEN 1024
+#define DIR_MAX 256   /* the temporary directory's name */
+#define PATHBUF 1024  /* DIR_MAX plus a sub-directory and a file */
+
+struct cfg {
+	char name[BC_CFG_STR_MAX];
+	char key[BC_CFG_STR_MAX];
+	char spool[BC_CFG_STR_MAX];
+	int64_t maxretry;
+	int64_t offset;
+	int64_t bantime;
+	double factor;
+	struct bc_addr_list allow;
+	struct bc_cfg_ports ports;
+	int extra_calls;
+	char extra_last[BC_CFG_STR_MAX];
+};
+
+static const struct bc_cfg_key keys[] = {
+	{"node", "name", BC_CFG_STR, offsetof(struct cfg, name), 1, 63, NULL},
+	{"node", "key", BC_CFG_PATH, offsetof(struct cfg, key), 0, 0, "node"},
+	{"node", "spool", BC_CFG_PATH, offsetof(struct cfg, spool), 0, 0,
+	 "/var/spool/bc"},
+	{"ban", "maxretry", BC_CFG_INT, offsetof(struct cfg, maxretry), 1, 1000,
+	 "5"},
+	{"ban", "offset", BC_CFG_INT, offsetof(struct cfg, offset), -100, 100,
+	 "0"},
+	{"ban", "bantime", BC_CFG_DUR, offsetof(struct cfg, bantime), 60,
+	 (double)BC_DURATION_MAX_S, "1h"},
+	{"ban", "factor", BC_CFG_NUM, offsetof(struct cfg, factor), 1, 10, "2"},
+	{"ban", "allow", BC_CFG_ADDRS, offsetof(struct cfg, allow), 0, 0,
+	 "127.0.0.0/8, ::1"},
+	{"ban", "ports", BC_CFG_PORTS, offsetof(struct cfg, ports), 0, 0, "25"},
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static char tmpdir[DIR_MAX];
+
+/* Extra sections "source.NAME" take one key, "path". */
+static int extra(void *obj, const char *section, const char *name,
+		 const char *value, const char *dir, char *err, size_t errlen)
+{
+	struct cfg *c = obj;
+
+	(void)dir;
+	if (strncmp(section, "source.", 7) != 0) {
+		snprintf(err, errlen, "unknown section");
+		return -1;
+	}
+	if (strcmp(name, "path") != 0) {
+		snprintf(err, errlen, "unknown key");
+		return -1;
+	}
+	c->extra_calls++;
+	snprintf(c->extra_last, sizeof(c->extra_last), "%s=%s", section, value);
+	return 0;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	rc = fputs(text, f) < 0 ? -1 : 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Write text as DIR/sub/NAME and load it; path gets the file name. */
+static int load_text(const char *sub, const char *text, struct cfg *c,
+		     bc_cfg_extra_fn fn, char *path, size_t pathlen,
+		     char *err)
+{
+	char d[DIR_MAX + 32];
+
+	snprintf(d, sizeof(d), "%s/%s", tmpdir, sub);
+	if (mkdir(d, 0700) < 0 && errno != EEXIST)
+		return -2;
+	snprintf(path, pathlen, "%s/test.ini", d);
+	if (write_text(path, text) < 0)
+		return -2;
+	memset(c, 0, sizeof(*c));
+	err[0] = '\0';
+	return bc_cfg_load(path, keys, NKEYS, c, fn, err, ERRLEN);
+}
+
+struct err_case {
+	const char *what;
+	const char *text;
+	int line;          /* expected line in "FILE:LINE:"; 0: no line */
+	const char *has1;  /* substrings the message must contain */
+	const char *has2;
+};
+
+static const struct err_case err_cases[] = {
+	{"unknown key", "[node]\nname = a\ncolour = blue\n", 3,
+	 "[node] colour", "unknown key"},
+	{"unknown section", "[node]\nname = a\n\n[bogus]\nx = 1\n", 5,
+	 "[bogus]", "unknown section"},
+	{"key before any section", "name = a\n[node]\nname = a\n", 1,
+	 "unknown section", NULL},
+	{"int over range", "[node]\nname = a\n[ban]\nmaxretry = 1001\n", 4,
+	 "[ban] maxretry", "1..1000"},
+	{"int under range", "[node]\nname = a\n[ban]\nmaxretry = 0\n", 4,
+	 "maxretry", "\"0\""},
+	{"int not a number", "[node]\nname = a\n[ban]\nmaxretry = x\n", 4,
+	 "maxretry", "\"x\""},
+	{"int trailing junk", "[node]\nname = a\n[ban]\nmaxretry = 5x\n", 4,
+	 "maxretry", "\"5x\""},
+	{"int hex", "[node]\nname = a\n[ban]\nmaxretry = 0x10\n", 4,
+	 "maxretry", NULL},
+	{"int negative out of range", "[node]\nname = a\n[ban]\noffset = -101\n",
+	 4, "offset", "-100..100"},
+	{"int lone minus", "[node]\nname = a\n[ban]\noffset = -\n", 4,
+	 "offset", NULL},
+	{"int empty", "[node]\nname = a\n[ban]\nmaxretry =\n", 4,
+	 "maxretry", NULL},
+	{"int overflow", "[node]\nname = a\n[ban]\nmaxretry = 99999999999999999999999\n",
+	 4, "maxretry", NULL},
+	{"duration malformed", "[node]\nname = a\n[ban]\nbantime = 10 m\n", 4,
+	 "[ban] bantime", "10 m"},
+	{"duration under range", "[node]\nname = a\n[ban]\nbantime = 59s\n", 4,
+	 "bantime", "1m..3650d"},
+	{"duration negative", "[node]\nname = a\n[ban]\nbantime = -1\n", 4,
+	 "bantime", NULL},
+	{"duration over ten years", "[node]\nname = a\n[ban]\nbantime = 522w\n",
+	 4, "bantime", NULL},
+	{"number over range", "[node]\nname = a\n[ban]\nfactor = 10.5\n", 4,
+	 "[ban] factor", "10.5"},
+	{"number nan", "[node]\nname = a\n[ban]\nfactor = nan\n", 4, "factor",
+	 NULL},
+	{"number inf", "[node]\nname = a\n[ban]\nfactor = inf\n", 4, "factor",
+	 NULL},
+	{"number junk", "[node]\nname = a\n[ban]\nfactor = 2x\n", 4, "factor",
+	 NULL},
+	{"string too long",
+	 "[node]\nname = 0123456789012345678901234567890123456789012345678901234567890123\n",
+	 2, "[node] name", "1..63"},
+	{"string too short", "[node]\nname =\n", 2, "[node] name", NULL},
+	{"address list malformed",
+	 "[node]\nname = a\n[ban]\nallow = 10.0.0.0/8, 10.0.0.256\n", 4,
+	 "[ban] allow", "10.0.0.256"},
+	{"address prefix too long",
+	 "[node]\nname = a\n[ban]\nallow = 10.0.0.0/33\n", 4, "allow", "/33"},
+	{"port zero", "[node]\nname = a\n[ban]\nports = 25, 0\n", 4,
+	 "[ban] ports", "\"0\""},
+	{"port too big", "[node]\nname = a\n[ban]\nports = 65536\n", 4,
+	 "ports", "65536"},
+	{"port junk", "[node]\nname = a\n[ban]\nports = smtp\n", 4, "ports",
+	 NULL},
+	{"port list empty", "[node]\nname = a\n[ban]\nports = ,\n", 4, "ports",
+	 "empty"},
+	{"set twice", "[node]\nname = a\n[ban]\nmaxretry = 3\nmaxretry = 4\n",
+	 5, "[ban] maxretry", "set twice"},
+	{"set twice across sections",
+	 "[node]\nname = a\n[ban]\nmaxretry = 3\n[node]\n[ban]\nmaxretry = 3\n",
+	 7, "maxretry", "set twice"},
+	{"first error wins",
+	 "[node]\nname = a\n[ban]\nmaxretry = 0\nfactor = 99\n", 4,
+	 "maxretry", NULL},
+	{"syntax error", "[node]\nname = a\nthis line has no equals sign\n", 3,
+	 NULL, NULL},
+	{"unterminated section", "[node\nname = a\n", 1, NULL, NULL},
+	{"error after comments", "# c1\n; c2\n\n[node]\n# c3\nname = a\nbad = 1\n",
+	 7, "[node] bad", "unknown key"},
+	{"key in a known section is not sent to extra",
+	 "[node]\nname = a\npath = /x\n", 3, "[node] path", "unknown key"},
+	{"missing required key", "[ban]\nmaxretry = 3\n", 0, "[node] name",
+	 "missing"},
+	{"missing file", NULL, 0, "No such file", NULL},
+};
+
+static void test_errors(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		const struct err_case *e = &err_cases[i];
+		char path[PATHBUF], err[ERRLEN], want[PATHBUF + 32];
+		struct cfg c;
+		int rc;
+
+		if (e->text != NULL) {
+			rc = load_text("err", e->text, &c, NULL, path,
+				       sizeof(path), err);
+		} else {
+			snprintf(path, sizeof(path), "%s/absent.ini", tmpdir);
+			memset(&c, 0, sizeof(c));
+			rc = bc_cfg_load(path, keys, NKEYS, &c, NULL, err,
+					 ERRLEN);
+		}
+		if (e->line > 0)
+			snprintf(want, sizeof(want), "%s:%d: ", path, e->line);
+		else
+			snprintf(want, sizeof(want), "%s: ", path);
+		EXPECT(rc == -1, "%s: refused", e->what);
+		EXPECT(strncmp(err, want, strlen(want)) == 0,
+		      "%s: message starts \"%s\" (got \"%s\")", e->what, want,
+		      err);
+		EXPECT((e->has1 == NULL || strstr(err, e->has1) != NULL) &&
+			      (e->has2 == NULL || strstr(err, e->has2) != NULL),
+		      "%s: message has \"%s\" and \"%s\" (got \"%s\")", e->what,
+		      e->has1 ? e->has1 : "", e->has2 ? e->has2 : "", err);
+		EXPECT(strchr(err, '\n') == NULL, "%s: message is one line",
+		      e->what);
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+}
+
+/* Accepted files and the values they produce. */
+struct ok_case {
+	const char *what;
+	const char *text;
+	const char *name;
+	int64_t maxretry, offset, bantime;
+	double factor;
+	size_t nallow;
+	int ports_all;
+	size_t nports;
+	uint16_t port0;
+};
+
+static const struct ok_case ok_cases[] = {
+	{"defaults", "[node]\nname = a\n", "a", 5, 0, 3600, 2.0, 2, 0, 1, 25},
+	{"every key",
+	 "[node]\nname = mx1.example\n[ban]\nmaxretry = 1000\noffset = -100\n"
+	 "bantime = 7d\nfactor = 1.5\nallow = 192.0.2.0/24\nports = 25 587, 465\n",
+	 "mx1.example", 1000, -100, 604800, 1.5, 1, 0, 3, 25},
+	{"bounds inclusive",
+	 "[node]\nname = a\n[ban]\nmaxretry = 1\noffset = 100\nbantime = 60\n"
+	 "factor = 10\n",
+	 "a", 1, 100, 60, 10.0, 2, 0, 1, 25},
+	{"bare seconds and ten years",
+	 "[node]\nname = a\n[ban]\nbantime = 3650d\n", "a", 5, 0,
+	 BC_DURATION_MAX_S, 2.0, 2, 0, 1, 25},
+	{"inline # comment stripped",
+	 "[node]\nname = a   # the node\n[ban]\nmaxretry = 7 # seven\n"
+	 "bantime = 10m\t# tab before\nports = all # every port\n",
+	 "a", 7, 0, 600, 2.0, 2, 1, 0, 0},
+	{"inline ; comment stripped",
+	 "[node]\nname = a ; the node\n[ban]\nmaxretry = 8 ; eight\n", "a", 8,
+	 0, 3600, 2.0, 2, 0, 1, 25},
+	{"# inside a value is kept", "[node]\nname = a#b\n", "a#b", 5, 0, 3600,
+	 2.0, 2, 0, 1, 25},
+	{"comment lines and blank lines",
+	 "# top\n; also\n\n[node]\n  # indented comment\nname=a\n\n", "a", 5, 0,
+	 3600, 2.0, 2, 0, 1, 25},
+	{"spaces around = and value trimmed", "[node]\nname   =    a    \n", "a",
+	 5, 0, 3600, 2.0, 2, 0, 1, 25},
+	{"colon separator", "[node]\nname: a\n", "a", 5, 0, 3600, 2.0, 2, 0, 1,
+	 25},
+	{"empty allow list", "[node]\nname = a\n[ban]\nallow =\n", "a", 5, 0,
+	 3600, 2.0, 0, 0, 1, 25},
+	{"allow list replaces the default",
+	 "[node]\nname = a\n[ban]\nallow = 10.0.0.0/8, 2001:db8::/32, ::1\n", "a",
+	 5, 0, 3600, 2.0, 3, 0, 1, 25},
+	{"port 65535", "[node]\nname = a\n[ban]\nports = 65535,1\n", "a", 5, 0,
+	 3600, 2.0, 2, 0, 2, 65535},
+	{"empty section is harmless", "[ban]\n[node]\nname = a\n", "a", 5, 0,
+	 3600, 2.0, 2, 0, 1, 25},
+	{"CRLF line ends", "[node]\r\nname = a\r\n[ban]\r\nmaxretry = 9\r\n", "a",
+	 9, 0, 3600, 2.0, 2, 0, 1, 25},
+};
+
+static void test_ok(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
+		const struct ok_case *o = &ok_cases[i];
+		char path[PATHBUF], err[ERRLEN];
+		struct cfg c;
+		int rc = load_text("ok", o->text, &c, NULL, path, sizeof(path),
+				   err);
+
+		EXPECT(rc == 0, "%s: accepted (err \"%s\")", o->what, err);
+		EXPECT(strcmp(c.name, o->name) == 0, "%s: name \"%s\" (got \"%s\")",
+		      o->what, o->name, c.name);
+		EXPECT(c.maxretry == o->maxretry && c.offset == o->offset &&
+			      c.bantime == o->bantime && c.factor == o->factor,
+		      "%s: maxretry %lld offset %lld bantime %lld factor %g "
+		      "(got %lld %lld %lld %g)",
+		      o->what, (long long)o->maxretry, (long long)o->offset,
+		      (long long)o->bantime, o->factor, (long long)c.maxretry,
+		      (long long)c.offset, (long long)c.bantime, c.factor);
+		EXPECT(c.allow.n == o->nallow, "%s: %zu allow entries (got %zu)",
+		      o->what, o->nallow, c.allow.n);
+		EXPECT(c.ports.all == (o->ports_all != 0) &&
+			      c.ports.n == o->nports &&
+			      (o->nports == 0 || c.ports.port[0] == o->port0),
+		      "%s: ports all=%d n=%zu first=%u (got %d %zu %u)", o->what,
+		      o->ports_all, o->nports, o->port0, c.ports.all,
+		      c.ports.n, c.ports.n ? c.ports.port[0] : 0);
+		bc_cfg_free(keys, NKEYS, &c);
+		EXPECT(c.allow.v == NULL, "%s: bc_cfg_free frees lists", o->what);
+	}
+}
+
+/* Relative paths resolve against the file's directory, absolute stay. */
+static void test_paths(void)
+{
+	char path[PATHBUF], err[ERRLEN], want[PATHBUF + 32];
+	struct cfg c;
+	int rc;
+
+	rc = load_text("paths", "[node]\nname = a\nkey = keys/node\n", &c, NULL,
+		       path, sizeof(path), err);
+	snprintf(want, sizeof(want), "%s/paths/keys/node", tmpdir);
+	EXPECT(rc == 0 && strcmp(c.key, want) == 0,
+	      "relative path -> \"%s\" (got \"%s\")", want, c.key);
+	snprintf(want, sizeof(want), "%s/paths/node", tmpdir);
+	EXPECT(rc == 0 && strcmp(c.spool, "/var/spool/bc") == 0,
+	      "absolute default stays (got \"%s\")", c.spool);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	rc = load_text("paths", "[node]\nname = a\n", &c, NULL, path,
+		       sizeof(path), err);
+	EXPECT(rc == 0 && strcmp(c.key, want) == 0,
+	      "relative default resolved too -> \"%s\" (got \"%s\")", want,
+	      c.key);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	rc = load_text("paths", "[node]\nname = a\nkey = /etc/bc/node\n", &c,
+		       NULL, path, sizeof(path), err);
+	EXPECT(rc == 0 && strcmp(c.key, "/etc/bc/node") == 0,
+	      "absolute path kept (got \"%s\")", c.key);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	rc = load_text("paths", "[node]\nname = a\nkey =\n", &c, NULL, path,
+		       sizeof(path), err);
+	EXPECT(rc < 0 && strstr(err, "[node] key") != NULL,
+	      "empty path refused (\"%s\")", err);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* a joined path that does not fit is refused, not cut */
+	{
+		char dir[200], out[BC_CFG_STR_MAX], value[100];
+		struct cfg cc;
+
+		memset(dir, 'd', sizeof(dir) - 1);
+		dir[0] = '/';
+		dir[sizeof(dir) - 1] = '\0';
+		memset(value, 'v', sizeof(value) - 1);
+		value[sizeof(value) - 1] = '\0';
+		EXPECT(bc_cfg_path(out, value, dir) < 0,
+		      "bc_cfg_path: %zu-byte result refused", strlen(dir) + 1 +
+		      strlen(value));
+		memset(&cc, 0, sizeof(cc));
+		EXPECT(bc_cfg_parse_value(&keys[1], &cc, value, dir, err,
+					 sizeof(err)) < 0 &&
+			      strstr(err, "bad path") != NULL,
+		      "path key: over-long joined path refused (\"%.40s\")", err);
+	}
+
+	{
+		char out[BC_CFG_STR_MAX];
+
+		EXPECT(bc_cfg_path(out, "x/y", "/etc/bc") == 0 &&
+			      strcmp(out, "/etc/bc/x/y") == 0,
+		      "bc_cfg_path joins (got \"%s\")", out);
+		EXPECT(bc_cfg_path(out, "/abs", "/etc/bc") == 0 &&
+			      strcmp(out, "/abs") == 0,
+		      "bc_cfg_path keeps absolute (got \"%s\")", out);
+		EXPECT(bc_cfg_path(out, "x", "") == 0 && strcmp(out, "x") == 0,
+		      "bc_cfg_path with empty dir (got \"%s\")", out);
+	}
+}
+
+/* Sections the table does not list go to the extra handler. */
+static void test_extra(void)
+{
+	char path[PATHBUF], err[ERRLEN];
+	struct cfg c;
+	int rc;
+
+	rc = load_text("extra",
+		       "[node]\nname = a\n[source.postfix]\npath = /var/log/mail.log\n"
+		       "[source.dovecot]\npath = /var/log/dovecot.log # dovecot\n",
+		       &c, extra, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.extra_calls == 2 &&
+		      strcmp(c.extra_last,
+			     "source.dovecot=/var/log/dovecot.log") == 0,
+	      "extra sections reach the handler, comment stripped (got %d, \"%s\", \"%s\")",
+	      c.extra_calls, c.extra_last, err);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	rc = load_text("extra", "[node]\nname = a\n[source.x]\nlevel = 3\n", &c,
+		       extra, path, sizeof(path), err);
+	{
+		char want[PATHBUF + 64];
+
+		snprintf(want, sizeof(want), "%s:4: [source.x] level: unknown key",
+			 path);
+		EXPECT(rc < 0 && strcmp(err, want) == 0,
+		      "extra handler error gets file, line, section and key (got \"%s\")",
+		      err);
+	}
+	bc_cfg_free(keys, NKEYS, &c);
+
+	rc = load_text("extra", "[node]\nname = a\n[other]\nx = 1\n", &c, extra,
+		       path, sizeof(path), err);
+	EXPECT(rc < 0 && strstr(err, ":4: [other] x: unknown section") != NULL,
+	      "extra handler refusal (got \"%s\")", err);
+	bc_cfg_free(keys, NKEYS, &c);
+}
+
+/* Values from one file never leak into the next load. */
+static void test_defaults_reset(void)
+{
+	char path[PATHBUF], err[ERRLEN];
+	struct cfg c;
+	int rc;
+
+	rc = load_text("reset", "[node]\nname = a\n[ban]\nallow = 10.0.0.0/8\n",
+		       &c, NULL, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.allow.n == 1, "allow list from the file");
+	bc_cfg_free(keys, NKEYS, &c);
+	rc = load_text("reset", "[node]\nname = a\n", &c, NULL, path,
+		       sizeof(path), err);
+	EXPECT(rc == 0 && c.allow.n == 2, "next load starts from the defaults");
+	bc_cfg_free(keys, NKEYS, &c);
+}
+
+/* A bad default in the table is reported, not silently used. */
+static void test_bad_default(void)
+{
+	static const struct bc_cfg_key bad[] = {
+		{"s", "n", BC_CFG_INT, 0, 1, 10, "11"},
+	};
+	char path[PATHBUF], err[ERRLEN];
+	int64_t v = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/bad-default.ini", tmpdir);
+	write_text(path, "[s]\n");
+	rc = bc_cfg_load(path, bad, 1, &v, NULL, err, sizeof(err));
+	EXPECT(rc < 0 && strstr(err, "[s] n") != NULL,
+	      "bad table default refused (\"%s\")", err);
+}
+
+/* bc_cfg_parse_value on its own: the per-type parsers. */
+static void test_parse_value(void)
+{
+	static const struct {
+		size_t key;
+		const char *value;
+		int ok;
+	} cases[] = {
+		{3, "1", 1},     {3, "1000", 1},   {3, "01", 1},
+		{3, "-0", 0},    {3, "1 ", 0},     {3, "", 0},
+		{4, "-100", 1},  {4, "-0", 1},     {4, "--1", 0},
+		{5, "1m", 1},    {5, "1h", 1},     {5, "59", 0},
+		{6, "1", 1},     {6, "9.99", 1},   {6, "0.999", 0},
+		{6, "", 0},      {6, "1e1", 1},    {6, "1e2", 0},
+		{8, "all", 1},   {8, "1,2,3", 1},  {8, "all,25", 0},
+		{8, "25 25", 1}, {8, "-25", 0},    {8, "1234567", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg c;
+		char err[ERRLEN] = "";
+		int rc;
+
+		memset(&c, 0, sizeof(c));
+		rc = bc_cfg_parse_value(&keys[cases[i].key], &c,
+					cases[i].value, "/", err, sizeof(err));
+		EXPECT((rc == 0) == (cases[i].ok != 0),
+		      "[%s] %s = \"%s\" %s (err \"%s\")",
+		      keys[cases[i].key].section, keys[cases[i].key].name,
+		      cases[i].value, cases[i].ok ? "accepted" : "refused", err);
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+	{
+		struct cfg c;
+		char err[ERRLEN];
+		size_t k;
+		char text[BC_CFG_MAX_PORTS * 6 + 16] = "";
+		int rc;
+
+		memset(&c, 0, sizeof(c));
+		for (k = 0; k <= BC_CFG_MAX_PORTS; k++)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "%zu,", k + 1);
+		rc = bc_cfg_parse_value(&keys[8], &c, text, "/", err,
+					sizeof(err));
+		EXPECT(rc < 0, "%d ports refused (max %d)", BC_CFG_MAX_PORTS + 1,
+		      BC_CFG_MAX_PORTS);
+	}
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+		  struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/bc-test-config.XXXXXX",
+		 t && *t ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		EXPECT(0, "mkdtemp: %s", strerror(errno));
+		return tap_done();
+	}
+	test_errors();
+	test_ok();
+	test_paths();
+	test_extra();
+	test_defaults_reset();
+	test_bad_default();
+	test_parse_value();
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
