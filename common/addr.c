@@ -67,7 +67,7 @@ int bc_addr_parse_host(struct bc_addr *out, const char *s, size_t len)
 	char buf[ADDR_TEXT_MAX + 1];
 	uint8_t bin[16];
 
-	if (len == 0 || len > ADDR_TEXT_MAX)
+	if (len == 0 || len > ADDR_TEXT_MAX || memchr(s, '\0', len) != NULL)
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
@@ -93,7 +93,7 @@ int bc_addr_parse(struct bc_addr *out, const char *s, size_t len, char *err,
 	char buf[ADDR_TEXT_MAX + 1];
 	int family;
 
-	if (alen == 0 || alen > ADDR_TEXT_MAX) {
+	if (alen == 0 || alen > ADDR_TEXT_MAX || memchr(s, '\0', len) != NULL) {
 		snprintf(err, errlen, "\"%.*s\": not an IP address",
 			 (int)(len > 64 ? 64 : len), s);
 		return -1;

@@ -35,10 +35,10 @@ static int grow(struct bc_banmap *m, size_t want)
 	size_t cap = m->cap ? m->cap : 64;
 	struct bc_ban *v;
 
-	if (want <= m->cap)
-		return 0;
 	if (want > BC_BANMAP_MAX)
 		return -1;
+	if (want <= m->cap)
+		return 0;
 	while (cap < want)
 		cap *= 2;
 	v = realloc(m->v, cap * sizeof(*v));
@@ -90,8 +90,9 @@ int bc_banmap_load(struct bc_banmap *m, const struct bc_ban *v, size_t n)
 		return -1;
 	if (n > 0)
 		memcpy(m->v, v, n * sizeof(*v));
-	qsort(m->v, n, sizeof(*m->v), cmp_ban);
-	for (i = 0; i < n; i++) { /* drop duplicate keys, keep the last */
+	if (n > 1)
+		qsort(m->v, n, sizeof(*m->v), cmp_ban);
+	for (i = 0; i < n; i++) { /* drop duplicate keys (one is kept) */
 		if (o > 0 && bc_addr_cmp(&m->v[o - 1].addr, &m->v[i].addr) == 0)
 			m->v[o - 1] = m->v[i];
 		else

@@ -39,7 +39,8 @@ int bc_banmap_put(struct bc_banmap *m, const struct bc_ban *b);
 /* Remove the exact key. Returns 0, or -1 when absent. */
 int bc_banmap_del(struct bc_banmap *m, const struct bc_addr *a);
 
-/* Replace the whole content with n records (sorted here). */
+/* Replace the whole content with n records (sorted here; of records
+ * with the same key one is kept). */
 int bc_banmap_load(struct bc_banmap *m, const struct bc_ban *v, size_t n);
 
 void bc_banmap_clear(struct bc_banmap *m);

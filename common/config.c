@@ -17,6 +17,8 @@
 
 #include "duration.h"
 
+#define INI_LINE_MAX 200 /* inih's INI_MAX_LINE as Debian builds it */
+
 struct load_ctx {
 	const struct bc_cfg_key *keys;
 	size_t nkeys;
@@ -228,10 +230,34 @@ static int handler(void *user, const char *section, const char *name,
 	if (section_known)
 		snprintf(c->err, sizeof(c->err), "[%s] %s: unknown key", section,
 			 name);
+	else if (section[0] == '\0')
+		snprintf(c->err, sizeof(c->err), "%s: key outside any [section]",
+			 name);
 	else
-		snprintf(c->err, sizeof(c->err), "[%s]: unknown section",
-			 section);
+		snprintf(c->err, sizeof(c->err), "[%s] %s: unknown section",
+			 section, name);
 	return 0;
+}
+
+/*
+ * inih reads lines of at most INI_LINE_MAX - 1 characters and would
+ * silently cut a longer one in two; refuse the file instead. Returns the
+ * first long line's number or 0, with f rewound.
+ */
+static int long_line(FILE *f)
+{
+	int ch, line = 1, len = 0, bad = 0;
+
+	while ((ch = getc(f)) != EOF) {
+		if (ch == '\n') {
+			line++;
+			len = 0;
+		} else if (++len >= INI_LINE_MAX && bad == 0) {
+			bad = line;
+		}
+	}
+	rewind(f);
+	return bad;
 }
 
 int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
@@ -257,13 +283,20 @@ int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 	c->obj = obj;
 	c->extra = extra;
 	slash = strrchr(path, '/');
-	if (slash != NULL)
-		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path),
-			 path);
-	else
-		snprintf(c->dir, sizeof(c->dir), ".");
-	if (slash == path)
-		snprintf(c->dir, sizeof(c->dir), "/");
+	{
+		char d[BC_CFG_STR_MAX], *abs;
+
+		if (slash == path)
+			snprintf(d, sizeof(d), "/");
+		else if (slash != NULL)
+			snprintf(d, sizeof(d), "%.*s", (int)(slash - path), path);
+		else
+			snprintf(d, sizeof(d), ".");
+		/* relative paths in the file become absolute */
+		abs = realpath(d, NULL);
+		snprintf(c->dir, sizeof(c->dir), "%s", abs ? abs : d);
+		free(abs);
+	}
 	for (i = 0; i < nkeys; i++) {
 		char e[400];
 
@@ -279,6 +312,13 @@ int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 	f = fopen(path, "r");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	line = long_line(f);
+	if (line > 0) {
+		fclose(f);
+		snprintf(err, errlen, "%s:%d: line longer than %d characters",
+			 path, line, INI_LINE_MAX - 1);
 		goto out;
 	}
 	line = ini_parse_file(f, handler, c);

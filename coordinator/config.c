@@ -27,6 +27,13 @@ static const struct bc_cfg_key keys[] = {
 	K("policy", "recidive_window", BC_CFG_DUR, recidive_window, 0, 365 * 86400.0, "7d"),
 	K("policy", "ipv6_prefix", BC_CFG_INT, ipv6_prefix, 16, 128, "64"),
 	K("policy", "allow", BC_CFG_ADDRS, allow, 0, 0, "127.0.0.0/8, ::1"),
+	K("policy", "weight_auth_fail", BC_CFG_NUM, weight_auth_fail, 0, 100, "1"),
+	K("policy", "weight_sender_violation", BC_CFG_NUM, weight_sender_violation, 0, 100, "1"),
+	K("policy", "weight_auth_abort", BC_CFG_NUM, weight_auth_abort, 0, 100, "0.5"),
+	K("policy", "min_hosts", BC_CFG_INT, min_hosts, 1, 64, "1"),
+	K("policy", "max_tracked", BC_CFG_INT, max_tracked, 100, 10000000, "100000"),
+	K("policy", "evidence_max", BC_CFG_INT, evidence_max, 1, 1000, "20"),
+	K("policy", "retention", BC_CFG_DUR, retention, 86400, 3650 * 86400.0, "90d"),
 };
 
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
@@ -41,4 +48,19 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 		return -1;
 	}
 	return 0;
+}
+
+void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
+			 struct bc_policy_cfg *pc)
+{
+	bc_policy_cfg_defaults(pc);
+	pc->maxretry = (double)cfg->maxretry;
+	pc->findtime_ms = cfg->findtime * 1000;
+	pc->weight[1] = cfg->weight_auth_fail;
+	pc->weight[2] = cfg->weight_sender_violation;
+	pc->weight[3] = cfg->weight_auth_abort;
+	pc->min_hosts = (unsigned)cfg->min_hosts;
+	pc->ipv6_prefix = (unsigned)cfg->ipv6_prefix;
+	pc->max_tracked = (size_t)cfg->max_tracked;
+	pc->allow = &cfg->allow;
 }

@@ -11,6 +11,7 @@
 #include "common/banmap.h"
 #include "common/config.h"
 #include "common/keys.h"
+#include "common/policy.h"
 #include "coordinator/store.h"
 #include "proto/wire.h"
 
@@ -19,6 +20,8 @@
 #define BC_COORD_TICK_MS 1000      /* hugz, expiry, liveness */
 #define BC_COORD_AGENT_TTL_MS 5000 /* agent silent longer: offline */
 #define BC_COORD_LOG_BURST 20      /* reject log lines per second */
+#define BC_COORD_PRUNE_MS 60000    /* retention sweep interval */
+#define BC_CHAN_REPORTS 3          /* store slot for report-id dedupe */
 
 struct bc_coord_cfg {
 	char listen[BC_CFG_STR_MAX];
@@ -36,6 +39,13 @@ struct bc_coord_cfg {
 	int64_t recidive_window;
 	int64_t ipv6_prefix;
 	struct bc_addr_list allow;
+	double weight_auth_fail;
+	double weight_sender_violation;
+	double weight_auth_abort;
+	int64_t min_hosts;
+	int64_t max_tracked;
+	int64_t evidence_max;
+	int64_t retention;
 };
 
 struct bc_agent_state {
@@ -44,6 +54,9 @@ struct bc_agent_state {
 	uint64_t seq;
 	uint64_t fleet_count;
 	uint64_t counter_saved; /* last counter written to the store */
+	uint64_t last_report;   /* highest report id counted (resend dedupe) */
+	uint64_t report_saved;
+	uint64_t events;
 };
 
 struct bc_coord {
@@ -53,6 +66,8 @@ struct bc_coord {
 	struct bc_agent_state *peer_state; /* parallel to ring.v */
 	struct bc_store *store;
 	struct bc_banmap bans;
+	struct bc_policy *policy;
+	int64_t next_prune;
 	void *zctx, *router, *pub, *zap;
 	uint64_t epoch, seq;
 	int64_t started_ms;
@@ -61,6 +76,10 @@ struct bc_coord {
 	uint64_t reports, events;
 	int log_budget;
 };
+
+/* The policy configuration the [policy] section describes. */
+void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
+			 struct bc_policy_cfg *pc);
 
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen);

@@ -361,6 +361,129 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 	free(asp);
 }
 
+/* Ban a counting key the policy flagged: escalate, commit, publish. */
+static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
+{
+	struct bc_store_ban sb;
+	int64_t now = bc_now_ms(), secs;
+	long off;
+	size_t i;
+	char a[BC_ADDR_STRLEN], d[32];
+
+	/* already covered by an active ban (a late event): nothing to do */
+	for (i = 0; i <= h->key.plen; i++) {
+		struct bc_addr t = h->key;
+		long k;
+
+		bc_addr_mask(&t, (unsigned)i);
+		k = bc_banmap_find(&c->bans, &t);
+		if (k >= 0 && (c->bans.v[k].expires_ms == 0 ||
+			       c->bans.v[k].expires_ms > now))
+			return;
+	}
+	off = bc_store_offences(c->store, &h->key,
+				now - c->cfg.recidive_window * 1000);
+	if (off < 0)
+		off = 0;
+	secs = bc_policy_bantime(c->cfg.bantime, c->cfg.bantime_factor,
+				 c->cfg.bantime_max, (unsigned)off);
+	memset(&sb, 0, sizeof(sb));
+	sb.ban.addr = h->key;
+	sb.ban.created_ms = now;
+	sb.ban.expires_ms = now + secs * 1000;
+	snprintf(sb.origin, sizeof(sb.origin), "rule:maxretry");
+	snprintf(sb.reason, sizeof(sb.reason),
+		 "%g weighted events from %u host%s in %llds (auth_fail %u, "
+		 "sender_violation %u, auth_abort %u); offence %ld, banned %s",
+		 h->score, h->hosts, h->hosts == 1 ? "" : "s",
+		 (long long)((h->last_ms - h->first_ms) / 1000), h->counts[1],
+		 h->counts[2], h->counts[3], off + 1,
+		 bc_duration_format(secs, d, sizeof(d)));
+	if (bc_store_ban_rule(c->store, &sb, &h->key,
+			      now - c->cfg.findtime * 1000,
+			      (unsigned)c->cfg.evidence_max, now) < 0) {
+		bc_warn("ban %s: store: %s", bc_addr_format(&h->key, a, sizeof(a)),
+			bc_store_error(c->store));
+		return;
+	}
+	if (bc_banmap_put(&c->bans, &sb.ban) < 0) {
+		bc_warn("ban table full");
+		return;
+	}
+	publish_change(c, &sb.ban, false);
+	bc_info("ban %s for %s origin=rule:maxretry seq=%" PRIu64 ": %s",
+		bc_addr_format(&h->key, a, sizeof(a)), d, c->seq, sb.reason);
+}
+
+/*
+ * A report: store its events (one commit), count them, decide, then ack.
+ * A report id not above the last one counted from this agent is a resend
+ * whose ack was lost: acknowledged again, not counted twice.
+ */
+static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
+			  const struct bc_peer *from, struct bc_agent_state *st,
+			  const Bancluster__Report *r)
+{
+	Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
+	struct bc_store_event *ev = NULL;
+	int64_t now = bc_now_ms();
+	size_t i, n = 0;
+
+	if (r->report_id > st->last_report) {
+		ev = calloc(r->n_events + 1, sizeof(*ev));
+		if (ev == NULL)
+			return; /* not acked: the agent resends */
+		for (i = 0; i < r->n_events; i++) {
+			const Bancluster__Event *e = r->events[i];
+			struct bc_store_event *o = &ev[n];
+			Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+
+			tmp.family = e->family;
+			tmp.addr = e->addr;
+			tmp.plen = e->family == 4 ? 32 : 128;
+			if (bc_wire_ban_addr(&tmp, &o->addr) < 0)
+				continue;
+			o->time_ms = e->time_ms;
+			if (o->time_ms <= 0 || o->time_ms > now + BC_WIRE_SKEW_MS)
+				o->time_ms = now;
+			o->kind = (uint8_t)e->kind;
+			bc_policy_key(c->policy, &o->addr, &o->key);
+			o->host = from->name;
+			o->service = e->service;
+			o->line = e->line;
+			n++;
+		}
+		if (bc_store_events_add(c->store, ev, n, now) < 0) {
+			bc_warn("report from %s: store: %s", from->name,
+				bc_store_error(c->store));
+			free(ev);
+			return; /* not acked: the agent resends */
+		}
+		for (i = 0; i < n; i++) {
+			struct bc_policy_event pe;
+			struct bc_policy_hit hit;
+
+			pe.time_ms = ev[i].time_ms;
+			pe.kind = ev[i].kind;
+			pe.host = (uint16_t)peer_index(c, from);
+			pe.addr = ev[i].addr;
+			if (bc_policy_event(c->policy, &pe, now, &hit) ==
+			    BC_POLICY_BAN)
+				rule_ban(c, &hit);
+		}
+		free(ev);
+		st->last_report = r->report_id;
+		st->events += n;
+		c->reports++;
+		c->events += n;
+	}
+	ack.report_id = r->report_id;
+	ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
+	ap.ack = &ack;
+	send_to(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+}
+
 static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 			 const uint8_t *buf, size_t len)
 {
@@ -404,18 +527,9 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 			" seq %" PRIu64, from->name, c->bans.n, c->epoch, c->seq);
 		send_snapshot(c, id, &p->snapshot_req->nonce);
 		break;
-	case BANCLUSTER__PAYLOAD__BODY_REPORT: {
-		Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
-		Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
-
-		c->reports++;
-		c->events += p->report->n_events;
-		ack.report_id = p->report->report_id;
-		ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
-		ap.ack = &ack;
-		send_to(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+	case BANCLUSTER__PAYLOAD__BODY_REPORT:
+		handle_report(c, id, from, st, p->report);
 		break;
-	}
 	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ:
 		handle_admin(c, id, from, p->admin_req);
 		/* an admin command is state-changing: keep its counter durable */
@@ -548,6 +662,11 @@ static void tick(struct bc_coord *c)
 		    now - st->last_seen_ms < BC_COORD_AGENT_TTL_MS + BC_COORD_TICK_MS)
 			bc_warn("agent %s offline (silent for %" PRId64 " ms)",
 				pe->name, now - st->last_seen_ms);
+		if (st->last_report != st->report_saved) {
+			bc_store_counter_set(c->store, pe->name, BC_CHAN_REPORTS,
+					     st->last_report);
+			st->report_saved = st->last_report;
+		}
 		if (pe->last_counter[BC_CHAN_ROUTER] != st->counter_saved) {
 			bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER,
 					     pe->last_counter[BC_CHAN_ROUTER]);
@@ -555,6 +674,17 @@ static void tick(struct bc_coord *c)
 		}
 	}
 	c->log_budget = BC_COORD_LOG_BURST;
+	if (bc_mono_ms() >= c->next_prune) {
+		int64_t keep = c->cfg.retention > c->cfg.recidive_window
+				       ? c->cfg.retention
+				       : c->cfg.recidive_window;
+		int64_t ev_keep = c->cfg.findtime > 86400 ? c->cfg.findtime : 86400;
+
+		if (bc_store_prune(c->store, now - ev_keep * 1000,
+				   now - keep * 1000) < 0)
+			bc_warn("prune: %s", bc_store_error(c->store));
+		c->next_prune = bc_mono_ms() + BC_COORD_PRUNE_MS;
+	}
 }
 
 static void *open_socket(struct bc_coord *c, int type, const char *ep)
@@ -574,6 +704,21 @@ static void *open_socket(struct bc_coord *c, int type, const char *ep)
 	if (zmq_bind(s, ep) < 0)
 		bc_fatal(1, "bind %s: %s", ep, zmq_strerror(errno));
 	return s;
+}
+
+static void reload_event(const struct bc_store_event *e, void *arg)
+{
+	struct bc_coord *c = arg;
+	struct bc_policy_event pe;
+	struct bc_policy_hit hit;
+	struct bc_peer *p = bc_keyring_find_name(&c->ring, e->host);
+
+	pe.time_ms = e->time_ms;
+	pe.kind = e->kind;
+	pe.host = p ? (uint16_t)peer_index(c, p) : UINT16_MAX;
+	pe.addr = e->addr;
+	if (bc_policy_event(c->policy, &pe, bc_now_ms(), &hit) == BC_POLICY_BAN)
+		rule_ban(c, &hit);
 }
 
 static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
@@ -605,11 +750,15 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	c->peer_state = calloc(c->ring.n + 1, sizeof(*c->peer_state));
 	if (c->peer_state == NULL)
 		bc_fatal(1, "out of memory");
+
 	for (i = 0; i < c->ring.n; i++) {
 		bc_store_counter_get(c->store, c->ring.v[i].name, BC_CHAN_ROUTER,
 				     &c->ring.v[i].last_counter[BC_CHAN_ROUTER]);
 		c->peer_state[i].counter_saved =
 			c->ring.v[i].last_counter[BC_CHAN_ROUTER];
+		bc_store_counter_get(c->store, c->ring.v[i].name, BC_CHAN_REPORTS,
+				     &c->peer_state[i].last_report);
+		c->peer_state[i].report_saved = c->peer_state[i].last_report;
 	}
 	snprintf(c->signer.cluster, sizeof(c->signer.cluster), "%.63s", c->cfg.cluster);
 	snprintf(c->signer.sender, sizeof(c->signer.sender), "coordinator");
@@ -626,6 +775,20 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 		bc_fatal(1, "zap: %s", zmq_strerror(errno));
 	c->router = open_socket(c, ZMQ_ROUTER, c->cfg.listen);
 	c->pub = open_socket(c, ZMQ_PUB, c->cfg.publish);
+	{
+		struct bc_policy_cfg pc;
+
+		bc_coord_policy_cfg(&c->cfg, &pc);
+		c->policy = bc_policy_new(&pc);
+		if (c->policy == NULL)
+			bc_fatal(1, "out of memory");
+		/* events acknowledged before a restart still count */
+		if (bc_store_events_each(c->store,
+					 bc_now_ms() - c->cfg.findtime * 1000, NULL,
+					 reload_event, c) < 0)
+			bc_fatal(1, "%s: %s", c->cfg.database,
+				 bc_store_error(c->store));
+	}
 	c->started_ms = bc_now_ms();
 	c->log_budget = BC_COORD_LOG_BURST;
 	bc_info("started: epoch %" PRIu64 ", %zu active bans, %zu trusted keys, "
@@ -707,6 +870,7 @@ int main(int argc, char **argv)
 	zmq_close(c->zap);
 	zmq_ctx_term(c->zctx);
 	bc_store_close(&c->store);
+	bc_policy_free(&c->policy);
 	bc_banmap_free(&c->bans);
 	bc_key_wipe(&c->signer.key);
 	bc_keyring_free(&c->ring);

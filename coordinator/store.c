@@ -36,6 +36,21 @@ static const char *schema =
 	" action TEXT NOT NULL, addr TEXT NOT NULL, expires_ms INTEGER,"
 	" reason TEXT, origin TEXT, signer TEXT);"
 	"CREATE INDEX IF NOT EXISTS decisions_addr ON decisions(addr, time_ms);"
+	"CREATE TABLE IF NOT EXISTS events("
+	" id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+	" recv_ms INTEGER NOT NULL, host TEXT NOT NULL, kind INTEGER NOT NULL,"
+	" family INTEGER NOT NULL, bin BLOB NOT NULL, addr TEXT NOT NULL,"
+	" key TEXT NOT NULL, service TEXT NOT NULL, line TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS events_key ON events(key, time_ms);"
+	"CREATE INDEX IF NOT EXISTS events_time ON events(time_ms);"
+	"CREATE TABLE IF NOT EXISTS offences("
+	" key TEXT NOT NULL, time_ms INTEGER NOT NULL, decision INTEGER);"
+	"CREATE INDEX IF NOT EXISTS offences_key ON offences(key, time_ms);"
+	"CREATE TABLE IF NOT EXISTS evidence("
+	" decision INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
+	" host TEXT NOT NULL, kind INTEGER NOT NULL, addr TEXT NOT NULL,"
+	" service TEXT NOT NULL, line TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS evidence_decision ON evidence(decision);"
 	"CREATE TABLE IF NOT EXISTS counters("
 	" sender TEXT NOT NULL, chan INTEGER NOT NULL, v INTEGER NOT NULL,"
 	" PRIMARY KEY(sender, chan));";
@@ -319,4 +334,220 @@ int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert counter");
+}
+
+int bc_store_events_add(struct bc_store *s, const struct bc_store_event *ev,
+			size_t n, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO events(time_ms, recv_ms, host, kind,"
+			       " family, bin, addr, key, service, line)"
+			       " VALUES(?,?,?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "insert event");
+		goto rollback;
+	}
+	for (i = 0; i < n; i++) {
+		char addr[BC_ADDR_STRLEN], key[BC_ADDR_STRLEN];
+
+		bc_addr_format(&ev[i].addr, addr, sizeof(addr));
+		bc_addr_format(&ev[i].key, key, sizeof(key));
+		sqlite3_bind_int64(st, 1, ev[i].time_ms);
+		sqlite3_bind_int64(st, 2, now_ms);
+		sqlite3_bind_text(st, 3, ev[i].host, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, ev[i].kind);
+		sqlite3_bind_int(st, 5, ev[i].addr.family == AF_INET ? 4 : 6);
+		sqlite3_bind_blob(st, 6, ev[i].addr.a,
+				  (int)bc_addr_bytes(&ev[i].addr), SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, addr, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 8, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 9, ev[i].service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, ev[i].line, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			fail(s, "insert event");
+			goto rollback;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(s, "COMMIT") < 0)
+		goto rollback;
+	return 0;
+rollback:
+	sqlite3_finalize(st);
+	exec(s, "ROLLBACK");
+	return -1;
+}
+
+int bc_store_events_each(struct bc_store *s, int64_t since_ms,
+			 const struct bc_addr *key, bc_store_event_cb cb,
+			 void *arg)
+{
+	sqlite3_stmt *st;
+	char k[BC_ADDR_STRLEN];
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       key ? "SELECT time_ms, kind, family, bin, host, service,"
+				     " line FROM events WHERE time_ms > ? AND key = ?"
+				     " ORDER BY time_ms, id"
+				   : "SELECT time_ms, kind, family, bin, host, service,"
+				     " line FROM events WHERE time_ms > ?"
+				     " ORDER BY time_ms, id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select events");
+	sqlite3_bind_int64(st, 1, since_ms);
+	if (key != NULL) {
+		bc_addr_format(key, k, sizeof(k));
+		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct bc_store_event e;
+		const void *bin = sqlite3_column_blob(st, 3);
+		int blen = sqlite3_column_bytes(st, 3);
+		uint8_t buf[16] = {0};
+		const unsigned char *h = sqlite3_column_text(st, 4);
+		const unsigned char *sv = sqlite3_column_text(st, 5);
+		const unsigned char *ln = sqlite3_column_text(st, 6);
+
+		memset(&e, 0, sizeof(e));
+		e.time_ms = sqlite3_column_int64(st, 0);
+		e.kind = (uint8_t)sqlite3_column_int(st, 1);
+		if (bin != NULL && blen > 0 && blen <= 16)
+			memcpy(buf, bin, (size_t)blen);
+		bc_addr_from_bin(&e.addr,
+				 sqlite3_column_int(st, 2) == 4 ? AF_INET : AF_INET6,
+				 buf, sqlite3_column_int(st, 2) == 4 ? 32 : 128);
+		e.host = h ? (const char *)h : "";
+		e.service = sv ? (const char *)sv : "";
+		e.line = ln ? (const char *)ln : "";
+		cb(&e, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "select events");
+}
+
+long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
+		       int64_t since_ms)
+{
+	sqlite3_stmt *st;
+	char k[BC_ADDR_STRLEN];
+	long n = -1;
+
+	bc_addr_format(key, k, sizeof(k));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT count(*) FROM offences WHERE key = ? AND time_ms > ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "count offences");
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_ms);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
+		      const struct bc_addr *key, int64_t window_ms,
+		      unsigned evidence_max, int64_t now_ms)
+{
+	char addr[BC_ADDR_STRLEN], k[BC_ADDR_STRLEN];
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 decision;
+
+	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
+	bc_addr_format(key, k, sizeof(k));
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO bans(addr, family, bin, plen,"
+			       " created_ms, expires_ms, reason, origin)"
+			       " VALUES(?,?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, b->ban.addr.family == AF_INET ? 4 : 6);
+	sqlite3_bind_blob(st, 3, b->ban.addr.a, (int)bc_addr_bytes(&b->ban.addr),
+			  SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, b->ban.addr.plen);
+	sqlite3_bind_int64(st, 5, b->ban.created_ms);
+	sqlite3_bind_int64(st, 6, b->ban.expires_ms);
+	sqlite3_bind_text(st, 7, b->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, b->origin, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (log_decision(s, now_ms, "ban", addr, b->ban.expires_ms, b->reason,
+			 b->origin, "") < 0)
+		goto rollback;
+	decision = sqlite3_last_insert_rowid(s->db);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO offences(key, time_ms, decision) VALUES(?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, decision);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO evidence(decision, time_ms, host, kind,"
+			       " addr, service, line) SELECT ?, time_ms, host, kind,"
+			       " addr, service, line FROM events WHERE key = ? AND"
+			       " time_ms > ? ORDER BY time_ms DESC, id DESC LIMIT ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, decision);
+	sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, window_ms);
+	sqlite3_bind_int(st, 4, (int)evidence_max);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(s, "COMMIT") < 0)
+		goto rollback;
+	return 0;
+fail:
+	fail(s, "rule ban");
+rollback:
+	sqlite3_finalize(st);
+	exec(s, "ROLLBACK");
+	return -1;
+}
+
+int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
+		   int64_t decisions_before_ms)
+{
+	sqlite3_stmt *st;
+	const char *sql[] = {
+		"DELETE FROM events WHERE time_ms < ?",
+		"DELETE FROM evidence WHERE decision IN (SELECT id FROM decisions WHERE time_ms < ?)",
+		"DELETE FROM decisions WHERE time_ms < ?",
+		"DELETE FROM offences WHERE time_ms < ?",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+			return fail(s, "prune");
+		sqlite3_bind_int64(st, 1, i == 0 ? events_before_ms : decisions_before_ms);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return fail(s, "prune");
+		}
+		sqlite3_finalize(st);
+	}
+	return 0;
 }

@@ -50,6 +50,44 @@ int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
 int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 			 uint64_t v);
 
+/* One reported event as stored (text fields already escaped). */
+struct bc_store_event {
+	int64_t time_ms;
+	uint8_t kind;
+	struct bc_addr addr;
+	struct bc_addr key;      /* counting key: address or IPv6 prefix */
+	const char *host;        /* reporting agent */
+	const char *service;
+	const char *line;
+};
+
+/* Append events in one transaction. */
+int bc_store_events_add(struct bc_store *s, const struct bc_store_event *ev,
+			size_t n, int64_t now_ms);
+
+/* Call cb for every stored event newer than since_ms, oldest first. */
+typedef void (*bc_store_event_cb)(const struct bc_store_event *e, void *arg);
+int bc_store_events_each(struct bc_store *s, int64_t since_ms,
+			 const struct bc_addr *key, bc_store_event_cb cb,
+			 void *arg);
+
+/* Offences of key since since_ms (for escalation). -1 on error. */
+long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
+		       int64_t since_ms);
+
+/*
+ * A rule's ban: insert the ban, log the decision, record the offence and
+ * copy the newest `evidence_max` events of key since window_ms as its
+ * evidence, in one commit.
+ */
+int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
+		      const struct bc_addr *key, int64_t window_ms,
+		      unsigned evidence_max, int64_t now_ms);
+
+/* Drop events, decisions and evidence older than the given times. */
+int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
+		   int64_t decisions_before_ms);
+
 const char *bc_store_error(struct bc_store *s);
 
 #endif

@@ -13,7 +13,8 @@ static int tap_passed;
 
 #define CHECK(cond, ...)                                                      \
 	do {                                                                  \
-		if (cond) {                                                   \
+		int tap_ok_ = !!(cond); /* evaluated once */                  \
+		if (tap_ok_) {                                                \
 			tap_passed++;                                         \
 			printf("ok - ");                                      \
 		} else {                                                      \
@@ -21,7 +22,7 @@ static int tap_passed;
 			printf("not ok - ");                                  \
 		}                                                             \
 		printf(__VA_ARGS__);                                          \
-		if (!(cond))                                                  \
+		if (!tap_ok_)                                                 \
 			printf(" (%s:%d)", __FILE__, __LINE__);               \
 		printf("\n");                                                 \
 		fflush(stdout);                                               \

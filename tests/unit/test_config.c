@@ -130,7 +130,7 @@ static const struct err_case err_cases[] = {
 	{"unknown section", "[node]\nname = a\n\n[bogus]\nx = 1\n", 5,
 	 "[bogus]", "unknown section"},
 	{"key before any section", "name = a\n[node]\nname = a\n", 1,
-	 "unknown section", NULL},
+	 "name: key outside any [section]", NULL},
 	{"int over range", "[node]\nname = a\n[ban]\nmaxretry = 1001\n", 4,
 	 "[ban] maxretry", "1..1000"},
 	{"int under range", "[node]\nname = a\n[ban]\nmaxretry = 0\n", 4,

@@ -1,0 +1,370 @@
+/*
+ * policy.c - the counting table behind every ban decision (policy.h).
+ *
+ * A chained hash table of keys, each with a small growable ring of its
+ * recent events (time, kind, host). The score is recomputed over the
+ * ring on each event: rings are short (bounded by the window) and this
+ * keeps "events within findtime" exact rather than bucketed.
+ */
+#include "policy.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define BUCKETS_MIN 1024
+
+struct rec {
+	int64_t time_ms;
+	uint16_t host;
+	uint8_t kind;
+	uint8_t pad[5];
+};
+
+struct entry {
+	struct entry *next;
+	struct bc_addr key;
+	int64_t last_ms;
+	struct rec *ring; /* oldest first */
+	uint32_t n, cap;
+};
+
+struct bc_policy {
+	struct bc_policy_cfg cfg;
+	struct entry **buckets;
+	size_t nbuckets;
+	size_t count;
+	uint64_t evicted, events, bans;
+	uint64_t rng;
+};
+
+void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->maxretry = 5;
+	cfg->findtime_ms = 600000;
+	cfg->weight[1] = 1;   /* auth_fail */
+	cfg->weight[2] = 1;   /* sender_violation */
+	cfg->weight[3] = 0.5; /* auth_abort */
+	cfg->weight[4] = 0;   /* auth_success: never counts */
+	cfg->min_hosts = 1;
+	cfg->ipv6_prefix = 64;
+	cfg->max_tracked = 100000;
+}
+
+static uint64_t hash_addr(const struct bc_addr *a)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ a->a[i]) * 1099511628211ULL;
+	h = (h ^ a->family) * 1099511628211ULL;
+	return (h ^ a->plen) * 1099511628211ULL;
+}
+
+struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
+{
+	struct bc_policy *p = calloc(1, sizeof(*p));
+	size_t n = BUCKETS_MIN;
+
+	if (p == NULL)
+		return NULL;
+	p->cfg = *cfg;
+	while (n < cfg->max_tracked && n < ((size_t)1 << 24))
+		n <<= 1;
+	p->buckets = calloc(n, sizeof(*p->buckets));
+	if (p->buckets == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->nbuckets = n;
+	p->rng = 0x9e3779b97f4a7c15ULL;
+	return p;
+}
+
+void bc_policy_set_cfg(struct bc_policy *p, const struct bc_policy_cfg *cfg)
+{
+	p->cfg = *cfg;
+}
+
+void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
+		   struct bc_addr *key)
+{
+	*key = *a;
+	if (a->family == AF_INET6 && a->plen > p->cfg.ipv6_prefix)
+		bc_addr_mask(key, p->cfg.ipv6_prefix);
+}
+
+static struct entry **find_slot(struct bc_policy *p, const struct bc_addr *k)
+{
+	struct entry **e = &p->buckets[hash_addr(k) & (p->nbuckets - 1)];
+
+	while (*e != NULL && !bc_addr_equal(&(*e)->key, k))
+		e = &(*e)->next;
+	return e;
+}
+
+static void free_entry(struct entry *e)
+{
+	free(e->ring);
+	free(e);
+}
+
+static void remove_key(struct bc_policy *p, const struct bc_addr *k)
+{
+	struct entry **slot = find_slot(p, k), *e = *slot;
+
+	if (e == NULL)
+		return;
+	*slot = e->next;
+	free_entry(e);
+	p->count--;
+}
+
+/* Evict the coldest of a few sampled buckets' heads. */
+static void evict_one(struct bc_policy *p)
+{
+	struct entry *coldest = NULL;
+	int i;
+
+	for (i = 0; i < BC_POLICY_EVICT_SAMPLE * 8 && p->count > 0; i++) {
+		struct entry *e;
+
+		p->rng ^= p->rng << 13;
+		p->rng ^= p->rng >> 7;
+		p->rng ^= p->rng << 17;
+		e = p->buckets[p->rng & (p->nbuckets - 1)];
+		if (e == NULL)
+			continue;
+		if (coldest == NULL || e->last_ms < coldest->last_ms)
+			coldest = e;
+		if (i >= BC_POLICY_EVICT_SAMPLE && coldest != NULL)
+			break;
+	}
+	if (coldest == NULL) { /* sparse table: take any */
+		size_t b;
+
+		for (b = 0; b < p->nbuckets && coldest == NULL; b++)
+			coldest = p->buckets[b];
+	}
+	if (coldest != NULL) {
+		struct bc_addr k = coldest->key;
+
+		remove_key(p, &k);
+		p->evicted++;
+	}
+}
+
+/* Drop ring entries older than the window. */
+static void expire(const struct bc_policy *p, struct entry *e, int64_t now)
+{
+	uint32_t i = 0;
+
+	while (i < e->n && e->ring[i].time_ms <= now - p->cfg.findtime_ms)
+		i++;
+	if (i > 0) {
+		memmove(e->ring, e->ring + i, (e->n - i) * sizeof(*e->ring));
+		e->n -= i;
+	}
+}
+
+static void score(const struct bc_policy *p, const struct entry *e,
+		  struct bc_policy_hit *h)
+{
+	uint16_t hosts[64];
+	unsigned nh = 0;
+	uint32_t i;
+
+	memset(h, 0, sizeof(*h));
+	h->key = e->key;
+	for (i = 0; i < e->n; i++) {
+		const struct rec *r = &e->ring[i];
+		unsigned j;
+
+		if (r->kind >= BC_POLICY_KINDS)
+			continue;
+		h->counts[r->kind]++;
+		h->score += p->cfg.weight[r->kind];
+		if (p->cfg.weight[r->kind] <= 0)
+			continue;
+		for (j = 0; j < nh && hosts[j] != r->host; j++)
+			;
+		if (j == nh && nh < 64)
+			hosts[nh++] = r->host;
+		if (h->first_ms == 0 || r->time_ms < h->first_ms)
+			h->first_ms = r->time_ms;
+		if (r->time_ms > h->last_ms)
+			h->last_ms = r->time_ms;
+	}
+	h->hosts = nh;
+}
+
+static uint32_t ring_cap(const struct bc_policy *p)
+{
+	double minw = 0;
+	unsigned k;
+	double need;
+
+	for (k = 1; k < BC_POLICY_KINDS; k++)
+		if (p->cfg.weight[k] > 0 && (minw == 0 || p->cfg.weight[k] < minw))
+			minw = p->cfg.weight[k];
+	need = minw > 0 ? ceil(p->cfg.maxretry / minw) + 4 : 8;
+	return need > BC_POLICY_RING_MAX ? BC_POLICY_RING_MAX : (uint32_t)need;
+}
+
+enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
+				       const struct bc_policy_event *ev,
+				       int64_t now_ms,
+				       struct bc_policy_hit *hit)
+{
+	struct bc_policy_hit local;
+	struct bc_addr key;
+	struct entry **slot, *e;
+	uint32_t i;
+
+	if (hit == NULL)
+		hit = &local;
+	p->events++;
+	if (ev->kind == 0 || ev->kind >= BC_POLICY_KINDS)
+		return BC_POLICY_IGNORED;
+	if (p->cfg.allow != NULL && bc_addr_list_match(p->cfg.allow, &ev->addr))
+		return BC_POLICY_ALLOWED;
+	if (ev->time_ms <= now_ms - p->cfg.findtime_ms)
+		return BC_POLICY_IGNORED;
+	bc_policy_key(p, &ev->addr, &key);
+	slot = find_slot(p, &key);
+	e = *slot;
+	if (e == NULL) {
+		if (p->cfg.weight[ev->kind] <= 0)
+			return BC_POLICY_IGNORED; /* a success alone: nothing to track */
+		if (p->count >= p->cfg.max_tracked) {
+			evict_one(p);
+			slot = find_slot(p, &key);
+		}
+		e = calloc(1, sizeof(*e));
+		if (e == NULL)
+			return BC_POLICY_IGNORED;
+		e->key = key;
+		*slot = e;
+		p->count++;
+	}
+	e->last_ms = ev->time_ms > e->last_ms ? ev->time_ms : e->last_ms;
+	expire(p, e, now_ms);
+	if (ev->kind == 4) {
+		/* success voids the earlier auth_abort events of this key */
+		uint32_t o = 0;
+
+		for (i = 0; i < e->n; i++)
+			if (!(e->ring[i].kind == 3 && e->ring[i].time_ms <= ev->time_ms))
+				e->ring[o++] = e->ring[i];
+		e->n = o;
+		return BC_POLICY_COUNTED;
+	}
+	if (p->cfg.weight[ev->kind] <= 0)
+		return BC_POLICY_IGNORED;
+	if (e->n == e->cap) {
+		uint32_t max = ring_cap(p);
+
+		if (e->cap < max) {
+			uint32_t cap = e->cap ? e->cap * 2 : 4;
+			struct rec *r;
+
+			if (cap > max)
+				cap = max;
+			r = realloc(e->ring, cap * sizeof(*r));
+			if (r == NULL)
+				return BC_POLICY_IGNORED;
+			e->ring = r;
+			e->cap = cap;
+		} else { /* full: forget the oldest */
+			memmove(e->ring, e->ring + 1, (e->n - 1) * sizeof(*e->ring));
+			e->n--;
+		}
+	}
+	/* keep the ring sorted by time (reports may arrive out of order) */
+	i = e->n;
+	while (i > 0 && e->ring[i - 1].time_ms > ev->time_ms) {
+		e->ring[i] = e->ring[i - 1];
+		i--;
+	}
+	e->ring[i].time_ms = ev->time_ms;
+	e->ring[i].host = ev->host;
+	e->ring[i].kind = ev->kind;
+	e->n++;
+	score(p, e, hit);
+	if (hit->score + 1e-9 >= p->cfg.maxretry &&
+	    hit->hosts >= (p->cfg.min_hosts ? p->cfg.min_hosts : 1)) {
+		p->bans++;
+		remove_key(p, &key);
+		return BC_POLICY_BAN;
+	}
+	return BC_POLICY_COUNTED;
+}
+
+bool bc_policy_peek(struct bc_policy *p, const struct bc_addr *a,
+		    int64_t now_ms, struct bc_policy_hit *hit)
+{
+	struct bc_addr key;
+	struct entry *e;
+
+	bc_policy_key(p, a, &key);
+	e = *find_slot(p, &key);
+	if (e == NULL)
+		return false;
+	expire(p, e, now_ms);
+	score(p, e, hit);
+	return true;
+}
+
+void bc_policy_forget(struct bc_policy *p, const struct bc_addr *a)
+{
+	struct bc_addr key;
+
+	bc_policy_key(p, a, &key);
+	remove_key(p, &key);
+}
+
+void bc_policy_stats(const struct bc_policy *p, struct bc_policy_stats *out)
+{
+	out->tracked = p->count;
+	out->evicted = p->evicted;
+	out->events = p->events;
+	out->bans = p->bans;
+}
+
+void bc_policy_free(struct bc_policy **pp)
+{
+	struct bc_policy *p = *pp;
+	size_t b;
+
+	if (p == NULL)
+		return;
+	for (b = 0; b < p->nbuckets; b++) {
+		struct entry *e = p->buckets[b];
+
+		while (e != NULL) {
+			struct entry *n = e->next;
+
+			free_entry(e);
+			e = n;
+		}
+	}
+	free(p->buckets);
+	free(p);
+	*pp = NULL;
+}
+
+int64_t bc_policy_bantime(int64_t bantime_s, double factor, int64_t max_s,
+			  unsigned offences)
+{
+	double t = (double)bantime_s;
+	unsigned i;
+
+	for (i = 0; i < offences && t < (double)max_s; i++)
+		t *= factor;
+	if (t > (double)max_s)
+		t = (double)max_s;
+	return (int64_t)t;
+}

@@ -1,0 +1,112 @@
+/*
+ * policy.h - counting attack events per address and deciding bans.
+ *
+ * Used by the coordinator (fleet policy: events from every host) and by
+ * the agent (local policy: its own events when alone), and by `replay`.
+ * Events are counted per counting key: the IPv4 address, or the IPv6
+ * /ipv6_prefix. An event kind has a weight; the weighted sum of the
+ * events of one key within findtime reaching maxretry, from at least
+ * min_hosts distinct hosts, is a ban. A successful login voids the
+ * auth_abort events of its key that came before it (a phone with a flaky
+ * link is not a bot), never its auth_fail events. Memory is bounded:
+ * at most max_tracked keys (the coldest of a sample is evicted, counted)
+ * and at most BC_POLICY_RING_MAX events per key.
+ *
+ * All times are passed in (virtual clock), so tests drive the policy
+ * directly. Nothing here prints or allocates per event beyond the table.
+ */
+#ifndef BC_POLICY_H
+#define BC_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define BC_POLICY_KINDS 5        /* index by enum bc_kind (1..4) */
+#define BC_POLICY_RING_MAX 1024  /* events remembered per key */
+#define BC_POLICY_EVICT_SAMPLE 16
+
+struct bc_policy_cfg {
+	double maxretry;
+	int64_t findtime_ms;
+	double weight[BC_POLICY_KINDS]; /* by kind; 0 = not counted */
+	unsigned min_hosts;
+	unsigned ipv6_prefix;
+	size_t max_tracked;
+	const struct bc_addr_list *allow; /* may be NULL */
+};
+
+struct bc_policy_event {
+	int64_t time_ms;
+	uint8_t kind;     /* enum bc_kind */
+	uint16_t host;    /* reporting host index */
+	struct bc_addr addr;
+};
+
+enum bc_policy_verdict {
+	BC_POLICY_COUNTED,  /* counted, below the threshold */
+	BC_POLICY_BAN,      /* threshold reached: ban hit->key */
+	BC_POLICY_ALLOWED,  /* allow-listed: never counted toward a ban */
+	BC_POLICY_IGNORED,  /* weight 0, or too old for the window */
+};
+
+struct bc_policy_hit {
+	struct bc_addr key;          /* the address or prefix to ban */
+	double score;
+	unsigned hosts;
+	unsigned counts[BC_POLICY_KINDS];
+	int64_t first_ms, last_ms;
+};
+
+struct bc_policy_stats {
+	size_t tracked;
+	uint64_t evicted;
+	uint64_t events;
+	uint64_t bans;
+};
+
+struct bc_policy;
+
+/* Defaults: weights 1, 1, 0.5, 0 (auth_fail, sender, abort, success). */
+void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg);
+
+struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg);
+
+/* Replace the configuration (reload); tracked counts are kept. */
+void bc_policy_set_cfg(struct bc_policy *p, const struct bc_policy_cfg *cfg);
+
+/* The counting key of an address (IPv6 masked to ipv6_prefix). */
+void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
+		   struct bc_addr *key);
+
+/*
+ * Count one event at now_ms. On BC_POLICY_BAN hit describes the window
+ * that fired and the key's events are cleared (a new offence starts from
+ * zero). hit may be NULL.
+ */
+enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
+				       const struct bc_policy_event *ev,
+				       int64_t now_ms,
+				       struct bc_policy_hit *hit);
+
+/* Current window of a key (for `show`): false when not tracked. */
+bool bc_policy_peek(struct bc_policy *p, const struct bc_addr *a,
+		    int64_t now_ms, struct bc_policy_hit *hit);
+
+/* Drop a key (it was banned by hand, or unbanned). */
+void bc_policy_forget(struct bc_policy *p, const struct bc_addr *a);
+
+void bc_policy_stats(const struct bc_policy *p, struct bc_policy_stats *out);
+
+void bc_policy_free(struct bc_policy **p);
+
+/*
+ * Ban duration for an offender with `offences` earlier offences within
+ * the recidive window: bantime * factor^offences, capped at max.
+ */
+int64_t bc_policy_bantime(int64_t bantime_s, double factor, int64_t max_s,
+			  unsigned offences);
+
+#endif
