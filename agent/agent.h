@@ -9,6 +9,9 @@
 
 #include "agent/banset.h"
 #include "agent/fw_nft.h"
+#include "agent/parse.h"
+#include "agent/spool.h"
+#include "common/policy.h"
 #include "common/banmap.h"
 #include "common/config.h"
 #include "common/keys.h"
@@ -19,6 +22,10 @@
 #define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
 #define BC_AGENT_SYNC_RETRY_MS 3000 /* snapshot not complete: ask again */
 #define BC_AGENT_UPDATE_BURST 4096  /* updates applied per transaction */
+#define BC_AGENT_REPORT_MAX 5000    /* events per report */
+#define BC_AGENT_ACK_TIMEOUT_MS 3000 /* unacknowledged report: send again */
+#define BC_AGENT_SAVE_MS 1000       /* source cursors persisted this often */
+#define BC_AGENT_READ_BURST 20000   /* lines read per source per round */
 
 struct bc_source_cfg {
 	char name[BC_NAME_MAX];
@@ -44,6 +51,8 @@ struct bc_agent_cfg {
 	size_t nsources;
 };
 
+struct bc_source; /* agent/source.h */
+
 enum bc_agent_state { BC_AGENT_SYNCING, BC_AGENT_ACTIVE };
 
 struct bc_agent {
@@ -66,6 +75,18 @@ struct bc_agent {
 	uint64_t rejected[BC_REJ_MAX];
 	uint64_t resyncs, updates_applied;
 	int log_budget;
+
+	/* detection */
+	struct bc_source *src[BC_AGENT_MAX_SOURCES];
+	struct bc_parser *parser[BC_AGENT_MAX_SOURCES];
+	int64_t next_read_ms[BC_AGENT_MAX_SOURCES];
+	struct bc_policy *local_policy;
+	struct bc_banmap local;   /* this agent's own bans (local4/local6) */
+	struct bc_spool spool;
+	uint64_t last_report_id;
+	int64_t next_save_ms;
+	uint64_t events[BC_POLICY_KINDS];
+	uint64_t local_bans;
 };
 
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
