@@ -27,12 +27,16 @@
 
 #define SESS_WAYS 4 /* entries probed per key; the oldest is evicted */
 #define TAG_MAX 64  /* longest program tag looked at */
+#define BC_PARSE_SWEEP_MS 10000 /* log time between expiry sweeps */
+#define BC_PARSE_SWEEP_SLICE 256 /* session slots looked at per sweep */
 
 struct bc_parser {
 	enum bc_format fmt;
 	int year_now;     /* for RFC 3164 lines, which carry no year */
 	int64_t now_ms;   /* wall clock at creation, for the year guess */
 	int64_t last_ms;  /* time of the last line with a time */
+	int64_t sweep_ms; /* time of the last expiry sweep */
+	size_t sweep_pos; /* next session slot the sweep looks at */
 	uint64_t clock;   /* bumps on every session use */
 	/* local-time cache: start of the last (y, m, d, h) seen, in ms */
 	int cache_key;
@@ -683,11 +687,22 @@ int bc_parser_flush(struct bc_parser *p, int64_t now_ms, struct bc_event *ev)
 		return 1;
 	if (now_ms == 0)
 		now_ms = p->last_ms;
+	/* a full sweep at most once a minute of log time; a clock that
+	 * goes back (merged logs) only moves the mark */
 	if (now_ms == 0)
 		return 0;
-	for (i = 0; i < BC_PARSE_SESSIONS; i++) {
-		struct bc_sess *s = &p->sess[i];
+	if (now_ms < p->sweep_ms) {
+		p->sweep_ms = now_ms;
+		return 0;
+	}
+	if (now_ms - p->sweep_ms < BC_PARSE_SWEEP_MS)
+		return 0;
+	p->sweep_ms = now_ms;
+	/* a slice per sweep, so odd clocks cannot make every line pay */
+	for (i = 0; i < BC_PARSE_SWEEP_SLICE; i++) {
+		struct bc_sess *s = &p->sess[p->sweep_pos];
 
+		p->sweep_pos = (p->sweep_pos + 1) % BC_PARSE_SESSIONS;
 		if (s->key != 0 && s->time_ms != 0 &&
 		    now_ms - s->time_ms > BC_PARSE_SESSION_TTL_MS)
 			memset(s, 0, sizeof(*s));
