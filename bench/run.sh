@@ -24,6 +24,21 @@ for b in "$B"/bench/bench_*; do
 	fi
 	echo
 done
+for b in bench/*.sh; do
+	[ -f "$b" ] || continue
+	[ "$(basename "$b")" = run.sh ] && continue
+	name=$(basename "$b" .sh)
+	case "$name" in *${ONLY:-}*) ;; *) continue ;; esac
+	echo "=== $name"
+	B=$B sh "$b"
+	rc=$?
+	ran=$((ran + 1))
+	if [ "$rc" -ne 0 ]; then
+		echo "=== $name FAILED (exit $rc)"
+		failed=$((failed + 1))
+	fi
+	echo
+done
 if [ "$ran" -eq 0 ]; then
 	echo "no benchmarks in $B/bench (build them with make bench)"
 	exit 1

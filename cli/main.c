@@ -22,7 +22,9 @@
 #include <zmq.h>
 
 #include "cli/audit_smtp.h"
+#include "agent/parse.h"
 #include "cli/cli.h"
+#include "cli/replay.h"
 #include "common/addr.h"
 #include "common/duration.h"
 #include "common/keys.h"
@@ -67,8 +69,10 @@ static void usage(void)
 		"  ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]\n"
 		"  unban ADDR[/LEN]\n"
 		"  list [--json]\n"
+		"  show ADDR [--json]\n"
 		"  status [--json]\n"
-		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n");
+		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n"
+		"  replay [--format FMT] FILE [--json]\n");
 	exit(BC_EXIT_USAGE);
 }
 
@@ -487,6 +491,164 @@ static int cmd_status(struct bc_cli *c, int argc, char **argv)
 	return 0;
 }
 
+static const char *kind_name(uint32_t k)
+{
+	return bc_kind_name((enum bc_kind)k);
+}
+
+static void print_items(Bancluster__EvidenceItem **v, size_t n, int json,
+			const char *indent)
+{
+	char t[32], line[BC_WIRE_MAX_TEXT * 6], host[BC_NAME_MAX * 6],
+		svc[BC_NAME_MAX * 6], addr[BC_NAME_MAX * 6];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const Bancluster__EvidenceItem *e = v[i];
+
+		if (json) {
+			bc_json_escape(line, sizeof(line), e->line, strlen(e->line));
+			bc_json_escape(host, sizeof(host), e->host, strlen(e->host));
+			bc_json_escape(svc, sizeof(svc), e->service, strlen(e->service));
+			bc_json_escape(addr, sizeof(addr), e->addr, strlen(e->addr));
+			printf("%s{\"time\": \"%s\", \"time_ms\": %" PRId64
+			       ", \"host\": \"%s\", \"kind\": \"%s\", \"address\": \"%s\""
+			       ", \"service\": \"%s\", \"line\": \"%s\"}",
+			       i ? ", " : "", fmt_time(e->time_ms, t, sizeof(t)),
+			       e->time_ms, host, kind_name(e->kind), addr, svc, line);
+		} else {
+			bc_escape(line, sizeof(line), e->line, strlen(e->line));
+			bc_escape(host, sizeof(host), e->host, strlen(e->host));
+			bc_escape(svc, sizeof(svc), e->service, strlen(e->service));
+			bc_escape(addr, sizeof(addr), e->addr, strlen(e->addr));
+			printf("%s%s  %-10s %-16s %-18s %-15s %s\n", indent,
+			       fmt_time(e->time_ms, t, sizeof(t)), host,
+			       kind_name(e->kind), addr, svc, line);
+		}
+	}
+}
+
+static int cmd_show(struct bc_cli *c, int argc, char **argv)
+{
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__ShowCmd sc = BANCLUSTER__SHOW_CMD__INIT;
+	Bancluster__Payload *r;
+	Bancluster__AdminReply *ar;
+	struct bc_addr a;
+	const char *arg = NULL;
+	char as[BC_ADDR_STRLEN], t[32], d[32];
+	int json = 0, i, rc;
+	size_t k;
+	int64_t now = bc_now_ms();
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (argv[i][0] == '-' || arg != NULL)
+			usage_exit("show: unexpected argument \"%s\"", argv[i]);
+		else
+			arg = argv[i];
+	}
+	if (arg == NULL)
+		usage_exit("show: expected ADDR[/LEN]");
+	parse_addr_arg(arg, &a);
+	bc_wire_addr_fill(&a, &sc.family, &sc.addr, &sc.plen);
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_SHOW;
+	rq.show = &sc;
+	r = bc_cli_request(c, &rq);
+	rc = check_reply(r);
+	if (rc != 0) {
+		bancluster__payload__free_unpacked(r, NULL);
+		return rc;
+	}
+	ar = r->admin_reply;
+	bc_addr_format(&a, as, sizeof(as));
+	if (json) {
+		printf("{\"address\": \"%s\", \"allowed\": %s, \"banned\": %s, "
+		       "\"score\": %g,\n \"bans\": [",
+		       as, ar->allowed ? "true" : "false",
+		       ar->n_bans ? "true" : "false", ar->score);
+		for (k = 0; k < ar->n_bans; k++) {
+			char bs[BC_ADDR_STRLEN];
+
+			ban_text(ar->bans[k], bs, sizeof(bs));
+			printf("%s{\"address\": \"%s\", \"permanent\": %s, "
+			       "\"expires_ms\": %" PRId64 "}",
+			       k ? ", " : "", bs,
+			       ar->bans[k]->expires_ms ? "false" : "true",
+			       ar->bans[k]->expires_ms);
+		}
+		printf("],\n \"decisions\": [");
+		for (k = 0; k < ar->n_decisions; k++) {
+			const Bancluster__Decision *dd = ar->decisions[k];
+			char reason[BC_WIRE_MAX_TEXT * 6], origin[BC_WIRE_MAX_TEXT * 6],
+				signer[BC_NAME_MAX * 6];
+
+			bc_json_escape(reason, sizeof(reason), dd->reason, strlen(dd->reason));
+			bc_json_escape(origin, sizeof(origin), dd->origin, strlen(dd->origin));
+			bc_json_escape(signer, sizeof(signer), dd->signer, strlen(dd->signer));
+			printf("%s\n  {\"time\": \"%s\", \"time_ms\": %" PRId64
+			       ", \"action\": \"%s\", \"address\": \"%s\", \"expires_ms\": %" PRId64
+			       ", \"reason\": \"%s\", \"origin\": \"%s\", \"signer\": \"%s\", "
+			       "\"evidence\": [",
+			       k ? "," : "", fmt_time(dd->time_ms, t, sizeof(t)),
+			       dd->time_ms, dd->action, dd->addr, dd->expires_ms,
+			       reason, origin, signer);
+			print_items(dd->evidence, dd->n_evidence, 1, "");
+			printf("]}");
+		}
+		printf("],\n \"recent\": [");
+		print_items(ar->recent, ar->n_recent, 1, "");
+		printf("]}\n");
+	} else {
+		printf("%s%s\n", as, ar->allowed ? "  (in the allow list: never banned)" : "");
+		if (ar->n_bans == 0)
+			printf("  not banned\n");
+		for (k = 0; k < ar->n_bans; k++) {
+			char bs[BC_ADDR_STRLEN];
+			int64_t left = (ar->bans[k]->expires_ms - now) / 1000;
+
+			ban_text(ar->bans[k], bs, sizeof(bs));
+			if (ar->bans[k]->expires_ms == 0)
+				printf("  banned: %s, permanently\n", bs);
+			else
+				printf("  banned: %s until %s (%s left)\n", bs,
+				       fmt_time(ar->bans[k]->expires_ms, t, sizeof(t)),
+				       fmt_left(left > 0 ? left : 0, d, sizeof(d)));
+		}
+		printf("  current window: score %g from %zu event%s\n", ar->score,
+		       ar->n_recent, ar->n_recent == 1 ? "" : "s");
+		print_items(ar->recent, ar->n_recent, 0, "    ");
+		printf("  decisions (newest first): %zu\n", ar->n_decisions);
+		for (k = 0; k < ar->n_decisions; k++) {
+			const Bancluster__Decision *dd = ar->decisions[k];
+			char reason[BC_WIRE_MAX_TEXT * 4], origin[BC_WIRE_MAX_TEXT * 4];
+
+			bc_escape(reason, sizeof(reason), dd->reason, strlen(dd->reason));
+			bc_escape(origin, sizeof(origin), dd->origin, strlen(dd->origin));
+			printf("    %s %-6s %s", fmt_time(dd->time_ms, t, sizeof(t)),
+			       dd->action, dd->addr);
+			if (dd->origin[0])
+				printf(" by %s", origin);
+			if (dd->signer[0] && strcmp(dd->action, "ban") != 0 &&
+			    strcmp(dd->action, "extend") != 0)
+				printf(" by %s", dd->signer);
+			if (dd->expires_ms && (strcmp(dd->action, "ban") == 0 ||
+					       strcmp(dd->action, "extend") == 0))
+				printf(" until %s", fmt_time(dd->expires_ms, t, sizeof(t)));
+			printf("\n");
+			if (reason[0])
+				printf("      reason: %s\n", reason);
+			if (dd->n_evidence) {
+				printf("      evidence:\n");
+				print_items(dd->evidence, dd->n_evidence, 0, "        ");
+			}
+		}
+	}
+	bancluster__payload__free_unpacked(r, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bc_cli c;
@@ -525,6 +687,10 @@ int main(int argc, char **argv)
 		rc = cmd_list(&c, argc, argv);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(&c, argc, argv);
+	else if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(&c, argc, argv);
+	else if (strcmp(cmd, "replay") == 0)
+		rc = bc_replay_main(argc, argv);
 	else if (strcmp(cmd, "audit") == 0 && argc >= 2 &&
 		 strcmp(argv[1], "smtp") == 0)
 		rc = bc_audit_smtp_main(argc - 1, argv + 1);

@@ -81,6 +81,12 @@ struct bc_coord {
 void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
 			 struct bc_policy_cfg *pc);
 
+struct bc_arena;
+/* Fill r for `show`: covering bans, decisions with evidence, window. */
+int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
+		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,
+		  size_t errlen);
+
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen);
 

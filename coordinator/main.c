@@ -24,6 +24,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/zsock.h"
+#include "coordinator/arena.h"
 #include "coordinator/coord.h"
 
 #define ROUTER_BATCH 256 /* frames handled per poll round */
@@ -244,6 +245,7 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 	Bancluster__Ban *onep = &one;
 	Bancluster__AgentStatus *as = NULL, **asp = NULL;
 	struct list_ctx l = {0};
+	struct bc_arena arena = {0};
 	char err[BC_WIRE_MAX_TEXT] = "";
 	char signer[BC_NAME_MAX + 8];
 	struct bc_store_ban sb;
@@ -313,6 +315,17 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.bans = l.pp;
 		r.total = l.seen;
 		break;
+	case BANCLUSTER__ADMIN_REQ__CMD_SHOW: {
+		struct bc_addr a;
+		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+
+		tmp.family = rq->show->family;
+		tmp.addr = rq->show->addr;
+		tmp.plen = rq->show->plen;
+		bc_wire_ban_addr(&tmp, &a);
+		bc_coord_show(c, &a, &r, &arena, err, sizeof(err));
+		break;
+	}
 	case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
 		as = calloc(c->ring.n + 1, sizeof(*as));
 		asp = calloc(c->ring.n + 1, sizeof(*asp));
@@ -350,6 +363,8 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.code = 1;
 		r.error = err;
 		r.n_bans = 0;
+		r.n_decisions = 0;
+		r.n_recent = 0;
 	}
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
 	p.admin_reply = &r;
@@ -359,6 +374,7 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 	free(l.sb);
 	free(as);
 	free(asp);
+	bc_arena_free(&arena);
 }
 
 /* Ban a counting key the policy flagged: escalate, commit, publish. */

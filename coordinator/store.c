@@ -551,3 +551,76 @@ int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
 	}
 	return 0;
 }
+
+int bc_store_decisions(struct bc_store *s, const char *addr, const char *key,
+		       unsigned max, bc_store_decision_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, time_ms, expires_ms, action, addr, reason,"
+			       " origin, signer FROM decisions WHERE addr IN (?, ?)"
+			       " ORDER BY time_ms DESC, id DESC LIMIT ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select decisions");
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct bc_store_decision d;
+		const unsigned char *t;
+
+		memset(&d, 0, sizeof(d));
+		d.id = sqlite3_column_int64(st, 0);
+		d.time_ms = sqlite3_column_int64(st, 1);
+		d.expires_ms = sqlite3_column_int64(st, 2);
+#define TEXT(col, dst)                                                        \
+	t = sqlite3_column_text(st, col);                                      \
+	snprintf(dst, sizeof(dst), "%s", t ? (const char *)t : "")
+		TEXT(3, d.action);
+		TEXT(4, d.addr);
+		TEXT(5, d.reason);
+		TEXT(6, d.origin);
+		TEXT(7, d.signer);
+#undef TEXT
+		cb(&d, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "select decisions");
+}
+
+int bc_store_evidence(struct bc_store *s, int64_t decision,
+		      bc_store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT time_ms, host, kind, addr, service, line"
+			       " FROM evidence WHERE decision = ?"
+			       " ORDER BY time_ms DESC",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select evidence");
+	sqlite3_bind_int64(st, 1, decision);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct bc_store_event e;
+		const unsigned char *h = sqlite3_column_text(st, 1);
+		const unsigned char *a = sqlite3_column_text(st, 3);
+		const unsigned char *sv = sqlite3_column_text(st, 4);
+		const unsigned char *ln = sqlite3_column_text(st, 5);
+
+		memset(&e, 0, sizeof(e));
+		e.time_ms = sqlite3_column_int64(st, 0);
+		e.kind = (uint8_t)sqlite3_column_int(st, 2);
+		if (a == NULL ||
+		    bc_addr_parse_host(&e.addr, (const char *)a, strlen((const char *)a)) < 0)
+			memset(&e.addr, 0, sizeof(e.addr));
+		e.host = h ? (const char *)h : "";
+		e.service = sv ? (const char *)sv : "";
+		e.line = ln ? (const char *)ln : "";
+		cb(&e, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "select evidence");
+}

@@ -84,6 +84,25 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 		      const struct bc_addr *key, int64_t window_ms,
 		      unsigned evidence_max, int64_t now_ms);
 
+struct bc_store_decision {
+	int64_t id, time_ms, expires_ms;
+	char action[16];
+	char addr[64];
+	char reason[512];
+	char origin[128];
+	char signer[64];
+};
+
+/* Decisions about addr or key (text forms), newest first, at most max. */
+typedef void (*bc_store_decision_cb)(const struct bc_store_decision *d,
+				     void *arg);
+int bc_store_decisions(struct bc_store *s, const char *addr, const char *key,
+		       unsigned max, bc_store_decision_cb cb, void *arg);
+
+/* The evidence recorded with one decision, newest first. */
+int bc_store_evidence(struct bc_store *s, int64_t decision,
+		      bc_store_event_cb cb, void *arg);
+
 /* Drop events, decisions and evidence older than the given times. */
 int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
 		   int64_t decisions_before_ms);

@@ -155,6 +155,13 @@ static bool ban_ok(const Bancluster__Ban *b)
 	       text_ok(b->origin, BC_WIRE_MAX_TEXT);
 }
 
+static bool evidence_ok(const Bancluster__EvidenceItem *e)
+{
+	return text_ok(e->host, BC_NAME_MAX) && text_ok(e->addr, BC_NAME_MAX) &&
+	       text_ok(e->service, BC_NAME_MAX) &&
+	       text_ok(e->line, BC_WIRE_MAX_TEXT) && e->kind <= 4;
+}
+
 static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a,
 		    uint32_t plen)
 {
@@ -205,8 +212,13 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		case BANCLUSTER__ADMIN_REQ__CMD_UNBAN:
 			return addr_ok(r->unban->family, &r->unban->addr,
 				       r->unban->plen) ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_SHOW:
+			return addr_ok(r->show->family, &r->show->addr,
+				       r->show->plen) ? 0 : -1;
 		case BANCLUSTER__ADMIN_REQ__CMD_LIST:
+			return r->list->since_ms >= 0 ? 0 : -1;
 		case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
+		case BANCLUSTER__ADMIN_REQ__CMD_AUDIT:
 			return 0;
 		default:
 			return -1;
@@ -220,7 +232,29 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 			if (!ban_ok(p->admin_reply->bans[i]))
 				return -1;
 		for (i = 0; i < p->admin_reply->n_agents; i++)
-			if (!text_ok(p->admin_reply->agents[i]->id, BC_NAME_MAX))
+			if (!text_ok(p->admin_reply->agents[i]->id, BC_NAME_MAX) ||
+			    !text_ok(p->admin_reply->agents[i]->audit, BC_NAME_MAX))
+				return -1;
+		for (i = 0; i < p->admin_reply->n_decisions; i++) {
+			const Bancluster__Decision *d = p->admin_reply->decisions[i];
+			size_t j;
+
+			if (!text_ok(d->action, BC_NAME_MAX) ||
+			    !text_ok(d->addr, BC_NAME_MAX) ||
+			    !text_ok(d->reason, BC_WIRE_MAX_TEXT) ||
+			    !text_ok(d->origin, BC_WIRE_MAX_TEXT) ||
+			    !text_ok(d->signer, BC_NAME_MAX) ||
+			    d->n_evidence > BC_WIRE_MAX_EVIDENCE)
+				return -1;
+			for (j = 0; j < d->n_evidence; j++)
+				if (!evidence_ok(d->evidence[j]))
+					return -1;
+		}
+		if (p->admin_reply->n_decisions > BC_WIRE_MAX_DECISIONS ||
+		    p->admin_reply->n_recent > BC_WIRE_MAX_EVIDENCE)
+			return -1;
+		for (i = 0; i < p->admin_reply->n_recent; i++)
+			if (!evidence_ok(p->admin_reply->recent[i]))
 				return -1;
 		return 0;
 	case BANCLUSTER__PAYLOAD__BODY_HEARTBEAT:

@@ -27,6 +27,8 @@
 #define BC_WIRE_MAX_BANS_PER_MSG 20000 /* snapshot part size */
 #define BC_WIRE_MAX_EVENTS 10000       /* events per report */
 #define BC_WIRE_MAX_TEXT 512           /* reason, line excerpt */
+#define BC_WIRE_MAX_DECISIONS 100      /* show: decisions per reply */
+#define BC_WIRE_MAX_EVIDENCE 1000      /* show: evidence items per list */
 #define BC_CLUSTER_DEFAULT "bancluster"
 
 /* Receiving channels: each keeps its own replay counter per sender. */

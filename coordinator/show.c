@@ -1,0 +1,184 @@
+/*
+ * show.c - `bancluster show ADDR`: everything the coordinator knows about
+ * one address: the bans covering it, the decisions about it (newest
+ * first) with the evidence each was taken on, and the events of its
+ * current window. Text from the store was escaped when it was reported;
+ * the CLI escapes again on output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "coordinator/arena.h"
+#include "coordinator/coord.h"
+
+#define SHOW_DECISIONS 50
+#define SHOW_RECENT 200
+
+struct collect {
+	struct bc_coord *c;
+	struct bc_arena *ar;
+	Bancluster__Decision **dv;
+	size_t dn;
+	Bancluster__EvidenceItem **ev;
+	size_t en, emax;
+};
+
+static Bancluster__EvidenceItem *item(struct bc_arena *ar,
+				      const struct bc_store_event *e)
+{
+	Bancluster__EvidenceItem *it = bc_arena_alloc(ar, sizeof(*it));
+	char a[BC_ADDR_STRLEN];
+
+	if (it == NULL)
+		return NULL;
+	bancluster__evidence_item__init(it);
+	it->time_ms = e->time_ms;
+	it->host = bc_arena_strdup(ar, e->host);
+	it->kind = e->kind;
+	it->addr = bc_arena_strdup(ar, e->addr.family
+						? bc_addr_format(&e->addr, a, sizeof(a))
+						: "");
+	it->service = bc_arena_strdup(ar, e->service);
+	it->line = bc_arena_strdup(ar, e->line);
+	if (!it->host || !it->addr || !it->service || !it->line)
+		return NULL;
+	return it;
+}
+
+static void evidence_cb(const struct bc_store_event *e, void *arg)
+{
+	struct collect *k = arg;
+	Bancluster__EvidenceItem *it;
+
+	if (k->en >= k->emax)
+		return;
+	it = item(k->ar, e);
+	if (it != NULL)
+		k->ev[k->en++] = it;
+}
+
+static void decision_cb(const struct bc_store_decision *d, void *arg)
+{
+	struct collect *k = arg;
+	Bancluster__Decision *pd;
+	struct collect ek = *k;
+
+	if (k->dn >= SHOW_DECISIONS)
+		return;
+	pd = bc_arena_alloc(k->ar, sizeof(*pd));
+	if (pd == NULL)
+		return;
+	bancluster__decision__init(pd);
+	pd->time_ms = d->time_ms;
+	pd->expires_ms = d->expires_ms;
+	pd->action = bc_arena_strdup(k->ar, d->action);
+	pd->addr = bc_arena_strdup(k->ar, d->addr);
+	pd->reason = bc_arena_strdup(k->ar, d->reason);
+	pd->origin = bc_arena_strdup(k->ar, d->origin);
+	pd->signer = bc_arena_strdup(k->ar, d->signer);
+	if (!pd->action || !pd->addr || !pd->reason || !pd->origin || !pd->signer)
+		return;
+	ek.emax = (size_t)k->c->cfg.evidence_max;
+	ek.en = 0;
+	ek.ev = bc_arena_alloc(k->ar, ek.emax * sizeof(*ek.ev));
+	if (ek.ev != NULL &&
+	    bc_store_evidence(k->c->store, d->id, evidence_cb, &ek) == 0) {
+		pd->evidence = ek.ev;
+		pd->n_evidence = ek.en;
+	}
+	k->dv[k->dn++] = pd;
+}
+
+/* Keep the newest SHOW_RECENT events (the store hands them oldest first). */
+static void recent_cb(const struct bc_store_event *e, void *arg)
+{
+	struct collect *k = arg;
+	Bancluster__EvidenceItem *it = item(k->ar, e);
+
+	if (it == NULL)
+		return;
+	if (k->en == k->emax) {
+		memmove(k->ev, k->ev + 1, (k->emax - 1) * sizeof(*k->ev));
+		k->en--;
+	}
+	k->ev[k->en++] = it;
+}
+
+int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
+		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,
+		  size_t errlen)
+{
+	struct collect k = {c, ar, NULL, 0, NULL, 0, 0};
+	struct bc_policy_hit hit;
+	struct bc_addr key;
+	char as[BC_ADDR_STRLEN], ks[BC_ADDR_STRLEN];
+	Bancluster__Ban **bans;
+	size_t nb = 0;
+	unsigned p;
+	int64_t now = bc_now_ms();
+
+	bc_policy_key(c->policy, addr, &key);
+	bc_addr_format(addr, as, sizeof(as));
+	bc_addr_format(&key, ks, sizeof(ks));
+	/* every active ban that covers the address */
+	bans = bc_arena_alloc(ar, 129 * sizeof(*bans));
+	for (p = 0; bans != NULL && p <= bc_addr_maxlen(addr); p++) {
+		struct bc_addr t = *addr;
+		long i;
+
+		if (p > addr->plen && addr->plen != bc_addr_maxlen(addr))
+			break;
+		bc_addr_mask(&t, p);
+		i = bc_banmap_find(&c->bans, &t);
+		if (i >= 0) {
+			Bancluster__Ban *b = bc_arena_alloc(ar, sizeof(*b));
+
+			if (b == NULL)
+				break;
+			bancluster__ban__init(b);
+			bc_wire_addr_fill(&c->bans.v[i].addr, &b->family,
+					  &b->addr, &b->plen);
+			b->addr.data = bc_arena_alloc(ar, 16);
+			if (b->addr.data == NULL)
+				break;
+			memcpy(b->addr.data, c->bans.v[i].addr.a, b->addr.len);
+			b->expires_ms = c->bans.v[i].expires_ms;
+			b->created_ms = c->bans.v[i].created_ms;
+			b->reason = (char *)"";
+			b->origin = (char *)"";
+			bans[nb++] = b;
+		}
+	}
+	r->bans = bans;
+	r->n_bans = nb;
+	k.dv = bc_arena_alloc(ar, SHOW_DECISIONS * sizeof(*k.dv));
+	if (k.dv == NULL ||
+	    bc_store_decisions(c->store, as, ks, SHOW_DECISIONS, decision_cb,
+			       &k) < 0) {
+		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
+		return -1;
+	}
+	r->decisions = k.dv;
+	r->n_decisions = k.dn;
+	k.emax = SHOW_RECENT;
+	k.en = 0;
+	k.ev = bc_arena_alloc(ar, SHOW_RECENT * sizeof(*k.ev));
+	if (k.ev == NULL ||
+	    bc_store_events_each(c->store, now - c->cfg.findtime * 1000, &key,
+				 recent_cb, &k) < 0) {
+		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
+		return -1;
+	}
+	r->recent = k.ev;
+	r->n_recent = k.en;
+	if (bc_policy_peek(c->policy, addr, now, &hit))
+		r->score = hit.score;
+	r->allowed = bc_addr_list_match(&c->cfg.allow, addr);
+	if (ar->oom) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
