@@ -26,6 +26,9 @@
 #define BC_AGENT_ACK_TIMEOUT_MS 3000 /* unacknowledged report: send again */
 #define BC_AGENT_SAVE_MS 1000       /* source cursors persisted this often */
 #define BC_AGENT_READ_BURST 20000   /* lines read per source per round */
+#define BC_AGENT_CHECK_MS 1000      /* kernel self-check, small sets */
+#define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
+#define BC_AGENT_CHECK_BIG 20000
 
 struct bc_source_cfg {
 	char name[BC_NAME_MAX];
@@ -87,6 +90,16 @@ struct bc_agent {
 	int64_t next_save_ms;
 	uint64_t events[BC_POLICY_KINDS];
 	uint64_t local_bans;
+
+	/* kernel self-check (audit fleet) */
+	uint8_t kernel_hash[16];
+	int64_t hash_cutoff_ms;
+	uint64_t hash_seq;
+	uint64_t kernel_count;
+	bool hash_valid;
+	int drift_seen;          /* consecutive checks that found drift */
+	uint64_t repairs;
+	int64_t next_check_ms;
 };
 
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,

@@ -71,6 +71,7 @@ static void usage(void)
 		"  list [--json]\n"
 		"  show ADDR [--json]\n"
 		"  status [--json]\n"
+		"  audit fleet [--json]\n"
 		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n"
 		"  replay [--format FMT] FILE [--json]\n");
 	exit(BC_EXIT_USAGE);
@@ -528,6 +529,96 @@ static void print_items(Bancluster__EvidenceItem **v, size_t n, int json,
 	}
 }
 
+/*
+ * audit fleet: every agent's kernel read-back against the coordinator.
+ * "lagging" can be a heartbeat in flight: ask again a few times. Exit 0
+ * when all are in sync, 1 when some only lag, 2 when any drifted or is
+ * offline (Nagios-style).
+ */
+static int cmd_audit_fleet(struct bc_cli *c, int argc, char **argv)
+{
+	int json = json_flag(argc, argv, "audit fleet");
+	Bancluster__Payload *r = NULL;
+	Bancluster__AdminReply *ar;
+	int attempt, worst = 0;
+	size_t i;
+	char t[32];
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+		Bancluster__AuditCmd ac = BANCLUSTER__AUDIT_CMD__INIT;
+		int lagging = 0;
+
+		if (r != NULL) {
+			bancluster__payload__free_unpacked(r, NULL);
+			usleep(1100 * 1000);
+		}
+		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_AUDIT;
+		rq.audit = &ac;
+		r = bc_cli_request(c, &rq);
+		if (check_reply(r) != 0) {
+			bancluster__payload__free_unpacked(r, NULL);
+			return BC_EXIT_ERROR;
+		}
+		for (i = 0; i < r->admin_reply->n_agents; i++)
+			if (strcmp(r->admin_reply->agents[i]->audit, "lagging") == 0)
+				lagging = 1;
+		if (!lagging)
+			break;
+	}
+	ar = r->admin_reply;
+	for (i = 0; i < ar->n_agents; i++) {
+		const char *v = ar->agents[i]->audit;
+		int level = strcmp(v, "in_sync") == 0	? 0
+			    : strcmp(v, "lagging") == 0 ? 1
+							: 2;
+
+		if (level > worst)
+			worst = level;
+	}
+	if (json) {
+		printf("{\"coordinator\": {\"epoch\": %" PRIu64 ", \"seq\": %" PRIu64
+		       ", \"bans\": %" PRIu64 "},\n \"in_sync\": %s,\n \"agents\": [",
+		       ar->epoch, ar->seq, ar->total, worst == 0 ? "true" : "false");
+		for (i = 0; i < ar->n_agents; i++) {
+			const Bancluster__AgentStatus *a = ar->agents[i];
+
+			printf("%s\n  {\"id\": \"%s\", \"state\": \"%s\", \"connected\": %s, "
+			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
+			       ", \"bans\": %" PRIu64 ", \"kernel_elements\": %" PRIu64
+			       ", \"repairs\": %" PRIu64 "}",
+			       i ? "," : "", a->id, a->audit,
+			       a->connected ? "true" : "false", a->applied_epoch,
+			       a->applied_seq, a->fleet_count, a->kernel_count,
+			       a->repairs);
+		}
+		printf("%s]}\n", ar->n_agents ? "\n" : "");
+	} else {
+		printf("coordinator: epoch %" PRIu64 ", seq %" PRIu64 ", %" PRIu64
+		       " active bans\n",
+		       ar->epoch, ar->seq, ar->total);
+		printf("%-20s %-9s %-16s %-8s %-9s %-8s %s\n", "AGENT", "STATE",
+		       "APPLIED", "BANS", "ELEMENTS", "REPAIRS", "LAST SEEN");
+		for (i = 0; i < ar->n_agents; i++) {
+			const Bancluster__AgentStatus *a = ar->agents[i];
+			char ap[48];
+
+			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
+				 a->applied_epoch, a->applied_seq);
+			printf("%-20s %-9s %-16s %-8" PRIu64 " %-9" PRIu64 " %-8" PRIu64
+			       " %s\n",
+			       a->id, a->audit, ap, a->fleet_count, a->kernel_count,
+			       a->repairs,
+			       a->last_seen_ms ? fmt_time(a->last_seen_ms, t, sizeof(t)) : "never");
+		}
+		printf("%s\n", worst == 0 ? "all agents in sync"
+			       : worst == 1 ? "some agents lag behind"
+					    : "some agents drifted or are offline");
+	}
+	bancluster__payload__free_unpacked(r, NULL);
+	return worst;
+}
+
 static int cmd_show(struct bc_cli *c, int argc, char **argv)
 {
 	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
@@ -694,8 +785,11 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "audit") == 0 && argc >= 2 &&
 		 strcmp(argv[1], "smtp") == 0)
 		rc = bc_audit_smtp_main(argc - 1, argv + 1);
+	else if (strcmp(cmd, "audit") == 0 && argc >= 2 &&
+		 strcmp(argv[1], "fleet") == 0)
+		rc = cmd_audit_fleet(&c, argc - 1, argv + 1);
 	else if (strcmp(cmd, "audit") == 0)
-		usage_exit("audit: expected \"smtp\"");
+		usage_exit("audit: expected \"fleet\" or \"smtp\"");
 	else
 		usage_exit("unknown command \"%s\"", cmd);
 	bc_keyring_free(&c.coord);

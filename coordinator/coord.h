@@ -57,6 +57,13 @@ struct bc_agent_state {
 	uint64_t last_report;   /* highest report id counted (resend dedupe) */
 	uint64_t report_saved;
 	uint64_t events;
+	/* last kernel read-back the agent reported (audit fleet) */
+	bool hash_valid;
+	uint8_t hash[16];
+	int64_t hash_cutoff_ms;
+	uint64_t hash_seq;
+	uint64_t kernel_count;
+	uint64_t repairs;
 };
 
 struct bc_coord {
@@ -82,6 +89,11 @@ void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
 			 struct bc_policy_cfg *pc);
 
 struct bc_arena;
+/* Fill r for `audit fleet`: each agent in_sync, lagging, drifted or
+ * offline, with the kernel element counts. */
+int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
+		   struct bc_arena *ar, char *err, size_t errlen);
+
 /* Fill r for `show`: covering bans, decisions with evidence, window. */
 int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,

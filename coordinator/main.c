@@ -326,6 +326,9 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 		bc_coord_show(c, &a, &r, &arena, err, sizeof(err));
 		break;
 	}
+	case BANCLUSTER__ADMIN_REQ__CMD_AUDIT:
+		bc_coord_audit(c, &r, &arena, err, sizeof(err));
+		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
 		as = calloc(c->ring.n + 1, sizeof(*as));
 		asp = calloc(c->ring.n + 1, sizeof(*asp));
@@ -535,6 +538,19 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 		st->epoch = p->heartbeat->epoch;
 		st->seq = p->heartbeat->seq;
 		st->fleet_count = p->heartbeat->fleet_count;
+		st->hash_valid = p->heartbeat->hash_valid &&
+				 p->heartbeat->fleet_hash.len == sizeof(st->hash);
+		if (st->hash_valid)
+			memcpy(st->hash, p->heartbeat->fleet_hash.data,
+			       sizeof(st->hash));
+		st->hash_cutoff_ms = p->heartbeat->hash_cutoff_ms;
+		st->hash_seq = p->heartbeat->hash_seq;
+		st->kernel_count = p->heartbeat->kernel_count;
+		if (p->heartbeat->repairs > st->repairs)
+			bc_warn("agent %s repaired drift in its kernel sets "
+				"(repair %" PRIu64 ")",
+				from->name, p->heartbeat->repairs);
+		st->repairs = p->heartbeat->repairs;
 		if (prev == 0 || st->last_seen_ms - (int64_t)prev > BC_COORD_AGENT_TTL_MS)
 			bc_info("agent %s connected", from->name);
 		break;
