@@ -176,6 +176,7 @@ static void score(const struct bc_policy *p, const struct entry *e,
 	uint16_t hosts[64];
 	unsigned nh = 0;
 	uint32_t i;
+	bool first = true;
 
 	memset(h, 0, sizeof(*h));
 	h->key = e->key;
@@ -193,8 +194,9 @@ static void score(const struct bc_policy *p, const struct entry *e,
 			;
 		if (j == nh && nh < 64)
 			hosts[nh++] = r->host;
-		if (h->first_ms == 0 || r->time_ms < h->first_ms)
+		if (first || r->time_ms < h->first_ms)
 			h->first_ms = r->time_ms;
+		first = false;
 		if (r->time_ms > h->last_ms)
 			h->last_ms = r->time_ms;
 	}
@@ -362,9 +364,21 @@ int64_t bc_policy_bantime(int64_t bantime_s, double factor, int64_t max_s,
 	double t = (double)bantime_s;
 	unsigned i;
 
-	for (i = 0; i < offences && t < (double)max_s; i++)
+	/* at most ~64 doublings reach any int64 cap; factor <= 1 never grows */
+	for (i = 0; i < offences && factor > 1 && t < (double)max_s; i++)
 		t *= factor;
-	if (t > (double)max_s)
-		t = (double)max_s;
+	if (t >= (double)max_s)
+		return max_s;
 	return (int64_t)t;
+}
+
+double bc_policy_max_events(const struct bc_policy_cfg *cfg)
+{
+	double minw = 0;
+	unsigned k;
+
+	for (k = 1; k < 4; k++)
+		if (cfg->weight[k] > 0 && (minw == 0 || cfg->weight[k] < minw))
+			minw = cfg->weight[k];
+	return minw > 0 ? ceil(cfg->maxretry / minw) : 0;
 }

@@ -25,7 +25,8 @@
 #include "addr.h"
 
 #define BC_POLICY_KINDS 5        /* index by enum bc_kind (1..4) */
-#define BC_POLICY_RING_MAX 1024  /* events remembered per key */
+#define BC_POLICY_RING_MAX 4096  /* events remembered per key */
+#define BC_POLICY_EVENTS_MAX (BC_POLICY_RING_MAX - 8) /* maxretry / weight */
 #define BC_POLICY_EVICT_SAMPLE 16
 
 struct bc_policy_cfg {
@@ -101,6 +102,13 @@ void bc_policy_forget(struct bc_policy *p, const struct bc_addr *a);
 void bc_policy_stats(const struct bc_policy *p, struct bc_policy_stats *out);
 
 void bc_policy_free(struct bc_policy **p);
+
+/*
+ * Events of the lightest counted kind needed to reach maxretry; a
+ * configuration above BC_POLICY_EVENTS_MAX could never ban and is
+ * refused by the config loaders.
+ */
+double bc_policy_max_events(const struct bc_policy_cfg *cfg);
 
 /*
  * Ban duration for an offender with `offences` earlier offences within

@@ -42,6 +42,18 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	if (bc_cfg_load(path, keys, sizeof(keys) / sizeof(keys[0]), cfg, NULL,
 			err, errlen) < 0)
 		return -1;
+	{
+		struct bc_policy_cfg pc;
+
+		bc_coord_policy_cfg(cfg, &pc);
+		if (bc_policy_max_events(&pc) > BC_POLICY_EVENTS_MAX) {
+			snprintf(err, errlen,
+				 "%s: [policy] maxretry: %lld needs more than %d events "
+				 "of the lightest weight; lower it or raise the weights",
+				 path, (long long)cfg->maxretry, BC_POLICY_EVENTS_MAX);
+			return -1;
+		}
+	}
 	if (cfg->bantime_max < cfg->bantime) {
 		snprintf(err, errlen, "%s: [policy] bantime_max: below bantime",
 			 path);
