@@ -23,6 +23,8 @@
 #include <zmq.h>
 
 #include "agent/agent.h"
+#include "agent/fleetcheck.h"
+#include "agent/source.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/zsock.h"
@@ -93,6 +95,14 @@ static void send_heartbeat(struct bc_agent *a)
 	h.epoch = a->epoch;
 	h.seq = a->seq;
 	h.fleet_count = a->fleet.n;
+	h.hash_valid = a->hash_valid;
+	h.fleet_hash.data = a->kernel_hash;
+	h.fleet_hash.len = a->hash_valid ? sizeof(a->kernel_hash) : 0;
+	h.hash_cutoff_ms = a->hash_cutoff_ms;
+	h.hash_seq = a->hash_seq;
+	h.kernel_count = a->kernel_count;
+	h.repairs = a->repairs;
+	h.spooled = a->spool.n;
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_HEARTBEAT;
 	p.heartbeat = &h;
 	send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p);
@@ -186,6 +196,8 @@ static void on_dealer(struct bc_agent *a)
 		}
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT)
 			on_snapshot(a, p->snapshot);
+		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
+			bc_spool_ack(&a->spool, p->ack->report_id);
 		bancluster__payload__free_unpacked(p, NULL);
 	}
 }
@@ -269,10 +281,238 @@ static void on_sub(struct bc_agent *a)
 		request_snapshot(a, why);
 }
 
+/* A local ban: this host defends itself whatever the coordinator says. */
+static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
+{
+	struct bc_fw_ops ops = {0};
+	struct bc_ban b;
+	char err[256], as[BC_ADDR_STRLEN];
+	int64_t now = bc_now_ms();
+
+	memset(&b, 0, sizeof(b));
+	b.addr = h->key;
+	b.created_ms = now;
+	b.expires_ms = now + a->cfg.local_bantime * 1000;
+	if (bc_banset_change(&a->local, &b, 0, now, BC_FW_LOCAL, &ops) < 0 ||
+	    bc_fw_apply(a->fw, ops.v, ops.n, err, sizeof(err)) < 0)
+		bc_warn("local ban %s failed: %s",
+			bc_addr_format(&b.addr, as, sizeof(as)),
+			ops.v ? err : "out of memory");
+	else {
+		a->local_bans++;
+		bc_info("local ban %s for %llds: %g events in %llds",
+			bc_addr_format(&b.addr, as, sizeof(as)),
+			(long long)a->cfg.local_bantime, h->score,
+			(long long)((h->last_ms - h->first_ms) / 1000));
+	}
+	bc_fw_ops_free(&ops);
+}
+
+/* Local bans whose time is over leave the map (the kernel already
+ * dropped their elements by timeout). */
+static void local_expire(struct bc_agent *a)
+{
+	int64_t now = bc_now_ms();
+	size_t i = 0;
+
+	while (i < a->local.n) {
+		if (a->local.v[i].expires_ms != 0 && a->local.v[i].expires_ms <= now)
+			bc_banmap_del(&a->local, &a->local.v[i].addr);
+		else
+			i++;
+	}
+}
+
+static void on_event(struct bc_agent *a, const struct bc_event *e,
+		     const char *line, size_t len)
+{
+	struct bc_policy_event pe;
+	struct bc_policy_hit hit;
+	struct bc_spool_ev sev;
+	int64_t now = bc_now_ms();
+
+	if (e->kind < BC_POLICY_KINDS)
+		a->events[e->kind]++;
+	memset(&sev, 0, sizeof(sev));
+	sev.time_ms = e->time_ms > 0 && e->time_ms <= now ? e->time_ms : now;
+	sev.kind = e->kind;
+	sev.addr = e->addr;
+	snprintf(sev.service, sizeof(sev.service), "%s", e->service);
+	bc_escape(sev.line, sizeof(sev.line), line, len);
+	bc_spool_push(&a->spool, &sev);
+	pe.time_ms = sev.time_ms;
+	pe.kind = e->kind;
+	pe.host = 0;
+	pe.addr = e->addr;
+	if (bc_policy_event(a->local_policy, &pe, now, &hit) == BC_POLICY_BAN)
+		local_ban(a, &hit);
+}
+
+struct line_ctx {
+	struct bc_agent *a;
+	size_t src;
+};
+
+static void on_line(void *arg, const char *line, size_t len)
+{
+	struct line_ctx *lc = arg;
+	struct bc_parser *p = lc->a->parser[lc->src];
+	struct bc_event e;
+
+	if (bc_parser_feed(p, line, len, &e) == BC_PARSE_MATCH)
+		on_event(lc->a, &e, line, len);
+	while (bc_parser_flush(p, 0, &e) == 1)
+		on_event(lc->a, &e, line, len);
+}
+
+static void read_source(struct bc_agent *a, size_t i)
+{
+	struct line_ctx lc = {a, i};
+
+	if (a->src[i] == NULL)
+		return;
+	if (bc_source_read(a->src[i], on_line, &lc, BC_AGENT_READ_BURST) < 0 &&
+	    a->log_budget > 0) {
+		a->log_budget--;
+		bc_warn("source %s: %s", a->cfg.sources[i].name,
+			bc_source_error(a->src[i]));
+	}
+	a->next_read_ms[i] = bc_mono_ms() + bc_source_timeout_ms(a->src[i]);
+	if (bc_source_eof(a->src[i])) {
+		bc_info("source %s: end of input", a->cfg.sources[i].name);
+		bc_source_save(a->src[i]);
+		bc_source_close(&a->src[i]);
+	}
+}
+
+/* One report in flight at a time; events that arrive meanwhile batch up. */
+static void send_report(struct bc_agent *a)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Report r = BANCLUSTER__REPORT__INIT;
+	Bancluster__Event *ev, **evp;
+	int64_t now = bc_mono_ms();
+	size_t n, i;
+	uint64_t id;
+
+	if (a->spool.n == 0)
+		return;
+	if (a->spool.inflight > 0) {
+		if (now - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS)
+			return;
+		bc_spool_unsend(&a->spool); /* no ack: send again */
+	}
+	id = (uint64_t)bc_now_ms() * 1000;
+	if (id <= a->last_report_id)
+		id = a->last_report_id + 1;
+	n = a->spool.n < BC_AGENT_REPORT_MAX ? a->spool.n : BC_AGENT_REPORT_MAX;
+	ev = calloc(n, sizeof(*ev));
+	evp = calloc(n, sizeof(*evp));
+	if (ev == NULL || evp == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		const struct bc_spool_ev *s = bc_spool_at(&a->spool, i);
+
+		bancluster__event__init(&ev[i]);
+		ev[i].time_ms = s->time_ms;
+		ev[i].kind = s->kind;
+		ev[i].family = s->addr.family == AF_INET ? 4 : 6;
+		ev[i].addr.data = (uint8_t *)(uintptr_t)s->addr.a;
+		ev[i].addr.len = bc_addr_bytes(&s->addr);
+		ev[i].service = (char *)(uintptr_t)s->service;
+		ev[i].line = (char *)(uintptr_t)s->line;
+		evp[i] = &ev[i];
+	}
+	r.report_id = id;
+	r.n_events = n;
+	r.events = evp;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
+	p.report = &r;
+	if (send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p) == 0) {
+		bc_spool_take(&a->spool, n, id, now);
+		a->last_report_id = id;
+	}
+out:
+	free(ev);
+	free(evp);
+}
+
+/*
+ * Read the fleet sets back from the kernel and compare them with the
+ * applied ban map. Drift seen on two checks in a row (an element deleted
+ * or added by hand) is repaired with one atomic replace, and logged.
+ */
+static void fleet_check(struct bc_agent *a)
+{
+	struct bc_fleetcheck k;
+	int64_t now = bc_now_ms();
+	size_t missing, extra;
+	char err[256];
+
+	a->hash_valid = false;
+	if (a->state != BC_AGENT_ACTIVE)
+		return;
+	a->hash_cutoff_ms = now + BC_FLEETCHECK_MARGIN_MS;
+	if (bc_fleetcheck_kernel(a->fw, now, a->hash_cutoff_ms, &a->fleet, &k,
+				 &missing, &extra, err, sizeof(err)) < 0) {
+		bc_warn("kernel read-back failed: %s", err);
+		return;
+	}
+	memcpy(a->kernel_hash, k.hash, sizeof(a->kernel_hash));
+	a->hash_seq = a->seq;
+	a->kernel_count = k.count;
+	a->hash_valid = true;
+	if (missing == 0 && extra == 0) {
+		a->drift_seen = 0;
+		return;
+	}
+	if (++a->drift_seen < 2)
+		return; /* may be an update in flight: look again */
+	bc_warn("kernel fleet sets drifted from the coordinator's bans: "
+		"%zu element%s missing, %zu unexpected; repairing",
+		missing, missing == 1 ? "" : "s", extra);
+	{
+		struct bc_fw_ops ops = {0};
+
+		if (bc_banset_all(&a->fleet, now, BC_FW_FLEET, &ops) < 0 ||
+		    bc_fw_replace(a->fw, BC_FW_FLEET, ops.v, ops.n, err,
+				  sizeof(err)) < 0) {
+			bc_warn("repair failed: %s; resyncing", ops.v ? err : "out of memory");
+			request_snapshot(a, "repair failed");
+		} else {
+			a->repairs++;
+			a->drift_seen = 0;
+			bc_info("repair %" PRIu64 ": fleet sets rewritten (%zu elements)",
+				a->repairs, ops.n);
+		}
+		bc_fw_ops_free(&ops);
+	}
+}
+
 static void timers(struct bc_agent *a)
 {
 	int64_t now = bc_mono_ms();
 
+	if (now >= a->next_save_ms) {
+		size_t i;
+
+		for (i = 0; i < a->cfg.nsources; i++)
+			if (a->src[i] != NULL && bc_source_save(a->src[i]) < 0 &&
+			    a->log_budget > 0) {
+				a->log_budget--;
+				bc_warn("source %s: %s", a->cfg.sources[i].name,
+					bc_source_error(a->src[i]));
+			}
+		local_expire(a);
+		a->next_save_ms = now + BC_AGENT_SAVE_MS;
+	}
+	send_report(a);
+	if (now >= a->next_check_ms) {
+		fleet_check(a);
+		a->next_check_ms = now + (a->fleet.n > BC_AGENT_CHECK_BIG
+						  ? BC_AGENT_CHECK_BIG_MS
+						  : BC_AGENT_CHECK_MS);
+	}
 	if (now >= a->next_heartbeat_ms) {
 		send_heartbeat(a);
 		a->next_heartbeat_ms = now + BC_AGENT_HEARTBEAT_MS;
@@ -321,6 +561,31 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	a->fw = bc_fw_open(&fwc, err, sizeof(err));
 	if (a->fw == NULL)
 		bc_fatal(1, "firewall: %s", err);
+	{
+		struct bc_policy_cfg pc;
+
+		bc_policy_cfg_defaults(&pc);
+		pc.maxretry = (double)a->cfg.local_maxretry;
+		pc.findtime_ms = a->cfg.local_findtime * 1000;
+		pc.allow = &a->cfg.local_allow;
+		a->local_policy = bc_policy_new(&pc);
+		if (a->local_policy == NULL)
+			bc_fatal(1, "out of memory");
+	}
+	bc_spool_init(&a->spool, BC_SPOOL_MAX);
+	for (i = 0; i < a->cfg.nsources; i++) {
+		enum bc_format fmt;
+
+		if (bc_format_parse(a->cfg.sources[i].format, &fmt) < 0)
+			bc_fatal(1, "%s: [source.%s] format: \"%s\"", cfgpath,
+				 a->cfg.sources[i].name, a->cfg.sources[i].format);
+		a->parser[i] = bc_parser_new(fmt);
+		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cfg.state_dir,
+					   err, sizeof(err));
+		if (a->parser[i] == NULL || a->src[i] == NULL)
+			bc_fatal(1, "[source.%s]: %s", a->cfg.sources[i].name,
+				 a->parser[i] ? err : "out of memory");
+	}
 	a->zctx = zmq_ctx_new();
 	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
 	a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
@@ -395,19 +660,44 @@ int main(int argc, char **argv)
 	a->log_budget = LOG_BURST;
 	request_snapshot(a, "start");
 	while (!stop_flag) {
-		zmq_pollitem_t items[2] = {
-			{a->dealer, 0, ZMQ_POLLIN, 0},
-			{a->sub, 0, ZMQ_POLLIN, 0},
-		};
+		zmq_pollitem_t items[2 + BC_AGENT_MAX_SOURCES];
+		size_t nsrc = 0, k, map[BC_AGENT_MAX_SOURCES];
 		/* while syncing, updates wait in the SUB queue (Clone) */
-		int nitems = a->state == BC_AGENT_ACTIVE ? 2 : 1;
+		int nz = a->state == BC_AGENT_ACTIVE ? 2 : 1;
+		int64_t now = bc_mono_ms(), wait = 100;
 
-		if (zmq_poll(items, nitems, 100) < 0 && errno != EINTR)
+		memset(items, 0, sizeof(items));
+		items[0].socket = a->dealer;
+		items[0].events = ZMQ_POLLIN;
+		items[1].socket = a->sub;
+		items[1].events = ZMQ_POLLIN;
+		for (k = 0; k < a->cfg.nsources; k++) {
+			if (a->src[k] == NULL)
+				continue;
+			if (a->next_read_ms[k] - now < wait)
+				wait = a->next_read_ms[k] - now;
+			if (bc_source_fd(a->src[k]) < 0)
+				continue;
+			items[nz + nsrc].fd = bc_source_fd(a->src[k]);
+			items[nz + nsrc].events = ZMQ_POLLIN;
+			map[nsrc++] = k;
+		}
+		if (nz == 1) /* keep SUB out of the set */
+			memmove(&items[1], &items[2], nsrc * sizeof(items[0]));
+		if (zmq_poll(items, nz + (int)nsrc, wait > 0 ? (long)wait : 0) < 0 &&
+		    errno != EINTR)
 			bc_fatal(1, "poll: %s", zmq_strerror(errno));
 		if (items[0].revents & ZMQ_POLLIN)
 			on_dealer(a);
-		if (nitems == 2 && (items[1].revents & ZMQ_POLLIN))
+		if (nz == 2 && (items[1].revents & ZMQ_POLLIN))
 			on_sub(a);
+		for (k = 0; k < nsrc; k++)
+			if (items[nz + k].revents & ZMQ_POLLIN)
+				read_source(a, map[k]);
+		now = bc_mono_ms();
+		for (k = 0; k < a->cfg.nsources; k++)
+			if (a->src[k] != NULL && now >= a->next_read_ms[k])
+				read_source(a, k);
 		timers(a);
 	}
 	bc_info("stopping: %" PRIu64 " updates applied, %" PRIu64 " resyncs; "
@@ -416,6 +706,19 @@ int main(int argc, char **argv)
 	zmq_close(a->sub);
 	zmq_close(a->dealer);
 	zmq_ctx_term(a->zctx);
+	{
+		size_t k;
+
+		for (k = 0; k < a->cfg.nsources; k++) {
+			if (a->src[k] != NULL)
+				bc_source_save(a->src[k]);
+			bc_source_close(&a->src[k]);
+			bc_parser_free(&a->parser[k]);
+		}
+	}
+	bc_policy_free(&a->local_policy);
+	bc_banmap_free(&a->local);
+	bc_spool_free(&a->spool);
 	bc_fw_close(&a->fw);
 	bc_banmap_free(&a->fleet);
 	bc_banmap_free(&a->pending);

@@ -1,0 +1,91 @@
+#!/bin/sh
+# test_detect.sh - Detection end to end on log files: five agents tail
+# their own mail.log; an attacker spread over several MX stays below
+# every local threshold yet is banned fleet-wide by the coordinator's
+# cross-host count; a host alone (coordinator down) bans by its local
+# policy; events spooled during the outage reach the coordinator after
+# it returns; `show` gives the evidence; `audit fleet` sees an element
+# deleted by hand and the agent repairs it.
+. "$(dirname "$0")/lib.sh"
+
+fleet_init 5
+for i in 1 2 3 4 5; do
+	: >"$WORK/mx$i-mail.log"
+	cat >>"$WORK/mx$i.ini" <<INI
+[source.mail]
+type = file
+path = mx$i-mail.log
+format = postfix
+INI
+done
+start_coord
+for i in 1 2 3 4 5; do start_agent "$i"; done
+start_listeners
+att_addr 198.18.0.101
+att_addr fd00:0:0:9::1
+att_addr fd00:0:0:9::2
+check "five agents connect and sync" wait_for 10 agents_synced
+
+pid=1000
+# fail MX ADDR: one SASL failure for ADDR in mxN's log (Postfix format)
+fail() {
+	pid=$((pid + 1))
+	printf '%s mx%s postfix/submission/smtpd[%s]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n' \
+		"$(date '+%b %e %H:%M:%S')" "$1" "$pid" "$2" >>"$WORK/mx$1-mail.log"
+}
+
+check "attacker reaches mx4 before" can_connect 198.18.0.100 198.18.0.14
+fail 1 198.18.0.100
+fail 1 198.18.0.100
+fail 2 198.18.0.100
+fail 2 198.18.0.100
+sleep 0.5
+check "4 failures over two hosts: no ban yet" none_in_set fleet4 198.18.0.100
+fail 3 198.18.0.100
+check "5th failure on a third host: banned on all five" wait_for 5 all_in_set fleet4 198.18.0.100
+check "no host banned it locally (each saw at most 2)" none_in_set local4 198.18.0.100
+check "banned attacker cannot reach mx4 (never logged anything)" cannot_connect 198.18.0.100 198.18.0.14
+left=$(ns mx4 nft -j list set inet bancluster fleet4 | python3 -c '
+import json,sys
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set",{}).get("elem",[]):
+        el=e.get("elem",{})
+        if el.get("val")=="198.18.0.100": print(el.get("timeout"))')
+check "first offence: 3 h ban in the kernel ($left s)" [ "${left:-0}" -gt 10700 ] && [ "${left:-0}" -le 10800 ]
+out=$(bc show 198.18.0.100)
+check "show names the rule" sh -c "echo '$out' | grep -q 'rule:maxretry'"
+check "show gives the evidence from three hosts" [ "$(echo "$out" | grep -c 'auth_fail')" -ge 5 ]
+check "evidence carries the log line" sh -c "echo '$out' | grep -q 'SASL LOGIN authentication failed'"
+
+# IPv6: two addresses of one /64 are counted together; the /64 is banned
+fail 1 fd00:0:0:9::1
+fail 2 fd00:0:0:9::2
+fail 3 fd00:0:0:9::1
+fail 4 fd00:0:0:9::2
+fail 5 fd00:0:0:9::1
+check "two addresses of one /64 add up: the /64 is banned" wait_for 5 all_in_set fleet6 fd00:0:0:9::/64
+check "traffic from the /64 is dropped" cannot_connect fd00:0:0:9::2 fd00::13
+
+# coordinator down: a host under attack bans alone (local policy)
+kill "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null
+i=0
+while [ "$i" -lt 10 ]; do fail 5 198.18.0.101; i=$((i + 1)); done
+check "coordinator down: mx5 bans 10 failures locally" wait_for 5 in_set 5 local4 198.18.0.101
+check "local ban drops traffic to mx5" cannot_connect 198.18.0.101 198.18.0.15
+check "other hosts do not have it locally" sh -c "! ip netns exec $NSP-mx4 nft get element inet bancluster local4 '{ 198.18.0.101 }' >/dev/null 2>&1"
+start_coord
+check "spooled events reach the coordinator after it returns: fleet ban" wait_for 10 all_in_set fleet4 198.18.0.101
+n=$(sqlite3 "$WORK/coordinator.db" "select count(*) from events where addr='198.18.0.101'")
+check "no event lost or counted twice across the outage ($n of 10)" [ "$n" = 10 ]
+
+# audit fleet: an element deleted by hand is seen and repaired
+check "audit fleet: all in sync" wait_for 10 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini audit fleet >/dev/null"
+ns mx3 nft delete element inet bancluster fleet4 '{ 198.18.0.100 }'
+check "audit fleet sees mx3 drifted" wait_for 3 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini audit fleet | grep -q 'mx3 .*drifted'"
+out=$(bc audit fleet 2>&1)
+rc=$?
+check "audit fleet exits 0 again once mx3 repaired itself (rc $rc)" wait_for 8 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini audit fleet >/dev/null"
+check "the repair is logged by the agent" grep -q 'repairing' "$WORK/mx3.log"
+check "the element is back in mx3's kernel" in_set 3 fleet4 198.18.0.100
+fleet_done
