@@ -90,6 +90,7 @@ struct bc_agent {
 	int64_t next_save_ms;
 	uint64_t events[BC_POLICY_KINDS];
 	uint64_t local_bans;
+	uint64_t refused;        /* fleet bans kept out by [local] allow */
 
 	/* kernel self-check (audit fleet) */
 	uint8_t kernel_hash[16];

@@ -136,6 +136,26 @@ static void apply_snapshot(struct bc_agent *a)
 	bc_fw_ops_free(&ops);
 }
 
+/*
+ * The agent's own [local] allow list outranks the coordinator: a fleet ban
+ * that would cover an allowed address (the MX's admin network) is not
+ * installed, so a compromised coordinator cannot cut the MX off.
+ */
+static bool refused_by_allow(struct bc_agent *a, const struct bc_ban *b)
+{
+	char as[BC_ADDR_STRLEN];
+
+	if (!bc_addr_list_overlaps(&a->cfg.local_allow, &b->addr))
+		return false;
+	a->refused++;
+	if (a->log_budget > 0) {
+		a->log_budget--;
+		bc_warn("fleet ban of %s not installed: it overlaps [local] allow",
+			bc_addr_format(&b->addr, as, sizeof(as)));
+	}
+	return true;
+}
+
 static void on_snapshot(struct bc_agent *a, const Bancluster__Snapshot *s)
 {
 	size_t i;
@@ -159,6 +179,8 @@ static void on_snapshot(struct bc_agent *a, const Bancluster__Snapshot *s)
 		bc_wire_ban_addr(s->bans[i], &b.addr);
 		b.expires_ms = s->bans[i]->expires_ms;
 		b.created_ms = s->bans[i]->created_ms;
+		if (refused_by_allow(a, &b))
+			continue;
 		if (bc_banmap_put(&a->pending, &b) < 0) {
 			bc_warn("snapshot: ban table full");
 			break;
@@ -256,7 +278,9 @@ static void on_sub(struct bc_agent *a)
 				bc_wire_ban_addr(u->ban, &b.addr);
 				b.expires_ms = u->ban->expires_ms;
 				b.created_ms = u->ban->created_ms;
-				if (bc_banset_change(&a->fleet, &b, u->remove,
+				if (!u->remove && refused_by_allow(a, &b)) {
+					a->seq = u->seq; /* applied: as a no-op */
+				} else if (bc_banset_change(&a->fleet, &b, u->remove,
 						     bc_now_ms(), BC_FW_FLEET,
 						     &ops) < 0) {
 					resync = 1;
@@ -380,7 +404,8 @@ static void read_source(struct bc_agent *a, size_t i)
 	a->next_read_ms[i] = bc_mono_ms() + bc_source_timeout_ms(a->src[i]);
 	if (bc_source_eof(a->src[i])) {
 		bc_info("source %s: end of input", a->cfg.sources[i].name);
-		bc_source_save(a->src[i]);
+		if (a->spool.n == 0)
+			bc_source_save(a->src[i]);
 		bc_source_close(&a->src[i]);
 	}
 }
@@ -400,12 +425,17 @@ static void send_report(struct bc_agent *a)
 	if (a->spool.inflight > 0) {
 		if (now - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS)
 			return;
-		bc_spool_unsend(&a->spool); /* no ack: send again */
+		/* no ack: the same events under the same id, so a report
+		 * that did arrive (its ack was lost) is not counted twice */
+		id = a->spool.report_id;
+		n = a->spool.inflight;
+	} else {
+		id = (uint64_t)bc_now_ms() * 1000;
+		if (id <= a->last_report_id)
+			id = a->last_report_id + 1;
+		n = a->spool.n < BC_AGENT_REPORT_MAX ? a->spool.n
+						     : BC_AGENT_REPORT_MAX;
 	}
-	id = (uint64_t)bc_now_ms() * 1000;
-	if (id <= a->last_report_id)
-		id = a->last_report_id + 1;
-	n = a->spool.n < BC_AGENT_REPORT_MAX ? a->spool.n : BC_AGENT_REPORT_MAX;
 	ev = calloc(n, sizeof(*ev));
 	evp = calloc(n, sizeof(*evp));
 	if (ev == NULL || evp == NULL)
@@ -496,7 +526,9 @@ static void timers(struct bc_agent *a)
 	if (now >= a->next_save_ms) {
 		size_t i;
 
-		for (i = 0; i < a->cfg.nsources; i++)
+		/* a cursor moves only past lines whose events the coordinator
+		 * acknowledged: after a restart the rest are read again */
+		for (i = 0; i < a->cfg.nsources && a->spool.n == 0; i++)
 			if (a->src[i] != NULL && bc_source_save(a->src[i]) < 0 &&
 			    a->log_budget > 0) {
 				a->log_budget--;
@@ -582,9 +614,10 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 		a->parser[i] = bc_parser_new(fmt);
 		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cfg.state_dir,
 					   err, sizeof(err));
-		if (a->parser[i] == NULL || a->src[i] == NULL)
-			bc_fatal(1, "[source.%s]: %s", a->cfg.sources[i].name,
-				 a->parser[i] ? err : "out of memory");
+		if (a->parser[i] == NULL)
+			bc_fatal(1, "out of memory");
+		if (a->src[i] == NULL)
+			bc_fatal(1, "%s", err);
 	}
 	a->zctx = zmq_ctx_new();
 	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
@@ -710,7 +743,7 @@ int main(int argc, char **argv)
 		size_t k;
 
 		for (k = 0; k < a->cfg.nsources; k++) {
-			if (a->src[k] != NULL)
+			if (a->src[k] != NULL && a->spool.n == 0)
 				bc_source_save(a->src[k]);
 			bc_source_close(&a->src[k]);
 			bc_parser_free(&a->parser[k]);

@@ -15,6 +15,7 @@
 #define BC_EXIT_USAGE 64    /* bad command line or argument */
 #define BC_EXIT_UNAVAIL 69  /* coordinator did not answer */
 #define BC_EXIT_CONFIG 78   /* bad cli.ini or key */
+#define BC_EXIT_AUDIT_FAILED 3 /* audit fleet: the coordinator refused */
 
 struct bc_cli_cfg {
 	char coordinator[BC_CFG_STR_MAX];

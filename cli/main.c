@@ -68,7 +68,7 @@ static void usage(void)
 		"  keygen --out PATH\n"
 		"  ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]\n"
 		"  unban ADDR[/LEN]\n"
-		"  list [--json]\n"
+		"  list [--active] [--manual] [--since DURATION] [--json]\n"
 		"  show ADDR [--json]\n"
 		"  status [--json]\n"
 		"  audit fleet [--json]\n"
@@ -218,7 +218,7 @@ static int check_reply(Bancluster__Payload *r)
 
 	if (r->admin_reply->code == 0)
 		return 0;
-	bc_escape(e, sizeof(e), r->admin_reply->error,
+	bc_printable(e, sizeof(e), r->admin_reply->error,
 		  strlen(r->admin_reply->error));
 	fprintf(stderr, "bancluster: %s\n", e);
 	return BC_EXIT_ERROR;
@@ -358,10 +358,38 @@ static int json_flag(int argc, char **argv, const char *cmd)
 
 static int cmd_list(struct bc_cli *c, int argc, char **argv)
 {
-	int json = json_flag(argc, argv, "list");
+	static const struct option o[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"active", no_argument, NULL, 'a'},
+		{"manual", no_argument, NULL, 'm'},
+		{"since", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0}};
 	uint64_t offset = 0, total = 0, shown = 0;
-	int64_t now = bc_now_ms();
+	int64_t now = bc_now_ms(), since_s = 0, since_ms = 0;
+	int json = 0, manual = 0, ch;
+	char err[256];
 
+	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'a': /* the coordinator keeps active bans only */
+			break;
+		case 'm':
+			manual = 1;
+			break;
+		case 's':
+			if (bc_duration_parse(optarg, &since_s, err, sizeof(err)) < 0)
+				usage_exit("list --since %s", err);
+			since_ms = now - since_s * 1000;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage_exit("list: unexpected argument \"%s\"", argv[optind]);
 	do {
 		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
 		Bancluster__ListCmd l = BANCLUSTER__LIST_CMD__INIT;
@@ -369,6 +397,8 @@ static int cmd_list(struct bc_cli *c, int argc, char **argv)
 		size_t i;
 
 		l.offset = offset;
+		l.manual_only = manual;
+		l.since_ms = since_ms;
 		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_LIST;
 		rq.list = &l;
 		r = bc_cli_request(c, &rq);
@@ -403,8 +433,8 @@ static int cmd_list(struct bc_cli *c, int argc, char **argv)
 				       b->expires_ms ? "\"" : "", b->expires_ms, left,
 				       b->created_ms, origin, reason);
 			} else {
-				bc_escape(reason, sizeof(reason), b->reason, strlen(b->reason));
-				bc_escape(origin, sizeof(origin), b->origin, strlen(b->origin));
+				bc_printable(reason, sizeof(reason), b->reason, strlen(b->reason));
+				bc_printable(origin, sizeof(origin), b->origin, strlen(b->origin));
 				printf("%-40s %-20s %-10s %-20s %s\n", as,
 				       b->expires_ms ? fmt_time(b->expires_ms, t, sizeof(t)) : "never",
 				       b->expires_ms ? fmt_left(left, d, sizeof(d)) : "-",
@@ -518,10 +548,10 @@ static void print_items(Bancluster__EvidenceItem **v, size_t n, int json,
 			       i ? ", " : "", fmt_time(e->time_ms, t, sizeof(t)),
 			       e->time_ms, host, kind_name(e->kind), addr, svc, line);
 		} else {
-			bc_escape(line, sizeof(line), e->line, strlen(e->line));
-			bc_escape(host, sizeof(host), e->host, strlen(e->host));
-			bc_escape(svc, sizeof(svc), e->service, strlen(e->service));
-			bc_escape(addr, sizeof(addr), e->addr, strlen(e->addr));
+			bc_printable(line, sizeof(line), e->line, strlen(e->line));
+			bc_printable(host, sizeof(host), e->host, strlen(e->host));
+			bc_printable(svc, sizeof(svc), e->service, strlen(e->service));
+			bc_printable(addr, sizeof(addr), e->addr, strlen(e->addr));
 			printf("%s%s  %-10s %-16s %-18s %-15s %s\n", indent,
 			       fmt_time(e->time_ms, t, sizeof(t)), host,
 			       kind_name(e->kind), addr, svc, line);
@@ -558,7 +588,7 @@ static int cmd_audit_fleet(struct bc_cli *c, int argc, char **argv)
 		r = bc_cli_request(c, &rq);
 		if (check_reply(r) != 0) {
 			bancluster__payload__free_unpacked(r, NULL);
-			return BC_EXIT_ERROR;
+			return BC_EXIT_AUDIT_FAILED;
 		}
 		for (i = 0; i < r->admin_reply->n_agents; i++)
 			if (strcmp(r->admin_reply->agents[i]->audit, "lagging") == 0)
@@ -715,8 +745,8 @@ static int cmd_show(struct bc_cli *c, int argc, char **argv)
 			const Bancluster__Decision *dd = ar->decisions[k];
 			char reason[BC_WIRE_MAX_TEXT * 4], origin[BC_WIRE_MAX_TEXT * 4];
 
-			bc_escape(reason, sizeof(reason), dd->reason, strlen(dd->reason));
-			bc_escape(origin, sizeof(origin), dd->origin, strlen(dd->origin));
+			bc_printable(reason, sizeof(reason), dd->reason, strlen(dd->reason));
+			bc_printable(origin, sizeof(origin), dd->origin, strlen(dd->origin));
 			printf("    %s %-6s %s", fmt_time(dd->time_ms, t, sizeof(t)),
 			       dd->action, dd->addr);
 			if (dd->origin[0])

@@ -260,6 +260,17 @@ bool bc_addr_list_match(const struct bc_addr_list *l, const struct bc_addr *a)
 	return false;
 }
 
+bool bc_addr_list_overlaps(const struct bc_addr_list *l,
+			   const struct bc_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (bc_addr_contains(&l->v[i], a) || bc_addr_contains(a, &l->v[i]))
+			return true;
+	return false;
+}
+
 void bc_addr_list_free(struct bc_addr_list *l)
 {
 	free(l->v);

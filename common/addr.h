@@ -75,6 +75,9 @@ int bc_addr_list_parse(struct bc_addr_list *l, const char *s, char *err,
 		       size_t errlen);
 int bc_addr_list_add(struct bc_addr_list *l, const struct bc_addr *a);
 bool bc_addr_list_match(const struct bc_addr_list *l, const struct bc_addr *a);
+/* True when a shares any address with an entry (contains or is inside). */
+bool bc_addr_list_overlaps(const struct bc_addr_list *l,
+			   const struct bc_addr *a);
 void bc_addr_list_free(struct bc_addr_list *l);
 
 #endif

@@ -33,6 +33,7 @@ struct bc_peer {
 	uint8_t curve_pk[32];
 	uint64_t last_counter[4]; /* per receiving channel; replay guard */
 	int role;                 /* caller-defined (agent, admin, ...) */
+	uint32_t allowed_types;   /* if not 0: message types this key may sign */
 };
 
 struct bc_keyring {

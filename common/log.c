@@ -68,23 +68,24 @@ void bc_fatal(int status, const char *fmt, ...)
 }
 
 static char *escape(char *dst, size_t dstlen, const char *src, size_t len,
-		    bool json)
+		    int json)
 {
-	size_t o = 0, i, esclen = json ? 6 : 4;
+	size_t o = 0, i, esclen = json > 0 ? 6 : 4;
 
 	if (dstlen == 0)
 		return dst;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+		if (c >= 0x20 && c < 0x7f &&
+		    (json < 0 || (c != '\\' && c != '"'))) {
 			if (o + 1 >= dstlen)
 				break;
 			dst[o++] = (char)c;
 		} else {
 			if (o + esclen >= dstlen)
 				break;
-			if (json)
+			if (json > 0)
 				snprintf(dst + o, dstlen - o, "\\u%04x", c);
 			else
 				snprintf(dst + o, dstlen - o, "\\x%02x", c);
@@ -97,10 +98,15 @@ static char *escape(char *dst, size_t dstlen, const char *src, size_t len,
 
 char *bc_escape(char *dst, size_t dstlen, const char *src, size_t len)
 {
-	return escape(dst, dstlen, src, len, false);
+	return escape(dst, dstlen, src, len, 0);
+}
+
+char *bc_printable(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	return escape(dst, dstlen, src, len, -1);
 }
 
 char *bc_json_escape(char *dst, size_t dstlen, const char *src, size_t len)
 {
-	return escape(dst, dstlen, src, len, true);
+	return escape(dst, dstlen, src, len, 1);
 }

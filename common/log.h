@@ -32,6 +32,13 @@ void bc_fatal(int status, const char *fmt, ...)
  */
 char *bc_escape(char *dst, size_t dstlen, const char *src, size_t len);
 
+/*
+ * For terminal text output of data that was escaped at its source (log
+ * excerpts escaped by the agent): printable ASCII, backslash included, is
+ * kept as is, so it is not escaped twice; any other byte becomes \xHH.
+ */
+char *bc_printable(char *dst, size_t dstlen, const char *src, size_t len);
+
 /* Escape for a JSON string value: like bc_escape but uses \u00HH. */
 char *bc_json_escape(char *dst, size_t dstlen, const char *src, size_t len);
 

@@ -30,6 +30,7 @@
 #define ROUTER_BATCH 256 /* frames handled per poll round */
 #define ROUTING_ID_MAX 256
 #define ZAP_FRAMES_MAX 8
+#define LIST_PAGE 2000   /* bans per list reply: 2000 x ~700 B < 4 MiB */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -164,6 +165,7 @@ static int do_unban(struct bc_coord *c, const struct bc_addr *addr,
 		return -1;
 	}
 	bc_banmap_del(&c->bans, addr);
+	bc_policy_forget(c->policy, addr); /* a fresh start after an unban */
 	publish_change(c, &b, true);
 	bc_info("%s %s by %s seq=%" PRIu64, action, a,
 		signer[0] ? signer : "policy", c->seq);
@@ -219,12 +221,18 @@ struct list_ctx {
 	struct bc_store_ban *sb;
 	size_t n, max;
 	uint64_t offset, seen;
+	int manual_only;
+	int64_t since_ms;
 };
 
 static void list_cb(const struct bc_store_ban *b, void *arg)
 {
 	struct list_ctx *l = arg;
 
+	if (l->manual_only && strncmp(b->origin, "manual:", 7) != 0)
+		return;
+	if (b->ban.created_ms < l->since_ms)
+		return;
 	if (l->seen++ < l->offset || l->n >= l->max)
 		return;
 	l->sb[l->n] = *b;
@@ -263,9 +271,10 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 		memset(&sb, 0, sizeof(sb));
 		bc_wire_ban_addr(b, &sb.ban.addr);
 		bc_addr_format(&sb.ban.addr, a, sizeof(a));
-		if (!rq->ban->force && bc_addr_list_match(&c->cfg.allow, &sb.ban.addr)) {
+		if (!rq->ban->force &&
+		    bc_addr_list_overlaps(&c->cfg.allow, &sb.ban.addr)) {
 			snprintf(err, sizeof(err),
-				 "%s is in the allow list; use --force to ban it anyway", a);
+				 "%s overlaps the allow list; use --force to ban it anyway", a);
 			break;
 		}
 		if (b->expires_ms != 0 && b->expires_ms <= bc_now_ms()) {
@@ -274,7 +283,7 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 		}
 		sb.ban.expires_ms = b->expires_ms;
 		sb.ban.created_ms = bc_now_ms();
-		bc_escape(sb.reason, sizeof(sb.reason), b->reason, strlen(b->reason));
+		snprintf(sb.reason, sizeof(sb.reason), "%s", b->reason);
 		snprintf(sb.origin, sizeof(sb.origin), "manual:%s", from->name);
 		if (do_ban(c, &sb, signer, err, sizeof(err)) == 0) {
 			fill_ban(&one, &sb.ban);
@@ -297,8 +306,10 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 		break;
 	}
 	case BANCLUSTER__ADMIN_REQ__CMD_LIST:
-		l.max = BC_WIRE_MAX_BANS_PER_MSG / 2;
+		l.max = LIST_PAGE;
 		l.offset = rq->list->offset;
+		l.manual_only = rq->list->manual_only;
+		l.since_ms = rq->list->since_ms;
 		l.pb = calloc(l.max, sizeof(*l.pb));
 		l.pp = calloc(l.max, sizeof(*l.pp));
 		l.sb = calloc(l.max, sizeof(*l.sb));
@@ -400,6 +411,11 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 			       c->bans.v[k].expires_ms > now))
 			return;
 	}
+	if (bc_addr_list_overlaps(&c->cfg.allow, &h->key)) {
+		bc_warn("not banning %s: it overlaps the allow list",
+			bc_addr_format(&h->key, a, sizeof(a)));
+		return;
+	}
 	off = bc_store_offences(c->store, &h->key,
 				now - c->cfg.recidive_window * 1000);
 	if (off < 0)
@@ -473,7 +489,8 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			o->line = e->line;
 			n++;
 		}
-		if (bc_store_events_add(c->store, ev, n, now) < 0) {
+		if (bc_store_events_add(c->store, ev, n, now, from->name,
+					BC_CHAN_REPORTS, r->report_id) < 0) {
 			bc_warn("report from %s: store: %s", from->name,
 				bc_store_error(c->store));
 			free(ev);
@@ -493,6 +510,7 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 		}
 		free(ev);
 		st->last_report = r->report_id;
+		st->report_saved = r->report_id;
 		st->events += n;
 		c->reports++;
 		c->events += n;
@@ -513,26 +531,22 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 	Bancluster__Payload *p = NULL;
 	struct bc_peer *from = NULL;
 	enum bc_reject r;
-	bool admin_msg;
 	struct bc_agent_state *st;
-	uint64_t prev;
+	int64_t prev;
 
-	/* counter recorded by bc_wire_open; undo if the role check fails */
+	/* each key may only sign its role's types (set at load) */
 	r = bc_wire_open(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
 			 BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(), &p, &from);
 	if (r != BC_REJ_OK) {
 		reject(c, r, "message");
 		return;
 	}
-	admin_msg = p->body_case == BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ;
-	if (admin_msg != (from->role == BC_ROLE_ADMIN)) {
-		reject(c, BC_REJ_TYPE, from->name);
-		bancluster__payload__free_unpacked(p, NULL);
-		return;
-	}
 	st = &c->peer_state[peer_index(c, from)];
 	prev = st->last_seen_ms;
 	st->last_seen_ms = bc_now_ms();
+	if (from->role == BC_ROLE_AGENT &&
+	    (prev == 0 || st->last_seen_ms - prev > BC_COORD_AGENT_TTL_MS))
+		bc_info("agent %s connected", from->name);
 	switch (p->body_case) {
 	case BANCLUSTER__PAYLOAD__BODY_HEARTBEAT:
 		st->epoch = p->heartbeat->epoch;
@@ -551,8 +565,6 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 				"(repair %" PRIu64 ")",
 				from->name, p->heartbeat->repairs);
 		st->repairs = p->heartbeat->repairs;
-		if (prev == 0 || st->last_seen_ms - (int64_t)prev > BC_COORD_AGENT_TTL_MS)
-			bc_info("agent %s connected", from->name);
 		break;
 	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
 		bc_info("snapshot for %s: %zu bans at epoch %" PRIu64
@@ -767,6 +779,13 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	    bc_keyring_load_dir(&c->ring, c->cfg.admins_dir, BC_ROLE_ADMIN, err,
 				sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
+	for (i = 0; i < c->ring.n; i++)
+		c->ring.v[i].allowed_types =
+			c->ring.v[i].role == BC_ROLE_ADMIN
+				? 1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ
+				: (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
+					  (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
+					  (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ);
 	if (check_only) {
 		printf("%s: OK (%zu trusted keys)\n", cfgpath, c->ring.n);
 		exit(0);

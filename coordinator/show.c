@@ -15,6 +15,7 @@
 
 #define SHOW_DECISIONS 50
 #define SHOW_RECENT 200
+#define SHOW_EVIDENCE 20 /* per decision in a reply (more are stored) */
 
 struct collect {
 	struct bc_coord *c;
@@ -80,7 +81,9 @@ static void decision_cb(const struct bc_store_decision *d, void *arg)
 	pd->signer = bc_arena_strdup(k->ar, d->signer);
 	if (!pd->action || !pd->addr || !pd->reason || !pd->origin || !pd->signer)
 		return;
-	ek.emax = (size_t)k->c->cfg.evidence_max;
+	ek.emax = k->c->cfg.evidence_max < SHOW_EVIDENCE
+			  ? (size_t)k->c->cfg.evidence_max
+			  : SHOW_EVIDENCE;
 	ek.en = 0;
 	ek.ev = bc_arena_alloc(k->ar, ek.emax * sizeof(*ek.ev));
 	if (ek.ev != NULL &&

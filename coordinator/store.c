@@ -119,8 +119,10 @@ uint64_t bc_store_next_epoch(struct bc_store *s)
 
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		return 0;
-	if (exec(s, "INSERT INTO meta(k, v) VALUES('epoch', 1) "
-		    "ON CONFLICT(k) DO UPDATE SET v = v + 1") < 0)
+	/* max(previous + 1, Unix seconds): strictly increasing across
+	 * restarts, and across a restore of an older database */
+	if (exec(s, "INSERT INTO meta(k, v) VALUES('epoch', CAST(strftime('%s','now') AS INTEGER)) "
+		    "ON CONFLICT(k) DO UPDATE SET v = max(v + 1, CAST(strftime('%s','now') AS INTEGER))") < 0)
 		goto rollback;
 	if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'epoch'",
 			       -1, &st, NULL) != SQLITE_OK ||
@@ -337,15 +339,16 @@ int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 }
 
 int bc_store_events_add(struct bc_store *s, const struct bc_store_event *ev,
-			size_t n, int64_t now_ms)
+			size_t n, int64_t now_ms, const char *sender,
+			int chan, uint64_t report_id)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
 
-	if (n == 0)
-		return 0;
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		return -1;
+	if (bc_store_counter_set(s, sender, chan, report_id) < 0)
+		goto rollback;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO events(time_ms, recv_ms, host, kind,"
 			       " family, bin, addr, key, service, line)"
@@ -400,7 +403,9 @@ int bc_store_events_each(struct bc_store *s, int64_t since_ms,
 				     " line FROM events WHERE time_ms > ? AND key = ?"
 				     " ORDER BY time_ms, id"
 				   : "SELECT time_ms, kind, family, bin, host, service,"
-				     " line FROM events WHERE time_ms > ?"
+				     " line FROM events e WHERE time_ms > ? AND"
+				     " recv_ms > COALESCE((SELECT max(d.time_ms) FROM"
+				     " decisions d WHERE d.addr = e.key), 0)"
 				     " ORDER BY time_ms, id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "select events");

@@ -61,11 +61,15 @@ struct bc_store_event {
 	const char *line;
 };
 
-/* Append events in one transaction. */
+/* Append events and record report_id as the sender's last counted
+ * report (resend dedupe), in one transaction. */
 int bc_store_events_add(struct bc_store *s, const struct bc_store_event *ev,
-			size_t n, int64_t now_ms);
+			size_t n, int64_t now_ms, const char *sender,
+			int chan, uint64_t report_id);
 
-/* Call cb for every stored event newer than since_ms, oldest first. */
+/* Call cb for every stored event newer than since_ms, oldest first;
+ * with key NULL, only events received after the last decision about
+ * their key (those not yet acted on: for a restart). */
 typedef void (*bc_store_event_cb)(const struct bc_store_event *e, void *arg);
 int bc_store_events_each(struct bc_store *s, int64_t since_ms,
 			 const struct bc_addr *key, bc_store_event_cb cb,

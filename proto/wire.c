@@ -307,7 +307,9 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 		goto out;
 	}
 	if ((uint32_t)p->body_case != env->type + 10 ||
-	    (allowed & (1u << env->type)) == 0) {
+	    (allowed & (1u << env->type)) == 0 ||
+	    (peer->allowed_types != 0 &&
+	     (peer->allowed_types & (1u << env->type)) == 0)) {
 		r = BC_REJ_TYPE;
 	} else if (strcmp(p->cluster, cluster) != 0 ||
 		   strcmp(p->sender, peer->name) != 0) {

@@ -5,7 +5,8 @@
  * The signature is Ed25519 over "bancluster/v1/<type>\0" || payload, so a
  * signature made for one message type is never valid for another.
  * bc_wire_open checks, in this order: frame size, envelope, signer known
- * (pinned keys only), signature, payload, type allowed on this socket,
+ * (pinned keys only), signature, payload, type allowed on this socket
+ * and for this signer (bc_peer.allowed_types),
  * cluster and sender, counter above the last seen on this channel, send
  * time within the skew, value ranges. A rejected message changes no
  * state (the counter is recorded only after every check passed).
