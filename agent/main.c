@@ -114,7 +114,10 @@ static void apply_snapshot(struct bc_agent *a)
 	char err[256];
 	int64_t t0 = bc_mono_ms();
 
+	int64_t t1;
+
 	if (bc_banset_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops) < 0 ||
+	    ((t1 = bc_mono_ms()), 0) ||
 	    bc_fw_replace(a->fw, BC_FW_FLEET, ops.v, ops.n, err,
 			  sizeof(err)) < 0) {
 		bc_warn("snapshot apply failed: %s; retrying", ops.v ? err : "out of memory");
@@ -131,8 +134,9 @@ static void apply_snapshot(struct bc_agent *a)
 	a->state = BC_AGENT_ACTIVE;
 	a->last_heard_ms = bc_mono_ms();
 	bc_info("snapshot applied: %zu bans as %zu elements at epoch %" PRIu64
-		" seq %" PRIu64 " in %" PRId64 " ms",
-		a->fleet.n, ops.n, a->epoch, a->seq, bc_mono_ms() - t0);
+		" seq %" PRIu64 " in %" PRId64 " ms (kernel transaction %" PRId64 " ms)",
+		a->fleet.n, ops.n, a->epoch, a->seq, bc_mono_ms() - t0,
+		bc_mono_ms() - t1);
 	bc_fw_ops_free(&ops);
 }
 

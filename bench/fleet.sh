@@ -89,13 +89,16 @@ import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1]); n = int(sys.argv[2]); now = int(time.time() * 1000)
 rows = []
 for i in range(n):
-    b = bytes([10, i >> 16 & 255, i >> 8 & 255, i & 255])
-    rows.append((".".join(map(str, b)), 4, b, 32, now, now + 3600_000, "bench", "bench"))
+    # every other address, and expiries a second apart: 100,000 distinct
+    # kernel elements (adjacent bans with one expiry would merge)
+    b = bytes([10, i >> 15 & 255, i >> 7 & 255, (i & 127) * 2])
+    rows.append((".".join(map(str, b)), 4, b, 32, now, now + 3600_000 + (i % 3600) * 1000, "bench", "bench"))
 db.executemany("INSERT OR REPLACE INTO bans(addr, family, bin, plen, created_ms, expires_ms, reason, origin) VALUES(?,?,?,?,?,?,?,?)", rows)
 db.commit()
 PY
 start_coord
-sleep 1
+# every agent resyncs on the new epoch; let them finish before timing mx3
+wait_for 60 agents_synced
 kill "$AGENT_PID_3"; wait "$AGENT_PID_3" 2>/dev/null
 ns mx3 nft delete table inet bancluster
 : >"$WORK/mx3.log"
@@ -106,7 +109,7 @@ t1=$(date +%s%N)
 grep 'snapshot applied' "$WORK/mx3.log" | sed 's/^.*info: /  agent log: /'
 echo "  agent start -> $BIG bans in the kernel: $(( (t1 - t0) / 1000000 )) ms (fail2ban restores bans one nft process each)"
 n=$(ns mx3 nft list set inet bancluster fleet4 | grep -o '10\.[0-9]*\.[0-9]*\.[0-9]*' | wc -l)
-echo "  elements in mx3 fleet4: $n"
+echo "  addresses listed in mx3 fleet4 by nft: $n"
 wait_for 10 agents_synced
 sleep 1
 echo
