@@ -3,7 +3,9 @@
  * with its type, bounds and default (docs/configuration.md).
  */
 #include <stddef.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "coordinator/coord.h"
 
@@ -34,13 +36,55 @@ static const struct bc_cfg_key keys[] = {
 	K("policy", "max_tracked", BC_CFG_INT, max_tracked, 100, 10000000, "100000"),
 	K("policy", "evidence_max", BC_CFG_INT, evidence_max, 1, 1000, "20"),
 	K("policy", "retention", BC_CFG_DUR, retention, 86400, 3650 * 86400.0, "90d"),
+	K("policy", "allow_file", BC_CFG_STR, allow_file, 0, 0, ""),
+	K("policy", "subnet_threshold", BC_CFG_INT, subnet_threshold, 0, 65536, "0"),
+	K("policy", "report_rate", BC_CFG_INT, report_rate, 1, 100000000, "100000"),
 };
+
+/* allow_file: one CIDR per line; '#' starts a comment. */
+static int load_allow_file(struct bc_coord_cfg *cfg, const char *cfgpath,
+			   char *err, size_t errlen)
+{
+	char dir[BC_CFG_STR_MAX], path[BC_CFG_STR_MAX], line[512], e[256];
+	const char *slash = strrchr(cfgpath, '/');
+	FILE *f;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - cfgpath) : 1,
+		 slash ? cfgpath : ".");
+	if (bc_cfg_path(path, cfg->allow_file, dir) < 0 ||
+	    (f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: [policy] allow_file: %s: %s", cfgpath,
+			 cfg->allow_file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		if (bc_addr_list_parse(&cfg->allow, line, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, n, e);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+void bc_coord_free_config(struct bc_coord_cfg *cfg)
+{
+	bc_cfg_free(keys, sizeof(keys) / sizeof(keys[0]), cfg);
+}
 
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen)
 {
+	memset(cfg, 0, sizeof(*cfg));
 	if (bc_cfg_load(path, keys, sizeof(keys) / sizeof(keys[0]), cfg, NULL,
 			err, errlen) < 0)
+		return -1;
+	if (cfg->allow_file[0] != '\0' &&
+	    load_allow_file(cfg, path, err, errlen) < 0)
 		return -1;
 	{
 		struct bc_policy_cfg pc;

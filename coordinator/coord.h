@@ -46,6 +46,9 @@ struct bc_coord_cfg {
 	int64_t max_tracked;
 	int64_t evidence_max;
 	int64_t retention;
+	char allow_file[BC_CFG_STR_MAX];
+	int64_t subnet_threshold;
+	int64_t report_rate;
 };
 
 struct bc_agent_state {
@@ -57,6 +60,9 @@ struct bc_agent_state {
 	uint64_t last_report;   /* highest report id counted (resend dedupe) */
 	uint64_t report_saved;
 	uint64_t events;
+	double tokens;          /* report rate limit: events allowed now */
+	int64_t tokens_ms;
+	uint64_t rate_dropped;
 	/* last kernel read-back the agent reported (audit fleet) */
 	bool hash_valid;
 	uint8_t hash[16];
@@ -101,5 +107,6 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen);
+void bc_coord_free_config(struct bc_coord_cfg *cfg);
 
 #endif

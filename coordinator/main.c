@@ -33,11 +33,14 @@
 #define LIST_PAGE 2000   /* bans per list reply: 2000 x ~700 B < 4 MiB */
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t reload_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
@@ -391,6 +394,52 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 	bc_arena_free(&arena);
 }
 
+/*
+ * Prefix escalation (off unless subnet_threshold > 0): when that many
+ * addresses or /ipv6_prefix keys of one IPv4 /24 or IPv6 /48 are banned,
+ * the whole prefix is banned.
+ */
+static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
+{
+	struct bc_addr net = *key;
+	struct bc_store_ban sb;
+	size_t i, n = 0;
+	int64_t now = bc_now_ms(), secs;
+	long off;
+	char a[BC_ADDR_STRLEN], d[32];
+
+	bc_addr_mask(&net, key->family == AF_INET ? 24 : 48);
+	if (bc_banmap_find(&c->bans, &net) >= 0 ||
+	    bc_addr_list_overlaps(&c->cfg.allow, &net))
+		return;
+	for (i = bc_banmap_lower(&c->bans, &net);
+	     i < c->bans.n && bc_addr_contains(&net, &c->bans.v[i].addr); i++)
+		n++;
+	if ((int64_t)n < c->cfg.subnet_threshold)
+		return;
+	off = bc_store_offences(c->store, &net,
+				now - c->cfg.recidive_window * 1000);
+	secs = bc_policy_bantime(c->cfg.bantime, c->cfg.bantime_factor,
+				 c->cfg.bantime_max, off > 0 ? (unsigned)off : 0);
+	memset(&sb, 0, sizeof(sb));
+	sb.ban.addr = net;
+	sb.ban.created_ms = now;
+	sb.ban.expires_ms = now + secs * 1000;
+	snprintf(sb.origin, sizeof(sb.origin), "rule:subnet");
+	snprintf(sb.reason, sizeof(sb.reason),
+		 "%zu banned addresses in %s (subnet_threshold %lld)", n,
+		 bc_addr_format(&net, a, sizeof(a)),
+		 (long long)c->cfg.subnet_threshold);
+	if (bc_store_ban_rule(c->store, &sb, &net, now, 0, now) < 0 ||
+	    bc_banmap_put(&c->bans, &sb.ban) < 0) {
+		bc_warn("ban %s: %s", a, bc_store_error(c->store));
+		return;
+	}
+	publish_change(c, &sb.ban, false);
+	bc_info("ban %s for %s origin=rule:subnet seq=%" PRIu64 ": %s", a,
+		bc_duration_format(secs, d, sizeof(d)), c->seq, sb.reason);
+}
+
 /* Ban a counting key the policy flagged: escalate, commit, publish. */
 static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 {
@@ -448,6 +497,8 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 	publish_change(c, &sb.ban, false);
 	bc_info("ban %s for %s origin=rule:maxretry seq=%" PRIu64 ": %s",
 		bc_addr_format(&h->key, a, sizeof(a)), d, c->seq, sb.reason);
+	if (c->cfg.subnet_threshold > 0)
+		subnet_escalate(c, &h->key);
 }
 
 /*
@@ -466,10 +517,31 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 	size_t i, n = 0;
 
 	if (r->report_id > st->last_report) {
+		size_t allowed = r->n_events;
+		double rate = (double)c->cfg.report_rate;
+
+		/* token bucket per agent: a compromised or broken agent cannot
+		 * flood the fleet's counts; excess events are dropped, counted */
+		st->tokens += (double)(bc_mono_ms() - st->tokens_ms) * rate / 1000;
+		if (st->tokens > rate || st->tokens_ms == 0)
+			st->tokens = rate;
+		st->tokens_ms = bc_mono_ms();
+		if ((double)allowed > st->tokens)
+			allowed = (size_t)st->tokens;
+		st->tokens -= (double)allowed;
+		if (allowed < r->n_events) {
+			st->rate_dropped += r->n_events - allowed;
+			if (c->log_budget > 0) {
+				c->log_budget--;
+				bc_warn("agent %s over report_rate: %zu events dropped "
+					"(total %" PRIu64 ")", from->name,
+					r->n_events - allowed, st->rate_dropped);
+			}
+		}
 		ev = calloc(r->n_events + 1, sizeof(*ev));
 		if (ev == NULL)
 			return; /* not acked: the agent resends */
-		for (i = 0; i < r->n_events; i++) {
+		for (i = 0; i < allowed; i++) {
 			const Bancluster__Event *e = r->events[i];
 			struct bc_store_event *o = &ev[n];
 			Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
@@ -765,6 +837,93 @@ static void reload_event(const struct bc_store_event *e, void *arg)
 		rule_ban(c, &hit);
 }
 
+static void set_allowed_types(struct bc_keyring *ring)
+{
+	size_t i;
+
+	for (i = 0; i < ring->n; i++)
+		ring->v[i].allowed_types =
+			ring->v[i].role == BC_ROLE_ADMIN
+				? 1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ
+				: (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
+					  (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
+					  (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ);
+}
+
+/*
+ * SIGHUP: re-read the policy, the allow lists and the trusted keys. Bans,
+ * counts and every known sender's replay counters are kept; a broken file
+ * leaves the running configuration in place. Sockets, key and database
+ * need a restart.
+ */
+static void reload(struct bc_coord *c, const char *cfgpath)
+{
+	struct bc_coord_cfg ncfg;
+	struct bc_keyring ring = {0};
+	struct bc_agent_state *nst;
+	struct bc_policy_cfg pc;
+	char err[512];
+	size_t i;
+
+	if (bc_coord_load_config(&ncfg, cfgpath, err, sizeof(err)) < 0 ||
+	    bc_keyring_load_dir(&ring, ncfg.agents_dir, BC_ROLE_AGENT, err,
+				sizeof(err)) < 0 ||
+	    bc_keyring_load_dir(&ring, ncfg.admins_dir, BC_ROLE_ADMIN, err,
+				sizeof(err)) < 0) {
+		bc_warn("reload refused, running configuration kept: %s", err);
+		bc_coord_free_config(&ncfg);
+		bc_keyring_free(&ring);
+		return;
+	}
+	nst = calloc(ring.n + 1, sizeof(*nst));
+	if (nst == NULL) {
+		bc_warn("reload: out of memory");
+		bc_coord_free_config(&ncfg);
+		bc_keyring_free(&ring);
+		return;
+	}
+	set_allowed_types(&ring);
+	for (i = 0; i < ring.n; i++) {
+		struct bc_peer *old = bc_keyring_find_name(&c->ring, ring.v[i].name);
+
+		if (old != NULL && memcmp(old->pk, ring.v[i].pk, 32) == 0) {
+			memcpy(ring.v[i].last_counter, old->last_counter,
+			       sizeof(old->last_counter));
+			nst[i] = c->peer_state[old - c->ring.v];
+		} else {
+			bc_store_counter_get(c->store, ring.v[i].name,
+					     BC_CHAN_ROUTER,
+					     &ring.v[i].last_counter[BC_CHAN_ROUTER]);
+			nst[i].counter_saved = ring.v[i].last_counter[BC_CHAN_ROUTER];
+			bc_store_counter_get(c->store, ring.v[i].name,
+					     BC_CHAN_REPORTS, &nst[i].last_report);
+			nst[i].report_saved = nst[i].last_report;
+		}
+	}
+	if (strcmp(ncfg.listen, c->cfg.listen) != 0 ||
+	    strcmp(ncfg.publish, c->cfg.publish) != 0 ||
+	    strcmp(ncfg.database, c->cfg.database) != 0 ||
+	    strcmp(ncfg.key, c->cfg.key) != 0 ||
+	    strcmp(ncfg.cluster, c->cfg.cluster) != 0)
+		bc_warn("reload: listen, publish, database, key and cluster "
+			"changes take effect at the next restart");
+	snprintf(ncfg.listen, sizeof(ncfg.listen), "%s", c->cfg.listen);
+	snprintf(ncfg.publish, sizeof(ncfg.publish), "%s", c->cfg.publish);
+	snprintf(ncfg.database, sizeof(ncfg.database), "%s", c->cfg.database);
+	snprintf(ncfg.key, sizeof(ncfg.key), "%s", c->cfg.key);
+	snprintf(ncfg.cluster, sizeof(ncfg.cluster), "%s", c->cfg.cluster);
+	bc_coord_free_config(&c->cfg);
+	c->cfg = ncfg;
+	bc_keyring_free(&c->ring);
+	c->ring = ring;
+	free(c->peer_state);
+	c->peer_state = nst;
+	bc_coord_policy_cfg(&c->cfg, &pc);
+	bc_policy_set_cfg(c->policy, &pc);
+	bc_info("reloaded %s: %zu trusted keys, %zu allow entries, maxretry %lld",
+		cfgpath, c->ring.n, c->cfg.allow.n, (long long)c->cfg.maxretry);
+}
+
 static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 {
 	char err[512];
@@ -779,13 +938,7 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	    bc_keyring_load_dir(&c->ring, c->cfg.admins_dir, BC_ROLE_ADMIN, err,
 				sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	for (i = 0; i < c->ring.n; i++)
-		c->ring.v[i].allowed_types =
-			c->ring.v[i].role == BC_ROLE_ADMIN
-				? 1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ
-				: (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
-					  (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
-					  (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ);
+	set_allowed_types(&c->ring);
 	if (check_only) {
 		printf("%s: OK (%zu trusted keys)\n", cfgpath, c->ring.n);
 		exit(0);
@@ -889,6 +1042,7 @@ int main(int argc, char **argv)
 	setup(c, cfgpath, check);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
 	while (!stop_flag) {
@@ -905,6 +1059,10 @@ int main(int argc, char **argv)
 			handle_zap(c);
 		if (items[0].revents & ZMQ_POLLIN)
 			drain_router(c);
+		if (reload_flag) {
+			reload_flag = 0;
+			reload(c, cfgpath);
+		}
 		if (bc_mono_ms() >= c->next_tick) {
 			tick(c);
 			c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
@@ -925,7 +1083,7 @@ int main(int argc, char **argv)
 	bc_banmap_free(&c->bans);
 	bc_key_wipe(&c->signer.key);
 	bc_keyring_free(&c->ring);
-	bc_addr_list_free(&c->cfg.allow);
+	bc_coord_free_config(&c->cfg);
 	free(c->peer_state);
 	free(c);
 	return 0;

@@ -237,6 +237,43 @@ stop_all() {
 	fi
 }
 
+# mail_logs: every agent tails $WORK/mxN-mail.log (Postfix format)
+mail_logs() {
+	_i=1
+	while [ "$_i" -le "$MXN" ]; do
+		: >"$WORK/mx$_i-mail.log"
+		cat >>"$WORK/mx$_i.ini" <<INI
+[source.mail]
+type = file
+path = mx$_i-mail.log
+format = postfix
+INI
+		_i=$((_i + 1))
+	done
+}
+
+# fail MX ADDR: one SASL failure from ADDR in mxN's log, as Postfix
+# writes it (a new smtpd pid each time: one attempt per session)
+LOGPID=1000
+fail() {
+	LOGPID=$((LOGPID + 1))
+	printf '%s mx%s postfix/submission/smtpd[%s]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n' \
+		"$(date '+%b %e %H:%M:%S')" "$1" "$LOGPID" "$2" >>"$WORK/mx$1-mail.log"
+}
+
+# kernel_timeout MX SET ADDR: seconds left on the element holding ADDR
+kernel_timeout() {
+	ns "mx$1" nft -j list set inet bancluster "$2" | python3 -c '
+import json, sys
+want = sys.argv[1]
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        el = e.get("elem", {})
+        v = el.get("val")
+        if v == want or (isinstance(v, dict) and "%s/%s" % (v.get("prefix", {}).get("addr"), v.get("prefix", {}).get("len")) == want):
+            print(el.get("timeout", 0))' "$3"
+}
+
 fleet_done() {
 	stop_all
 	echo "# $PASS passed, $FAIL failed (fleet logs: $WORK)"

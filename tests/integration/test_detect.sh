@@ -9,15 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 fleet_init 5
-for i in 1 2 3 4 5; do
-	: >"$WORK/mx$i-mail.log"
-	cat >>"$WORK/mx$i.ini" <<INI
-[source.mail]
-type = file
-path = mx$i-mail.log
-format = postfix
-INI
-done
+mail_logs
 start_coord
 for i in 1 2 3 4 5; do start_agent "$i"; done
 start_listeners
@@ -25,14 +17,6 @@ att_addr 198.18.0.101
 att_addr fd00:0:0:9::1
 att_addr fd00:0:0:9::2
 check "five agents connect and sync" wait_for 10 agents_synced
-
-pid=1000
-# fail MX ADDR: one SASL failure for ADDR in mxN's log (Postfix format)
-fail() {
-	pid=$((pid + 1))
-	printf '%s mx%s postfix/submission/smtpd[%s]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n' \
-		"$(date '+%b %e %H:%M:%S')" "$1" "$pid" "$2" >>"$WORK/mx$1-mail.log"
-}
 
 check "attacker reaches mx4 before" can_connect 198.18.0.100 198.18.0.14
 fail 1 198.18.0.100
@@ -45,12 +29,7 @@ fail 3 198.18.0.100
 check "5th failure on a third host: banned on all five" wait_for 5 all_in_set fleet4 198.18.0.100
 check "no host banned it locally (each saw at most 2)" none_in_set local4 198.18.0.100
 check "banned attacker cannot reach mx4 (never logged anything)" cannot_connect 198.18.0.100 198.18.0.14
-left=$(ns mx4 nft -j list set inet bancluster fleet4 | python3 -c '
-import json,sys
-for o in json.load(sys.stdin)["nftables"]:
-    for e in o.get("set",{}).get("elem",[]):
-        el=e.get("elem",{})
-        if el.get("val")=="198.18.0.100": print(el.get("timeout"))')
+left=$(kernel_timeout 4 fleet4 198.18.0.100)
 check "first offence: 3 h ban in the kernel ($left s)" [ "${left:-0}" -gt 10700 ] && [ "${left:-0}" -le 10800 ]
 out=$(bc show 198.18.0.100)
 check "show names the rule" sh -c "echo '$out' | grep -q 'rule:maxretry'"
