@@ -146,8 +146,18 @@ static enum bc_parse_result sasl_warning(struct bc_parser *p,
 			q++;
 		if (q < end && *q == ' ')
 			q++;
-		if (is_backend_failure(q, end))
+		if (is_backend_failure(q, end)) {
+			/* not the client's fault, and not an event; but the
+			 * session's disconnect ("auth=0/1") must not turn this
+			 * attempt into an auth_abort either */
+			s = session(p, l, &a);
+			if (s != NULL) {
+				if (s->fails < UINT16_MAX)
+					s->fails++;
+				s->last_auth_failed = 1;
+			}
 			return BC_PARSE_NOMATCH;
+		}
 		s = session(p, l, &a);
 		if (s != NULL) {
 			if (s->fails < UINT16_MAX)
