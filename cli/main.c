@@ -483,12 +483,13 @@ static int cmd_status(struct bc_cli *c, int argc, char **argv)
 
 			printf("%s\n  {\"id\": \"%s\", \"connected\": %s, \"last_seen\": %s%s%s, "
 			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
-			       ", \"fleet_count\": %" PRIu64 ", \"in_sync\": %s}",
+			       ", \"fleet_count\": %" PRIu64 ", \"events\": %" PRIu64
+			       ", \"events_dropped\": %" PRIu64 ", \"in_sync\": %s}",
 			       i ? "," : "", a->id, a->connected ? "true" : "false",
 			       a->last_seen_ms ? "\"" : "",
 			       a->last_seen_ms ? fmt_time(a->last_seen_ms, t, sizeof(t)) : "null",
 			       a->last_seen_ms ? "\"" : "", a->applied_epoch,
-			       a->applied_seq, a->fleet_count,
+			       a->applied_seq, a->fleet_count, a->events, a->dropped,
 			       a->connected && a->applied_epoch == ar->epoch &&
 					       a->applied_seq == ar->seq
 				       ? "true"
@@ -500,8 +501,8 @@ static int cmd_status(struct bc_cli *c, int argc, char **argv)
 		       ", %" PRIu64 " active bans\n",
 		       c->cfg.coordinator, fmt_time(ar->started_ms, t, sizeof(t)),
 		       ar->epoch, ar->seq, ar->total);
-		printf("%-20s %-10s %-22s %-16s %s\n", "AGENT", "STATE", "LAST SEEN",
-		       "APPLIED", "BANS");
+		printf("%-20s %-10s %-22s %-24s %-8s %s\n", "AGENT", "STATE",
+		       "LAST SEEN", "APPLIED", "BANS", "EVENTS");
 		for (i = 0; i < ar->n_agents; i++) {
 			const Bancluster__AgentStatus *a = ar->agents[i];
 			char ap[48];
@@ -513,9 +514,10 @@ static int cmd_status(struct bc_cli *c, int argc, char **argv)
 
 			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
 				 a->applied_epoch, a->applied_seq);
-			printf("%-20s %-10s %-22s %-16s %" PRIu64 "\n", a->id, state,
+			printf("%-20s %-10s %-22s %-24s %-8" PRIu64 " %" PRIu64 "\n",
+			       a->id, state,
 			       a->last_seen_ms ? fmt_time(a->last_seen_ms, t, sizeof(t)) : "never",
-			       ap, a->fleet_count);
+			       ap, a->fleet_count, a->events);
 		}
 	}
 	bancluster__payload__free_unpacked(r, NULL);

@@ -17,6 +17,7 @@
 
 struct rec {
 	int64_t time_ms;
+	uint64_t ref;
 	uint16_t host;
 	uint8_t kind;
 	uint8_t pad[5];
@@ -201,6 +202,10 @@ static void score(const struct bc_policy *p, const struct entry *e,
 			h->last_ms = r->time_ms;
 	}
 	h->hosts = nh;
+	for (i = e->n; i-- > 0 && h->nrefs < BC_POLICY_HIT_REFS;)
+		if (e->ring[i].kind < BC_POLICY_KINDS &&
+		    p->cfg.weight[e->ring[i].kind] > 0)
+			h->refs[h->nrefs++] = e->ring[i].ref;
 }
 
 static uint32_t ring_cap(const struct bc_policy *p)
@@ -270,7 +275,7 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		uint32_t max = ring_cap(p);
 
 		if (e->cap < max) {
-			uint32_t cap = e->cap ? e->cap * 2 : 4;
+			uint32_t cap = e->cap ? e->cap * 2 : 2;
 			struct rec *r;
 
 			if (cap > max)
@@ -292,6 +297,7 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		i--;
 	}
 	e->ring[i].time_ms = ev->time_ms;
+	e->ring[i].ref = ev->ref;
 	e->ring[i].host = ev->host;
 	e->ring[i].kind = ev->kind;
 	e->n++;

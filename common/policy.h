@@ -28,6 +28,7 @@
 #define BC_POLICY_RING_MAX 4096  /* events remembered per key */
 #define BC_POLICY_EVENTS_MAX (BC_POLICY_RING_MAX - 8) /* maxretry / weight */
 #define BC_POLICY_EVICT_SAMPLE 16
+#define BC_POLICY_HIT_REFS 32    /* newest event refs handed out in a hit */
 
 struct bc_policy_cfg {
 	double maxretry;
@@ -44,6 +45,7 @@ struct bc_policy_event {
 	uint8_t kind;     /* enum bc_kind */
 	uint16_t host;    /* reporting host index */
 	struct bc_addr addr;
+	uint64_t ref;     /* caller's handle on the event (evidence) */
 };
 
 enum bc_policy_verdict {
@@ -59,6 +61,8 @@ struct bc_policy_hit {
 	unsigned hosts;
 	unsigned counts[BC_POLICY_KINDS];
 	int64_t first_ms, last_ms;
+	uint64_t refs[BC_POLICY_HIT_REFS]; /* newest first */
+	size_t nrefs;
 };
 
 struct bc_policy_stats {

@@ -94,6 +94,13 @@ struct bc_coord {
 void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
 			 struct bc_policy_cfg *pc);
 
+/*
+ * Hand the events behind policy references (report row << 16 | index) to
+ * cb, in the order given. Returns how many were found.
+ */
+size_t bc_coord_events(struct bc_coord *c, const uint64_t *refs, size_t n,
+		       bc_store_event_cb cb, void *arg);
+
 struct bc_arena;
 /* Fill r for `audit fleet`: each agent in_sync, lagging, drifted or
  * offline, with the kernel element counts. */

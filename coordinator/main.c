@@ -364,6 +364,8 @@ static void handle_admin(struct bc_coord *c, const zmq_msg_t *id,
 			as[na].applied_epoch = st->epoch;
 			as[na].applied_seq = st->seq;
 			as[na].fleet_count = st->fleet_count;
+			as[na].events = st->events;
+			as[na].dropped = st->rate_dropped;
 			asp[na] = &as[na];
 			na++;
 		}
@@ -430,7 +432,7 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		 "%zu banned addresses in %s (subnet_threshold %lld)", n,
 		 bc_addr_format(&net, a, sizeof(a)),
 		 (long long)c->cfg.subnet_threshold);
-	if (bc_store_ban_rule(c->store, &sb, &net, now, 0, now) < 0 ||
+	if (bc_store_ban_rule(c->store, &sb, &net, NULL, 0, now) < 0 ||
 	    bc_banmap_put(&c->bans, &sb.ban) < 0) {
 		bc_warn("ban %s: %s", a, bc_store_error(c->store));
 		return;
@@ -440,9 +442,33 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		bc_duration_format(secs, d, sizeof(d)), c->seq, sb.reason);
 }
 
+/* Evidence events copied out of decoded reports (they are freed next). */
+struct evlist {
+	struct bc_store_event v[BC_POLICY_HIT_REFS];
+	char text[BC_POLICY_HIT_REFS][3][BC_WIRE_MAX_TEXT + 1];
+	size_t n;
+};
+
+static void collect_event(const struct bc_store_event *e, void *arg)
+{
+	struct evlist *l = arg;
+
+	if (l->n >= BC_POLICY_HIT_REFS)
+		return;
+	l->v[l->n] = *e;
+	snprintf(l->text[l->n][0], sizeof(l->text[0][0]), "%s", e->host);
+	snprintf(l->text[l->n][1], sizeof(l->text[0][1]), "%s", e->service);
+	snprintf(l->text[l->n][2], sizeof(l->text[0][2]), "%s", e->line);
+	l->v[l->n].host = l->text[l->n][0];
+	l->v[l->n].service = l->text[l->n][1];
+	l->v[l->n].line = l->text[l->n][2];
+	l->n++;
+}
+
 /* Ban a counting key the policy flagged: escalate, commit, publish. */
 static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 {
+	struct evlist *ev;
 	struct bc_store_ban sb;
 	int64_t now = bc_now_ms(), secs;
 	long off;
@@ -483,13 +509,21 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 		 (long long)((h->last_ms - h->first_ms) / 1000), h->counts[1],
 		 h->counts[2], h->counts[3], off + 1,
 		 bc_duration_format(secs, d, sizeof(d)));
-	if (bc_store_ban_rule(c->store, &sb, &h->key,
-			      now - c->cfg.findtime * 1000,
-			      (unsigned)c->cfg.evidence_max, now) < 0) {
+	ev = calloc(1, sizeof(*ev));
+	if (ev != NULL)
+		bc_coord_events(c, h->refs,
+				h->nrefs < (size_t)c->cfg.evidence_max
+					? h->nrefs
+					: (size_t)c->cfg.evidence_max,
+				collect_event, ev);
+	if (bc_store_ban_rule(c->store, &sb, &h->key, ev ? ev->v : NULL,
+			      ev ? ev->n : 0, now) < 0) {
+		free(ev);
 		bc_warn("ban %s: store: %s", bc_addr_format(&h->key, a, sizeof(a)),
 			bc_store_error(c->store));
 		return;
 	}
+	free(ev);
 	if (bc_banmap_put(&c->bans, &sb.ban) < 0) {
 		bc_warn("ban table full");
 		return;
@@ -508,12 +542,12 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
  */
 static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			  const struct bc_peer *from, struct bc_agent_state *st,
-			  const Bancluster__Report *r)
+			  const Bancluster__Report *r, const uint8_t *frame,
+			  size_t flen)
 {
 	Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
 	Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
-	struct bc_store_event *ev = NULL;
-	int64_t now = bc_now_ms();
+	int64_t now = bc_now_ms(), row;
 	size_t i, n = 0;
 
 	if (r->report_id > st->last_report) {
@@ -538,49 +572,35 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 					r->n_events - allowed, st->rate_dropped);
 			}
 		}
-		ev = calloc(r->n_events + 1, sizeof(*ev));
-		if (ev == NULL)
+		if (bc_store_report_add(c->store, from->name, BC_CHAN_REPORTS,
+					r->report_id, allowed, now, frame, flen,
+					&row) < 0) {
+			bc_warn("report from %s: store: %s", from->name,
+				bc_store_error(c->store));
 			return; /* not acked: the agent resends */
+		}
 		for (i = 0; i < allowed; i++) {
 			const Bancluster__Event *e = r->events[i];
-			struct bc_store_event *o = &ev[n];
 			Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+			struct bc_policy_event pe;
+			struct bc_policy_hit hit;
 
 			tmp.family = e->family;
 			tmp.addr = e->addr;
 			tmp.plen = e->family == 4 ? 32 : 128;
-			if (bc_wire_ban_addr(&tmp, &o->addr) < 0)
+			if (bc_wire_ban_addr(&tmp, &pe.addr) < 0)
 				continue;
-			o->time_ms = e->time_ms;
-			if (o->time_ms <= 0 || o->time_ms > now + BC_WIRE_SKEW_MS)
-				o->time_ms = now;
-			o->kind = (uint8_t)e->kind;
-			bc_policy_key(c->policy, &o->addr, &o->key);
-			o->host = from->name;
-			o->service = e->service;
-			o->line = e->line;
-			n++;
-		}
-		if (bc_store_events_add(c->store, ev, n, now, from->name,
-					BC_CHAN_REPORTS, r->report_id) < 0) {
-			bc_warn("report from %s: store: %s", from->name,
-				bc_store_error(c->store));
-			free(ev);
-			return; /* not acked: the agent resends */
-		}
-		for (i = 0; i < n; i++) {
-			struct bc_policy_event pe;
-			struct bc_policy_hit hit;
-
-			pe.time_ms = ev[i].time_ms;
-			pe.kind = ev[i].kind;
+			pe.time_ms = e->time_ms;
+			if (pe.time_ms <= 0 || pe.time_ms > now + BC_WIRE_SKEW_MS)
+				pe.time_ms = now;
+			pe.kind = (uint8_t)e->kind;
 			pe.host = (uint16_t)peer_index(c, from);
-			pe.addr = ev[i].addr;
+			pe.ref = (uint64_t)row << 16 | i;
 			if (bc_policy_event(c->policy, &pe, now, &hit) ==
 			    BC_POLICY_BAN)
 				rule_ban(c, &hit);
+			n++;
 		}
-		free(ev);
 		st->last_report = r->report_id;
 		st->report_saved = r->report_id;
 		st->events += n;
@@ -644,7 +664,7 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 		send_snapshot(c, id, &p->snapshot_req->nonce);
 		break;
 	case BANCLUSTER__PAYLOAD__BODY_REPORT:
-		handle_report(c, id, from, st, p->report);
+		handle_report(c, id, from, st, p->report, buf, len);
 		break;
 	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ:
 		handle_admin(c, id, from, p->admin_req);
@@ -822,19 +842,76 @@ static void *open_socket(struct bc_coord *c, int type, const char *ep)
 	return s;
 }
 
-static void reload_event(const struct bc_store_event *e, void *arg)
-{
-	struct bc_coord *c = arg;
-	struct bc_policy_event pe;
-	struct bc_policy_hit hit;
-	struct bc_peer *p = bc_keyring_find_name(&c->ring, e->host);
+struct reload_ctx {
+	struct bc_coord *c;
+	struct bc_banmap decided; /* key -> last decision time (expires_ms) */
+	size_t events;
+};
 
-	pe.time_ms = e->time_ms;
-	pe.kind = e->kind;
-	pe.host = p ? (uint16_t)peer_index(c, p) : UINT16_MAX;
-	pe.addr = e->addr;
-	if (bc_policy_event(c->policy, &pe, bc_now_ms(), &hit) == BC_POLICY_BAN)
-		rule_ban(c, &hit);
+static void reload_decided(const char *addr, int64_t time_ms, void *arg)
+{
+	struct reload_ctx *r = arg;
+	char err[128];
+	struct bc_ban b;
+
+	memset(&b, 0, sizeof(b));
+	if (bc_addr_parse(&b.addr, addr, strlen(addr), err, sizeof(err)) == 0) {
+		b.expires_ms = time_ms;
+		bc_banmap_put(&r->decided, &b);
+	}
+}
+
+/*
+ * Events acknowledged before a restart still count: every report of the
+ * last findtime is decoded and counted again, except the events of a key
+ * decided on (banned, unbanned) after the report arrived.
+ */
+static void reload_report(int64_t row, const char *sender, int64_t recv_ms,
+			  const uint8_t *frame, size_t len, void *arg)
+{
+	struct reload_ctx *r = arg;
+	struct bc_coord *c = r->c;
+	struct bc_peer *peer = bc_keyring_find_name(&c->ring, sender);
+	Bancluster__Envelope *env = bancluster__envelope__unpack(NULL, len, frame);
+	Bancluster__Payload *p = NULL;
+	size_t i;
+
+	if (env != NULL)
+		p = bancluster__payload__unpack(NULL, env->payload.len,
+						env->payload.data);
+	for (i = 0; p != NULL &&
+		    p->body_case == BANCLUSTER__PAYLOAD__BODY_REPORT &&
+		    i < p->report->n_events;
+	     i++) {
+		const Bancluster__Event *e = p->report->events[i];
+		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+		struct bc_policy_event pe;
+		struct bc_policy_hit hit;
+		struct bc_addr key;
+		long d;
+
+		tmp.family = e->family;
+		tmp.addr = e->addr;
+		tmp.plen = e->family == 4 ? 32 : 128;
+		if (bc_wire_ban_addr(&tmp, &pe.addr) < 0)
+			continue;
+		bc_policy_key(c->policy, &pe.addr, &key);
+		d = bc_banmap_find(&r->decided, &key);
+		if (d >= 0 && r->decided.v[d].expires_ms >= recv_ms)
+			continue;
+		pe.time_ms = e->time_ms > 0 && e->time_ms <= recv_ms ? e->time_ms
+								      : recv_ms;
+		pe.kind = (uint8_t)e->kind;
+		pe.host = peer ? (uint16_t)peer_index(c, peer) : UINT16_MAX;
+		pe.ref = (uint64_t)row << 16 | i;
+		r->events++;
+		if (bc_policy_event(c->policy, &pe, bc_now_ms(), &hit) == BC_POLICY_BAN)
+			rule_ban(c, &hit);
+	}
+	if (p != NULL)
+		bancluster__payload__free_unpacked(p, NULL);
+	if (env != NULL)
+		bancluster__envelope__free_unpacked(env, NULL);
 }
 
 static void set_allowed_types(struct bc_keyring *ring)
@@ -897,6 +974,8 @@ static void reload(struct bc_coord *c, const char *cfgpath)
 			nst[i].counter_saved = ring.v[i].last_counter[BC_CHAN_ROUTER];
 			bc_store_counter_get(c->store, ring.v[i].name,
 					     BC_CHAN_REPORTS, &nst[i].last_report);
+			bc_store_counter_get(c->store, ring.v[i].name,
+					     BC_CHAN_REPORTS + 1, &nst[i].events);
 			nst[i].report_saved = nst[i].last_report;
 		}
 	}
@@ -962,6 +1041,8 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 			c->ring.v[i].last_counter[BC_CHAN_ROUTER];
 		bc_store_counter_get(c->store, c->ring.v[i].name, BC_CHAN_REPORTS,
 				     &c->peer_state[i].last_report);
+		bc_store_counter_get(c->store, c->ring.v[i].name,
+				     BC_CHAN_REPORTS + 1, &c->peer_state[i].events);
 		c->peer_state[i].report_saved = c->peer_state[i].last_report;
 	}
 	snprintf(c->signer.cluster, sizeof(c->signer.cluster), "%.63s", c->cfg.cluster);
@@ -986,12 +1067,17 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 		c->policy = bc_policy_new(&pc);
 		if (c->policy == NULL)
 			bc_fatal(1, "out of memory");
-		/* events acknowledged before a restart still count */
-		if (bc_store_events_each(c->store,
-					 bc_now_ms() - c->cfg.findtime * 1000, NULL,
-					 reload_event, c) < 0)
+		struct reload_ctx rc = {c, {0}, 0};
+		int64_t since = bc_now_ms() - c->cfg.findtime * 1000;
+
+		if (bc_store_decided_since(c->store, since, reload_decided, &rc) < 0 ||
+		    bc_store_reports_each(c->store, since, reload_report, &rc) < 0)
 			bc_fatal(1, "%s: %s", c->cfg.database,
 				 bc_store_error(c->store));
+		if (rc.events > 0)
+			bc_info("counted again %zu events of the last %llds",
+				rc.events, (long long)c->cfg.findtime);
+		bc_banmap_free(&rc.decided);
 	}
 	c->started_ms = bc_now_ms();
 	c->log_budget = BC_COORD_LOG_BURST;

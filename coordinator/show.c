@@ -14,7 +14,6 @@
 #include "coordinator/coord.h"
 
 #define SHOW_DECISIONS 50
-#define SHOW_RECENT 200
 #define SHOW_EVIDENCE 20 /* per decision in a reply (more are stored) */
 
 struct collect {
@@ -94,21 +93,6 @@ static void decision_cb(const struct bc_store_decision *d, void *arg)
 	k->dv[k->dn++] = pd;
 }
 
-/* Keep the newest SHOW_RECENT events (the store hands them oldest first). */
-static void recent_cb(const struct bc_store_event *e, void *arg)
-{
-	struct collect *k = arg;
-	Bancluster__EvidenceItem *it = item(k->ar, e);
-
-	if (it == NULL)
-		return;
-	if (k->en == k->emax) {
-		memmove(k->ev, k->ev + 1, (k->emax - 1) * sizeof(*k->ev));
-		k->en--;
-	}
-	k->ev[k->en++] = it;
-}
-
 int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,
 		  size_t errlen)
@@ -122,6 +106,7 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 	unsigned p;
 	int64_t now = bc_now_ms();
 
+	(void)ks;
 	bc_policy_key(c->policy, addr, &key);
 	bc_addr_format(addr, as, sizeof(as));
 	bc_addr_format(&key, ks, sizeof(ks));
@@ -165,19 +150,16 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 	}
 	r->decisions = k.dv;
 	r->n_decisions = k.dn;
-	k.emax = SHOW_RECENT;
+	/* the current window: the newest events the policy holds */
+	k.emax = BC_POLICY_HIT_REFS;
 	k.en = 0;
-	k.ev = bc_arena_alloc(ar, SHOW_RECENT * sizeof(*k.ev));
-	if (k.ev == NULL ||
-	    bc_store_events_each(c->store, now - c->cfg.findtime * 1000, &key,
-				 recent_cb, &k) < 0) {
-		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
-		return -1;
+	k.ev = bc_arena_alloc(ar, k.emax * sizeof(*k.ev));
+	if (k.ev != NULL && bc_policy_peek(c->policy, addr, now, &hit)) {
+		r->score = hit.score;
+		bc_coord_events(c, hit.refs, hit.nrefs, evidence_cb, &k);
 	}
 	r->recent = k.ev;
 	r->n_recent = k.en;
-	if (bc_policy_peek(c->policy, addr, now, &hit))
-		r->score = hit.score;
 	r->allowed = bc_addr_list_match(&c->cfg.allow, addr);
 	if (ar->oom) {
 		snprintf(err, errlen, "out of memory");

@@ -36,13 +36,10 @@ static const char *schema =
 	" action TEXT NOT NULL, addr TEXT NOT NULL, expires_ms INTEGER,"
 	" reason TEXT, origin TEXT, signer TEXT);"
 	"CREATE INDEX IF NOT EXISTS decisions_addr ON decisions(addr, time_ms);"
-	"CREATE TABLE IF NOT EXISTS events("
-	" id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
-	" recv_ms INTEGER NOT NULL, host TEXT NOT NULL, kind INTEGER NOT NULL,"
-	" family INTEGER NOT NULL, bin BLOB NOT NULL, addr TEXT NOT NULL,"
-	" key TEXT NOT NULL, service TEXT NOT NULL, line TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS events_key ON events(key, time_ms);"
-	"CREATE INDEX IF NOT EXISTS events_time ON events(time_ms);"
+	"CREATE TABLE IF NOT EXISTS reports("
+	" id INTEGER PRIMARY KEY, sender TEXT NOT NULL,"
+	" recv_ms INTEGER NOT NULL, frame BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS reports_recv ON reports(recv_ms);"
 	"CREATE TABLE IF NOT EXISTS offences("
 	" key TEXT NOT NULL, time_ms INTEGER NOT NULL, decision INTEGER);"
 	"CREATE INDEX IF NOT EXISTS offences_key ON offences(key, time_ms);"
@@ -338,106 +335,124 @@ int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert counter");
 }
 
-int bc_store_events_add(struct bc_store *s, const struct bc_store_event *ev,
-			size_t n, int64_t now_ms, const char *sender,
-			int chan, uint64_t report_id)
+int bc_store_report_add(struct bc_store *s, const char *sender, int chan,
+			uint64_t report_id, size_t nevents, int64_t recv_ms,
+			const uint8_t *frame, size_t len, int64_t *rowid)
 {
 	sqlite3_stmt *st = NULL;
-	size_t i;
 
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	if (bc_store_counter_set(s, sender, chan, report_id) < 0)
 		goto rollback;
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO events(time_ms, recv_ms, host, kind,"
-			       " family, bin, addr, key, service, line)"
-			       " VALUES(?,?,?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		fail(s, "insert event");
-		goto rollback;
-	}
-	for (i = 0; i < n; i++) {
-		char addr[BC_ADDR_STRLEN], key[BC_ADDR_STRLEN];
-
-		bc_addr_format(&ev[i].addr, addr, sizeof(addr));
-		bc_addr_format(&ev[i].key, key, sizeof(key));
-		sqlite3_bind_int64(st, 1, ev[i].time_ms);
-		sqlite3_bind_int64(st, 2, now_ms);
-		sqlite3_bind_text(st, 3, ev[i].host, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, ev[i].kind);
-		sqlite3_bind_int(st, 5, ev[i].addr.family == AF_INET ? 4 : 6);
-		sqlite3_bind_blob(st, 6, ev[i].addr.a,
-				  (int)bc_addr_bytes(&ev[i].addr), SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, addr, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 8, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 9, ev[i].service, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, ev[i].line, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			fail(s, "insert event");
-			goto rollback;
-		}
-		sqlite3_reset(st);
-	}
+			       "INSERT INTO counters(sender, chan, v) VALUES(?,?,?)"
+			       " ON CONFLICT(sender, chan) DO UPDATE SET v = v + excluded.v",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, chan + 1);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)nevents);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO reports(sender, recv_ms, frame) VALUES(?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, recv_ms);
+	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	*rowid = sqlite3_last_insert_rowid(s->db);
 	if (exec(s, "COMMIT") < 0)
 		goto rollback;
 	return 0;
+fail:
+	fail(s, "insert report");
 rollback:
 	sqlite3_finalize(st);
 	exec(s, "ROLLBACK");
 	return -1;
 }
 
-int bc_store_events_each(struct bc_store *s, int64_t since_ms,
-			 const struct bc_addr *key, bc_store_event_cb cb,
-			 void *arg)
+int bc_store_report_get(struct bc_store *s, int64_t rowid, uint8_t **frame,
+			size_t *len, char sender[64], int64_t *recv_ms)
 {
 	sqlite3_stmt *st;
-	char k[BC_ADDR_STRLEN];
+	int rc = -1;
+
+	*frame = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT sender, recv_ms, frame FROM reports WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select report");
+	sqlite3_bind_int64(st, 1, rowid);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		const void *b = sqlite3_column_blob(st, 2);
+		int n = sqlite3_column_bytes(st, 2);
+
+		snprintf(sender, 64, "%s", t ? (const char *)t : "");
+		*recv_ms = sqlite3_column_int64(st, 1);
+		*frame = malloc(n > 0 ? (size_t)n : 1);
+		if (*frame != NULL) {
+			if (n > 0)
+				memcpy(*frame, b, (size_t)n);
+			*len = (size_t)n;
+			rc = 0;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int bc_store_reports_each(struct bc_store *s, int64_t since_ms,
+			  bc_store_report_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db,
-			       key ? "SELECT time_ms, kind, family, bin, host, service,"
-				     " line FROM events WHERE time_ms > ? AND key = ?"
-				     " ORDER BY time_ms, id"
-				   : "SELECT time_ms, kind, family, bin, host, service,"
-				     " line FROM events e WHERE time_ms > ? AND"
-				     " recv_ms > COALESCE((SELECT max(d.time_ms) FROM"
-				     " decisions d WHERE d.addr = e.key), 0)"
-				     " ORDER BY time_ms, id",
+			       "SELECT id, sender, recv_ms, frame FROM reports"
+			       " WHERE recv_ms > ? ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "select events");
+		return fail(s, "select reports");
 	sqlite3_bind_int64(st, 1, since_ms);
-	if (key != NULL) {
-		bc_addr_format(key, k, sizeof(k));
-		sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct bc_store_event e;
-		const void *bin = sqlite3_column_blob(st, 3);
-		int blen = sqlite3_column_bytes(st, 3);
-		uint8_t buf[16] = {0};
-		const unsigned char *h = sqlite3_column_text(st, 4);
-		const unsigned char *sv = sqlite3_column_text(st, 5);
-		const unsigned char *ln = sqlite3_column_text(st, 6);
+		const unsigned char *t = sqlite3_column_text(st, 1);
 
-		memset(&e, 0, sizeof(e));
-		e.time_ms = sqlite3_column_int64(st, 0);
-		e.kind = (uint8_t)sqlite3_column_int(st, 1);
-		if (bin != NULL && blen > 0 && blen <= 16)
-			memcpy(buf, bin, (size_t)blen);
-		bc_addr_from_bin(&e.addr,
-				 sqlite3_column_int(st, 2) == 4 ? AF_INET : AF_INET6,
-				 buf, sqlite3_column_int(st, 2) == 4 ? 32 : 128);
-		e.host = h ? (const char *)h : "";
-		e.service = sv ? (const char *)sv : "";
-		e.line = ln ? (const char *)ln : "";
-		cb(&e, arg);
+		cb(sqlite3_column_int64(st, 0), t ? (const char *)t : "",
+		   sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
+		   (size_t)sqlite3_column_bytes(st, 3), arg);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail(s, "select events");
+	return rc == SQLITE_DONE ? 0 : fail(s, "select reports");
+}
+
+int bc_store_decided_since(struct bc_store *s, int64_t since_ms,
+			   bc_store_decided_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT addr, max(time_ms) FROM decisions"
+			       " WHERE time_ms > ? GROUP BY addr",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select decisions");
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		cb(t ? (const char *)t : "", sqlite3_column_int64(st, 1), arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "select decisions");
 }
 
 long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
@@ -461,12 +476,14 @@ long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
 }
 
 int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
-		      const struct bc_addr *key, int64_t window_ms,
-		      unsigned evidence_max, int64_t now_ms)
+		      const struct bc_addr *key,
+		      const struct bc_store_event *ev, size_t n,
+		      int64_t now_ms)
 {
 	char addr[BC_ADDR_STRLEN], k[BC_ADDR_STRLEN];
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 decision;
+	size_t i;
 
 	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
 	bc_addr_format(key, k, sizeof(k));
@@ -508,17 +525,24 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 	st = NULL;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO evidence(decision, time_ms, host, kind,"
-			       " addr, service, line) SELECT ?, time_ms, host, kind,"
-			       " addr, service, line FROM events WHERE key = ? AND"
-			       " time_ms > ? ORDER BY time_ms DESC, id DESC LIMIT ?",
+			       " addr, service, line) VALUES(?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, decision);
-	sqlite3_bind_text(st, 2, k, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, window_ms);
-	sqlite3_bind_int(st, 4, (int)evidence_max);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
+	for (i = 0; i < n; i++) {
+		char a[BC_ADDR_STRLEN];
+
+		bc_addr_format(&ev[i].addr, a, sizeof(a));
+		sqlite3_bind_int64(st, 1, decision);
+		sqlite3_bind_int64(st, 2, ev[i].time_ms);
+		sqlite3_bind_text(st, 3, ev[i].host, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, ev[i].kind);
+		sqlite3_bind_text(st, 5, a, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, ev[i].service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, ev[i].line, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
+	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (exec(s, "COMMIT") < 0)
@@ -537,7 +561,7 @@ int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
 {
 	sqlite3_stmt *st;
 	const char *sql[] = {
-		"DELETE FROM events WHERE time_ms < ?",
+		"DELETE FROM reports WHERE recv_ms < ?",
 		"DELETE FROM evidence WHERE decision IN (SELECT id FROM decisions WHERE time_ms < ?)",
 		"DELETE FROM decisions WHERE time_ms < ?",
 		"DELETE FROM offences WHERE time_ms < ?",

@@ -50,7 +50,7 @@ int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
 int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 			 uint64_t v);
 
-/* One reported event as stored (text fields already escaped). */
+/* One reported event (text as the agent sent it: escaped at output). */
 struct bc_store_event {
 	int64_t time_ms;
 	uint8_t kind;
@@ -61,32 +61,47 @@ struct bc_store_event {
 	const char *line;
 };
 
-/* Append events and record report_id as the sender's last counted
- * report (resend dedupe), in one transaction. */
-int bc_store_events_add(struct bc_store *s, const struct bc_store_event *ev,
-			size_t n, int64_t now_ms, const char *sender,
-			int chan, uint64_t report_id);
-
-/* Call cb for every stored event newer than since_ms, oldest first;
- * with key NULL, only events received after the last decision about
- * their key (those not yet acted on: for a restart). */
 typedef void (*bc_store_event_cb)(const struct bc_store_event *e, void *arg);
-int bc_store_events_each(struct bc_store *s, int64_t since_ms,
-			 const struct bc_addr *key, bc_store_event_cb cb,
-			 void *arg);
+
+/*
+ * Store one verified report as it arrived (the signed frame: evidence an
+ * agent cannot deny), record report_id as the sender's last counted
+ * report (resend dedupe, channel `chan`) and add nevents to its event
+ * total (channel chan + 1), in one commit. *rowid identifies the report.
+ */
+int bc_store_report_add(struct bc_store *s, const char *sender, int chan,
+			uint64_t report_id, size_t nevents, int64_t recv_ms,
+			const uint8_t *frame, size_t len, int64_t *rowid);
+
+/* One stored report: frame (malloc'd, caller frees), sender, time. */
+int bc_store_report_get(struct bc_store *s, int64_t rowid, uint8_t **frame,
+			size_t *len, char sender[64], int64_t *recv_ms);
+
+/* Every report received after since_ms, oldest first. */
+typedef void (*bc_store_report_cb)(int64_t rowid, const char *sender,
+				   int64_t recv_ms, const uint8_t *frame,
+				   size_t len, void *arg);
+int bc_store_reports_each(struct bc_store *s, int64_t since_ms,
+			  bc_store_report_cb cb, void *arg);
+
+/* The last decision time of every address decided on after since_ms. */
+typedef void (*bc_store_decided_cb)(const char *addr, int64_t time_ms,
+				    void *arg);
+int bc_store_decided_since(struct bc_store *s, int64_t since_ms,
+			   bc_store_decided_cb cb, void *arg);
 
 /* Offences of key since since_ms (for escalation). -1 on error. */
 long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
 		       int64_t since_ms);
 
 /*
- * A rule's ban: insert the ban, log the decision, record the offence and
- * copy the newest `evidence_max` events of key since window_ms as its
- * evidence, in one commit.
+ * A rule's ban: insert the ban, log the decision, record the offence of
+ * key and store ev[0..n) as its evidence, in one commit.
  */
 int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
-		      const struct bc_addr *key, int64_t window_ms,
-		      unsigned evidence_max, int64_t now_ms);
+		      const struct bc_addr *key,
+		      const struct bc_store_event *ev, size_t n,
+		      int64_t now_ms);
 
 struct bc_store_decision {
 	int64_t id, time_ms, expires_ms;
@@ -107,8 +122,8 @@ int bc_store_decisions(struct bc_store *s, const char *addr, const char *key,
 int bc_store_evidence(struct bc_store *s, int64_t decision,
 		      bc_store_event_cb cb, void *arg);
 
-/* Drop events, decisions and evidence older than the given times. */
-int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
+/* Drop reports, decisions and evidence older than the given times. */
+int bc_store_prune(struct bc_store *s, int64_t reports_before_ms,
 		   int64_t decisions_before_ms);
 
 const char *bc_store_error(struct bc_store *s);

@@ -261,6 +261,15 @@ fail() {
 		"$(date '+%b %e %H:%M:%S')" "$1" "$LOGPID" "$2" >>"$WORK/mx$1-mail.log"
 }
 
+# events_of [N...]: events the coordinator counted from mxN (sum), as
+# `status --json` reports them (persisted across coordinator restarts)
+events_of() {
+	bc status --json | python3 -c '
+import json, sys
+want = {"mx" + n for n in sys.argv[1:]}
+print(sum(a["events"] for a in json.load(sys.stdin)["agents"] if a["id"] in want))' "$@"
+}
+
 # kernel_timeout MX SET ADDR: seconds left on the element holding ADDR
 kernel_timeout() {
 	ns "mx$1" nft -j list set inet bancluster "$2" | python3 -c '
