@@ -106,5 +106,30 @@ install: all
 	install -m 0755 $(B)/bancluster-coordinator $(B)/bancluster-agent $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(B)/bancluster $(DESTDIR)$(PREFIX)/bin/
 
+# libFuzzer (clang): one target per parser, the envelope decoder and the
+# config loader, each run FUZZ_SECONDS from the test corpus; a crash fails.
+FUZZ_SECONDS ?= 20
+FZ      := build-fuzz
+FZFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -I$(FZ) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FZ_PARSE := agent/parse.c agent/parse_postfix.c agent/parse_exim.c agent/parse_sendmail.c agent/parse_dovecot.c common/addr.c
+FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config
+
+$(FZ)/proto/bancluster.pb-c.c: proto/bancluster.proto
+	@mkdir -p $(FZ)/proto
+	protoc-c --c_out=$(FZ) proto/bancluster.proto
+
+$(FZ)/fuzz_parse_%: tests/fuzz/fuzz_parse.c $(FZ_PARSE) agent/parse.h
+	@mkdir -p $(FZ)
+	clang $(FZFLAGS) -DFUZZ_FORMAT=BC_FMT_$(shell echo $* | tr a-z A-Z) -o $@ tests/fuzz/fuzz_parse.c $(FZ_PARSE)
+
+$(FZ)/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c common/keys.c common/counter.c common/duration.c common/addr.c $(PKG_LIBS)
+
+$(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c agent/config.c $(FZ)/proto/bancluster.pb-c.c
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c agent/config.c common/addr.c common/duration.c common/keys.c $(PKG_LIBS)
+
+fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
+	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)
+
 clean:
 	rm -rf build build-san build-fuzz
