@@ -155,6 +155,26 @@ static struct bc_sess *session(struct bc_parser *p, long pid,
 	return bc_parse_session(p, EX_TAG, a->a, sizeof(a->a), a->family, a, t);
 }
 
+/*
+ * The session, and whether its previous line came within window_ms of
+ * this one. Without +pid a session is keyed by address only, so "same
+ * connection" is judged by time.
+ */
+static struct bc_sess *session_near(struct bc_parser *p, long pid,
+				    const struct bc_addr *a, int64_t t,
+				    int64_t window_ms, bool *near)
+{
+	struct bc_sess *s = session(p, pid, a, 0);
+
+	*near = pid >= 0 || (s->time_ms != 0 && t - s->time_ms <= window_ms);
+	if (t)
+		s->time_ms = t;
+	return s;
+}
+
+#define EX_SAME_MS 2000      /* no pid: lines of one exchange */
+#define EX_SAME_CONN_MS 60000 /* no pid: one connection's messages */
+
 /* NAME authenticator failed for [H=]HOST...: CODE text */
 static enum bc_parse_result auth_failed(struct bc_parser *p,
 					const struct bc_line *l, long pid,
@@ -183,7 +203,22 @@ static enum bc_parse_result auth_failed(struct bc_parser *p,
 	kind = BC_KIND_AUTH_FAIL;
 	if (BC_PREFIX(c, end, "501 Authentication cancelled"))
 		kind = BC_KIND_AUTH_ABORT;
-	s = session(p, pid, &a, l->time_ms);
+	{
+		bool near;
+
+		s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
+		/* the client hung up inside TLS during AUTH: Exim then logs
+		 * the unfinished exchange as a 535 (see tls_dropped) */
+		if (s->aborted == 2) {
+			s->aborted = 0;
+			if (near && kind == BC_KIND_AUTH_FAIL) {
+				s->aborted = 1;
+				s->last_auth_failed = 0;
+				bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, "exim");
+				return BC_PARSE_MATCH;
+			}
+		}
+	}
 	if (kind == BC_KIND_AUTH_FAIL) {
 		if (s->fails < UINT16_MAX)
 			s->fails++;
@@ -228,7 +263,7 @@ static enum bc_parse_result no_mail(struct bc_parser *p,
 		last = last ? last + 1 : c;
 		if (end - last == 4 && memcmp(last, "AUTH", 4) == 0 &&
 		    memchr(c, ' ', (size_t)(end - c)) == NULL) {
-			if (!s->last_auth_failed && !s->aborted && !s->succeeded) {
+			if (!s->last_auth_failed && s->aborted != 1 && !s->succeeded) {
 				bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a,
 					      "exim");
 				n++;
@@ -260,15 +295,17 @@ static enum bc_parse_result rejected(struct bc_parser *p,
 			break;
 	if (i == sizeof(violation) / sizeof(violation[0]))
 		return BC_PARSE_NOMATCH;
-	/* one F=<> per session counts once, like Postfix */
-	s = session(p, pid, &a, l->time_ms);
+	/* one F=<> per session counts once, like Postfix (no pid: one
+	 * transaction's recipients are logged within a moment) */
 	{
 		const char *f = BC_FIND(q, end, " F=<");
 		const char *fe = f ? memchr(f, '>', (size_t)(end - f)) : NULL;
 		uint64_t key = f && fe ? bc_parse_hash(f, (size_t)(fe - f), 7)
 				       : 7;
+		bool near;
 
-		if (pid >= 0 && s->sv_key == key)
+		s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
+		if (near && s->sv_key == key)
 			return BC_PARSE_NOMATCH;
 		s->sv_key = key;
 	}
@@ -315,10 +352,14 @@ static enum bc_parse_result received(struct bc_parser *p,
 		if (pe - pr < 6 || pe[-1] != 'a' || memcmp(pr, "esmtp", 5) != 0)
 			return BC_PARSE_NOMATCH;
 	}
-	s = session(p, pid, &a, l->time_ms);
-	s->last_auth_failed = 0;
-	if (pid >= 0 && s->succeeded)
-		return BC_PARSE_NOMATCH;
+	{
+		bool near;
+
+		s = session_near(p, pid, &a, l->time_ms, EX_SAME_CONN_MS, &near);
+		s->last_auth_failed = 0;
+		if (near && s->succeeded)
+			return BC_PARSE_NOMATCH;
+	}
 	s->succeeded = 1;
 	bc_parse_emit(p, l, BC_KIND_AUTH_SUCCESS, &a, "exim");
 	return BC_PARSE_MATCH;
@@ -378,6 +419,33 @@ static const char *skip_msgid(const char *q, const char *end)
 	return s;
 }
 
+/*
+ * TLS error on connection from HOST (recv): The TLS connection was
+ * non-properly terminated.
+ * No event: the client hung up. If it did so inside AUTH, Exim logs the
+ * unfinished exchange next as "535 Incorrect authentication data": that
+ * 535 is then an auth_abort, not a wrong password. A hang-up after a
+ * logged failure changes nothing.
+ */
+static enum bc_parse_result tls_dropped(struct bc_parser *p,
+					const struct bc_line *l, long pid,
+					const char *q, const char *end)
+{
+	struct bc_addr a;
+	struct bc_sess *s;
+	bool bad = false, near;
+
+	q = host_field(q, end, &a, &bad);
+	if (q == NULL)
+		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
+	if (!BC_PREFIX(q, end, " (recv): The TLS connection was non-properly terminated."))
+		return BC_PARSE_NOMATCH;
+	s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
+	if (!s->aborted && !s->succeeded && !(near && s->last_auth_failed))
+		s->aborted = 2;
+	return BC_PARSE_NOMATCH;
+}
+
 enum bc_parse_result bc_scan_exim(struct bc_parser *p, const struct bc_line *l)
 {
 	const char *q = l->msg, *end = l->msg + l->msg_len, *r;
@@ -415,6 +483,8 @@ enum bc_parse_result bc_scan_exim(struct bc_parser *p, const struct bc_line *l)
 		return no_mail(p, l, pid, q + 36, end);
 	if (BC_PREFIX(q, end, "SMTP protocol error in \""))
 		return auth_not_advertised(p, l, pid, q + 24, end);
+	if (BC_PREFIX(q, end, "TLS error on connection from "))
+		return tls_dropped(p, l, pid, q + 29, end);
 	/* "NAME authenticator failed for " with NAME from the config */
 	{
 		const char *lim = end - q > 96 ? q + 96 : end;
