@@ -26,6 +26,8 @@
 #define BC_AGENT_ACK_TIMEOUT_MS 3000 /* unacknowledged report: send again */
 #define BC_AGENT_SAVE_MS 1000       /* source cursors persisted this often */
 #define BC_AGENT_READ_BURST 20000   /* lines read per source per round */
+#define BC_AGENT_SPOOL_PAUSE 5000   /* spooled events: stop reading logs */
+#define BC_AGENT_LOCAL_TRACKED 20000 /* addresses the local policy follows */
 #define BC_AGENT_CHECK_MS 1000      /* kernel self-check, small sets */
 #define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
 #define BC_AGENT_CHECK_BIG 20000

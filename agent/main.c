@@ -399,6 +399,17 @@ static void read_source(struct bc_agent *a, size_t i)
 
 	if (a->src[i] == NULL)
 		return;
+	/*
+	 * Back-pressure: while a report's worth of events waits for the
+	 * coordinator, leave the rest in the log (the file keeps it), so a
+	 * burst costs no memory. An unreachable coordinator does not stop
+	 * detection: the spool then fills to BC_SPOOL_MAX, oldest dropped.
+	 */
+	if (a->spool.n >= BC_AGENT_SPOOL_PAUSE && a->spool.inflight > 0 &&
+	    bc_mono_ms() - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS) {
+		a->next_read_ms[i] = bc_mono_ms() + 5;
+		return;
+	}
 	if (bc_source_read(a->src[i], on_line, &lc, BC_AGENT_READ_BURST) < 0 &&
 	    a->log_budget > 0) {
 		a->log_budget--;
@@ -604,6 +615,7 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 		pc.maxretry = (double)a->cfg.local_maxretry;
 		pc.findtime_ms = a->cfg.local_findtime * 1000;
 		pc.allow = &a->cfg.local_allow;
+		pc.max_tracked = BC_AGENT_LOCAL_TRACKED;
 		a->local_policy = bc_policy_new(&pc);
 		if (a->local_policy == NULL)
 			bc_fatal(1, "out of memory");

@@ -1,0 +1,43 @@
+#!/bin/sh
+# agent_tail.sh - agent memory while tailing a busy mail log: 1,000,000
+# Postfix lines (1 in 20 a SASL failure, from 50,000 addresses) appended
+# to the log an agent follows; prints lines/s through the agent, the
+# events the coordinator counted, and the agent's resident memory (peak
+# and after). Goal: <= 8 MB.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. tests/integration/lib.sh
+NSP=bcr
+LINES=${LINES:-1000000}
+fleet_init 1
+mail_logs
+sed -i 's/^maxretry = 5$/maxretry = 1000/' "$WORK/coordinator.ini"
+printf '[local]\nmaxretry = 1000\n' >>"$WORK/mx1.ini"
+python3 - "$WORK/big.log" "$LINES" <<'PY'
+import sys, time
+n = int(sys.argv[2]); t = time.strftime("%b %e %H:%M:%S")
+with open(sys.argv[1], "w") as f:
+    for i in range(n):
+        if i % 20 == 0:
+            a = i // 20 % 50000
+            f.write(f"{t} mx1 postfix/submission/smtpd[{10000 + i % 30000}]: warning: unknown[100.{64 + a // 65536}.{a // 256 % 256}.{a % 256}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n")
+        else:
+            f.write(f"{t} mx1 postfix/smtpd[{10000 + i % 30000}]: connect from mail{i % 977}.example.net[198.51.100.{i % 250 + 1}]\n")
+PY
+start_coord
+start_agent 1
+wait_for 10 agents_synced || exit 1
+sleep 1
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID_1/status")
+want=$((LINES / 20))
+t0=$(date +%s%N)
+cat "$WORK/big.log" >>"$WORK/mx1-mail.log"
+wait_for 120 sh -c "[ \$(ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"agents\"][0][\"events\"])') -ge $want ]"
+t1=$(date +%s%N)
+got=$(events_of 1)
+ms=$(( (t1 - t0) / 1000000 ))
+echo "agent tailing a busy log: $LINES lines appended at once"
+echo "  through agent -> coordinator: $ms ms ($(( LINES * 1000 / (ms ? ms : 1) )) lines/s), $got of $want events counted"
+echo "  agent resident memory: at rest $rss0 kB, peak $(awk '/VmHWM/ {print $2}' "/proc/$AGENT_PID_1/status") kB, after $(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID_1/status") kB (goal: 8192 kB)"
+PASS=0; FAIL=0
+stop_all >/dev/null
