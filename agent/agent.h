@@ -24,7 +24,9 @@
 #define BC_AGENT_UPDATE_BURST 4096  /* updates applied per transaction */
 #define BC_AGENT_REPORT_MAX 5000    /* events per report */
 #define BC_AGENT_ACK_TIMEOUT_MS 3000 /* unacknowledged report: send again */
-#define BC_AGENT_SAVE_MS 1000       /* source cursors persisted this often */
+#define BC_AGENT_SAVE_MS 1000       /* housekeeping period */
+#define BC_AGENT_CURSOR_MIN_MS 200  /* cursors saved at most this often */
+#define BC_AGENT_DRAIN_MS 2000      /* SIGTERM: wait for the last ack */
 #define BC_AGENT_READ_BURST 20000   /* lines read per source per round */
 #define BC_AGENT_SPOOL_PAUSE 5000   /* spooled events: stop reading logs */
 #define BC_AGENT_LOCAL_TRACKED 20000 /* addresses the local policy follows */
@@ -90,6 +92,8 @@ struct bc_agent {
 	struct bc_spool spool;
 	uint64_t last_report_id;
 	int64_t next_save_ms;
+	int64_t next_cursor_ms;
+	bool save_due;           /* all lines read so far are acknowledged */
 	uint64_t events[BC_POLICY_KINDS];
 	uint64_t local_bans;
 	uint64_t refused;        /* fleet bans kept out by [local] allow */

@@ -223,7 +223,9 @@ static void on_dealer(struct bc_agent *a)
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT)
 			on_snapshot(a, p->snapshot);
 		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
-			bc_spool_ack(&a->spool, p->ack->report_id);
+			if (bc_spool_ack(&a->spool, p->ack->report_id) &&
+			    a->spool.n == 0)
+				a->save_due = true; /* every read line is acked */
 		bancluster__payload__free_unpacked(p, NULL);
 	}
 }
@@ -534,24 +536,59 @@ static void fleet_check(struct bc_agent *a)
 	}
 }
 
+/*
+ * A cursor moves only past lines whose events the coordinator has
+ * acknowledged (the spool is empty): after a restart, lines not yet
+ * acknowledged are read again, and acknowledged ones are not.
+ */
+static void save_cursors(struct bc_agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->cfg.nsources; i++)
+		if (a->src[i] != NULL && bc_source_save(a->src[i]) < 0 &&
+		    a->log_budget > 0) {
+			a->log_budget--;
+			bc_warn("source %s: %s", a->cfg.sources[i].name,
+				bc_source_error(a->src[i]));
+		}
+	a->save_due = false;
+}
+
+/* On SIGTERM: give the last report a moment to be acknowledged, so the
+ * cursors can be saved past it (no line read twice after a restart). */
+static void drain_reports(struct bc_agent *a)
+{
+	int64_t end = bc_mono_ms() + BC_AGENT_DRAIN_MS;
+
+	while (a->spool.n > 0 && bc_mono_ms() < end) {
+		zmq_pollitem_t it = {a->dealer, 0, ZMQ_POLLIN, 0};
+
+		send_report(a);
+		if (zmq_poll(&it, 1, 50) > 0)
+			on_dealer(a);
+	}
+	if (a->spool.n == 0)
+		save_cursors(a);
+	else
+		bc_warn("stopping with %zu events unacknowledged: their lines "
+			"will be read again at the next start", a->spool.n);
+}
+
 static void timers(struct bc_agent *a)
 {
 	int64_t now = bc_mono_ms();
 
 	if (now >= a->next_save_ms) {
-		size_t i;
-
-		/* a cursor moves only past lines whose events the coordinator
-		 * acknowledged: after a restart the rest are read again */
-		for (i = 0; i < a->cfg.nsources && a->spool.n == 0; i++)
-			if (a->src[i] != NULL && bc_source_save(a->src[i]) < 0 &&
-			    a->log_budget > 0) {
-				a->log_budget--;
-				bc_warn("source %s: %s", a->cfg.sources[i].name,
-					bc_source_error(a->src[i]));
-			}
+		/* lines without events: nothing to wait for */
+		if (a->spool.n == 0)
+			a->save_due = true;
 		local_expire(a);
 		a->next_save_ms = now + BC_AGENT_SAVE_MS;
+	}
+	if (a->save_due && a->spool.n == 0 && now >= a->next_cursor_ms) {
+		save_cursors(a);
+		a->next_cursor_ms = now + BC_AGENT_CURSOR_MIN_MS;
 	}
 	send_report(a);
 	if (now >= a->next_check_ms) {
@@ -752,6 +789,7 @@ int main(int argc, char **argv)
 	bc_info("stopping: %" PRIu64 " updates applied, %" PRIu64 " resyncs; "
 		"kernel bans stay and expire on their own",
 		a->updates_applied, a->resyncs);
+	drain_reports(a);
 	zmq_close(a->sub);
 	zmq_close(a->dealer);
 	zmq_ctx_term(a->zctx);
@@ -759,8 +797,6 @@ int main(int argc, char **argv)
 		size_t k;
 
 		for (k = 0; k < a->cfg.nsources; k++) {
-			if (a->src[k] != NULL && a->spool.n == 0)
-				bc_source_save(a->src[k]);
 			bc_source_close(&a->src[k]);
 			bc_parser_free(&a->parser[k]);
 		}

@@ -264,10 +264,16 @@ fail() {
 # events_of [N...]: events the coordinator counted from mxN (sum), as
 # `status --json` reports them (persisted across coordinator restarts)
 events_of() {
-	bc status --json | python3 -c '
+	for _try in 1 2 3; do
+		_ev=$(bc status --json 2>/dev/null | python3 -c '
 import json, sys
 want = {"mx" + n for n in sys.argv[1:]}
-print(sum(a["events"] for a in json.load(sys.stdin)["agents"] if a["id"] in want))' "$@"
+print(sum(a["events"] for a in json.load(sys.stdin)["agents"] if a["id"] in want))' "$@" 2>/dev/null) &&
+			[ -n "$_ev" ] && { echo "$_ev"; return 0; }
+		sleep 0.5
+	done
+	echo "status-failed"
+	return 1
 }
 
 # kernel_timeout MX SET ADDR: seconds left on the element holding ADDR
