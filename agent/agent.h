@@ -90,7 +90,6 @@ struct bc_agent {
 	struct bc_policy *local_policy;
 	struct bc_banmap local;   /* this agent's own bans (local4/local6) */
 	struct bc_spool spool;
-	uint64_t last_report_id;
 	int64_t next_save_ms;
 	int64_t next_cursor_ms;
 	bool save_due;           /* all lines read so far are acknowledged */

@@ -32,11 +32,14 @@
 #define LOG_BURST 20
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t hup_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		hup_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static void reject(struct bc_agent *a, enum bc_reject r, const char *where)
@@ -447,9 +450,10 @@ static void send_report(struct bc_agent *a)
 		id = a->spool.report_id;
 		n = a->spool.inflight;
 	} else {
-		id = (uint64_t)bc_now_ms() * 1000;
-		if (id <= a->last_report_id)
-			id = a->last_report_id + 1;
+		/* strictly increasing across restarts, like the wire counter */
+		id = bc_counter_next(&a->signer.counter);
+		if (id == 0)
+			return;
 		n = a->spool.n < BC_AGENT_REPORT_MAX ? a->spool.n
 						     : BC_AGENT_REPORT_MAX;
 	}
@@ -477,7 +481,6 @@ static void send_report(struct bc_agent *a)
 	p.report = &r;
 	if (send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p) == 0) {
 		bc_spool_take(&a->spool, n, id, now);
-		a->last_report_id = id;
 	}
 out:
 	free(ev);
@@ -742,6 +745,7 @@ int main(int argc, char **argv)
 	setup(a, cfgpath, check);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	a->log_budget = LOG_BURST;
 	request_snapshot(a, "start");
@@ -785,6 +789,11 @@ int main(int argc, char **argv)
 			if (a->src[k] != NULL && now >= a->next_read_ms[k])
 				read_source(a, k);
 		timers(a);
+		if (hup_flag) {
+			hup_flag = 0;
+			bc_info("SIGHUP: the agent keeps running; restart it to "
+				"apply a changed agent.ini");
+		}
 	}
 	bc_info("stopping: %" PRIu64 " updates applied, %" PRIu64 " resyncs; "
 		"kernel bans stay and expire on their own",

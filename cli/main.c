@@ -739,7 +739,7 @@ static int cmd_show(struct bc_cli *c, int argc, char **argv)
 				       fmt_time(ar->bans[k]->expires_ms, t, sizeof(t)),
 				       fmt_left(left > 0 ? left : 0, d, sizeof(d)));
 		}
-		printf("  current window: score %g from %zu event%s\n", ar->score,
+		printf("  current window: score %g; newest %zu event%s:\n", ar->score,
 		       ar->n_recent, ar->n_recent == 1 ? "" : "s");
 		print_items(ar->recent, ar->n_recent, 0, "    ");
 		printf("  decisions (newest first): %zu\n", ar->n_decisions);

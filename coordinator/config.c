@@ -34,7 +34,7 @@ static const struct bc_cfg_key keys[] = {
 	K("policy", "weight_auth_abort", BC_CFG_NUM, weight_auth_abort, 0, 100, "0.5"),
 	K("policy", "min_hosts", BC_CFG_INT, min_hosts, 1, 64, "1"),
 	K("policy", "max_tracked", BC_CFG_INT, max_tracked, 100, 10000000, "100000"),
-	K("policy", "evidence_max", BC_CFG_INT, evidence_max, 1, 1000, "20"),
+	K("policy", "evidence_max", BC_CFG_INT, evidence_max, 1, BC_POLICY_HIT_REFS, "20"),
 	K("policy", "retention", BC_CFG_DUR, retention, 86400, 3650 * 86400.0, "90d"),
 	K("policy", "allow_file", BC_CFG_STR, allow_file, 0, 0, ""),
 	K("policy", "subnet_threshold", BC_CFG_INT, subnet_threshold, 0, 65536, "0"),
@@ -60,6 +60,12 @@ static int load_allow_file(struct bc_coord_cfg *cfg, const char *cfgpath,
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		n++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line longer than %zu characters",
+				 path, n, sizeof(line) - 2);
+			fclose(f);
+			return -1;
+		}
 		line[strcspn(line, "#\r\n")] = '\0';
 		if (bc_addr_list_parse(&cfg->allow, line, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, n, e);

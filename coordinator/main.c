@@ -572,6 +572,8 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 					r->n_events - allowed, st->rate_dropped);
 			}
 		}
+		if (allowed == 0) /* over the rate: nothing stored, nothing counted */
+			goto ack;
 		if (bc_store_report_add(c->store, from->name, BC_CHAN_REPORTS,
 					r->report_id, allowed, now, frame, flen,
 					&row) < 0) {
@@ -607,6 +609,7 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 		c->reports++;
 		c->events += n;
 	}
+ack:
 	ack.report_id = r->report_id;
 	ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
 	ap.ack = &ack;

@@ -2,8 +2,8 @@
  * show.c - `bancluster show ADDR`: everything the coordinator knows about
  * one address: the bans covering it, the decisions about it (newest
  * first) with the evidence each was taken on, and the events of its
- * current window. Text from the store was escaped when it was reported;
- * the CLI escapes again on output.
+ * current window. Text is returned as the agents sent it (their excerpts
+ * are escaped at the source); the CLI escapes for its output.
  */
 #include <stdio.h>
 #include <stdlib.h>
