@@ -90,6 +90,7 @@ struct bc_agent {
 	struct bc_policy *local_policy;
 	struct bc_banmap local;   /* this agent's own bans (local4/local6) */
 	struct bc_spool spool;
+	int local_fd;            /* local report socket (agent/local.h) */
 	int64_t next_save_ms;
 	int64_t next_cursor_ms;
 	bool save_due;           /* all lines read so far are acknowledged */

@@ -20,10 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "agent/agent.h"
 #include "agent/fleetcheck.h"
+#include "agent/local.h"
 #include "agent/source.h"
 #include "common/duration.h"
 #include "common/log.h"
@@ -381,6 +384,38 @@ static void on_event(struct bc_agent *a, const struct bc_event *e,
 		local_ban(a, &hit);
 }
 
+/* Reports from other tools on this host (bancluster report, fail2ban). */
+static void on_local(struct bc_agent *a)
+{
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		char msg[BC_LOCAL_MSG_MAX + 1], err[160], reply[200];
+		struct sockaddr_un from;
+		socklen_t flen = sizeof(from);
+		struct bc_event ev;
+		ssize_t n;
+
+		n = recvfrom(a->local_fd, msg, sizeof(msg), 0,
+			     (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		if (bc_local_parse(msg, (size_t)n, &ev, err, sizeof(err)) < 0) {
+			snprintf(reply, sizeof(reply), "error: %s", err);
+		} else {
+			char line[BC_LOCAL_MSG_MAX + 16];
+			int ll = snprintf(line, sizeof(line), "local report: %.*s",
+					  (int)n, msg);
+
+			on_event(a, &ev, line, ll > 0 ? (size_t)ll : 0);
+			snprintf(reply, sizeof(reply), "ok");
+		}
+		if (flen > sizeof(sa_family_t))
+			sendto(a->local_fd, reply, strlen(reply), MSG_DONTWAIT,
+			       (struct sockaddr *)&from, flen);
+	}
+}
+
 struct line_ctx {
 	struct bc_agent *a;
 	size_t src;
@@ -661,6 +696,9 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 			bc_fatal(1, "out of memory");
 	}
 	bc_spool_init(&a->spool, BC_SPOOL_MAX);
+	a->local_fd = bc_local_open(a->cfg.state_dir, err, sizeof(err));
+	if (a->local_fd < 0)
+		bc_fatal(1, "local report socket: %s", err);
 	for (i = 0; i < a->cfg.nsources; i++) {
 		enum bc_format fmt;
 
@@ -750,9 +788,10 @@ int main(int argc, char **argv)
 	a->log_budget = LOG_BURST;
 	request_snapshot(a, "start");
 	while (!stop_flag) {
-		zmq_pollitem_t items[2 + BC_AGENT_MAX_SOURCES];
+		zmq_pollitem_t items[3 + BC_AGENT_MAX_SOURCES];
 		size_t nsrc = 0, k, map[BC_AGENT_MAX_SOURCES];
-		/* while syncing, updates wait in the SUB queue (Clone) */
+		/* while syncing, updates wait in the SUB queue (Clone): the
+		 * sources then take SUB's slot (items[1]) */
 		int nz = a->state == BC_AGENT_ACTIVE ? 2 : 1;
 		int64_t now = bc_mono_ms(), wait = 100;
 
@@ -772,9 +811,9 @@ int main(int argc, char **argv)
 			items[nz + nsrc].events = ZMQ_POLLIN;
 			map[nsrc++] = k;
 		}
-		if (nz == 1) /* keep SUB out of the set */
-			memmove(&items[1], &items[2], nsrc * sizeof(items[0]));
-		if (zmq_poll(items, nz + (int)nsrc, wait > 0 ? (long)wait : 0) < 0 &&
+		items[nz + nsrc].fd = a->local_fd;
+		items[nz + nsrc].events = ZMQ_POLLIN;
+		if (zmq_poll(items, nz + (int)nsrc + 1, wait > 0 ? (long)wait : 0) < 0 &&
 		    errno != EINTR)
 			bc_fatal(1, "poll: %s", zmq_strerror(errno));
 		if (items[0].revents & ZMQ_POLLIN)
@@ -784,6 +823,8 @@ int main(int argc, char **argv)
 		for (k = 0; k < nsrc; k++)
 			if (items[nz + k].revents & ZMQ_POLLIN)
 				read_source(a, map[k]);
+		if (items[nz + nsrc].revents & ZMQ_POLLIN)
+			on_local(a);
 		now = bc_mono_ms();
 		for (k = 0; k < a->cfg.nsources; k++)
 			if (a->src[k] != NULL && now >= a->next_read_ms[k])
@@ -810,6 +851,8 @@ int main(int argc, char **argv)
 			bc_parser_free(&a->parser[k]);
 		}
 	}
+	if (a->local_fd >= 0)
+		close(a->local_fd);
 	bc_policy_free(&a->local_policy);
 	bc_banmap_free(&a->local);
 	bc_spool_free(&a->spool);

@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "cli/audit_smtp.h"
+#include "agent/local.h"
 #include "agent/parse.h"
 #include "cli/cli.h"
 #include "cli/replay.h"
@@ -73,7 +76,8 @@ static void usage(void)
 		"  status [--json]\n"
 		"  audit fleet [--json]\n"
 		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n"
-		"  replay [--format FMT] FILE [--json]\n");
+		"  replay [--format FMT] FILE [--json]\n"
+		"  report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]\n");
 	exit(BC_EXIT_USAGE);
 }
 
@@ -651,6 +655,91 @@ static int cmd_audit_fleet(struct bc_cli *c, int argc, char **argv)
 	return worst;
 }
 
+/*
+ * report ADDR --kind KIND: hand one event to the agent on this host
+ * through its local socket (for fail2ban's bancluster action and other
+ * tools). The agent counts it locally and reports it, signed, to the
+ * coordinator. No admin key involved.
+ */
+static int cmd_report(int argc, char **argv)
+{
+	static const struct option o[] = {
+		{"kind", required_argument, NULL, 'k'},
+		{"service", required_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'},
+		{"count", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0}};
+	const char *kind = NULL, *service = "report";
+	uint64_t count = 1, sent;
+	const char *path = "/var/lib/bancluster/" BC_LOCAL_SOCKET;
+	struct sockaddr_un sa, self;
+	struct bc_event ev;
+	struct timeval tv = {2, 0};
+	char msg[BC_LOCAL_MSG_MAX + 1], err[200], reply[256];
+	ssize_t n;
+	int ch, fd, len;
+
+	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			kind = optarg;
+			break;
+		case 's':
+			service = optarg;
+			break;
+		case 'S':
+			path = optarg;
+			break;
+		case 'c':
+			if (bc_parse_u64(optarg, 1, 1000, &count) < 0)
+				usage_exit("report: --count \"%s\": expected 1..1000", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1 || kind == NULL)
+		usage_exit("report: expected ADDR --kind KIND");
+	len = snprintf(msg, sizeof(msg), "%s %s %s", argv[optind], kind, service);
+	if (len < 0 || len >= (int)sizeof(msg) ||
+	    bc_local_parse(msg, (size_t)len, &ev, err, sizeof(err)) < 0)
+		usage_exit("report: %s", len >= (int)sizeof(msg) ? "arguments too long" : err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+	    (int)sizeof(sa.sun_path))
+		usage_exit("report: --socket \"%s\": path too long", path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&self, 0, sizeof(self));
+	self.sun_family = AF_UNIX;
+	/* autobind: an abstract address the agent can answer to */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&self, sizeof(sa_family_t)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		bc_fatal(BC_EXIT_ERROR, "report: socket: %s", strerror(errno));
+	for (sent = 0; sent < count; sent++) { /* one event per datagram */
+		if (sendto(fd, msg, (size_t)len, 0, (struct sockaddr *)&sa,
+			   sizeof(sa)) < 0)
+			bc_fatal(BC_EXIT_UNAVAIL,
+				 "report: agent socket %s: %s (is the agent running?)",
+				 path, strerror(errno));
+		n = recv(fd, reply, sizeof(reply) - 1, 0);
+		if (n < 0)
+			bc_fatal(BC_EXIT_UNAVAIL, "report: no answer from the agent at %s",
+				 path);
+		reply[n] = '\0';
+		if (strcmp(reply, "ok") != 0) {
+			char e[600];
+
+			bc_printable(e, sizeof(e), reply, (size_t)n);
+			fprintf(stderr, "bancluster: report: %s\n", e);
+			close(fd);
+			return BC_EXIT_ERROR;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 static int cmd_show(struct bc_cli *c, int argc, char **argv)
 {
 	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
@@ -814,6 +903,8 @@ int main(int argc, char **argv)
 		rc = cmd_show(&c, argc, argv);
 	else if (strcmp(cmd, "replay") == 0)
 		rc = bc_replay_main(argc, argv);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(argc, argv);
 	else if (strcmp(cmd, "audit") == 0 && argc >= 2 &&
 		 strcmp(argv[1], "smtp") == 0)
 		rc = bc_audit_smtp_main(argc - 1, argv + 1);

@@ -45,6 +45,18 @@ fail 5 fd00:0:0:9::1
 check "two addresses of one /64 add up: the /64 is banned" wait_for 5 all_in_set fleet6 fd00:0:0:9::/64
 check "traffic from the /64 is dropped" cannot_connect fd00:0:0:9::2 fd00::13
 
+# bancluster report (fail2ban's action): events handed to the local agent
+out=$(ns mx2 "$BIN/bancluster" report 198.18.0.102 --kind auth_fail --count 3 \
+	--service fail2ban/postfix-sasl --socket "$WORK/state-mx2/agent.sock" 2>&1)
+check "report: three events accepted by mx2's agent ($out)" [ -z "$out" ]
+ns mx4 "$BIN/bancluster" report 198.18.0.102 --kind auth_fail --count 2 --socket "$WORK/state-mx4/agent.sock"
+check "report: 3 on mx2 + 2 on mx4 make a fleet ban" wait_for 5 all_in_set fleet4 198.18.0.102
+out=$(ns mx2 "$BIN/bancluster" report 198.18.0.300 --kind auth_fail --socket "$WORK/state-mx2/agent.sock" 2>&1)
+check "report: bad address refused with exit 64 ($out)" [ $? = 64 ] && echo "$out" | grep -q '198.18.0.300'
+out=$(ns mx2 "$BIN/bancluster" report 198.18.0.103 --kind brute --socket "$WORK/state-mx2/agent.sock" 2>&1)
+check "report: unknown kind refused (exit 64)" [ $? = 64 ] && echo "$out" | grep -q 'brute'
+check "report: the local socket is private (mode 0600)" [ "$(stat -c %a "$WORK/state-mx2/agent.sock")" = 600 ]
+
 # coordinator down: a host under attack bans alone (local policy)
 before=$(events_of 5)
 kill "$COORD_PID"
