@@ -11,6 +11,7 @@
 #include "agent/fw_nft.h"
 #include "agent/parse.h"
 #include "agent/spool.h"
+#include "common/notify.h"
 #include "common/policy.h"
 #include "common/banmap.h"
 #include "common/config.h"
@@ -107,6 +108,7 @@ struct bc_agent {
 	int drift_seen;          /* consecutive checks that found drift */
 	uint64_t repairs;
 	int64_t next_check_ms;
+	struct bc_notify notify;
 };
 
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,

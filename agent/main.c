@@ -30,6 +30,7 @@
 #include "agent/source.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/zsock.h"
 
 #define LOG_BURST 20
@@ -787,6 +788,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	a->log_budget = LOG_BURST;
 	request_snapshot(a, "start");
+	bc_notify_ready("following the coordinator");
 	while (!stop_flag) {
 		zmq_pollitem_t items[3 + BC_AGENT_MAX_SOURCES];
 		size_t nsrc = 0, k, map[BC_AGENT_MAX_SOURCES];
@@ -830,12 +832,14 @@ int main(int argc, char **argv)
 			if (a->src[k] != NULL && now >= a->next_read_ms[k])
 				read_source(a, k);
 		timers(a);
+		bc_notify_tick(&a->notify, bc_mono_ms());
 		if (hup_flag) {
 			hup_flag = 0;
 			bc_info("SIGHUP: the agent keeps running; restart it to "
 				"apply a changed agent.ini");
 		}
 	}
+	bc_notify_stopping();
 	bc_info("stopping: %" PRIu64 " updates applied, %" PRIu64 " resyncs; "
 		"kernel bans stay and expire on their own",
 		a->updates_applied, a->resyncs);

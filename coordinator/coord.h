@@ -11,6 +11,7 @@
 #include "common/banmap.h"
 #include "common/config.h"
 #include "common/keys.h"
+#include "common/notify.h"
 #include "common/policy.h"
 #include "coordinator/store.h"
 #include "proto/wire.h"
@@ -88,6 +89,7 @@ struct bc_coord {
 	uint64_t rejected[BC_REJ_MAX];
 	uint64_t reports, events;
 	int log_budget;
+	struct bc_notify notify;
 };
 
 /* The policy configuration the [policy] section describes. */

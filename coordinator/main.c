@@ -23,6 +23,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/zsock.h"
 #include "coordinator/arena.h"
 #include "coordinator/coord.h"
@@ -1134,6 +1135,13 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
+	{
+		char st[128];
+
+		snprintf(st, sizeof(st), "epoch %llu, %zu active bans",
+			 (unsigned long long)c->epoch, c->bans.n);
+		bc_notify_ready(st);
+	}
 	while (!stop_flag) {
 		zmq_pollitem_t items[2] = {
 			{c->router, 0, ZMQ_POLLIN, 0},
@@ -1148,6 +1156,7 @@ int main(int argc, char **argv)
 			handle_zap(c);
 		if (items[0].revents & ZMQ_POLLIN)
 			drain_router(c);
+		bc_notify_tick(&c->notify, bc_mono_ms());
 		if (reload_flag) {
 			reload_flag = 0;
 			reload(c, cfgpath);
@@ -1157,6 +1166,7 @@ int main(int argc, char **argv)
 			c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
 		}
 	}
+	bc_notify_stopping();
 	bc_info("stopping: %" PRIu64 " reports, %" PRIu64 " events received",
 		c->reports, c->events);
 	for (i = 0; i < BC_REJ_MAX; i++)
