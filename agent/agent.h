@@ -34,6 +34,7 @@
 #define BC_AGENT_CHECK_MS 1000      /* kernel self-check, small sets */
 #define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
 #define BC_AGENT_CHECK_BIG 20000
+#define BC_AGENT_METRICS_MS 10000   /* metrics_file rewritten this often */
 
 struct bc_source_cfg {
 	char name[BC_NAME_MAX];
@@ -50,6 +51,7 @@ struct bc_agent_cfg {
 	char coordinator_key[BC_CFG_STR_MAX];
 	char state_dir[BC_CFG_STR_MAX];
 	char cluster[BC_CFG_STR_MAX];
+	char metrics_file[BC_CFG_STR_MAX];
 	struct bc_cfg_ports ports;
 	int64_t local_maxretry;
 	int64_t local_findtime;
@@ -109,6 +111,9 @@ struct bc_agent {
 	uint64_t repairs;
 	int64_t next_check_ms;
 	struct bc_notify notify;
+	int64_t next_metrics_ms;
+	uint64_t coord_seq;      /* newest sequence the coordinator announced */
+	uint64_t reports_sent, reports_acked;
 };
 
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,

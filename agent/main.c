@@ -30,6 +30,7 @@
 #include "agent/source.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/notify.h"
 #include "common/zsock.h"
 
@@ -230,9 +231,11 @@ static void on_dealer(struct bc_agent *a)
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT)
 			on_snapshot(a, p->snapshot);
 		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
-			if (bc_spool_ack(&a->spool, p->ack->report_id) &&
-			    a->spool.n == 0)
-				a->save_due = true; /* every read line is acked */
+			if (bc_spool_ack(&a->spool, p->ack->report_id)) {
+				a->reports_acked++;
+				if (a->spool.n == 0)
+					a->save_due = true; /* all read lines acked */
+			}
 		bancluster__payload__free_unpacked(p, NULL);
 	}
 }
@@ -269,6 +272,7 @@ static void on_sub(struct bc_agent *a)
 		}
 		a->last_heard_ms = bc_mono_ms();
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_HUGZ) {
+			a->coord_seq = p->hugz->seq;
 			if (p->hugz->epoch != a->epoch) {
 				resync = 1;
 				why = "coordinator restarted (new epoch)";
@@ -517,6 +521,7 @@ static void send_report(struct bc_agent *a)
 	p.report = &r;
 	if (send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p) == 0) {
 		bc_spool_take(&a->spool, n, id, now);
+		a->reports_sent++;
 	}
 out:
 	free(ev);
@@ -614,6 +619,66 @@ static void drain_reports(struct bc_agent *a)
 			"will be read again at the next start", a->spool.n);
 }
 
+/* metrics_file: Prometheus text for node_exporter's textfile collector */
+static void write_metrics(struct bc_agent *a)
+{
+	static const char *kinds[] = {"", "auth_fail", "sender_violation",
+				      "auth_abort", "auth_success"};
+	struct bc_metrics m;
+	size_t i;
+	int k;
+
+	if (a->cfg.metrics_file[0] == '\0')
+		return;
+	if (bc_metrics_begin(&m, a->cfg.metrics_file) < 0) {
+		bc_warn("metrics_file %s: cannot write", a->cfg.metrics_file);
+		return;
+	}
+	bc_metrics_help(&m, "bancluster_agent_events_total", "counter", "Events detected in the logs since start, by kind.");
+	for (k = 1; k < BC_POLICY_KINDS; k++)
+		bc_metrics_value(&m, "bancluster_agent_events_total", "kind", kinds[k], (double)a->events[k]);
+	bc_metrics_help(&m, "bancluster_agent_lines_total", "counter", "Log lines read, by source.");
+	bc_metrics_help(&m, "bancluster_agent_lines_overlong_total", "counter", "Log lines over 8 KiB dropped, by source.");
+	for (i = 0; i < a->cfg.nsources; i++) {
+		const struct bc_source_stats *st = a->src[i] ? bc_source_stats(a->src[i]) : NULL;
+
+		bc_metrics_value(&m, "bancluster_agent_lines_total", "source", a->cfg.sources[i].name,
+				 st ? (double)st->lines : 0);
+		bc_metrics_value(&m, "bancluster_agent_lines_overlong_total", "source", a->cfg.sources[i].name,
+				 st ? (double)st->overlong : 0);
+	}
+	bc_metrics_help(&m, "bancluster_agent_spool_events", "gauge", "Events waiting for the coordinator's ack.");
+	bc_metrics_value(&m, "bancluster_agent_spool_events", NULL, NULL, (double)a->spool.n);
+	bc_metrics_help(&m, "bancluster_agent_spool_dropped_total", "counter", "Events dropped from a full spool.");
+	bc_metrics_value(&m, "bancluster_agent_spool_dropped_total", NULL, NULL, (double)a->spool.dropped);
+	bc_metrics_help(&m, "bancluster_agent_reports_total", "counter", "Reports sent and acknowledged.");
+	bc_metrics_value(&m, "bancluster_agent_reports_total", "state", "sent", (double)a->reports_sent);
+	bc_metrics_value(&m, "bancluster_agent_reports_total", "state", "acked", (double)a->reports_acked);
+	bc_metrics_help(&m, "bancluster_agent_fleet_bans", "gauge", "Coordinator bans applied.");
+	bc_metrics_value(&m, "bancluster_agent_fleet_bans", NULL, NULL, (double)a->fleet.n);
+	bc_metrics_help(&m, "bancluster_agent_kernel_elements", "gauge", "Fleet set elements read back from the kernel.");
+	bc_metrics_value(&m, "bancluster_agent_kernel_elements", NULL, NULL, (double)a->kernel_count);
+	bc_metrics_help(&m, "bancluster_agent_lag", "gauge", "Sequences behind the coordinator's last announcement.");
+	bc_metrics_value(&m, "bancluster_agent_lag", NULL, NULL,
+			 a->coord_seq > a->seq ? (double)(a->coord_seq - a->seq) : 0);
+	bc_metrics_help(&m, "bancluster_agent_updates_applied_total", "counter", "Sequenced updates applied.");
+	bc_metrics_value(&m, "bancluster_agent_updates_applied_total", NULL, NULL, (double)a->updates_applied);
+	bc_metrics_help(&m, "bancluster_agent_resyncs_total", "counter", "Snapshot requests (starts, gaps, new epochs, silence).");
+	bc_metrics_value(&m, "bancluster_agent_resyncs_total", NULL, NULL, (double)a->resyncs);
+	bc_metrics_help(&m, "bancluster_agent_repairs_total", "counter", "Kernel drift repairs.");
+	bc_metrics_value(&m, "bancluster_agent_repairs_total", NULL, NULL, (double)a->repairs);
+	bc_metrics_help(&m, "bancluster_agent_local_bans_total", "counter", "Bans decided by the local policy.");
+	bc_metrics_value(&m, "bancluster_agent_local_bans_total", NULL, NULL, (double)a->local_bans);
+	bc_metrics_help(&m, "bancluster_agent_refused_total", "counter", "Fleet bans kept out by [local] allow.");
+	bc_metrics_value(&m, "bancluster_agent_refused_total", NULL, NULL, (double)a->refused);
+	bc_metrics_help(&m, "bancluster_agent_rejected_total", "counter", "Coordinator messages rejected, by reason.");
+	for (k = 1; k < BC_REJ_MAX; k++)
+		bc_metrics_value(&m, "bancluster_agent_rejected_total", "reason",
+				 bc_wire_reject_name((enum bc_reject)k), (double)a->rejected[k]);
+	if (bc_metrics_end(&m) < 0)
+		bc_warn("metrics_file %s: cannot write", a->cfg.metrics_file);
+}
+
 static void timers(struct bc_agent *a)
 {
 	int64_t now = bc_mono_ms();
@@ -630,6 +695,10 @@ static void timers(struct bc_agent *a)
 		a->next_cursor_ms = now + BC_AGENT_CURSOR_MIN_MS;
 	}
 	send_report(a);
+	if (now >= a->next_metrics_ms) {
+		write_metrics(a);
+		a->next_metrics_ms = now + BC_AGENT_METRICS_MS;
+	}
 	if (now >= a->next_check_ms) {
 		fleet_check(a);
 		a->next_check_ms = now + (a->fleet.n > BC_AGENT_CHECK_BIG

@@ -102,6 +102,10 @@ int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 		memcpy(dst, value, strlen(value) + 1);
 		return 0;
 	case BC_CFG_PATH:
+		if (value[0] == '\0' && k->def != NULL && k->def[0] == '\0') {
+			dst[0] = '\0'; /* optional path left empty: off */
+			return 0;
+		}
 		if (value[0] == '\0' || bc_cfg_path(dst, value, dir) < 0) {
 			snprintf(err, errlen, "bad path \"%.64s\"", value);
 			return -1;

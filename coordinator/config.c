@@ -21,6 +21,7 @@ static const struct bc_cfg_key keys[] = {
 	K("coordinator", "database", BC_CFG_PATH, database, 1, 0,
 	  "/var/lib/bancluster/coordinator.db"),
 	K("coordinator", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
+	K("coordinator", "metrics_file", BC_CFG_PATH, metrics_file, 0, 0, ""),
 	K("policy", "maxretry", BC_CFG_INT, maxretry, 1, 1000, "5"),
 	K("policy", "findtime", BC_CFG_DUR, findtime, 1, 86400, "10m"),
 	K("policy", "bantime", BC_CFG_DUR, bantime, 1, 365 * 86400.0, "3h"),

@@ -23,6 +23,7 @@
 #define BC_COORD_LOG_BURST 20      /* reject log lines per second */
 #define BC_COORD_PRUNE_MS 60000    /* retention sweep interval */
 #define BC_CHAN_REPORTS 3          /* store slot for report-id dedupe */
+#define BC_COORD_METRICS_MS 10000  /* metrics_file rewritten this often */
 
 struct bc_coord_cfg {
 	char listen[BC_CFG_STR_MAX];
@@ -32,6 +33,7 @@ struct bc_coord_cfg {
 	char admins_dir[BC_CFG_STR_MAX];
 	char database[BC_CFG_STR_MAX];
 	char cluster[BC_CFG_STR_MAX];
+	char metrics_file[BC_CFG_STR_MAX];
 	int64_t maxretry;
 	int64_t findtime;
 	int64_t bantime;
@@ -88,6 +90,9 @@ struct bc_coord {
 	int64_t next_tick;
 	uint64_t rejected[BC_REJ_MAX];
 	uint64_t reports, events;
+	uint64_t events_kind[BC_POLICY_KINDS];
+	uint64_t bans_manual, bans_rule, unbans, expiries;
+	int64_t next_metrics;
 	int log_budget;
 	struct bc_notify notify;
 };

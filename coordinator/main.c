@@ -23,6 +23,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/notify.h"
 #include "common/zsock.h"
 #include "coordinator/arena.h"
@@ -139,6 +140,7 @@ static int do_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 		return -1;
 	}
 	publish_change(c, &sb->ban, false);
+	c->bans_manual++;
 	bc_addr_format(&sb->ban.addr, a, sizeof(a));
 	if (sb->ban.expires_ms == 0)
 		snprintf(d, sizeof(d), "permanent");
@@ -171,6 +173,10 @@ static int do_unban(struct bc_coord *c, const struct bc_addr *addr,
 	bc_banmap_del(&c->bans, addr);
 	bc_policy_forget(c->policy, addr); /* a fresh start after an unban */
 	publish_change(c, &b, true);
+	if (strcmp(action, "expire") == 0)
+		c->expiries++;
+	else
+		c->unbans++;
 	bc_info("%s %s by %s seq=%" PRIu64, action, a,
 		signer[0] ? signer : "policy", c->seq);
 	return 0;
@@ -530,6 +536,7 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 		return;
 	}
 	publish_change(c, &sb.ban, false);
+	c->bans_rule++;
 	bc_info("ban %s for %s origin=rule:maxretry seq=%" PRIu64 ": %s",
 		bc_addr_format(&h->key, a, sizeof(a)), d, c->seq, sb.reason);
 	if (c->cfg.subnet_threshold > 0)
@@ -599,6 +606,8 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			pe.kind = (uint8_t)e->kind;
 			pe.host = (uint16_t)peer_index(c, from);
 			pe.ref = (uint64_t)row << 16 | i;
+			if (pe.kind < BC_POLICY_KINDS)
+				c->events_kind[pe.kind]++;
 			if (bc_policy_event(c->policy, &pe, now, &hit) ==
 			    BC_POLICY_BAN)
 				rule_ban(c, &hit);
@@ -765,6 +774,73 @@ static void handle_zap(struct bc_coord *c)
 		zmq_msg_close(&f[i]);
 }
 
+/* metrics_file: Prometheus text for node_exporter's textfile collector */
+static void write_metrics(struct bc_coord *c)
+{
+	static const char *kinds[] = {"", "auth_fail", "sender_violation",
+				      "auth_abort", "auth_success"};
+	struct bc_policy_stats ps;
+	struct bc_metrics m;
+	size_t i;
+	int k;
+
+	if (c->cfg.metrics_file[0] == '\0')
+		return;
+	if (bc_metrics_begin(&m, c->cfg.metrics_file) < 0) {
+		bc_warn("metrics_file %s: cannot write", c->cfg.metrics_file);
+		return;
+	}
+	bc_metrics_help(&m, "bancluster_coordinator_bans_active", "gauge", "Active bans.");
+	bc_metrics_value(&m, "bancluster_coordinator_bans_active", NULL, NULL, (double)c->bans.n);
+	bc_metrics_help(&m, "bancluster_coordinator_bans_added_total", "counter", "Bans decided since start, by origin.");
+	bc_metrics_value(&m, "bancluster_coordinator_bans_added_total", "origin", "manual", (double)c->bans_manual);
+	bc_metrics_value(&m, "bancluster_coordinator_bans_added_total", "origin", "rule", (double)c->bans_rule);
+	bc_metrics_help(&m, "bancluster_coordinator_bans_removed_total", "counter", "Bans ended since start, by cause.");
+	bc_metrics_value(&m, "bancluster_coordinator_bans_removed_total", "cause", "expire", (double)c->expiries);
+	bc_metrics_value(&m, "bancluster_coordinator_bans_removed_total", "cause", "unban", (double)c->unbans);
+	bc_metrics_help(&m, "bancluster_coordinator_events_total", "counter", "Events counted since start, by kind.");
+	for (k = 1; k < BC_POLICY_KINDS; k++)
+		bc_metrics_value(&m, "bancluster_coordinator_events_total", "kind", kinds[k], (double)c->events_kind[k]);
+	bc_metrics_help(&m, "bancluster_coordinator_reports_total", "counter", "Reports counted since start.");
+	bc_metrics_value(&m, "bancluster_coordinator_reports_total", NULL, NULL, (double)c->reports);
+	bc_metrics_help(&m, "bancluster_coordinator_rejected_total", "counter", "Messages and connections rejected, by reason.");
+	for (k = 1; k < BC_REJ_MAX; k++)
+		bc_metrics_value(&m, "bancluster_coordinator_rejected_total", "reason",
+				 bc_wire_reject_name((enum bc_reject)k), (double)c->rejected[k]);
+	bc_policy_stats(c->policy, &ps);
+	bc_metrics_help(&m, "bancluster_coordinator_tracked_addresses", "gauge", "Addresses with events in their window.");
+	bc_metrics_value(&m, "bancluster_coordinator_tracked_addresses", NULL, NULL, (double)ps.tracked);
+	bc_metrics_help(&m, "bancluster_coordinator_tracked_evicted_total", "counter", "Tracked addresses evicted (max_tracked).");
+	bc_metrics_value(&m, "bancluster_coordinator_tracked_evicted_total", NULL, NULL, (double)ps.evicted);
+	bc_metrics_help(&m, "bancluster_coordinator_sequence", "gauge", "Sequence of the last published change.");
+	bc_metrics_value(&m, "bancluster_coordinator_sequence", NULL, NULL, (double)c->seq);
+	bc_metrics_help(&m, "bancluster_coordinator_agent_connected", "gauge", "1 when the agent was heard within 5 s.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
+			bc_metrics_value(&m, "bancluster_coordinator_agent_connected", "agent", c->ring.v[i].name,
+					 c->peer_state[i].last_seen_ms != 0 &&
+							 bc_now_ms() - c->peer_state[i].last_seen_ms < BC_COORD_AGENT_TTL_MS
+						 ? 1 : 0);
+	bc_metrics_help(&m, "bancluster_coordinator_agent_lag", "gauge", "Sequences the agent's applied state is behind.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
+			bc_metrics_value(&m, "bancluster_coordinator_agent_lag", "agent", c->ring.v[i].name,
+					 c->peer_state[i].epoch == c->epoch && c->peer_state[i].seq <= c->seq
+						 ? (double)(c->seq - c->peer_state[i].seq)
+						 : (double)c->seq);
+	bc_metrics_help(&m, "bancluster_coordinator_agent_events_total", "counter", "Events counted from the agent, ever.");
+	bc_metrics_help(&m, "bancluster_coordinator_agent_events_dropped_total", "counter", "Events over report_rate, since start.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT) {
+			bc_metrics_value(&m, "bancluster_coordinator_agent_events_total", "agent", c->ring.v[i].name,
+					 (double)c->peer_state[i].events);
+			bc_metrics_value(&m, "bancluster_coordinator_agent_events_dropped_total", "agent", c->ring.v[i].name,
+					 (double)c->peer_state[i].rate_dropped);
+		}
+	if (bc_metrics_end(&m) < 0)
+		bc_warn("metrics_file %s: cannot write", c->cfg.metrics_file);
+}
+
 static void tick(struct bc_coord *c)
 {
 	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
@@ -814,6 +890,10 @@ static void tick(struct bc_coord *c)
 		}
 	}
 	c->log_budget = BC_COORD_LOG_BURST;
+	if (bc_mono_ms() >= c->next_metrics) {
+		write_metrics(c);
+		c->next_metrics = bc_mono_ms() + BC_COORD_METRICS_MS;
+	}
 	if (bc_mono_ms() >= c->next_prune) {
 		int64_t keep = c->cfg.retention > c->cfg.recidive_window
 				       ? c->cfg.retention

@@ -1,0 +1,56 @@
+/*
+ * metrics.c - Prometheus textfile writer (metrics.h).
+ */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int bc_metrics_begin(struct bc_metrics *m, const char *path)
+{
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	snprintf(m->tmp, sizeof(m->tmp), "%s.tmp", path);
+	m->f = fopen(m->tmp, "w");
+	return m->f ? 0 : -1;
+}
+
+void bc_metrics_help(struct bc_metrics *m, const char *name, const char *type,
+		     const char *help)
+{
+	fprintf(m->f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void bc_metrics_value(struct bc_metrics *m, const char *name,
+		      const char *label, const char *lvalue, double v)
+{
+	const char *p;
+
+	if (label == NULL) {
+		fprintf(m->f, "%s %.17g\n", name, v);
+		return;
+	}
+	fprintf(m->f, "%s{%s=\"", name, label);
+	for (p = lvalue; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"')
+			fprintf(m->f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", m->f);
+		else if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f)
+			fputc(*p, m->f);
+	}
+	fprintf(m->f, "\"} %.17g\n", v);
+}
+
+int bc_metrics_end(struct bc_metrics *m)
+{
+	int rc = ferror(m->f) ? -1 : 0;
+
+	if (fclose(m->f) != 0)
+		rc = -1;
+	m->f = NULL;
+	if (rc == 0 && rename(m->tmp, m->path) != 0)
+		rc = -1;
+	if (rc != 0)
+		remove(m->tmp);
+	return rc;
+}

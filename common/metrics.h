@@ -1,0 +1,32 @@
+/*
+ * metrics.h - Prometheus text exposition written atomically to a file,
+ * for node_exporter's textfile collector (write to FILE.tmp, rename).
+ * Label values are escaped as the format requires.
+ */
+#ifndef BC_METRICS_H
+#define BC_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct bc_metrics {
+	FILE *f;
+	char path[4096];
+	char tmp[4200];
+};
+
+/* Start a new exposition for path. Returns 0 or -1. */
+int bc_metrics_begin(struct bc_metrics *m, const char *path);
+
+/* # HELP and # TYPE lines (type: counter, gauge). */
+void bc_metrics_help(struct bc_metrics *m, const char *name, const char *type,
+		     const char *help);
+
+/* One sample; label may be NULL, else "key" with value lvalue. */
+void bc_metrics_value(struct bc_metrics *m, const char *name,
+		      const char *label, const char *lvalue, double v);
+
+/* Finish: fsync-free rename into place. Returns 0 or -1. */
+int bc_metrics_end(struct bc_metrics *m);
+
+#endif
