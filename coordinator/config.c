@@ -22,6 +22,9 @@ static const struct bc_cfg_key keys[] = {
 	  "/var/lib/bancluster/coordinator.db"),
 	K("coordinator", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
 	K("coordinator", "metrics_file", BC_CFG_PATH, metrics_file, 0, 0, ""),
+	K("coordinator", "digest_to", BC_CFG_STR, digest_to, 0, 254, ""),
+	K("coordinator", "digest_interval", BC_CFG_DUR, digest_interval, 1, 7 * 86400.0, "1h"),
+	K("coordinator", "sendmail", BC_CFG_PATH, sendmail, 1, 0, "/usr/sbin/sendmail"),
 	K("policy", "maxretry", BC_CFG_INT, maxretry, 1, 1000, "5"),
 	K("policy", "findtime", BC_CFG_DUR, findtime, 1, 86400, "10m"),
 	K("policy", "bantime", BC_CFG_DUR, bantime, 1, 365 * 86400.0, "3h"),
@@ -90,6 +93,12 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	if (bc_cfg_load(path, keys, sizeof(keys) / sizeof(keys[0]), cfg, NULL,
 			err, errlen) < 0)
 		return -1;
+	if (cfg->digest_to[0] != '\0' && !bc_digest_addr_ok(cfg->digest_to)) {
+		snprintf(err, errlen,
+			 "%s: [coordinator] digest_to: \"%.64s\": expected one address local@domain",
+			 path, cfg->digest_to);
+		return -1;
+	}
 	if (cfg->allow_file[0] != '\0' &&
 	    load_allow_file(cfg, path, err, errlen) < 0)
 		return -1;

@@ -13,6 +13,7 @@
 #include "common/keys.h"
 #include "common/notify.h"
 #include "common/policy.h"
+#include "coordinator/digest.h"
 #include "coordinator/store.h"
 #include "proto/wire.h"
 
@@ -34,6 +35,9 @@ struct bc_coord_cfg {
 	char database[BC_CFG_STR_MAX];
 	char cluster[BC_CFG_STR_MAX];
 	char metrics_file[BC_CFG_STR_MAX];
+	char digest_to[BC_CFG_STR_MAX];
+	int64_t digest_interval;
+	char sendmail[BC_CFG_STR_MAX];
 	int64_t maxretry;
 	int64_t findtime;
 	int64_t bantime;
@@ -95,6 +99,7 @@ struct bc_coord {
 	int64_t next_metrics;
 	int log_budget;
 	struct bc_notify notify;
+	struct bc_digest digest;
 };
 
 /* The policy configuration the [policy] section describes. */

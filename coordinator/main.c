@@ -141,6 +141,7 @@ static int do_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 	}
 	publish_change(c, &sb->ban, false);
 	c->bans_manual++;
+	bc_digest_add(&c->digest, &sb->ban, sb->origin, sb->reason);
 	bc_addr_format(&sb->ban.addr, a, sizeof(a));
 	if (sb->ban.expires_ms == 0)
 		snprintf(d, sizeof(d), "permanent");
@@ -445,6 +446,7 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		return;
 	}
 	publish_change(c, &sb.ban, false);
+	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
 	bc_info("ban %s for %s origin=rule:subnet seq=%" PRIu64 ": %s", a,
 		bc_duration_format(secs, d, sizeof(d)), c->seq, sb.reason);
 }
@@ -537,6 +539,7 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 	}
 	publish_change(c, &sb.ban, false);
 	c->bans_rule++;
+	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
 	bc_info("ban %s for %s origin=rule:maxretry seq=%" PRIu64 ": %s",
 		bc_addr_format(&h->key, a, sizeof(a)), d, c->seq, sb.reason);
 	if (c->cfg.subnet_threshold > 0)
@@ -890,6 +893,14 @@ static void tick(struct bc_coord *c)
 		}
 	}
 	c->log_budget = BC_COORD_LOG_BURST;
+	if (c->cfg.digest_to[0] != '\0') {
+		char derr[256];
+
+		if (bc_digest_flush(&c->digest, c->cfg.sendmail, c->cfg.digest_to,
+				    c->cfg.cluster, c->cfg.digest_interval * 1000,
+				    bc_mono_ms(), derr, sizeof(derr)) < 0)
+			bc_warn("ban digest: %s", derr);
+	}
 	if (bc_mono_ms() >= c->next_metrics) {
 		write_metrics(c);
 		c->next_metrics = bc_mono_ms() + BC_COORD_METRICS_MS;

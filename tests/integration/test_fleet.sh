@@ -5,6 +5,14 @@
 . "$(dirname "$0")/lib.sh"
 
 fleet_init 3
+# ban digest through a stand-in sendmail that records argv and the mail
+cat >"$WORK/sendmail" <<'SH'
+#!/bin/sh
+printf '%s\n' "$@" >"${0%/*}/mail.argv"
+cat >"${0%/*}/mail.txt"
+SH
+chmod +x "$WORK/sendmail"
+printf '[coordinator]\ndigest_to = admin@example.org\ndigest_interval = 2s\nsendmail = sendmail\n' >>"$WORK/coordinator.ini"
 start_coord
 for i in 1 2 3; do start_agent "$i"; done
 start_listeners
@@ -58,6 +66,13 @@ bc ban 203.0.113.9 --for 3s >/dev/null
 check "3 s ban reaches every MX" wait_for 3 all_in_set fleet4 203.0.113.9
 sleep 3.2
 check "3 s ban left every kernel set on time" none_in_set fleet4 203.0.113.9
+
+# the digest: one mail, argv only, attacker text inert
+bc ban 192.0.2.99 --for 1h --reason 'x"; touch /tmp/bc-pwned; $(id) `id`' >/dev/null
+check "digest mailed through sendmail with a fixed argv" wait_for 6 sh -c "[ \"\$(tr '\n' ' ' <$WORK/mail.argv)\" = '-oi -- admin@example.org ' ]"
+check "digest lists the new bans" wait_for 3 grep -q '192.0.2.99' "$WORK/mail.txt"
+check "digest subject counts them" grep -q '^Subject: bancluster bancluster: [0-9]* new fleet ban' "$WORK/mail.txt"
+check "a reason with shell syntax ran nothing" [ ! -e /tmp/bc-pwned ]
 
 # a late agent gets the bans from the snapshot
 kill "$AGENT_PID_3"
