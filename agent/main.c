@@ -719,9 +719,97 @@ static void timers(struct bc_agent *a)
 		request_snapshot(a, "no snapshot yet");
 }
 
-static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
+static void local_policy_cfg(const struct bc_agent_cfg *cfg,
+			     struct bc_policy_cfg *pc)
+{
+	bc_policy_cfg_defaults(pc);
+	pc->maxretry = (double)cfg->local_maxretry;
+	pc->findtime_ms = cfg->local_findtime * 1000;
+	pc->allow = &cfg->local_allow;
+	pc->max_tracked = BC_AGENT_LOCAL_TRACKED;
+}
+
+static int open_fw(struct bc_agent *a, const struct bc_agent_cfg *cfg,
+		   char *err, size_t errlen)
 {
 	struct bc_fw_config fwc;
+	struct bc_fw *fw;
+	size_t i;
+
+	memset(&fwc, 0, sizeof(fwc));
+	fwc.all_ports = cfg->ports.all;
+	for (i = 0; i < cfg->ports.n && i < BC_FW_MAX_PORTS; i++)
+		fwc.ports[fwc.nports++] = cfg->ports.port[i];
+	fw = bc_fw_open(&fwc, err, errlen); /* keeps every element */
+	if (fw == NULL)
+		return -1;
+	bc_fw_close(&a->fw);
+	a->fw = fw;
+	return 0;
+}
+
+/*
+ * SIGHUP: re-read agent.ini. The local policy and allow list, the
+ * protected ports and the coordinator's key take effect at once; bans in
+ * the kernel and counts are kept. Sources, id, key, endpoints and
+ * state_dir need a restart. A broken file changes nothing.
+ */
+static void reload(struct bc_agent *a, const char *cfgpath)
+{
+	struct bc_agent_cfg *n = calloc(1, sizeof(*n));
+	struct bc_keyring ring = {0};
+	struct bc_policy_cfg pc;
+	struct bc_peer cp;
+	char err[512];
+
+	if (n == NULL)
+		return;
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.name, sizeof(cp.name), "coordinator");
+	if (bc_agent_load_config(n, cfgpath, err, sizeof(err)) < 0 ||
+	    bc_key_load_public(&cp, n->coordinator_key, err, sizeof(err)) < 0 ||
+	    bc_keyring_add(&ring, &cp) < 0 || open_fw(a, n, err, sizeof(err)) < 0) {
+		bc_warn("reload refused, running configuration kept: %s", err);
+		bc_agent_free_config(n);
+		bc_keyring_free(&ring);
+		free(n);
+		return;
+	}
+	if (strcmp(n->id, a->cfg.id) != 0 || strcmp(n->key, a->cfg.key) != 0 ||
+	    strcmp(n->coordinator, a->cfg.coordinator) != 0 ||
+	    strcmp(n->updates, a->cfg.updates) != 0 ||
+	    strcmp(n->state_dir, a->cfg.state_dir) != 0 ||
+	    n->nsources != a->cfg.nsources ||
+	    memcmp(n->sources, a->cfg.sources, n->nsources * sizeof(n->sources[0])) != 0)
+		bc_warn("reload: id, key, endpoints, state_dir and sources "
+			"change at the next restart");
+	/* what only a restart changes stays as it runs */
+	memcpy(n->id, a->cfg.id, sizeof(n->id));
+	memcpy(n->key, a->cfg.key, sizeof(n->key));
+	memcpy(n->coordinator, a->cfg.coordinator, sizeof(n->coordinator));
+	memcpy(n->updates, a->cfg.updates, sizeof(n->updates));
+	memcpy(n->state_dir, a->cfg.state_dir, sizeof(n->state_dir));
+	memcpy(n->cluster, a->cfg.cluster, sizeof(n->cluster));
+	memcpy(n->sources, a->cfg.sources, sizeof(n->sources));
+	n->nsources = a->cfg.nsources;
+	if (memcmp(ring.v[0].pk, a->coord.v[0].pk, 32) == 0)
+		memcpy(ring.v[0].last_counter, a->coord.v[0].last_counter,
+		       sizeof(ring.v[0].last_counter));
+	bc_keyring_free(&a->coord);
+	a->coord = ring;
+	bc_agent_free_config(&a->cfg);
+	a->cfg = *n;
+	free(n);
+	local_policy_cfg(&a->cfg, &pc);
+	bc_policy_set_cfg(a->local_policy, &pc);
+	bc_info("reloaded %s: local maxretry %lld, %zu allow entries, %s ports",
+		cfgpath, (long long)a->cfg.local_maxretry, a->cfg.local_allow.n,
+		a->cfg.ports.all ? "all" : "listed");
+	request_snapshot(a, "reload"); /* re-apply fleet bans under the new allow list */
+}
+
+static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
+{
 	struct bc_peer cp;
 	char err[512], path[BC_CFG_STR_MAX + 96];
 	size_t i;
@@ -746,21 +834,12 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	snprintf(path, sizeof(path), "%s/%.64s.counter", a->cfg.state_dir, a->cfg.id);
 	if (bc_counter_open(&a->signer.counter, path, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	memset(&fwc, 0, sizeof(fwc));
-	fwc.all_ports = a->cfg.ports.all;
-	for (i = 0; i < a->cfg.ports.n && i < BC_FW_MAX_PORTS; i++)
-		fwc.ports[fwc.nports++] = a->cfg.ports.port[i];
-	a->fw = bc_fw_open(&fwc, err, sizeof(err));
-	if (a->fw == NULL)
+	if (open_fw(a, &a->cfg, err, sizeof(err)) < 0)
 		bc_fatal(1, "firewall: %s", err);
 	{
 		struct bc_policy_cfg pc;
 
-		bc_policy_cfg_defaults(&pc);
-		pc.maxretry = (double)a->cfg.local_maxretry;
-		pc.findtime_ms = a->cfg.local_findtime * 1000;
-		pc.allow = &a->cfg.local_allow;
-		pc.max_tracked = BC_AGENT_LOCAL_TRACKED;
+		local_policy_cfg(&a->cfg, &pc);
 		a->local_policy = bc_policy_new(&pc);
 		if (a->local_policy == NULL)
 			bc_fatal(1, "out of memory");
@@ -904,8 +983,7 @@ int main(int argc, char **argv)
 		bc_notify_tick(&a->notify, bc_mono_ms());
 		if (hup_flag) {
 			hup_flag = 0;
-			bc_info("SIGHUP: the agent keeps running; restart it to "
-				"apply a changed agent.ini");
+			reload(a, cfgpath);
 		}
 	}
 	bc_notify_stopping();

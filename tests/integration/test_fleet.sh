@@ -38,8 +38,10 @@ for i in 1 2 3; do
 	check "mx$i: connect from inside the /64 fails" cannot_connect fd00:0:0:7::5 fd00::1$i
 	check "mx$i: connect from outside the /64 works" can_connect fd00:0:0:8::5 fd00::1$i
 done
-check "a non-protected port stays open to the banned /24" \
-	sh -c "ip netns exec $NSP-mx1 python3 -c 'import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind((\"0.0.0.0\",8080));s.listen();time.sleep(3)' & sleep 0.3; ip netns exec $NSP-att nc -z -w 1 -s 198.18.7.5 198.18.0.11 8080"
+ip netns exec "$NSP-mx1" python3 -c 'import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(("0.0.0.0",8080));s.listen();time.sleep(30)' &
+PIDS="$PIDS $!"
+wait_for 5 sh -c "ip netns exec $NSP-mx1 ss -ltn | grep -q ':8080 '"
+check "a non-protected port stays open to the banned /24" can_connect 198.18.7.5 198.18.0.11 8080
 timeout_ms=$(ns mx1 nft -j list set inet bancluster fleet4 | python3 -c '
 import json,sys
 for o in json.load(sys.stdin)["nftables"]:
@@ -117,6 +119,17 @@ sleep 0.5
 check "unknown admin key: nothing on any agent" none_in_set fleet4 192.0.2.66
 check "unknown admin key: not listed" sh -c "! ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list | grep -q 192.0.2.66"
 check "coordinator counted the refused key" grep -q 'CURVE key not pinned' "$WORK/coordinator.log"
+
+# agent SIGHUP: the protected ports follow agent.ini, kernel bans stay
+sed -i 's/^ports = 25, 465, 587$/ports = 25, 8025/' "$WORK/mx1.ini"
+kill -HUP "$AGENT_PID_1"
+check "agent SIGHUP reload is logged" wait_for 3 grep -q 'reloaded' "$WORK/mx1.log"
+check "after reload the new port list is in mx1's chain" sh -c "ip netns exec $NSP-mx1 nft list chain inet bancluster input | grep -q 8025"
+check "after reload mx1 keeps its bans" in_set 1 fleet4 198.51.100.5
+printf '[local]\nmaxretry = 0\n' >>"$WORK/mx1.ini"
+kill -HUP "$AGENT_PID_1"
+check "a broken agent.ini on SIGHUP is refused, the agent runs on" wait_for 3 grep -q 'reload refused' "$WORK/mx1.log"
+check "the refused reload names the file and line" grep -q 'mx1.ini:[0-9]*: \[local\] maxretry' "$WORK/mx1.log"
 
 # bad CLI input: one line naming the value, exit 64
 for arg in "192.0.2.300" "192.0.2.0/33" "2001:db8::/129" "nonsense" "192.0.2.1/" "::ffff:1.2.3.4/95"; do
