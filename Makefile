@@ -47,7 +47,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test unit-bins demo bench install clean fuzz check-deps
+.PHONY: all deps test unit-bins demo bench install clean fuzz check-deps deb
 all: $(PROGS)
 
 $(PROTO_GEN) $(PROTO_HDR): proto/bancluster.proto
@@ -100,6 +100,9 @@ demo: check-deps
 bench: check-deps
 	$(MAKE) all $(BENCH_BIN)
 	B=$(B) sh bench/run.sh
+
+deb: all
+	sh deploy/deb/build.sh $(B) $(DEB_VERSION)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin

@@ -6,9 +6,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agent/banset.h"
 #include "agent/fw_nft.h"
+#include "agent/fw_remote.h"
 #include "agent/parse.h"
 #include "agent/spool.h"
 #include "common/notify.h"
@@ -52,6 +54,7 @@ struct bc_agent_cfg {
 	char state_dir[BC_CFG_STR_MAX];
 	char cluster[BC_CFG_STR_MAX];
 	char metrics_file[BC_CFG_STR_MAX];
+	char user[BC_CFG_STR_MAX];
 	struct bc_cfg_ports ports;
 	int64_t local_maxretry;
 	int64_t local_findtime;
@@ -69,7 +72,13 @@ struct bc_agent {
 	struct bc_agent_cfg cfg;
 	struct bc_signer signer;
 	struct bc_keyring coord; /* exactly one key: the coordinator's */
-	struct bc_fw *fw;
+	struct bc_fw *fw;        /* firewall process only */
+	struct bc_fwr fwr;       /* signer: the firewall process */
+	int rd_fd;               /* signer: the reader process */
+	pid_t fw_pid, rd_pid;
+	uint64_t rd_seq;         /* last event record received */
+	uint64_t rd_lines, rd_overlong;
+	size_t rd_src;           /* reader: source being read */
 	struct bc_banmap fleet;  /* mirror of the coordinator's bans */
 	struct bc_banmap pending; /* snapshot parts being received */
 	void *zctx, *sub, *dealer;

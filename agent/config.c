@@ -20,6 +20,7 @@ static const struct bc_cfg_key keys[] = {
 	K("agent", "state_dir", BC_CFG_PATH, state_dir, 1, 0, "/var/lib/bancluster"),
 	K("agent", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
 	K("agent", "metrics_file", BC_CFG_PATH, metrics_file, 0, 0, ""),
+	K("agent", "user", BC_CFG_STR, user, 0, 63, "bancluster"),
 	K("firewall", "ports", BC_CFG_PORTS, ports, 0, 0, "25, 465, 587"),
 	K("local", "maxretry", BC_CFG_INT, local_maxretry, 1, 1000, "10"),
 	K("local", "findtime", BC_CFG_DUR, local_findtime, 1, 86400, "10m"),

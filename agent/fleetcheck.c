@@ -99,7 +99,7 @@ static void dump_cb(const struct bc_fw_elem *e, void *arg)
 	add(k, e, e->timeout_ms ? k->now_ms + (int64_t)e->timeout_ms : 0);
 }
 
-int bc_fleetcheck_kernel(struct bc_fw *fw, int64_t now_ms, int64_t cutoff_ms,
+int bc_fleetcheck_kernel(struct bc_fwr *fw, int64_t now_ms, int64_t cutoff_ms,
 			 const struct bc_banmap *want,
 			 struct bc_fleetcheck *out, size_t *missing,
 			 size_t *extra, char *err, size_t errlen)
@@ -110,8 +110,8 @@ int bc_fleetcheck_kernel(struct bc_fw *fw, int64_t now_ms, int64_t cutoff_ms,
 	k.now_ms = now_ms;
 	k.cutoff_ms = cutoff_ms;
 	*missing = *extra = 0;
-	if (bc_fw_dump(fw, BC_FW_FLEET, AF_INET, dump_cb, &k, err, errlen) < 0 ||
-	    bc_fw_dump(fw, BC_FW_FLEET, AF_INET6, dump_cb, &k, err, errlen) < 0)
+	if (bc_fwr_dump(fw, BC_FW_FLEET, AF_INET, dump_cb, &k, err, errlen) < 0 ||
+	    bc_fwr_dump(fw, BC_FW_FLEET, AF_INET6, dump_cb, &k, err, errlen) < 0)
 		goto out;
 	if (k.oom)
 		goto out;

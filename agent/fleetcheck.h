@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "agent/fw_nft.h"
+#include "agent/fw_remote.h"
 #include "common/banmap.h"
 
 #define BC_FLEETCHECK_HASH 16
@@ -36,7 +37,7 @@ int bc_fleetcheck_expected(const struct bc_banmap *m, int64_t cutoff_ms,
  * number of elements expected by `want` that are missing or unexpected
  * (want may be NULL: counts then stay 0).
  */
-int bc_fleetcheck_kernel(struct bc_fw *fw, int64_t now_ms, int64_t cutoff_ms,
+int bc_fleetcheck_kernel(struct bc_fwr *fw, int64_t now_ms, int64_t cutoff_ms,
 			 const struct bc_banmap *want,
 			 struct bc_fleetcheck *out, size_t *missing,
 			 size_t *extra, char *err, size_t errlen);

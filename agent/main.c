@@ -19,14 +19,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "agent/agent.h"
 #include "agent/fleetcheck.h"
 #include "agent/local.h"
+#include "agent/privsep.h"
+#include "agent/reader.h"
 #include "agent/source.h"
 #include "common/duration.h"
 #include "common/log.h"
@@ -126,7 +132,7 @@ static void apply_snapshot(struct bc_agent *a)
 
 	if (bc_banset_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops) < 0 ||
 	    ((t1 = bc_mono_ms()), 0) ||
-	    bc_fw_replace(a->fw, BC_FW_FLEET, ops.v, ops.n, err,
+	    bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
 			  sizeof(err)) < 0) {
 		bc_warn("snapshot apply failed: %s; retrying", ops.v ? err : "out of memory");
 		bc_fw_ops_free(&ops);
@@ -312,7 +318,7 @@ static void on_sub(struct bc_agent *a)
 		bancluster__payload__free_unpacked(p, NULL);
 	}
 	if (ops.n > 0 &&
-	    bc_fw_apply(a->fw, ops.v, ops.n, err, sizeof(err)) < 0) {
+	    bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0) {
 		bc_warn("firewall update failed: %s", err);
 		resync = 1;
 		why = "firewall update failed";
@@ -335,7 +341,7 @@ static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
 	b.created_ms = now;
 	b.expires_ms = now + a->cfg.local_bantime * 1000;
 	if (bc_banset_change(&a->local, &b, 0, now, BC_FW_LOCAL, &ops) < 0 ||
-	    bc_fw_apply(a->fw, ops.v, ops.n, err, sizeof(err)) < 0)
+	    bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0)
 		bc_warn("local ban %s failed: %s",
 			bc_addr_format(&b.addr, as, sizeof(as)),
 			ops.v ? err : "out of memory");
@@ -379,7 +385,8 @@ static void on_event(struct bc_agent *a, const struct bc_event *e,
 	sev.kind = e->kind;
 	sev.addr = e->addr;
 	snprintf(sev.service, sizeof(sev.service), "%s", e->service);
-	bc_escape(sev.line, sizeof(sev.line), line, len);
+	/* escaped by the reader */
+	snprintf(sev.line, sizeof(sev.line), "%.*s", (int)len, line);
 	bc_spool_push(&a->spool, &sev);
 	pe.time_ms = sev.time_ms;
 	pe.kind = e->kind;
@@ -389,84 +396,36 @@ static void on_event(struct bc_agent *a, const struct bc_event *e,
 		local_ban(a, &hit);
 }
 
-/* Reports from other tools on this host (bancluster report, fail2ban). */
-static void on_local(struct bc_agent *a)
+/*
+ * Event records from the reader process: exact size and magic, or the
+ * reader is broken and the agent stops (its supervisor restarts it).
+ */
+static void on_reader(struct bc_agent *a)
 {
 	int i;
 
-	for (i = 0; i < 64; i++) {
-		char msg[BC_LOCAL_MSG_MAX + 1], err[160], reply[200];
-		struct sockaddr_un from;
-		socklen_t flen = sizeof(from);
-		struct bc_event ev;
-		ssize_t n;
+	for (i = 0; i < 256; i++) {
+		struct bc_evmsg m;
+		ssize_t n = recv(a->rd_fd, &m, sizeof(m), MSG_DONTWAIT);
 
-		n = recvfrom(a->local_fd, msg, sizeof(msg), 0,
-			     (struct sockaddr *)&from, &flen);
 		if (n < 0)
 			return;
-		if (bc_local_parse(msg, (size_t)n, &ev, err, sizeof(err)) < 0) {
-			snprintf(reply, sizeof(reply), "error: %s", err);
-		} else {
-			char line[BC_LOCAL_MSG_MAX + 16];
-			int ll = snprintf(line, sizeof(line), "local report: %.*s",
-					  (int)n, msg);
-
-			on_event(a, &ev, line, ll > 0 ? (size_t)ll : 0);
-			snprintf(reply, sizeof(reply), "ok");
-		}
-		if (flen > sizeof(sa_family_t))
-			sendto(a->local_fd, reply, strlen(reply), MSG_DONTWAIT,
-			       (struct sockaddr *)&from, flen);
-	}
-}
-
-struct line_ctx {
-	struct bc_agent *a;
-	size_t src;
-};
-
-static void on_line(void *arg, const char *line, size_t len)
-{
-	struct line_ctx *lc = arg;
-	struct bc_parser *p = lc->a->parser[lc->src];
-	struct bc_event e;
-
-	if (bc_parser_feed(p, line, len, &e) == BC_PARSE_MATCH)
-		on_event(lc->a, &e, line, len);
-	while (bc_parser_flush(p, 0, &e) == 1)
-		on_event(lc->a, &e, line, len);
-}
-
-static void read_source(struct bc_agent *a, size_t i)
-{
-	struct line_ctx lc = {a, i};
-
-	if (a->src[i] == NULL)
-		return;
-	/*
-	 * Back-pressure: while a report's worth of events waits for the
-	 * coordinator, leave the rest in the log (the file keeps it), so a
-	 * burst costs no memory. An unreachable coordinator does not stop
-	 * detection: the spool then fills to BC_SPOOL_MAX, oldest dropped.
-	 */
-	if (a->spool.n >= BC_AGENT_SPOOL_PAUSE && a->spool.inflight > 0 &&
-	    bc_mono_ms() - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS) {
-		a->next_read_ms[i] = bc_mono_ms() + 5;
-		return;
-	}
-	if (bc_source_read(a->src[i], on_line, &lc, BC_AGENT_READ_BURST) < 0 &&
-	    a->log_budget > 0) {
-		a->log_budget--;
-		bc_warn("source %s: %s", a->cfg.sources[i].name,
-			bc_source_error(a->src[i]));
-	}
-	a->next_read_ms[i] = bc_mono_ms() + bc_source_timeout_ms(a->src[i]);
-	if (bc_source_eof(a->src[i])) {
-		bc_info("source %s: end of input", a->cfg.sources[i].name);
-		if (a->spool.n == 0)
-			bc_source_save(a->src[i]);
-		bc_source_close(&a->src[i]);
+		if (n == 0)
+			bc_fatal(1, "reader process gone");
+		if (n != (ssize_t)sizeof(m) || m.magic != BC_EV_MAGIC ||
+		    m.len >= sizeof(m.line) || m.line[m.len] != '\0' ||
+		    m.seq < a->rd_seq)
+			bc_fatal(1, "reader process sent a malformed record");
+		a->rd_lines = m.lines;
+		a->rd_overlong = m.overlong;
+		if (m.seq == a->rd_seq)
+			continue; /* statistics only */
+		if (m.seq != a->rd_seq + 1 || m.ev.kind < 1 || m.ev.kind > 4 ||
+		    (m.ev.addr.family != AF_INET && m.ev.addr.family != AF_INET6) ||
+		    memchr(m.ev.service, '\0', sizeof(m.ev.service)) == NULL)
+			bc_fatal(1, "reader process sent a malformed record");
+		a->rd_seq = m.seq;
+		on_event(a, &m.ev, m.line, m.len);
 	}
 }
 
@@ -544,7 +503,7 @@ static void fleet_check(struct bc_agent *a)
 	if (a->state != BC_AGENT_ACTIVE)
 		return;
 	a->hash_cutoff_ms = now + BC_FLEETCHECK_MARGIN_MS;
-	if (bc_fleetcheck_kernel(a->fw, now, a->hash_cutoff_ms, &a->fleet, &k,
+	if (bc_fleetcheck_kernel(&a->fwr, now, a->hash_cutoff_ms, &a->fleet, &k,
 				 &missing, &extra, err, sizeof(err)) < 0) {
 		bc_warn("kernel read-back failed: %s", err);
 		return;
@@ -566,7 +525,7 @@ static void fleet_check(struct bc_agent *a)
 		struct bc_fw_ops ops = {0};
 
 		if (bc_banset_all(&a->fleet, now, BC_FW_FLEET, &ops) < 0 ||
-		    bc_fw_replace(a->fw, BC_FW_FLEET, ops.v, ops.n, err,
+		    bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
 				  sizeof(err)) < 0) {
 			bc_warn("repair failed: %s; resyncing", ops.v ? err : "out of memory");
 			request_snapshot(a, "repair failed");
@@ -587,15 +546,11 @@ static void fleet_check(struct bc_agent *a)
  */
 static void save_cursors(struct bc_agent *a)
 {
-	size_t i;
+	struct bc_rdcmd c = {BC_RD_MAGIC, BC_RD_SAVE, a->rd_seq};
 
-	for (i = 0; i < a->cfg.nsources; i++)
-		if (a->src[i] != NULL && bc_source_save(a->src[i]) < 0 &&
-		    a->log_budget > 0) {
-			a->log_budget--;
-			bc_warn("source %s: %s", a->cfg.sources[i].name,
-				bc_source_error(a->src[i]));
-		}
+	if (send(a->rd_fd, &c, sizeof(c), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+	    errno != EAGAIN)
+		bc_fatal(1, "reader process gone");
 	a->save_due = false;
 }
 
@@ -605,13 +560,14 @@ static void drain_reports(struct bc_agent *a)
 {
 	int64_t end = bc_mono_ms() + BC_AGENT_DRAIN_MS;
 
-	while (a->spool.n > 0 && bc_mono_ms() < end) {
+	do {
 		zmq_pollitem_t it = {a->dealer, 0, ZMQ_POLLIN, 0};
 
+		on_reader(a); /* events already on their way */
 		send_report(a);
 		if (zmq_poll(&it, 1, 50) > 0)
 			on_dealer(a);
-	}
+	} while (a->spool.n > 0 && bc_mono_ms() < end);
 	if (a->spool.n == 0)
 		save_cursors(a);
 	else
@@ -625,7 +581,6 @@ static void write_metrics(struct bc_agent *a)
 	static const char *kinds[] = {"", "auth_fail", "sender_violation",
 				      "auth_abort", "auth_success"};
 	struct bc_metrics m;
-	size_t i;
 	int k;
 
 	if (a->cfg.metrics_file[0] == '\0')
@@ -637,16 +592,10 @@ static void write_metrics(struct bc_agent *a)
 	bc_metrics_help(&m, "bancluster_agent_events_total", "counter", "Events detected in the logs since start, by kind.");
 	for (k = 1; k < BC_POLICY_KINDS; k++)
 		bc_metrics_value(&m, "bancluster_agent_events_total", "kind", kinds[k], (double)a->events[k]);
-	bc_metrics_help(&m, "bancluster_agent_lines_total", "counter", "Log lines read, by source.");
-	bc_metrics_help(&m, "bancluster_agent_lines_overlong_total", "counter", "Log lines over 8 KiB dropped, by source.");
-	for (i = 0; i < a->cfg.nsources; i++) {
-		const struct bc_source_stats *st = a->src[i] ? bc_source_stats(a->src[i]) : NULL;
-
-		bc_metrics_value(&m, "bancluster_agent_lines_total", "source", a->cfg.sources[i].name,
-				 st ? (double)st->lines : 0);
-		bc_metrics_value(&m, "bancluster_agent_lines_overlong_total", "source", a->cfg.sources[i].name,
-				 st ? (double)st->overlong : 0);
-	}
+	bc_metrics_help(&m, "bancluster_agent_lines_total", "counter", "Log lines read, all sources.");
+	bc_metrics_value(&m, "bancluster_agent_lines_total", NULL, NULL, (double)a->rd_lines);
+	bc_metrics_help(&m, "bancluster_agent_lines_overlong_total", "counter", "Log lines over 8 KiB dropped.");
+	bc_metrics_value(&m, "bancluster_agent_lines_overlong_total", NULL, NULL, (double)a->rd_overlong);
 	bc_metrics_help(&m, "bancluster_agent_spool_events", "gauge", "Events waiting for the coordinator's ack.");
 	bc_metrics_value(&m, "bancluster_agent_spool_events", NULL, NULL, (double)a->spool.n);
 	bc_metrics_help(&m, "bancluster_agent_spool_dropped_total", "counter", "Events dropped from a full spool.");
@@ -729,23 +678,14 @@ static void local_policy_cfg(const struct bc_agent_cfg *cfg,
 	pc->max_tracked = BC_AGENT_LOCAL_TRACKED;
 }
 
-static int open_fw(struct bc_agent *a, const struct bc_agent_cfg *cfg,
-		   char *err, size_t errlen)
+static void fw_config(const struct bc_agent_cfg *cfg, struct bc_fw_config *fwc)
 {
-	struct bc_fw_config fwc;
-	struct bc_fw *fw;
 	size_t i;
 
-	memset(&fwc, 0, sizeof(fwc));
-	fwc.all_ports = cfg->ports.all;
+	memset(fwc, 0, sizeof(*fwc));
+	fwc->all_ports = cfg->ports.all;
 	for (i = 0; i < cfg->ports.n && i < BC_FW_MAX_PORTS; i++)
-		fwc.ports[fwc.nports++] = cfg->ports.port[i];
-	fw = bc_fw_open(&fwc, err, errlen); /* keeps every element */
-	if (fw == NULL)
-		return -1;
-	bc_fw_close(&a->fw);
-	a->fw = fw;
-	return 0;
+		fwc->ports[fwc->nports++] = cfg->ports.port[i];
 }
 
 /*
@@ -759,6 +699,7 @@ static void reload(struct bc_agent *a, const char *cfgpath)
 	struct bc_agent_cfg *n = calloc(1, sizeof(*n));
 	struct bc_keyring ring = {0};
 	struct bc_policy_cfg pc;
+	struct bc_fw_config fwc;
 	struct bc_peer cp;
 	char err[512];
 
@@ -768,7 +709,8 @@ static void reload(struct bc_agent *a, const char *cfgpath)
 	snprintf(cp.name, sizeof(cp.name), "coordinator");
 	if (bc_agent_load_config(n, cfgpath, err, sizeof(err)) < 0 ||
 	    bc_key_load_public(&cp, n->coordinator_key, err, sizeof(err)) < 0 ||
-	    bc_keyring_add(&ring, &cp) < 0 || open_fw(a, n, err, sizeof(err)) < 0) {
+	    bc_keyring_add(&ring, &cp) < 0 ||
+	    (fw_config(n, &fwc), bc_fwr_reopen(&a->fwr, &fwc, err, sizeof(err))) < 0) {
 		bc_warn("reload refused, running configuration kept: %s", err);
 		bc_agent_free_config(n);
 		bc_keyring_free(&ring);
@@ -808,6 +750,114 @@ static void reload(struct bc_agent *a, const char *cfgpath)
 	request_snapshot(a, "reload"); /* re-apply fleet bans under the new allow list */
 }
 
+/* state_dir and what is in it belong to the unprivileged user */
+static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *u)
+{
+	DIR *d = opendir(a->cfg.state_dir);
+	struct dirent *de;
+
+	if (d == NULL || chown(a->cfg.state_dir, u->uid, u->gid) < 0)
+		bc_fatal(1, "%s: %s", a->cfg.state_dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char p[BC_CFG_STR_MAX + 300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", a->cfg.state_dir, de->d_name);
+		if (lchown(p, u->uid, u->gid) < 0)
+			bc_fatal(1, "%s: %s", p, strerror(errno));
+	}
+	closedir(d);
+}
+
+/*
+ * Privilege separation: fork the firewall process (CAP_NET_ADMIN and the
+ * netlink socket, nothing else) and the reader (sources, parsers, local
+ * report socket; no capability, no key), then drop this process (the
+ * signer: key and ZeroMQ) to the unprivileged user without capability.
+ * Before ZeroMQ exists: its threads must not be forked.
+ */
+static void split_processes(struct bc_agent *a)
+{
+	struct bc_privsep_user u;
+	int fsp[2], rsp[2];
+	char err[256], key[BC_CFG_STR_MAX + 8];
+	size_t i, kl;
+
+	if (bc_privsep_user(&u, a->cfg.user, err, sizeof(err)) < 0)
+		bc_fatal(1, "[agent] user: %s", err);
+	if (u.set)
+		chown_state(a, &u);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fsp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rsp) < 0)
+		bc_fatal(1, "socketpair: %s", strerror(errno));
+	fflush(NULL);
+	a->fw_pid = fork();
+	if (a->fw_pid < 0)
+		bc_fatal(1, "fork: %s", strerror(errno));
+	if (a->fw_pid == 0) {
+		close(fsp[0]);
+		close(rsp[0]);
+		close(rsp[1]);
+		close(a->local_fd);
+		for (i = 0; i < a->cfg.nsources; i++)
+			bc_source_close(&a->src[i]);
+		bc_key_wipe(&a->signer.key);
+		prctl(PR_SET_NAME, "bc-firewall", 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		signal(SIGTERM, SIG_IGN); /* ends when the signer closes */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		if (bc_privsep_drop(&u, true, err, sizeof(err)) < 0)
+			bc_fatal(1, "firewall process: %s", err);
+		bc_fwr_serve(a->fw, fsp[1]);
+	}
+	a->rd_pid = fork();
+	if (a->rd_pid < 0)
+		bc_fatal(1, "fork: %s", strerror(errno));
+	if (a->rd_pid == 0) {
+		int kfd;
+
+		close(fsp[0]);
+		close(fsp[1]);
+		close(rsp[0]);
+		bc_fw_close(&a->fw);
+		bc_key_wipe(&a->signer.key);
+		prctl(PR_SET_NAME, "bc-reader", 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (bc_privsep_drop(&u, false, err, sizeof(err)) < 0)
+			bc_fatal(1, "reader process: %s", err);
+		kl = strlen(a->cfg.key);
+		snprintf(key, sizeof(key), "%s%s", a->cfg.key,
+			 kl > 4 && strcmp(a->cfg.key + kl - 4, ".key") == 0 ? "" : ".key");
+		kfd = open(key, O_RDONLY | O_CLOEXEC);
+		if (kfd >= 0 && u.set)
+			bc_fatal(1, "reader process can read %s: privilege separation failed",
+				 key);
+		if (kfd >= 0)
+			close(kfd);
+		bc_info("reader: uid %u, capabilities %llx, key file %s",
+			(unsigned)getuid(), bc_privsep_capeff(),
+			kfd < 0 ? "out of reach" : "readable (no [agent] user set)");
+		bc_reader_serve(a, rsp[1]);
+	}
+	close(fsp[1]);
+	close(rsp[1]);
+	a->fwr.fd = fsp[0];
+	a->rd_fd = rsp[0];
+	bc_fw_close(&a->fw);
+	close(a->local_fd);
+	a->local_fd = -1;
+	for (i = 0; i < a->cfg.nsources; i++) {
+		bc_source_close(&a->src[i]);
+		bc_parser_free(&a->parser[i]);
+	}
+	if (bc_privsep_drop(&u, false, err, sizeof(err)) < 0)
+		bc_fatal(1, "signer process: %s", err);
+	bc_info("processes: signer %d (uid %u), reader %d, firewall %d",
+		(int)getpid(), (unsigned)getuid(), (int)a->rd_pid, (int)a->fw_pid);
+}
+
 static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 {
 	struct bc_peer cp;
@@ -834,8 +884,14 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	snprintf(path, sizeof(path), "%s/%.64s.counter", a->cfg.state_dir, a->cfg.id);
 	if (bc_counter_open(&a->signer.counter, path, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	if (open_fw(a, &a->cfg, err, sizeof(err)) < 0)
-		bc_fatal(1, "firewall: %s", err);
+	{
+		struct bc_fw_config fwc;
+
+		fw_config(&a->cfg, &fwc);
+		a->fw = bc_fw_open(&fwc, err, sizeof(err)); /* keeps elements */
+		if (a->fw == NULL)
+			bc_fatal(1, "firewall: %s", err);
+	}
 	{
 		struct bc_policy_cfg pc;
 
@@ -862,6 +918,7 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 		if (a->src[i] == NULL)
 			bc_fatal(1, "%s", err);
 	}
+	split_processes(a);
 	a->zctx = zmq_ctx_new();
 	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
 	a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
@@ -938,47 +995,40 @@ int main(int argc, char **argv)
 	request_snapshot(a, "start");
 	bc_notify_ready("following the coordinator");
 	while (!stop_flag) {
-		zmq_pollitem_t items[3 + BC_AGENT_MAX_SOURCES];
-		size_t nsrc = 0, k, map[BC_AGENT_MAX_SOURCES];
-		/* while syncing, updates wait in the SUB queue (Clone): the
-		 * sources then take SUB's slot (items[1]) */
-		int nz = a->state == BC_AGENT_ACTIVE ? 2 : 1;
-		int64_t now = bc_mono_ms(), wait = 100;
+		zmq_pollitem_t items[3];
+		/* while syncing, updates wait in the SUB queue (Clone) */
+		bool active = a->state == BC_AGENT_ACTIVE;
+		/*
+		 * Back-pressure: while a report's worth of events waits for its
+		 * ack, leave the reader's records in the socket; the reader then
+		 * blocks and the lines stay in the logs. An unreachable
+		 * coordinator does not stop detection: after the ack timeout the
+		 * spool fills to BC_SPOOL_MAX, oldest dropped.
+		 */
+		bool take = !(a->spool.n >= BC_AGENT_SPOOL_PAUSE &&
+			      a->spool.inflight > 0 &&
+			      bc_mono_ms() - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS);
+		int n = 1;
 
 		memset(items, 0, sizeof(items));
 		items[0].socket = a->dealer;
 		items[0].events = ZMQ_POLLIN;
-		items[1].socket = a->sub;
-		items[1].events = ZMQ_POLLIN;
-		for (k = 0; k < a->cfg.nsources; k++) {
-			if (a->src[k] == NULL)
-				continue;
-			if (a->next_read_ms[k] - now < wait)
-				wait = a->next_read_ms[k] - now;
-			if (bc_source_fd(a->src[k]) < 0)
-				continue;
-			items[nz + nsrc].fd = bc_source_fd(a->src[k]);
-			items[nz + nsrc].events = ZMQ_POLLIN;
-			map[nsrc++] = k;
+		if (active) {
+			items[n].socket = a->sub;
+			items[n++].events = ZMQ_POLLIN;
 		}
-		items[nz + nsrc].fd = a->local_fd;
-		items[nz + nsrc].events = ZMQ_POLLIN;
-		if (zmq_poll(items, nz + (int)nsrc + 1, wait > 0 ? (long)wait : 0) < 0 &&
-		    errno != EINTR)
+		if (take) {
+			items[n].fd = a->rd_fd;
+			items[n++].events = ZMQ_POLLIN;
+		}
+		if (zmq_poll(items, n, take ? 100 : 5) < 0 && errno != EINTR)
 			bc_fatal(1, "poll: %s", zmq_strerror(errno));
 		if (items[0].revents & ZMQ_POLLIN)
 			on_dealer(a);
-		if (nz == 2 && (items[1].revents & ZMQ_POLLIN))
+		if (active && (items[1].revents & ZMQ_POLLIN))
 			on_sub(a);
-		for (k = 0; k < nsrc; k++)
-			if (items[nz + k].revents & ZMQ_POLLIN)
-				read_source(a, map[k]);
-		if (items[nz + nsrc].revents & ZMQ_POLLIN)
-			on_local(a);
-		now = bc_mono_ms();
-		for (k = 0; k < a->cfg.nsources; k++)
-			if (a->src[k] != NULL && now >= a->next_read_ms[k])
-				read_source(a, k);
+		if (take && (items[n - 1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+			on_reader(a);
 		timers(a);
 		bc_notify_tick(&a->notify, bc_mono_ms());
 		if (hup_flag) {
@@ -991,19 +1041,18 @@ int main(int argc, char **argv)
 		"kernel bans stay and expire on their own",
 		a->updates_applied, a->resyncs);
 	drain_reports(a);
+	{
+		struct bc_rdcmd q = {BC_RD_MAGIC, BC_RD_QUIT, 0};
+
+		send(a->rd_fd, &q, sizeof(q), MSG_NOSIGNAL);
+		close(a->fwr.fd); /* the firewall process ends at EOF */
+		waitpid(a->rd_pid, NULL, 0);
+		waitpid(a->fw_pid, NULL, 0);
+		close(a->rd_fd);
+	}
 	zmq_close(a->sub);
 	zmq_close(a->dealer);
 	zmq_ctx_term(a->zctx);
-	{
-		size_t k;
-
-		for (k = 0; k < a->cfg.nsources; k++) {
-			bc_source_close(&a->src[k]);
-			bc_parser_free(&a->parser[k]);
-		}
-	}
-	if (a->local_fd >= 0)
-		close(a->local_fd);
 	bc_policy_free(&a->local_policy);
 	bc_banmap_free(&a->local);
 	bc_spool_free(&a->spool);

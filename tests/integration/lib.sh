@@ -73,6 +73,7 @@ fleet_init() {
 	trap 'exit 1' INT TERM
 	fleet_cleanup
 	WORK=$(mktemp -d /tmp/bc-fleet.XXXXXX)
+	chmod 755 "$WORK" # the agents' unprivileged processes read their logs here
 	ip netns add "$NSP-br"
 	ns br ip link add br0 type bridge
 	ns br ip link set br0 up
@@ -120,6 +121,7 @@ updates         = tcp://198.18.0.1:7711
 key             = mx$i.key
 coordinator_key = coordinator.pub
 state_dir       = state-mx$i
+user            = ${AGENT_USER-nobody}
 [firewall]
 ports = 25, 465, 587
 INI

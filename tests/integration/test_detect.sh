@@ -10,7 +10,7 @@
 
 fleet_init 5
 mail_logs
-printf '[agent]\nmetrics_file = mx1.prom\n' >>"$WORK/mx1.ini"
+printf '[agent]\nmetrics_file = state-mx1/mx1.prom\n' >>"$WORK/mx1.ini"
 printf '[coordinator]\nmetrics_file = coordinator.prom\n' >>"$WORK/coordinator.ini"
 start_coord
 for i in 1 2 3 4 5; do start_agent "$i"; done
@@ -85,9 +85,10 @@ check "the repair is logged by the agent" grep -q 'repairing' "$WORK/mx3.log"
 check "the element is back in mx3's kernel" in_set 3 fleet4 198.18.0.100
 # metrics for node_exporter's textfile collector (rewritten every 10 s)
 check "agent metrics count its auth_fail events" wait_for 12 sh -c \
-	"[ \$(grep '^bancluster_agent_events_total{kind=\"auth_fail\"} ' $WORK/mx1.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
+	"[ \$(grep '^bancluster_agent_events_total{kind=\"auth_fail\"} ' $WORK/state-mx1/mx1.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
 check "coordinator metrics show active bans" wait_for 12 sh -c \
 	"[ \$(grep '^bancluster_coordinator_bans_active ' $WORK/coordinator.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
-check "coordinator metrics list every agent as connected" [ "$(grep -c 'bancluster_coordinator_agent_connected{agent="mx[1-5]"} 1' "$WORK/coordinator.prom")" = 5 ]
-check "metrics files carry HELP and TYPE lines" grep -q '^# TYPE bancluster_agent_lag gauge' "$WORK/mx1.prom"
+check "coordinator metrics list every agent as connected" wait_for 12 sh -c \
+	"[ \$(grep -c 'bancluster_coordinator_agent_connected{agent=\"mx[1-5]\"} 1' $WORK/coordinator.prom) = 5 ]"
+check "metrics files carry HELP and TYPE lines" grep -q '^# TYPE bancluster_agent_lag gauge' "$WORK/state-mx1/mx1.prom"
 fleet_done

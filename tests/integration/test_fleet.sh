@@ -22,6 +22,19 @@ att_addr fd00:0:0:7::5
 att_addr fd00:0:0:8::5
 check "three agents connect and sync" wait_for 10 agents_synced
 
+# privilege separation: three processes, each with only what it needs
+capeff() { awk '/^CapEff/ {print $2}' "/proc/$1/status"; }
+uid_of() { awk '/^Uid/ {print $2}' "/proc/$1/status"; }
+child() { for c in $(pgrep -P "$AGENT_PID_1"); do [ "$(cat /proc/$c/comm)" = "$1" ] && echo "$c"; done; }
+RD=$(child bc-reader)
+FW=$(child bc-firewall)
+check "agent runs as signer, reader and firewall processes" [ -n "$RD" ] && [ -n "$FW" ]
+check "reader: no capability at all" [ "$(capeff "$RD")" = 0000000000000000 ]
+check "reader: unprivileged user" [ "$(uid_of "$RD")" = "$(id -u nobody)" ]
+check "reader cannot open the key file (its own check, logged)" grep -q 'reader: uid [0-9]*, capabilities 0, key file out of reach' "$WORK/mx1.log"
+check "signer: no capability, unprivileged user" [ "$(capeff "$AGENT_PID_1")" = 0000000000000000 ] && [ "$(uid_of "$AGENT_PID_1")" != 0 ]
+check "firewall: CAP_NET_ADMIN alone" [ "$(capeff "$FW")" = 0000000000001000 ]
+
 check "before any ban: connect from 198.18.7.5 to mx1" can_connect 198.18.7.5 198.18.0.11
 check "before any ban: connect from fd00:0:0:7::5 to mx2" can_connect fd00:0:0:7::5 fd00::12
 

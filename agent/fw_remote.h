@@ -1,0 +1,40 @@
+/*
+ * fw_remote.h - the firewall writer in its own process. The signer talks
+ * to it over a SOCK_SEQPACKET socketpair with fixed-size messages: a
+ * header, then chunks of struct bc_fw_elem. The firewall process checks
+ * every message's size, type and fields exactly and exits on anything
+ * unexpected; it holds CAP_NET_ADMIN and its netlink socket, nothing else.
+ */
+#ifndef BC_FW_REMOTE_H
+#define BC_FW_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/fw_nft.h"
+
+#define BC_FWR_MAGIC 0x62634657u /* "bcFW" */
+#define BC_FWR_CHUNK 512         /* elements per message */
+#define BC_FWR_MAX 2000000       /* elements per transaction */
+
+struct bc_fwr {
+	int fd;
+};
+
+/* Client side (signer): same contracts as bc_fw_apply/replace/dump. */
+int bc_fwr_apply(struct bc_fwr *r, const struct bc_fw_elem *ops, size_t n,
+		 char *err, size_t errlen);
+int bc_fwr_replace(struct bc_fwr *r, enum bc_fw_set set,
+		   const struct bc_fw_elem *elems, size_t n, char *err,
+		   size_t errlen);
+long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
+		 bc_fw_dump_cb cb, void *arg, char *err, size_t errlen);
+/* Re-create the chain for a new port list (SIGHUP). */
+int bc_fwr_reopen(struct bc_fwr *r, const struct bc_fw_config *cfg, char *err,
+		  size_t errlen);
+
+/* Server side (firewall process): serve until EOF, then exit(0); exit(2)
+ * on any malformed message. Never returns. */
+void bc_fwr_serve(struct bc_fw *fw, int fd) __attribute__((noreturn));
+
+#endif

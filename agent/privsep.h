@@ -1,0 +1,48 @@
+/*
+ * privsep.h - the agent runs as three processes joined by socketpairs
+ * (OpenSMTPD / sshguard style):
+ *
+ *   parser    log sources + parsers + local report socket; no capability,
+ *             no key, the unprivileged user; sends fixed-size event
+ *             records to the signer.
+ *   signer    Ed25519 key, ZeroMQ, local policy, spool, Clone pattern; no
+ *             capability, the unprivileged user.
+ *   firewall  CAP_NET_ADMIN alone, the netlink socket alone; takes fixed-
+ *             size records whose size and type it checks exactly, and dies
+ *             on anything else.
+ *
+ * bc_privsep_drop is the one place privileges are given up, always in
+ * the same order; every step is checked and a failure is fatal to the
+ * caller.
+ */
+#ifndef BC_PRIVSEP_H
+#define BC_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct bc_privsep_user {
+	bool set;     /* false: stay this uid (tests under unshare -U) */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
+/* Look the user up (before any drop). "" means: no user switch. */
+int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
+		    size_t errlen);
+
+/*
+ * In this order: supplementary groups (initgroups), gid, the bounding
+ * set, keep-caps if needed, uid, the capability sets (CAP_NET_ADMIN alone when
+ * keep_net_admin, else none), no_new_privs; then verify that root cannot
+ * be regained and that the effective set is exactly what was asked.
+ */
+int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
+		    char *err, size_t errlen);
+
+/* The effective capability set, as in /proc/self/status CapEff. */
+unsigned long long bc_privsep_capeff(void);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * reader.h - the agent's parser process: it follows the log sources and
+ * the local report socket, parses, and hands each event to the signer as
+ * one fixed-size record. It holds no key and no capability. The signer
+ * tells it when every event sent so far is acknowledged (then, and only
+ * then, the source cursors are saved) and when to stop.
+ */
+#ifndef BC_READER_H
+#define BC_READER_H
+
+#include <stdint.h>
+
+#include "agent/parse.h"
+#include "agent/spool.h"
+
+#define BC_EV_MAGIC 0x62634556u /* "bcEV" */
+#define BC_RD_MAGIC 0x62635244u /* "bcRD" */
+
+/* reader -> signer; kind 0: statistics only */
+struct bc_evmsg {
+	uint32_t magic;
+	uint32_t pad;
+	uint64_t seq;        /* events sent so far, this one included */
+	uint64_t lines;      /* lines read, all sources */
+	uint64_t overlong;   /* lines over 8 KiB dropped */
+	struct bc_event ev;
+	uint16_t len;
+	char line[BC_SPOOL_LINE];
+};
+
+enum bc_rdcmd_type { BC_RD_SAVE = 1, BC_RD_QUIT = 2 };
+
+/* signer -> reader */
+struct bc_rdcmd {
+	uint32_t magic;
+	uint32_t type;       /* enum bc_rdcmd_type */
+	uint64_t seq;        /* SAVE: every event up to seq is acknowledged */
+};
+
+struct bc_agent;
+
+/* Run the reader on fd (socketpair end). Never returns. */
+void bc_reader_serve(struct bc_agent *a, int fd) __attribute__((noreturn));
+
+#endif
