@@ -65,7 +65,7 @@ static int get_reply(int fd, char *err, size_t errlen)
 	if (n != (ssize_t)sizeof(r) || r.h.magic != BC_FWR_MAGIC ||
 	    r.h.type != FWR_REPLY) {
 		snprintf(err, errlen, "firewall process gone");
-		return -1;
+		return -2;
 	}
 	r.err[sizeof(r.err) - 1] = '\0';
 	if (r.h.family != 0) {
@@ -75,11 +75,12 @@ static int get_reply(int fd, char *err, size_t errlen)
 	return 0;
 }
 
-static int send_elems(int fd, int type, enum bc_fw_set set,
+static int send_elems(struct bc_fwr *r, int type, enum bc_fw_set set,
 		      const struct bc_fw_elem *e, size_t n, char *err,
 		      size_t errlen)
 {
 	size_t off = 0;
+	int fd = r->fd, rc;
 
 	if (send_hdr(fd, type, set, (uint32_t)n, 0, NULL, 0) < 0)
 		goto gone;
@@ -93,8 +94,12 @@ static int send_elems(int fd, int type, enum bc_fw_set set,
 	}
 	if (send_hdr(fd, FWR_COMMIT, set, 0, 0, NULL, 0) < 0)
 		goto gone;
-	return get_reply(fd, err, errlen);
+	rc = get_reply(fd, err, errlen);
+	if (rc == -2)
+		r->dead = 1;
+	return rc < 0 ? -1 : 0;
 gone:
+	r->dead = 1;
 	snprintf(err, errlen, "firewall process gone: %s", strerror(errno));
 	return -1;
 }
@@ -102,14 +107,14 @@ gone:
 int bc_fwr_apply(struct bc_fwr *r, const struct bc_fw_elem *ops, size_t n,
 		 char *err, size_t errlen)
 {
-	return send_elems(r->fd, FWR_APPLY, BC_FW_FLEET, ops, n, err, errlen);
+	return send_elems(r, FWR_APPLY, BC_FW_FLEET, ops, n, err, errlen);
 }
 
 int bc_fwr_replace(struct bc_fwr *r, enum bc_fw_set set,
 		   const struct bc_fw_elem *elems, size_t n, char *err,
 		   size_t errlen)
 {
-	return send_elems(r->fd, FWR_REPLACE, set, elems, n, err, errlen);
+	return send_elems(r, FWR_REPLACE, set, elems, n, err, errlen);
 }
 
 long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
@@ -119,6 +124,7 @@ long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
 	long total = 0;
 
 	if (send_hdr(r->fd, FWR_DUMP, set, 0, family, NULL, 0) < 0) {
+		r->dead = 1;
 		snprintf(err, errlen, "firewall process gone");
 		return -1;
 	}
@@ -128,6 +134,7 @@ long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
 		size_t i;
 
 		if (n < (ssize_t)sizeof(h)) {
+			r->dead = 1;
 			snprintf(err, errlen, "firewall process gone");
 			return -1;
 		}
@@ -156,11 +163,17 @@ long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
 int bc_fwr_reopen(struct bc_fwr *r, const struct bc_fw_config *cfg, char *err,
 		  size_t errlen)
 {
+	int rc;
+
 	if (send_hdr(r->fd, FWR_REOPEN, 0, 0, 0, cfg, sizeof(*cfg)) < 0) {
+		r->dead = 1;
 		snprintf(err, errlen, "firewall process gone");
 		return -1;
 	}
-	return get_reply(r->fd, err, errlen);
+	rc = get_reply(r->fd, err, errlen);
+	if (rc == -2)
+		r->dead = 1;
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---------- server ---------- */

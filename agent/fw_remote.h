@@ -19,6 +19,7 @@
 
 struct bc_fwr {
 	int fd;
+	int dead; /* the firewall process is gone: the agent must stop */
 };
 
 /* Client side (signer): same contracts as bc_fw_apply/replace/dump. */

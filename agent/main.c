@@ -632,6 +632,10 @@ static void timers(struct bc_agent *a)
 {
 	int64_t now = bc_mono_ms();
 
+	if (a->fwr.dead) /* nothing reaches the kernel any more: stop, so the
+			  * supervisor restarts the whole agent */
+		bc_fatal(1, "firewall process gone; stopping");
+
 	if (now >= a->next_save_ms) {
 		/* lines without events: nothing to wait for */
 		if (a->spool.n == 0)
@@ -761,7 +765,10 @@ static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *
 	while ((de = readdir(d)) != NULL) {
 		char p[BC_CFG_STR_MAX + 300];
 
-		if (de->d_name[0] == '.')
+		/* only the agent's own files: the coordinator may share the dir */
+		if (strcmp(de->d_name, BC_LOCAL_SOCKET) != 0 &&
+		    strncmp(de->d_name, "source-", 7) != 0 &&
+		    strncmp(de->d_name, a->cfg.id, strlen(a->cfg.id)) != 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", a->cfg.state_dir, de->d_name);
 		if (lchown(p, u->uid, u->gid) < 0)

@@ -61,7 +61,7 @@ struct bc_event {
 	int64_t time_ms;     /* from the line (ms since the epoch), 0 if unknown */
 	uint8_t kind;        /* enum bc_kind */
 	struct bc_addr addr; /* client address, host prefix */
-	char service[16];    /* "postfix/smtpd", "exim", "dovecot/imap", ... */
+	char service[32];    /* "postfix/smtpd", "exim", "dovecot/imap", ... */
 };
 
 enum bc_parse_result {

@@ -75,9 +75,14 @@ int bc_digest_flush(struct bc_digest *d, const char *sendmail, const char *to,
 	ssize_t w;
 
 	if (d->child > 0 && waitpid(d->child, &st, WNOHANG) == d->child) {
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			d->failed++;
 		d->child = 0;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			d->failed++;
+			snprintf(err, errlen, "%s exited with %s %d: digest not sent",
+				 sendmail, WIFEXITED(st) ? "status" : "signal",
+				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			return -1;
+		}
 	}
 	if (d->n == 0 || now_mono < d->next_ms || d->child > 0)
 		return 0;

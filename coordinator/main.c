@@ -446,6 +446,7 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		return;
 	}
 	publish_change(c, &sb.ban, false);
+	c->bans_rule++;
 	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
 	bc_info("ban %s for %s origin=rule:subnet seq=%" PRIu64 ": %s", a,
 		bc_duration_format(secs, d, sizeof(d)), c->seq, sb.reason);
@@ -832,14 +833,15 @@ static void write_metrics(struct bc_coord *c)
 						 ? (double)(c->seq - c->peer_state[i].seq)
 						 : (double)c->seq);
 	bc_metrics_help(&m, "bancluster_coordinator_agent_events_total", "counter", "Events counted from the agent, ever.");
-	bc_metrics_help(&m, "bancluster_coordinator_agent_events_dropped_total", "counter", "Events over report_rate, since start.");
 	for (i = 0; i < c->ring.n; i++)
-		if (c->ring.v[i].role == BC_ROLE_AGENT) {
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
 			bc_metrics_value(&m, "bancluster_coordinator_agent_events_total", "agent", c->ring.v[i].name,
 					 (double)c->peer_state[i].events);
+	bc_metrics_help(&m, "bancluster_coordinator_agent_events_dropped_total", "counter", "Events over report_rate, since start.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
 			bc_metrics_value(&m, "bancluster_coordinator_agent_events_dropped_total", "agent", c->ring.v[i].name,
 					 (double)c->peer_state[i].rate_dropped);
-		}
 	if (bc_metrics_end(&m) < 0)
 		bc_warn("metrics_file %s: cannot write", c->cfg.metrics_file);
 }

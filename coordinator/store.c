@@ -219,24 +219,19 @@ static int log_decision(struct bc_store *s, int64_t now_ms, const char *action,
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert decision");
 }
 
-int bc_store_ban(struct bc_store *s, const struct bc_store_ban *b,
-		 const char *action, const char *signer, int64_t now_ms)
+/* Insert or replace one active ban (inside the caller's transaction). */
+static int insert_ban(struct bc_store *s, const struct bc_store_ban *b,
+		      const char *addr)
 {
-	char addr[BC_ADDR_STRLEN];
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
-	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
-		return -1;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO bans(addr, family, bin, plen,"
 			       " created_ms, expires_ms, reason, origin)"
 			       " VALUES(?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		fail(s, "insert ban");
-		goto rollback;
-	}
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "insert ban");
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, b->ban.addr.family == AF_INET ? 4 : 6);
 	sqlite3_bind_blob(st, 3, b->ban.addr.a, (int)bc_addr_bytes(&b->ban.addr),
@@ -248,11 +243,19 @@ int bc_store_ban(struct bc_store *s, const struct bc_store_ban *b,
 	sqlite3_bind_text(st, 8, b->origin, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE) {
-		fail(s, "insert ban");
+	return rc == SQLITE_DONE ? 0 : fail(s, "insert ban");
+}
+
+int bc_store_ban(struct bc_store *s, const struct bc_store_ban *b,
+		 const char *action, const char *signer, int64_t now_ms)
+{
+	char addr[BC_ADDR_STRLEN];
+
+	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (insert_ban(s, b, addr) < 0)
 		goto rollback;
-	}
 	if (log_decision(s, now_ms, action, addr, b->ban.expires_ms, b->reason,
 			 b->origin, signer) < 0)
 		goto rollback;
@@ -489,25 +492,8 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 	bc_addr_format(key, k, sizeof(k));
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO bans(addr, family, bin, plen,"
-			       " created_ms, expires_ms, reason, origin)"
-			       " VALUES(?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, b->ban.addr.family == AF_INET ? 4 : 6);
-	sqlite3_bind_blob(st, 3, b->ban.addr.a, (int)bc_addr_bytes(&b->ban.addr),
-			  SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, b->ban.addr.plen);
-	sqlite3_bind_int64(st, 5, b->ban.created_ms);
-	sqlite3_bind_int64(st, 6, b->ban.expires_ms);
-	sqlite3_bind_text(st, 7, b->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, b->origin, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
+	if (insert_ban(s, b, addr) < 0)
+		goto rollback;
 	if (log_decision(s, now_ms, "ban", addr, b->ban.expires_ms, b->reason,
 			 b->origin, "") < 0)
 		goto rollback;
