@@ -30,41 +30,12 @@ NSP=bce
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 E2E=$TOP/tests/integration/e2e
-LAB_DIR=$TOP/tests/integration/audit
-# shellcheck source=tests/integration/audit/lab.sh
-. "$LAB_DIR/lab.sh"
+# shellcheck source=tests/integration/e2e/mailfleet.sh
+. "$E2E/mailfleet.sh"
 
 for c in postfix dovecot swaks nft openssl nc pgrep python3; do
 	command -v "$c" >/dev/null 2>&1 || { notok "prerequisite $c installed"; exit 1; }
 done
-
-# lab_setup's hardened Postfix: TLS before AUTH, TLS >= 1.2, no weak
-# ciphers, sender ownership (reject_sender_login_mismatch), no relay.
-HARD_MAIN="mynetworks = 127.0.0.0/8
-smtpd_tls_auth_only = yes
-smtpd_tls_protocols = >=TLSv1.2
-smtpd_tls_mandatory_protocols = >=TLSv1.2
-smtpd_tls_exclude_ciphers = aNULL, eNULL, kRSA
-smtpd_tls_mandatory_exclude_ciphers = aNULL, eNULL, kRSA
-smtpd_sender_restrictions = reject_sender_login_mismatch
-disable_vrfy_command = yes
-smtpd_banner = \$myhostname ESMTP"
-HARD_SUB="-o smtpd_tls_security_level=encrypt -o smtpd_relay_restrictions=permit_sasl_authenticated,reject -o syslog_name=postfix/submission"
-
-# mx_env N: point lab.sh at mxN
-# shellcheck disable=SC2034 # LAB_SRV is read by lab.sh
-mx_env() {
-	LAB=$WORK/mx$1
-	LAB_SRV=$NSP-mx$1
-}
-
-# dovecot_up N: start mxN's Dovecot, master pid in DV_PID_N
-dovecot_up() {
-	mx_env "$1"
-	lab_dovecot
-	eval "DV_PID_$1=${LAB_PIDS##* }"
-	wait_for 10 ns "mx$1" nc -z 127.0.0.1 12345
-}
 
 # auth_kill N: kill the auth worker of mxN's Dovecot (the master stays and
 # starts a new worker for the next connection); wait until it is gone
@@ -77,53 +48,15 @@ auth_kill() {
 }
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 
-e2e_cleanup() {
-	for _i in 1 2 3; do
-		[ -f "${WORK:-/nonexistent}/mx$_i/pf/etc/main.cf" ] &&
-			ip netns exec "$NSP-mx$_i" postfix -c "$WORK/mx$_i/pf/etc" stop >/dev/null 2>&1
-	done
-	for _p in $LAB_PIDS; do kill "$_p" 2>/dev/null; done
-	for _i in 1 2 3; do
-		_f=${WORK:-/nonexistent}/mx$_i/pf/spool/pid/master.pid
-		[ -f "$_f" ] && kill "$(tr -d ' ' <"$_f")" 2>/dev/null
-	done
-	LAB_PIDS=""
-	sleep 0.3
-}
-
 fleet_init 3
-trap 'e2e_cleanup; fleet_cleanup' EXIT
-chmod 0755 "$WORK" # Postfix and Dovecot drop privileges inside it
+trap 'mailfleet_down; fleet_cleanup' EXIT
 T0=$(date +%s)
 
 # --- Postfix + Dovecot on every MX ----------------------------------------
+# mx2 serves one client per smtpd process, so that in part 2 every
+# session has its own fresh connection to Dovecot's auth worker
 up=true
-for i in 1 2 3; do
-	mx_env "$i"
-	mkdir -p "$LAB"
-	: >"$WORK/mx$i-mail.log"
-	lab_cert || up=false
-	dovecot_up "$i" || up=false
-	mx_env "$i"
-	# mx2 serves one client per smtpd process, so that in part 2 every
-	# session has its own fresh connection to Dovecot's auth worker
-	extra=""
-	[ "$i" = 2 ] && extra="-o max_use=1"
-	lab_postfix pf "198.18.0.1$i" "$HARD_MAIN
-maillog_file = $WORK/mx$i-mail.log
-maillog_file_prefixes = $WORK" "$HARD_SUB $extra" || up=false
-	cat >>"$WORK/mx$i.ini" <<INI
-[source.mail]
-type = file
-path = mx$i-mail.log
-format = postfix
-INI
-done
-for i in 1 2 3; do
-	for p in 25 465 587; do
-		wait_for 10 can_connect 198.18.0.100 "198.18.0.1$i" "$p" || up=false
-	done
-done
+mailfleet_up "-o max_use=1" || up=false
 if ! $up; then
 	notok "Postfix + Dovecot up on mx1..mx3"
 	for f in "$WORK"/mx*/pf/start.out "$WORK"/mx*/dv/dovecot.log "$WORK"/mx*/dv/stdout; do
