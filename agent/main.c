@@ -754,6 +754,31 @@ static void reload(struct bc_agent *a, const char *cfgpath)
 	request_snapshot(a, "reload"); /* re-apply fleet bans under the new allow list */
 }
 
+/*
+ * The reader opens its sources itself, as the unprivileged user: after a
+ * rotation it must reopen the new file with the same rights anyway, and
+ * an inotify instance shared with another process would lose its
+ * watches when that process closed it.
+ */
+static void open_sources(struct bc_agent *a)
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < a->cfg.nsources; i++) {
+		enum bc_format fmt = BC_FMT_AUTO;
+
+		bc_format_parse(a->cfg.sources[i].format, &fmt); /* checked */
+		a->parser[i] = bc_parser_new(fmt);
+		if (a->parser[i] == NULL)
+			bc_fatal(1, "out of memory");
+		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cfg.state_dir,
+					   err, sizeof(err));
+		if (a->src[i] == NULL)
+			bc_fatal(1, "%s", err);
+	}
+}
+
 /* state_dir and what is in it belong to the unprivileged user */
 static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *u)
 {
@@ -789,7 +814,7 @@ static void split_processes(struct bc_agent *a)
 	struct bc_privsep_user u;
 	int fsp[2], rsp[2];
 	char err[256], key[BC_CFG_STR_MAX + 8];
-	size_t i, kl;
+	size_t kl;
 
 	if (bc_privsep_user(&u, a->cfg.user, err, sizeof(err)) < 0)
 		bc_fatal(1, "[agent] user: %s", err);
@@ -807,8 +832,6 @@ static void split_processes(struct bc_agent *a)
 		close(rsp[0]);
 		close(rsp[1]);
 		close(a->local_fd);
-		for (i = 0; i < a->cfg.nsources; i++)
-			bc_source_close(&a->src[i]);
 		bc_key_wipe(&a->signer.key);
 		prctl(PR_SET_NAME, "bc-firewall", 0, 0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -846,6 +869,7 @@ static void split_processes(struct bc_agent *a)
 		bc_info("reader: uid %u, capabilities %llx, key file %s",
 			(unsigned)getuid(), bc_privsep_capeff(),
 			kfd < 0 ? "out of reach" : "readable (no [agent] user set)");
+		open_sources(a);
 		bc_reader_serve(a, rsp[1]);
 	}
 	close(fsp[1]);
@@ -855,10 +879,6 @@ static void split_processes(struct bc_agent *a)
 	bc_fw_close(&a->fw);
 	close(a->local_fd);
 	a->local_fd = -1;
-	for (i = 0; i < a->cfg.nsources; i++) {
-		bc_source_close(&a->src[i]);
-		bc_parser_free(&a->parser[i]);
-	}
 	if (bc_privsep_drop(&u, false, err, sizeof(err)) < 0)
 		bc_fatal(1, "signer process: %s", err);
 	bc_info("processes: signer %d (uid %u), reader %d, firewall %d",
@@ -869,7 +889,6 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 {
 	struct bc_peer cp;
 	char err[512], path[BC_CFG_STR_MAX + 96];
-	size_t i;
 
 	if (bc_agent_load_config(&a->cfg, cfgpath, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
@@ -911,20 +930,6 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	a->local_fd = bc_local_open(a->cfg.state_dir, err, sizeof(err));
 	if (a->local_fd < 0)
 		bc_fatal(1, "local report socket: %s", err);
-	for (i = 0; i < a->cfg.nsources; i++) {
-		enum bc_format fmt;
-
-		if (bc_format_parse(a->cfg.sources[i].format, &fmt) < 0)
-			bc_fatal(1, "%s: [source.%s] format: \"%s\"", cfgpath,
-				 a->cfg.sources[i].name, a->cfg.sources[i].format);
-		a->parser[i] = bc_parser_new(fmt);
-		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cfg.state_dir,
-					   err, sizeof(err));
-		if (a->parser[i] == NULL)
-			bc_fatal(1, "out of memory");
-		if (a->src[i] == NULL)
-			bc_fatal(1, "%s", err);
-	}
 	split_processes(a);
 	a->zctx = zmq_ctx_new();
 	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
