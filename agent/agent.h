@@ -28,7 +28,6 @@
 #define BC_AGENT_REPORT_MAX 5000    /* events per report */
 #define BC_AGENT_ACK_TIMEOUT_MS 3000 /* unacknowledged report: send again */
 #define BC_AGENT_SAVE_MS 1000       /* housekeeping period */
-#define BC_AGENT_CURSOR_MIN_MS 200  /* cursors saved at most this often */
 #define BC_AGENT_DRAIN_MS 2000      /* SIGTERM: wait for the last ack */
 #define BC_AGENT_READ_BURST 20000   /* lines read per source per round */
 #define BC_AGENT_SPOOL_PAUSE 5000   /* spooled events: stop reading logs */
@@ -37,6 +36,7 @@
 #define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
 #define BC_AGENT_CHECK_BIG 20000
 #define BC_AGENT_METRICS_MS 10000   /* metrics_file rewritten this often */
+#define BC_AGENT_HIST_BUCKETS 12    /* apply latency histogram */
 
 struct bc_source_cfg {
 	char name[BC_NAME_MAX];
@@ -104,7 +104,6 @@ struct bc_agent {
 	struct bc_spool spool;
 	int local_fd;            /* local report socket (agent/local.h) */
 	int64_t next_save_ms;
-	int64_t next_cursor_ms;
 	bool save_due;           /* all lines read so far are acknowledged */
 	uint64_t events[BC_POLICY_KINDS];
 	uint64_t local_bans;
@@ -123,6 +122,9 @@ struct bc_agent {
 	int64_t next_metrics_ms;
 	uint64_t coord_seq;      /* newest sequence the coordinator announced */
 	uint64_t reports_sent, reports_acked;
+	uint64_t apply_hist[BC_AGENT_HIST_BUCKETS];
+	uint64_t apply_count;
+	double apply_sum;
 };
 
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,

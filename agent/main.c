@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -41,6 +42,10 @@
 #include "common/zsock.h"
 
 #define LOG_BURST 20
+
+/* apply-latency histogram bucket bounds, seconds */
+static const double bc_agent_hist_le[BC_AGENT_HIST_BUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
@@ -317,11 +322,26 @@ static void on_sub(struct bc_agent *a)
 		}
 		bancluster__payload__free_unpacked(p, NULL);
 	}
-	if (ops.n > 0 &&
-	    bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0) {
-		bc_warn("firewall update failed: %s", err);
-		resync = 1;
-		why = "firewall update failed";
+	if (ops.n > 0) {
+		struct timespec t0, t1;
+		double s;
+		size_t b;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0) {
+			bc_warn("firewall update failed: %s", err);
+			resync = 1;
+			why = "firewall update failed";
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* apply latency: one kernel transaction per burst of updates */
+		s = (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		for (b = 0; b < BC_AGENT_HIST_BUCKETS; b++)
+			if (s <= bc_agent_hist_le[b])
+				a->apply_hist[b]++;
+		a->apply_count++;
+		a->apply_sum += s;
 	}
 	bc_fw_ops_free(&ops);
 	if (resync)
@@ -610,6 +630,20 @@ static void write_metrics(struct bc_agent *a)
 	bc_metrics_help(&m, "bancluster_agent_lag", "gauge", "Sequences behind the coordinator's last announcement.");
 	bc_metrics_value(&m, "bancluster_agent_lag", NULL, NULL,
 			 a->coord_seq > a->seq ? (double)(a->coord_seq - a->seq) : 0);
+	bc_metrics_help(&m, "bancluster_agent_apply_seconds", "histogram",
+			"Time to write one burst of fleet updates into the kernel (one transaction).");
+	for (k = 0; k < BC_AGENT_HIST_BUCKETS; k++) {
+		char le[32];
+
+		snprintf(le, sizeof(le), "%g", bc_agent_hist_le[k]);
+		bc_metrics_value(&m, "bancluster_agent_apply_seconds_bucket", "le", le,
+				 (double)a->apply_hist[k]);
+	}
+	bc_metrics_value(&m, "bancluster_agent_apply_seconds_bucket", "le", "+Inf",
+			 (double)a->apply_count);
+	bc_metrics_value(&m, "bancluster_agent_apply_seconds_sum", NULL, NULL, a->apply_sum);
+	bc_metrics_value(&m, "bancluster_agent_apply_seconds_count", NULL, NULL,
+			 (double)a->apply_count);
 	bc_metrics_help(&m, "bancluster_agent_updates_applied_total", "counter", "Sequenced updates applied.");
 	bc_metrics_value(&m, "bancluster_agent_updates_applied_total", NULL, NULL, (double)a->updates_applied);
 	bc_metrics_help(&m, "bancluster_agent_resyncs_total", "counter", "Snapshot requests (starts, gaps, new epochs, silence).");
@@ -643,10 +677,8 @@ static void timers(struct bc_agent *a)
 		local_expire(a);
 		a->next_save_ms = now + BC_AGENT_SAVE_MS;
 	}
-	if (a->save_due && a->spool.n == 0 && now >= a->next_cursor_ms) {
-		save_cursors(a);
-		a->next_cursor_ms = now + BC_AGENT_CURSOR_MIN_MS;
-	}
+	if (a->save_due && a->spool.n == 0)
+		save_cursors(a); /* the reader waits for this to read on */
 	send_report(a);
 	if (now >= a->next_metrics_ms) {
 		write_metrics(a);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,11 +25,22 @@
 #include "common/log.h"
 
 #define STATS_MS 5000
+/*
+ * After a read that produced events, wait (up to this long) for the
+ * signer to report them acknowledged before reading on: then the cursor
+ * is saved exactly past them, and a restart neither loses nor repeats an
+ * event. A coordinator that does not answer in time does not stop the
+ * reader: local defence goes on, and only a restart during such an
+ * outage may count lines twice.
+ */
+#define ACK_WAIT_MS 1000
 
 struct rd {
 	struct bc_agent *a;
 	int fd;
 	uint64_t seq;
+	bool waiting;        /* events sent, their acknowledgement not yet */
+	int64_t wait_since;
 	struct bc_evmsg m;
 };
 
@@ -115,14 +127,19 @@ static void on_local(struct rd *r)
 static void read_one(struct rd *r, size_t i)
 {
 	struct bc_agent *a = r->a;
+	uint64_t before = r->seq;
 
-	if (a->src[i] == NULL)
+	if (a->src[i] == NULL || r->waiting)
 		return;
 	a->rd_src = i;
 	if (bc_source_read(a->src[i], on_line, r, BC_AGENT_READ_BURST) < 0)
 		bc_warn("source %s: %s", a->cfg.sources[i].name,
 			bc_source_error(a->src[i]));
 	a->next_read_ms[i] = bc_mono_ms() + bc_source_timeout_ms(a->src[i]);
+	if (r->seq != before) {
+		r->waiting = true;
+		r->wait_since = bc_mono_ms();
+	}
 	if (bc_source_eof(a->src[i])) {
 		bc_info("source %s: end of input", a->cfg.sources[i].name);
 		bc_source_close(&a->src[i]);
@@ -160,7 +177,11 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 		pf[0].events = POLLIN;
 		pf[1].fd = a->local_fd;
 		pf[1].events = POLLIN;
-		for (k = 0; k < a->cfg.nsources; k++) {
+		if (r.waiting && now - r.wait_since >= ACK_WAIT_MS)
+			r.waiting = false; /* no answer in time: read on */
+		if (r.waiting)
+			wait = r.wait_since + ACK_WAIT_MS - now;
+		for (k = 0; k < a->cfg.nsources && !r.waiting; k++) {
 			if (a->src[k] == NULL)
 				continue;
 			if (a->next_read_ms[k] - now < wait)
@@ -182,8 +203,10 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 			if (n > 0) {
 				if (n != (ssize_t)sizeof(c) || c.magic != BC_RD_MAGIC)
 					_exit(2);
-				if (c.type == BC_RD_SAVE && c.seq == r.seq)
+				if (c.type == BC_RD_SAVE && c.seq == r.seq) {
 					save_all(a);
+					r.waiting = false;
+				}
 				else if (c.type == BC_RD_QUIT)
 					_exit(0);
 				else if (c.type != BC_RD_SAVE)
@@ -196,7 +219,7 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 			if (pf[2 + k].revents & POLLIN)
 				read_one(&r, map[k]);
 		now = bc_mono_ms();
-		for (k = 0; k < a->cfg.nsources; k++)
+		for (k = 0; k < a->cfg.nsources && !r.waiting; k++)
 			if (a->src[k] != NULL && now >= a->next_read_ms[k])
 				read_one(&r, k);
 		if (now >= next_stats) {

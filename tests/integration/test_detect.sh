@@ -91,4 +91,5 @@ check "coordinator metrics show active bans" wait_for 12 sh -c \
 check "coordinator metrics list every agent as connected" wait_for 12 sh -c \
 	"[ \$(grep -c 'bancluster_coordinator_agent_connected{agent=\"mx[1-5]\"} 1' $WORK/coordinator.prom) = 5 ]"
 check "metrics files carry HELP and TYPE lines" grep -q '^# TYPE bancluster_agent_lag gauge' "$WORK/state-mx1/mx1.prom"
+check "agent metrics carry the apply latency histogram" grep -q '^bancluster_agent_apply_seconds_bucket{le="+Inf"} [1-9]' "$WORK/state-mx1/mx1.prom"
 fleet_done
