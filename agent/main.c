@@ -12,7 +12,6 @@
  * the pinned coordinator key before anything else looks at it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
@@ -35,6 +34,7 @@
 #include "agent/privsep.h"
 #include "agent/reader.h"
 #include "agent/source.h"
+#include "common/daemon.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -991,40 +991,14 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 		a->cfg.coordinator, a->cfg.updates);
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: bancluster-agent -c FILE [--check-config]\n");
-	exit(64);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *cfgpath = "/etc/bancluster/agent.ini";
 	struct bc_agent *a;
 	bool check = false;
-	int ch;
 
 	bc_log_init("bancluster-agent", BC_LOG_INFO);
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 'C':
-			check = true;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
+	bc_daemon_args(argc, argv, "bancluster-agent", &cfgpath, &check);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
 	a = calloc(1, sizeof(*a));

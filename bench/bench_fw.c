@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/unit/netns.h"
 
 #define BIG_N 100000
 #define SINGLE_OPS 1000
@@ -49,37 +50,6 @@ static int cmp_double(const void *x, const void *y)
 	double a = *(const double *)x, b = *(const double *)y;
 
 	return (a > b) - (a < b);
-}
-
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t len = (ssize_t)strlen(text);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = write(fd, text, (size_t)len) == len ? 0 : -1;
-	close(fd);
-	return rc;
-}
-
-/* A private network namespace; a user namespace too when not root. */
-static int enter_netns(void)
-{
-	char map[64];
-	unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
-
-	if (unshare(CLONE_NEWNET) == 0)
-		return 0;
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
-		return -1;
-	(void)write_file("/proc/self/setgroups", "deny");
-	snprintf(map, sizeof map, "0 %u 1", uid);
-	if (write_file("/proc/self/uid_map", map) < 0)
-		return -1;
-	snprintf(map, sizeof map, "0 %u 1", gid);
-	return write_file("/proc/self/gid_map", map);
 }
 
 static struct bc_fw_elem host4(int op, uint32_t a, uint64_t timeout_ms)

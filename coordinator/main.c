@@ -11,7 +11,6 @@
  * changes; expiry is itself a sequenced removal).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
@@ -21,6 +20,7 @@
 #include <sys/socket.h>
 #include <zmq.h>
 
+#include "common/daemon.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -1183,40 +1183,15 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 		c->epoch, c->bans.n, c->ring.n, c->cfg.listen, c->cfg.publish);
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: bancluster-coordinator -c FILE [--check-config]\n");
-	exit(64);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *cfgpath = "/etc/bancluster/coordinator.ini";
 	struct bc_coord *c;
 	bool check = false;
-	int ch, i;
+	int i;
 
 	bc_log_init("bancluster-coordinator", BC_LOG_INFO);
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 'C':
-			check = true;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
+	bc_daemon_args(argc, argv, "bancluster-coordinator", &cfgpath, &check);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
 	c = calloc(1, sizeof(*c));

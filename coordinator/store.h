@@ -55,7 +55,6 @@ struct bc_store_event {
 	int64_t time_ms;
 	uint8_t kind;
 	struct bc_addr addr;
-	struct bc_addr key;      /* counting key: address or IPv6 prefix */
 	const char *host;        /* reporting agent */
 	const char *service;
 	const char *line;

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "netns.h"
 
 #define ERRLEN 256
 #define CONNECT_WAIT_MS 1000
@@ -46,39 +47,6 @@ static void seen_cb(const struct bc_fw_elem *e, void *arg)
 	s->n++;
 }
 
-/* Write one line to a /proc file; for the user-namespace maps. */
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t len = (ssize_t)strlen(text);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = write(fd, text, (size_t)len) == len ? 0 : -1;
-	close(fd);
-	return rc;
-}
-
-/* Enter a private network namespace; root in a user namespace if need be. */
-static int enter_netns(void)
-{
-	char map[64];
-	unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
-
-	if (unshare(CLONE_NEWNET) == 0)
-		return 0;
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
-		return -1;
-	(void)write_file("/proc/self/setgroups", "deny");
-	snprintf(map, sizeof map, "0 %u 1", uid);
-	if (write_file("/proc/self/uid_map", map) < 0)
-		return -1;
-	snprintf(map, sizeof map, "0 %u 1", gid);
-	return write_file("/proc/self/gid_map", map);
-}
-
-/* Run a shell command, return its exit status; output to out (if any). */
 static int run(const char *cmd, char *out, size_t outlen)
 {
 	FILE *p = popen(cmd, "r");
