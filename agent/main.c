@@ -20,7 +20,9 @@
 #include <string.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -811,6 +813,57 @@ static void open_sources(struct bc_agent *a)
 	}
 }
 
+/* dir of PATH into out ("." for a bare name) */
+static void dir_of(char *out, size_t cap, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(out, cap, ".");
+	else if (slash == path)
+		snprintf(out, cap, "/");
+	else
+		snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * Confine the reader with Landlock: read only where its sources are (the
+ * directory of each file, and of the file a symlink names now; the
+ * journal's directories), write only its cursors in state_dir. Time zone
+ * loaded first: mktime must not need /etc/localtime afterwards.
+ */
+static int confine_reader(const struct bc_agent *a, char *err, size_t errlen)
+{
+	static char dirs[2 * BC_AGENT_MAX_SOURCES + 2][BC_CFG_STR_MAX];
+	const char *list[2 * BC_AGENT_MAX_SOURCES + 2];
+	char real[PATH_MAX];
+	size_t i, n = 0;
+
+	tzset();
+	for (i = 0; i < a->cfg.nsources; i++) {
+		const struct bc_source_cfg *sc = &a->cfg.sources[i];
+		struct stat st;
+
+		if (strcmp(sc->type, "stdin") == 0)
+			continue;
+		if (sc->path[0] == '\0') { /* the system journal */
+			snprintf(dirs[n++], BC_CFG_STR_MAX, "/run/log/journal");
+			snprintf(dirs[n++], BC_CFG_STR_MAX, "/var/log/journal");
+			continue;
+		}
+		if (strcmp(sc->type, "journal") == 0 && stat(sc->path, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			snprintf(dirs[n++], BC_CFG_STR_MAX, "%s", sc->path);
+		else
+			dir_of(dirs[n++], BC_CFG_STR_MAX, sc->path);
+		if (realpath(sc->path, real) != NULL && !S_ISDIR(st.st_mode))
+			dir_of(dirs[n++], BC_CFG_STR_MAX, real);
+	}
+	for (i = 0; i < n; i++)
+		list[i] = dirs[i];
+	return bc_privsep_confine(list, n, a->cfg.state_dir, err, errlen);
+}
+
 /* state_dir and what is in it belong to the unprivileged user */
 static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *u)
 {
@@ -850,7 +903,7 @@ static void split_processes(struct bc_agent *a)
 
 	if (bc_privsep_user(&u, a->cfg.user, err, sizeof(err)) < 0)
 		bc_fatal(1, "[agent] user: %s", err);
-	if (u.set)
+	if (u.set && !u.already)
 		chown_state(a, &u);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fsp) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rsp) < 0)
@@ -887,21 +940,28 @@ static void split_processes(struct bc_agent *a)
 		bc_key_wipe(&a->signer.key);
 		prctl(PR_SET_NAME, "bc-reader", 0, 0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		int ll;
+
 		if (bc_privsep_drop(&u, false, err, sizeof(err)) < 0)
+			bc_fatal(1, "reader process: %s", err);
+		open_sources(a);
+		ll = confine_reader(a, err, sizeof(err));
+		if (ll < 0)
 			bc_fatal(1, "reader process: %s", err);
 		kl = strlen(a->cfg.key);
 		snprintf(key, sizeof(key), "%s%s", a->cfg.key,
 			 kl > 4 && strcmp(a->cfg.key + kl - 4, ".key") == 0 ? "" : ".key");
 		kfd = open(key, O_RDONLY | O_CLOEXEC);
-		if (kfd >= 0 && u.set)
-			bc_fatal(1, "reader process can read %s: privilege separation failed",
-				 key);
+		if (kfd >= 0 && (u.set || ll == 1))
+			bc_fatal(1, "reader process can read %s: privilege separation failed%s",
+				 key, ll == 1 ? "" : " (no Landlock in this kernel: make the "
+				 "key readable by its owner only, and start as root)");
 		if (kfd >= 0)
 			close(kfd);
-		bc_info("reader: uid %u, capabilities %llx, key file %s",
+		bc_info("reader: uid %u, capabilities %llx, landlock %s, key file %s",
 			(unsigned)getuid(), bc_privsep_capeff(),
+			ll == 1 ? "on" : "unavailable",
 			kfd < 0 ? "out of reach" : "readable (no [agent] user set)");
-		open_sources(a);
 		bc_reader_serve(a, rsp[1]);
 	}
 	close(fsp[1]);

@@ -1,14 +1,26 @@
 /*
  * privsep.c - dropping privileges, once and in a fixed order (privsep.h).
  *
- * Capabilities are set with the raw capset(2) system call (no libcap).
+ * Capabilities are set with the raw capset(2) system call (no libcap),
+ * Landlock with its raw system calls (glibc has no wrappers; Debian 12's
+ * headers stop at ABI 2, so the later access bits are defined here).
+ *
+ * Two ways in: started as root (by hand, or a unit without User=), the
+ * processes switch to [agent] user; started as that user already with
+ * CAP_NET_ADMIN in the ambient set (the shipped unit: User=bancluster,
+ * AmbientCapabilities=CAP_NET_ADMIN), there is no uid to switch and only
+ * the capability sets shrink. No system call of the switch is made then:
+ * the unit's seccomp filter does not allow them.
  */
 #include "privsep.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,12 +28,28 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Landlock bits past Debian 12's <linux/landlock.h> (ABI 2) */
+#define LL_FS_TRUNCATE (1ULL << 14)  /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
+#define LL_NET_BIND_TCP (1ULL << 0)  /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)
+
+/* struct landlock_ruleset_attr as of ABI 6; the size passed says which */
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
 int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		    size_t errlen)
 {
 	struct passwd *pw;
 
 	memset(u, 0, sizeof(*u));
+	u->start_uid = getuid();
 	if (name[0] == '\0')
 		return 0;
 	errno = 0;
@@ -38,6 +66,14 @@ int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 	u->set = true;
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
+	u->already = getuid() == u->uid && geteuid() == u->uid &&
+		     getgid() == u->gid && getegid() == u->gid;
+	if (!u->already && geteuid() != 0) {
+		snprintf(err, errlen,
+			 "user \"%.64s\": running as uid %u: start as root or as that user",
+			 name, (unsigned)geteuid());
+		return -1;
+	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
 	return 0;
 }
@@ -69,6 +105,7 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 		    char *err, size_t errlen)
 {
 	unsigned long long want = keep_net_admin ? 1ULL << CAP_NET_ADMIN : 0;
+	bool sw = u->set && !u->already; /* a uid switch from root */
 	int cap;
 
 #define FAIL(what)                                                             \
@@ -77,31 +114,47 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 			 strerror(errno));                                     \
 		return -1;                                                     \
 	} while (0)
-	if (u->set) {
+	/* no core file, no ptrace by another process of the same uid */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		FAIL("dumpable");
+	if (sw) {
 		if (initgroups(u->name, u->gid) < 0)
 			FAIL("initgroups");
 		if (setresgid(u->gid, u->gid, u->gid) < 0)
 			FAIL("setresgid");
 	}
-	/* nothing more in the bounding set (needs CAP_SETPCAP: still root) */
+	/* nothing more in the bounding set (needs CAP_SETPCAP: root only) */
 	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!(keep_net_admin && cap == CAP_NET_ADMIN) &&
 		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL &&
 		    errno != EPERM)
 			FAIL("bounding set");
-	if (u->set) {
+	if (sw) {
 		if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 			FAIL("keepcaps");
 		if (setresuid(u->uid, u->uid, u->uid) < 0)
 			FAIL("setresuid");
 	}
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (set_caps(want) < 0)
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		FAIL("ambient set");
+	if (set_caps(want) < 0) {
+		if (errno == EPERM && keep_net_admin) {
+			snprintf(err, errlen,
+				 "privilege drop: CAP_NET_ADMIN is missing: start as root "
+				 "or with AmbientCapabilities=CAP_NET_ADMIN");
+			return -1;
+		}
 		FAIL("capset");
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL("no_new_privs");
-	if (u->set && (setuid(0) == 0 || seteuid(0) == 0)) {
+	if (sw && (setuid(0) == 0 || seteuid(0) == 0)) {
 		snprintf(err, errlen, "privilege drop: root could be regained");
+		return -1;
+	}
+	if (u->set && (getuid() == 0 || geteuid() == 0)) {
+		snprintf(err, errlen, "privilege drop: still root");
 		return -1;
 	}
 	if (bc_privsep_capeff() != want) {
@@ -111,4 +164,100 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 	}
 	return 0;
 #undef FAIL
+}
+
+/* One path-beneath rule; a path that does not exist yet gives its nearest
+ * existing ancestor (a log directory made after the start). */
+static int add_rule(int rfd, const char *path, uint64_t access, char *err,
+		    size_t errlen)
+{
+	struct landlock_path_beneath_attr pb;
+	char p[4096];
+	char *slash;
+	int fd;
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p)) {
+		snprintf(err, errlen, "landlock: %.200s: path too long", path);
+		return -1;
+	}
+	while ((fd = open(p, O_PATH | O_CLOEXEC)) < 0 && errno == ENOENT &&
+	       (slash = strrchr(p, '/')) != NULL)
+		slash == p ? (void)(p[1] = '\0') : (void)(*slash = '\0');
+	if (fd < 0) {
+		snprintf(err, errlen, "landlock: %.200s: %s", p, strerror(errno));
+		return -1;
+	}
+	pb.allowed_access = access;
+	pb.parent_fd = fd;
+	if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb,
+		    0) < 0) {
+		snprintf(err, errlen, "landlock: rule for %.200s: %s", p,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int bc_privsep_confine(const char *const *read_dirs, size_t nread,
+		       const char *write_dir, char *err, size_t errlen)
+{
+	struct ll_ruleset_attr attr;
+	uint64_t dir_read = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	uint64_t dir_write = LANDLOCK_ACCESS_FS_WRITE_FILE |
+			     LANDLOCK_ACCESS_FS_MAKE_REG |
+			     LANDLOCK_ACCESS_FS_REMOVE_FILE |
+			     LANDLOCK_ACCESS_FS_READ_DIR;
+	size_t i, size;
+	long abi;
+	int rfd;
+
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+		      LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		if (errno == ENOSYS || errno == EOPNOTSUPP)
+			return 0;
+		snprintf(err, errlen, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1 */
+	size = sizeof(attr.handled_access_fs);
+	if (abi >= 2)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3) {
+		attr.handled_access_fs |= LL_FS_TRUNCATE;
+		dir_write |= LL_FS_TRUNCATE;
+	}
+	if (abi >= 4) { /* no rule for TCP: none at all */
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		size = offsetof(struct ll_ruleset_attr, scoped);
+	}
+	if (abi >= 5)
+		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+		size = sizeof(attr);
+	}
+	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	if (rfd < 0) {
+		snprintf(err, errlen, "landlock: ruleset: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < nread; i++)
+		if (add_rule(rfd, read_dirs[i], dir_read, err, errlen) < 0)
+			goto fail;
+	if (write_dir != NULL && add_rule(rfd, write_dir, dir_write, err, errlen) < 0)
+		goto fail;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
+		snprintf(err, errlen, "landlock: restrict: %s", strerror(errno));
+		goto fail;
+	}
+	close(rfd);
+	return 1;
+fail:
+	close(rfd);
+	return -1;
 }

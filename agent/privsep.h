@@ -24,6 +24,8 @@
 
 struct bc_privsep_user {
 	bool set;     /* false: stay this uid (tests under unshare -U) */
+	bool already; /* started as this user (systemd User=): no switch */
+	uid_t start_uid;
 	uid_t uid;
 	gid_t gid;
 	char name[64];
@@ -34,13 +36,27 @@ int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		    size_t errlen);
 
 /*
- * In this order: supplementary groups (initgroups), gid, the bounding
+ * In this order: not dumpable, supplementary groups (initgroups), gid, the bounding
  * set, keep-caps if needed, uid, the capability sets (CAP_NET_ADMIN alone when
  * keep_net_admin, else none), no_new_privs; then verify that root cannot
  * be regained and that the effective set is exactly what was asked.
+ * Groups and uid are left alone when the process runs as the user
+ * already (u->already).
  */
 int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 		    char *err, size_t errlen);
+
+/*
+ * Landlock, for the reader: from here on this process may read files
+ * only below read_dirs (logs, journals), and below write_dir only
+ * create, write, truncate and replace files (its cursors), never read
+ * one; no other file anywhere, whatever the uid (so never the key). With
+ * ABI 4 no TCP at all, with ABI 6 no signal and no abstract socket to a
+ * process outside. Returns 1 in force, 0 when the kernel has no Landlock,
+ * -1 on error (err filled).
+ */
+int bc_privsep_confine(const char *const *read_dirs, size_t nread,
+		       const char *write_dir, char *err, size_t errlen);
 
 /* The effective capability set, as in /proc/self/status CapEff. */
 unsigned long long bc_privsep_capeff(void);

@@ -14,7 +14,22 @@ SH
 chmod +x "$WORK/sendmail"
 printf '[coordinator]\ndigest_to = admin@example.org\ndigest_interval = 2s\nsendmail = sendmail\n' >>"$WORK/coordinator.ini"
 start_coord
-for i in 1 2 3; do start_agent "$i"; done
+# mx2's key belongs to the reader's own uid: only Landlock keeps it out of reach
+chown nobody "$WORK/mx2.key"
+# mx3 starts the way the shipped unit starts it: as the user, with
+# CAP_NET_ADMIN in the ambient set, no root at all
+start_agent_as_user() {
+	chown -R nobody:nogroup "$WORK/state-mx$1"
+	chown nobody "$WORK/mx$1.key"
+	ip netns exec "$NSP-mx$1" setpriv --reuid=nobody --regid=nogroup --init-groups \
+		--inh-caps=+net_admin --ambient-caps=+net_admin \
+		"$BIN/bancluster-agent" -c "$WORK/mx$1.ini" >>"$WORK/mx$1.log" 2>&1 &
+	eval "AGENT_PID_$1=$!"
+	PIDS="$PIDS $!"
+}
+start_agent 1
+start_agent 2
+start_agent_as_user 3
 start_listeners
 att_addr 198.18.7.5
 att_addr 198.18.8.5
@@ -31,9 +46,19 @@ FW=$(child bc-firewall)
 check "agent runs as signer, reader and firewall processes" [ -n "$RD" ] && [ -n "$FW" ]
 check "reader: no capability at all" [ "$(capeff "$RD")" = 0000000000000000 ]
 check "reader: unprivileged user" [ "$(uid_of "$RD")" = "$(id -u nobody)" ]
-check "reader cannot open the key file (its own check, logged)" grep -q 'reader: uid [0-9]*, capabilities 0, key file out of reach' "$WORK/mx1.log"
+check "reader cannot open the key file (its own check, logged)" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx1.log"
+check "reader: Landlock keeps out a key its uid owns" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx2.log"
 check "signer: no capability, unprivileged user" [ "$(capeff "$AGENT_PID_1")" = 0000000000000000 ] && [ "$(uid_of "$AGENT_PID_1")" != 0 ]
 check "firewall: CAP_NET_ADMIN alone" [ "$(capeff "$FW")" = 0000000000001000 ]
+RD3=$(AGENT_PID_1=$AGENT_PID_3 child bc-reader)
+FW3=$(AGENT_PID_1=$AGENT_PID_3 child bc-firewall)
+check "started as the user with ambient CAP_NET_ADMIN: three processes" [ -n "$RD3" ] && [ -n "$FW3" ]
+check "  reader and signer: no capability" [ "$(capeff "$RD3")" = 0000000000000000 ] && [ "$(capeff "$AGENT_PID_3")" = 0000000000000000 ]
+check "  firewall: CAP_NET_ADMIN alone, ambient set empty" [ "$(capeff "$FW3")" = 0000000000001000 ] && [ "$(awk '/^CapAmb/ {print $2}' "/proc/$FW3/status")" = 0000000000000000 ]
+# a process that is not dumpable has its /proc files owned by root
+undumpable() { [ "$(stat -c %u "/proc/$1/mem")" = 0 ]; }
+check "  signer, reader and firewall not dumpable: no ptrace by the same uid" undumpable "$AGENT_PID_3" && undumpable "$RD3" && undumpable "$FW3"
+check "  reader: key out of reach" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx3.log"
 
 check "before any ban: connect from 198.18.7.5 to mx1" can_connect 198.18.7.5 198.18.0.11
 check "before any ban: connect from fd00:0:0:7::5 to mx2" can_connect fd00:0:0:7::5 fd00::12
@@ -94,7 +119,7 @@ kill "$AGENT_PID_3"
 wait "$AGENT_PID_3" 2>/dev/null
 ns mx3 nft delete table inet bancluster
 check "mx3 table gone while its agent is down" sh -c "! ip netns exec $NSP-mx3 nft list table inet bancluster >/dev/null 2>&1"
-start_agent 3
+start_agent_as_user 3
 check "late agent gets existing bans from the snapshot" wait_for 5 in_set 3 fleet6 fd00:0:0:7::/64
 
 # coordinator kill -9: bans survive, agents resync, new bans flow
