@@ -266,7 +266,7 @@ done
 
 p=bancluster-agent
 # shellcheck disable=SC2016
-write_postrm $p $p.service '	rm -f /var/lib/bancluster/source-*.cursor
+write_postrm $p $p.service '	rm -f /var/lib/bancluster/source-*.cursor /var/lib/bancluster/agent.sock
 	for f in /var/lib/bancluster/*.counter; do
 		[ -f "$f" ] || continue
 		# a database'"'"'s counter (coordinator.db.counter) is not ours
