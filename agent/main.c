@@ -810,6 +810,9 @@ static void open_sources(struct bc_agent *a)
 					   err, sizeof(err));
 		if (a->src[i] == NULL)
 			bc_fatal(1, "%s", err);
+		if (bc_source_notice(a->src[i])[0] != '\0')
+			bc_warn("source %s: %s", a->cfg.sources[i].name,
+				bc_source_notice(a->src[i]));
 	}
 }
 

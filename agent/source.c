@@ -487,6 +487,11 @@ const char *bc_source_error(const struct bc_source *s)
 	return s->err;
 }
 
+const char *bc_source_notice(const struct bc_source *s)
+{
+	return s->notice;
+}
+
 const struct bc_source_stats *bc_source_stats(const struct bc_source *s)
 {
 	return &s->stats;

@@ -170,6 +170,10 @@ bool bc_source_eof(const struct bc_source *s);
 /* Last error, "" if none. */
 const char *bc_source_error(const struct bc_source *s);
 
+/* After a successful open: something worth a warning ("" if none), e.g.
+ * a journal of which no file is readable. */
+const char *bc_source_notice(const struct bc_source *s);
+
 const struct bc_source_stats *bc_source_stats(const struct bc_source *s);
 
 /* Close every descriptor (without saving) and free; sets *s to NULL. */
@@ -224,6 +228,7 @@ struct bc_source {
 	char path[BC_CFG_STR_MAX];
 	char cursor_path[PATH_MAX]; /* "" without state_dir */
 	char err[BC_SOURCE_ERR_MAX];
+	char notice[BC_SOURCE_ERR_MAX]; /* after open: worth a warning, "" if not */
 	struct bc_source_stats stats;
 	bool eof;
 	bool more;                  /* lines left behind by max_lines */

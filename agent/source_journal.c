@@ -104,6 +104,7 @@ bad:
 int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 {
 	struct stat st;
+	uint64_t use = 0;
 	int r;
 
 	if (have && parse_cursor(s, text) < 0)
@@ -134,6 +135,11 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 	}
 	if (add_matches(s) < 0)
 		return -1;
+	/* sd-journal skips the files it may not read without a word */
+	if (sd_journal_get_usage(s->j, &use) >= 0 && use == 0)
+		snprintf(s->notice, sizeof(s->notice),
+			 "no journal file readable yet: none written, or the user "
+			 "is not in group systemd-journal (or adm)");
 	s->jfd = sd_journal_get_fd(s->j);
 	if (s->jfd < 0) {
 		bc_source_seterr(s, "journal fd: %s", strerror(-s->jfd));
@@ -148,6 +154,19 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 		r = sd_journal_seek_tail(s->j);
 		if (r >= 0)
 			r = sd_journal_previous(s->j);
+		/*
+		 * No matching entry yet: stay at the tail's time instead.
+		 * Left at the tail itself, libsystemd 252 returns only the
+		 * first of the entries that arrive before the next read.
+		 */
+		if (r == 0) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			r = sd_journal_seek_realtime_usec(
+				s->j, (uint64_t)ts.tv_sec * 1000000 +
+					      (uint64_t)ts.tv_nsec / 1000);
+		}
 	}
 	if (r < 0) {
 		bc_source_seterr(s, "journal seek: %s", strerror(-r));
