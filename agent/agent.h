@@ -21,6 +21,8 @@
 #include "proto/wire.h"
 
 #define BC_AGENT_MAX_SOURCES 16
+/* metrics: postfix, exim, sendmail, dovecot, other (agent/main.c) */
+#define BC_AGENT_SERVICES 5
 #define BC_AGENT_HEARTBEAT_MS 1000
 #define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
 #define BC_AGENT_SYNC_RETRY_MS 3000 /* snapshot not complete: ask again */
@@ -105,7 +107,7 @@ struct bc_agent {
 	int local_fd;            /* local report socket (agent/local.h) */
 	int64_t next_save_ms;
 	bool save_due;           /* all lines read so far are acknowledged */
-	uint64_t events[BC_POLICY_KINDS];
+	uint64_t events[BC_AGENT_SERVICES][BC_POLICY_KINDS]; /* by service, kind */
 	uint64_t local_bans;
 	uint64_t refused;        /* fleet bans kept out by [local] allow */
 

@@ -392,6 +392,26 @@ static void local_expire(struct bc_agent *a)
 	}
 }
 
+/* The metrics label of a service: its program family, a fixed set. */
+static const char *const service_names[BC_AGENT_SERVICES] = {
+	"postfix", "exim", "sendmail", "dovecot", "other"};
+
+static size_t service_index(const char *svc)
+{
+	static const struct {
+		const char *prefix; /* the name up to '/' */
+		size_t idx;
+	} map[] = {{"postfix", 0}, {"exim", 1},    {"exim4", 1},
+		   {"sendmail", 2}, {"sm-mta", 2}, {"sm-msp-queue", 2},
+		   {"dovecot", 3}};
+	size_t n = strcspn(svc, "/"), i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strlen(map[i].prefix) == n && strncmp(svc, map[i].prefix, n) == 0)
+			return map[i].idx;
+	return BC_AGENT_SERVICES - 1;
+}
+
 static void on_event(struct bc_agent *a, const struct bc_event *e,
 		     const char *line, size_t len)
 {
@@ -401,7 +421,7 @@ static void on_event(struct bc_agent *a, const struct bc_event *e,
 	int64_t now = bc_now_ms();
 
 	if (e->kind < BC_POLICY_KINDS)
-		a->events[e->kind]++;
+		a->events[service_index(e->service)][e->kind]++;
 	memset(&sev, 0, sizeof(sev));
 	sev.time_ms = e->time_ms > 0 && e->time_ms <= now ? e->time_ms : now;
 	sev.kind = e->kind;
@@ -603,6 +623,7 @@ static void write_metrics(struct bc_agent *a)
 	static const char *kinds[] = {"", "auth_fail", "sender_violation",
 				      "auth_abort", "auth_success"};
 	struct bc_metrics m;
+	size_t svc;
 	int k;
 
 	if (a->cfg.metrics_file[0] == '\0')
@@ -611,9 +632,12 @@ static void write_metrics(struct bc_agent *a)
 		bc_warn("metrics_file %s: cannot write", a->cfg.metrics_file);
 		return;
 	}
-	bc_metrics_help(&m, "bancluster_agent_events_total", "counter", "Events detected in the logs since start, by kind.");
-	for (k = 1; k < BC_POLICY_KINDS; k++)
-		bc_metrics_value(&m, "bancluster_agent_events_total", "kind", kinds[k], (double)a->events[k]);
+	bc_metrics_help(&m, "bancluster_agent_events_total", "counter", "Events detected in the logs (and local reports) since start, by kind and service.");
+	for (svc = 0; svc < BC_AGENT_SERVICES; svc++)
+		for (k = 1; k < BC_POLICY_KINDS; k++)
+			bc_metrics_value2(&m, "bancluster_agent_events_total", "kind",
+					  kinds[k], "service", service_names[svc],
+					  (double)a->events[svc][k]);
 	bc_metrics_help(&m, "bancluster_agent_lines_total", "counter", "Log lines read, all sources.");
 	bc_metrics_value(&m, "bancluster_agent_lines_total", NULL, NULL, (double)a->rd_lines);
 	bc_metrics_help(&m, "bancluster_agent_lines_overlong_total", "counter", "Log lines over 8 KiB dropped.");

@@ -33,8 +33,7 @@
 #define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #define LL_NET_BIND_TCP (1ULL << 0)  /* ABI 4 */
 #define LL_NET_CONNECT_TCP (1ULL << 1)
-#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL (1ULL << 1)
+#define LL_SCOPE_SIGNAL (1ULL << 1) /* ABI 6 */
 
 /* struct landlock_ruleset_attr as of ABI 6; the size passed says which */
 struct ll_ruleset_attr {
@@ -237,7 +236,9 @@ int bc_privsep_confine(const char *const *read_dirs, size_t nread,
 	if (abi >= 5)
 		attr.handled_access_fs |= LL_FS_IOCTL_DEV;
 	if (abi >= 6) {
-		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+		/* not LL_SCOPE_ABSTRACT_UNIX: `bancluster report` waits for
+		 * the answer on an autobound (abstract) socket */
+		attr.scoped = LL_SCOPE_SIGNAL;
 		size = sizeof(attr);
 	}
 	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);

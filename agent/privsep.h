@@ -51,9 +51,9 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
  * only below read_dirs (logs, journals), and below write_dir only
  * create, write, truncate and replace files (its cursors), never read
  * one; no other file anywhere, whatever the uid (so never the key). With
- * ABI 4 no TCP at all, with ABI 6 no signal and no abstract socket to a
- * process outside. Returns 1 in force, 0 when the kernel has no Landlock,
- * -1 on error (err filled).
+ * ABI 4 no TCP at all, with ABI 6 no signal to a process outside.
+ * Returns 1 in force, 0 when the kernel has no Landlock, -1 on error
+ * (err filled).
  */
 int bc_privsep_confine(const char *const *read_dirs, size_t nread,
 		       const char *write_dir, char *err, size_t errlen);

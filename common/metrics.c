@@ -20,23 +20,40 @@ void bc_metrics_help(struct bc_metrics *m, const char *name, const char *type,
 	fprintf(m->f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void bc_metrics_value(struct bc_metrics *m, const char *name,
-		      const char *label, const char *lvalue, double v)
+/* A label value, escaped as the text format requires. */
+static void put_lvalue(FILE *f, const char *lvalue)
 {
 	const char *p;
 
+	for (p = lvalue; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f)
+			fputc(*p, f);
+	}
+}
+
+void bc_metrics_value(struct bc_metrics *m, const char *name,
+		      const char *label, const char *lvalue, double v)
+{
+	bc_metrics_value2(m, name, label, lvalue, NULL, NULL, v);
+}
+
+void bc_metrics_value2(struct bc_metrics *m, const char *name,
+		       const char *label, const char *lvalue,
+		       const char *label2, const char *lvalue2, double v)
+{
 	if (label == NULL) {
 		fprintf(m->f, "%s %.17g\n", name, v);
 		return;
 	}
 	fprintf(m->f, "%s{%s=\"", name, label);
-	for (p = lvalue; *p != '\0'; p++) {
-		if (*p == '\\' || *p == '"')
-			fprintf(m->f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", m->f);
-		else if ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f)
-			fputc(*p, m->f);
+	put_lvalue(m->f, lvalue);
+	if (label2 != NULL) {
+		fprintf(m->f, "\",%s=\"", label2);
+		put_lvalue(m->f, lvalue2);
 	}
 	fprintf(m->f, "\"} %.17g\n", v);
 }

@@ -26,6 +26,11 @@ void bc_metrics_help(struct bc_metrics *m, const char *name, const char *type,
 void bc_metrics_value(struct bc_metrics *m, const char *name,
 		      const char *label, const char *lvalue, double v);
 
+/* One sample with two labels (label2 NULL: as bc_metrics_value). */
+void bc_metrics_value2(struct bc_metrics *m, const char *name,
+		       const char *label, const char *lvalue,
+		       const char *label2, const char *lvalue2, double v);
+
 /* Finish: fsync-free rename into place. Returns 0 or -1. */
 int bc_metrics_end(struct bc_metrics *m);
 

@@ -84,8 +84,10 @@ check "audit fleet exits 0 again once mx3 repaired itself (rc $rc)" wait_for 8 s
 check "the repair is logged by the agent" grep -q 'repairing' "$WORK/mx3.log"
 check "the element is back in mx3's kernel" in_set 3 fleet4 198.18.0.100
 # metrics for node_exporter's textfile collector (rewritten every 10 s)
-check "agent metrics count its auth_fail events" wait_for 12 sh -c \
-	"[ \$(grep '^bancluster_agent_events_total{kind=\"auth_fail\"} ' $WORK/state-mx1/mx1.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
+check "agent metrics count its auth_fail events, by service (postfix)" wait_for 12 sh -c \
+	"[ \$(grep '^bancluster_agent_events_total{kind=\"auth_fail\",service=\"postfix\"} ' $WORK/state-mx1/mx1.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
+check "agent metrics: no postfix event counted as another service" sh -c \
+	"grep '^bancluster_agent_events_total{kind=\"auth_fail\",service=\"\(exim\|sendmail\|dovecot\|other\)\"} ' $WORK/state-mx1/mx1.prom | awk '{s += \$2} END {exit s != 0}'"
 check "coordinator metrics show active bans" wait_for 12 sh -c \
 	"[ \$(grep '^bancluster_coordinator_bans_active ' $WORK/coordinator.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
 check "coordinator metrics list every agent as connected" wait_for 12 sh -c \
