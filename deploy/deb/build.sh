@@ -279,6 +279,7 @@ bancluster-agent for Debian
 The service is installed but not enabled. On each MX:
 
   bancluster keygen --out /etc/bancluster/mx1     # the file name is the agent id
+  chown bancluster /etc/bancluster/mx1.key        # the unit runs as bancluster
   # copy /etc/bancluster/mx1.pub to the coordinator's agents_dir as mx1.pub
   # copy the coordinator's coordinator.pub to /etc/bancluster/coordinator.pub
   editor /etc/bancluster/agent.ini                # id, endpoints, [source.*], [local] allow
@@ -317,6 +318,7 @@ bancluster-coordinator for Debian
 The service is installed but not enabled. On the admin host:
 
   bancluster keygen --out /etc/bancluster/coordinator
+  chown bancluster /etc/bancluster/coordinator.key   # the unit runs as bancluster
   # agents.d/NAME.pub: one public key per agent; admins.d/NAME.pub: per admin
   editor /etc/bancluster/coordinator.ini          # listen, publish, [policy]
   bancluster-coordinator -c /etc/bancluster/coordinator.ini --check-config
