@@ -155,18 +155,13 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 		if (r >= 0)
 			r = sd_journal_previous(s->j);
 		/*
-		 * No matching entry yet: stay at the tail's time instead.
-		 * Left at the tail itself, libsystemd 252 returns only the
-		 * first of the entries that arrive before the next read.
+		 * No mail entry at all yet: every one that comes is new, so
+		 * read from the head. Left at the tail with matches, libsystemd
+		 * 252 returns only the first of the entries that arrive
+		 * together before the next read.
 		 */
-		if (r == 0) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			r = sd_journal_seek_realtime_usec(
-				s->j, (uint64_t)ts.tv_sec * 1000000 +
-					      (uint64_t)ts.tv_nsec / 1000);
-		}
+		if (r == 0)
+			r = sd_journal_seek_head(s->j);
 	}
 	if (r < 0) {
 		bc_source_seterr(s, "journal seek: %s", strerror(-r));
