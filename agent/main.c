@@ -940,6 +940,8 @@ static void split_processes(struct bc_agent *a)
 	if (a->fw_pid < 0)
 		bc_fatal(1, "fork: %s", strerror(errno));
 	if (a->fw_pid == 0) {
+		int ll;
+
 		close(fsp[0]);
 		close(rsp[0]);
 		close(rsp[1]);
@@ -952,6 +954,13 @@ static void split_processes(struct bc_agent *a)
 		signal(SIGHUP, SIG_IGN);
 		if (bc_privsep_drop(&u, true, err, sizeof(err)) < 0)
 			bc_fatal(1, "firewall process: %s", err);
+		/* netlink only from here: no file at all, no TCP, no signal */
+		ll = bc_privsep_confine(NULL, 0, NULL, err, sizeof(err));
+		if (ll < 0)
+			bc_fatal(1, "firewall process: %s", err);
+		bc_info("firewall: uid %u, capabilities %llx, landlock %s",
+			(unsigned)getuid(), bc_privsep_capeff(),
+			ll == 1 ? "on" : "unavailable");
 		bc_fwr_serve(a->fw, fsp[1]);
 	}
 	a->rd_pid = fork();

@@ -50,6 +50,7 @@ check "reader cannot open the key file (its own check, logged)" grep -q 'reader:
 check "reader: Landlock keeps out a key its uid owns" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx2.log"
 check "signer: no capability, unprivileged user" [ "$(capeff "$AGENT_PID_1")" = 0000000000000000 ] && [ "$(uid_of "$AGENT_PID_1")" != 0 ]
 check "firewall: CAP_NET_ADMIN alone" [ "$(capeff "$FW")" = 0000000000001000 ]
+check "firewall: Landlock on (no file, no TCP from it)" grep -q 'firewall: uid [0-9]*, capabilities 1000, landlock on' "$WORK/mx1.log"
 RD3=$(AGENT_PID_1=$AGENT_PID_3 child bc-reader)
 FW3=$(AGENT_PID_1=$AGENT_PID_3 child bc-firewall)
 check "started as the user with ambient CAP_NET_ADMIN: three processes" [ -n "$RD3" ] && [ -n "$FW3" ]
