@@ -70,8 +70,12 @@ struct bc_source; /* agent/source.h */
 
 enum bc_agent_state { BC_AGENT_SYNCING, BC_AGENT_ACTIVE };
 
+/* the reader's cursor files, apart from the signer's files (Landlock) */
+#define BC_AGENT_CURSOR_DIR "cursors"
+
 struct bc_agent {
 	struct bc_agent_cfg cfg;
+	char cursor_dir[BC_CFG_STR_MAX + 16]; /* <state_dir>/cursors */
 	struct bc_signer signer;
 	struct bc_keyring coord; /* exactly one key: the coordinator's */
 	struct bc_fw *fw;        /* firewall process only */

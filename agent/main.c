@@ -830,7 +830,7 @@ static void open_sources(struct bc_agent *a)
 		a->parser[i] = bc_parser_new(fmt);
 		if (a->parser[i] == NULL)
 			bc_fatal(1, "out of memory");
-		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cfg.state_dir,
+		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cursor_dir,
 					   err, sizeof(err));
 		if (a->src[i] == NULL)
 			bc_fatal(1, "%s", err);
@@ -888,7 +888,46 @@ static int confine_reader(const struct bc_agent *a, char *err, size_t errlen)
 	}
 	for (i = 0; i < n; i++)
 		list[i] = dirs[i];
-	return bc_privsep_confine(list, n, a->cfg.state_dir, err, errlen);
+	return bc_privsep_confine(list, n, a->cursor_dir, err, errlen);
+}
+
+/*
+ * The reader keeps its cursors in <state_dir>/cursors, the one directory
+ * it may write to: the signer's counter and the local socket stay out of
+ * its reach. A cursor left in state_dir by an older agent moves there.
+ */
+static void make_cursor_dir(struct bc_agent *a)
+{
+	size_t i;
+
+	snprintf(a->cursor_dir, sizeof(a->cursor_dir), "%s/%s", a->cfg.state_dir,
+		 BC_AGENT_CURSOR_DIR);
+	if (mkdir(a->cursor_dir, 0700) < 0 && errno != EEXIST)
+		bc_fatal(1, "%s: %s", a->cursor_dir, strerror(errno));
+	for (i = 0; i < a->cfg.nsources; i++) {
+		char from[BC_CFG_STR_MAX + 96], to[BC_CFG_STR_MAX + 112];
+		struct stat st;
+
+		snprintf(from, sizeof(from), "%s/source-%s.cursor", a->cfg.state_dir,
+			 a->cfg.sources[i].name);
+		snprintf(to, sizeof(to), "%s/source-%s.cursor", a->cursor_dir,
+			 a->cfg.sources[i].name);
+		if (lstat(to, &st) < 0 && errno == ENOENT &&
+		    lstat(from, &st) == 0 && rename(from, to) == 0)
+			bc_info("source %s: cursor moved to %s", a->cfg.sources[i].name,
+				to);
+	}
+}
+
+/* lchown DIR/NAME, fatal on failure */
+static void give(const char *dir, const char *name,
+		 const struct bc_privsep_user *u)
+{
+	char p[BC_CFG_STR_MAX + 300];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (lchown(p, u->uid, u->gid) < 0)
+		bc_fatal(1, "%s: %s", p, strerror(errno));
 }
 
 /* state_dir and what is in it belong to the unprivileged user */
@@ -899,18 +938,20 @@ static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *
 
 	if (d == NULL || chown(a->cfg.state_dir, u->uid, u->gid) < 0)
 		bc_fatal(1, "%s: %s", a->cfg.state_dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		char p[BC_CFG_STR_MAX + 300];
-
+	while ((de = readdir(d)) != NULL)
 		/* only the agent's own files: the coordinator may share the dir */
-		if (strcmp(de->d_name, BC_LOCAL_SOCKET) != 0 &&
-		    strncmp(de->d_name, "source-", 7) != 0 &&
-		    strncmp(de->d_name, a->cfg.id, strlen(a->cfg.id)) != 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", a->cfg.state_dir, de->d_name);
-		if (lchown(p, u->uid, u->gid) < 0)
-			bc_fatal(1, "%s: %s", p, strerror(errno));
-	}
+		if (strcmp(de->d_name, BC_LOCAL_SOCKET) == 0 ||
+		    strcmp(de->d_name, BC_AGENT_CURSOR_DIR) == 0 ||
+		    strncmp(de->d_name, "source-", 7) == 0 ||
+		    strncmp(de->d_name, a->cfg.id, strlen(a->cfg.id)) == 0)
+			give(a->cfg.state_dir, de->d_name, u);
+	closedir(d);
+	d = opendir(a->cursor_dir);
+	if (d == NULL)
+		bc_fatal(1, "%s: %s", a->cursor_dir, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			give(a->cursor_dir, de->d_name, u);
 	closedir(d);
 }
 
@@ -930,6 +971,7 @@ static void split_processes(struct bc_agent *a)
 
 	if (bc_privsep_user(&u, a->cfg.user, err, sizeof(err)) < 0)
 		bc_fatal(1, "[agent] user: %s", err);
+	make_cursor_dir(a);
 	if (u.set && !u.already)
 		chown_state(a, &u);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fsp) < 0 ||

@@ -266,7 +266,9 @@ done
 
 p=bancluster-agent
 # shellcheck disable=SC2016
-write_postrm $p $p.service '	rm -f /var/lib/bancluster/source-*.cursor /var/lib/bancluster/agent.sock
+write_postrm $p $p.service '	rm -f /var/lib/bancluster/source-*.cursor /var/lib/bancluster/agent.sock \
+		/var/lib/bancluster/cursors/source-*.cursor
+	rmdir /var/lib/bancluster/cursors 2>/dev/null || true
 	for f in /var/lib/bancluster/*.counter; do
 		[ -f "$f" ] || continue
 		# a database'"'"'s counter (coordinator.db.counter) is not ours

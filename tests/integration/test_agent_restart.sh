@@ -36,9 +36,13 @@ sleep 0.8
 kill "$AGENT_PID_1"
 wait "$AGENT_PID_1" 2>/dev/null
 check "agent stopped cleanly while lines were being written" grep -q 'stopping' "$WORK/mx1.log"
+# as an older agent left it: the cursor in state_dir itself; it must move
+mv "$WORK/state-mx1/cursors/source-mail.cursor" "$WORK/state-mx1/source-mail.cursor"
 sleep 0.3
 start_agent 1
 wait "$WRITER"
+check "a cursor in state_dir moves to state_dir/cursors at start" \
+	grep -q 'source mail: cursor moved to .*/state-mx1/cursors/source-mail.cursor' "$WORK/mx1.log"
 check "all 3000 events counted" wait_for 20 sh -c "[ \$(ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"agents\"][0][\"events\"])') -ge 3000 ]"
 sleep 4 # a resend period: a duplicate would show now
 n=$(events_of 1)

@@ -562,7 +562,8 @@ sd_down
 : >"$VAR/coordinator.db-wal"
 : >"$VAR/coordinator.db.counter"
 : >"$VAR/mx1.counter"
-: >"$VAR/source-mail.cursor"
+mkdir -p "$VAR/cursors"
+: >"$VAR/cursors/source-mail.cursor"
 if dpkg --purge bancluster-agent bancluster-coordinator bancluster >>"$WORK/dpkg.log" 2>&1; then
 	ok "dpkg --purge of the three packages"
 else
