@@ -841,54 +841,83 @@ static void open_sources(struct bc_agent *a)
 }
 
 /* dir of PATH into out ("." for a bare name) */
-static void dir_of(char *out, size_t cap, const char *path)
+/* The directory of PATH into out[PATH_MAX]; -1 if it does not fit. */
+static int dir_of(char *out, const char *path)
 {
 	const char *slash = strrchr(path, '/');
+	int n;
 
 	if (slash == NULL)
-		snprintf(out, cap, ".");
+		n = snprintf(out, PATH_MAX, ".");
 	else if (slash == path)
-		snprintf(out, cap, "/");
+		n = snprintf(out, PATH_MAX, "/");
 	else
-		snprintf(out, cap, "%.*s", (int)(slash - path), path);
+		n = snprintf(out, PATH_MAX, "%.*s", (int)(slash - path), path);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
 /*
  * Confine the reader with Landlock: read only where its sources are (the
  * directory of each file, and of the file a symlink names now; the
- * journal's directories), write only its cursors in state_dir. Time zone
- * loaded first: mktime must not need /etc/localtime afterwards.
+ * journal's directories), write only its cursors. A directory missing at
+ * start is left out, with a warning (the system journal's
+ * /var/log/journal may well be absent). Time zone loaded first: mktime
+ * must not need /etc/localtime afterwards.
  */
 static int confine_reader(const struct bc_agent *a, char *err, size_t errlen)
 {
-	static char dirs[2 * BC_AGENT_MAX_SOURCES + 2][BC_CFG_STR_MAX];
-	const char *list[2 * BC_AGENT_MAX_SOURCES + 2];
+	enum { MAXD = 2 * BC_AGENT_MAX_SOURCES };
+	static char dirs[MAXD][PATH_MAX];
+	const char *list[MAXD];
+	bool missing[MAXD], quiet[MAXD];
 	char real[PATH_MAX];
 	size_t i, n = 0;
+	int rc;
 
 	tzset();
 	for (i = 0; i < a->cfg.nsources; i++) {
 		const struct bc_source_cfg *sc = &a->cfg.sources[i];
 		struct stat st;
+		bool is_dir;
 
 		if (strcmp(sc->type, "stdin") == 0)
 			continue;
 		if (sc->path[0] == '\0') { /* the system journal */
-			snprintf(dirs[n++], BC_CFG_STR_MAX, "/run/log/journal");
-			snprintf(dirs[n++], BC_CFG_STR_MAX, "/var/log/journal");
+			quiet[n] = true;
+			snprintf(dirs[n++], PATH_MAX, "/run/log/journal");
+			quiet[n] = true;
+			snprintf(dirs[n++], PATH_MAX, "/var/log/journal");
 			continue;
 		}
-		if (strcmp(sc->type, "journal") == 0 && stat(sc->path, &st) == 0 &&
-		    S_ISDIR(st.st_mode))
-			snprintf(dirs[n++], BC_CFG_STR_MAX, "%s", sc->path);
-		else
-			dir_of(dirs[n++], BC_CFG_STR_MAX, sc->path);
-		if (realpath(sc->path, real) != NULL && !S_ISDIR(st.st_mode))
-			dir_of(dirs[n++], BC_CFG_STR_MAX, real);
+		is_dir = strcmp(sc->type, "journal") == 0 && stat(sc->path, &st) == 0 &&
+			 S_ISDIR(st.st_mode);
+		quiet[n] = false;
+		if (is_dir)
+			snprintf(dirs[n++], PATH_MAX, "%s", sc->path);
+		else if (dir_of(dirs[n++], sc->path) < 0)
+			goto toolong;
+		/* a symlink: the directory of the file it names now, too */
+		if (!is_dir && realpath(sc->path, real) != NULL) {
+			quiet[n] = false;
+			if (dir_of(dirs[n++], real) < 0)
+				goto toolong;
+		}
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		list[i] = dirs[i];
-	return bc_privsep_confine(list, n, a->cursor_dir, err, errlen);
+		missing[i] = false;
+	}
+	rc = bc_privsep_confine(list, n, missing, a->cursor_dir, err, errlen);
+	for (i = 0; rc >= 0 && i < n; i++)
+		if (missing[i] && !quiet[i])
+			bc_warn("reader: %s does not exist: logs that appear there "
+				"later cannot be read until a restart",
+				dirs[i]);
+	return rc;
+toolong:
+	snprintf(err, errlen, "a source's directory is longer than %d bytes",
+		 PATH_MAX);
+	return -1;
 }
 
 /*
@@ -956,6 +985,16 @@ static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *
 }
 
 /*
+ * A child dies with the signer (SIGKILL). Set after the privilege drop: a
+ * change of uid clears it; a signer gone before that is caught here.
+ */
+static void tie_to(pid_t signer)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != signer)
+		_exit(1);
+}
+
+/*
  * Privilege separation: fork the firewall process (CAP_NET_ADMIN and the
  * netlink socket, nothing else) and the reader (sources, parsers, local
  * report socket; no capability, no key), then drop this process (the
@@ -965,6 +1004,7 @@ static void chown_state(const struct bc_agent *a, const struct bc_privsep_user *
 static void split_processes(struct bc_agent *a)
 {
 	struct bc_privsep_user u;
+	pid_t signer;
 	int fsp[2], rsp[2];
 	char err[256], key[BC_CFG_STR_MAX + 8];
 	size_t kl;
@@ -978,6 +1018,7 @@ static void split_processes(struct bc_agent *a)
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rsp) < 0)
 		bc_fatal(1, "socketpair: %s", strerror(errno));
 	fflush(NULL);
+	signer = getpid();
 	a->fw_pid = fork();
 	if (a->fw_pid < 0)
 		bc_fatal(1, "fork: %s", strerror(errno));
@@ -990,14 +1031,14 @@ static void split_processes(struct bc_agent *a)
 		close(a->local_fd);
 		bc_key_wipe(&a->signer.key);
 		prctl(PR_SET_NAME, "bc-firewall", 0, 0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		signal(SIGTERM, SIG_IGN); /* ends when the signer closes */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 		if (bc_privsep_drop(&u, true, err, sizeof(err)) < 0)
 			bc_fatal(1, "firewall process: %s", err);
+		tie_to(signer);
 		/* netlink only from here: no file at all, no TCP, no signal */
-		ll = bc_privsep_confine(NULL, 0, NULL, err, sizeof(err));
+		ll = bc_privsep_confine(NULL, 0, NULL, NULL, err, sizeof(err));
 		if (ll < 0)
 			bc_fatal(1, "firewall process: %s", err);
 		bc_info("firewall: uid %u, capabilities %llx, landlock %s",
@@ -1009,7 +1050,7 @@ static void split_processes(struct bc_agent *a)
 	if (a->rd_pid < 0)
 		bc_fatal(1, "fork: %s", strerror(errno));
 	if (a->rd_pid == 0) {
-		int kfd;
+		int kfd, ll;
 
 		close(fsp[0]);
 		close(fsp[1]);
@@ -1017,11 +1058,9 @@ static void split_processes(struct bc_agent *a)
 		bc_fw_close(&a->fw);
 		bc_key_wipe(&a->signer.key);
 		prctl(PR_SET_NAME, "bc-reader", 0, 0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		int ll;
-
 		if (bc_privsep_drop(&u, false, err, sizeof(err)) < 0)
 			bc_fatal(1, "reader process: %s", err);
+		tie_to(signer);
 		open_sources(a);
 		ll = confine_reader(a, err, sizeof(err));
 		if (ll < 0)

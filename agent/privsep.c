@@ -5,8 +5,8 @@
  * Landlock with its raw system calls (glibc has no wrappers; Debian 12's
  * headers stop at ABI 2, so the later access bits are defined here).
  *
- * Two ways in: started as root (by hand, or a unit without User=), the
- * processes switch to [agent] user; started as that user already with
+ * Two ways in: started as root (by hand; the shipped unit's syscall filter
+ * forbids the switch), the processes switch to [agent] user; started as that user already with
  * CAP_NET_ADMIN in the ambient set (the shipped unit: User=bancluster,
  * AmbientCapabilities=CAP_NET_ADMIN), there is no uid to switch and only
  * the capability sets shrink. No system call of the switch is made then:
@@ -42,6 +42,26 @@ struct ll_ruleset_attr {
 	uint64_t scoped;
 };
 
+/* Whether this process is in the initial user namespace (where uid 0 is
+ * root itself, not a mapped uid as under unshare -U). */
+static bool init_userns(void)
+{
+	char buf[128];
+	ssize_t n;
+	unsigned long a, b, c;
+	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true; /* assume the worst */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	return sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
+	       c == 4294967295UL;
+}
+
 int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		    size_t errlen)
 {
@@ -49,8 +69,15 @@ int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 
 	memset(u, 0, sizeof(*u));
 	u->start_uid = getuid();
-	if (name[0] == '\0')
+	if (name[0] == '\0') {
+		/* uid 0 owns root's files even without a capability */
+		if (geteuid() == 0 && init_userns()) {
+			snprintf(err, errlen,
+				 "empty while started as root: the processes would keep uid 0");
+			return -1;
+		}
 		return 0;
+	}
 	errno = 0;
 	pw = getpwnam(name);
 	if (pw == NULL) {
@@ -113,9 +140,6 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 			 strerror(errno));                                     \
 		return -1;                                                     \
 	} while (0)
-	/* no core file, no ptrace by another process of the same uid */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		FAIL("dumpable");
 	if (sw) {
 		if (initgroups(u->name, u->gid) < 0)
 			FAIL("initgroups");
@@ -148,12 +172,23 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL("no_new_privs");
+	/* no core file, no ptrace by another process of the same uid; last,
+	 * as a change of uid or gid resets it to fs.suid_dumpable */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		FAIL("dumpable");
 	if (sw && (setuid(0) == 0 || seteuid(0) == 0)) {
 		snprintf(err, errlen, "privilege drop: root could be regained");
 		return -1;
 	}
-	if (u->set && (getuid() == 0 || geteuid() == 0)) {
-		snprintf(err, errlen, "privilege drop: still root");
+	if (u->set && (getuid() == 0 || geteuid() == 0 || getgid() != u->gid ||
+		       getegid() != u->gid)) {
+		snprintf(err, errlen, "privilege drop: uid %u gid %u, wanted %u %u",
+			 (unsigned)geteuid(), (unsigned)getegid(), (unsigned)u->uid,
+			 (unsigned)u->gid);
+		return -1;
+	}
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "privilege drop: still dumpable");
 		return -1;
 	}
 	if (bc_privsep_capeff() != want) {
@@ -165,32 +200,30 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 #undef FAIL
 }
 
-/* One path-beneath rule; a path that does not exist yet gives its nearest
- * existing ancestor (a log directory made after the start). */
-static int add_rule(int rfd, const char *path, uint64_t access, char *err,
-		    size_t errlen)
+/*
+ * One path-beneath rule on the directory DIR. A directory that does not
+ * exist gets none (returns 0 with *missing set): widening the rule to an
+ * ancestor would open far more than asked, up to "/".
+ */
+static int add_rule(int rfd, const char *dir, uint64_t access, bool *missing,
+		    char *err, size_t errlen)
 {
 	struct landlock_path_beneath_attr pb;
-	char p[4096];
-	char *slash;
-	int fd;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p)) {
-		snprintf(err, errlen, "landlock: %.200s: path too long", path);
-		return -1;
+	if (fd < 0 && errno == ENOENT) {
+		*missing = true;
+		return 0;
 	}
-	while ((fd = open(p, O_PATH | O_CLOEXEC)) < 0 && errno == ENOENT &&
-	       (slash = strrchr(p, '/')) != NULL)
-		slash == p ? (void)(p[1] = '\0') : (void)(*slash = '\0');
 	if (fd < 0) {
-		snprintf(err, errlen, "landlock: %.200s: %s", p, strerror(errno));
+		snprintf(err, errlen, "landlock: %.200s: %s", dir, strerror(errno));
 		return -1;
 	}
 	pb.allowed_access = access;
 	pb.parent_fd = fd;
 	if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb,
 		    0) < 0) {
-		snprintf(err, errlen, "landlock: rule for %.200s: %s", p,
+		snprintf(err, errlen, "landlock: rule for %.200s: %s", dir,
 			 strerror(errno));
 		close(fd);
 		return -1;
@@ -200,9 +233,11 @@ static int add_rule(int rfd, const char *path, uint64_t access, char *err,
 }
 
 int bc_privsep_confine(const char *const *read_dirs, size_t nread,
-		       const char *write_dir, char *err, size_t errlen)
+		       bool *missing, const char *write_dir, char *err,
+		       size_t errlen)
 {
 	struct ll_ruleset_attr attr;
+	bool gone = false;
 	uint64_t dir_read = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 	uint64_t dir_write = LANDLOCK_ACCESS_FS_WRITE_FILE |
 			     LANDLOCK_ACCESS_FS_MAKE_REG |
@@ -247,10 +282,17 @@ int bc_privsep_confine(const char *const *read_dirs, size_t nread,
 		return -1;
 	}
 	for (i = 0; i < nread; i++)
-		if (add_rule(rfd, read_dirs[i], dir_read, err, errlen) < 0)
+		if (add_rule(rfd, read_dirs[i], dir_read,
+			     missing != NULL ? &missing[i] : &gone, err, errlen) < 0)
 			goto fail;
-	if (write_dir != NULL && add_rule(rfd, write_dir, dir_write, err, errlen) < 0)
+	gone = false;
+	if (write_dir != NULL &&
+	    (add_rule(rfd, write_dir, dir_write, &gone, err, errlen) < 0 || gone)) {
+		if (gone)
+			snprintf(err, errlen, "landlock: %.200s: no such directory",
+				 write_dir);
 		goto fail;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
 		snprintf(err, errlen, "landlock: restrict: %s", strerror(errno));

@@ -36,10 +36,11 @@ int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		    size_t errlen);
 
 /*
- * In this order: not dumpable, supplementary groups (initgroups), gid, the bounding
+ * In this order: supplementary groups (initgroups), gid, the bounding
  * set, keep-caps if needed, uid, the capability sets (CAP_NET_ADMIN alone when
- * keep_net_admin, else none), no_new_privs; then verify that root cannot
- * be regained and that the effective set is exactly what was asked.
+ * keep_net_admin, else none), no_new_privs, not dumpable (last: a change
+ * of uid resets it); then verify that root cannot be regained, uid and
+ * gid, not dumpable, and that the effective set is exactly what was asked.
  * Groups and uid are left alone when the process runs as the user
  * already (u->already).
  */
@@ -52,11 +53,14 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
  * create, write, truncate and replace files (its cursors), never read
  * one; no other file anywhere, whatever the uid (so never the key). With
  * ABI 4 no TCP at all, with ABI 6 no signal to a process outside.
+ * read_dirs must be directories; one that does not exist gets no rule
+ * (missing[i] set, when missing is not NULL); write_dir must exist.
  * Returns 1 in force, 0 when the kernel has no Landlock, -1 on error
  * (err filled).
  */
 int bc_privsep_confine(const char *const *read_dirs, size_t nread,
-		       const char *write_dir, char *err, size_t errlen);
+		       bool *missing, const char *write_dir, char *err,
+		       size_t errlen);
 
 /* The effective capability set, as in /proc/self/status CapEff. */
 unsigned long long bc_privsep_capeff(void);
