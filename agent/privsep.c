@@ -5,12 +5,12 @@
  * Landlock with its raw system calls (glibc has no wrappers; Debian 12's
  * headers stop at ABI 2, so the later access bits are defined here).
  *
- * Two ways in: started as root (by hand; the shipped unit's syscall filter
- * forbids the switch), the processes switch to [agent] user; started as that user already with
- * CAP_NET_ADMIN in the ambient set (the shipped unit: User=bancluster,
+ * Two ways in. Started as root (by hand), the processes switch to
+ * [agent] user. Started as that user already, with CAP_NET_ADMIN in the
+ * ambient set (the shipped unit: User=bancluster,
  * AmbientCapabilities=CAP_NET_ADMIN), there is no uid to switch and only
- * the capability sets shrink. No system call of the switch is made then:
- * the unit's seccomp filter does not allow them.
+ * the capability sets shrink; no system call of the switch is made then,
+ * as the unit's seccomp filter does not allow them.
  */
 #include "privsep.h"
 
@@ -68,7 +68,6 @@ int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 	struct passwd *pw;
 
 	memset(u, 0, sizeof(*u));
-	u->start_uid = getuid();
 	if (name[0] == '\0') {
 		/* uid 0 owns root's files even without a capability */
 		if (geteuid() == 0 && init_userns()) {

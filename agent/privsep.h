@@ -25,7 +25,6 @@
 struct bc_privsep_user {
 	bool set;     /* false: stay this uid (tests under unshare -U) */
 	bool already; /* started as this user (systemd User=): no switch */
-	uid_t start_uid;
 	uid_t uid;
 	gid_t gid;
 	char name[64];
