@@ -840,8 +840,8 @@ static void open_sources(struct bc_agent *a)
 	}
 }
 
-/* dir of PATH into out ("." for a bare name) */
-/* The directory of PATH into out[PATH_MAX]; -1 if it does not fit. */
+/* The directory of PATH into out[PATH_MAX] ("." for a bare name); -1 if
+ * it does not fit. */
 static int dir_of(char *out, const char *path)
 {
 	const char *slash = strrchr(path, '/');
