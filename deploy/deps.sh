@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compil
  libsodium-dev libnftnl-dev libmnl-dev libinih-dev libsqlite3-dev libssl-dev
  libsystemd-dev nftables iproute2 sqlite3 clang libclang-rt-14-dev openssl
  swaks procps psmisc python3 postfix dovecot-core libsasl2-modules
- socat netcat-openbsd systemd-journal-remote"
+ socat netcat-openbsd systemd systemd-journal-remote"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
