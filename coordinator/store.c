@@ -57,6 +57,14 @@ const char *bc_store_error(struct bc_store *s)
 	return s->err;
 }
 
+/* Column I of the current row as text, "" for NULL. */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? (const char *)t : "";
+}
+
 static int fail(struct bc_store *s, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
@@ -145,7 +153,6 @@ static void row_to_ban(sqlite3_stmt *st, struct bc_store_ban *b)
 	int blen = sqlite3_column_bytes(st, 1);
 	int family = sqlite3_column_int(st, 0) == 4 ? AF_INET : AF_INET6;
 	uint8_t buf[16] = {0};
-	const unsigned char *t;
 
 	memset(b, 0, sizeof(*b));
 	if (bin != NULL && blen > 0 && blen <= 16)
@@ -154,10 +161,8 @@ static void row_to_ban(sqlite3_stmt *st, struct bc_store_ban *b)
 			 (unsigned)sqlite3_column_int(st, 2));
 	b->ban.created_ms = sqlite3_column_int64(st, 3);
 	b->ban.expires_ms = sqlite3_column_int64(st, 4);
-	t = sqlite3_column_text(st, 5);
-	snprintf(b->reason, sizeof(b->reason), "%s", t ? (const char *)t : "");
-	t = sqlite3_column_text(st, 6);
-	snprintf(b->origin, sizeof(b->origin), "%s", t ? (const char *)t : "");
+	snprintf(b->reason, sizeof(b->reason), "%s", col_text(st, 5));
+	snprintf(b->origin, sizeof(b->origin), "%s", col_text(st, 6));
 }
 
 int bc_store_each(struct bc_store *s, bc_store_ban_cb cb, void *arg)
@@ -396,11 +401,10 @@ int bc_store_report_get(struct bc_store *s, int64_t rowid, uint8_t **frame,
 		return fail(s, "select report");
 	sqlite3_bind_int64(st, 1, rowid);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
 		const void *b = sqlite3_column_blob(st, 2);
 		int n = sqlite3_column_bytes(st, 2);
 
-		snprintf(sender, 64, "%s", t ? (const char *)t : "");
+		snprintf(sender, 64, "%s", col_text(st, 0));
 		*recv_ms = sqlite3_column_int64(st, 1);
 		*frame = malloc(n > 0 ? (size_t)n : 1);
 		if (*frame != NULL) {
@@ -426,13 +430,10 @@ int bc_store_reports_each(struct bc_store *s, int64_t since_ms,
 			       -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "select reports");
 	sqlite3_bind_int64(st, 1, since_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 1);
-
-		cb(sqlite3_column_int64(st, 0), t ? (const char *)t : "",
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(st, 0), col_text(st, 1),
 		   sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
 		   (size_t)sqlite3_column_bytes(st, 3), arg);
-	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "select reports");
 }
@@ -449,11 +450,8 @@ int bc_store_decided_since(struct bc_store *s, int64_t since_ms,
 			       -1, &st, NULL) != SQLITE_OK)
 		return fail(s, "select decisions");
 	sqlite3_bind_int64(st, 1, since_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		cb(t ? (const char *)t : "", sqlite3_column_int64(st, 1), arg);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(col_text(st, 0), sqlite3_column_int64(st, 1), arg);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "select decisions");
 }
@@ -584,15 +582,12 @@ int bc_store_decisions(struct bc_store *s, const char *addr, const char *key,
 	sqlite3_bind_int(st, 3, (int)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct bc_store_decision d;
-		const unsigned char *t;
 
 		memset(&d, 0, sizeof(d));
 		d.id = sqlite3_column_int64(st, 0);
 		d.time_ms = sqlite3_column_int64(st, 1);
 		d.expires_ms = sqlite3_column_int64(st, 2);
-#define TEXT(col, dst)                                                        \
-	t = sqlite3_column_text(st, col);                                      \
-	snprintf(dst, sizeof(dst), "%s", t ? (const char *)t : "")
+#define TEXT(col, dst) snprintf(dst, sizeof(dst), "%s", col_text(st, col))
 		TEXT(3, d.action);
 		TEXT(4, d.addr);
 		TEXT(5, d.reason);
@@ -620,10 +615,7 @@ int bc_store_evidence(struct bc_store *s, int64_t decision,
 	sqlite3_bind_int64(st, 1, decision);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct bc_store_event e;
-		const unsigned char *h = sqlite3_column_text(st, 1);
 		const unsigned char *a = sqlite3_column_text(st, 3);
-		const unsigned char *sv = sqlite3_column_text(st, 4);
-		const unsigned char *ln = sqlite3_column_text(st, 5);
 
 		memset(&e, 0, sizeof(e));
 		e.time_ms = sqlite3_column_int64(st, 0);
@@ -631,9 +623,9 @@ int bc_store_evidence(struct bc_store *s, int64_t decision,
 		if (a == NULL ||
 		    bc_addr_parse_host(&e.addr, (const char *)a, strlen((const char *)a)) < 0)
 			memset(&e.addr, 0, sizeof(e.addr));
-		e.host = h ? (const char *)h : "";
-		e.service = sv ? (const char *)sv : "";
-		e.line = ln ? (const char *)ln : "";
+		e.host = col_text(st, 1);
+		e.service = col_text(st, 4);
+		e.line = col_text(st, 5);
 		cb(&e, arg);
 	}
 	sqlite3_finalize(st);
