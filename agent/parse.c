@@ -33,7 +33,8 @@
 struct bc_parser {
 	enum bc_format fmt;
 	int year_now;     /* for RFC 3164 lines, which carry no year */
-	int64_t now_ms;   /* wall clock at creation, for the year guess */
+	int64_t now_ms;   /* wall clock when the line hour last changed */
+	int mdh_last;     /* month, day and hour of the last such line */
 	int64_t last_ms;  /* time of the last line with a time */
 	int64_t sweep_ms; /* time of the last expiry sweep */
 	size_t sweep_pos; /* next session slot the sweep looks at */
@@ -113,6 +114,24 @@ static int64_t days_from_civil(int y, unsigned m, unsigned d)
 	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/*
+ * The wall clock and the year for lines without a year. Read again
+ * whenever the month, day or hour of those lines changes (a parser lives
+ * as long as the agent: a clock read only at creation would date every
+ * line a year back after the first day).
+ */
+static void read_clock(struct bc_parser *p)
+{
+	struct timespec ts;
+	struct tm tm;
+	time_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = ts.tv_sec;
+	p->year_now = localtime_r(&now, &tm) != NULL ? tm.tm_year + 1900 : 1970;
 }
 
 /* Local wall-clock time to ms since the epoch; one mktime per hour seen. */
@@ -281,6 +300,10 @@ static const char *parse_3164(struct bc_parser *p, const char *s,
 	q += 8;
 	ms = parse_frac(&q, end);
 	/* No year in the line: this year, unless that is in the future. */
+	if ((mon * 32 + d) * 24 + h != p->mdh_last) { /* once per log hour */
+		p->mdh_last = (mon * 32 + d) * 24 + h;
+		read_clock(p);
+	}
 	y = p->year_now;
 	t = local_ms(p, y, mon, d, h, mi, sec, ms);
 	if (t > p->now_ms + 86400000LL)
@@ -623,9 +646,6 @@ void bc_parse_session_end(struct bc_parser *p, struct bc_sess *s)
 struct bc_parser *bc_parser_new(enum bc_format fmt)
 {
 	struct bc_parser *p;
-	struct timespec ts;
-	struct tm tm;
-	time_t now;
 
 	if ((unsigned)fmt > BC_FMT_DOVECOT)
 		return NULL;
@@ -634,13 +654,8 @@ struct bc_parser *bc_parser_new(enum bc_format fmt)
 		return NULL;
 	p->fmt = fmt;
 	p->cache_key = -1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = ts.tv_sec;
-	p->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (localtime_r(&now, &tm) != NULL)
-		p->year_now = tm.tm_year + 1900;
-	else
-		p->year_now = 1970;
+	p->mdh_last = -1;
+	read_clock(p);
 	return p;
 }
 
