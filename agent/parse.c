@@ -567,6 +567,7 @@ void bc_parse_emit(struct bc_parser *p, const struct bc_line *l,
 		   const char *service)
 {
 	struct bc_event *ev;
+	size_t i;
 
 	if (p->q_len == BC_PARSE_PENDING) {
 		p->st.dropped++;
@@ -578,7 +579,10 @@ void bc_parse_emit(struct bc_parser *p, const struct bc_line *l,
 	ev->time_ms = l->time_ms;
 	ev->kind = (uint8_t)kind;
 	ev->addr = *addr;
-	strncpy(ev->service, service, sizeof(ev->service) - 1);
+	/* the name may hold bytes of the line (dovecot's protocol): the
+	 * tag alphabet only, whatever reads it later */
+	for (i = 0; service[i] != '\0' && i < sizeof(ev->service) - 1; i++)
+		ev->service[i] = tag_char(service[i]) ? service[i] : '_';
 }
 
 static int pop(struct bc_parser *p, struct bc_event *ev)

@@ -247,6 +247,25 @@ static void test_time(void)
 		      strcmp(ev.service, "exim") == 0,
 	      "exim mainlog time with zone (got %lld)", (long long)ev.time_ms);
 	bc_parser_free(&p);
+
+	/* a service name built from the line keeps the tag alphabet only */
+	p = bc_parser_new(BC_FMT_DOVECOT);
+	{
+		const char *l4 = "Jun 12 19:07:29 mx dovecot: \x1b[2J\\-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=192.0.2.8, lip=198.51.100.1, TLS";
+		size_t k;
+		int clean = 1;
+
+		r = bc_parser_feed(p, l4, strlen(l4), &ev);
+		for (k = 0; r == BC_PARSE_MATCH && ev.service[k] != '\0'; k++)
+			if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.@",
+				   ev.service[k]) == NULL)
+				clean = 0;
+		CHECK(r == BC_PARSE_MATCH && clean &&
+			      strncmp(ev.service, "dovecot/", 8) == 0,
+		      "escape bytes in dovecot's protocol name do not reach the service (%s)",
+		      r == BC_PARSE_MATCH ? ev.service : "no event");
+	}
+	bc_parser_free(&p);
 }
 
 static void test_bounded(void)
