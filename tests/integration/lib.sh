@@ -25,6 +25,9 @@ check() { # check NAME CMD...: ok when CMD succeeds
 	shift
 	if "$@"; then ok "$name"; else notok "$name"; fi
 }
+verdict() { # CMD1 && CMD2; verdict NAME: ok when that whole list succeeded
+	if [ "$?" -eq 0 ]; then ok "$1"; else notok "$1"; fi
+}
 note() { echo "# $*"; }
 
 fleet_cleanup() {
@@ -209,9 +212,12 @@ all_in_set() {
 		_i=$((_i + 1))
 	done
 }
+# none_in_set SET ADDR: on no MX; each set must be there to be asked (a
+# missing table or a dead agent is not "not banned")
 none_in_set() {
 	_i=1
 	while [ "$_i" -le "$MXN" ]; do
+		ns "mx$_i" nft list set inet bancluster "$1" >/dev/null 2>&1 || return 1
 		in_set "$_i" "$1" "$2" && return 1
 		_i=$((_i + 1))
 	done

@@ -270,9 +270,9 @@ check "bancluster-coordinator --check-config on the shipped coordinator.ini: $ou
 	[ "$out" = "$ETC/coordinator.ini: OK (2 trusted keys)" ]
 # the unit's ExecStartPre, exactly as written there
 pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/bancluster-agent.service)
-check "the agent unit's ExecStartPre passes ($pre)" sh -c "$pre >/dev/null 2>&1"
+check "the agent unit's ExecStartPre passes ($pre)" sh -c "[ -n \"\$1\" ] && $pre >/dev/null 2>&1" - "$pre"
 pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/bancluster-coordinator.service)
-check "the coordinator unit's ExecStartPre passes ($pre)" sh -c "$pre >/dev/null 2>&1"
+check "the coordinator unit's ExecStartPre passes ($pre)" sh -c "[ -n \"\$1\" ] && $pre >/dev/null 2>&1" - "$pre"
 ex=/usr/share/doc/bancluster-coordinator/examples/cli.ini
 if [ -f $ex ]; then
 	# no coordinator runs: 69 (no answer) proves cli.ini and both keys
@@ -487,7 +487,7 @@ EOF2
 	apid=$(prop bancluster-agent MainPID)
 	rpid=$(child_of "$apid" bc-reader)
 	fpid=$(child_of "$apid" bc-firewall)
-	check "agent: signer $apid, reader $rpid and firewall $fpid processes" [ -n "$rpid" ] && [ -n "$fpid" ]
+	checkx "agent: signer $apid, reader $rpid and firewall $fpid processes" '[ -n "$rpid" ] && [ -n "$fpid" ]'
 	for p in "signer $apid 0000000000000000" "reader $rpid 0000000000000000" \
 		"firewall $fpid 0000000000001000"; do
 		read -r pname ppid pcap <<EOF2

@@ -32,7 +32,7 @@ check "5th failure on a third host: banned on all five" wait_for 5 all_in_set fl
 check "no host banned it locally (each saw at most 2)" none_in_set local4 198.18.0.100
 check "banned attacker cannot reach mx4 (never logged anything)" cannot_connect 198.18.0.100 198.18.0.14
 left=$(kernel_timeout 4 fleet4 198.18.0.100)
-check "first offence: 3 h ban in the kernel ($left s)" [ "${left:-0}" -gt 10700 ] && [ "${left:-0}" -le 10800 ]
+[ "${left:-0}" -gt 10700 ] && [ "${left:-0}" -le 10800 ]; verdict "first offence: 3 h ban in the kernel ($left s)"
 out=$(bc show 198.18.0.100)
 check "show names the rule" sh -c "echo '$out' | grep -q 'rule:maxretry'"
 check "show gives the evidence from three hosts" [ "$(echo "$out" | grep -c 'auth_fail')" -ge 5 ]
@@ -54,9 +54,9 @@ check "report: three events accepted by mx2's agent ($out)" [ -z "$out" ]
 ns mx4 "$BIN/bancluster" report 198.18.0.102 --kind auth_fail --count 2 --socket "$WORK/state-mx4/agent.sock"
 check "report: 3 on mx2 + 2 on mx4 make a fleet ban" wait_for 5 all_in_set fleet4 198.18.0.102
 out=$(ns mx2 "$BIN/bancluster" report 198.18.0.300 --kind auth_fail --socket "$WORK/state-mx2/agent.sock" 2>&1)
-check "report: bad address refused with exit 64 ($out)" [ $? = 64 ] && echo "$out" | grep -q '198.18.0.300'
+[ $? = 64 ] && echo "$out" | grep -q '198.18.0.300'; verdict "report: bad address refused with exit 64 ($out)"
 out=$(ns mx2 "$BIN/bancluster" report 198.18.0.103 --kind brute --socket "$WORK/state-mx2/agent.sock" 2>&1)
-check "report: unknown kind refused (exit 64)" [ $? = 64 ] && echo "$out" | grep -q 'brute'
+[ $? = 64 ] && echo "$out" | grep -q 'brute'; verdict "report: unknown kind refused (exit 64)"
 check "report: the local socket is private (mode 0600)" [ "$(stat -c %a "$WORK/state-mx2/agent.sock")" = 600 ]
 
 # coordinator down: a host under attack bans alone (local policy)
@@ -87,7 +87,7 @@ check "the element is back in mx3's kernel" in_set 3 fleet4 198.18.0.100
 check "agent metrics count its auth_fail events, by service (postfix)" wait_for 12 sh -c \
 	"[ \$(grep '^bancluster_agent_events_total{kind=\"auth_fail\",service=\"postfix\"} ' $WORK/state-mx1/mx1.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
 check "agent metrics: no postfix event counted as another service" sh -c \
-	"grep '^bancluster_agent_events_total{kind=\"auth_fail\",service=\"\(exim\|sendmail\|dovecot\|other\)\"} ' $WORK/state-mx1/mx1.prom | awk '{s += \$2} END {exit s != 0}'"
+	"grep '^bancluster_agent_events_total{kind=\"auth_fail\",service=\"\(exim\|sendmail\|dovecot\|other\)\"} ' $WORK/state-mx1/mx1.prom | awk '{s += \$2; n++} END {exit !(n == 4 && s == 0)}'"
 check "coordinator metrics show active bans" wait_for 12 sh -c \
 	"[ \$(grep '^bancluster_coordinator_bans_active ' $WORK/coordinator.prom | awk '{print \$2}' | cut -d. -f1) -ge 3 ]"
 check "coordinator metrics list every agent as connected" wait_for 12 sh -c \

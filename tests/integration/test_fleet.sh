@@ -43,22 +43,22 @@ uid_of() { awk '/^Uid/ {print $2}' "/proc/$1/status"; }
 child() { for c in $(pgrep -P "$AGENT_PID_1"); do [ "$(cat /proc/$c/comm)" = "$1" ] && echo "$c"; done; }
 RD=$(child bc-reader)
 FW=$(child bc-firewall)
-check "agent runs as signer, reader and firewall processes" [ -n "$RD" ] && [ -n "$FW" ]
+[ -n "$RD" ] && [ -n "$FW" ]; verdict "agent runs as signer, reader and firewall processes"
 check "reader: no capability at all" [ "$(capeff "$RD")" = 0000000000000000 ]
 check "reader: unprivileged user" [ "$(uid_of "$RD")" = "$(id -u nobody)" ]
 check "reader cannot open the key file (its own check, logged)" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx1.log"
 check "reader: Landlock keeps out a key its uid owns" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx2.log"
-check "signer: no capability, unprivileged user" [ "$(capeff "$AGENT_PID_1")" = 0000000000000000 ] && [ "$(uid_of "$AGENT_PID_1")" != 0 ]
+[ "$(capeff "$AGENT_PID_1")" = 0000000000000000 ] && [ "$(uid_of "$AGENT_PID_1")" != 0 ]; verdict "signer: no capability, unprivileged user"
 check "firewall: CAP_NET_ADMIN alone" [ "$(capeff "$FW")" = 0000000000001000 ]
 check "firewall: Landlock on (no file, no TCP from it)" grep -q 'firewall: uid [0-9]*, capabilities 1000, landlock on' "$WORK/mx1.log"
 RD3=$(AGENT_PID_1=$AGENT_PID_3 child bc-reader)
 FW3=$(AGENT_PID_1=$AGENT_PID_3 child bc-firewall)
-check "started as the user with ambient CAP_NET_ADMIN: three processes" [ -n "$RD3" ] && [ -n "$FW3" ]
-check "  reader and signer: no capability" [ "$(capeff "$RD3")" = 0000000000000000 ] && [ "$(capeff "$AGENT_PID_3")" = 0000000000000000 ]
-check "  firewall: CAP_NET_ADMIN alone, ambient set empty" [ "$(capeff "$FW3")" = 0000000000001000 ] && [ "$(awk '/^CapAmb/ {print $2}' "/proc/$FW3/status")" = 0000000000000000 ]
+[ -n "$RD3" ] && [ -n "$FW3" ]; verdict "started as the user with ambient CAP_NET_ADMIN: three processes"
+[ "$(capeff "$RD3")" = 0000000000000000 ] && [ "$(capeff "$AGENT_PID_3")" = 0000000000000000 ]; verdict "  reader and signer: no capability"
+[ "$(capeff "$FW3")" = 0000000000001000 ] && [ "$(awk '/^CapAmb/ {print $2}' "/proc/$FW3/status")" = 0000000000000000 ]; verdict "  firewall: CAP_NET_ADMIN alone, ambient set empty"
 # a process that is not dumpable has its /proc files owned by root
 undumpable() { [ "$(stat -c %u "/proc/$1/mem")" = 0 ]; }
-check "  signer, reader and firewall not dumpable: no ptrace by the same uid" undumpable "$AGENT_PID_3" && undumpable "$RD3" && undumpable "$FW3"
+undumpable "$AGENT_PID_3" && undumpable "$RD3" && undumpable "$FW3"; verdict "  signer, reader and firewall not dumpable: no ptrace by the same uid"
 check "  reader: key out of reach" grep -q 'reader: uid [0-9]*, capabilities 0, landlock on, key file out of reach' "$WORK/mx3.log"
 
 check "before any ban: connect from 198.18.7.5 to mx1" can_connect 198.18.7.5 198.18.0.11
@@ -91,7 +91,7 @@ for o in json.load(sys.stdin)["nftables"]:
         v=el.get("val",{})
         if isinstance(v,dict) and v.get("prefix",{}).get("addr")=="198.18.7.0": print(el.get("timeout"))
 ')
-check "kernel timeout equals the ban's time ($timeout_ms s)" [ "${timeout_ms:-0}" -ge 3590 ] && [ "${timeout_ms:-0}" -le 3600 ]
+[ "${timeout_ms:-0}" -ge 3590 ] && [ "${timeout_ms:-0}" -le 3600 ]; verdict "kernel timeout equals the ban's time ($timeout_ms s)"
 list=$(bc list --json)
 check "list --json shows the three bans" [ "$(echo "$list" | grep -c '"address"')" = 3 ]
 check "list --json carries the reason" sh -c "echo '$list' | grep -q 'test /24'"
@@ -101,7 +101,7 @@ check "unban leaves every fleet4" wait_for 3 none_in_set fleet4 198.18.7.0/24
 check "after unban: connect from 198.18.7.5 works again" can_connect 198.18.7.5 198.18.0.13
 out=$(bc unban 198.18.7.0/24 2>&1)
 rc=$?
-check "unban of an address not banned: exit 1 + message" [ "$rc" = 1 ] && echo "$out" | grep -q 'not banned'
+[ "$rc" = 1 ] && echo "$out" | grep -q 'not banned'; verdict "unban of an address not banned: exit 1 + message"
 
 bc ban 203.0.113.9 --for 3s >/dev/null
 check "3 s ban reaches every MX" wait_for 3 all_in_set fleet4 203.0.113.9
@@ -174,14 +174,14 @@ check "the refused reload names the file and line" grep -q 'mx1.ini:[0-9]*: \[lo
 for arg in "192.0.2.300" "192.0.2.0/33" "2001:db8::/129" "nonsense" "192.0.2.1/" "::ffff:1.2.3.4/95"; do
 	out=$(bc ban "$arg" 2>&1)
 	rc=$?
-	check "ban $arg: exit 64 naming the value" [ "$rc" = 64 ] && echo "$out" | grep -qF "$arg"
+	[ "$rc" = 64 ] && echo "$out" | grep -qF "$arg"; verdict "ban $arg: exit 64 naming the value"
 done
 out=$(bc ban 192.0.2.1 --for 3x 2>&1)
-check "ban --for 3x: exit 64 naming the value" [ $? = 64 ] && echo "$out" | grep -q '3x'
+[ $? = 64 ] && echo "$out" | grep -q '3x'; verdict "ban --for 3x: exit 64 naming the value"
 out=$(bc frobnicate 2>&1)
-check "unknown command: exit 64" [ $? = 64 ] && echo "$out" | grep -q frobnicate
+[ $? = 64 ] && echo "$out" | grep -q frobnicate; verdict "unknown command: exit 64"
 bc ban ::ffff:192.0.2.55 --for 1h >/dev/null
 check "IPv4-mapped IPv6 is banned as IPv4" wait_for 3 all_in_set fleet4 192.0.2.55
 out=$(bc ban 127.0.0.1 2>&1)
-check "allowlisted address refused without --force" [ $? = 1 ] && echo "$out" | grep -q 'allow list'
+[ $? = 1 ] && echo "$out" | grep -q 'allow list'; verdict "allowlisted address refused without --force"
 fleet_done

@@ -48,9 +48,9 @@ while [ "$i" -lt 40 ]; do fail $((i % 5 + 1)) 192.0.2.200; i=$((i + 1)); done
 sleep 1.5
 check "allow_file address with 40 events: never banned" none_in_set fleet4 192.0.2.200
 out=$(bc ban 192.0.2.201 2>&1)
-check "manual ban inside allow_file refused" [ $? = 1 ] && echo "$out" | grep -q 'allow list'
+[ $? = 1 ] && echo "$out" | grep -q 'allow list'; verdict "manual ban inside allow_file refused"
 out=$(bc ban 192.0.2.0/24 2>&1)
-check "manual ban of a prefix covering allow_file refused" [ $? = 1 ] && echo "$out" | grep -q 'allow list'
+[ $? = 1 ] && echo "$out" | grep -q 'allow list'; verdict "manual ban of a prefix covering allow_file refused"
 bc ban 192.0.2.201 --force --for 1m >/dev/null
 check "--force bans it anyway" wait_for 3 all_in_set fleet4 192.0.2.201
 

@@ -188,7 +188,7 @@ static void drop_to(bool keep)
 	struct passwd *pw = getpwnam("nobody");
 	unsigned long long want = keep ? 1ULL << CAP_NET_ADMIN : 0;
 	char err[256] = "";
-	int rc;
+	int rc, cap, extra;
 
 	CHECK(bc_privsep_user(&u, "nobody", err, sizeof(err)) == 0 && u.set &&
 		      !u.already,
@@ -204,10 +204,14 @@ static void drop_to(bool keep)
 	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "not dumpable");
 	CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, "no_new_privs");
 	CHECK(setuid(0) < 0 && seteuid(0) < 0, "root cannot be regained");
-	CHECK(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0 &&
+	for (cap = 0, extra = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    !(keep && cap == CAP_NET_ADMIN))
+			extra++;
+	CHECK(cap > CAP_NET_ADMIN && extra == 0 &&
 		      prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) == keep,
-	      "bounding set: CAP_NET_ADMIN %s, nothing else",
-	      keep ? "alone" : "gone too");
+	      "bounding set: CAP_NET_ADMIN %s, nothing else of %d",
+	      keep ? "alone" : "gone too", cap);
 }
 
 static void drop_reader(void)
