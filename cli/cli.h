@@ -10,7 +10,6 @@
 #include "common/config.h"
 #include "proto/wire.h"
 
-#define BC_EXIT_OK 0
 #define BC_EXIT_ERROR 1     /* the coordinator refused or failed */
 #define BC_EXIT_USAGE 64    /* bad command line or argument */
 #define BC_EXIT_UNAVAIL 69  /* coordinator did not answer */

@@ -65,7 +65,6 @@ struct bc_agent_state {
 	uint64_t fleet_count;
 	uint64_t counter_saved; /* last counter written to the store */
 	uint64_t last_report;   /* highest report id counted (resend dedupe) */
-	uint64_t report_saved;
 	uint64_t events;
 	double tokens;          /* report rate limit: events allowed now */
 	int64_t tokens_ms;

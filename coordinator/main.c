@@ -618,7 +618,6 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			n++;
 		}
 		st->last_report = r->report_id;
-		st->report_saved = r->report_id;
 		st->events += n;
 		c->reports++;
 		c->events += n;
@@ -883,11 +882,6 @@ static void tick(struct bc_coord *c)
 		    now - st->last_seen_ms < BC_COORD_AGENT_TTL_MS + BC_COORD_TICK_MS)
 			bc_warn("agent %s offline (silent for %" PRId64 " ms)",
 				pe->name, now - st->last_seen_ms);
-		if (st->last_report != st->report_saved) {
-			bc_store_counter_set(c->store, pe->name, BC_CHAN_REPORTS,
-					     st->last_report);
-			st->report_saved = st->last_report;
-		}
 		if (pe->last_counter[BC_CHAN_ROUTER] != st->counter_saved) {
 			bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER,
 					     pe->last_counter[BC_CHAN_ROUTER]);
@@ -1073,7 +1067,6 @@ static void reload(struct bc_coord *c, const char *cfgpath)
 					     BC_CHAN_REPORTS, &nst[i].last_report);
 			bc_store_counter_get(c->store, ring.v[i].name,
 					     BC_CHAN_REPORTS + 1, &nst[i].events);
-			nst[i].report_saved = nst[i].last_report;
 		}
 	}
 	if (strcmp(ncfg.listen, c->cfg.listen) != 0 ||
@@ -1140,7 +1133,6 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 				     &c->peer_state[i].last_report);
 		bc_store_counter_get(c->store, c->ring.v[i].name,
 				     BC_CHAN_REPORTS + 1, &c->peer_state[i].events);
-		c->peer_state[i].report_saved = c->peer_state[i].last_report;
 	}
 	snprintf(c->signer.cluster, sizeof(c->signer.cluster), "%.63s", c->cfg.cluster);
 	snprintf(c->signer.sender, sizeof(c->signer.sender), "coordinator");

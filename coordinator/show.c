@@ -106,7 +106,6 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 	unsigned p;
 	int64_t now = bc_now_ms();
 
-	(void)ks;
 	bc_policy_key(c->policy, addr, &key);
 	bc_addr_format(addr, as, sizeof(as));
 	bc_addr_format(&key, ks, sizeof(ks));
