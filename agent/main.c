@@ -132,16 +132,17 @@ static void send_heartbeat(struct bc_agent *a)
 static void apply_snapshot(struct bc_agent *a)
 {
 	struct bc_fw_ops ops = {0};
-	char err[256];
-	int64_t t0 = bc_mono_ms();
+	char err[256] = "out of memory"; /* banset fails on that alone */
+	int64_t t0 = bc_mono_ms(), t1 = 0;
+	int rc = bc_banset_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops);
 
-	int64_t t1;
-
-	if (bc_banset_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops) < 0 ||
-	    ((t1 = bc_mono_ms()), 0) ||
-	    bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
-			  sizeof(err)) < 0) {
-		bc_warn("snapshot apply failed: %s; retrying", ops.v ? err : "out of memory");
+	if (rc == 0) {
+		t1 = bc_mono_ms();
+		rc = bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
+				    sizeof(err));
+	}
+	if (rc < 0) {
+		bc_warn("snapshot apply failed: %s; retrying", err);
 		bc_fw_ops_free(&ops);
 		request_snapshot(a, "apply failed");
 		return;
@@ -355,7 +356,7 @@ static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
 {
 	struct bc_fw_ops ops = {0};
 	struct bc_ban b;
-	char err[256], as[BC_ADDR_STRLEN];
+	char err[256] = "out of memory", as[BC_ADDR_STRLEN];
 	int64_t now = bc_now_ms();
 
 	memset(&b, 0, sizeof(b));
@@ -365,8 +366,7 @@ static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
 	if (bc_banset_change(&a->local, &b, 0, now, BC_FW_LOCAL, &ops) < 0 ||
 	    bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0)
 		bc_warn("local ban %s failed: %s",
-			bc_addr_format(&b.addr, as, sizeof(as)),
-			ops.v ? err : "out of memory");
+			bc_addr_format(&b.addr, as, sizeof(as)), err);
 	else {
 		a->local_bans++;
 		bc_info("local ban %s for %llds: %g events in %llds",
@@ -566,10 +566,11 @@ static void fleet_check(struct bc_agent *a)
 	{
 		struct bc_fw_ops ops = {0};
 
+		snprintf(err, sizeof(err), "out of memory"); /* banset's one failure */
 		if (bc_banset_all(&a->fleet, now, BC_FW_FLEET, &ops) < 0 ||
 		    bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
 				  sizeof(err)) < 0) {
-			bc_warn("repair failed: %s; resyncing", ops.v ? err : "out of memory");
+			bc_warn("repair failed: %s; resyncing", err);
 			request_snapshot(a, "repair failed");
 		} else {
 			a->repairs++;
