@@ -32,32 +32,21 @@
 #include "agent/parse.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/policy.h"
 
 #define REPLAY_EXIT_USAGE 64
 #define REPLAY_EXIT_READ 1
 #define REPLAY_READ_CHUNK 65536
 #define REPLAY_ADDRS_MAX (1u << 20)
-#define REPLAY_WINDOW 32 /* recent weighted events kept per ban key */
-
-/* The coordinator's defaults (DESIGN.md, Decisions). */
-#define POL_MAXRETRY 5
-#define POL_FINDTIME_MS (10LL * 60 * 1000)
-#define POL_BANTIME_MS (3LL * 3600 * 1000)
-#define POL_BANTIME_FACTOR 2
-#define POL_BANTIME_MAX_MS (24LL * 3600 * 1000)
-#define POL_IPV6_PREFIX 64
+/*
+ * The coordinator's defaults (DESIGN.md, Decisions): the counting itself
+ * is common/policy.c with bc_policy_cfg_defaults, as on the coordinator;
+ * the ban durations are the coordinator's [policy] defaults.
+ */
+#define POL_BANTIME_S (3LL * 3600)
+#define POL_BANTIME_FACTOR 2.0
+#define POL_BANTIME_MAX_S (24LL * 3600)
 #define POL_ALLOW "127.0.0.0/8, ::1"
-/* weights in half events */
-#define W_AUTH_FAIL 2
-#define W_SENDER_VIOLATION 2
-#define W_AUTH_ABORT 1
-#define W_SCALE 2
-
-struct rec_ev {
-	int64_t t;
-	uint8_t w;
-	uint8_t kind;
-};
 
 /* One per address (events) and one per ban key (/32 or /64). */
 struct rec {
@@ -67,8 +56,6 @@ struct rec {
 	/* ban key state */
 	unsigned bans;
 	int64_t banned_until;
-	unsigned head, len;
-	struct rec_ev win[REPLAY_WINDOW];
 };
 
 struct table {
@@ -79,7 +66,7 @@ struct table {
 struct ban {
 	struct bc_addr prefix;
 	int64_t at, until;
-	unsigned score; /* half events in the window when it fired */
+	double score; /* weighted events in findtime when it fired */
 };
 
 struct replay {
@@ -90,6 +77,8 @@ struct replay {
 	uint64_t events[BC_KIND_MAX + 1];
 	int64_t last_t;
 	struct bc_addr_list allow;
+	struct bc_policy_cfg cfg;
+	struct bc_policy *pol;
 	struct table addrs, keys;
 	struct ban *bans;
 	size_t nbans, capbans;
@@ -203,17 +192,16 @@ static struct rec **table_sorted(const struct table *t)
 
 /* ---- policy -------------------------------------------------------- */
 
-static struct bc_addr ban_key(const struct bc_addr *a)
+static struct bc_addr ban_key(const struct replay *r, const struct bc_addr *a)
 {
-	struct bc_addr k = *a;
+	struct bc_addr k;
 
-	if (k.family == AF_INET6)
-		bc_addr_mask(&k, POL_IPV6_PREFIX);
+	bc_policy_key(r->pol, a, &k);
 	return k;
 }
 
 static int add_ban(struct replay *r, const struct bc_addr *k, int64_t at,
-		   int64_t until, unsigned score)
+		   int64_t until, double score)
 {
 	if (r->nbans == r->capbans) {
 		size_t nc = r->capbans ? r->capbans * 2 : 64;
@@ -232,68 +220,37 @@ static int add_ban(struct replay *r, const struct bc_addr *k, int64_t at,
 	return 0;
 }
 
+/*
+ * The fleet policy over this log as if one host reported it; an address
+ * already banned sends nothing more (the firewall drops it). Escalation
+ * counts the earlier bans of this replay.
+ */
 static void policy(struct replay *r, const struct bc_event *ev)
 {
-	struct bc_addr k = ban_key(&ev->addr);
+	struct bc_addr k = ban_key(r, &ev->addr);
+	struct bc_policy_event pe;
+	struct bc_policy_hit hit;
 	struct rec *g;
-	int64_t t = ev->time_ms ? ev->time_ms : r->last_t;
-	unsigned sum = 0, i, w;
+	int64_t t = ev->time_ms ? ev->time_ms : r->last_t, len;
 
 	if (ev->time_ms)
 		r->last_t = ev->time_ms;
 	g = table_get(&r->keys, &k);
 	if (g == NULL)
 		return;
-	if (ev->kind == BC_KIND_AUTH_SUCCESS) {
-		/* a good login: its dropped sessions were a user's, not a bot's */
-		for (i = 0; i < g->len; i++) {
-			struct rec_ev *e = &g->win[(g->head + i) % REPLAY_WINDOW];
-
-			if (e->kind == BC_KIND_AUTH_ABORT)
-				e->w = 0;
-		}
-		return;
-	}
-	switch (ev->kind) {
-	case BC_KIND_AUTH_FAIL:
-		w = W_AUTH_FAIL;
-		break;
-	case BC_KIND_SENDER_VIOLATION:
-		w = W_SENDER_VIOLATION;
-		break;
-	case BC_KIND_AUTH_ABORT:
-		w = W_AUTH_ABORT;
-		break;
-	default:
-		return;
-	}
 	if (g->bans > 0 && t < g->banned_until)
-		return; /* already banned: the firewall would drop it */
-	if (g->len == REPLAY_WINDOW) {
-		g->head = (g->head + 1) % REPLAY_WINDOW;
-		g->len--;
-	}
-	g->win[(g->head + g->len) % REPLAY_WINDOW] =
-		(struct rec_ev){.t = t, .w = (uint8_t)w, .kind = ev->kind};
-	g->len++;
-	for (i = 0; i < g->len; i++) {
-		const struct rec_ev *e = &g->win[(g->head + i) % REPLAY_WINDOW];
-
-		if (e->t > t - POL_FINDTIME_MS)
-			sum += e->w;
-	}
-	if (sum >= POL_MAXRETRY * W_SCALE) {
-		int64_t len = POL_BANTIME_MS;
-
-		for (i = 0; i < g->bans && len < POL_BANTIME_MAX_MS; i++)
-			len *= POL_BANTIME_FACTOR;
-		if (len > POL_BANTIME_MAX_MS)
-			len = POL_BANTIME_MAX_MS;
-		g->bans++;
-		g->banned_until = t + len;
-		g->len = 0;
-		(void)add_ban(r, &k, t, t + len, sum);
-	}
+		return;
+	memset(&pe, 0, sizeof(pe));
+	pe.time_ms = t;
+	pe.kind = ev->kind;
+	pe.addr = ev->addr;
+	if (bc_policy_event(r->pol, &pe, t, &hit) != BC_POLICY_BAN)
+		return;
+	len = bc_policy_bantime(POL_BANTIME_S, POL_BANTIME_FACTOR,
+				POL_BANTIME_MAX_S, g->bans) * 1000;
+	g->bans++;
+	g->banned_until = t + len;
+	(void)add_ban(r, &k, t, t + len, hit.score);
 }
 
 static void on_event(struct replay *r, const struct bc_event *ev)
@@ -404,7 +361,7 @@ static const char *fmt_time(int64_t ms, char *buf, size_t len)
 
 static const struct rec *key_of(const struct replay *r, const struct rec *a)
 {
-	struct bc_addr k = ban_key(&a->addr);
+	struct bc_addr k = ban_key(r, &a->addr);
 
 	return table_find(&r->keys, &k);
 }
@@ -426,12 +383,14 @@ static void print_json(const struct replay *r, struct rec **v)
 		printf("%s\"%s\": %" PRIu64, k > 1 ? ", " : "",
 		       bc_kind_name((enum bc_kind)k), r->events[k]);
 	printf("},\n");
-	printf(" \"policy\": {\"maxretry\": %d, \"findtime_s\": %lld, "
-	       "\"bantime_s\": %lld, \"ipv6_prefix\": %d, \"weights\": "
-	       "{\"auth_fail\": 1, \"sender_violation\": 1, \"auth_abort\": 0.5, "
-	       "\"auth_success\": 0}, \"allow\": [\"127.0.0.0/8\", \"::1\"]},\n",
-	       POL_MAXRETRY, POL_FINDTIME_MS / 1000, POL_BANTIME_MS / 1000,
-	       POL_IPV6_PREFIX);
+	printf(" \"policy\": {\"maxretry\": %g, \"findtime_s\": %lld, "
+	       "\"bantime_s\": %lld, \"ipv6_prefix\": %u, \"weights\": "
+	       "{\"auth_fail\": %g, \"sender_violation\": %g, \"auth_abort\": %g, "
+	       "\"auth_success\": %g}, \"allow\": [\"127.0.0.0/8\", \"::1\"]},\n",
+	       r->cfg.maxretry, (long long)(r->cfg.findtime_ms / 1000),
+	       POL_BANTIME_S, r->cfg.ipv6_prefix,
+	       r->cfg.weight[BC_KIND_AUTH_FAIL], r->cfg.weight[BC_KIND_SENDER_VIOLATION],
+	       r->cfg.weight[BC_KIND_AUTH_ABORT], r->cfg.weight[BC_KIND_AUTH_SUCCESS]);
 	printf(" \"addresses\": [");
 	for (i = 0; i < r->addrs.n; i++) {
 		const struct rec *x = v[i], *g = key_of(r, x);
@@ -445,7 +404,7 @@ static void print_json(const struct replay *r, struct rec **v)
 		printf("}, \"allowed\": %s, \"would_ban\": %s",
 		       x->allowed ? "true" : "false", ban ? "true" : "false");
 		if (ban) {
-			struct bc_addr kk = ban_key(&x->addr);
+			struct bc_addr kk = ban_key(r, &x->addr);
 
 			printf(", \"ban_prefix\": \"%s\", \"bans\": %u",
 			       bc_addr_format(&kk, a, sizeof(a)), g->bans);
@@ -459,7 +418,7 @@ static void print_json(const struct replay *r, struct rec **v)
 		       i ? "," : "", bc_addr_format(&r->bans[i].prefix, a, sizeof(a)),
 		       fmt_time(r->bans[i].at, t1, sizeof(t1)), r->bans[i].at,
 		       fmt_time(r->bans[i].until, t2, sizeof(t2)),
-		       r->bans[i].score / (double)W_SCALE);
+		       r->bans[i].score);
 	printf("%s],\n \"untracked_events\": %" PRIu64 "}\n",
 	       r->nbans ? "\n " : "", r->untracked);
 }
@@ -478,9 +437,10 @@ static void print_text(const struct replay *r, struct rec **v)
 	       "  auth_abort %" PRIu64 "  auth_success %" PRIu64 "\n",
 	       r->events[BC_KIND_AUTH_FAIL], r->events[BC_KIND_SENDER_VIOLATION],
 	       r->events[BC_KIND_AUTH_ABORT], r->events[BC_KIND_AUTH_SUCCESS]);
-	printf("policy: maxretry %d in %lldm, auth_abort counts 0.5, IPv6 per /%d,"
+	printf("policy: maxretry %g in %lldm, auth_abort counts %g, IPv6 per /%u,"
 	       " allow %s\n\n",
-	       POL_MAXRETRY, POL_FINDTIME_MS / 60000, POL_IPV6_PREFIX, POL_ALLOW);
+	       r->cfg.maxretry, (long long)(r->cfg.findtime_ms / 60000),
+	       r->cfg.weight[BC_KIND_AUTH_ABORT], r->cfg.ipv6_prefix, POL_ALLOW);
 	if (r->addrs.n == 0) {
 		printf("no events\n");
 		return;
@@ -495,7 +455,7 @@ static void print_text(const struct replay *r, struct rec **v)
 		if (x->allowed) {
 			verdict = "allowed";
 		} else if (g != NULL && g->bans > 0) {
-			struct bc_addr kk = ban_key(&x->addr);
+			struct bc_addr kk = ban_key(r, &x->addr);
 
 			if (kk.plen != bc_addr_maxlen(&kk)) {
 				snprintf(vb, sizeof(vb), "ban %s",
@@ -517,8 +477,7 @@ static void print_text(const struct replay *r, struct rec **v)
 		       bc_addr_format(&r->bans[i].prefix, a, sizeof(a)),
 		       fmt_time(r->bans[i].at, t1, sizeof(t1)),
 		       fmt_time(r->bans[i].until, t2, sizeof(t2)),
-		       r->bans[i].score / (double)W_SCALE,
-		       POL_FINDTIME_MS / 60000);
+		       r->bans[i].score, (long long)(r->cfg.findtime_ms / 60000));
 	if (r->untracked)
 		printf("%" PRIu64 " events from addresses past the %u-address"
 		       " limit were counted but not tracked\n",
@@ -593,7 +552,11 @@ int bc_replay_main(int argc, char **argv)
 			return REPLAY_EXIT_READ;
 		}
 	}
+	bc_policy_cfg_defaults(&r.cfg);
+	r.cfg.max_tracked = REPLAY_ADDRS_MAX;
+	r.cfg.allow = &r.allow;
 	if (bc_addr_list_parse(&r.allow, POL_ALLOW, err, sizeof(err)) < 0 ||
+	    (r.pol = bc_policy_new(&r.cfg)) == NULL ||
 	    (p = bc_parser_new(r.fmt)) == NULL) {
 		fprintf(stderr, "replay: out of memory\n");
 		rc = REPLAY_EXIT_READ;
@@ -628,6 +591,7 @@ out:
 	table_free(&r.addrs);
 	table_free(&r.keys);
 	free(r.bans);
+	bc_policy_free(&r.pol);
 	bc_addr_list_free(&r.allow);
 	return rc;
 }
