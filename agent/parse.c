@@ -706,8 +706,8 @@ int bc_parser_flush(struct bc_parser *p, int64_t now_ms, struct bc_event *ev)
 		return 1;
 	if (now_ms == 0)
 		now_ms = p->last_ms;
-	/* a full sweep at most once a minute of log time; a clock that
-	 * goes back (merged logs) only moves the mark */
+	/* a sweep slice at most every BC_PARSE_SWEEP_MS of log time; a
+	 * clock that goes back (merged logs) only moves the mark */
 	if (now_ms == 0)
 		return 0;
 	if (now_ms < p->sweep_ms) {

@@ -146,24 +146,17 @@ static enum bc_parse_result sasl_warning(struct bc_parser *p,
 			q++;
 		if (q < end && *q == ' ')
 			q++;
-		if (is_backend_failure(q, end)) {
-			/* not the client's fault, and not an event; but the
-			 * session's disconnect ("auth=0/1") must not turn this
-			 * attempt into an auth_abort either */
-			s = session(p, l, &a);
-			if (s != NULL) {
-				if (s->fails < UINT16_MAX)
-					s->fails++;
-				s->last_auth_failed = 1;
-			}
-			return BC_PARSE_NOMATCH;
-		}
 		s = session(p, l, &a);
 		if (s != NULL) {
 			if (s->fails < UINT16_MAX)
 				s->fails++;
 			s->last_auth_failed = 1;
 		}
+		/* a backend failure is not the client's fault and not an
+		 * event; but counted in the session above, its disconnect
+		 * ("auth=0/1") does not turn it into an auth_abort either */
+		if (is_backend_failure(q, end))
+			return BC_PARSE_NOMATCH;
 		bc_parse_emit(p, l, BC_KIND_AUTH_FAIL, &a, svc);
 		return BC_PARSE_MATCH;
 	}

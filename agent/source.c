@@ -16,6 +16,7 @@
  */
 #define BC_SOURCE_INTERNAL
 #include "agent/source.h"
+#include "common/duration.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,15 +29,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-
-/* Monotonic clock in ms. */
-int64_t bc_source_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keep a one-line error for bc_source_error(). */
 void bc_source_seterr(struct bc_source *s, const char *fmt, ...)
@@ -167,7 +159,7 @@ long bc_tail_pump(struct bc_source *s, struct bc_tail *t,
 		t->roff += (uint64_t)r;
 		*budget -= (size_t)r;
 		s->stats.bytes += (uint64_t)r;
-		t->active_ms = bc_source_now_ms();
+		t->active_ms = bc_mono_ms();
 	}
 	return (long)n;
 }

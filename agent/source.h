@@ -249,7 +249,6 @@ struct bc_source {
 	char jline[BC_PARSE_LINE_MAX + 1];
 };
 
-int64_t bc_source_now_ms(void);
 void bc_source_seterr(struct bc_source *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -15,6 +15,7 @@
  */
 #define BC_SOURCE_INTERNAL
 #include "agent/source.h"
+#include "common/duration.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -123,7 +124,7 @@ static int tail_open(struct bc_source *s, struct bc_tail *t, const char *path,
 	t->fd = fd;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
-	t->active_ms = bc_source_now_ms();
+	t->active_ms = bc_mono_ms();
 	watch_file(s, t);
 	tail_hash(t);
 	return 0;
@@ -338,7 +339,7 @@ static void find_sibling(struct bc_source *s, const struct bc_fcursor *c,
 	t->ino = st.st_ino;
 	t->hlen = c->hlen;
 	memcpy(t->hash, c->hash, sizeof(t->hash));
-	t->active_ms = bc_source_now_ms();
+	t->active_ms = bc_mono_ms();
 	if ((uint64_t)st.st_size < c->off ||
 	    tail_seek(s, t, c->off, false) < 0) {
 		close(fd);
@@ -402,7 +403,7 @@ static void truncated(struct bc_source *s)
 	(void)lseek(s->cur.fd, 0, SEEK_SET);
 	bc_tail_reset(&s->cur, 0);
 	s->cur.hlen = 0;
-	s->cur.active_ms = bc_source_now_ms();
+	s->cur.active_ms = bc_mono_ms();
 	s->more = true; /* the copy's lines come first, on the next read */
 }
 
@@ -432,7 +433,7 @@ static void follow(struct bc_source *s, const struct stat *st)
 			memcpy(&s->cur, t, sizeof(*t));
 			memcpy(t, tmp, sizeof(*t));
 			free(tmp);
-			t->active_ms = bc_source_now_ms();
+			t->active_ms = bc_mono_ms();
 			s->stats.rotations++;
 		} else {
 			memcpy(&s->cur, t, sizeof(*t));
@@ -452,7 +453,7 @@ static void follow(struct bc_source *s, const struct stat *st)
 	if (t == NULL)
 		return; /* all slots busy: switch once an old file is done */
 	memcpy(t, &s->cur, sizeof(*t));
-	t->active_ms = bc_source_now_ms();
+	t->active_ms = bc_mono_ms();
 	if (tail_open(s, &s->cur, s->path, st) < 0 ||
 	    tail_seek(s, &s->cur, 0, false) < 0) {
 		if (s->cur.fd >= 0)
@@ -527,7 +528,7 @@ static bool cur_has_data(const struct bc_source *s)
 static void retire_old(struct bc_source *s, bc_source_line_fn fn, void *arg,
 		       long *n, size_t max)
 {
-	int64_t now = bc_source_now_ms();
+	int64_t now = bc_mono_ms();
 	size_t i = 0;
 
 	while (i < s->nold) {
@@ -605,7 +606,7 @@ long bc_source_file_read(struct bc_source *s, bc_source_line_fn fn,
 			 void *arg, size_t max)
 {
 	size_t budget = BC_SOURCE_READ_BUDGET;
-	int64_t now = bc_source_now_ms();
+	int64_t now = bc_mono_ms();
 	long n = 0;
 	int done;
 
@@ -784,7 +785,7 @@ int bc_source_file_open(struct bc_source *s, const char *text, int have)
 		return -1;
 	}
 	resolve(s);
-	s->next_check_ms = bc_source_now_ms() + BC_SOURCE_CHECK_MS;
+	s->next_check_ms = bc_mono_ms() + BC_SOURCE_CHECK_MS;
 	if (have)
 		return resume(s, &cur, old, nold);
 	if (tail_open(s, &s->cur, s->path, NULL) < 0)
@@ -830,7 +831,7 @@ int bc_source_file_save(struct bc_source *s)
 
 int bc_source_file_timeout(const struct bc_source *s)
 {
-	int64_t left = s->next_check_ms - bc_source_now_ms();
+	int64_t left = s->next_check_ms - bc_mono_ms();
 
 	if (s->need_check || left <= 0)
 		return 0;

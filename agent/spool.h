@@ -3,7 +3,8 @@
  *
  * A bounded ring. The first `inflight` events belong to the report that
  * was sent and not yet acknowledged; an ack with that report's id drops
- * them, a timeout sends them again under a new id. When the ring is full
+ * them, a timeout sends them again under the same id (the coordinator
+ * counts a report id once). When the ring is full
  * the oldest event is dropped and counted (an unacknowledged report is
  * abandoned first: its events are the oldest).
  */
