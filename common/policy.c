@@ -208,16 +208,12 @@ static void score(const struct bc_policy *p, const struct entry *e,
 			h->refs[h->nrefs++] = e->ring[i].ref;
 }
 
+/* Events kept per key: enough of the lightest kind to reach maxretry. */
 static uint32_t ring_cap(const struct bc_policy *p)
 {
-	double minw = 0;
-	unsigned k;
-	double need;
+	double n = bc_policy_max_events(&p->cfg);
+	double need = n > 0 ? n + 4 : 8;
 
-	for (k = 1; k < BC_POLICY_KINDS; k++)
-		if (p->cfg.weight[k] > 0 && (minw == 0 || p->cfg.weight[k] < minw))
-			minw = p->cfg.weight[k];
-	need = minw > 0 ? ceil(p->cfg.maxretry / minw) + 4 : 8;
 	return need > BC_POLICY_RING_MAX ? BC_POLICY_RING_MAX : (uint32_t)need;
 }
 
@@ -383,7 +379,7 @@ double bc_policy_max_events(const struct bc_policy_cfg *cfg)
 	double minw = 0;
 	unsigned k;
 
-	for (k = 1; k < 4; k++)
+	for (k = 1; k < BC_POLICY_KINDS; k++)
 		if (cfg->weight[k] > 0 && (minw == 0 || cfg->weight[k] < minw))
 			minw = cfg->weight[k];
 	return minw > 0 ? ceil(cfg->maxretry / minw) : 0;
