@@ -164,10 +164,15 @@ verify() {
 		notok "$1: replay --format $2 exits 0 (rc $_rc: $(head -1 "$W/$1.err"))"
 		return
 	fi
-	python3 "$MTA/check.py" "$1" "$W/$1.json" "$W/$1.expect" >"$W/$1.check"
+	python3 "$MTA/check.py" "$1" "$W/$1.json" "$W/$1.expect" >"$W/$1.check" 2>&1
+	_rc=$?
 	cat "$W/$1.check"
 	PASS=$((PASS + $(grep -c '^ok - ' "$W/$1.check")))
 	FAIL=$((FAIL + $(grep -c '^not ok - ' "$W/$1.check")))
+	# a checker that died (a traceback) printed no "not ok": its status says
+	if [ $_rc -ne 0 ] && ! grep -q '^not ok - ' "$W/$1.check"; then
+		notok "$1: check.py exits 0 (rc $_rc)"
+	fi
 	if [ -n "${SAVE_CORPUS:-}" ]; then
 		mkdir -p "$SAVE_CORPUS"
 		cp "$3" "$SAVE_CORPUS/$1.log"
