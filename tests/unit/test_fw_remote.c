@@ -44,6 +44,7 @@ static int serve_and_send(const void *const *msgs, const size_t *lens, int n)
 int main(void)
 {
 	struct hdr apply = {BC_FWR_MAGIC, 1, 0, 1, 0};
+	struct hdr apply2 = {BC_FWR_MAGIC, 1, 0, 2, 0};
 	struct hdr bad_magic = {0xdeadbeef, 1, 0, 1, 0};
 	struct hdr elems_hdr = {BC_FWR_MAGIC, 3, 0, 1, 0};
 	struct hdr unknown = {BC_FWR_MAGIC, 99, 0, 0, 0};
@@ -82,6 +83,15 @@ int main(void)
 	m[0] = &too_many;
 	l[0] = sizeof(too_many);
 	CHECK(serve_and_send(m, l, 1) == 2, "transaction over the element cap: exit 2");
+	/* the control: these two messages, well formed, are taken (the
+	 * transaction waits for its second element when EOF comes); each
+	 * case below changes one thing in them */
+	m[0] = &apply2;
+	l[0] = sizeof(apply2);
+	m[1] = elem_msg;
+	l[1] = sizeof(elem_msg);
+	CHECK(serve_and_send(m, l, 2) == 0,
+	      "well-formed transaction header and element, then EOF: exit 0");
 	m[0] = &apply;
 	l[0] = sizeof(apply);
 	m[1] = elem_msg;
