@@ -8,7 +8,18 @@
 # milliseconds, even the one it barely touched. Then `show` gives the
 # evidence, `audit fleet` proves every kernel holds the ban, and an admin
 # bans and unbans an address by hand. Everything is removed at the end.
-NSP=bcdemo
+#
+# Every outcome is checked before it is narrated: the first one that does
+# not happen ends the demo with exit 1 and one line "demo: FAILED: ..."
+# naming the MX and what did not happen. The tools it drives are checked
+# first (exit 1, naming what is missing). A latency is printed only for a
+# ban that was seen in every kernel.
+#
+# Environment: DEMO_PORTS (default "25, 465, 587") is the agents'
+# [firewall] ports; the test suite sets it to a port the attacker does not
+# use to prove that a ban which blocks nothing is reported as a failure.
+NSP=${NSP:-bcdemo}
+AGENT_PORTS=${DEMO_PORTS:-25, 465, 587}
 . "$(dirname "$0")/integration/lib.sh"
 . "$TOP/tests/integration/e2e/mailfleet.sh"
 
@@ -17,42 +28,89 @@ if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
 else
 	say() { printf '\n==> %s\n' "$*"; }
 fi
-run() { # show the command as an admin would type it
+die() { # one line naming what did not happen, then cleanup, exit 1
+	printf 'demo: FAILED: %s\n' "$*"
+	FAIL=1
+	exit 1
+}
+run() { # show the command as an admin would type it; its exit status
 	case "$1" in
 	bc) shift; printf '$ bancluster %s\n' "$*"; bc "$@" ;;
 	*) printf '$ %s\n' "$*"; "$@" ;;
 	esac
 }
-probe() { # probe SRC: try SMTP submission (587) on every MX from SRC
+
+# --- what the demo drives must be there and able to do its part ----------
+[ "$(id -u)" -eq 0 ] || die "run as root (it creates network namespaces and nftables tables)"
+for t in ip nft nc swaks postfix dovecot openssl python3; do
+	command -v "$t" >/dev/null 2>&1 || die "$t is not installed (run: make deps)"
+done
+perl -MNet::SSLeay -e1 2>/dev/null ||
+	die "swaks cannot STARTTLS: Perl module Net::SSLeay missing (apt-get install libnet-ssleay-perl, or: make deps)"
+for b in bancluster bancluster-agent bancluster-coordinator; do
+	[ -x "$BIN/$b" ] || die "$BIN/$b not built (run: make)"
+done
+
+# probe_all SRC WANT: every MX's 587 from SRC is WANT (connected|blocked);
+# prints each result; on the first that is not, dies naming the MX
+probe_all() {
 	for i in 1 2 3; do
-		if can_connect "$1" "198.18.0.1$i" 587; then
+		if can_connect "$1" "198.18.0.1$i" 587; then got=connected; else got=blocked; fi
+		if [ "$got" = connected ]; then
 			printf '   %s -> mx%s:587  connected\n' "$1" "$i"
 		else
 			printf '   %s -> mx%s:587  BLOCKED (no answer)\n' "$1" "$i"
 		fi
+		[ "$got" = "$2" ] || die "$1 $( [ "$2" = blocked ] && echo 'not blocked' || echo 'blocked' ) on mx$i:587 ($3)"
 	done
 }
-guess() { # guess MX: one wrong password from the attacker, as a bot would
+# logged_failures MX: Postfix lines saying the attacker's AUTH failed
+logged_failures() {
+	grep -F '[198.18.0.100]' "$WORK/mx$1-mail.log" | grep -cF 'authentication failed'
+}
+guess() { # guess MX N: one wrong password from the attacker, as a bot would
+	before=$(logged_failures "$1")
 	ns att swaks --server "198.18.0.1$1" --port 587 --local-interface 198.18.0.100 \
 		--tls --auth LOGIN --auth-user alice@lab.test --auth-password "guess$2" \
-		--quit-after AUTH --timeout 10 >>"$WORK/swaks.out" 2>&1
+		--quit-after AUTH --timeout 10 >"$WORK/swaks-$2.out" 2>&1
+	wait_for 5 test "$(logged_failures "$1")" -gt "$before" ||
+		die "guess $2 on mx$1: Postfix logged no authentication failure (swaks: $(grep -v '^ *$' "$WORK/swaks-$2.out" | tail -1))"
 	printf '   guess %s on mx%s: %s\n' "$2" "$1" \
 		"$(grep -F '[198.18.0.100]' "$WORK/mx$1-mail.log" | grep -F 'authentication failed' | tail -1 | sed 's/^.*warning: //')"
+}
+# wait_all_sets SECONDS SET ADDR: ADDR in SET on every MX, or die naming
+# the first MX whose kernel does not hold it
+wait_all_sets() {
+	wait_for "$1" all_in_set "$2" "$3" && return 0
+	for i in 1 2 3; do
+		in_set "$i" "$2" "$3" || die "$3 not in set $2 of mx$i after $1 s"
+	done
+	die "$3 not in set $2 on every MX after $1 s"
+}
+wait_no_sets() {
+	wait_for "$1" none_in_set "$2" "$3" && return 0
+	for i in 1 2 3; do
+		in_set "$i" "$2" "$3" && die "$3 still in set $2 of mx$i $1 s after the unban"
+	done
+	die "set $2 not readable on every MX"
 }
 
 say "Building the fleet: coordinator 198.18.0.1, mx1..mx3 198.18.0.11-13, attacker 198.18.0.100"
 fleet_init 3
 trap 'mailfleet_down; fleet_cleanup' EXIT
 say "Starting Postfix + Dovecot on mx1..mx3 (submission 587: STARTTLS, then AUTH)"
-mailfleet_up || { echo "Postfix/Dovecot did not start"; FAIL=1; exit 1; }
+mailfleet_up || die "Postfix/Dovecot did not start on every MX (logs in $WORK, kept: KEEP=1)"
 start_coord
 for i in 1 2 3; do start_agent "$i"; done
-wait_for 10 agents_synced || { echo "agents did not sync"; FAIL=1; exit 1; }
+if ! wait_for 10 agents_synced; then
+	bc status
+	die "not every agent in-sync 10 s after start (see status above)"
+fi
 echo "   each agent: reader (no capability, user nobody), signer (key), firewall (CAP_NET_ADMIN only)"
-run bc status
+run bc status || die "bancluster status failed"
 
 say "The attacker reaches SMTP submission on every MX"
-probe 198.18.0.100
+probe_all 198.18.0.100 connected "before any ban"
 
 say "It spreads 5 password guesses over the fleet: 2 on mx1, 2 on mx2, 1 on mx3 (each MX alone would wait for 10)"
 guess 1 1
@@ -61,28 +119,35 @@ guess 2 3
 guess 2 4
 t0=$(date +%s%N)
 guess 3 5
-wait_for 10 all_in_set fleet4 198.18.0.100
+wait_all_sets 10 fleet4 198.18.0.100
 t1=$(date +%s%N)
 echo "   in the kernel of all three MX $(( (t1 - t0) / 1000000 )) ms after the 5th guess started (a TLS session, AUTH, then the log line)"
 
 say "Every MX now drops it (nftables set fleet4 in table inet bancluster)"
-probe 198.18.0.100
+probe_all 198.18.0.100 blocked "fleet4 holds it but port 587 is not protected ([firewall] ports = $AGENT_PORTS)"
 
 say "Why? The coordinator kept the evidence of every host"
-run bc show 198.18.0.100
+run bc show 198.18.0.100 >"$WORK/show.out" 2>&1
+rc=$?
+cat "$WORK/show.out"
+[ $rc -eq 0 ] || die "bancluster show exited $rc"
+for i in 1 2 3; do
+	grep -q "mx$i" "$WORK/show.out" || die "show 198.18.0.100 names no evidence from mx$i"
+done
 
 say "Every agent's kernel holds exactly the coordinator's bans"
-run bc audit fleet
+run bc audit fleet || die "audit fleet: not every agent in sync (exit $?)"
 
 say "An admin can also ban by hand, here a /24, for 1 hour"
 att_addr 198.18.7.5
-run bc ban 198.18.7.0/24 --for 1h --reason "abuse report from a partner"
-wait_for 5 all_in_set fleet4 198.18.7.5
-probe 198.18.7.5
-run bc list
-run bc unban 198.18.7.0/24
-wait_for 5 none_in_set fleet4 198.18.7.5
-probe 198.18.7.5
+run bc ban 198.18.7.0/24 --for 1h --reason "abuse report from a partner" || die "bancluster ban 198.18.7.0/24 failed"
+wait_all_sets 5 fleet4 198.18.7.5
+probe_all 198.18.7.5 blocked "the manual /24 ban"
+run bc list || die "bancluster list failed"
+run bc unban 198.18.7.0/24 || die "bancluster unban 198.18.7.0/24 failed"
+wait_no_sets 5 fleet4 198.18.7.5
+probe_all 198.18.7.5 connected "after the unban"
 
 say "Cleaning up: stopping every process and deleting the namespaces"
 FAIL=0
+echo "demo: ok: the attacker was blocked on all three MX, the manual ban applied and lifted"

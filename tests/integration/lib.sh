@@ -126,7 +126,7 @@ coordinator_key = coordinator.pub
 state_dir       = state-mx$i
 user            = ${AGENT_USER-nobody}
 [firewall]
-ports = 25, 465, 587
+ports = ${AGENT_PORTS:-25, 465, 587}
 INI
 		i=$((i + 1))
 	done

@@ -251,12 +251,14 @@ else
 	nok "fake hostile SMTP server started"
 fi
 
-if command -v script >/dev/null 2>&1; then
-	script -qec "ip netns exec $LAB_CLI $BIN audit smtp $LAB_HARD --ports 25 --timeout 5" /dev/null >"$W/tty.out" 2>&1
-	check "colour on a terminal" grep -q "$(printf '\033')\[32m\[pass\]" "$W/tty.out"
-	NO_COLOR=1 script -qec "ip netns exec $LAB_CLI $BIN audit smtp $LAB_HARD --ports 25 --timeout 5" /dev/null >"$W/tty2.out" 2>&1
-	check "no colour with NO_COLOR on a terminal" sh -c "grep -q '\[pass\]' '$W/tty2.out' && ! grep -q \"\$(printf '\\033')\" '$W/tty2.out'"
-fi
+# script(1) (bsdutils, essential) gives the audit a terminal; TERM is set
+# here, not inherited: under TERM=dumb the audit rightly prints no colour.
+TERM=xterm script -qec "ip netns exec $LAB_CLI $BIN audit smtp $LAB_HARD --ports 25 --timeout 5" /dev/null >"$W/tty.out" 2>&1
+check "colour on a terminal" grep -q "$(printf '\033')\[32m\[pass\]" "$W/tty.out"
+TERM=xterm NO_COLOR=1 script -qec "ip netns exec $LAB_CLI $BIN audit smtp $LAB_HARD --ports 25 --timeout 5" /dev/null >"$W/tty2.out" 2>&1
+check "no colour with NO_COLOR on a terminal" sh -c "grep -q '\[pass\]' '$W/tty2.out' && ! grep -q \"\$(printf '\\033')\" '$W/tty2.out'"
+TERM=dumb script -qec "ip netns exec $LAB_CLI $BIN audit smtp $LAB_HARD --ports 25 --timeout 5" /dev/null >"$W/tty3.out" 2>&1
+check "no colour with TERM=dumb on a terminal" sh -c "grep -q '\[pass\]' '$W/tty3.out' && ! grep -q \"\$(printf '\\033')\" '$W/tty3.out'"
 
 # From the server itself: the vantage warning (exit 1, nothing else wrong).
 in_srv "$BIN" audit smtp "$LAB_HARD" --ports 25 --timeout 5 --json >"$W/self.json" 2>/dev/null
