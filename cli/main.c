@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -238,6 +240,43 @@ static void ban_text(const Bancluster__Ban *b, char *addr, size_t alen)
 		snprintf(addr, alen, "?");
 }
 
+/*
+ * The directory PATH.key goes into: made (mode 0750) when it is missing
+ * and its own parent exists, as /etc/bancluster on a fresh host; a
+ * deeper missing path is named, not created.
+ */
+static int keygen_dir(const char *out, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	if (snprintf(dir, sizeof(dir), "%s", out) >= (int)sizeof(dir)) {
+		snprintf(err, errlen, "--out: path too long");
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0; /* the current directory or / */
+	*slash = '\0';
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		snprintf(err, errlen, "%.400s: not a directory", dir);
+		return -1;
+	}
+	if (errno != ENOENT || mkdir(dir, 0750) < 0) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%.400s: missing, and so is its parent directory: create it first",
+				 dir);
+		else
+			snprintf(err, errlen, "%.400s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "bancluster: created directory %s (mode 0750)\n", dir);
+	return 0;
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
 	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
@@ -254,6 +293,8 @@ static int cmd_keygen(int argc, char **argv)
 	}
 	if (out == NULL || optind != argc)
 		usage_exit("%s", "keygen: --out PATH is required");
+	if (keygen_dir(out, err, sizeof(err)) < 0)
+		bc_fatal(BC_EXIT_ERROR, "keygen: %s", err);
 	if (bc_key_generate(out, err, sizeof(err)) < 0)
 		bc_fatal(BC_EXIT_ERROR, "keygen: %s", err);
 	printf("wrote %s.key (secret, mode 0600) and %s.pub\n", out, out);
