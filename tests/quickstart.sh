@@ -43,10 +43,13 @@ until nft get element inet bancluster fleet4 '{ 192.0.2.1 }' >/dev/null 2>&1; do
 	[ $i -lt 50 ] || die "192.0.2.1 not in set fleet4 5 s after 'bancluster ban'"
 	sleep 0.1
 done
-bancluster status | grep -q '^ *mx1 .*in-sync' || {
-	bancluster status
-	die "mx1 not in-sync in 'bancluster status'"
-}
+# the agent reports the sequence it applied with its next heartbeat (1 s)
+i=0
+until bancluster status | grep -q '^mx1 .* in-sync '; do
+	i=$((i + 1))
+	[ $i -lt 10 ] || { bancluster status; die "mx1 not in-sync in 'bancluster status' 5 s after the ban"; }
+	sleep 0.5
+done
 bancluster list | grep -q '^192.0.2.1 ' || die "'bancluster list' does not show 192.0.2.1"
 for m in bancluster.1 bancluster.ini.5 bancluster-agent.8 bancluster-coordinator.8; do
 	sec=${m##*.}
