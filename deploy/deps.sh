@@ -17,7 +17,8 @@ PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compil
  libsasl2-modules socat netcat-openbsd util-linux systemd systemd-journal-remote
  ca-certificates"
 # Downloaded, not installed: what tests/integration/mta/{exim,sendmail}.sh unpack.
-DEBS="exim4-daemon-light libidn12 sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin"
+DEBS="exim4-daemon-light libidn12 libgnutls-dane0 libunbound8 libevent-2.1-7
+ sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin"
 CACHE=${BC_DEB_CACHE:-/var/cache/bancluster-test/debs}
 
 missing=""

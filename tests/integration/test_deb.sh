@@ -18,10 +18,10 @@ PASS=0
 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok - deb: $*"; }
 notok() { FAIL=$((FAIL + 1)); echo "not ok - deb: $*"; }
-check() { # check NAME CMD...: ok when CMD succeeds
+check() { # check NAME CMD...: ok when CMD succeeds; returns its verdict
 	name=$1
 	shift
-	if "$@"; then ok "$name"; else notok "$name"; fi
+	if "$@"; then ok "$name"; else notok "$name"; return 1; fi
 }
 checkx() { # checkx NAME 'SHELL CONDITION': ok when it holds (evaluated here)
 	if eval "$2"; then ok "$1"; else notok "$1"; fi
@@ -342,7 +342,11 @@ fi
 # DefaultDependencies=no for that (ordering only) and WatchdogSec=3s to
 # see the pings. The cgroups it makes are removed at the end.
 SD=""
-sd() { timeout 30 nsenter -t "$SD" -a "$@"; }
+# -r -w: the booted root's directory too. Entering a mount namespace
+# resets the root to that namespace's root mount: run from a chroot (as
+# ../shared/tools/fresh-debian runs the suite) that is the host's /, where
+# /run/systemd/system is not, and systemctl says "offline".
+sd() { timeout 30 nsenter -t "$SD" -a -r -w "$@"; }
 sd_boot() {
 	cat >"$WORK/boot.sh" <<'EOF2'
 set -e
@@ -361,18 +365,31 @@ for u in sysinit.target basic.target network-online.target nftables.service \
 	ln -s /dev/null /run/systemd/system/$u
 done
 printf '[Unit]\nDescription=bancluster test target\n' >/run/systemd/system/bct.target
-exec env container=bancluster-test /lib/systemd/systemd --system --unit=bct.target
+exec env container=bancluster-test /lib/systemd/systemd --system --unit=bct.target --log-target=console
 EOF2
 	find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort >"$WORK/cgroups.before"
 	setsid unshare --pid --fork --mount --net --uts --ipc --cgroup --propagation private \
 		sh "$WORK/boot.sh" >"$WORK/systemd.log" 2>&1 </dev/null &
+	# Up to 30 s: a first boot on a loaded 2-core machine can take more
+	# than 10. "degraded" (a unit of the root failed, e.g. one an MTA
+	# package enabled) still runs ours; the failed units are noted.
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt 150 ]; do
 		SD=$(pgrep -f 'unit=bct.target' | head -1)
-		[ -n "$SD" ] && [ "$(sd systemctl is-system-running 2>/dev/null)" = running ] && return 0
+		if [ -n "$SD" ]; then
+			SD_STATE=$(sd systemctl is-system-running 2>/dev/null)
+			case "$SD_STATE" in
+			running) return 0 ;;
+			degraded)
+				sd systemctl --failed --no-legend --no-pager 2>&1 | sed 's/^/# failed unit in the booted root: /'
+				return 0 ;;
+			esac
+		fi
 		sleep 0.2
 		i=$((i + 1))
 	done
+	note "systemd state after 30 s: ${SD_STATE:-no systemd process}"
+	[ -n "$SD" ] && sd systemctl list-jobs --no-pager 2>&1 | head -10 | sed 's/^/#   /'
 	return 1
 }
 sd_wait() { # sd_wait SECONDS CMD...: CMD (run here) holds within SECONDS
@@ -386,6 +403,10 @@ sd_wait() { # sd_wait SECONDS CMD...: CMD (run here) holds within SECONDS
 	return 1
 }
 prop() { sd systemctl show -p "$2" --value "$1"; }
+unit_why() { # UNIT: why it is not running, as notes (status, its journal)
+	sd systemctl status --no-pager -l "$1" 2>&1 | tail -12 | sed 's/^/#   /'
+	sd journalctl --no-pager -n 15 -o cat 2>&1 | sed 's/^/#   journal: /'
+}
 status_of() { sd awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 child_of() { # child_of PID COMM: the child of PID named COMM (ns pid)
 	for c in $(sd pgrep -P "$1"); do
@@ -470,13 +491,15 @@ EOF2
 
 	check "systemctl start bancluster-coordinator (Type=notify: returns on READY=1)" \
 		sd systemctl start bancluster-coordinator
-	check "coordinator active" [ "$(prop bancluster-coordinator ActiveState)" = active ]
+	check "coordinator active" [ "$(prop bancluster-coordinator ActiveState)" = active ] ||
+		unit_why bancluster-coordinator
 	cpid=$(prop bancluster-coordinator MainPID)
 	checkx "coordinator: uid bancluster, no capability, seccomp filter, no_new_privs" \
 		'[ "$(status_of "$cpid" Uid)" = "$(id -u bancluster)" ] &&
 		[ "$(status_of "$cpid" CapEff)" = 0000000000000000 ] &&
 		[ "$(status_of "$cpid" Seccomp)" = 2 ] && [ "$(status_of "$cpid" NoNewPrivs)" = 1 ]'
-	check "systemctl start bancluster-agent" sd systemctl start bancluster-agent
+	check "systemctl start bancluster-agent" sd systemctl start bancluster-agent ||
+		unit_why bancluster-agent
 	# tmpfiles (masked here) gives the journal to group systemd-journal at
 	# boot; until then the agent's user may read no journal file
 	checkx "a journal the agent may not read: warned at start" \
