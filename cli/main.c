@@ -42,7 +42,7 @@
 	{sec, name, type, offsetof(struct bc_cli_cfg, field), min, max, def}
 
 static const struct bc_cfg_key cli_keys[] = {
-	K("cli", "coordinator", BC_CFG_STR, coordinator, 1, 0, NULL),
+	K("cli", "coordinator", BC_CFG_ENDPOINT, coordinator, 0, 0, NULL),
 	K("cli", "key", BC_CFG_PATH, key, 1, 0, NULL),
 	K("cli", "coordinator_key", BC_CFG_PATH, coordinator_key, 1, 0, NULL),
 	K("cli", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),

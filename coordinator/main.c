@@ -1034,10 +1034,8 @@ static void reload(struct bc_coord *c, const char *cfgpath)
 	size_t i;
 
 	if (bc_coord_load_config(&ncfg, cfgpath, err, sizeof(err)) < 0 ||
-	    bc_keyring_load_dir(&ring, ncfg.agents_dir, BC_ROLE_AGENT, err,
-				sizeof(err)) < 0 ||
-	    bc_keyring_load_dir(&ring, ncfg.admins_dir, BC_ROLE_ADMIN, err,
-				sizeof(err)) < 0) {
+	    bc_coord_check_files(&ncfg, cfgpath, NULL, &ring, err,
+				 sizeof(err)) < 0) {
 		bc_warn("reload refused, running configuration kept: %s", err);
 		bc_coord_free_config(&ncfg);
 		bc_keyring_free(&ring);
@@ -1100,12 +1098,9 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 
 	if (bc_coord_load_config(&c->cfg, cfgpath, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	if (bc_key_load_secret(&c->signer.key, c->cfg.key, err, sizeof(err)) < 0)
-		bc_fatal(1, "%s", err);
-	if (bc_keyring_load_dir(&c->ring, c->cfg.agents_dir, BC_ROLE_AGENT, err,
-				sizeof(err)) < 0 ||
-	    bc_keyring_load_dir(&c->ring, c->cfg.admins_dir, BC_ROLE_ADMIN, err,
-				sizeof(err)) < 0)
+	/* start and --check-config check the same: up to here, and no more */
+	if (bc_coord_check_files(&c->cfg, cfgpath, &c->signer.key, &c->ring,
+				 err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
 	set_allowed_types(&c->ring);
 	if (check_only) {
