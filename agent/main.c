@@ -1196,12 +1196,19 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 
 int main(int argc, char **argv)
 {
+	/* --version: beside libzmq, libsodium, libprotobuf-c and inih */
+	const struct bc_version_lib libs[] = {
+		{"libnftnl", bc_version_built("libnftnl"), false},
+		{"libmnl", bc_version_built("libmnl"), false},
+		{"libsystemd", bc_version_built("libsystemd"), false},
+	};
 	const char *cfgpath = "/etc/bancluster/agent.ini";
 	struct bc_agent *a;
 	bool check = false;
 
 	bc_log_init("bancluster-agent", BC_LOG_INFO);
-	bc_daemon_args(argc, argv, "bancluster-agent", &cfgpath, &check);
+	bc_daemon_args(argc, argv, "bancluster-agent", libs,
+		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
 	a = calloc(1, sizeof(*a));

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1172,13 +1173,19 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 
 int main(int argc, char **argv)
 {
+	/* --version: beside libzmq, libsodium, libprotobuf-c and inih */
+	const struct bc_version_lib libs[] = {
+		{"sqlite3", sqlite3_libversion(), true},
+		{"libsystemd", bc_version_built("libsystemd"), false},
+	};
 	const char *cfgpath = "/etc/bancluster/coordinator.ini";
 	struct bc_coord *c;
 	bool check = false;
 	int i;
 
 	bc_log_init("bancluster-coordinator", BC_LOG_INFO);
-	bc_daemon_args(argc, argv, "bancluster-coordinator", &cfgpath, &check);
+	bc_daemon_args(argc, argv, "bancluster-coordinator", libs,
+		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
 	c = calloc(1, sizeof(*c));
