@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
@@ -166,6 +167,10 @@ int bc_cfg_endpoint(const char *value, bool bind, char *host, size_t hostlen,
 
 				if (inet_pton(AF_INET, hb, &a4) != 1)
 					goto bad;
+			} else if (bind && if_nametoindex(hb) == 0) {
+				/* ZeroMQ binds no DNS name: an interface then */
+				hint = " (to bind, HOST is *, an address or an interface of this host)";
+				goto bad;
 			}
 		}
 	}

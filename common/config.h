@@ -71,9 +71,10 @@ int bc_cfg_path(char *out, const char *value, const char *dir);
 /*
  * A ZeroMQ TCP endpoint, "tcp://HOST:PORT" with PORT 1..65535. HOST is a
  * name or an IPv4 address, or an IPv6 address in brackets
- * ("tcp://[::1]:7710"); to bind, also "*". Fills host (without brackets,
- * hostlen bytes) and port when not NULL. Returns 0, or -1 with a reason
- * that quotes the value in err.
+ * ("tcp://[::1]:7710"); to bind, "*", an address, or the name of an
+ * interface of this host (ZeroMQ resolves no DNS name to bind). Fills
+ * host (without brackets, hostlen bytes) and port when not NULL. Returns
+ * 0, or -1 with a reason that quotes the value in err.
  */
 int bc_cfg_endpoint(const char *value, bool bind, char *host, size_t hostlen,
 		    uint16_t *port, char *err, size_t errlen);

@@ -172,6 +172,37 @@ refuses "coordinator: listen without tcp://" bancluster-coordinator "$f" \
 f=$(variant "$C" 's|^database .*|database = no-dir/coordinator.db|' c-db.ini)
 refuses "coordinator: database directory missing" bancluster-coordinator "$f" \
 	"$PC $f:7: [coordinator] database: directory \"$WORK/no-dir\": No such file or directory"
+f=$(variant "$C" 's|^listen .*|listen = tcp://localhost:7710|' c-dns.ini)
+refuses "coordinator: listen on a DNS name (ZeroMQ binds none)" bancluster-coordinator "$f" \
+	"$PC $f:2: [coordinator] listen: expected tcp://HOST:PORT with PORT 1..65535, got \"tcp://localhost:7710\" (to bind, HOST is *, an address or an interface of this host)"
+# IPv6 endpoints pass the check and work: a coordinator on [::1] answers
+# a CLI that connects to [::1] (in a network namespace of its own)
+if [ $ROOT -eq 1 ]; then
+	mkdir "$WORK/state6"
+	f=$(variant "$C" 's|^listen .*|listen = tcp://[::1]:7710|; s|^publish .*|publish = tcp://[::]:7711|; s|^database .*|database = state6/c.db|' c-v6.ini)
+	f6=$(variant "$WORK/cli.ini" 's|^coordinator .*|coordinator = tcp://[::1]:7710|' cli-v6.ini)
+	run "$BIN/bancluster-coordinator" -c "$f" --check-config
+	check "coordinator: listen tcp://[::1]:7710, publish tcp://[::]:7711 accepted ($OUT$ERR)" [ $RC -eq 0 ]
+	run timeout 30 unshare -n sh -c '
+		ip link set lo up
+		"$1" -c "$2" >"$4" 2>&1 &
+		p=$!
+		i=0
+		until "$3" -c "$5" status >/dev/null 2>&1 || [ $i -ge 20 ] ||
+			! kill -0 $p 2>/dev/null; do
+			sleep 0.2
+			i=$((i + 1))
+		done
+		"$3" -c "$5" status
+		rc=$?
+		kill $p
+		wait $p
+		exit $rc' - "$BIN/bancluster-coordinator" "$f" "$BIN/bancluster" "$WORK/coord6.log" "$f6"
+	[ $RC -eq 0 ] && printf '%s\n' "$OUT" | grep -q '^coordinator tcp://\[::1\]:7710: up since'
+	verdict "a coordinator on tcp://[::1]:7710 answers bancluster status over IPv6 (exit $RC: $(head -c 300 "$WORK/coord6.log" | tr '\n' ' ')$ERR)"
+else
+	note "skip the IPv6 round trip: needs root (unshare -n)"
+fi
 # unreadable admins_dir: root reads any directory, so run it as nobody,
 # the key given to nobody as the unit gives it to bancluster
 chmod 000 "$WORK/admins.d"

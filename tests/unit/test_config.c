@@ -565,6 +565,10 @@ static void test_endpoints(void)
 		{"bind", "tcp://0.0.0.0:0", ""},
 		{"bind", "tcp://*:*", ""},
 		{"bind", "tcp://*:70000", ""},
+		{"bind", "tcp://localhost:7710",
+		 " (to bind, HOST is *, an address or an interface of this host)"},
+		{"bind", "tcp://no-such-if0:7710",
+		 " (to bind, HOST is *, an address or an interface of this host)"},
 		{"connect", "tcp://127.0.0.1:7710", NULL},
 		{"connect", "tcp://127.0.0.1:1", NULL},
 		{"connect", "tcp://127.0.0.1:65535", NULL},
@@ -575,7 +579,8 @@ static void test_endpoints(void)
 		{"bind", "tcp://*:7710", NULL},
 		{"bind", "tcp://0.0.0.0:7710", NULL},
 		{"bind", "tcp://[::]:7710", NULL},
-		{"bind", "tcp://eth0:7710", NULL},
+		{"bind", "tcp://lo:7710", NULL},
+		{"connect", "tcp://localhost:7710", NULL},
 		{"bind", "tcp://198.18.0.1:7711", NULL},
 	};
 	size_t i;
