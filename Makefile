@@ -31,6 +31,16 @@ PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl l
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# --version: bancluster's version (the VERSION file; deploy/deb/build.sh
+# names the packages after it) and the versions of the libraries that
+# cannot tell theirs at run time, for common/version.c alone
+VERSION := $(shell cat VERSION)
+modver   = $(shell pkg-config --modversion $(1) 2>/dev/null || echo unknown)
+VERFLAGS := -DBC_VERSION='"$(VERSION)"' \
+            -DBC_BUILT_LIBNFTNL='"$(call modver,libnftnl)"' \
+            -DBC_BUILT_LIBMNL='"$(call modver,libmnl)"' \
+            -DBC_BUILT_INIH='"$(call modver,inih)"' \
+            -DBC_BUILT_LIBSYSTEMD='"$(call modver,libsystemd)"'
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(EXTRA_LDFLAGS)
 LIBS    := $(PKG_LIBS) -lm
 
@@ -61,6 +71,9 @@ $(B)/proto/bancluster.pb-c.o: $(PROTO_GEN)
 $(B)/%.o: %.c $(PROTO_HDR) $(wildcard common/*.h proto/*.h agent/*.h coordinator/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/common/version.o: VERSION
+$(B)/common/version.o: CFLAGS += $(VERFLAGS)
 
 $(B)/libbc.a: $(LIB_OBJ)
 	rm -f $@

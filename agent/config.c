@@ -13,8 +13,8 @@
 
 static const struct bc_cfg_key keys[] = {
 	K("agent", "id", BC_CFG_STR, id, 1, 63, NULL),
-	K("agent", "coordinator", BC_CFG_STR, coordinator, 1, 0, NULL),
-	K("agent", "updates", BC_CFG_STR, updates, 1, 0, NULL),
+	K("agent", "coordinator", BC_CFG_ENDPOINT, coordinator, 0, 0, NULL),
+	K("agent", "updates", BC_CFG_ENDPOINT, updates, 0, 0, NULL),
 	K("agent", "key", BC_CFG_PATH, key, 1, 0, NULL),
 	K("agent", "coordinator_key", BC_CFG_PATH, coordinator_key, 1, 0, NULL),
 	K("agent", "state_dir", BC_CFG_PATH, state_dir, 1, 0, "/var/lib/bancluster"),
@@ -108,12 +108,10 @@ int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 
 	if (bc_cfg_load(path, keys, NKEYS, cfg, source_key, err, errlen) < 0)
 		return -1;
-	if (!bc_name_valid(cfg->id)) {
-		snprintf(err, errlen,
-			 "%s: [agent] id: \"%.64s\": use letters, digits, '.', '_', '-'",
-			 path, cfg->id);
-		return -1;
-	}
+	if (!bc_name_valid(cfg->id))
+		return bc_cfg_err(err, errlen, path, "agent", "id",
+				  "\"%.64s\": use letters, digits, '.', '_', '-'",
+				  cfg->id);
 	for (i = 0; i < cfg->nsources; i++) {
 		if (strcmp(cfg->sources[i].type, "file") == 0 &&
 		    cfg->sources[i].path[0] == '\0') {

@@ -1002,16 +1002,14 @@ static void tie_to(pid_t signer)
  * signer: key and ZeroMQ) to the unprivileged user without capability.
  * Before ZeroMQ exists: its threads must not be forked.
  */
-static void split_processes(struct bc_agent *a)
+static void split_processes(struct bc_agent *a, const struct bc_privsep_user *up)
 {
-	struct bc_privsep_user u;
+	const struct bc_privsep_user u = *up;
 	pid_t signer;
 	int fsp[2], rsp[2];
 	char err[256], key[BC_CFG_STR_MAX + 8];
 	size_t kl;
 
-	if (bc_privsep_user(&u, a->cfg.user, err, sizeof(err)) < 0)
-		bc_fatal(1, "[agent] user: %s", err);
 	make_cursor_dir(a);
 	if (u.set && !u.already)
 		chown_state(a, &u);
@@ -1095,21 +1093,48 @@ static void split_processes(struct bc_agent *a)
 		(int)getpid(), (unsigned)getuid(), (int)a->rd_pid, (int)a->fw_pid);
 }
 
-static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
+/*
+ * What start needs from the files and the user agent.ini names, checked
+ * the same way by start and --check-config: both keys (into a), the user
+ * (into u) and a state_dir to create files in. Returns 0, or -1 with
+ * "FILE:LINE: [agent] KEY: REASON" in err.
+ */
+static int check_files(struct bc_agent *a, const char *cfgpath,
+		       struct bc_privsep_user *u, char *err, size_t errlen)
 {
 	struct bc_peer cp;
+	char e[512];
+
+	if (bc_key_load_secret(&a->signer.key, a->cfg.key, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, cfgpath, "agent", "key", "%s", e);
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.name, sizeof(cp.name), "coordinator");
+	if (bc_key_load_public(&cp, a->cfg.coordinator_key, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, cfgpath, "agent", "coordinator_key",
+				  "%s", e);
+	if (bc_keyring_add(&a->coord, &cp) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (bc_privsep_user(u, a->cfg.user, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, cfgpath, "agent", "user", "%s", e);
+	/* the counter, cursors/ and the local socket are created there */
+	if (bc_cfg_dir(a->cfg.state_dir, W_OK | X_OK, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, cfgpath, "agent", "state_dir",
+				  "%s", e);
+	return 0;
+}
+
+static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
+{
+	struct bc_privsep_user u;
 	char err[512], path[BC_CFG_STR_MAX + 96];
 
 	if (bc_agent_load_config(&a->cfg, cfgpath, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	if (bc_key_load_secret(&a->signer.key, a->cfg.key, err, sizeof(err)) < 0)
+	/* start and --check-config check the same: up to here, and no more */
+	if (check_files(a, cfgpath, &u, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	memset(&cp, 0, sizeof(cp));
-	snprintf(cp.name, sizeof(cp.name), "coordinator");
-	if (bc_key_load_public(&cp, a->cfg.coordinator_key, err, sizeof(err)) < 0)
-		bc_fatal(1, "%s", err);
-	if (bc_keyring_add(&a->coord, &cp) < 0)
-		bc_fatal(1, "out of memory");
 	if (check_only) {
 		printf("%s: OK (agent %s, %zu sources)\n", cfgpath, a->cfg.id,
 		       a->cfg.nsources);
@@ -1140,7 +1165,7 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	a->local_fd = bc_local_open(a->cfg.state_dir, err, sizeof(err));
 	if (a->local_fd < 0)
 		bc_fatal(1, "local report socket: %s", err);
-	split_processes(a);
+	split_processes(a, &u);
 	a->zctx = zmq_ctx_new();
 	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
 	a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
@@ -1171,12 +1196,19 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 
 int main(int argc, char **argv)
 {
+	/* --version: beside libzmq, libsodium, libprotobuf-c and inih */
+	const struct bc_version_lib libs[] = {
+		{"libnftnl", bc_version_built("libnftnl"), false},
+		{"libmnl", bc_version_built("libmnl"), false},
+		{"libsystemd", bc_version_built("libsystemd"), false},
+	};
 	const char *cfgpath = "/etc/bancluster/agent.ini";
 	struct bc_agent *a;
 	bool check = false;
 
 	bc_log_init("bancluster-agent", BC_LOG_INFO);
-	bc_daemon_args(argc, argv, "bancluster-agent", &cfgpath, &check);
+	bc_daemon_args(argc, argv, "bancluster-agent", libs,
+		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
 	a = calloc(1, sizeof(*a));

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
@@ -34,6 +36,7 @@
 #include "common/duration.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/zsock.h"
 
 #define DEFAULT_CLI_INI "/etc/bancluster/cli.ini"
@@ -44,7 +47,7 @@
 	{sec, name, type, offsetof(struct bc_cli_cfg, field), min, max, def}
 
 static const struct bc_cfg_key cli_keys[] = {
-	K("cli", "coordinator", BC_CFG_STR, coordinator, 1, 0, NULL),
+	K("cli", "coordinator", BC_CFG_ENDPOINT, coordinator, 0, 0, NULL),
 	K("cli", "key", BC_CFG_PATH, key, 1, 0, NULL),
 	K("cli", "coordinator_key", BC_CFG_PATH, coordinator_key, 1, 0, NULL),
 	K("cli", "cluster", BC_CFG_STR, cluster, 1, 63, BC_CLUSTER_DEFAULT),
@@ -66,21 +69,100 @@ static void usage_exit(const char *fmt, ...)
 	exit(BC_EXIT_USAGE);
 }
 
+/* Each command's arguments; "bancluster COMMAND --help" prints its own. */
+static const struct {
+	const char *cmd;
+	const char *args;
+	const char *valued[5]; /* options that take the next argument */
+} commands[] = {
+	{"keygen", "keygen --out PATH", {"--out", "-o"}},
+	{"ban", "ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]",
+	 {"--for", "--reason"}},
+	{"unban", "unban ADDR[/LEN]", {NULL}},
+	{"list", "list [--active] [--manual] [--since DURATION] [--json]",
+	 {"--since"}},
+	{"show", "show ADDR [--json]", {NULL}},
+	{"status", "status [--json]", {NULL}},
+	{"audit", "audit fleet [--json]", {NULL}},
+	{"audit", "audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)",
+	 {NULL}},
+	{"replay", "replay [--format FMT] FILE [--json]", {"--format"}},
+	{"report", "report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]",
+	 {"--kind", "--count", "--service", "--socket"}},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The usage: on stdout with exit 0 when asked for, else stderr and 64. */
+static void usage_to(FILE *f, int status)
+{
+	size_t i;
+
+	fprintf(f, "usage: bancluster [-c cli.ini] COMMAND [ARGS]\n"
+		   "       bancluster --version | --help\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].args);
+	if (status == 0)
+		fprintf(f, "-c: default %s (admin commands only). COMMAND --help: "
+			   "that command's usage.\nExit: 0 ok, 1 refused or "
+			   "failed, 64 bad command line, 69 no answer,\n78 bad "
+			   "cli.ini or key. Manual: man 1 bancluster\n",
+			DEFAULT_CLI_INI);
+	exit(status);
+}
+
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: bancluster [-c cli.ini] COMMAND\n"
-		"  keygen --out PATH\n"
-		"  ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]\n"
-		"  unban ADDR[/LEN]\n"
-		"  list [--active] [--manual] [--since DURATION] [--json]\n"
-		"  show ADDR [--json]\n"
-		"  status [--json]\n"
-		"  audit fleet [--json]\n"
-		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n"
-		"  replay [--format FMT] FILE [--json]\n"
-		"  report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]\n");
-	exit(BC_EXIT_USAGE);
+	usage_to(stderr, BC_EXIT_USAGE);
+}
+
+/*
+ * "bancluster COMMAND ... --help" (or -h) anywhere among the command's
+ * arguments, except as the value of an option that takes one: print that
+ * command's usage to stdout and exit 0.
+ */
+static void command_help(const char *cmd, int argc, char **argv)
+{
+	size_t i, k;
+	int j;
+	bool found = false, help = false;
+
+	for (i = 0; i < NCOMMANDS && !help; i++) {
+		if (strcmp(commands[i].cmd, cmd) != 0)
+			continue;
+		found = true;
+		for (j = 1; j < argc && strcmp(argv[j], "--") != 0; j++) {
+			if (strcmp(argv[j], "--help") == 0 ||
+			    strcmp(argv[j], "-h") == 0) {
+				help = true;
+				break;
+			}
+			for (k = 0; k < 5 && commands[i].valued[k] != NULL; k++)
+				if (strcmp(argv[j], commands[i].valued[k]) == 0)
+					j++; /* its value */
+		}
+	}
+	if (!found || !help)
+		return;
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].cmd, cmd) == 0)
+			printf("usage: bancluster [-c cli.ini] %s\n",
+			       commands[i].args);
+	exit(fflush(stdout) == 0 ? 0 : 1);
+}
+
+static void version(void)
+{
+	const struct bc_version_lib libs[] = {
+#ifdef OPENSSL_VERSION_STRING
+		{"OpenSSL", OpenSSL_version(OPENSSL_VERSION_STRING), true},
+#else
+		{"OpenSSL", OpenSSL_version(OPENSSL_VERSION), true},
+#endif
+	};
+
+	bc_version_print(stdout, "bancluster", libs,
+			 sizeof(libs) / sizeof(libs[0]));
+	exit(fflush(stdout) == 0 ? 0 : 1);
 }
 
 void bc_cli_load(struct bc_cli *c)
@@ -912,12 +994,16 @@ int main(int argc, char **argv)
 	c.cfgpath = DEFAULT_CLI_INI;
 	bc_log_init("bancluster", BC_LOG_WARN);
 	while (i < argc && argv[i][0] == '-') {
-		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
-		    i + 1 < argc) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc)
+				usage_exit("%s: missing FILE", argv[i]);
 			c.cfgpath = argv[i + 1];
 			i += 2;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage();
+			usage_to(stdout, 0);
+		} else if (strcmp(argv[i], "-V") == 0 ||
+			   strcmp(argv[i], "--version") == 0) {
+			version();
 		} else {
 			usage_exit("unknown option \"%s\"", argv[i]);
 		}
@@ -930,6 +1016,8 @@ int main(int argc, char **argv)
 	argc -= i;
 	argv += i;
 	optind = 1;
+	if (strcmp(cmd, "audit") != 0 || argc < 2 || strcmp(argv[1], "smtp") != 0)
+		command_help(cmd, argc, argv); /* audit smtp has its own */
 	if (strcmp(cmd, "keygen") == 0)
 		rc = cmd_keygen(argc, argv);
 	else if (strcmp(cmd, "ban") == 0)

@@ -7,13 +7,18 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "duration.h"
 
@@ -80,6 +85,121 @@ static int parse_ports(struct bc_cfg_ports *p, const char *v, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+/* a character of a host name, an interface name or an IPv4 address */
+static bool host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+
+#define EP_SCHEME "tcp://"
+#define EP_EXPECT "expected tcp://HOST:PORT with PORT 1..65535"
+
+int bc_cfg_endpoint(const char *value, bool bind, char *host, size_t hostlen,
+		    uint16_t *port, char *err, size_t errlen)
+{
+	const char *h, *hend, *colon, *hint = "";
+	char hb[BC_CFG_STR_MAX];
+	uint64_t p;
+	size_t hl, i;
+	bool digits_dots = true;
+
+	if (strlen(value) >= BC_CFG_STR_MAX ||
+	    strncmp(value, EP_SCHEME, strlen(EP_SCHEME)) != 0)
+		goto bad;
+	h = value + strlen(EP_SCHEME);
+	if (*h == '[') { /* [IPv6]:PORT, maybe with a %scope */
+		hend = strchr(h, ']');
+		if (hend == NULL || hend[1] != ':')
+			goto bad;
+		colon = hend + 1;
+		h++;
+		hl = (size_t)(hend - h);
+		memcpy(hb, h, hl);
+		hb[hl] = '\0';
+		{
+			char *pct = strchr(hb, '%');
+			struct in6_addr a6;
+
+			if (pct != NULL) {
+				*pct = '\0';
+				for (i = 1; pct[i] != '\0'; i++)
+					if (!host_char(pct[i]))
+						goto bad;
+				if (i == 1)
+					goto bad;
+			}
+			if (inet_pton(AF_INET6, hb, &a6) != 1)
+				goto bad;
+			if (pct != NULL)
+				*pct = '%';
+		}
+	} else {
+		colon = strrchr(h, ':');
+		if (colon == NULL || colon == h)
+			goto bad;
+		hl = (size_t)(colon - h);
+		memcpy(hb, h, hl);
+		hb[hl] = '\0';
+		if (strchr(hb, ':') != NULL) {
+			struct in6_addr a6;
+
+			if (inet_pton(AF_INET6, hb, &a6) == 1)
+				hint = " (an IPv6 address goes in brackets: tcp://[::1]:7710)";
+			goto bad;
+		}
+		if (strcmp(hb, "*") == 0) {
+			if (!bind) {
+				hint = " (\"*\" only binds: name the host to connect to)";
+				goto bad;
+			}
+		} else {
+			for (i = 0; i < hl; i++) {
+				if (!host_char(hb[i]))
+					goto bad;
+				if (hb[i] != '.' && (hb[i] < '0' || hb[i] > '9'))
+					digits_dots = false;
+			}
+			if (digits_dots) { /* then it must be an IPv4 address */
+				struct in_addr a4;
+
+				if (inet_pton(AF_INET, hb, &a4) != 1)
+					goto bad;
+			} else if (bind && if_nametoindex(hb) == 0) {
+				/* ZeroMQ binds no DNS name: an interface then */
+				hint = " (to bind, HOST is *, an address or an interface of this host)";
+				goto bad;
+			}
+		}
+	}
+	if (bc_parse_u64(colon + 1, 1, 65535, &p) < 0)
+		goto bad;
+	if (host != NULL) {
+		if (hl >= hostlen)
+			goto bad;
+		memcpy(host, hb, hl + 1);
+	}
+	if (port != NULL)
+		*port = (uint16_t)p;
+	return 0;
+bad:
+	snprintf(err, errlen, EP_EXPECT ", got \"%.200s\"%s", value, hint);
+	return -1;
+}
+
+bool bc_cfg_endpoint_any(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcmp(host, "*") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return a4.s_addr == htonl(INADDR_ANY);
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	       memcmp(&a6, &in6addr_any, sizeof(a6)) == 0;
 }
 
 int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
@@ -172,6 +292,13 @@ int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 	case BC_CFG_PORTS:
 		return parse_ports((struct bc_cfg_ports *)(void *)dst, value,
 				   err, errlen);
+	case BC_CFG_ENDPOINT:
+	case BC_CFG_BIND:
+		if (bc_cfg_endpoint(value, k->type == BC_CFG_BIND, NULL, 0, NULL,
+				    err, errlen) < 0)
+			return -1;
+		memcpy(dst, value, strlen(value) + 1);
+		return 0;
 	}
 	snprintf(err, errlen, "internal: bad key type");
 	return -1;
@@ -344,6 +471,71 @@ int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 out:
 	free(c);
 	return rc;
+}
+
+struct line_ctx {
+	const char *section, *name;
+};
+
+/* "fails" on the key looked for: inih returns the first failing line */
+static int line_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	const struct line_ctx *l = user;
+
+	(void)value;
+	return strcmp(section, l->section) != 0 || strcmp(name, l->name) != 0;
+}
+
+int bc_cfg_line(const char *path, const char *section, const char *name)
+{
+	struct line_ctx l = {section, name};
+	FILE *f = fopen(path, "r");
+	int line;
+
+	if (f == NULL)
+		return 0;
+	line = ini_parse_file(f, line_handler, &l);
+	fclose(f);
+	return line > 0 ? line : 0;
+}
+
+int bc_cfg_err(char *err, size_t errlen, const char *path,
+	       const char *section, const char *name, const char *fmt, ...)
+{
+	char reason[512];
+	int line = bc_cfg_line(path, section, name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: [%s] %s: %s", path, line, section,
+			 name, reason);
+	else
+		snprintf(err, errlen, "%s: [%s] %s: %s", path, section, name,
+			 reason);
+	return -1;
+}
+
+int bc_cfg_dir(const char *dir, int amode, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "\"%.200s\": %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "\"%.200s\": not a directory", dir);
+		return -1;
+	}
+	if (access(dir, amode) < 0) {
+		snprintf(err, errlen, "\"%.200s\": %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 void bc_cfg_free(const struct bc_cfg_key *keys, size_t nkeys, void *obj)

@@ -28,6 +28,8 @@ enum bc_cfg_type {
 	BC_CFG_NUM,   /* double in [min, max] */
 	BC_CFG_ADDRS, /* struct bc_addr_list */
 	BC_CFG_PORTS, /* struct bc_cfg_ports */
+	BC_CFG_ENDPOINT, /* char[BC_CFG_STR_MAX]: tcp://HOST:PORT to connect to */
+	BC_CFG_BIND,  /* char[BC_CFG_STR_MAX]: tcp://HOST:PORT to bind (HOST may be *) */
 };
 
 struct bc_cfg_ports {
@@ -65,6 +67,44 @@ int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 
 /* Resolve a path relative to dir into out (BC_CFG_STR_MAX). */
 int bc_cfg_path(char *out, const char *value, const char *dir);
+
+/*
+ * A ZeroMQ TCP endpoint, "tcp://HOST:PORT" with PORT 1..65535. HOST is a
+ * name or an IPv4 address, or an IPv6 address in brackets
+ * ("tcp://[::1]:7710"); to bind, "*", an address, or the name of an
+ * interface of this host (ZeroMQ resolves no DNS name to bind). Fills
+ * host (without brackets, hostlen bytes) and port when not NULL. Returns
+ * 0, or -1 with a reason that quotes the value in err.
+ */
+int bc_cfg_endpoint(const char *value, bool bind, char *host, size_t hostlen,
+		    uint16_t *port, char *err, size_t errlen);
+
+/* True when HOST (as bc_cfg_endpoint fills it) binds every address. */
+bool bc_cfg_endpoint_any(const char *host);
+
+/*
+ * The line of path that sets [section] name, found by reading the file
+ * again; 0 when the file does not set it (the default applies) or
+ * cannot be read.
+ */
+int bc_cfg_line(const char *path, const char *section, const char *name);
+
+/*
+ * For checks made after bc_cfg_load (keys, directories, users, pairs of
+ * keys): err = "FILE:LINE: [section] name: REASON", LINE being the line
+ * that sets the key ("FILE: [section] name: REASON" for a default).
+ * Returns -1.
+ */
+int bc_cfg_err(char *err, size_t errlen, const char *path,
+	       const char *section, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/*
+ * dir is a directory this process may use with access(2) mode amode
+ * (R_OK | X_OK to list it, W_OK | X_OK to create files in it). Returns 0,
+ * or -1 with "DIR": REASON (DIR in double quotes) in err.
+ */
+int bc_cfg_dir(const char *dir, int amode, char *err, size_t errlen);
 
 /* Free lists allocated into obj by the table. */
 void bc_cfg_free(const struct bc_cfg_key *keys, size_t nkeys, void *obj);

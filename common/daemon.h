@@ -1,14 +1,25 @@
 /*
  * daemon.h - the command line both daemons share:
  *   PROG [-c FILE] [--check-config]
- * Bad usage prints one line of usage and exits 64.
+ *   PROG --version | --help
+ * --help prints the usage to stdout and --version the version, the wire
+ * protocol and the libraries (common/version.h), both exiting 0. Bad
+ * usage (unknown option, missing argument, extra argument) prints the
+ * usage to stderr and exits 64.
  */
 #ifndef BC_DAEMON_H
 #define BC_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "common/version.h"
+
+#define BC_DAEMON_EXIT_USAGE 64
+
+/* *cfgpath holds the default on entry (shown by --help). */
 void bc_daemon_args(int argc, char **argv, const char *prog,
+		    const struct bc_version_lib *libs, size_t nlibs,
 		    const char **cfgpath, bool *check);
 
 #endif

@@ -30,9 +30,12 @@ int bc_zsock_curve_client(void *sock, const struct bc_key *k,
 
 int bc_zsock_options(void *sock, int64_t maxmsg, int hwm)
 {
-	int linger = LINGER_MS;
+	int linger = LINGER_MS, ipv6 = 1;
 
+	/* IPv6 endpoints ("tcp://[fd00::1]:7710"), which the configuration
+	 * accepts; IPv4 ones work as before */
 	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_IPV6, &ipv6, sizeof(ipv6)) < 0 ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) < 0 ||
 	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
 	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0)

@@ -18,7 +18,7 @@ int bc_zsock_curve_server(void *sock, const struct bc_key *k);
 int bc_zsock_curve_client(void *sock, const struct bc_key *k,
 			  const struct bc_peer *server);
 
-/* Common options: linger, max message size, high-water marks. */
+/* Common options: linger, IPv6 on, max message size, high-water marks. */
 int bc_zsock_options(void *sock, int64_t maxmsg, int hwm);
 
 #endif

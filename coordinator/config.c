@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "coordinator/coord.h"
 
@@ -13,8 +15,8 @@
 	{sec, name, type, offsetof(struct bc_coord_cfg, field), min, max, def}
 
 static const struct bc_cfg_key keys[] = {
-	K("coordinator", "listen", BC_CFG_STR, listen, 1, 0, "tcp://0.0.0.0:7710"),
-	K("coordinator", "publish", BC_CFG_STR, publish, 1, 0, "tcp://0.0.0.0:7711"),
+	K("coordinator", "listen", BC_CFG_BIND, listen, 0, 0, "tcp://0.0.0.0:7710"),
+	K("coordinator", "publish", BC_CFG_BIND, publish, 0, 0, "tcp://0.0.0.0:7711"),
 	K("coordinator", "key", BC_CFG_PATH, key, 1, 0, NULL),
 	K("coordinator", "agents_dir", BC_CFG_PATH, agents_dir, 1, 0, NULL),
 	K("coordinator", "admins_dir", BC_CFG_PATH, admins_dir, 1, 0, NULL),
@@ -58,9 +60,10 @@ static int load_allow_file(struct bc_coord_cfg *cfg, const char *cfgpath,
 		 slash ? cfgpath : ".");
 	if (bc_cfg_path(path, cfg->allow_file, dir) < 0 ||
 	    (f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: [policy] allow_file: %s: %s", cfgpath,
-			 cfg->allow_file, strerror(errno));
-		return -1;
+		int en = errno;
+
+		return bc_cfg_err(err, errlen, cfgpath, "policy", "allow_file",
+				  "\"%s\": %s", cfg->allow_file, strerror(en));
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		n++;
@@ -81,6 +84,77 @@ static int load_allow_file(struct bc_coord_cfg *cfg, const char *cfgpath,
 	return 0;
 }
 
+/*
+ * listen and publish bound to one port of one host: the second bind
+ * would fail at start ("Address already in use"). A wildcard host covers
+ * every address. The error names publish, or listen when only listen is
+ * in the file.
+ */
+static bool same_socket(const struct bc_coord_cfg *cfg, const char *path,
+			char *err, size_t errlen)
+{
+	char lh[BC_CFG_STR_MAX], ph[BC_CFG_STR_MAX], e[BC_CFG_STR_MAX + 64];
+	uint16_t lp, pp;
+	bool pub_set;
+
+	if (bc_cfg_endpoint(cfg->listen, true, lh, sizeof(lh), &lp, e, sizeof(e)) < 0 ||
+	    bc_cfg_endpoint(cfg->publish, true, ph, sizeof(ph), &pp, e, sizeof(e)) < 0 ||
+	    lp != pp ||
+	    (strcmp(lh, ph) != 0 && !bc_cfg_endpoint_any(lh) &&
+	     !bc_cfg_endpoint_any(ph)))
+		return false;
+	pub_set = bc_cfg_line(path, "coordinator", "publish") > 0 ||
+		  bc_cfg_line(path, "coordinator", "listen") == 0;
+	bc_cfg_err(err, errlen, path, "coordinator", pub_set ? "publish" : "listen",
+		   "\"%s\": port %u of this host is %s's (\"%s\"); give them different ports",
+		   pub_set ? cfg->publish : cfg->listen, (unsigned)lp,
+		   pub_set ? "listen" : "publish", pub_set ? cfg->listen : cfg->publish);
+	return true;
+}
+
+int bc_coord_check_files(const struct bc_coord_cfg *cfg, const char *path,
+			 struct bc_key *key, struct bc_keyring *ring,
+			 char *err, size_t errlen)
+{
+	char e[512], dir[BC_CFG_STR_MAX];
+	const char *slash;
+
+	if (key != NULL &&
+	    bc_key_load_secret(key, cfg->key, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, path, "coordinator", "key", "%s", e);
+	if (bc_cfg_dir(cfg->agents_dir, R_OK | X_OK, e, sizeof(e)) < 0 ||
+	    bc_keyring_load_dir(ring, cfg->agents_dir, BC_ROLE_AGENT, e,
+				sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, path, "coordinator", "agents_dir",
+				  "%s", e);
+	if (bc_cfg_dir(cfg->admins_dir, R_OK | X_OK, e, sizeof(e)) < 0 ||
+	    bc_keyring_load_dir(ring, cfg->admins_dir, BC_ROLE_ADMIN, e,
+				sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, path, "coordinator", "admins_dir",
+				  "%s", e);
+	if (key == NULL)
+		return 0;
+	/* the database and its counter file are created in its directory */
+	slash = strrchr(cfg->database, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash == NULL ? 1 :
+		 slash == cfg->database ? 1 : (int)(slash - cfg->database),
+		 slash == NULL ? "." : cfg->database);
+	if (bc_cfg_dir(dir, W_OK | X_OK, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, path, "coordinator", "database",
+				  "directory %s", e);
+	{
+		struct stat st;
+
+		if (stat(cfg->database, &st) == 0 &&
+		    (!S_ISREG(st.st_mode) || access(cfg->database, R_OK | W_OK) < 0))
+			return bc_cfg_err(err, errlen, path, "coordinator", "database",
+					  "\"%s\": %s", cfg->database,
+					  S_ISREG(st.st_mode) ? strerror(errno)
+							      : "not a regular file");
+	}
+	return 0;
+}
+
 void bc_coord_free_config(struct bc_coord_cfg *cfg)
 {
 	bc_cfg_free(keys, sizeof(keys) / sizeof(keys[0]), cfg);
@@ -93,12 +167,12 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	if (bc_cfg_load(path, keys, sizeof(keys) / sizeof(keys[0]), cfg, NULL,
 			err, errlen) < 0)
 		return -1;
-	if (cfg->digest_to[0] != '\0' && !bc_digest_addr_ok(cfg->digest_to)) {
-		snprintf(err, errlen,
-			 "%s: [coordinator] digest_to: \"%.64s\": expected one address local@domain",
-			 path, cfg->digest_to);
+	if (cfg->digest_to[0] != '\0' && !bc_digest_addr_ok(cfg->digest_to))
+		return bc_cfg_err(err, errlen, path, "coordinator", "digest_to",
+				  "\"%.64s\": expected one address local@domain",
+				  cfg->digest_to);
+	if (same_socket(cfg, path, err, errlen))
 		return -1;
-	}
 	if (cfg->allow_file[0] != '\0' &&
 	    load_allow_file(cfg, path, err, errlen) < 0)
 		return -1;
@@ -106,19 +180,15 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 		struct bc_policy_cfg pc;
 
 		bc_coord_policy_cfg(cfg, &pc);
-		if (bc_policy_max_events(&pc) > BC_POLICY_EVENTS_MAX) {
-			snprintf(err, errlen,
-				 "%s: [policy] maxretry: %lld needs more than %d events "
-				 "of the lightest weight; lower it or raise the weights",
-				 path, (long long)cfg->maxretry, BC_POLICY_EVENTS_MAX);
-			return -1;
-		}
+		if (bc_policy_max_events(&pc) > BC_POLICY_EVENTS_MAX)
+			return bc_cfg_err(err, errlen, path, "policy", "maxretry",
+					  "%lld needs more than %d events of the "
+					  "lightest weight; lower it or raise the weights",
+					  (long long)cfg->maxretry, BC_POLICY_EVENTS_MAX);
 	}
-	if (cfg->bantime_max < cfg->bantime) {
-		snprintf(err, errlen, "%s: [policy] bantime_max: below bantime",
-			 path);
-		return -1;
-	}
+	if (cfg->bantime_max < cfg->bantime)
+		return bc_cfg_err(err, errlen, path, "policy", "bantime_max",
+				  "below bantime");
 	return 0;
 }
 

@@ -125,6 +125,18 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen);
+
+/*
+ * What start needs from the files a loaded configuration names, checked
+ * the same way by start, --check-config and (key == NULL) SIGHUP: the
+ * secret key into key, the public keys of agents_dir and admins_dir
+ * (readable directories) added to ring, and the database's directory
+ * writable, the database itself read-write when it exists. Returns 0, or
+ * -1 with "FILE:LINE: [coordinator] KEY: REASON" in err.
+ */
+int bc_coord_check_files(const struct bc_coord_cfg *cfg, const char *path,
+			 struct bc_key *key, struct bc_keyring *ring,
+			 char *err, size_t errlen);
 void bc_coord_free_config(struct bc_coord_cfg *cfg);
 
 #endif

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1034,10 +1035,8 @@ static void reload(struct bc_coord *c, const char *cfgpath)
 	size_t i;
 
 	if (bc_coord_load_config(&ncfg, cfgpath, err, sizeof(err)) < 0 ||
-	    bc_keyring_load_dir(&ring, ncfg.agents_dir, BC_ROLE_AGENT, err,
-				sizeof(err)) < 0 ||
-	    bc_keyring_load_dir(&ring, ncfg.admins_dir, BC_ROLE_ADMIN, err,
-				sizeof(err)) < 0) {
+	    bc_coord_check_files(&ncfg, cfgpath, NULL, &ring, err,
+				 sizeof(err)) < 0) {
 		bc_warn("reload refused, running configuration kept: %s", err);
 		bc_coord_free_config(&ncfg);
 		bc_keyring_free(&ring);
@@ -1100,12 +1099,9 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 
 	if (bc_coord_load_config(&c->cfg, cfgpath, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
-	if (bc_key_load_secret(&c->signer.key, c->cfg.key, err, sizeof(err)) < 0)
-		bc_fatal(1, "%s", err);
-	if (bc_keyring_load_dir(&c->ring, c->cfg.agents_dir, BC_ROLE_AGENT, err,
-				sizeof(err)) < 0 ||
-	    bc_keyring_load_dir(&c->ring, c->cfg.admins_dir, BC_ROLE_ADMIN, err,
-				sizeof(err)) < 0)
+	/* start and --check-config check the same: up to here, and no more */
+	if (bc_coord_check_files(&c->cfg, cfgpath, &c->signer.key, &c->ring,
+				 err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
 	set_allowed_types(&c->ring);
 	if (check_only) {
@@ -1177,13 +1173,19 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 
 int main(int argc, char **argv)
 {
+	/* --version: beside libzmq, libsodium, libprotobuf-c and inih */
+	const struct bc_version_lib libs[] = {
+		{"sqlite3", sqlite3_libversion(), true},
+		{"libsystemd", bc_version_built("libsystemd"), false},
+	};
 	const char *cfgpath = "/etc/bancluster/coordinator.ini";
 	struct bc_coord *c;
 	bool check = false;
 	int i;
 
 	bc_log_init("bancluster-coordinator", BC_LOG_INFO);
-	bc_daemon_args(argc, argv, "bancluster-coordinator", &cfgpath, &check);
+	bc_daemon_args(argc, argv, "bancluster-coordinator", libs,
+		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
 	c = calloc(1, sizeof(*c));

@@ -7,7 +7,9 @@
 #
 # BUILD_DIR holds the three programs (make B=BUILD_DIR all); the packages
 # are written to BUILD_DIR/deb/ as NAME_VERSION_ARCH.deb. VERSION defaults
-# to the nearest vX.Y tag (git describe), else 0.1.0+gitN.HASH (N commits).
+# to the version the programs print (bancluster --version: the top-level
+# VERSION file they were built with), so package and programs agree; a
+# VERSION given must start with it (e.g. 0.3.0-1 for a Debian revision).
 # Depends are computed by dpkg-shlibdeps when dpkg-dev is installed, else a
 # fixed list of the Debian 12 runtime libraries is used. Environment:
 # NOSTRIP=1 keeps the debugging symbols; MAINTAINER="Name <mail>" sets the
@@ -38,17 +40,19 @@ for t in dpkg-deb dpkg gzip; do
 done
 
 # ---- version, architecture, maintainer --------------------------------
-version=${2:-}
-if [ -z "$version" ]; then
-	if tag=$(git -C "$top" describe --tags --match 'v[0-9]*' 2>/dev/null); then
-		# v1.2.0 -> 1.2.0; v1.2.0-5-gabc1234 -> 1.2.0+git5.abc1234
-		version=$(echo "$tag" | sed -e 's/^v//' -e 's/-\([0-9]*\)-g\([0-9a-f]*\)$/+git\1.\2/')
-	elif n=$(git -C "$top" rev-list --count HEAD 2>/dev/null); then
-		version="0.1.0+git$n.$(git -C "$top" describe --always)"
-	else
-		version=0.1.0
-	fi
+built=$("$bdir/bancluster" --version 2>/dev/null | sed -n '1s/^bancluster //p')
+if [ -z "$built" ]; then
+	echo "build.sh: $bdir/bancluster --version printed no version" >&2
+	exit 1
 fi
+version=${2:-$built}
+case "$version" in
+"$built" | "$built"[-+~]*) ;;
+*)
+	echo "build.sh: version \"$version\" is not the programs' ($built, from VERSION)" >&2
+	exit 64
+	;;
+esac
 if ! echo "$version" | grep -Eq '^[0-9][A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$'; then
 	echo "build.sh: \"$version\" is not a Debian version" >&2
 	exit 64

@@ -135,6 +135,14 @@ deb_bancluster=$(debof bancluster)
 deb_bancluster_agent=$(debof bancluster-agent)
 deb_bancluster_coordinator=$(debof bancluster-coordinator)
 ver=$(dpkg-deb -f "$deb_bancluster" Version)
+check "Version $ver is the VERSION file's and what the programs print ($(cat VERSION))" \
+	sh -c '[ "$1" = "$(cat VERSION)" ] && [ "$("$2"/bancluster --version | head -1)" = "bancluster $1" ]' - "$ver" "$B"
+if sh deploy/deb/build.sh "$B" 9.9.9 >"$WORK/build-bad.log" 2>&1; then
+	notok "build.sh $B 9.9.9: a version other than the programs' refused"
+else
+	check "build.sh $B 9.9.9: a version other than the programs' refused" \
+		grep -q 'is not the programs' "$WORK/build-bad.log"
+fi
 
 # ---- control data ------------------------------------------------------
 field() { dpkg-deb -f "$1" "$2"; }

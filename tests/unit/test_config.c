@@ -41,6 +41,8 @@ struct cfg {
 	double factor;
 	struct bc_addr_list allow;
 	struct bc_cfg_ports ports;
+	char connect[BC_CFG_STR_MAX];
+	char bind[BC_CFG_STR_MAX];
 	int extra_calls;
 	char extra_last[BC_CFG_STR_MAX];
 };
@@ -60,6 +62,10 @@ static const struct bc_cfg_key keys[] = {
 	{"ban", "allow", BC_CFG_ADDRS, offsetof(struct cfg, allow), 0, 0,
 	 "127.0.0.0/8, ::1"},
 	{"ban", "ports", BC_CFG_PORTS, offsetof(struct cfg, ports), 0, 0, "25"},
+	{"net", "connect", BC_CFG_ENDPOINT, offsetof(struct cfg, connect), 0, 0,
+	 "tcp://127.0.0.1:7710"},
+	{"net", "bind", BC_CFG_BIND, offsetof(struct cfg, bind), 0, 0,
+	 "tcp://*:7711"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -521,6 +527,186 @@ static void test_parse_value(void)
 	}
 }
 
+/*
+ * Endpoints: the exact one-line message with file, line and value, for
+ * every way agent.ini's coordinator = 127.0.0.1:7710 (no scheme) or a
+ * port out of range used to pass; and the forms ZeroMQ takes.
+ */
+static void test_endpoints(void)
+{
+	static const struct {
+		const char *key, *value;
+		const char *hint; /* NULL: accepted */
+	} cases[] = {
+		{"connect", "127.0.0.1:7710", ""},
+		{"connect", "tcp://127.0.0.1:99999", ""},
+		{"connect", "tcp://127.0.0.1:0", ""},
+		{"connect", "tcp://127.0.0.1:65536", ""},
+		{"connect", "tcp://127.0.0.1:", ""},
+		{"connect", "tcp://127.0.0.1", ""},
+		{"connect", "tcp://:7710", ""},
+		{"connect", "tcp://127.0.0.1:77x", ""},
+		{"connect", "tcp://127.0.0.1:-1", ""},
+		{"connect", "tcp://127.0.0.1:*", ""},
+		{"connect", "tcp://198.18.0.300:7710", ""},
+		{"connect", "tcp://mx 1:7710", ""},
+		{"connect", "tcp://a;b:7710", ""},
+		{"connect", "ipc:///run/bc.sock", ""},
+		{"connect", "TCP://127.0.0.1:7710", ""},
+		{"connect", "tcp://[::1:7710", ""},
+		{"connect", "tcp://[::1]7710", ""},
+		{"connect", "tcp://[zz::1]:7710", ""},
+		{"connect", "tcp://[]:7710", ""},
+		{"connect", "tcp://[fe80::1%]:7710", ""},
+		{"connect", "tcp://::1:7710",
+		 " (an IPv6 address goes in brackets: tcp://[::1]:7710)"},
+		{"connect", "tcp://*:7710",
+		 " (\"*\" only binds: name the host to connect to)"},
+		{"bind", "tcp://0.0.0.0:0", ""},
+		{"bind", "tcp://*:*", ""},
+		{"bind", "tcp://*:70000", ""},
+		{"bind", "tcp://localhost:7710",
+		 " (to bind, HOST is *, an address or an interface of this host)"},
+		{"bind", "tcp://no-such-if0:7710",
+		 " (to bind, HOST is *, an address or an interface of this host)"},
+		{"connect", "tcp://127.0.0.1:7710", NULL},
+		{"connect", "tcp://127.0.0.1:1", NULL},
+		{"connect", "tcp://127.0.0.1:65535", NULL},
+		{"connect", "tcp://coord.example.net:7710", NULL},
+		{"connect", "tcp://[::1]:7710", NULL},
+		{"connect", "tcp://[fd00::1]:7710", NULL},
+		{"connect", "tcp://[fe80::1%eth0]:7710", NULL},
+		{"bind", "tcp://*:7710", NULL},
+		{"bind", "tcp://0.0.0.0:7710", NULL},
+		{"bind", "tcp://[::]:7710", NULL},
+		{"bind", "tcp://lo:7710", NULL},
+		{"connect", "tcp://localhost:7710", NULL},
+		{"bind", "tcp://198.18.0.1:7711", NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[BC_CFG_STR_MAX + 64], path[PATHBUF], err[ERRLEN];
+		char want[PATHBUF + BC_CFG_STR_MAX + 200];
+		struct cfg c;
+		int rc;
+
+		snprintf(text, sizeof(text), "[node]\nname = a\n[net]\n%s = %s\n",
+			 cases[i].key, cases[i].value);
+		rc = load_text("ep", text, &c, NULL, path, sizeof(path), err);
+		if (cases[i].hint == NULL) {
+			const char *got = strcmp(cases[i].key, "bind") == 0
+						  ? c.bind : c.connect;
+
+			EXPECT(rc == 0 && strcmp(got, cases[i].value) == 0,
+			       "[net] %s = %s accepted and kept (err \"%s\")",
+			       cases[i].key, cases[i].value, err);
+		} else {
+			snprintf(want, sizeof(want),
+				 "%s:4: [net] %s: expected tcp://HOST:PORT with "
+				 "PORT 1..65535, got \"%s\"%s",
+				 path, cases[i].key, cases[i].value, cases[i].hint);
+			EXPECT(rc < 0 && strcmp(err, want) == 0,
+			       "[net] %s = %s refused: \"%s\" (got \"%s\")",
+			       cases[i].key, cases[i].value, want, err);
+		}
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+	{
+		char host[64], err[ERRLEN];
+		uint16_t port = 0;
+
+		EXPECT(bc_cfg_endpoint("tcp://[fd00::1]:7711", true, host,
+				       sizeof(host), &port, err, sizeof(err)) == 0 &&
+			       strcmp(host, "fd00::1") == 0 && port == 7711,
+		       "bc_cfg_endpoint splits [fd00::1]:7711 (got \"%s\" %u)",
+		       host, (unsigned)port);
+		EXPECT(bc_cfg_endpoint("tcp://coordinator.example.net:7710",
+				       false, host, 8, &port, err,
+				       sizeof(err)) < 0,
+		       "bc_cfg_endpoint: a host longer than the buffer is refused");
+		EXPECT(bc_cfg_endpoint_any("*") && bc_cfg_endpoint_any("0.0.0.0") &&
+			       bc_cfg_endpoint_any("::") &&
+			       !bc_cfg_endpoint_any("127.0.0.1") &&
+			       !bc_cfg_endpoint_any("::1") &&
+			       !bc_cfg_endpoint_any("eth0"),
+		       "bc_cfg_endpoint_any: *, 0.0.0.0 and :: only");
+	}
+}
+
+/*
+ * Checks after loading name the line that sets the key, or none for a
+ * default: bc_cfg_line and bc_cfg_err.
+ */
+static void test_where(void)
+{
+	char path[PATHBUF], err[ERRLEN], want[PATHBUF + 128];
+	struct cfg c;
+	int rc;
+
+	rc = load_text("where",
+		       "# top\n[node]\nname = a\n\n[ban] ; comment\n"
+		       "maxretry = 3   # three\n[source.x]\npath = /x\n",
+		       &c, extra, path, sizeof(path), err);
+	EXPECT(rc == 0, "where: loads (err \"%s\")", err);
+	EXPECT(bc_cfg_line(path, "node", "name") == 3,
+	       "bc_cfg_line: [node] name on line 3 (got %d)",
+	       bc_cfg_line(path, "node", "name"));
+	EXPECT(bc_cfg_line(path, "ban", "maxretry") == 6,
+	       "bc_cfg_line: [ban] maxretry on line 6 (got %d)",
+	       bc_cfg_line(path, "ban", "maxretry"));
+	EXPECT(bc_cfg_line(path, "source.x", "path") == 8,
+	       "bc_cfg_line: an extra section's key (got %d)",
+	       bc_cfg_line(path, "source.x", "path"));
+	EXPECT(bc_cfg_line(path, "ban", "factor") == 0,
+	       "bc_cfg_line: a key left to its default is 0");
+	EXPECT(bc_cfg_line(path, "node", "maxretry") == 0,
+	       "bc_cfg_line: the section counts");
+	EXPECT(bc_cfg_err(err, sizeof(err), path, "ban", "maxretry",
+			  "\"%s\": too %s", "3", "few") == -1,
+	       "bc_cfg_err returns -1");
+	snprintf(want, sizeof(want), "%s:6: [ban] maxretry: \"3\": too few", path);
+	EXPECT(strcmp(err, want) == 0, "bc_cfg_err: \"%s\" (got \"%s\")", want,
+	       err);
+	bc_cfg_err(err, sizeof(err), path, "ban", "factor", "default");
+	snprintf(want, sizeof(want), "%s: [ban] factor: default", path);
+	EXPECT(strcmp(err, want) == 0,
+	       "bc_cfg_err for a default: no line (got \"%s\")", err);
+	bc_cfg_free(keys, NKEYS, &c);
+}
+
+/* bc_cfg_dir: a directory, usable with the mode asked for. */
+static void test_dir(void)
+{
+	char d[PATHBUF], f[PATHBUF], err[ERRLEN], want[PATHBUF + 64];
+
+	snprintf(d, sizeof(d), "%s/dir", tmpdir);
+	snprintf(f, sizeof(f), "%s/dir/file", tmpdir);
+	mkdir(d, 0700);
+	write_text(f, "x");
+	EXPECT(bc_cfg_dir(d, R_OK | X_OK, err, sizeof(err)) == 0,
+	       "bc_cfg_dir: a directory (err \"%s\")", err);
+	EXPECT(bc_cfg_dir(f, R_OK | X_OK, err, sizeof(err)) < 0,
+	       "bc_cfg_dir: a file refused");
+	snprintf(want, sizeof(want), "\"%s\": not a directory", f);
+	EXPECT(strcmp(err, want) == 0, "bc_cfg_dir: \"%s\" (got \"%s\")", want,
+	       err);
+	snprintf(f, sizeof(f), "%s/dir/absent", tmpdir);
+	EXPECT(bc_cfg_dir(f, R_OK | X_OK, err, sizeof(err)) < 0,
+	       "bc_cfg_dir: a missing directory refused");
+	snprintf(want, sizeof(want), "\"%s\": No such file or directory", f);
+	EXPECT(strcmp(err, want) == 0, "bc_cfg_dir: \"%s\" (got \"%s\")", want,
+	       err);
+	if (geteuid() != 0) { /* root passes access(2) whatever the mode */
+		chmod(d, 0);
+		EXPECT(bc_cfg_dir(d, R_OK | X_OK, err, sizeof(err)) < 0 &&
+			       strstr(err, "Permission denied") != NULL,
+		       "bc_cfg_dir: an unreadable directory refused (\"%s\")",
+		       err);
+		chmod(d, 0700);
+	}
+}
+
 static int rm_one(const char *p, const struct stat *sb, int flag,
 		  struct FTW *ftw)
 {
@@ -547,6 +733,9 @@ int main(void)
 	test_defaults_reset();
 	test_bad_default();
 	test_parse_value();
+	test_endpoints();
+	test_where();
+	test_dir();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
