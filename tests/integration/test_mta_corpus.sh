@@ -19,15 +19,24 @@
 # commands: no address but the connecting one may get an event, and
 # 203.0.113.9 (nobody's address) must never appear.
 #
-# Exim and Sendmail conflict with Postfix as Debian packages: they are
-# fetched with `apt-get download` (plus libidn12, liblockfile1, m4 and
-# sasl2-bin, which deploy/deps.sh does not install), unpacked with
-# `dpkg -x` into $W/pkg, and each daemon runs in a private mount namespace
-# (unshare --mount --uts) with a read-only overlay of its generated config
-# over /etc; the real /etc is never modified. Sendmail logs only through
-# syslog(3): its namespace gets a private /dev whose /dev/log is served by
-# mta/syslogd.py. If the packages cannot be fetched, that MTA is skipped
-# and the test says so.
+# Exim and Sendmail conflict with Postfix as Debian packages: their .debs
+# (EXIM_DEBS and SM_DEBS below: with the libraries deploy/deps.sh does not
+# install) are taken from BC_DEB_CACHE (default
+# /var/cache/bancluster-test/debs, filled by `make deps`) or else fetched
+# with `apt-get download`, unpacked with `dpkg -x` into $W/pkg, and each
+# daemon runs in a private mount namespace (unshare --mount --uts) with a
+# read-only overlay of its generated config over /etc; the real /etc is
+# never modified. Sendmail logs only through syslog(3): its namespace gets
+# a private /dev whose /dev/log is served by mta/syslogd.py. If a package
+# is neither in the cache nor downloadable, that MTA is skipped when there
+# is no cache at all (the test says so), and fails when there is one
+# (`make deps` left it out).
+#
+# Besides the cases of every kind, each of Exim and Sendmail also runs a
+# sender-ownership ACL written the way a site writes it (docs/sender-acl.md):
+# a forged MAIL FROM after AUTH and a local sender without AUTH must each
+# give sender_violation for the client, the user's own address nothing
+# but its login.
 #
 # MTAS="postfix exim sendmail" (the default) picks the servers to run.
 # The logs are kept in $W (KEEP=1 keeps $W); SAVE_CORPUS=DIR copies them
@@ -35,6 +44,7 @@
 # Root only: B=build sh tests/integration/test_mta_corpus.sh (~60 s).
 set -u
 : "${B:=build}"
+: "${BC_DEB_CACHE:=/var/cache/bancluster-test/debs}"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/$B
 MTA=$TOP/tests/integration/mta
@@ -87,14 +97,16 @@ mkdir -p "$LAB"
 # --- network: server 198.18.0.2 (Postfix) .3 (Exim) .5 (Exim, more log
 # selectors) .4 (Sendmail) .6 (Sendmail, LogLevel 14); clients 198.18.1.x
 # (Postfix), 198.18.2.x (Exim), 198.18.4.x (Exim +selectors), 198.18.3.x
-# (Sendmail), 198.18.5.x (Sendmail LogLevel 14)
+# (Sendmail), 198.18.5.x (Sendmail LogLevel 14). The sites' sender ACLs:
+# server .7 .8 .9 (Exim: default, +selectors, at RCPT), .10 .11 (Sendmail:
+# LogLevel 9, 14); clients 198.18.6.x .7.x .8.x (Exim), .9.x .10.x (Sendmail)
 net_up() {
 	ip netns add "$LAB_SRV" || return 1
 	ip netns add "$LAB_CLI" || return 1
 	ip -n "$LAB_SRV" link add vs type veth peer name vc netns "$LAB_CLI" || return 1
 	ip -n "$LAB_SRV" link set lo up || return 1
 	ip -n "$LAB_CLI" link set lo up || return 1
-	for a in 2 3 4 5 6; do
+	for a in 2 3 4 5 6 7 8 9 10 11; do
 		ip -n "$LAB_SRV" addr add "198.18.0.$a/16" dev vs || return 1
 	done
 	ip -n "$LAB_CLI" addr add 198.18.0.1/16 dev vc || return 1
@@ -113,6 +125,21 @@ tc() {
 	echo "$S $3 # $4" >>"$W/$1.expect"
 	ip -n "$LAB_CLI" addr add "$S/16" dev vc 2>/dev/null
 	echo "=== $S $4" >>"$W/client.out"
+}
+# tl ERE: the MTA itself must log, for the current case, a line holding
+# [$S] and matching ERE (checked by `logged`): what the server did, apart
+# from what the parser makes of it
+tl() { printf '%s\t%s\n' "$S" "$1" >>"$W/$n.logged"; }
+# logged NAME LOG: every tl of NAME found in LOG
+logged() {
+	[ -f "$W/$1.logged" ] || return 0
+	while IFS='	' read -r _a _re; do
+		if grep -F "[$_a]" "$2" | grep -Eq -- "$_re"; then
+			ok "$1: the MTA logged for $_a: $_re"
+		else
+			notok "$1: the MTA logged for $_a: $_re (got: $(grep -F "[$_a]" "$2" | tail -1 | cut -c1-300))"
+		fi
+	done <"$W/$1.logged"
 }
 # sw ARGS...: swaks from $S
 sw() {
@@ -180,21 +207,60 @@ verify() {
 	fi
 }
 
-# pkg_fetch DIR PKG...: `apt-get download` PKG... and `dpkg -x` them into
-# DIR/root (nothing is installed). One `apt-get update` is tried when the
-# download fails (stale lists).
+# pkg_fetch DIR PKG...: the .debs of PKG... unpacked with `dpkg -x` into
+# DIR/root (nothing is installed). Each PKG is taken from $BC_DEB_CACHE
+# (PKG_*_ARCH.deb or PKG_*_all.deb, the newest version; `make deps` fills
+# it) when it is there, the others with `apt-get download` into DIR/deb;
+# when that fails for another reason than the network, one `apt-get
+# update` is tried (stale lists). PKG_FROM says where they came from.
 pkg_fetch() {
 	_d=$1
 	shift
 	mkdir -p "$_d/deb" "$_d/root"
-	if ! (cd "$_d/deb" && apt-get download "$@") >>"$W/apt.out" 2>&1; then
-		apt-get update -qq >>"$W/apt.out" 2>&1
-		(cd "$_d/deb" && apt-get download "$@") >>"$W/apt.out" 2>&1 || return 1
+	_arch=$(dpkg --print-architecture)
+	_debs="" _miss="" _hit=0
+	for _p in "$@"; do
+		_f=$(for _c in "$BC_DEB_CACHE/${_p}_"*"_$_arch.deb" "$BC_DEB_CACHE/${_p}_"*_all.deb; do
+			[ -f "$_c" ] && echo "$_c"
+		done | sort -V | tail -1)
+		if [ -n "$_f" ]; then
+			_debs="$_debs $_f"
+			_hit=$((_hit + 1))
+		else
+			_miss="$_miss $_p"
+		fi
+	done
+	PKG_FROM="$_hit of $# from $BC_DEB_CACHE" PKG_MISS=$_miss
+	if [ -n "$_miss" ]; then
+		PKG_FROM="$PKG_FROM, apt-get download$_miss"
+		echo "# apt-get download$_miss" >>"$W/apt.out"
+		# shellcheck disable=SC2086 # one word per package
+		if ! (cd "$_d/deb" && apt-get download $_miss) >"$W/apt.try" 2>&1; then
+			cat "$W/apt.try" >>"$W/apt.out"
+			grep -Eq 'Temporary failure resolving|Could not connect|unreachable' "$W/apt.try" &&
+				return 1
+			apt-get update -qq >>"$W/apt.out" 2>&1
+			# shellcheck disable=SC2086
+			(cd "$_d/deb" && apt-get download $_miss) >>"$W/apt.out" 2>&1 || return 1
+		fi
+		_debs="$_debs $(ls "$_d"/deb/*.deb)"
 	fi
-	for _f in "$_d"/deb/*.deb; do
+	for _f in $_debs; do
 		dpkg -x "$_f" "$_d/root" || return 1
 	done
 }
+# pkg_unavailable MTA PKGS: pkg_fetch failed. With no BC_DEB_CACHE
+# directory (no `make deps`) and no network the MTA is skipped; a cache
+# that `make deps` made but that lacks a package is a failure (deps.sh
+# must list it, or the test cannot run offline).
+pkg_unavailable() {
+	if [ -d "$BC_DEB_CACHE" ]; then
+		notok "$1: .debs in $BC_DEB_CACHE (make deps), or downloadable: missing$PKG_MISS ($(tail -1 "$W/apt.out"))"
+	else
+		ok "$1: SKIPPED, no $BC_DEB_CACHE (make deps) and apt-get download $2 failed ($(tail -1 "$W/apt.out")) # SKIP"
+	fi
+}
+
 # etc_with_user DIR USER UID: DIR/passwd and DIR/group = the real ones plus
 # USER (uid = gid = UID), for an overlay over /etc
 etc_with_user() {

@@ -12,10 +12,67 @@
 # against a lookup file (alice@lab.test/alicepass, bob@lab.test/bobpass),
 # an ACL that denies a MAIL FROM other than the login ("sender address
 # not owned by authenticated user") and Debian's "relay not permitted".
+#
+# Three more daemons run a sender-ownership ACL written the way a site
+# writes it (EXIM_SITE_ACL, shown in docs/sender-acl.md), with only the
+# cases that ACL is about (exim_acl_cases):
+#   exim-acl          198.18.0.7, default log_selector, ACL at MAIL    clients 198.18.6.x
+#   exim-acl-verbose  198.18.0.8, the verbose selectors, ACL at MAIL  clients 198.18.7.x
+#   exim-acl-rcpt     198.18.0.9, default log_selector, ACL at RCPT    clients 198.18.8.x
 
 EXIM_UID=64990
+# The .debs: the daemon and the libraries it links that deploy/deps.sh
+# does not install (libidn12; libgnutls-dane0 with libunbound8 and
+# libevent-2.1-7). exim4-base and exim4-config are not needed.
+EXIM_DEBS="exim4-daemon-light libidn12 libgnutls-dane0 libunbound8 libevent-2.1-7"
 
-# exim_conf NAME ADDR SELECTOR [EXTRA]: write $W/NAME/etc/exim4/exim4.conf
+# The ACL of the exim and exim-verbose daemons.
+# shellcheck disable=SC2016 # Exim expands these, not the shell
+EXIM_TEST_ACL='acl_check_mail:
+  deny    authenticated = *
+          !condition = ${if eqi{$sender_address}{$authenticated_id}}
+          message = sender address not owned by authenticated user
+  accept
+
+acl_check_rcpt:
+  accept  authenticated = *
+  require message = relay not permitted
+          domains = +local_domains
+  accept'
+
+# A site's sender-ownership rules (docs/sender-acl.md): a logged-in user
+# sends only as himself, nobody sends as one of our domains without
+# logging in. Postfix's wording, so that one [detect] list serves both.
+# shellcheck disable=SC2016
+EXIM_SITE_RULES='  deny    authenticated  = *
+          condition      = ${if !eqi{$sender_address}{$authenticated_id}}
+          message        = Sender address rejected: not owned by user $authenticated_id
+  deny    !authenticated = *
+          sender_domains = +local_domains
+          message        = Sender address rejected: not logged in'
+# the rules at MAIL (acl_smtp_mail) ...
+EXIM_SITE_ACL="acl_check_mail:
+$EXIM_SITE_RULES
+  accept
+
+acl_check_rcpt:
+  accept  authenticated = *
+  require message = relay not permitted
+          domains = +local_domains
+  accept"
+# ... or at RCPT (acl_smtp_rcpt), where Debian's acl_check_rcpt is
+EXIM_SITE_ACL_RCPT="acl_check_mail:
+  accept
+
+acl_check_rcpt:
+$EXIM_SITE_RULES
+  accept  authenticated = *
+  require message = relay not permitted
+          domains = +local_domains
+  accept"
+
+# exim_conf NAME ADDR SELECTOR [EXTRA [ACL]]: write $W/NAME/etc/exim4/exim4.conf
+# (ACL: the "begin acl" section, $EXIM_TEST_ACL by default)
 exim_conf() {
 	_e=$W/$1
 	mkdir -p "$_e/etc/exim4" "$_e/spool" "$_e/log"
@@ -45,17 +102,7 @@ acl_smtp_rcpt = acl_check_rcpt
 ${4:-}
 
 begin acl
-acl_check_mail:
-  deny    authenticated = *
-          !condition = \${if eqi{\$sender_address}{\$authenticated_id}}
-          message = sender address not owned by authenticated user
-  accept
-
-acl_check_rcpt:
-  accept  authenticated = *
-  require message = relay not permitted
-          domains = +local_domains
-  accept
+${5:-$EXIM_TEST_ACL}
 
 begin routers
 blackhole:
@@ -192,28 +239,76 @@ exim_cases() {
 	rc "$E" 25 "EHLO [IPv6:2001:db8::9]" "MAIL FROM:<\"[IPv6:2001:db8::9]\"@example.org>" "RCPT TO:<victim@example.net>" QUIT
 }
 
+# exim_acl_cases NAME ADDR NET: the site ACL (EXIM_SITE_ACL or _RCPT)
+# against ADDR from NET.x. Each refused sender is one sender_violation;
+# the negative controls (the user's own address, inbound mail, a bounce,
+# a sender made of the reject phrases) give none.
+exim_acl_cases() {
+	n=$1 E=$2 N=$3
+	tc "$n" "$N.11" "sender_violation=1" "logged in as alice, MAIL FROM bob (not owned by user)"
+	tl "rejected (MAIL|RCPT) <bob@lab.test>: Sender address rejected: not owned by user alice@lab.test$"
+	swsub --auth PLAIN --auth-user alice@lab.test --auth-password alicepass \
+		--from bob@lab.test --to bob@lab.test
+	tc "$n" "$N.12" "sender_violation=1" "logged in as alice, MAIL FROM a foreign domain (not owned by user)"
+	tl "rejected (MAIL <alice@example.org>|RCPT <friend@example.net>): Sender address rejected: not owned by user alice@lab.test$"
+	swsub --auth LOGIN --auth-user alice@lab.test --auth-password alicepass \
+		--from alice@example.org --to friend@example.net
+	tc "$n" "$N.13" "sender_violation=1" "no login, MAIL FROM alice on 25 (not logged in)"
+	tl "rejected (MAIL <alice@lab.test>|RCPT <bob@lab.test>): Sender address rejected: not logged in$"
+	sw --server "$E" --port 25 --from alice@lab.test --to bob@lab.test
+	tc "$n" "$N.14" "sender_violation=1" "no login, STARTTLS, MAIL FROM bob on 587 (not logged in)"
+	tl "rejected (MAIL <bob@lab.test>|RCPT <alice@lab.test>): Sender address rejected: not logged in$"
+	swsub --from bob@lab.test --to alice@lab.test
+	tc "$n" "$N.15" "auth_success=1" "logged in as alice, MAIL FROM alice (her own address)"
+	tl "<= alice@lab.test .* A=plain:alice@lab.test "
+	swsub --auth PLAIN --auth-user alice@lab.test --auth-password alicepass \
+		--from alice@lab.test --to friend@example.net
+	tc "$n" "$N.16" "" "no login, inbound mail from a foreign domain on 25"
+	tl "<= friend@example.org "
+	sw --server "$E" --port 25 --from friend@example.org --to alice@lab.test
+	tc "$n" "$N.17" "" "no login, a bounce (MAIL FROM:<>) on 25"
+	tl "<= <> "
+	rc "$E" 25 "EHLO c.example" "MAIL FROM:<>" "RCPT TO:<alice@lab.test>" DATA '!data' QUIT
+	tc "$n" "$N.18" "" "no login, foreign sender holding both reject phrases, on 25"
+	tl '<= "x: Sender address rejected: '
+	rc "$E" 25 "EHLO c.example" \
+		"MAIL FROM:<\"x: Sender address rejected: not logged in; rejected MAIL <a>: Sender address rejected: not owned by user y\"@example.org>" \
+		"RCPT TO:<alice@lab.test>" DATA '!data' QUIT
+}
+
 exim_run() {
 	EXIM_ROOT=$W/pkg/exim/root
-	if ! pkg_fetch "$W/pkg/exim" exim4-daemon-light libidn12; then
-		ok "exim: SKIPPED, apt-get download exim4-daemon-light failed ($(tail -1 "$W/apt.out")) # SKIP"
+	# shellcheck disable=SC2086 # one word per package
+	if ! pkg_fetch "$W/pkg/exim" $EXIM_DEBS; then
+		pkg_unavailable exim "$EXIM_DEBS"
 		return
 	fi
+	note "exim: packages: $PKG_FROM"
 	exim_conf exim 198.18.0.3 ""
 	exim_conf exim-verbose 198.18.0.5 "+smtp_connection +smtp_no_mail +smtp_protocol_error +smtp_syntax_error +pid" \
 		"helo_accept_junk_hosts = *"
-	exim_start exim
-	exim_start exim-verbose
-	for a in 198.18.0.3 198.18.0.5; do
+	exim_conf exim-acl 198.18.0.7 "" "" "$EXIM_SITE_ACL"
+	exim_conf exim-acl-verbose 198.18.0.8 "+smtp_connection +smtp_no_mail +smtp_protocol_error +smtp_syntax_error +pid" \
+		"helo_accept_junk_hosts = *" "$EXIM_SITE_ACL"
+	exim_conf exim-acl-rcpt 198.18.0.9 "" "" "$EXIM_SITE_ACL_RCPT"
+	for d in exim exim-verbose exim-acl exim-acl-verbose exim-acl-rcpt; do
+		exim_start $d
+	done
+	for a in 198.18.0.3 198.18.0.5 198.18.0.7 198.18.0.8 198.18.0.9; do
 		if ! wait_port $a 25 || ! wait_port $a 587; then
 			notok "exim: daemon listening on $a:25 and :587 ($(tail -2 "$W"/exim*/stdout "$W"/exim*/log/paniclog 2>/dev/null | tr '\n' ' '))"
 			return
 		fi
 	done
-	ok "exim: $(LD_LIBRARY_PATH=$EXIM_ROOT/usr/lib/x86_64-linux-gnu "$EXIM_ROOT/usr/sbin/exim4" -bV -C /dev/null 2>/dev/null | head -1 | cut -d' ' -f1-3) up on 198.18.0.3 and .5, :25 and :587"
+	ok "exim: $(LD_LIBRARY_PATH=$EXIM_ROOT/usr/lib/x86_64-linux-gnu "$EXIM_ROOT/usr/sbin/exim4" -bV -C /dev/null 2>/dev/null | head -1 | cut -d' ' -f1-3) up on 198.18.0.3, .5, .7, .8 and .9, :25 and :587"
 	exim_cases exim 198.18.0.3 198.18.2 0
 	exim_cases exim-verbose 198.18.0.5 198.18.4 1
-	settle "$W/exim/log/mainlog"
-	settle "$W/exim-verbose/log/mainlog"
-	verify exim exim "$W/exim/log/mainlog"
-	verify exim-verbose exim "$W/exim-verbose/log/mainlog"
+	exim_acl_cases exim-acl 198.18.0.7 198.18.6
+	exim_acl_cases exim-acl-verbose 198.18.0.8 198.18.7
+	exim_acl_cases exim-acl-rcpt 198.18.0.9 198.18.8
+	for d in exim exim-verbose exim-acl exim-acl-verbose exim-acl-rcpt; do
+		settle "$W/$d/log/mainlog"
+		logged $d "$W/$d/log/mainlog"
+		verify $d exim "$W/$d/log/mainlog"
+	done
 }

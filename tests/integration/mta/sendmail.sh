@@ -15,10 +15,44 @@
 # TLS (AuthOptions=p), relaying only for authenticated clients. Stock
 # Sendmail has no check that MAIL FROM belongs to the login: the "forged
 # sender" case shows what it logs, which is no violation.
+#
+# Two more daemons add a site's sender-ownership check, a Local_check_mail
+# ruleset in the .mc (SM_SITE_RULES, shown in docs/sender-acl.md), and run
+# only the cases it is about (sm_acl_cases):
+#   sendmail-acl       198.18.0.10, LogLevel 9    clients 198.18.9.x
+#   sendmail-acl-ll14  198.18.0.11, LogLevel 14   clients 198.18.10.x
 
-# sm_conf NAME ADDR LOGLEVEL CLIENTNET: $W/NAME/etc/... and the queue
+# A site's sender-ownership check (docs/sender-acl.md), appended to the
+# .mc: a logged-in user sends only as LOGIN@one-of-our-domains ($=w),
+# nobody sends as one of our domains without logging in, bounces (<>)
+# pass. Sendmail logs each refusal as "ruleset=check_mail, arg1=<S>,
+# relay=..., reject=550 5.7.1 <S>... TEXT". LHS, RHS and comment are
+# separated by tabs.
+# shellcheck disable=SC2016 # sendmail's macros, not the shell's
+SM_SITE_RULES='LOCAL_RULESETS
+SLocal_check_mail
+R$*					$: $>canonify $1			user<@domain.>
+R<@>					$@ OK				the null sender
+R$*					$: $&{auth_authen} $| $1		login $| sender
+R$@ $| $* < @ $=w . >			$#error $@ 5.7.1 $: "550 Sender address rejected: not logged in"
+R$@ $| $*				$@ OK				no login, foreign sender
+R$+ $| $&{auth_authen} < @ $=w . >	$@ OK				the login at our domain
+R$+ $| $*				$#error $@ 5.7.1 $: "550 Sender address rejected: not owned by user " $1
+'
+
+# The .debs: Sendmail, its m4 files, and what deploy/deps.sh does not
+# install (liblockfile1, m4, and saslpasswd2 from sasl2-bin)
+SM_DEBS="sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin"
+
+# sm_conf NAME ADDR LOGLEVEL CLIENTNET [RULES]: $W/NAME/etc/... and the
+# queue. With RULES (SM_SITE_RULES), appended to the .mc, the config is a
+# site's: Debian's default of refusing sender domains that do not resolve
+# (no accept_unresolvable_domains; lab.test and example.org resolve from
+# /etc/hosts)
 sm_conf() {
 	_s=$W/$1
+	_unres="FEATURE(\`accept_unresolvable_domains')dnl"
+	[ -n "${5:-}" ] && _unres="dnl sender domains must resolve (Debian's default)"
 	mkdir -p "$_s/etc/mail" "$_s/etc/sasl2" "$_s/mqueue" "$_s/dev"
 	chmod 0700 "$_s/mqueue"
 	: >"$_s/statistics"
@@ -28,6 +62,7 @@ sm_conf() {
 	# clients have PTR names (but .27, to see the 450 of a missing one)
 	{
 		printf '127.0.0.1 localhost\n%s mail.lab.test mail\n' "$2"
+		[ -n "${5:-}" ] && printf '%s lab.test\n192.0.2.25 example.org\n' "$2"
 		for _i in $(seq 11 49); do
 			[ "$_i" = 27 ] || echo "$4.$_i c$_i.clients.example"
 		done
@@ -52,7 +87,7 @@ define(\`confLOG_LEVEL', \`$3')dnl
 define(\`confTO_IDENT', \`0')dnl
 define(\`confDONT_PROBE_INTERFACES', \`True')dnl
 define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
+$_unres
 define(\`confDELIVERY_MODE', \`queueonly')dnl
 define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
 define(\`confAUTH_OPTIONS', \`A p')dnl
@@ -68,6 +103,7 @@ LOCAL_DOMAIN(\`lab.test')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOM
+	printf '%s' "${5:-}" >>"$_s/lab.mc"
 	"$SM_ROOT/usr/bin/m4" "$_s/lab.mc" >"$_s/etc/mail/sendmail.cf" 2>"$_s/m4.err" ||
 		return 1
 	# the receiver writes what Sendmail sends to /dev/log
@@ -177,30 +213,82 @@ sm_cases() {
 		"RCPT TO:<victim@example.net>" QUIT
 }
 
+# sm_acl_cases NAME ADDR NET: the site's Local_check_mail (SM_SITE_RULES)
+# against ADDR from NET.x. Each refused sender is one sender_violation
+# (Sendmail logs the login itself as AUTH=server: auth_success); the
+# negative controls (the user's own address, inbound mail, a bounce, a
+# sender made of the reject phrases) give no sender_violation.
+sm_acl_cases() {
+	n=$1 E=$2 N=$3
+	tc "$n" "$N.11" "auth_success=1 sender_violation=1" "logged in as alice, MAIL FROM bob (not owned by user)"
+	tl "ruleset=check_mail, arg1=<bob@lab.test>, .*, reject=550 5.7.1 <bob@lab.test>... Sender address rejected: not owned by user alice$"
+	swsub --auth PLAIN --auth-user alice --auth-password alicepass \
+		--from bob@lab.test --to bob@lab.test
+	tc "$n" "$N.12" "auth_success=1 sender_violation=1" "logged in as alice, MAIL FROM a foreign domain (not owned by user)"
+	tl "ruleset=check_mail, .*, reject=550 5.7.1 <alice@example.org>... Sender address rejected: not owned by user alice$"
+	swsub --auth LOGIN --auth-user alice --auth-password alicepass \
+		--from alice@example.org --to friend@example.net
+	tc "$n" "$N.13" "sender_violation=1" "no login, MAIL FROM alice on 25 (not logged in)"
+	tl "ruleset=check_mail, .*, reject=550 5.7.1 <alice@lab.test>... Sender address rejected: not logged in$"
+	sw --server "$E" --port 25 --from alice@lab.test --to bob@lab.test
+	tc "$n" "$N.14" "sender_violation=1" "no login, STARTTLS, MAIL FROM bob on 25 (not logged in)"
+	tl "ruleset=check_mail, .*, reject=550 5.7.1 <bob@lab.test>... Sender address rejected: not logged in$"
+	sw --server "$E" --port 25 --tls --from bob@lab.test --to alice@lab.test
+	tc "$n" "$N.15" "auth_success=1" "logged in as alice, MAIL FROM alice (her own address)"
+	tl "from=<alice@lab.test>, size=[0-9]+, class=0, nrcpts=1, .*proto=ESMTPSA"
+	swsub --auth PLAIN --auth-user alice --auth-password alicepass \
+		--from alice@lab.test --to friend@example.net
+	tc "$n" "$N.16" "" "no login, inbound mail from a foreign domain on 25"
+	tl "from=<friend@example.org>, size=[0-9]+, class=0, nrcpts=1, "
+	sw --server "$E" --port 25 --from friend@example.org --to alice@lab.test
+	tc "$n" "$N.17" "" "no login, a bounce (MAIL FROM:<>) on 25"
+	tl "from=<>, size=[0-9]+, class=0, nrcpts=1, "
+	rc "$E" 25 "EHLO c.example" "MAIL FROM:<>" "RCPT TO:<alice@lab.test>" DATA '!data' QUIT
+	tc "$n" "$N.18" "" "no login, foreign sender holding both reject phrases, on 25"
+	tl 'from=<"x... Sender address rejected: .*nrcpts=1, '
+	rc "$E" 25 "EHLO c.example" \
+		"MAIL FROM:<\"x... Sender address rejected: not logged in, reject=550 5.7.1 <a>... Sender address rejected: not owned by user y\"@example.org>" \
+		"RCPT TO:<alice@lab.test>" DATA '!data' QUIT
+	# Sendmail's own check_mail 5xx, not about who owns the sender: a
+	# relay forwarding mail whose sender domain does not exist (an
+	# attacker can have an innocent relay do that) is no violation
+	tc "$n" "$N.19" "" "no login, sender domain that does not exist (553 5.1.8, Sendmail's own check)"
+	tl "ruleset=check_mail, .*, reject=553 5.1.8 <someone@nosuch.invalid>... Domain of sender address someone@nosuch.invalid does not exist$"
+	sw --server "$E" --port 25 --from someone@nosuch.invalid --to alice@lab.test
+}
+
 sendmail_run() {
 	SM_ROOT=$W/pkg/sendmail/root
-	if ! pkg_fetch "$W/pkg/sendmail" sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin; then
-		ok "sendmail: SKIPPED, apt-get download sendmail-bin failed ($(tail -1 "$W/apt.out")) # SKIP"
+	# shellcheck disable=SC2086 # one word per package
+	if ! pkg_fetch "$W/pkg/sendmail" $SM_DEBS; then
+		pkg_unavailable sendmail "$SM_DEBS"
 		return
 	fi
+	note "sendmail: packages: $PKG_FROM"
 	PATH=$SM_ROOT/usr/sbin:$PATH
-	if ! sm_conf sendmail 198.18.0.4 9 198.18.3 || ! sm_conf sendmail-ll14 198.18.0.6 14 198.18.5; then
+	if ! sm_conf sendmail 198.18.0.4 9 198.18.3 || ! sm_conf sendmail-ll14 198.18.0.6 14 198.18.5 ||
+		! sm_conf sendmail-acl 198.18.0.10 9 198.18.9 "$SM_SITE_RULES" ||
+		! sm_conf sendmail-acl-ll14 198.18.0.11 14 198.18.10 "$SM_SITE_RULES"; then
 		notok "sendmail: configuration built (m4, saslpasswd2: $(cat "$W"/sendmail*/m4.err | head -2))"
 		return
 	fi
-	sm_start sendmail
-	sm_start sendmail-ll14
-	for a in 198.18.0.4 198.18.0.6; do
+	for d in sendmail sendmail-ll14 sendmail-acl sendmail-acl-ll14; do
+		sm_start $d
+	done
+	for a in 198.18.0.4 198.18.0.6 198.18.0.10 198.18.0.11; do
 		if ! wait_port $a 25 || ! wait_port $a 587; then
 			notok "sendmail: daemon listening on $a:25 and :587 ($(cat "$W"/sendmail*/stdout "$W"/sendmail*/maillog 2>/dev/null | tail -4 | tr '\n' ' '))"
 			return
 		fi
 	done
-	ok "sendmail: Sendmail $(sed -n 's/^DZ//p' "$W/sendmail/etc/mail/sendmail.cf") up on 198.18.0.4 and .6, :25 and :587"
+	ok "sendmail: Sendmail $(sed -n 's/^DZ//p' "$W/sendmail/etc/mail/sendmail.cf") up on 198.18.0.4, .6, .10 and .11, :25 and :587"
 	sm_cases sendmail 198.18.0.4 198.18.3
 	sm_cases sendmail-ll14 198.18.0.6 198.18.5
-	settle "$W/sendmail/maillog"
-	settle "$W/sendmail-ll14/maillog"
-	verify sendmail sendmail "$W/sendmail/maillog"
-	verify sendmail-ll14 sendmail "$W/sendmail-ll14/maillog"
+	sm_acl_cases sendmail-acl 198.18.0.10 198.18.9
+	sm_acl_cases sendmail-acl-ll14 198.18.0.11 198.18.10
+	for d in sendmail sendmail-ll14 sendmail-acl sendmail-acl-ll14; do
+		settle "$W/$d/maillog"
+		logged $d "$W/$d/maillog"
+		verify $d sendmail "$W/$d/maillog"
+	done
 }
