@@ -166,7 +166,13 @@ while True:
 		PIDS="$PIDS $!"
 		i=$((i + 1))
 	done
-	sleep 0.3
+	# each listener answers before the caller probes it (python can take
+	# more than a second to start on a loaded machine)
+	i=1
+	while [ "$i" -le "$MXN" ]; do
+		wait_for 10 ns "mx$i" nc -z -w 1 127.0.0.1 25 || echo "# listener on mx$i:25 not up after 10 s"
+		i=$((i + 1))
+	done
 }
 
 bc() { ns coord "$BIN/bancluster" -c "$WORK/cli.ini" "$@"; }
