@@ -62,6 +62,7 @@ struct bc_agent_cfg {
 	int64_t local_findtime;
 	int64_t local_bantime;
 	struct bc_addr_list local_allow;
+	struct bc_addr_list local_nat64; /* [local] nat64_prefixes */
 	struct bc_source_cfg sources[BC_AGENT_MAX_SOURCES];
 	size_t nsources;
 };

@@ -26,6 +26,7 @@ static const struct bc_cfg_key keys[] = {
 	K("local", "findtime", BC_CFG_DUR, local_findtime, 1, 86400, "10m"),
 	K("local", "bantime", BC_CFG_DUR, local_bantime, 1, 365 * 86400.0, "3h"),
 	K("local", "allow", BC_CFG_ADDRS, local_allow, 0, 0, "127.0.0.0/8, ::1"),
+	K("local", "nat64_prefixes", BC_CFG_ADDRS, local_nat64, 0, 0, ""),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -105,9 +106,14 @@ int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 			 char *err, size_t errlen)
 {
 	size_t i;
+	char e[128];
 
 	if (bc_cfg_load(path, keys, NKEYS, cfg, source_key, err, errlen) < 0)
 		return -1;
+	if (bc_addr_nat64_check(&cfg->local_nat64, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: [local] nat64_prefixes: %s", path, e);
+		return -1;
+	}
 	if (!bc_name_valid(cfg->id)) {
 		snprintf(err, errlen,
 			 "%s: [agent] id: \"%.64s\": use letters, digits, '.', '_', '-'",

@@ -738,6 +738,7 @@ static void local_policy_cfg(const struct bc_agent_cfg *cfg,
 	pc->maxretry = (double)cfg->local_maxretry;
 	pc->findtime_ms = cfg->local_findtime * 1000;
 	pc->allow = &cfg->local_allow;
+	pc->nat64 = &cfg->local_nat64;
 	pc->max_tracked = BC_AGENT_LOCAL_TRACKED;
 }
 
