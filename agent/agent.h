@@ -137,5 +137,8 @@ struct bc_agent {
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 			 char *err, size_t errlen);
 void bc_agent_free_config(struct bc_agent_cfg *cfg);
+/* The local policy of a loaded agent.ini (the agent's and replay's). */
+void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
+			       struct bc_policy_cfg *pc);
 
 #endif

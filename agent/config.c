@@ -131,6 +131,17 @@ int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 	return 0;
 }
 
+void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
+			       struct bc_policy_cfg *pc)
+{
+	bc_policy_cfg_defaults(pc);
+	pc->maxretry = (double)cfg->local_maxretry;
+	pc->findtime_ms = cfg->local_findtime * 1000;
+	pc->allow = &cfg->local_allow;
+	pc->nat64 = &cfg->local_nat64;
+	pc->max_tracked = BC_AGENT_LOCAL_TRACKED;
+}
+
 void bc_agent_free_config(struct bc_agent_cfg *cfg)
 {
 	bc_cfg_free(keys, NKEYS, cfg);
