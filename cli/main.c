@@ -76,7 +76,8 @@ static void usage(void)
 		"  status [--json]\n"
 		"  audit fleet [--json]\n"
 		"  audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)\n"
-		"  replay [--format FMT] FILE [--json]\n"
+		"  replay [--format FMT] [--config INI] [--max-addresses N]\n"
+		"         [--print-matched|--print-missed] FILE [--json]\n"
 		"  report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]\n");
 	exit(BC_EXIT_USAGE);
 }
