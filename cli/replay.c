@@ -761,11 +761,13 @@ static int config_role(const char *path, enum bc_replay_role *role, char *err,
  * agent/parse.h has the API (bc_parser_set_reasons or similar) and
  * agent.ini's loader keeps the [detect] keys, this is the one place where
  * replay hands them to its parser, e.g.
- *	return bc_parser_set_reasons(p, &((struct bc_agent_cfg *)s->agent)->detect, ...);
+ *	if (s->role == BC_REPLAY_AGENT)
+ *		return bc_parser_set_reasons(p,
+ *			&((struct bc_agent_cfg *)s->agent)->detect, err, errlen);
  * Until then an agent.ini with a [detect] section fails to load above.
  */
-static int site_reasons(const struct bc_replay_site *s, struct bc_parser *p, char *err,
-			size_t errlen)
+static int site_reasons(const struct bc_replay_site *s, struct bc_parser *p,
+			char *err, size_t errlen)
 {
 	(void)s;
 	(void)p;
