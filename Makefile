@@ -162,7 +162,7 @@ $(FZ)/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c common/keys.c common/counter.c common/duration.c common/addr.c $(PKG_LIBS)
 
 $(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c agent/config.c $(FZ)/proto/bancluster.pb-c.c
-	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c agent/config.c common/addr.c common/duration.c common/keys.c $(PKG_LIBS)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c agent/config.c common/addr.c common/duration.c common/keys.c common/policy.c $(PKG_LIBS) -lm
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

@@ -62,6 +62,7 @@ struct bc_agent_cfg {
 	int64_t local_findtime;
 	int64_t local_bantime;
 	struct bc_addr_list local_allow;
+	struct bc_addr_list local_nat64; /* [local] nat64_prefixes */
 	struct bc_source_cfg sources[BC_AGENT_MAX_SOURCES];
 	size_t nsources;
 };
@@ -136,5 +137,8 @@ struct bc_agent {
 int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 			 char *err, size_t errlen);
 void bc_agent_free_config(struct bc_agent_cfg *cfg);
+/* The local policy of a loaded agent.ini (the agent's and replay's). */
+void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
+			       struct bc_policy_cfg *pc);
 
 #endif

@@ -26,6 +26,7 @@ static const struct bc_cfg_key keys[] = {
 	K("local", "findtime", BC_CFG_DUR, local_findtime, 1, 86400, "10m"),
 	K("local", "bantime", BC_CFG_DUR, local_bantime, 1, 365 * 86400.0, "3h"),
 	K("local", "allow", BC_CFG_ADDRS, local_allow, 0, 0, "127.0.0.0/8, ::1"),
+	K("local", "nat64_prefixes", BC_CFG_ADDRS, local_nat64, 0, 0, ""),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -105,9 +106,13 @@ int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 			 char *err, size_t errlen)
 {
 	size_t i;
+	char e[128];
 
 	if (bc_cfg_load(path, keys, NKEYS, cfg, source_key, err, errlen) < 0)
 		return -1;
+	if (bc_addr_nat64_check(&cfg->local_nat64, e, sizeof(e)) < 0)
+		return bc_cfg_err(err, errlen, path, "local", "nat64_prefixes",
+				  "%s", e);
 	if (!bc_name_valid(cfg->id))
 		return bc_cfg_err(err, errlen, path, "agent", "id",
 				  "\"%.64s\": use letters, digits, '.', '_', '-'",
@@ -121,6 +126,17 @@ int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 		}
 	}
 	return 0;
+}
+
+void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
+			       struct bc_policy_cfg *pc)
+{
+	bc_policy_cfg_defaults(pc);
+	pc->maxretry = (double)cfg->local_maxretry;
+	pc->findtime_ms = cfg->local_findtime * 1000;
+	pc->allow = &cfg->local_allow;
+	pc->nat64 = &cfg->local_nat64;
+	pc->max_tracked = BC_AGENT_LOCAL_TRACKED;
 }
 
 void bc_agent_free_config(struct bc_agent_cfg *cfg)

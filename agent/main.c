@@ -731,16 +731,6 @@ static void timers(struct bc_agent *a)
 		request_snapshot(a, "no snapshot yet");
 }
 
-static void local_policy_cfg(const struct bc_agent_cfg *cfg,
-			     struct bc_policy_cfg *pc)
-{
-	bc_policy_cfg_defaults(pc);
-	pc->maxretry = (double)cfg->local_maxretry;
-	pc->findtime_ms = cfg->local_findtime * 1000;
-	pc->allow = &cfg->local_allow;
-	pc->max_tracked = BC_AGENT_LOCAL_TRACKED;
-}
-
 static void fw_config(const struct bc_agent_cfg *cfg, struct bc_fw_config *fwc)
 {
 	size_t i;
@@ -805,7 +795,7 @@ static void reload(struct bc_agent *a, const char *cfgpath)
 	bc_agent_free_config(&a->cfg);
 	a->cfg = *n;
 	free(n);
-	local_policy_cfg(&a->cfg, &pc);
+	bc_agent_local_policy_cfg(&a->cfg, &pc);
 	bc_policy_set_cfg(a->local_policy, &pc);
 	bc_info("reloaded %s: local maxretry %lld, %zu allow entries, %s ports",
 		cfgpath, (long long)a->cfg.local_maxretry, a->cfg.local_allow.n,
@@ -1156,7 +1146,7 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	{
 		struct bc_policy_cfg pc;
 
-		local_policy_cfg(&a->cfg, &pc);
+		bc_agent_local_policy_cfg(&a->cfg, &pc);
 		a->local_policy = bc_policy_new(&pc);
 		if (a->local_policy == NULL)
 			bc_fatal(1, "out of memory");

@@ -77,13 +77,18 @@ const char *bc_rfind(const char *p, const char *end, const char *lit, size_t n)
 	}
 }
 
+/*
+ * The client address: IPv4-mapped and -compatible become IPv4; an address
+ * no client sends from (0.0.0.0, ::, broadcast, multicast, link-local)
+ * fails, so the scanner counts the line MALFORMED (bc_addr_client).
+ */
 int bc_parse_addr(const char *p, const char *end, struct bc_addr *out)
 {
 	if (BC_PREFIX(p, end, "IPv6:") || BC_PREFIX(p, end, "ipv6:"))
 		p += 5;
-	if (p >= end)
+	if (p >= end || bc_addr_parse_host(out, p, (size_t)(end - p)) < 0)
 		return -1;
-	return bc_addr_parse_host(out, p, (size_t)(end - p));
+	return bc_addr_client(out);
 }
 
 /* FNV-1a, enough to spread session ids; not a defence by itself. */

@@ -2,6 +2,9 @@
 # run.sh - run every benchmark binary in $B/bench (bench_*), one after the
 # other, each under its own heading. A benchmark prints its own table and
 # exits non-zero on failure; this script then exits non-zero at the end.
+# Shell benchmarks (bench/*.sh but this one) run after the binaries, with
+# B exported: detect_truth.sh (detection vs ground truth and fail2ban's
+# stock jails), detect_latency.sh, fleet.sh, agent_tail.sh.
 # Environment: B = build directory (default build). ONLY=pattern runs
 # only the benchmarks whose name matches.
 set -u

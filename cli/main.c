@@ -86,7 +86,9 @@ static const struct {
 	{"audit", "audit fleet [--json]", {NULL}},
 	{"audit", "audit smtp HOST[:PORT] [options]   (bancluster audit smtp --help)",
 	 {NULL}},
-	{"replay", "replay [--format FMT] FILE [--json]", {"--format"}},
+	{"replay", "replay [--format FMT] [--config INI] [--max-addresses N]\n"
+		   "         [--print-matched|--print-missed] FILE [--json]",
+	 {"--format", "--config", "--max-addresses"}},
 	{"report", "report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]",
 	 {"--kind", "--count", "--service", "--socket"}},
 };

@@ -18,6 +18,8 @@
 #define ADDR_TEXT_MAX 45 /* longest IPv6 text form, INET6_ADDRSTRLEN - 1 */
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t v4compat[12] = {0};
+static const uint8_t nat64_wkp[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
 
 unsigned bc_addr_maxlen(const struct bc_addr *a)
 {
@@ -206,6 +208,92 @@ int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y)
 		return c < 0 ? -1 : 1;
 	if (x->plen != y->plen)
 		return x->plen < y->plen ? -1 : 1;
+	return 0;
+}
+
+/* No client sends from these IPv4 addresses (see bc_addr_client). */
+static bool v4_unusable(const uint8_t v[4])
+{
+	return v[0] == 0 ||                               /* 0.0.0.0/8 */
+	       (v[0] & 0xf0) == 0xe0 ||                   /* 224.0.0.0/4 */
+	       (v[0] == 169 && v[1] == 254) ||            /* 169.254.0.0/16 */
+	       (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255);
+}
+
+void bc_addr_nat64_v4(const struct bc_addr *a, unsigned plen, uint8_t v4[4])
+{
+	unsigned i, o = plen / 8;
+
+	/* byte 8 (bits 64..71) is the RFC 6052 "u" octet: never address bits */
+	for (i = 0; i < 4; i++, o++) {
+		if (o == 8)
+			o++;
+		v4[i] = o < 16 ? a->a[o] : 0;
+	}
+}
+
+bool bc_addr_is_nat64(const struct bc_addr *a, const struct bc_addr_list *site)
+{
+	if (a->family != AF_INET6)
+		return false;
+	if (a->plen >= 96 && memcmp(a->a, nat64_wkp, 12) == 0)
+		return true;
+	return site != NULL && site->n > 0 && bc_addr_list_match(site, a);
+}
+
+int bc_addr_nat64_check(const struct bc_addr_list *l, char *err,
+			size_t errlen)
+{
+	size_t i;
+	char b[BC_ADDR_STRLEN];
+
+	for (i = 0; i < l->n; i++) {
+		const struct bc_addr *p = &l->v[i];
+
+		if (p->family != AF_INET6 ||
+		    (p->plen != 32 && p->plen != 40 && p->plen != 48 &&
+		     p->plen != 56 && p->plen != 64 && p->plen != 96)) {
+			snprintf(err, errlen,
+				 "\"%s\": expected an IPv6 prefix of length 32, "
+				 "40, 48, 56, 64 or 96",
+				 bc_addr_format(p, b, sizeof(b)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int bc_addr_client(struct bc_addr *a)
+{
+	uint8_t v4[4];
+
+	if (a->plen != bc_addr_maxlen(a))
+		return -1;
+	if (a->family == AF_INET)
+		return v4_unusable(a->a) ? -1 : 0;
+	if (a->family != AF_INET6)
+		return -1;
+	if (memcmp(a->a, v4mapped, 12) == 0 ||
+	    (memcmp(a->a, v4compat, 12) == 0 &&
+	     !(a->a[12] == 0 && a->a[13] == 0 && a->a[14] == 0 && a->a[15] == 1))) {
+		/* ::ffff:a.b.c.d, ::a.b.c.d (:: itself is 0.0.0.0: refused) */
+		memcpy(v4, a->a + 12, 4);
+		if (v4_unusable(v4))
+			return -1;
+		memset(a, 0, sizeof(*a));
+		a->family = AF_INET;
+		a->plen = 32;
+		memcpy(a->a, v4, 4);
+		return 0;
+	}
+	if (a->a[0] == 0xff ||                           /* ff00::/8 */
+	    (a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80)) /* fe80::/10 */
+		return -1;
+	if (memcmp(a->a, nat64_wkp, 12) == 0) {
+		bc_addr_nat64_v4(a, 96, v4);
+		if (v4_unusable(v4))
+			return -1;
+	}
 	return 0;
 }
 

@@ -63,6 +63,49 @@ bool bc_addr_equal(const struct bc_addr *x, const struct bc_addr *y);
 int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y);
 
 /*
+ * The address a client field of a log line stands for, normalised in
+ * place (a must be a host address, as bc_addr_parse_host makes it):
+ *   - IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d become the
+ *     IPv4 address a.b.c.d (a dual-stack socket logs an IPv4 client this
+ *     way; the kernel sees the IPv4 packet). ::1 stays the IPv6 loopback.
+ *   - NAT64 addresses (64:ff9b::a.b.c.d, RFC 6052) stay the IPv6 /128;
+ *     the embedded IPv4 address must itself be usable. Counting them per
+ *     embedded host is the policy's part (bc_policy_key).
+ * Returns -1, and leaves a unchanged, for an address no event may name:
+ * unspecified and "this network" (0.0.0.0/8, ::), limited broadcast
+ * (255.255.255.255), multicast (224.0.0.0/4, ff00::/8), link-local
+ * (169.254.0.0/16, fe80::/10), and a prefix rather than a host.
+ */
+int bc_addr_client(struct bc_addr *a);
+
+struct bc_addr_list; /* below */
+
+/* 64:ff9b::/96, the well-known NAT64 prefix (RFC 6052). */
+#define BC_ADDR_NAT64_WKP "64:ff9b::/96"
+
+/*
+ * True when a is an IPv6 address inside 64:ff9b::/96 or inside one of
+ * the site's NAT64 prefixes (site may be NULL). Such an address stands
+ * for one IPv4 host behind the translator: it is counted and banned as
+ * itself, never widened to a /64.
+ */
+bool bc_addr_is_nat64(const struct bc_addr *a, const struct bc_addr_list *site);
+
+/*
+ * Check a site's list of NAT64 prefixes: IPv6 only, and of a length RFC
+ * 6052 defines (32, 40, 48, 56, 64 or 96). Returns 0, or -1 and a
+ * one-line reason naming the entry in err.
+ */
+int bc_addr_nat64_check(const struct bc_addr_list *l, char *err,
+			size_t errlen);
+
+/*
+ * The IPv4 address embedded in a by a NAT64 prefix of length plen
+ * (32, 40, 48, 56, 64 or 96; RFC 6052 section 2.2, bits 64..71 skipped).
+ */
+void bc_addr_nat64_v4(const struct bc_addr *a, unsigned plen, uint8_t v4[4]);
+
+/*
  * A list of prefixes, such as an allow list: "127.0.0.0/8, ::1".
  * bc_addr_list_parse appends; entries are separated by commas or spaces.
  */

@@ -94,7 +94,8 @@ void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
 		   struct bc_addr *key)
 {
 	*key = *a;
-	if (a->family == AF_INET6 && a->plen > p->cfg.ipv6_prefix)
+	if (a->family == AF_INET6 && a->plen > p->cfg.ipv6_prefix &&
+	    !bc_addr_is_nat64(a, p->cfg.nat64))
 		bc_addr_mask(key, p->cfg.ipv6_prefix);
 }
 

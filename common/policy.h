@@ -4,7 +4,8 @@
  * Used by the coordinator (fleet policy: events from every host) and by
  * the agent (local policy: its own events when alone), and by `replay`.
  * Events are counted per counting key: the IPv4 address, or the IPv6
- * /ipv6_prefix. An event kind has a weight; the weighted sum of the
+ * /ipv6_prefix; a NAT64 address (64:ff9b::/96 or a prefix of cfg.nat64)
+ * stands for one IPv4 host and is its own key, the /128. An event kind has a weight; the weighted sum of the
  * events of one key within findtime reaching maxretry, from at least
  * min_hosts distinct hosts, is a ban. A successful login voids the
  * auth_abort events of its key that came before it (a phone with a flaky
@@ -38,6 +39,7 @@ struct bc_policy_cfg {
 	unsigned ipv6_prefix;
 	size_t max_tracked;
 	const struct bc_addr_list *allow; /* may be NULL */
+	const struct bc_addr_list *nat64; /* site NAT64 prefixes, may be NULL */
 };
 
 struct bc_policy_event {
@@ -82,7 +84,10 @@ struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg);
 /* Replace the configuration (reload); tracked counts are kept. */
 void bc_policy_set_cfg(struct bc_policy *p, const struct bc_policy_cfg *cfg);
 
-/* The counting key of an address (IPv6 masked to ipv6_prefix). */
+/*
+ * The counting key of an address: IPv6 masked to ipv6_prefix, except a
+ * NAT64 address (bc_addr_is_nat64 with cfg.nat64), which is kept whole.
+ */
 void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
 		   struct bc_addr *key);
 

@@ -35,6 +35,7 @@ static const struct bc_cfg_key keys[] = {
 	K("policy", "recidive_window", BC_CFG_DUR, recidive_window, 0, 365 * 86400.0, "7d"),
 	K("policy", "ipv6_prefix", BC_CFG_INT, ipv6_prefix, 16, 128, "64"),
 	K("policy", "allow", BC_CFG_ADDRS, allow, 0, 0, "127.0.0.0/8, ::1"),
+	K("policy", "nat64_prefixes", BC_CFG_ADDRS, nat64_prefixes, 0, 0, ""),
 	K("policy", "weight_auth_fail", BC_CFG_NUM, weight_auth_fail, 0, 100, "1"),
 	K("policy", "weight_sender_violation", BC_CFG_NUM, weight_sender_violation, 0, 100, "1"),
 	K("policy", "weight_auth_abort", BC_CFG_NUM, weight_auth_abort, 0, 100, "0.5"),
@@ -177,6 +178,13 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	    load_allow_file(cfg, path, err, errlen) < 0)
 		return -1;
 	{
+		char e[128];
+
+		if (bc_addr_nat64_check(&cfg->nat64_prefixes, e, sizeof(e)) < 0)
+			return bc_cfg_err(err, errlen, path, "policy",
+					  "nat64_prefixes", "%s", e);
+	}
+	{
 		struct bc_policy_cfg pc;
 
 		bc_coord_policy_cfg(cfg, &pc);
@@ -205,4 +213,5 @@ void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
 	pc->ipv6_prefix = (unsigned)cfg->ipv6_prefix;
 	pc->max_tracked = (size_t)cfg->max_tracked;
 	pc->allow = &cfg->allow;
+	pc->nat64 = &cfg->nat64_prefixes;
 }

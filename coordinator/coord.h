@@ -46,6 +46,7 @@ struct bc_coord_cfg {
 	int64_t recidive_window;
 	int64_t ipv6_prefix;
 	struct bc_addr_list allow;
+	struct bc_addr_list nat64_prefixes; /* besides 64:ff9b::/96 */
 	double weight_auth_fail;
 	double weight_sender_violation;
 	double weight_auth_abort;

@@ -419,6 +419,9 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 	long off;
 	char a[BC_ADDR_STRLEN], d[32];
 
+	/* one NAT64 address is one IPv4 host: never widen it to its /48 */
+	if (bc_addr_is_nat64(key, &c->cfg.nat64_prefixes))
+		return;
 	bc_addr_mask(&net, key->family == AF_INET ? 24 : 48);
 	if (bc_banmap_find(&c->bans, &net) >= 0 ||
 	    bc_addr_list_overlaps(&c->cfg.allow, &net))

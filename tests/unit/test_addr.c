@@ -575,12 +575,206 @@ static void test_list_append(void)
 	bc_addr_list_free(&l);
 }
 
+/*
+ * bc_addr_client: the address a log line's client field stands for.
+ * Input is parsed with bc_addr_parse_host as the parsers do; want is the
+ * canonical text after normalisation, NULL when no event may name it.
+ */
+static const struct host_case client_cases[] = {
+	/* ordinary clients are left alone */
+	{"192.0.2.1", "192.0.2.1"},
+	{"203.0.113.255", "203.0.113.255"},
+	{"223.255.255.255", "223.255.255.255"},
+	{"240.0.0.1", "240.0.0.1"},
+	{"1.0.0.0", "1.0.0.0"},
+	{"169.253.255.255", "169.253.255.255"},
+	{"169.255.0.1", "169.255.0.1"},
+	{"2001:db8::1", "2001:db8::1"},
+	{"fec0::1", "fec0::1"},
+	{"fe7f:ffff::1", "fe7f:ffff::1"},
+	{"fec0::", "fec0::"},
+	{"feff::1", "feff::1"},
+	{"::1", "::1"},
+	/* IPv4-mapped and IPv4-compatible become IPv4 */
+	{"::ffff:192.0.2.7", "192.0.2.7"},
+	{"::FFFF:203.0.113.9", "203.0.113.9"},
+	{"::ffff:c633:6407", "198.51.100.7"},
+	{"::192.0.2.7", "192.0.2.7"},
+	{"::c000:207", "192.0.2.7"},
+	{"0:0:0:0:0:0:203.0.113.9", "203.0.113.9"},
+	{"::0.0.1.0", NULL},           /* 0.0.1.0: this network */
+	{"::0.0.0.2", NULL},
+	{"::ffff:0.0.0.0", NULL},
+	{"::ffff:255.255.255.255", NULL},
+	{"::ffff:224.0.0.1", NULL},
+	{"::ffff:169.254.1.1", NULL},
+	{"::239.255.255.255", NULL},
+	/* NAT64 stays the /128 when its IPv4 host is usable */
+	{"64:ff9b::192.0.2.7", "64:ff9b::c000:207"},
+	{"64:ff9b::c633:6407", "64:ff9b::c633:6407"},
+	{"64:ff9b::0.0.0.0", NULL},
+	{"64:ff9b::255.255.255.255", NULL},
+	{"64:ff9b::224.0.0.251", NULL},
+	{"64:ff9b::169.254.0.1", NULL},
+	{"64:ff9b:1::192.0.2.7", "64:ff9b:1::c000:207"}, /* not the WKP /96 */
+	/* unspecified, broadcast, multicast, link-local */
+	{"0.0.0.0", NULL},
+	{"0.1.2.3", NULL},
+	{"::", NULL},
+	{"0::0", NULL},
+	{"255.255.255.255", NULL},
+	{"224.0.0.1", NULL},
+	{"239.255.255.255", NULL},
+	{"230.1.2.3", NULL},
+	{"169.254.0.0", NULL},
+	{"169.254.169.254", NULL},
+	{"169.254.255.255", NULL},
+	{"ff02::1", NULL},
+	{"ff05::1:3", NULL},
+	{"ff00::", NULL},
+	{"fe80::1", NULL},
+	{"fe80::a00:27ff:fe4e:66a1", NULL},
+	{"febf:ffff::1", NULL},
+};
+
+static void test_client(void)
+{
+	size_t i;
+	struct bc_addr a;
+	char buf[BC_ADDR_STRLEN];
+
+	for (i = 0; i < sizeof(client_cases) / sizeof(client_cases[0]); i++) {
+		const struct host_case *c = &client_cases[i];
+		int rc = bc_addr_parse_host(&a, c->in, strlen(c->in));
+
+		EXPECT(rc == 0, "client \"%s\": parses as a host", c->in);
+		rc = bc_addr_client(&a);
+		if (c->want == NULL)
+			EXPECT(rc < 0, "client \"%s\" refused", c->in);
+		else
+			EXPECT(rc == 0 &&
+				      strcmp(bc_addr_format(&a, buf, sizeof(buf)),
+					     c->want) == 0 &&
+				      a.plen == bc_addr_maxlen(&a),
+			      "client \"%s\" -> %s", c->in, c->want);
+	}
+	/* ::192.0.2.7 comes out as exactly the record of 192.0.2.7 */
+	{
+		struct bc_addr b;
+
+		bc_addr_parse_host(&a, "::192.0.2.7", 11);
+		bc_addr_client(&a);
+		bc_addr_parse_host(&b, "192.0.2.7", 9);
+		EXPECT(memcmp(&a, &b, sizeof(a)) == 0,
+		       "::192.0.2.7 is byte for byte 192.0.2.7");
+	}
+	/* a prefix is not a client */
+	bc_addr_parse(&a, "192.0.2.0/24", 12, buf, sizeof(buf));
+	EXPECT(bc_addr_client(&a) < 0, "client: a /24 refused");
+}
+
+static void test_nat64(void)
+{
+	struct bc_addr_list site = {0};
+	struct bc_addr a;
+	char err[ERRLEN];
+	uint8_t v4[4];
+	static const struct {
+		const char *addr;
+		int wkp;  /* inside 64:ff9b::/96 */
+		int site; /* inside the site's list below */
+	} cases[] = {
+		{"64:ff9b::c000:207", 1, 1},
+		{"64:ff9b::1:c000:207", 0, 0}, /* outside the /96 */
+		{"64:ff9b:1::c000:207", 0, 1},
+		{"2001:db8:64::c000:207", 0, 1},
+		{"2001:db8:65::c000:207", 0, 0},
+		{"2001:db8:1:2::1", 0, 0},
+		{"192.0.2.7", 0, 0},
+	};
+	size_t i;
+
+	EXPECT(bc_addr_list_parse(&site, "64:ff9b:1::/48, 2001:db8:64::/96",
+				  err, sizeof(err)) == 0 &&
+		       bc_addr_nat64_check(&site, err, sizeof(err)) == 0,
+	       "site NAT64 list accepted");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bc_addr_parse_host(&a, cases[i].addr, strlen(cases[i].addr));
+		EXPECT(bc_addr_is_nat64(&a, NULL) == (cases[i].wkp != 0),
+		       "%s NAT64 (well-known only): %d", cases[i].addr,
+		       cases[i].wkp);
+		EXPECT(bc_addr_is_nat64(&a, &site) == (cases[i].site != 0),
+		       "%s NAT64 (with the site's list): %d", cases[i].addr,
+		       cases[i].site);
+	}
+	bc_addr_list_free(&site);
+
+	/* RFC 6052 section 2.4 examples: 192.0.2.33 under each length */
+	{
+		static const struct {
+			const char *addr;
+			unsigned plen;
+		} ex[] = {
+			{"2001:db8:c000:221::", 32},
+			{"2001:db8:1c0:2:21::", 40},
+			{"2001:db8:122:c000:2:2100::", 48},
+			{"2001:db8:122:3c0:0:221::", 56},
+			{"2001:db8:122:344:c0:2:2100:0", 64},
+			{"2001:db8:122:344::192.0.2.33", 96},
+		};
+
+		for (i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+			bc_addr_parse_host(&a, ex[i].addr, strlen(ex[i].addr));
+			bc_addr_nat64_v4(&a, ex[i].plen, v4);
+			EXPECT(v4[0] == 192 && v4[1] == 0 && v4[2] == 2 &&
+				       v4[3] == 33,
+			       "RFC 6052 /%u: %s embeds 192.0.2.33 (got %u.%u.%u.%u)",
+			       ex[i].plen, ex[i].addr, v4[0], v4[1], v4[2], v4[3]);
+		}
+	}
+
+	/* only IPv6 prefixes of the RFC 6052 lengths */
+	{
+		static const struct {
+			const char *list;
+			const char *err; /* NULL: accepted */
+		} chk[] = {
+			{"64:ff9b::/96", NULL},
+			{"2001:db8::/32, 2001:db8:100::/40, 2001:db8:200::/56", NULL},
+			{"2001:db8::/64", NULL},
+			{"2001:db8::/80", "\"2001:db8::/80\": expected an IPv6 prefix of length 32, 40, 48, 56, 64 or 96"},
+			{"2001:db8::1", "\"2001:db8::1\": expected an IPv6 prefix of length 32, 40, 48, 56, 64 or 96"},
+			{"192.0.2.0/24", "\"192.0.2.0/24\": expected an IPv6 prefix of length 32, 40, 48, 56, 64 or 96"},
+		};
+
+		for (i = 0; i < sizeof(chk) / sizeof(chk[0]); i++) {
+			struct bc_addr_list l = {0};
+			int rc;
+
+			err[0] = '\0';
+			rc = bc_addr_list_parse(&l, chk[i].list, err, sizeof(err));
+			if (rc == 0)
+				rc = bc_addr_nat64_check(&l, err, sizeof(err));
+			if (chk[i].err == NULL)
+				EXPECT(rc == 0, "nat64 list \"%s\" accepted (%s)",
+				       chk[i].list, err);
+			else
+				EXPECT(rc < 0 && strcmp(err, chk[i].err) == 0,
+				       "nat64 list \"%s\" refused: %s", chk[i].list,
+				       err);
+			bc_addr_list_free(&l);
+		}
+	}
+}
+
 int main(void)
 {
 	test_parse_table();
 	test_parse_len();
 	test_parse_errors();
 	test_parse_host();
+	test_client();
+	test_nat64();
 	test_from_bin();
 	test_range();
 	test_contains();

@@ -4,6 +4,7 @@
  * The report is captured by pointing stdout at a temporary file.
  */
 #include "cli/replay.h"
+#include "common/addr.h"
 #include "tap.h"
 
 #include <fcntl.h>
@@ -12,27 +13,64 @@
 #include <unistd.h>
 
 static char out[1 << 16];
+static char errout[4096];
 
-/* Run replay with argv; stdout goes to out[]. Returns the exit code. */
+/* Read fd (rewound) into buf, NUL-terminated. */
+static void slurp(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/*
+ * Run replay with argv; stdout goes to out[], stderr to errout[].
+ * Returns the exit code.
+ */
 static int run(int argc, char **argv)
 {
 	char path[] = "/tmp/bc-replay-out.XXXXXX";
-	int fd = mkstemp(path), saved, rc;
-	ssize_t n;
+	char epath[] = "/tmp/bc-replay-err.XXXXXX";
+	int fd = mkstemp(path), efd = mkstemp(epath), saved, esaved, rc;
 
 	fflush(stdout);
+	fflush(stderr);
 	saved = dup(STDOUT_FILENO);
+	esaved = dup(STDERR_FILENO);
 	dup2(fd, STDOUT_FILENO);
+	dup2(efd, STDERR_FILENO);
 	rc = bc_replay_main(argc, argv);
 	fflush(stdout);
+	fflush(stderr);
 	dup2(saved, STDOUT_FILENO);
+	dup2(esaved, STDERR_FILENO);
 	close(saved);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, out, sizeof(out) - 1);
-	out[n > 0 ? n : 0] = '\0';
+	close(esaved);
+	slurp(fd, out, sizeof(out));
+	slurp(efd, errout, sizeof(errout));
 	close(fd);
+	close(efd);
 	unlink(path);
+	unlink(epath);
 	return rc;
+}
+
+/* stderr's first line, for a check's name (after the check ran). */
+static const char *err1(void)
+{
+	errout[strcspn(errout, "\n")] = '\0';
+	return errout;
+}
+
+/* Exactly one line on stderr, and it contains want. */
+static int one_error_line(const char *want)
+{
+	size_t n = strlen(errout);
+
+	return n > 0 && errout[n - 1] == '\n' && strchr(errout, '\n') == errout + n - 1 &&
+	       strstr(errout, want) != NULL;
 }
 
 enum line_kind { FAIL, ABORT, OKLINE, RELAY };
@@ -86,6 +124,402 @@ static int verdict(const char *addr, const char *what)
 	memcpy(buf, o, n);
 	buf[n] = '\0';
 	return strstr(buf, what) != NULL;
+}
+
+/* A line at T0 + sec (any length of time), with its own process id. */
+static void addt(FILE *f, long sec, enum line_kind k, const char *addr)
+{
+	static int pid = 50000;
+
+	fprintf(f, "2024-01-10T%02ld:%02ld:%02ldZ mx1 ", 12 + sec / 3600,
+		sec / 60 % 60, sec % 60);
+	switch (k) {
+	case FAIL:
+		fprintf(f, "postfix/smtpd[%d]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", pid, addr);
+		break;
+	case ABORT:
+		fprintf(f, "postfix/smtpd[%d]: lost connection after AUTH from unknown[%s]\n", pid, addr);
+		break;
+	case OKLINE:
+		fprintf(f, "dovecot[%d]: imap-login: Login: user=<u>, method=PLAIN, rip=%s, lip=198.51.100.1, session=<s>\n", pid, addr);
+		break;
+	case RELAY:
+		fprintf(f, "postfix/smtpd[%d]: NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 <x@example.org>: Relay access denied; from=<a@b> to=<x@example.org> proto=ESMTP helo=<h>\n", pid, addr);
+		break;
+	}
+	pid++;
+}
+
+/* One auth failure in each MTA's words (Exim, Sendmail, Dovecot). */
+static void add_mtas(FILE *f, const char *ex, const char *sm, const char *dv)
+{
+	static int pid = 60000;
+
+	fprintf(f, "2024-01-10T13:00:00Z mx1 exim[%d]: login authenticator failed for (h) [%s]: 535 Incorrect authentication data\n", pid++, ex);
+	fprintf(f, "2024-01-10T13:00:01Z mx1 sendmail[%d]: 14NNwaRl%06d: AUTH failure (LOGIN): authentication failure (-13) SASL(-13): authentication failure: checkpass failed, user=u, relay=[%s]\n", pid, pid, sm);
+	pid++;
+	fprintf(f, "2024-01-10T13:00:02Z mx1 dovecot[%d]: imap-login: Disconnected (auth failed, 1 attempts): user=<u>, method=PLAIN, rip=%s, lip=198.51.100.1, TLS\n", pid++, dv);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (hay = strstr(hay, needle); hay != NULL; hay = strstr(hay + 1, needle))
+		n++;
+	return n;
+}
+
+static FILE *reopen(const char *path)
+{
+	return fopen(path, "w");
+}
+
+/*
+ * Item 7 of issue 11, through the parsers: IPv4-mapped and -compatible
+ * clients are their IPv4 address, NAT64 clients are counted per /128,
+ * and unusable addresses make the line malformed, in every MTA.
+ */
+static void test_addresses(const char *path)
+{
+	char *argv[] = {"replay", (char *)path, "--json", NULL};
+	static const char *const unusable[] = {
+		"0.0.0.0", "255.255.255.255", "224.0.0.1", "169.254.1.1", "::",
+		"ff02::1", "fe80::1", "::ffff:0.0.0.0", "64:ff9b::224.0.0.1",
+	};
+	FILE *f = reopen(path);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 5; i++)
+		addt(f, (long)i * 10, FAIL, "::ffff:192.0.2.20");
+	for (i = 0; i < 5; i++)
+		addt(f, (long)i * 10, FAIL, "::192.0.2.21");
+	for (i = 0; i < 4; i++)
+		addt(f, 60 + (long)i, FAIL, "64:ff9b::192.0.2.22");
+	for (i = 0; i < 4; i++)
+		addt(f, 70 + (long)i, FAIL, "64:ff9b::192.0.2.23");
+	addt(f, 80, FAIL, "64:ff9b::192.0.2.22");
+	for (i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++)
+		addt(f, 100, FAIL, unusable[i]);
+	add_mtas(f, "255.255.255.255", "IPv6:fe80::1", "0.0.0.0");
+	add_mtas(f, "192.0.2.30", "IPv6:2001:db8::31", "192.0.2.32"); /* control */
+	fclose(f);
+
+	rc = run(3, argv);
+	CHECK(rc == 0, "addresses: exit 0 (%d)", rc);
+	CHECK(strstr(out, "\"lines\": 34, \"matched\": 22, \"ignored\": 0, \"malformed\": 12") != NULL,
+	      "addresses: 12 lines with unusable addresses are malformed");
+	CHECK(count(out, "{\"address\": ") == 7,
+	      "addresses: 7 addresses listed (%zu)", count(out, "{\"address\": "));
+	CHECK(verdict("192.0.2.20", "\"auth_fail\": 5") &&
+		      verdict("192.0.2.20", "\"ban_prefix\": \"192.0.2.20\""),
+	      "::ffff:192.0.2.20 is 192.0.2.20, banned as itself");
+	CHECK(verdict("192.0.2.21", "\"auth_fail\": 5") &&
+		      verdict("192.0.2.21", "\"ban_prefix\": \"192.0.2.21\""),
+	      "::192.0.2.21 is 192.0.2.21, banned as itself");
+	CHECK(verdict("64:ff9b::c000:216", "\"auth_fail\": 5") &&
+		      verdict("64:ff9b::c000:216", "\"ban_prefix\": \"64:ff9b::c000:216\""),
+	      "NAT64 64:ff9b::192.0.2.22: 5 events ban the /128");
+	CHECK(verdict("64:ff9b::c000:217", "\"auth_fail\": 4") &&
+		      verdict("64:ff9b::c000:217", "\"would_ban\": false"),
+	      "NAT64 64:ff9b::192.0.2.23 beside it: 4 events, no ban");
+	CHECK(strstr(out, "64:ff9b::/64") == NULL, "no NAT64 /64 anywhere");
+	CHECK(verdict("192.0.2.30", "\"auth_fail\": 1") &&
+		      verdict("2001:db8::31", "\"auth_fail\": 1") &&
+		      verdict("192.0.2.32", "\"auth_fail\": 1"),
+	      "control: the same Exim, Sendmail and Dovecot lines with usable addresses match");
+	for (i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++) {
+		char key[96], canon[BC_ADDR_STRLEN];
+		struct bc_addr a;
+
+		/* as replay would print it: ::ffff:0.0.0.0 as 0.0.0.0 */
+		bc_addr_parse_host(&a, unusable[i], strlen(unusable[i]));
+		snprintf(key, sizeof(key), "\"%s\"",
+			 bc_addr_format(&a, canon, sizeof(canon)));
+		CHECK(strstr(out, key) == NULL, "no event for %s (%s)",
+		      unusable[i], key);
+	}
+	CHECK(strstr(out, "\"::ffff:") == NULL && strstr(out, "\"::192") == NULL,
+	      "no mapped or compatible address listed");
+}
+
+/* The address limit holds exactly; the policy still sees every event. */
+static void test_limit(const char *path)
+{
+	char *argv[] = {"replay", "--max-addresses", "3", (char *)path, "--json", NULL};
+	char *argt[] = {"replay", "--max-addresses=3", (char *)path, NULL};
+	FILE *f = reopen(path);
+	int i, rc;
+	char a[32];
+
+	for (i = 0; i < 6; i++) {
+		snprintf(a, sizeof(a), "192.0.2.%d", 101 + i);
+		addt(f, i, FAIL, a);
+	}
+	for (i = 0; i < 4; i++)
+		addt(f, 10 + i, FAIL, "192.0.2.106");
+	/* an IPv6 /64 spread over 5 addresses, none of them listed */
+	for (i = 0; i < 5; i++) {
+		snprintf(a, sizeof(a), "2001:db8:7:7::%d", i + 1);
+		addt(f, 20 + i, FAIL, a);
+	}
+	fclose(f);
+	rc = run(5, argv);
+	CHECK(rc == 0, "limit: exit 0 (%d)", rc);
+	CHECK(count(out, "{\"address\": ") == 3,
+	      "limit: exactly 3 addresses listed (%zu)", count(out, "{\"address\": "));
+	CHECK(addr_obj("192.0.2.101") && addr_obj("192.0.2.103") &&
+		      !addr_obj("192.0.2.104"),
+	      "limit: the first 3 addresses are the ones listed");
+	CHECK(strstr(out, "\"untracked_events\": 12}") != NULL,
+	      "limit: 12 events of unlisted addresses");
+	CHECK(strstr(out, "\"events\": {\"auth_fail\": 15,") != NULL,
+	      "limit: every event counted");
+	CHECK(strstr(out, "{\"prefix\": \"192.0.2.106\"") != NULL &&
+		      strstr(out, "{\"prefix\": \"2001:db8:7:7::/64\"") != NULL &&
+		      count(out, "{\"prefix\": ") == 2,
+	      "limit: unlisted addresses still reach the policy: 2 bans");
+	rc = run(3, argt);
+	CHECK(rc == 0 && strstr(out, "12 events of addresses past the first 3 are in the counts and the bans above, but not listed\n") != NULL &&
+		      strstr(out, "2 bans would be made") != NULL,
+	      "limit: text report");
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* --config coordinator.ini: its [policy], allow_file and nat64_prefixes. */
+static void test_config_coordinator(const char *dir, const char *path)
+{
+	char ini[256], partners[256], bad[256];
+	char *argv[] = {"replay", "--config", ini, (char *)path, "--json", NULL};
+	char *argt[] = {"replay", (char *)path, "--config=", NULL, NULL};
+	char *argb[] = {"replay", "--config", bad, (char *)path, NULL};
+	char cfgopt[300];
+	FILE *f;
+	int i, rc;
+
+	snprintf(ini, sizeof(ini), "%s/coordinator.ini", dir);
+	snprintf(partners, sizeof(partners), "%s/partners.txt", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.ini", dir);
+	snprintf(cfgopt, sizeof(cfgopt), "--config=%s", ini);
+	argt[2] = cfgopt;
+	CHECK(write_file(ini,
+			 "[coordinator]\nkey = c.key\nagents_dir = agents.d\n"
+			 "admins_dir = admins.d\n[policy]\nmaxretry = 3\n"
+			 "bantime = 1h\nbantime_factor = 3\nbantime_max = 5h\n"
+			 "allow = 127.0.0.0/8, 192.0.2.64/27\n"
+			 "allow_file = partners.txt\n"
+			 "nat64_prefixes = 2001:db8:64::/96\n") == 0 &&
+		      write_file(partners, "2001:db8:5:5::99  # a partner\n") == 0,
+	      "coordinator.ini written");
+	f = reopen(path);
+	for (i = 0; i < 3; i++)
+		addt(f, i * 30, FAIL, "192.0.2.40");
+	for (i = 0; i < 3; i++) /* 2h later: the 1h ban is over */
+		addt(f, 7200 + i * 30, FAIL, "192.0.2.40");
+	for (i = 0; i < 5; i++)
+		addt(f, 200 + i, FAIL, "192.0.2.70");
+	for (i = 0; i < 2; i++)
+		addt(f, 300 + i, FAIL, "2001:db8:64::c000:207");
+	for (i = 0; i < 2; i++)
+		addt(f, 310 + i, FAIL, "2001:db8:64::c000:208");
+	addt(f, 320, FAIL, "2001:db8:64::c000:207");
+	for (i = 0; i < 3; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "2001:db8:5:5::%d", i + 1);
+		addt(f, 400 + i, FAIL, a);
+	}
+	addt(f, 410, FAIL, "2001:db8:5:5::99");
+	fclose(f);
+
+	rc = run(5, argv);
+	CHECK(rc == 0, "coordinator.ini: exit 0 (%d: %s)", rc, err1());
+	CHECK(strstr(out, "\"role\": \"coordinator\", \"maxretry\": 3, \"findtime_s\": 600, "
+			  "\"bantime_s\": 3600, \"bantime_factor\": 3, \"bantime_max_s\": 18000, "
+			  "\"recidive_window_s\": 604800, \"ipv6_prefix\": 64, \"min_hosts\": 1") != NULL,
+	      "coordinator.ini: the site's [policy] in the report");
+	CHECK(strstr(out, "\"allow\": [\"127.0.0.0/8\", \"192.0.2.64/27\", \"2001:db8:5:5::99\"], "
+			  "\"nat64_prefixes\": [\"64:ff9b::/96\", \"2001:db8:64::/96\"]}") != NULL,
+	      "coordinator.ini: allow (with allow_file) and nat64_prefixes in the report");
+	CHECK(strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T12:01:00Z\", "
+			  "\"time_ms\": 1704888060000, \"until\": \"2024-01-10T13:01:00Z\", \"score\": 3}") != NULL,
+	      "coordinator.ini: maxretry 3 bans at the 3rd event, for bantime 1h");
+	CHECK(strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T14:01:00Z\", "
+			  "\"time_ms\": 1704895260000, \"until\": \"2024-01-10T17:01:00Z\", \"score\": 3}") != NULL,
+	      "coordinator.ini: the repeat is banned 1h x bantime_factor 3");
+	CHECK(verdict("192.0.2.70", "\"allowed\": true") &&
+		      verdict("192.0.2.70", "\"would_ban\": false"),
+	      "coordinator.ini: its allow list");
+	CHECK(verdict("2001:db8:5:5::99", "\"allowed\": true"),
+	      "coordinator.ini: its allow_file");
+	CHECK(verdict("2001:db8:64::c000:207", "\"ban_prefix\": \"2001:db8:64::c000:207\"") &&
+		      verdict("2001:db8:64::c000:208", "\"would_ban\": false"),
+	      "coordinator.ini: a site NAT64 prefix is counted per /128");
+	CHECK(verdict("2001:db8:5:5::1", "\"would_ban\": false") &&
+		      strstr(out, "\"bans_refused_by_allow\": 1}") != NULL &&
+		      strstr(out, "2001:db8:5:5::/64") == NULL,
+	      "coordinator.ini: no rule ban of a /64 that holds an allowed address");
+	CHECK(count(out, "{\"prefix\": ") == 3, "coordinator.ini: 3 bans in all");
+
+	rc = run(3, argt);
+	CHECK(rc == 0 && strstr(out, "coordinator.ini (coordinator [policy]): maxretry 3 in 10m, "
+				     "auth_abort counts 0.5, IPv6 per /64, allow 127.0.0.0/8, "
+				     "192.0.2.64/27, 2001:db8:5:5::99, NAT64 per address in "
+				     "64:ff9b::/96, 2001:db8:64::/96\n") != NULL &&
+		      strstr(out, "1 ban not made: the key overlaps the allow list\n") != NULL,
+	      "coordinator.ini: text report names the policy (%d)", rc);
+
+	/* a coordinator.ini the coordinator would refuse: so does replay */
+	write_file(bad, "[coordinator]\nkey = c.key\nagents_dir = a\nadmins_dir = b\n"
+			"[policy]\nnat64_prefixes = 2001:db8::/80\n");
+	rc = run(4, argb);
+	CHECK(rc == 78 && one_error_line("[policy] nat64_prefixes: \"2001:db8::/80\": expected an "
+					 "IPv6 prefix of length 32, 40, 48, 56, 64 or 96"),
+	      "bad nat64_prefixes: exit 78, one line (%d: %s)", rc, err1());
+	write_file(bad, "[coordinator]\nkey = c.key\nagents_dir = a\nadmins_dir = b\n"
+			"[policy]\nmaxretry = lots\n");
+	rc = run(4, argb);
+	CHECK(rc == 78 && one_error_line("bad.ini:6") && one_error_line("maxretry"),
+	      "bad maxretry: exit 78 naming file, line and key (%d: %s)", rc, err1());
+	write_file(bad, "# nothing but a comment\n[mystery]\nx = 1\n");
+	rc = run(4, argb);
+	CHECK(rc == 78 && one_error_line("neither an agent.ini"),
+	      "unknown kind of file: exit 78 (%d: %s)", rc, err1());
+	unlink(bad);
+	rc = run(4, argb);
+	CHECK(rc == 78 && one_error_line("bad.ini: No such file or directory"),
+	      "missing --config file: exit 78 (%d: %s)", rc, err1());
+	unlink(ini);
+	unlink(partners);
+}
+
+/* --config agent.ini: its [local] policy (fixed bantime, no escalation). */
+static void test_config_agent(const char *dir, const char *path)
+{
+	char ini[256];
+	char *argv[] = {"replay", "--config", ini, (char *)path, "--json", NULL};
+	FILE *f;
+	int i, rc;
+
+	snprintf(ini, sizeof(ini), "%s/agent.ini", dir);
+	CHECK(write_file(ini,
+			 "[agent]\nid = mx1\ncoordinator = tcp://127.0.0.1:7710\n"
+			 "updates = tcp://127.0.0.1:7711\nkey = mx1.key\n"
+			 "coordinator_key = coordinator.pub\n[local]\nmaxretry = 2\n"
+			 "bantime = 30m\nallow = 192.0.2.64/27\n"
+			 "nat64_prefixes = 2001:db8:64::/96\n"
+			 "[source.mail]\npath = /var/log/mail.log\n") == 0,
+	      "agent.ini written");
+	f = reopen(path);
+	for (i = 0; i < 2; i++)
+		addt(f, i * 30, FAIL, "192.0.2.40");
+	for (i = 0; i < 2; i++)
+		addt(f, 3600 + i * 30, FAIL, "192.0.2.40");
+	for (i = 0; i < 3; i++)
+		addt(f, 200 + i, FAIL, "192.0.2.70");
+	addt(f, 300, FAIL, "2001:db8:64::c000:207");
+	addt(f, 301, FAIL, "2001:db8:64::c000:208");
+	addt(f, 310, FAIL, "2001:db8:5:5::1");
+	addt(f, 311, FAIL, "2001:db8:5:5::2");
+	fclose(f);
+	rc = run(5, argv);
+	CHECK(rc == 0, "agent.ini: exit 0 (%d: %s)", rc, err1());
+	CHECK(strstr(out, "\"role\": \"agent\", \"maxretry\": 2, \"findtime_s\": 600, "
+			  "\"bantime_s\": 1800, \"bantime_factor\": 1, \"bantime_max_s\": 1800, "
+			  "\"recidive_window_s\": 0, \"ipv6_prefix\": 64") != NULL,
+	      "agent.ini: its [local] policy in the report");
+	CHECK(strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T12:00:30Z\", "
+			  "\"time_ms\": 1704888030000, \"until\": \"2024-01-10T12:30:30Z\", \"score\": 2}") != NULL &&
+		      strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T13:00:30Z\", "
+				  "\"time_ms\": 1704891630000, \"until\": \"2024-01-10T13:30:30Z\", \"score\": 2}") != NULL,
+	      "agent.ini: maxretry 2, bantime 30m, no escalation");
+	CHECK(verdict("192.0.2.70", "\"allowed\": true"), "agent.ini: [local] allow");
+	CHECK(verdict("2001:db8:64::c000:207", "\"would_ban\": false") &&
+		      strstr(out, "{\"prefix\": \"2001:db8:5:5::/64\"") != NULL &&
+		      count(out, "{\"prefix\": ") == 3,
+	      "agent.ini: [local] nat64_prefixes per /128, other IPv6 per /64");
+	unlink(ini);
+}
+
+/* --print-matched / --print-missed: the raw lines, escaped. */
+static void test_print(const char *path)
+{
+	char *am[] = {"replay", "--print-matched", (char *)path, NULL};
+	char *ams[] = {"replay", (char *)path, "--print-missed", NULL};
+	FILE *f = reopen(path);
+	int rc;
+
+	fputs("2024-01-10T12:00:00Z mx1 dovecot[7]: imap-login: Disconnected (auth failed, 1 attempts): user=<a\x1b[31mb>, method=PLAIN, rip=192.0.2.50, lip=198.51.100.1, TLS\n", f);
+	fputs("2024-01-10T12:00:01Z mx1 postfix/smtpd[8]: connect from unknown[192.0.2.51]\r\n", f);
+	fputs("garbage line\n", f);
+	fputs("2024-01-10T12:00:02Z mx1 postfix/smtpd[9]: warning: unknown[0.0.0.0]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", f);
+	fputs("2024-01-10T12:00:03Z mx1 dovecot[10]: pop3-login: Disconnected (no auth attempts): rip=192.0.2.52, lip=198.51.100.1, TLS\n", f);
+	fputs("2024-01-10T12:00:04Z mx1 postfix/lmtp[11]: 4B0: to=<u@example.org>, relay=mx1[private/dovecot-lmtp], status=sent\n", f);
+	fputs("2024-01-10T12:00:05Z mx1 postfix/smtpd[12]: connect from x\"y\\z[IPv6:2001:db8::54]\n", f);
+	fputs("2024-01-10T12:00:06Z mx1 postfix/smtpd[13]: warning: unknown[192.0.2.55]: SASL PLAIN authentication failed: \x07\n", f);
+	fclose(f);
+
+	rc = run(3, am);
+	CHECK(rc == 0 && strcmp(out,
+				"2024-01-10T12:00:00Z mx1 dovecot[7]: imap-login: Disconnected (auth failed, 1 attempts): user=<a\\x1b[31mb>, method=PLAIN, rip=192.0.2.50, lip=198.51.100.1, TLS\n"
+				"2024-01-10T12:00:06Z mx1 postfix/smtpd[13]: warning: unknown[192.0.2.55]: SASL PLAIN authentication failed: \\x07\n") == 0,
+	      "--print-matched: exactly the 2 matched lines, escaped (%d)", rc);
+	rc = run(3, ams);
+	CHECK(rc == 0 && strcmp(out,
+				"2024-01-10T12:00:01Z mx1 postfix/smtpd[8]: connect from unknown[192.0.2.51]\n"
+				"2024-01-10T12:00:02Z mx1 postfix/smtpd[9]: warning: unknown[0.0.0.0]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
+				"2024-01-10T12:00:03Z mx1 dovecot[10]: pop3-login: Disconnected (no auth attempts): rip=192.0.2.52, lip=198.51.100.1, TLS\n"
+				"2024-01-10T12:00:05Z mx1 postfix/smtpd[12]: connect from x\\x22y\\x5cz[IPv6:2001:db8::54]\n") == 0,
+	      "--print-missed: the 4 lines that name an address and gave no event (%d)", rc);
+}
+
+/* Bad command lines: exit 64 and one line naming the bad value. */
+static void test_usage(const char *path)
+{
+	static const struct {
+		const char *args[4];
+		const char *msg;
+	} cases[] = {
+		{{"--print-matched", "--json", NULL}, "--print-matched prints lines, not JSON"},
+		{{"--print-missed", "--json", NULL}, "--print-missed prints lines, not JSON"},
+		{{"--print-matched", "--print-missed", NULL}, "exclude each other"},
+		{{"--config", NULL}, "--config needs a file"},
+		{{"--config=", NULL}, "--config needs a file"},
+		{{"--config", "a.ini", "--config", "b.ini"}, "--config given twice: \"b.ini\""},
+		{{"--max-addresses", "0", NULL}, "--max-addresses: expected 1..67108864, got \"0\""},
+		{{"--max-addresses", "1e6", NULL}, "--max-addresses: expected 1..67108864, got \"1e6\""},
+		{{"--max-addresses", "67108865", NULL}, "got \"67108865\""},
+		{{"--max-addresses", "99999999999999999999999", NULL}, "got \"99999999999999999999999\""},
+		{{"--print-everything", NULL}, "unknown option \"--print-everything\""},
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[8];
+		int argc = 0, rc;
+
+		argv[argc++] = "replay";
+		for (k = 0; k < 4 && cases[i].args[k] != NULL; k++)
+			argv[argc++] = (char *)cases[i].args[k];
+		/* FILE last, unless the case ends on an option's missing value */
+		if (strcmp(argv[argc - 1], "--config") != 0)
+			argv[argc++] = (char *)path;
+		argv[argc] = NULL;
+		rc = run(argc, argv);
+		CHECK(rc == 64 && out[0] == '\0' && one_error_line(cases[i].msg),
+		      "usage: %s ... -> 64, \"%s\" (%d: %s)", cases[i].args[0],
+		      cases[i].msg, rc, err1());
+	}
 }
 
 int main(void)
@@ -191,6 +625,18 @@ int main(void)
 	rc = run(3, a_json);
 	CHECK(rc == 0 && strstr(out, "\"lines\": 3, \"matched\": 2, \"ignored\": 0, \"malformed\": 1") != NULL,
 	      "over-long line skipped and counted");
+	{
+		char dir[] = "/tmp/bc-replay-dir.XXXXXX";
+
+		CHECK(mkdtemp(dir) != NULL, "temporary directory");
+		test_addresses(path);
+		test_limit(path);
+		test_config_coordinator(dir, path);
+		test_config_agent(dir, path);
+		test_print(path);
+		test_usage(path);
+		rmdir(dir);
+	}
 	unlink(path);
 	return tap_done();
 }

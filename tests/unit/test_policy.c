@@ -112,6 +112,7 @@ struct scenario {
 	unsigned min_hosts;   /* 0: default */
 	unsigned ipv6_prefix; /* 0: default */
 	const char *allow;    /* NULL: no allow list */
+	const char *nat64;    /* NULL: no site NAT64 prefixes */
 	const struct step *steps;
 	size_t nsteps;
 };
@@ -318,6 +319,45 @@ static const struct step bad_kind[] = {
 	 .repeat = 10},
 };
 
+/*
+ * NAT64 (64:ff9b::/96): every address is one IPv4 host behind the
+ * translator. Four events each from 192.0.2.7 and 192.0.2.8 through it
+ * (one /64): no ban; the 5th of 192.0.2.7 bans 64:ff9b::c000:207 alone.
+ */
+static const struct step nat64_wkp[] = {
+	{.t = 0, .now = AT_EVENT, .kind = F, .host = 0, .addr = "64:ff9b::c000:207", .want = COUNTED,
+	 .repeat = 4, .every = SEC},
+	{.t = MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "64:ff9b::c000:208", .want = COUNTED,
+	 .repeat = 4, .every = SEC},
+	{.t = 2 * MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "64:ff9b::c000:207", .want = BAN,
+	 .key = "64:ff9b::c000:207", .score = 5},
+	{.t = 3 * MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "64:ff9b::c000:208", .want = BAN,
+	 .key = "64:ff9b::c000:208", .score = 5},
+};
+
+/* A site's NAT64 prefix (listed in the scenario): the same, per /128. */
+static const struct step nat64_site[] = {
+	{.t = 0, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:64::c000:207", .want = COUNTED,
+	 .repeat = 4, .every = SEC},
+	{.t = MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:64::c000:208", .want = COUNTED,
+	 .repeat = 4, .every = SEC},
+	{.t = 2 * MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:64::c000:207", .want = BAN,
+	 .key = "2001:db8:64::c000:207", .score = 5},
+	/* outside the listed /96, the /64 as usual */
+	{.t = 3 * MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:65::1", .want = COUNTED,
+	 .repeat = 4, .every = SEC},
+	{.t = 4 * MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:65::2", .want = BAN,
+	 .key = "2001:db8:65::/64", .score = 5},
+};
+
+/* The same prefix not listed: counted per /64, the 5th event bans it. */
+static const struct step nat64_site_unlisted[] = {
+	{.t = 0, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:64::c000:207", .want = COUNTED,
+	 .repeat = 4, .every = SEC},
+	{.t = MIN, .now = AT_EVENT, .kind = F, .host = 0, .addr = "2001:db8:64::c000:208", .want = BAN,
+	 .key = "2001:db8:64::/64", .score = 5},
+};
+
 static const struct scenario scenarios[] = {
 	{.name = "5 hosts within 10m", ROWS(five_hosts_10m)},
 	{.name = "5 hosts over 11m", ROWS(five_hosts_11m)},
@@ -338,12 +378,16 @@ static const struct scenario scenarios[] = {
 	{.name = "too old", ROWS(too_old)},
 	{.name = "out of order", ROWS(out_of_order)},
 	{.name = "bad kind", ROWS(bad_kind)},
+	{.name = "NAT64 64:ff9b::/96 per /128", ROWS(nat64_wkp)},
+	{.name = "NAT64 ipv6_prefix 48", .ipv6_prefix = 48, ROWS(nat64_wkp)},
+	{.name = "site NAT64 prefix per /128", .nat64 = "2001:db8:64::/96", ROWS(nat64_site)},
+	{.name = "site NAT64 prefix unlisted", ROWS(nat64_site_unlisted)},
 };
 
 static void run_scenario(const struct scenario *sc)
 {
 	struct bc_policy_cfg cfg;
-	struct bc_addr_list allow = {0};
+	struct bc_addr_list allow = {0}, nat64 = {0};
 	struct bc_policy *p;
 	char err[ERRLEN];
 	size_t s;
@@ -360,6 +404,12 @@ static void run_scenario(const struct scenario *sc)
 
 		CHECK(rc == 0, "%s: allow list \"%s\" parses", sc->name, sc->allow);
 		cfg.allow = &allow;
+	}
+	if (sc->nat64 != NULL) {
+		int rc = bc_addr_list_parse(&nat64, sc->nat64, err, sizeof(err));
+
+		CHECK(rc == 0, "%s: NAT64 list \"%s\" parses", sc->name, sc->nat64);
+		cfg.nat64 = &nat64;
 	}
 	p = bc_policy_new(&cfg);
 	CHECK(p != NULL, "%s: bc_policy_new", sc->name);
@@ -404,6 +454,7 @@ static void run_scenario(const struct scenario *sc)
 	bc_policy_free(&p);
 	CHECK(p == NULL, "%s: bc_policy_free sets NULL", sc->name);
 	bc_addr_list_free(&allow);
+	bc_addr_list_free(&nat64);
 }
 
 static void test_scenarios(void)
