@@ -91,11 +91,10 @@ check "globbing left on after a completion ($got)" [ "$got" = glob ]
 if command -v make >/dev/null 2>&1 &&
 	make -s -C "$TOP" B="$B" PREFIX=/usr/local DESTDIR="$WORK/root" install >"$WORK/install.log" 2>&1; then
 	f=$WORK/root/usr/local/share/bash-completion/completions/bancluster
-	checkx() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
-	checkx "make install: \$(PREFIX)/share/bash-completion/completions/bancluster, 0644, as in deploy/" \
-		'[ "$(stat -c %a "$f" 2>/dev/null)" = 644 ] && cmp -s "$f" "$COMP"'
-	checkx "make install: LICENSE beside the README" \
-		'cmp -s "$WORK/root/usr/local/share/doc/bancluster/LICENSE" "$TOP/LICENSE"'
+	[ "$(stat -c %a "$f" 2>/dev/null)" = 644 ] && cmp -s "$f" "$COMP"
+	verdict "make install: \$(PREFIX)/share/bash-completion/completions/bancluster, 0644, as in deploy/"
+	cmp -s "$WORK/root/usr/local/share/doc/bancluster/LICENSE" "$TOP/LICENSE"
+	verdict "make install: LICENSE beside the README"
 else
 	notok "make install DESTDIR=$WORK/root: $(tail -3 "$WORK/install.log" | tr '\n' ' ')"
 fi
