@@ -117,12 +117,14 @@ bench: check-deps
 deb: all
 	sh deploy/deb/build.sh $(B) $(DEB_VERSION)
 
-# make install: the programs, their man pages, and under
-# share/doc/bancluster/ the README, docs/ and examples/ (every INI file,
-# the systemd units, the fail2ban action). Everything goes below
-# $(DESTDIR)$(PREFIX); /etc/bancluster and the user are the admin's (README).
+# make install: the programs, their man pages, the bash completion of
+# bancluster, and under share/doc/bancluster/ the README, LICENSE, docs/
+# and examples/ (every INI file, the systemd units, the fail2ban action).
+# Everything goes below $(DESTDIR)$(PREFIX); /etc/bancluster and the user
+# are the admin's (README).
 DOCDIR  = $(DESTDIR)$(PREFIX)/share/doc/bancluster
 MANDIR  = $(DESTDIR)$(PREFIX)/share/man
+COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/bancluster-coordinator $(B)/bancluster-agent $(DESTDIR)$(PREFIX)/sbin/
@@ -132,7 +134,7 @@ install: all
 	install -m 0644 deploy/man/*.5 $(MANDIR)/man5/
 	install -m 0644 deploy/man/*.8 $(MANDIR)/man8/
 	install -d $(DOCDIR)/docs $(DOCDIR)/examples/fail2ban/action.d
-	install -m 0644 README.md $(DOCDIR)/
+	install -m 0644 README.md LICENSE $(DOCDIR)/
 	install -m 0644 docs/*.md $(DOCDIR)/docs/
 	install -m 0644 deploy/agent.ini deploy/coordinator.ini deploy/cli.ini $(DOCDIR)/examples/
 	for u in bancluster-agent bancluster-coordinator; do \
@@ -141,6 +143,8 @@ install: all
 		chmod 0644 $(DOCDIR)/examples/$$u.service || exit 1; \
 	done
 	install -m 0644 deploy/fail2ban/action.d/*.conf $(DOCDIR)/examples/fail2ban/action.d/
+	install -d $(COMPDIR)
+	install -m 0644 deploy/completion/bancluster $(COMPDIR)/bancluster
 
 # libFuzzer (clang): one target per parser, the envelope decoder and the
 # config loader, each run FUZZ_SECONDS from the test corpus; a crash fails.

@@ -3,7 +3,7 @@
  * hold, as one hash. The agent hashes what it reads back from the kernel
  * (bc_fw_dump) and what its applied ban map says the kernel must hold;
  * the coordinator hashes its own ban map the same way, so `audit fleet`
- * can tell in-sync, lagging and drifted agents apart.
+ * can tell in_sync, lagging and drifted agents apart.
  *
  * An element is hashed as (family, first, last) only: kernel timeouts
  * drift by milliseconds. Elements expiring before `cutoff_ms` (absolute,

@@ -1126,8 +1126,11 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 	if (check_files(a, cfgpath, &u, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
 	if (check_only) {
-		printf("%s: OK (agent %s, %zu sources)\n", cfgpath, a->cfg.id,
-		       a->cfg.nsources);
+		char note[1024];
+
+		bc_cfg_dropins_note(cfgpath, note, sizeof(note));
+		printf("%s: OK (agent %s, %zu sources%s)\n", cfgpath, a->cfg.id,
+		       a->cfg.nsources, note);
 		exit(0);
 	}
 	snprintf(a->signer.cluster, sizeof(a->signer.cluster), "%.63s", a->cfg.cluster);

@@ -638,7 +638,7 @@ static int cmd_status(struct bc_cli *c, int argc, char **argv)
 			const char *state = !a->connected ? "offline"
 					    : a->applied_epoch == ar->epoch &&
 							    a->applied_seq == ar->seq
-						    ? "in-sync"
+						    ? "in_sync"
 						    : "lagging";
 
 			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <ini.h>
@@ -30,8 +31,10 @@ struct load_ctx {
 	void *obj;
 	bc_cfg_extra_fn extra;
 	char dir[BC_CFG_STR_MAX];
-	bool seen[BC_CFG_MAX_KEYS];
+	bool seen[BC_CFG_MAX_KEYS]; /* in the file being read */
+	bool set[BC_CFG_MAX_KEYS];  /* in any file read so far */
 	char err[512];
+	struct bc_cfg_dropins dropins;
 };
 
 int bc_cfg_path(char *out, const char *value, const char *dir)
@@ -391,14 +394,160 @@ static int long_line(FILE *f)
 	return bad;
 }
 
+/* ".ini" at the end of a name longer than that */
+static bool ini_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && strcmp(name + n - 4, ".ini") == 0;
+}
+
+static int cmp_path(const void *x, const void *y)
+{
+	return strcmp(x, y); /* bytes, whatever the locale */
+}
+
+int bc_cfg_dropins(const char *path, struct bc_cfg_dropins *d, char *err,
+		   size_t errlen)
+{
+	size_t pl = strlen(path);
+	struct dirent *e;
+	DIR *dh;
+	int n;
+
+	d->n = 0;
+	if (ini_name(path))
+		pl -= 4;
+	n = snprintf(d->dir, sizeof(d->dir), "%.*s.d", (int)pl, path);
+	if (n < 0 || (size_t)n >= sizeof(d->dir)) {
+		snprintf(err, errlen, "%.200s.d: path too long", path);
+		return -1;
+	}
+	dh = opendir(d->dir);
+	if (dh == NULL) {
+		if (errno == ENOENT)
+			return 0; /* no drop-ins */
+		snprintf(err, errlen, "%s: %s", d->dir, strerror(errno));
+		return -1;
+	}
+	while ((errno = 0, e = readdir(dh)) != NULL) {
+		char p[BC_CFG_STR_MAX];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || !ini_name(e->d_name))
+			continue;
+		if (d->n == BC_CFG_DROPIN_MAX) {
+			snprintf(err, errlen, "%s: more than %d drop-in files",
+				 d->dir, BC_CFG_DROPIN_MAX);
+			closedir(dh);
+			return -1;
+		}
+		n = snprintf(p, sizeof(p), "%s/%s", d->dir, e->d_name);
+		if (n < 0 || (size_t)n >= sizeof(p)) {
+			snprintf(err, errlen, "%s/%.64s: path too long", d->dir,
+				 e->d_name);
+			closedir(dh);
+			return -1;
+		}
+		/* stat, not lstat: a symlink counts as what it names */
+		if (stat(p, &st) < 0) { /* a dangling symlink too */
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
+			closedir(dh);
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", p);
+			closedir(dh);
+			return -1;
+		}
+		memcpy(d->path[d->n], p, (size_t)n + 1);
+		d->n++;
+	}
+	if (errno != 0) {
+		snprintf(err, errlen, "%s: %s", d->dir, strerror(errno));
+		closedir(dh);
+		return -1;
+	}
+	closedir(dh);
+	qsort(d->path, d->n, sizeof(d->path[0]), cmp_path);
+	return 0;
+}
+
+void bc_cfg_dropins_note(const char *path, char *out, size_t outlen)
+{
+	struct bc_cfg_dropins *d = malloc(sizeof(*d));
+	size_t i, len, dl;
+	char e[64];
+	int n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (d == NULL || bc_cfg_dropins(path, d, e, sizeof(e)) < 0 || d->n == 0) {
+		free(d);
+		return;
+	}
+	dl = strlen(d->dir);
+	n = snprintf(out, outlen, ", %zu drop-in%s in %s:", d->n,
+		     d->n == 1 ? "" : "s", d->dir);
+	for (i = 0; n >= 0 && (size_t)n < outlen && i < d->n; i++) {
+		len = (size_t)n;
+		n = snprintf(out + len, outlen - len, "%s %s", i ? "," : "",
+			     d->path[i] + dl + 1);
+		if (n >= 0)
+			n += (int)len;
+	}
+	if (n < 0 || (size_t)n >= outlen) { /* cut: end with "..." */
+		if (outlen > 4)
+			memcpy(out + outlen - 4, "...", 4);
+		else
+			out[0] = '\0';
+	}
+	free(d);
+}
+
+/* Read one file (the main file or a drop-in) into c->obj. */
+static int load_file(struct load_ctx *c, const char *path, char *err,
+		     size_t errlen)
+{
+	size_t i;
+	int line;
+	FILE *f;
+
+	memset(c->seen, 0, sizeof(c->seen));
+	c->err[0] = '\0';
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	line = long_line(f);
+	if (line > 0) {
+		fclose(f);
+		snprintf(err, errlen, "%s:%d: line longer than %d characters",
+			 path, line, INI_LINE_MAX - 1);
+		return -1;
+	}
+	line = ini_parse_file(f, handler, c);
+	fclose(f);
+	if (line != 0) {
+		if (c->err[0] == '\0')
+			snprintf(c->err, sizeof(c->err), "syntax error");
+		snprintf(err, errlen, "%s:%d: %s", path, line, c->err);
+		return -1;
+	}
+	for (i = 0; i < c->nkeys; i++)
+		c->set[i] = c->set[i] || c->seen[i];
+	return 0;
+}
+
 int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 		void *obj, bc_cfg_extra_fn extra, char *err, size_t errlen)
 {
 	struct load_ctx *c;
 	const char *slash;
 	size_t i;
-	int line, rc = -1;
-	FILE *f;
+	int rc = -1;
 
 	if (nkeys > BC_CFG_MAX_KEYS) {
 		snprintf(err, errlen, "internal: too many keys");
@@ -440,28 +589,16 @@ int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 			goto out;
 		}
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (load_file(c, path, err, errlen) < 0)
 		goto out;
-	}
-	line = long_line(f);
-	if (line > 0) {
-		fclose(f);
-		snprintf(err, errlen, "%s:%d: line longer than %d characters",
-			 path, line, INI_LINE_MAX - 1);
+	/* listed after the main file was read: it must exist first */
+	if (bc_cfg_dropins(path, &c->dropins, err, errlen) < 0)
 		goto out;
-	}
-	line = ini_parse_file(f, handler, c);
-	fclose(f);
-	if (line != 0) {
-		if (c->err[0] == '\0')
-			snprintf(c->err, sizeof(c->err), "syntax error");
-		snprintf(err, errlen, "%s:%d: %s", path, line, c->err);
-		goto out;
-	}
+	for (i = 0; i < c->dropins.n; i++)
+		if (load_file(c, c->dropins.path[i], err, errlen) < 0)
+			goto out;
 	for (i = 0; i < nkeys; i++) {
-		if (keys[i].def == NULL && !c->seen[i]) {
+		if (keys[i].def == NULL && !c->set[i]) {
 			snprintf(err, errlen, "%s: [%s] %s: missing", path,
 				 keys[i].section, keys[i].name);
 			goto out;
@@ -487,7 +624,7 @@ static int line_handler(void *user, const char *section, const char *name,
 	return strcmp(section, l->section) != 0 || strcmp(name, l->name) != 0;
 }
 
-int bc_cfg_line(const char *path, const char *section, const char *name)
+static int line_in(const char *path, const char *section, const char *name)
 {
 	struct line_ctx l = {section, name};
 	FILE *f = fopen(path, "r");
@@ -500,18 +637,52 @@ int bc_cfg_line(const char *path, const char *section, const char *name)
 	return line > 0 ? line : 0;
 }
 
+/*
+ * The file (path or a drop-in, into file) and line where [section] name
+ * was last set; 0 with file = path when nowhere.
+ */
+static int where(const char *path, const char *section, const char *name,
+		 char *file, size_t filelen)
+{
+	struct bc_cfg_dropins *d = malloc(sizeof(*d));
+	char e[64];
+	size_t i;
+	int line;
+
+	if (d != NULL && bc_cfg_dropins(path, d, e, sizeof(e)) == 0) {
+		for (i = d->n; i-- > 0;) {
+			line = line_in(d->path[i], section, name);
+			if (line > 0) {
+				snprintf(file, filelen, "%s", d->path[i]);
+				free(d);
+				return line;
+			}
+		}
+	}
+	free(d);
+	snprintf(file, filelen, "%s", path);
+	return line_in(path, section, name);
+}
+
+int bc_cfg_line(const char *path, const char *section, const char *name)
+{
+	char file[BC_CFG_STR_MAX];
+
+	return where(path, section, name, file, sizeof(file));
+}
+
 int bc_cfg_err(char *err, size_t errlen, const char *path,
 	       const char *section, const char *name, const char *fmt, ...)
 {
-	char reason[512];
-	int line = bc_cfg_line(path, section, name);
+	char reason[512], file[BC_CFG_STR_MAX];
+	int line = where(path, section, name, file, sizeof(file));
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		snprintf(err, errlen, "%s:%d: [%s] %s: %s", path, line, section,
+		snprintf(err, errlen, "%s:%d: [%s] %s: %s", file, line, section,
 			 name, reason);
 	else
 		snprintf(err, errlen, "%s: [%s] %s: %s", path, section, name,

@@ -6,6 +6,19 @@
  * keys, out-of-range values and missing required keys are errors
  * reported as "FILE:LINE: [section] key: reason". Relative paths are
  * resolved against the directory of the file.
+ *
+ * Drop-ins: after the main file NAME.ini, the files named *.ini in the
+ * directory NAME.d beside it (PATH.d for a main file whose name does not
+ * end in ".ini") are read in byte order of their names, with the same
+ * table and the same errors, named by the drop-in's own FILE:LINE (a
+ * required key may be set by any of them). A key a drop-in sets
+ * replaces the value of the main file and of earlier drop-ins (a list
+ * too: it is not appended to); a key set twice within one file is an
+ * error. Extra sections go to the extra handler as in the main file.
+ * Relative paths in a drop-in are resolved against the main file's
+ * directory. Names starting with '.' or not ending in ".ini" are
+ * skipped; a symlink is followed and must end at a regular file; a
+ * missing directory means no drop-ins.
  */
 #ifndef BC_CONFIG_H
 #define BC_CONFIG_H
@@ -19,6 +32,7 @@
 #define BC_CFG_STR_MAX 256
 #define BC_CFG_MAX_PORTS 64
 #define BC_CFG_MAX_KEYS 64
+#define BC_CFG_DROPIN_MAX 64 /* drop-in files per main file */
 
 enum bc_cfg_type {
 	BC_CFG_STR,   /* char[BC_CFG_STR_MAX]; max = max length */
@@ -56,7 +70,34 @@ typedef int (*bc_cfg_extra_fn)(void *obj, const char *section,
 			       const char *name, const char *value,
 			       const char *dir, char *err, size_t errlen);
 
-/* Load path into obj. Returns 0, or -1 with a one-line message in err. */
+/* The drop-ins of a main file, in the order they are read. */
+struct bc_cfg_dropins {
+	char dir[BC_CFG_STR_MAX];
+	size_t n;
+	char path[BC_CFG_DROPIN_MAX][BC_CFG_STR_MAX];
+};
+
+/*
+ * List the drop-ins of the main file path into d (dir is set even when
+ * it does not exist; n = 0 then). Returns 0, or -1 with "DIR: REASON" or
+ * "FILE: REASON" in err (a directory that cannot be read, an entry that
+ * is not a regular file, a dangling symlink, more than
+ * BC_CFG_DROPIN_MAX files, a path too long).
+ */
+int bc_cfg_dropins(const char *path, struct bc_cfg_dropins *d, char *err,
+		   size_t errlen);
+
+/*
+ * For --check-config's OK line: ", N drop-in(s) in DIR: A.ini, B.ini"
+ * (cut with "..." past outlen), or "" when path has none or they cannot
+ * be listed.
+ */
+void bc_cfg_dropins_note(const char *path, char *out, size_t outlen);
+
+/*
+ * Load path, then its drop-ins, into obj. Returns 0, or -1 with a
+ * one-line message in err.
+ */
 int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 		void *obj, bc_cfg_extra_fn extra, char *err, size_t errlen);
 
@@ -83,16 +124,17 @@ int bc_cfg_endpoint(const char *value, bool bind, char *host, size_t hostlen,
 bool bc_cfg_endpoint_any(const char *host);
 
 /*
- * The line of path that sets [section] name, found by reading the file
- * again; 0 when the file does not set it (the default applies) or
- * cannot be read.
+ * The line that sets [section] name in the last file that sets it (the
+ * last drop-in that does, else path), found by reading the files again;
+ * 0 when none sets it (the default applies) or cannot be read.
  */
 int bc_cfg_line(const char *path, const char *section, const char *name);
 
 /*
  * For checks made after bc_cfg_load (keys, directories, users, pairs of
- * keys): err = "FILE:LINE: [section] name: REASON", LINE being the line
- * that sets the key ("FILE: [section] name: REASON" for a default).
+ * keys): err = "FILE:LINE: [section] name: REASON", FILE and LINE being
+ * where the value in force was set, path or one of its drop-ins
+ * ("PATH: [section] name: REASON" for a default).
  * Returns -1.
  */
 int bc_cfg_err(char *err, size_t errlen, const char *path,

@@ -1108,7 +1108,10 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 		bc_fatal(1, "%s", err);
 	set_allowed_types(&c->ring);
 	if (check_only) {
-		printf("%s: OK (%zu trusted keys)\n", cfgpath, c->ring.n);
+		char note[1024];
+
+		bc_cfg_dropins_note(cfgpath, note, sizeof(note));
+		printf("%s: OK (%zu trusted keys%s)\n", cfgpath, c->ring.n, note);
 		exit(0);
 	}
 	c->store = bc_store_open(c->cfg.database, err, sizeof(err));

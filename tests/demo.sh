@@ -104,7 +104,7 @@ start_coord
 for i in 1 2 3; do start_agent "$i"; done
 if ! wait_for 10 agents_synced; then
 	bc status
-	die "not every agent in-sync 10 s after start (see status above)"
+	die "not every agent in_sync 10 s after start (see status above)"
 fi
 echo "   each agent: reader (no capability, user nobody), signer (key), firewall (CAP_NET_ADMIN only)"
 run bc status || die "bancluster status failed"

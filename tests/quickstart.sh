@@ -45,9 +45,9 @@ until nft get element inet bancluster fleet4 '{ 192.0.2.1 }' >/dev/null 2>&1; do
 done
 # the agent reports the sequence it applied with its next heartbeat (1 s)
 i=0
-until bancluster status | grep -q '^mx1 .* in-sync '; do
+until bancluster status | grep -q '^mx1 .* in_sync '; do
 	i=$((i + 1))
-	[ $i -lt 10 ] || { bancluster status; die "mx1 not in-sync in 'bancluster status' 5 s after the ban"; }
+	[ $i -lt 10 ] || { bancluster status; die "mx1 not in_sync in 'bancluster status' 5 s after the ban"; }
 	sleep 0.5
 done
 bancluster list | grep -q '^192.0.2.1 ' || die "'bancluster list' does not show 192.0.2.1"

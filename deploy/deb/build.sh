@@ -61,6 +61,12 @@ arch=$(dpkg --print-architecture)
 maint=${MAINTAINER:-$(git -C "$top" log -1 --format='%an <%ae>' 2>/dev/null || true)}
 [ -n "$maint" ] || maint="bancluster maintainers <root@localhost>"
 date_r=$(git -C "$top" log -1 --format=%cD 2>/dev/null || date -R)
+# "Copyright (c) YEAR HOLDER" of the MIT license in LICENSE
+copyright=$(sed -n 's/^Copyright (c) //p' "$top/LICENSE" 2>/dev/null | head -1)
+if [ -z "$copyright" ] || ! grep -q '^Permission is hereby granted' "$top/LICENSE"; then
+	echo "build.sh: $top/LICENSE is not the MIT license text this script expects" >&2
+	exit 1
+fi
 
 out=$bdir/deb
 work=$out/work
@@ -87,21 +93,27 @@ install_man() { # install_man PKG FILE SECTION
 	chmod 0644 "$d/$2.gz"
 }
 
-install_doc() { # install_doc PKG: copyright and changelog
+install_doc() { # install_doc PKG: copyright (the top-level LICENSE) and changelog
 	d="$(stage "$1")/usr/share/doc/$1"
 	mkdir -p "$d"
-	cat >"$d/copyright" <<EOF
+	{
+		cat <<EOF
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: bancluster
 Comment: Built from the bancluster source tree with deploy/deb/build.sh.
- The source tree names no license; ask the maintainers before
- redistributing these packages.
+ The source tree's LICENSE file is the MIT license, which this format
+ calls Expat.
 
 Files: *
-Copyright: the bancluster authors
-License: unstated
- The source tree carries no license statement.
+Copyright: $copyright
+License: Expat
+
+License: Expat
 EOF
+		# the text after the copyright line, one space in, "." for a blank line
+		sed -n '/^Permission is hereby granted/,$p' "$top/LICENSE" |
+			sed -e 's/^$/./' -e 's/^/ /'
+	} >"$d/copyright"
 	printf '%s (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n -- %s  %s\n' \
 		"$1" "$version" \
 		"$(git -C "$top" describe --always --dirty 2>/dev/null || echo "the source tree")" \
@@ -238,6 +250,13 @@ install_man $p bancluster.1 1
 install_man $p bancluster.ini.5 5
 install_doc $p
 install -m 0644 "$top/README.md" "$(stage $p)/usr/share/doc/$p/README.md"
+# cli.ini for the admin commands (a conffile: the admin edits it), its
+# drop-in directory, and the bash completion
+mkdir -p "$(stage $p)/etc/bancluster/cli.d"
+install -m 0644 "$top/deploy/cli.ini" "$(stage $p)/etc/bancluster/cli.ini"
+echo "/etc/bancluster/cli.ini" >"$(stage $p)/DEBIAN/conffiles"
+install -D -m 0644 "$top/deploy/completion/bancluster" \
+	"$(stage $p)/usr/share/bash-completion/completions/bancluster"
 mkdir -p "$(stage $p)/usr/share/doc/$p/docs"
 install -m 0644 "$top"/docs/*.md "$(stage $p)/usr/share/doc/$p/docs/"
 cat >"$work/desc-$p" <<'EOF'
@@ -249,7 +268,8 @@ Description: fleet-wide bans for mail servers - command line
  .
  This package holds the bancluster command: keygen, manual ban and unban,
  list, show, status, audit fleet, audit smtp (check an SMTP server from
- outside) and replay (dry run of the parsers over a log file), the
+ outside) and replay (dry run of the parsers over a log file), with its
+ configuration /etc/bancluster/cli.ini and bash completion, the
  bancluster.ini(5) manual page and the documentation.
 EOF
 write_control $p admin "$(depends_of $p)" "" "$work/desc-$p"
@@ -257,7 +277,7 @@ write_control $p admin "$(depends_of $p)" "" "$work/desc-$p"
 for p in bancluster-agent bancluster-coordinator; do
 	role=${p#bancluster-}
 	s=$(stage $p)
-	mkdir -p "$s/DEBIAN" "$s/etc/bancluster"
+	mkdir -p "$s/DEBIAN" "$s/etc/bancluster/$role.d"
 	install_bin $p "$bdir/$p" /usr/sbin/$p
 	install -D -m 0644 "$top/deploy/$p.service" "$s/lib/systemd/system/$p.service"
 	install -m 0644 "$top/deploy/$role.ini" "$s/etc/bancluster/$role.ini"
@@ -269,6 +289,11 @@ for p in bancluster-agent bancluster-coordinator; do
 done
 
 p=bancluster-agent
+# the fail2ban action (it runs "bancluster report", which talks to this
+# host's agent): where fail2ban looks for actions, a conffile
+install -D -m 0644 "$top/deploy/fail2ban/action.d/bancluster.conf" \
+	"$(stage $p)/etc/fail2ban/action.d/bancluster.conf"
+echo "/etc/fail2ban/action.d/bancluster.conf" >>"$(stage $p)/DEBIAN/conffiles"
 # shellcheck disable=SC2016
 write_postrm $p $p.service '	rm -f /var/lib/bancluster/source-*.cursor /var/lib/bancluster/agent.sock \
 		/var/lib/bancluster/cursors/source-*.cursor
@@ -289,8 +314,17 @@ The service is installed but not enabled. On each MX:
   # copy /etc/bancluster/mx1.pub to the coordinator's agents_dir as mx1.pub
   # copy the coordinator's coordinator.pub to /etc/bancluster/coordinator.pub
   editor /etc/bancluster/agent.ini                # id, endpoints, [source.*], [local] allow
+  # or leave agent.ini as shipped and add drop-ins: /etc/bancluster/agent.d/*.ini
   bancluster-agent -c /etc/bancluster/agent.ini --check-config
   systemctl enable --now bancluster-agent
+
+fail2ban: /etc/fail2ban/action.d/bancluster.conf hands the failures behind
+each ban of a jail to this agent. Add it to a jail's action, e.g. in
+/etc/fail2ban/jail.d/bancluster.local:
+
+  [postfix-sasl]
+  action = %(action_)s
+           bancluster[kind=auth_fail]
 
 State (message counter, log cursors) is kept in /var/lib/bancluster.
 Purging the package removes that state and the configuration file, not
@@ -308,12 +342,11 @@ Description: fleet-wide bans for mail servers - agent for each MX
  local policy when the coordinator is away.
 EOF
 write_control $p net "$(depends_of $p), adduser, bancluster (= $version)" \
-	"Recommends: nftables" "$work/desc-$p"
+	"Recommends: nftables
+Suggests: fail2ban" "$work/desc-$p"
 
 p=bancluster-coordinator
 mkdir -p "$(stage $p)/etc/bancluster/agents.d" "$(stage $p)/etc/bancluster/admins.d"
-install -D -m 0644 "$top/deploy/cli.ini" \
-	"$(stage $p)/usr/share/doc/$p/examples/cli.ini"
 # shellcheck disable=SC2016
 write_postrm $p $p.service '	rm -f /var/lib/bancluster/coordinator.db /var/lib/bancluster/coordinator.db-wal \
 		/var/lib/bancluster/coordinator.db-shm /var/lib/bancluster/coordinator.db.counter'
@@ -327,11 +360,13 @@ The service is installed but not enabled. On the admin host:
   chown bancluster /etc/bancluster/coordinator.key   # the unit runs as bancluster
   # agents.d/NAME.pub: one public key per agent; admins.d/NAME.pub: per admin
   editor /etc/bancluster/coordinator.ini          # listen, publish, [policy]
+  # or drop-ins: /etc/bancluster/coordinator.d/*.ini, read after it
   bancluster-coordinator -c /etc/bancluster/coordinator.ini --check-config
   systemctl enable --now bancluster-coordinator
-  systemctl kill -s HUP bancluster-coordinator    # after adding or removing keys
+  systemctl reload bancluster-coordinator         # after adding or removing keys
 
-An example cli.ini for the admins is in examples/. The database is
+The admins' /etc/bancluster/cli.ini comes with the package bancluster
+(point its coordinator and key at this host's). The database is
 /var/lib/bancluster/coordinator.db; back it up with sqlite3 ".backup".
 Purging the package removes that database and the configuration file,
 not the keys in /etc/bancluster nor the system user "bancluster".

@@ -230,9 +230,9 @@ none_in_set() {
 	return 0
 }
 
-# agents_synced: status shows every agent in-sync
+# agents_synced: status shows every agent in_sync
 agents_synced() {
-	[ "$(bc status 2>/dev/null | grep -c ' in-sync ')" -eq "$MXN" ]
+	[ "$(bc status 2>/dev/null | grep -c ' in_sync ')" -eq "$MXN" ]
 }
 
 # stop_all: SIGTERM every process started here and wait for them, so

@@ -3,8 +3,10 @@
 # check their control data and contents, install them with dpkg -i on
 # this machine, check the system user, directories and modes, make the
 # keys the shipped examples name, run both daemons' --check-config on the
-# shipped files, find the man pages, verify the units, then purge the
-# packages and remove what the test made, leaving the machine as it was.
+# shipped files (and with a drop-in), find the man pages, the copyright
+# (the MIT license of LICENSE), cli.ini, the fail2ban action and the bash
+# completion, verify the units, then purge the packages and remove what
+# the test made, leaving the machine as it was.
 #
 # Runs as root on a throwaway machine (CI); skipped, with a "# SKIP" line,
 # where it cannot run without touching an existing installation. Env: B.
@@ -43,6 +45,12 @@ for p in $PKGS; do
 	! known "$p" || skip "package $p is already present on this machine"
 done
 [ ! -e "$ETC" ] || skip "$ETC exists already"
+F2B=/etc/fail2ban/action.d/bancluster.conf
+[ ! -e "$F2B" ] || skip "$F2B exists already"
+f2b_dirs_before=""
+for d in /etc/fail2ban /etc/fail2ban/action.d; do
+	[ -d "$d" ] && f2b_dirs_before="$f2b_dirs_before $d"
+done
 [ ! -e "$VAR" ] || skip "$VAR exists already"
 
 user_before=0
@@ -78,8 +86,9 @@ cleanup() {
 	for k in mx1 coordinator admin; do
 		rm -f "$ETC/$k.key" "$ETC/$k.pub"
 	done
-	rm -f "$ETC/agents.d/mx1.pub" "$ETC/admins.d/admin.pub"
-	rmdir "$ETC/agents.d" "$ETC/admins.d" "$ETC" 2>/dev/null
+	rm -f "$ETC/agents.d/mx1.pub" "$ETC/admins.d/admin.pub" "$ETC/agent.d/50-test.ini"
+	rmdir "$ETC/agents.d" "$ETC/admins.d" "$ETC/agent.d" "$ETC/coordinator.d" \
+		"$ETC/cli.d" "$ETC" 2>/dev/null
 	rmdir "$VAR" 2>/dev/null
 	if [ "$user_before" -eq 0 ] && getent passwd bancluster >/dev/null; then
 		deluser --system --quiet bancluster >/dev/null 2>&1 ||
@@ -93,6 +102,10 @@ cleanup() {
 	for p in $PKGS; do known "$p" && left="$left package:$p"; done
 	[ -e "$ETC" ] && left="$left $ETC"
 	[ -e "$VAR" ] && left="$left $VAR"
+	[ -e "$F2B" ] && left="$left $F2B"
+	for d in /etc/fail2ban/action.d /etc/fail2ban; do
+		case " $f2b_dirs_before " in *" $d "*) ;; *) [ -e "$d" ] && left="$left $d" ;; esac
+	done
 	[ "$user_before" -eq 0 ] && getent passwd bancluster >/dev/null && left="$left user"
 	[ "$group_before" -eq 0 ] && getent group bancluster >/dev/null && left="$left group"
 	if [ -z "$left" ]; then
@@ -190,7 +203,9 @@ for r in agent coordinator; do
 		has "$d" "-rw-r--r-- root/root" "lib/systemd/system/bancluster-$r.service"
 	checkx "bancluster-$r: $ETC/$r.ini, listed in conffiles" \
 		'has "$d" "-rw-r--r-- root/root" "etc/bancluster/$r.ini" &&
-		[ "$(dpkg-deb -I "$d" conffiles)" = "$ETC/$r.ini" ]'
+		[ "$(dpkg-deb -I "$d" conffiles | head -1)" = "$ETC/$r.ini" ]'
+	check "bancluster-$r: the drop-in directory $ETC/$r.d/" \
+		has "$d" "drwxr-xr-x root/root" "etc/bancluster/$r.d/"
 	check "bancluster-$r: bancluster-$r.8" \
 		has "$d" "-rw-r--r-- root/root" "usr/share/man/man8/bancluster-$r.8.gz"
 	checkx "bancluster-$r: postinst, prerm, postrm" \
@@ -204,11 +219,52 @@ done
 dpkg-deb -c "$deb_bancluster" | awk '$1 !~ /^d/ {print $6}' | sort >"$WORK/files-cli"
 check "no file in two packages (dpkg -i would refuse)" \
 	[ -z "$(sort "$WORK"/files-* | uniq -d)" ]
-checkx "bancluster-coordinator: examples/cli.ini, agents.d and admins.d" \
-	'has "$deb_bancluster_coordinator" "-rw-r--r-- root/root" \
-		usr/share/doc/bancluster-coordinator/examples/cli.ini &&
-	has "$deb_bancluster_coordinator" "drwxr-xr-x root/root" etc/bancluster/agents.d/ &&
+checkx "bancluster-coordinator: agents.d and admins.d" \
+	'has "$deb_bancluster_coordinator" "drwxr-xr-x root/root" etc/bancluster/agents.d/ &&
 	has "$deb_bancluster_coordinator" "drwxr-xr-x root/root" etc/bancluster/admins.d/'
+checkx "bancluster: $ETC/cli.ini (as deploy/cli.ini), the only conffile, and $ETC/cli.d/" \
+	'has "$deb_bancluster" "-rw-r--r-- root/root" etc/bancluster/cli.ini &&
+	[ "$(dpkg-deb -I "$deb_bancluster" conffiles)" = "$ETC/cli.ini" ] &&
+	has "$deb_bancluster" "drwxr-xr-x root/root" etc/bancluster/cli.d/ &&
+	[ "$(dpkg-deb --fsys-tarfile "$deb_bancluster" | tar -xOf - ./etc/bancluster/cli.ini)" = "$(cat deploy/cli.ini)" ]'
+checkx "bancluster: bash completion /usr/share/bash-completion/completions/bancluster (as deploy/completion/)" \
+	'has "$deb_bancluster" "-rw-r--r-- root/root" usr/share/bash-completion/completions/bancluster &&
+	[ "$(dpkg-deb --fsys-tarfile "$deb_bancluster" | tar -xOf - ./usr/share/bash-completion/completions/bancluster)" = "$(cat deploy/completion/bancluster)" ]'
+checkx "bancluster-agent: $F2B (as deploy/fail2ban/), a conffile; Suggests: fail2ban" \
+	'has "$deb_bancluster_agent" "-rw-r--r-- root/root" etc/fail2ban/action.d/bancluster.conf &&
+	[ "$(dpkg-deb -I "$deb_bancluster_agent" conffiles)" = "$ETC/agent.ini
+$F2B" ] &&
+	[ "$(dpkg-deb --fsys-tarfile "$deb_bancluster_agent" | tar -xOf - ./etc/fail2ban/action.d/bancluster.conf)" = "$(cat deploy/fail2ban/action.d/bancluster.conf)" ] &&
+	[ "$(field "$deb_bancluster_agent" Suggests)" = fail2ban ]'
+# every package: debian/copyright names the MIT (Expat) license of LICENSE
+# with its full text, and the copyright holder and year of LICENSE
+lic_holder=$(sed -n 's/^Copyright (c) //p' LICENSE)
+sed -n '/^Permission is hereby granted/,$p' LICENSE >"$WORK/license-text"
+# files_para FILE: "Copyright: ...|License: ..." of the "Files: *" paragraph
+files_para() {
+	awk '/^Files: \*$/ { f = 1 } f && /^Copyright: / { c = $0 }
+		f && /^License: / { printf "%s|%s", c, $0; exit }' "$1"
+}
+# license_text FILE: the standalone "License: Expat" paragraph's text,
+# unindented, "." lines blank again
+license_text() {
+	awk 'p && !/^ / { exit } p { print } /^License: Expat$/ && seen { p = 1 }
+		/^License: Expat$/ { seen = 1 }' "$1" | sed -e 's/^ //' -e 's/^\.$//'
+}
+for p in $PKGS; do
+	d=$(debof "$p")
+	dpkg-deb --fsys-tarfile "$d" | tar -xOf - "./usr/share/doc/$p/copyright" >"$WORK/copyright-$p" 2>/dev/null
+	para=$(files_para "$WORK/copyright-$p")
+	check "$p: copyright: Files: * $para" \
+		[ "$para" = "Copyright: $lic_holder|License: Expat" ]
+	check "$p: copyright: says Expat is the MIT license of LICENSE, no 'unstated'" \
+		sh -c 'grep -q "the MIT license" "$1" && ! grep -qi unstated "$1"' - "$WORK/copyright-$p"
+	license_text "$WORK/copyright-$p" >"$WORK/license-$p"
+	check "$p: copyright: the license text is LICENSE's, word for word" \
+		cmp -s "$WORK/license-$p" "$WORK/license-text"
+done
+check "LICENSE is the MIT license of The bancluster authors, 2026" \
+	sh -c 'head -1 LICENSE | grep -qx "MIT License" && grep -qx "Copyright (c) 2026 The bancluster authors" LICENSE'
 sizes=""
 for p in $PKGS; do
 	sizes="$sizes $p $(($(stat -c %s "$(debof "$p")") / 1024)) KiB;"
@@ -281,16 +337,37 @@ pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/bancluster-agent.service)
 check "the agent unit's ExecStartPre passes ($pre)" sh -c "[ -n \"\$1\" ] && $pre >/dev/null 2>&1" - "$pre"
 pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/bancluster-coordinator.service)
 check "the coordinator unit's ExecStartPre passes ($pre)" sh -c "[ -n \"\$1\" ] && $pre >/dev/null 2>&1" - "$pre"
-ex=/usr/share/doc/bancluster-coordinator/examples/cli.ini
-if [ -f $ex ]; then
-	# no coordinator runs: 69 (no answer) proves cli.ini and both keys
-	# loaded; a configuration or key error would be 78
-	/usr/bin/bancluster -c $ex status >"$WORK/cli.log" 2>&1
-	rc=$?
-	check "bancluster -c examples/cli.ini status: cli.ini and keys load (exit $rc, 69 = no coordinator)" \
-		[ "$rc" -eq 69 ]
+# a drop-in, as configuration management would add one: read after agent.ini
+printf '[source.journal]\ntype = journal\nformat = postfix\n' >$ETC/agent.d/50-test.ini
+out=$(/usr/sbin/bancluster-agent -c $ETC/agent.ini --check-config 2>&1)
+check "a source added by $ETC/agent.d/50-test.ini: $out" \
+	[ "$out" = "$ETC/agent.ini: OK (agent mx1, 2 sources, 1 drop-in in $ETC/agent.d: 50-test.ini)" ]
+rm -f $ETC/agent.d/50-test.ini
+# the packaged /etc/bancluster/cli.ini is the default: no coordinator
+# runs, so 69 (no answer) proves it and both keys it names loaded; a
+# configuration or key error would be 78
+timeout 20 /usr/bin/bancluster status >"$WORK/cli.log" 2>&1
+rc=$?
+check "bancluster status with the packaged $ETC/cli.ini: it and its keys load (exit $rc, 69 = no coordinator)" \
+	[ "$rc" -eq 69 ]
+# the installed completion completes from the installed program
+if command -v bash >/dev/null 2>&1; then
+	got=$(bash -c 'source /usr/share/bash-completion/completions/bancluster
+		COMP_WORDS=(bancluster ba); COMP_CWORD=1; _bancluster; echo "${COMPREPLY[*]}"' 2>&1)
+	check "installed bash completion: 'bancluster ba' completes to 'ban' ($got)" [ "$got" = ban ]
+fi
+# fail2ban reads the installed action (a copy of /etc/fail2ban with one
+# jail using it, so this machine's fail2ban is not touched)
+if command -v fail2ban-client >/dev/null 2>&1 && [ -d /etc/fail2ban/filter.d ]; then
+	cp -r /etc/fail2ban "$WORK/f2b"
+	rm -f "$WORK"/f2b/jail.d/* "$WORK/f2b/jail.local"
+	printf '[postfix-sasl]\nenabled = true\nbackend = systemd\naction = bancluster[kind=auth_fail]\n' \
+		>"$WORK/f2b/jail.d/bancluster.local"
+	timeout 30 fail2ban-client -c "$WORK/f2b" -d >"$WORK/f2b.log" 2>&1
+	check "fail2ban-client -d: jail postfix-sasl with the installed action runs 'bancluster report <ip> --kind auth_fail ...'" \
+		grep -qF "['actionban', 'bancluster report <ip> --kind auth_fail --count <failures> --service fail2ban/postfix-sasl']" "$WORK/f2b.log"
 else
-	note "skip examples/cli.ini: not installed (dpkg path-exclude for /usr/share/doc?)"
+	note "skip fail2ban reading the action: fail2ban not installed"
 fi
 
 # ---- man pages ---------------------------------------------------------
@@ -603,10 +680,13 @@ fi
 for p in $PKGS; do
 	check "$p purged" sh -c '! dpkg-query -W -f="\${Status}" "$1" 2>/dev/null | grep -qv not-installed' - "$p"
 done
-check "binaries, units, conffiles, man pages gone" \
+check "binaries, units, conffiles (cli.ini, the fail2ban action too), drop-in directories, completion, man pages gone" \
 	sh -c 'for f in /usr/bin/bancluster /usr/sbin/bancluster-agent /usr/sbin/bancluster-coordinator \
 		/lib/systemd/system/bancluster-agent.service /lib/systemd/system/bancluster-coordinator.service \
-		/etc/bancluster/agent.ini /etc/bancluster/coordinator.ini \
+		/etc/bancluster/agent.ini /etc/bancluster/coordinator.ini /etc/bancluster/cli.ini \
+		/etc/fail2ban/action.d/bancluster.conf /etc/bancluster/agent.d \
+		/etc/bancluster/coordinator.d /etc/bancluster/cli.d \
+		/usr/share/bash-completion/completions/bancluster \
 		/usr/share/man/man1/bancluster.1.gz; do [ ! -e "$f" ] || exit 1; done'
 check "purge removed the state in $VAR and the empty directory" [ ! -e "$VAR" ]
 checkx "purge kept the keys in $ETC" \

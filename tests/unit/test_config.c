@@ -675,6 +675,330 @@ static void test_where(void)
 	bc_cfg_free(keys, NKEYS, &c);
 }
 
+/* DIR/sub/test.d/NAME holds text (text NULL: the directory only). */
+static void dropin(const char *sub, const char *name, const char *text)
+{
+	char d[PATHBUF], f[PATHBUF + 64];
+
+	snprintf(d, sizeof(d), "%s/%s", tmpdir, sub);
+	mkdir(d, 0700);
+	snprintf(d, sizeof(d), "%s/%s/test.d", tmpdir, sub);
+	mkdir(d, 0700);
+	if (name == NULL)
+		return;
+	snprintf(f, sizeof(f), "%s/%s", d, name);
+	if (write_text(f, text) < 0)
+		EXPECT(0, "write %s: %s", f, strerror(errno));
+}
+
+/* The expected error: "DIR/sub/test.d/NAME:LINE: REST". */
+static void expect_dropin_err(const char *what, int rc, const char *err,
+			      const char *sub, const char *name, int line,
+			      const char *rest)
+{
+	char want[PATHBUF + 256];
+
+	if (line > 0)
+		snprintf(want, sizeof(want), "%s/%s/test.d/%s:%d: %s", tmpdir,
+			 sub, name, line, rest);
+	else
+		snprintf(want, sizeof(want), "%s/%s/test.d/%s: %s", tmpdir, sub,
+			 name, rest);
+	EXPECT(rc == -1 && strcmp(err, want) == 0, "%s: \"%s\" (got \"%s\")",
+	       what, want, err);
+}
+
+/*
+ * Drop-ins: test.d/\*.ini after test.ini, in byte order, each key
+ * replacing what came before; errors name the drop-in's own file and
+ * line; other names skipped; symlinks followed.
+ */
+static void test_dropins(void)
+{
+	char path[PATHBUF], err[ERRLEN], want[PATHBUF + 128];
+	const char *main_text = "[node]\nname = a\nkey = k0\n[ban]\nmaxretry = 2\n"
+				"allow = 10.0.0.0/8\n";
+	struct bc_cfg_dropins *d = calloc(1, sizeof(*d));
+	struct cfg c;
+	int rc;
+
+	if (d == NULL) {
+		EXPECT(0, "dropins: out of memory");
+		return;
+	}
+	/* no directory: the main file alone */
+	rc = load_text("di-none", main_text, &c, NULL, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.maxretry == 2,
+	       "dropins: no test.d: main file alone (rc %d, \"%s\")", rc, err);
+	EXPECT(bc_cfg_dropins(path, d, err, ERRLEN) == 0 && d->n == 0,
+	       "dropins: a missing directory lists none (\"%s\")", err);
+	snprintf(want, sizeof(want), "%s/di-none/test.d", tmpdir);
+	EXPECT(strcmp(d->dir, want) == 0, "dropins: NAME.ini -> NAME.d (\"%s\")",
+	       d->dir);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* an empty directory: the same */
+	dropin("di-empty", NULL, NULL);
+	rc = load_text("di-empty", main_text, &c, NULL, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.maxretry == 2 && c.allow.n == 1,
+	       "dropins: empty test.d: main file alone (rc %d, \"%s\")", rc, err);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* order and override: byte order, 'Z' before 'a'; later wins */
+	dropin("di-order", "20-b.ini", "[ban]\nmaxretry = 4\n");
+	dropin("di-order", "10-a.ini", "[ban]\nmaxretry = 3\nbantime = 2h\n");
+	dropin("di-order", "Z.ini", "[ban]\nmaxretry = 7\nfactor = 3\n");
+	dropin("di-order", "a.ini", "[ban]\nallow = 192.0.2.0/24, 198.51.100.0/24, ::1\n"
+				    "factor = 4\n[node]\nname = b\nkey = keys/k1\n");
+	rc = load_text("di-order", main_text, &c, NULL, path, sizeof(path), err);
+	EXPECT(rc == 0, "dropins: four drop-ins load (\"%s\")", err);
+	EXPECT(c.maxretry == 7, "dropins: 10-a, 20-b, Z, a in byte order: "
+	       "maxretry of Z.ini (7) over 20-b's 4, 10-a's 3 and the main "
+	       "file's 2 (got %lld)", (long long)c.maxretry);
+	EXPECT(c.factor == 4, "dropins: 'Z' before 'a' whatever the locale: "
+	       "factor of a.ini (4) over Z.ini's 3 (got %g)", c.factor);
+	EXPECT(c.bantime == 7200,
+	       "dropins: a key only a drop-in sets is taken (bantime %lld)",
+	       (long long)c.bantime);
+	EXPECT(strcmp(c.name, "b") == 0,
+	       "dropins: a drop-in replaces a main-file key (name \"%s\")", c.name);
+	EXPECT(c.allow.n == 3, "dropins: a list is replaced, not appended to "
+	       "(%zu entries, want 3)", c.allow.n);
+	snprintf(want, sizeof(want), "%s/di-order/keys/k1", tmpdir);
+	EXPECT(strcmp(c.key, want) == 0, "dropins: a relative path resolves "
+	       "against the main file's directory: \"%s\" (got \"%s\")", want,
+	       c.key);
+	bc_cfg_free(keys, NKEYS, &c);
+	EXPECT(bc_cfg_dropins(path, d, err, ERRLEN) == 0 && d->n == 4 &&
+		       strstr(d->path[0], "/test.d/10-a.ini") != NULL &&
+		       strstr(d->path[1], "/test.d/20-b.ini") != NULL &&
+		       strstr(d->path[2], "/test.d/Z.ini") != NULL &&
+		       strstr(d->path[3], "/test.d/a.ini") != NULL,
+	       "bc_cfg_dropins: 10-a, 20-b, Z, a (n %zu)", d->n);
+	/* where a key was set: the last file that sets it */
+	EXPECT(bc_cfg_line(path, "ban", "bantime") == 3,
+	       "bc_cfg_line: 10-a.ini's line 3 (got %d)",
+	       bc_cfg_line(path, "ban", "bantime"));
+	bc_cfg_err(err, ERRLEN, path, "ban", "maxretry", "too %s", "many");
+	expect_dropin_err("bc_cfg_err: the last drop-in that set the value", -1,
+			  err, "di-order", "Z.ini", 2, "[ban] maxretry: too many");
+	bc_cfg_err(err, ERRLEN, path, "node", "key", "no");
+	expect_dropin_err("bc_cfg_err: a.ini's [node] key", -1, err, "di-order",
+			  "a.ini", 6, "[node] key: no");
+	rc = bc_cfg_err(err, ERRLEN, path, "net", "bind", "d");
+	snprintf(want, sizeof(want), "%s: [net] bind: d", path);
+	EXPECT(rc == -1 && strcmp(err, want) == 0,
+	       "bc_cfg_err: a default names the main file (got \"%s\")", err);
+	EXPECT(bc_cfg_line(path, "ban", "offset") == 0,
+	       "bc_cfg_line: a default is 0 with drop-ins too");
+	{
+		char note[512], w2[PATHBUF + 128];
+
+		bc_cfg_dropins_note(path, note, sizeof(note));
+		snprintf(w2, sizeof(w2), ", 4 drop-ins in %s/di-order/test.d: "
+			 "10-a.ini, 20-b.ini, Z.ini, a.ini", tmpdir);
+		EXPECT(strcmp(note, w2) == 0, "bc_cfg_dropins_note: \"%s\" (got \"%s\")",
+		       w2, note);
+		bc_cfg_dropins_note(path, note, 40);
+		EXPECT(strlen(note) == 39 && strcmp(note + 36, "...") == 0,
+		       "bc_cfg_dropins_note: cut with \"...\" (\"%s\")", note);
+	}
+
+	/* skipped names: not *.ini, hidden, backups, package leftovers */
+	dropin("di-skip", "README", "not ini at all\n");
+	dropin("di-skip", "50-x.ini~", "[ban]\nmaxretry = 9\n");
+	dropin("di-skip", "50-x.ini.dpkg-old", "[ban]\nmaxretry = 9\n");
+	dropin("di-skip", ".50-x.ini", "[ban]\nmaxretry = 9\n");
+	dropin("di-skip", ".ini", "[ban]\nmaxretry = 9\n");
+	dropin("di-skip", "50-x.conf", "[ban]\nmaxretry = 9\n");
+	dropin("di-skip", "50-x.INI", "[ban]\nmaxretry = 9\n");
+	rc = load_text("di-skip", main_text, &c, NULL, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.maxretry == 2,
+	       "dropins: README, *.ini~, *.ini.dpkg-old, .hidden.ini, .ini, "
+	       "*.conf, *.INI skipped (rc %d, maxretry %lld, \"%s\")", rc,
+	       (long long)c.maxretry, err);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* errors name the drop-in's own file and line */
+	dropin("di-err", "10-ok.ini", "[ban]\nmaxretry = 3\n");
+	dropin("di-err", "20-bad.ini", "# policy\n[ban]\nmaxretry = 0\n");
+	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
+	expect_dropin_err("dropins: a bad value", rc, err, "di-err", "20-bad.ini",
+			  3, "[ban] maxretry: expected 1..1000, got \"0\"");
+	bc_cfg_free(keys, NKEYS, &c);
+	dropin("di-err", "20-bad.ini", "[node]\n\ncolour = blue\n");
+	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
+	expect_dropin_err("dropins: an unknown key", rc, err, "di-err",
+			  "20-bad.ini", 3, "[node] colour: unknown key");
+	bc_cfg_free(keys, NKEYS, &c);
+	dropin("di-err", "20-bad.ini", "[bogus]\nx = 1\n");
+	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
+	expect_dropin_err("dropins: an unknown section", rc, err, "di-err",
+			  "20-bad.ini", 2, "[bogus] x: unknown section");
+	bc_cfg_free(keys, NKEYS, &c);
+	dropin("di-err", "20-bad.ini", "[ban]\nmaxretry = 3\nmaxretry = 4\n");
+	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
+	expect_dropin_err("dropins: a key set twice in one drop-in", rc, err,
+			  "di-err", "20-bad.ini", 3, "[ban] maxretry: set twice");
+	bc_cfg_free(keys, NKEYS, &c);
+	dropin("di-err", "20-bad.ini", "[ban\n");
+	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
+	expect_dropin_err("dropins: a syntax error", rc, err, "di-err",
+			  "20-bad.ini", 1, "syntax error");
+	bc_cfg_free(keys, NKEYS, &c);
+	{
+		char longl[300];
+
+		memset(longl, 'x', sizeof(longl));
+		memcpy(longl, "[ban]\n#", 7);
+		memcpy(longl + sizeof(longl) - 2, "\n", 2);
+		dropin("di-err", "20-bad.ini", longl);
+		rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path),
+			       err);
+		expect_dropin_err("dropins: a long line", rc, err, "di-err",
+				  "20-bad.ini", 2, "line longer than 199 characters");
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+	dropin("di-err", "20-bad.ini", "[ban]\nmaxretry = 5\n");
+	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.maxretry == 5,
+	       "dropins: the same key in the main file and a drop-in is no error "
+	       "(rc %d, \"%s\")", rc, err);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* a required key may come from a drop-in alone */
+	dropin("di-req", "10-name.ini", "[node]\nname = fromdropin\n");
+	rc = load_text("di-req", "[ban]\nmaxretry = 3\n", &c, NULL, path,
+		       sizeof(path), err);
+	EXPECT(rc == 0 && strcmp(c.name, "fromdropin") == 0,
+	       "dropins: a required key set by a drop-in only (rc %d, \"%s\")", rc,
+	       err);
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* extra sections in a drop-in reach the handler */
+	dropin("di-extra", "50-mail.ini", "[source.mail]\npath = /var/log/mail.log\n");
+	rc = load_text("di-extra", "[node]\nname = a\n[source.x]\npath = /x\n", &c,
+		       extra, path, sizeof(path), err);
+	EXPECT(rc == 0 && c.extra_calls == 2 &&
+		       strcmp(c.extra_last, "source.mail=/var/log/mail.log") == 0,
+	       "dropins: [source.mail] of a drop-in reaches the handler after "
+	       "the main file's (calls %d, \"%s\", \"%s\")", c.extra_calls,
+	       c.extra_last, err);
+	bc_cfg_free(keys, NKEYS, &c);
+	dropin("di-extra", "50-mail.ini", "[source.mail]\nlevel = 3\n");
+	rc = load_text("di-extra", "[node]\nname = a\n", &c, extra, path,
+		       sizeof(path), err);
+	expect_dropin_err("dropins: an extra handler's refusal", rc, err,
+			  "di-extra", "50-mail.ini", 2,
+			  "[source.mail] level: unknown key");
+	bc_cfg_free(keys, NKEYS, &c);
+
+	/* symlinks: followed to a regular file; dangling or a directory: error */
+	{
+		char target[PATHBUF], link[PATHBUF + 64];
+
+		snprintf(target, sizeof(target), "%s/shared-policy.ini", tmpdir);
+		write_text(target, "[ban]\nmaxretry = 8\n");
+		dropin("di-link", NULL, NULL);
+		snprintf(link, sizeof(link), "%s/di-link/test.d/30-shared.ini",
+			 tmpdir);
+		EXPECT(symlink(target, link) == 0, "symlink: %s", strerror(errno));
+		rc = load_text("di-link", main_text, &c, NULL, path, sizeof(path),
+			       err);
+		EXPECT(rc == 0 && c.maxretry == 8,
+		       "dropins: a symlink to a file is followed (rc %d, %lld, \"%s\")",
+		       rc, (long long)c.maxretry, err);
+		bc_cfg_free(keys, NKEYS, &c);
+		bc_cfg_err(err, ERRLEN, path, "ban", "maxretry", "x");
+		expect_dropin_err("bc_cfg_err: a symlinked drop-in is named as "
+				  "listed", -1, err, "di-link", "30-shared.ini",
+				  2, "[ban] maxretry: x");
+		remove(target);
+		rc = load_text("di-link", main_text, &c, NULL, path, sizeof(path),
+			       err);
+		expect_dropin_err("dropins: a dangling symlink", rc, err, "di-link",
+				  "30-shared.ini", 0, "No such file or directory");
+		bc_cfg_free(keys, NKEYS, &c);
+		remove(link);
+		snprintf(link, sizeof(link), "%s/di-link/test.d/40-dir.ini", tmpdir);
+		mkdir(link, 0700);
+		rc = load_text("di-link", main_text, &c, NULL, path, sizeof(path),
+			       err);
+		expect_dropin_err("dropins: a directory named *.ini", rc, err,
+				  "di-link", "40-dir.ini", 0, "not a regular file");
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+
+	/* test.d is a file; test.d cannot be read */
+	{
+		char dd[PATHBUF];
+
+		snprintf(dd, sizeof(dd), "%s/di-file", tmpdir);
+		mkdir(dd, 0700);
+		snprintf(dd, sizeof(dd), "%s/di-file/test.d", tmpdir);
+		write_text(dd, "[ban]\nmaxretry = 9\n");
+		rc = load_text("di-file", main_text, &c, NULL, path, sizeof(path),
+			       err);
+		snprintf(want, sizeof(want), "%s: Not a directory", dd);
+		EXPECT(rc == -1 && strcmp(err, want) == 0,
+		       "dropins: test.d a file: \"%s\" (got \"%s\")", want, err);
+		bc_cfg_free(keys, NKEYS, &c);
+		if (geteuid() != 0) {
+			dropin("di-perm", "10.ini", "[ban]\nmaxretry = 9\n");
+			snprintf(dd, sizeof(dd), "%s/di-perm/test.d", tmpdir);
+			chmod(dd, 0);
+			rc = load_text("di-perm", main_text, &c, NULL, path,
+				       sizeof(path), err);
+			snprintf(want, sizeof(want), "%s: Permission denied", dd);
+			EXPECT(rc == -1 && strcmp(err, want) == 0,
+			       "dropins: unreadable test.d: \"%s\" (got \"%s\")",
+			       want, err);
+			chmod(dd, 0700);
+			bc_cfg_free(keys, NKEYS, &c);
+		}
+	}
+
+	/* more than BC_CFG_DROPIN_MAX files */
+	{
+		char name[32];
+		int i;
+
+		for (i = 0; i <= BC_CFG_DROPIN_MAX; i++) {
+			snprintf(name, sizeof(name), "%03d.ini", i);
+			dropin("di-many", name, "[ban]\nmaxretry = 3\n");
+		}
+		rc = load_text("di-many", main_text, &c, NULL, path, sizeof(path),
+			       err);
+		snprintf(want, sizeof(want), "%s/di-many/test.d: more than %d "
+			 "drop-in files", tmpdir, BC_CFG_DROPIN_MAX);
+		EXPECT(rc == -1 && strcmp(err, want) == 0,
+		       "dropins: %d files: \"%s\" (got \"%s\")",
+		       BC_CFG_DROPIN_MAX + 1, want, err);
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+
+	/* a main file not named *.ini: PATH.d */
+	{
+		char f[PATHBUF], dd[PATHBUF + 8];
+
+		snprintf(f, sizeof(f), "%s/di-conf", tmpdir);
+		mkdir(f, 0700);
+		snprintf(f, sizeof(f), "%s/di-conf/bc.conf", tmpdir);
+		write_text(f, main_text);
+		snprintf(dd, sizeof(dd), "%s.d", f);
+		mkdir(dd, 0700);
+		snprintf(dd, sizeof(dd), "%s.d/1.ini", f);
+		write_text(dd, "[ban]\nmaxretry = 6\n");
+		memset(&c, 0, sizeof(c));
+		rc = bc_cfg_load(f, keys, NKEYS, &c, NULL, err, ERRLEN);
+		EXPECT(rc == 0 && c.maxretry == 6,
+		       "dropins: bc.conf reads bc.conf.d/ (rc %d, %lld, \"%s\")", rc,
+		       (long long)c.maxretry, err);
+		bc_cfg_free(keys, NKEYS, &c);
+	}
+	free(d);
+}
+
 /* bc_cfg_dir: a directory, usable with the mode asked for. */
 static void test_dir(void)
 {
@@ -735,6 +1059,7 @@ int main(void)
 	test_parse_value();
 	test_endpoints();
 	test_where();
+	test_dropins();
 	test_dir();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
