@@ -43,6 +43,7 @@
 
 #include "agent/agent.h"
 #include "agent/parse.h"
+#include "common/duration.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/policy.h"
