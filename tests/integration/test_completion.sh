@@ -74,7 +74,7 @@ comp "" ban 192.0.2.1 --reason ""
 # file names: replay's FILE, keygen --out PATH, audit smtp --ca-file F
 comp "logs/mail log 2 logs/mail.log" replay logs/m
 comp "logs/mail log 2 logs/mail.log" replay --format postfix logs/
-comp "--format --help --json" replay -
+comp "--config --format --help --json --max-addresses --print-matched --print-missed" replay -
 comp "etc/cli.ini" keygen --out etc/
 comp "logs/mail.log" audit smtp mx.example.org --ca-file logs/mail.l
 # nothing for a program that is not there, and no error
