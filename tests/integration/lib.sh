@@ -166,7 +166,14 @@ while True:
 		PIDS="$PIDS $!"
 		i=$((i + 1))
 	done
-	sleep 0.3
+	# each must be bound before a test asks "reaches mxN before the ban":
+	# five Pythons starting at once on a loaded machine take seconds
+	i=1
+	while [ "$i" -le "$MXN" ]; do
+		wait_for 10 sh -c "ip netns exec $NSP-mx$i ss -ltnH 'sport = :25' | grep -q ." ||
+			note "mx$i: nothing listens on port 25 after 10 s"
+		i=$((i + 1))
+	done
 }
 
 bc() { ns coord "$BIN/bancluster" -c "$WORK/cli.ini" "$@"; }
