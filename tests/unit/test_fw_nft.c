@@ -236,8 +236,10 @@ static void test_open_add_dump(struct bc_fw *fw)
 		      strstr(out, "192.0.2.1") &&
 		      !strstr(out, "198.51.100") &&
 		      strstr(out, "flags timeout\n") &&
-		      !strstr(out, "interval"),
-	      "nft list set fleet4: a hash set with timeouts, the host only");
+		      !strstr(out, "flags interval") &&
+		      strstr(out, "gc-interval 1m\n"),
+	      "nft list set fleet4: a hash set with timeouts (gc every "
+	      "minute), the host only");
 	CHECK(run("nft list set inet bancluster fleet4_nets", out,
 		  sizeof out) == 0 &&
 		      strstr(out, "198.51.100.0/24") &&
