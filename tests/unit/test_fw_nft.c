@@ -656,6 +656,7 @@ static void sample_end(struct sampler *sm, int *tries, int *connected)
 #define OLD_HOSTS 5000
 #define MON_WAIT_ROUNDS 100 /* of 200 ms */
 #define OLD_PATH_MAX 64
+#define CMD_MAX 512
 
 /*
  * The layout before the split: four interval sets named fleet4 etc.
@@ -668,7 +669,7 @@ static void test_migrate(void)
 {
 	char path[OLD_PATH_MAX] = "/tmp/test_fw_old.XXXXXX";
 	char mon[OLD_PATH_MAX] = "/tmp/test_fw_mon.XXXXXX";
-	char err[ERRLEN], out[OUT_MAX], cmd[256];
+	char err[ERRLEN], out[OUT_MAX], cmd[CMD_MAX];
 	struct sampler banned, free_src;
 	int fd = mkstemp(path), mfd = mkstemp(mon), l25;
 	int tries, connected, ftries, fconnected;
@@ -755,9 +756,11 @@ static void test_migrate(void)
 	CHECK(tries >= 20 && connected == 0,
 	      "during the migration 127.0.0.5 -> 25 never connected "
 	      "(%d of %d tries)", connected, tries);
-	CHECK(ftries >= 20 && fconnected == ftries,
-	      "the control 127.0.0.6 -> 25 always connected (%d of %d)",
-	      fconnected, ftries);
+	/* the control shows the sampler connects at all (a try may miss its
+	 * few ms on a loaded machine) */
+	CHECK(ftries >= 20 && fconnected * 10 >= ftries * 9,
+	      "the control 127.0.0.6 -> 25 connected (at least 90 %%: %d of "
+	      "%d)", fconnected, ftries);
 	snprintf(cmd, sizeof cmd,
 		 "grep -c '^# new generation' %s; "
 		 "grep -c '^delete set inet bancluster fleet4$' %s; "
