@@ -114,7 +114,7 @@ check "first generation made by the agent" grep -q '^# new generation [0-9]* by 
 for want in \
 	'^delete set inet bancluster fleet4$' \
 	'^delete set inet bancluster local4$' \
-	'^add set inet bancluster fleet4 { type ipv4_addr; flags timeout; }' \
+	'^add set inet bancluster fleet4 { type ipv4_addr; flags timeout; gc-interval 1m; }' \
 	'^add set inet bancluster fleet4_nets { type ipv4_addr; flags interval,timeout; }' \
 	'^add element inet bancluster fleet4 { 198.18.9.5 timeout ' \
 	'^add element inet bancluster fleet4_nets { 198.18.7.0/24 timeout ' \
