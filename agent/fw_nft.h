@@ -80,8 +80,9 @@ long bc_fw_migrated(const struct bc_fw *fw);
  *
  * Runs of ADDs to the same kernel set share requests; each DEL is a
  * request of its own. Re-adding an identical element is not an error (no
- * NLM_F_EXCL; it keeps its old timeout: to change one, DEL then ADD in
- * the same call). A host inside a range already in the _nets set is no
+ * NLM_F_EXCL); older kernels keep its old timeout, recent ones (6.18
+ * here) take the new one, so to change a timeout everywhere DEL then ADD
+ * in the same call, as banset does. A host inside a range already in the _nets set is no
  * conflict (they are different sets), but the kernel refuses a range
  * that partly overlaps or contains one already in _nets (EEXIST): the
  * call then fails and err names the op. A call that touches only hash
