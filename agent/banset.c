@@ -1,5 +1,7 @@
 /*
- * banset.c - prefix bans to disjoint nftables interval elements.
+ * banset.c - bans to nftables elements: one element per host ban (the
+ * hash set), prefix bans flattened into disjoint interval elements (the
+ * _nets set).
  *
  * Input is the agent's own ban map (already verified coordinator data).
  * Addresses are handled as 128-bit integers; IPv4 uses the low 32 bits.
@@ -48,6 +50,12 @@ static void from_u128(u128 x, size_t n, uint8_t out[16])
 	}
 }
 
+/* A ban of one address: its own element in the hash set. */
+static int is_host(const struct bc_ban *b)
+{
+	return b->addr.plen == bc_addr_maxlen(&b->addr);
+}
+
 static void range(const struct bc_ban *b, u128 *f, u128 *l)
 {
 	uint8_t first[16], last[16];
@@ -85,7 +93,11 @@ static void emit(struct pvec *pv, u128 f, u128 l, int64_t exp)
 	pv->merge_ok = 1;
 }
 
-/* Sweep n laminar bans sorted by bc_addr_cmp into disjoint pieces. */
+/*
+ * Sweep the prefix bans among n laminar bans sorted by bc_addr_cmp into
+ * disjoint pieces; host bans are skipped (they contain nothing, so the
+ * nesting of the others is unchanged).
+ */
 static void sweep(const struct bc_ban *v, size_t n, struct pvec *pv)
 {
 	struct {
@@ -100,6 +112,8 @@ static void sweep(const struct bc_ban *v, size_t n, struct pvec *pv)
 		u128 f = 0, l = 0;
 		int64_t e = 0;
 
+		if (i < n && is_host(&v[i]))
+			continue;
 		if (i < n) {
 			range(&v[i], &f, &l);
 			e = v[i].expires_ms ? v[i].expires_ms : PERMANENT;
@@ -200,6 +214,55 @@ static int cmp_piece(const struct piece *x, const struct piece *y)
 	return 0;
 }
 
+/* The element of one host ban, as a piece. */
+static struct piece host_piece(const struct bc_ban *b)
+{
+	struct piece p;
+
+	range(b, &p.first, &p.last);
+	p.exp = b->expires_ms ? b->expires_ms : PERMANENT;
+	return p;
+}
+
+/*
+ * A host ban changes its own element only: DEL the old one (if its expiry
+ * differs or it is removed), ADD the new one. Same contract as
+ * bc_banset_change().
+ */
+static int host_change(struct bc_banmap *m, const struct bc_ban *b,
+		       int remove, int64_t now_ms, enum bc_fw_set set,
+		       struct bc_fw_ops *ops)
+{
+	long had = bc_banmap_find(m, &b->addr);
+	size_t mark = ops->n;
+	int family = b->addr.family;
+
+	if (remove && had < 0)
+		return 0; /* nothing to do */
+	if (!remove && had >= 0 && m->v[had].expires_ms == b->expires_ms) {
+		m->v[had] = *b; /* same element */
+		return 0;
+	}
+	if (had >= 0) {
+		struct piece old = host_piece(&m->v[had]);
+
+		if (push_op(ops, BC_FW_DEL, set, family, &old, now_ms) < 0)
+			return -1;
+	}
+	if (!remove) {
+		struct piece p = host_piece(b);
+
+		if (push_op(ops, BC_FW_ADD, set, family, &p, now_ms) < 0 ||
+		    bc_banmap_put(m, b) < 0) {
+			ops->n = mark;
+			return -1;
+		}
+	} else {
+		bc_banmap_del(m, &b->addr);
+	}
+	return 0;
+}
+
 int bc_banset_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
 		     int64_t now_ms, enum bc_fw_set set, struct bc_fw_ops *ops)
 {
@@ -210,6 +273,8 @@ int bc_banset_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
 	long had = bc_banmap_find(m, &b->addr);
 	int family = b->addr.family, rc = -1;
 
+	if (is_host(b))
+		return host_change(m, b, remove, now_ms, set, ops);
 	if (had >= 0)
 		saved = m->v[had];
 	region(m, &r, &lo, &hi);
@@ -277,11 +342,13 @@ int bc_banset_all(const struct bc_banmap *m, int64_t now_ms,
 	size_t i, start = 0;
 	int rc = 0;
 
-	/* one sweep per family (bc_addr_cmp sorts by family first) */
+	/* per family (bc_addr_cmp sorts by family first): the prefix
+	 * pieces, then the hosts */
 	for (i = 1; i <= m->n && rc == 0; i++) {
+		int family = m->v[start].addr.family;
 		size_t k;
 
-		if (i < m->n && m->v[i].addr.family == m->v[start].addr.family)
+		if (i < m->n && m->v[i].addr.family == family)
 			continue;
 		pv.n = 0;
 		sweep(m->v + start, i - start, &pv);
@@ -289,12 +356,19 @@ int bc_banset_all(const struct bc_banmap *m, int64_t now_ms,
 			rc = -1;
 			break;
 		}
-		for (k = 0; k < pv.n; k++)
-			if (push_op(ops, BC_FW_ADD, set, m->v[start].addr.family,
-				    &pv.v[k], now_ms) < 0) {
+		for (k = 0; k < pv.n && rc == 0; k++)
+			if (push_op(ops, BC_FW_ADD, set, family, &pv.v[k],
+				    now_ms) < 0)
 				rc = -1;
-				break;
-			}
+		for (k = start; k < i && rc == 0; k++) {
+			struct piece p;
+
+			if (!is_host(&m->v[k]))
+				continue;
+			p = host_piece(&m->v[k]);
+			if (push_op(ops, BC_FW_ADD, set, family, &p, now_ms) < 0)
+				rc = -1;
+		}
 		start = i;
 	}
 	free(pv.v);

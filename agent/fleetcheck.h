@@ -5,10 +5,18 @@
  * the coordinator hashes its own ban map the same way, so `audit fleet`
  * can tell in_sync, lagging and drifted agents apart.
  *
- * An element is hashed as (family, first, last) only: kernel timeouts
- * drift by milliseconds. Elements expiring before `cutoff_ms` (absolute,
- * chosen by the agent) are left out on both sides, so a ban that is
- * about to time out does not make a false alarm.
+ * The kernel side is every element of the fleet sets - fleet4 and
+ * fleet4_nets, fleet6 and fleet6_nets - as bc_fw_dump returns them; the
+ * expected side is bc_banset_all() of the ban map: one element per host
+ * ban, the prefix bans flattened into disjoint ranges. A host element is
+ * [a, a] and a range is never a single address (a prefix shorter than
+ * /32 or /128 and its pieces span two or more), so the two sets' elements
+ * need no tag. An element is hashed as (family, first, last) only: kernel
+ * timeouts drift by milliseconds. Elements expiring before `cutoff_ms`
+ * (absolute, chosen by the agent) are left out on both sides, so a ban
+ * that is about to time out does not make a false alarm. The coordinator
+ * (coordinator/audit.c) calls bc_fleetcheck_expected() itself, so both
+ * ends always hash the same way.
  */
 #ifndef BC_FLEETCHECK_H
 #define BC_FLEETCHECK_H

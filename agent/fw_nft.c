@@ -8,6 +8,9 @@
  * request that caused it by nlmsg_seq, so it can be named (op index,
  * address, set) or, for the one expected failure - deleting an element
  * that already timed out - dropped before the transaction is retried.
+ * Set-element requests are written straight into the batch pages (struct
+ * elw), not built from one libnftnl object per element: at a million
+ * elements the allocations cost more than the kernel's work.
  *
  * Inputs: struct bc_fw_elem records from the agent (trusted, but checked:
  * family, set, op, first <= last) and the kernel's replies (parsed by
@@ -16,22 +19,37 @@
  * struct bc_fw it gets from bc_fw_open(). Nothing prints or exits: errors
  * return -1 (or NULL) with one line in the caller's err buffer.
  *
+ * Layout: each of fleet4, fleet6, local4, local6 is a pair of sets. The
+ * set of that name is a hash set with timeouts holding single addresses
+ * (a record with first == last); NAME_nets is an interval set holding
+ * every wider range. The kernel's hash set costs O(1) per element and
+ * nothing per transaction; its interval set (nft_rbtree) rebuilds a
+ * lookup array of the whole set at every commit that touches it (about
+ * 4-10 ms at 100 000 elements on 6.18), so host bans - nearly all of
+ * them - never go there. A host inside a banned range is in both sets,
+ * each element with its own timeout: whichever lasts longer keeps the
+ * address banned.
+ *
  * Interval sets: [first, last] is a start element (key first, carrying the
  * timeout) plus an end element (key last + 1, flag INTERVAL_END, no
  * timeout); when last is the all-ones address there is no end element,
  * as nftables does it. The kernel rejects overlapping intervals, so
- * bc_fw_replace() first cuts its input into disjoint pieces, each with the
- * longest timeout that covers it. (Verified on 6.18: a timeout on an
+ * bc_fw_replace() first cuts its ranges into disjoint pieces, each with
+ * the longest timeout that covers it. (Verified on 6.18: a timeout on an
  * interval-end element is refused with EINVAL.)
  *
- * Cost: on kernels whose rbtree set backend rebuilds a lookup array at
- * commit (6.18 here), every transaction that touches an interval set costs
- * O(set size) in the kernel - about 4-10 ms at 100 000 elements - however
- * few elements it carries. Batch bursts into one bc_fw_apply() call.
+ * Old layout: an agent before the split kept everything in interval sets
+ * named fleet4 etc. bc_fw_open() finds any of the eight sets whose type
+ * differs from the layout above, reads every element of those sets, and
+ * in the same transaction that (re)creates the table flushes the chain,
+ * deletes them, creates the eight sets, puts the elements back (remaining
+ * timeouts) and adds the rules: packets see the old generation or the new
+ * one, never a moment without the bans.
  */
 #include "agent/fw_nft.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -80,13 +98,28 @@
 #define CHAIN_NAME "input"
 #define PORTSET_NAME "__set%d"             /* anonymous: kernel numbers it */
 #define SET_ID_BASE 1                      /* batch-local ids of new sets */
-#define PORTSET_ID_BASE 10
+#define PORTSET_ID_BASE 20
+#define NSETS 8              /* {fleet, local} x {v4, v6} x {host, nets} */
+#define SPANS_INIT 256
+/* The hash sets' garbage collector walks the whole set each interval
+ * (default 1 s: 12 % of a core at 1,000,000 elements, measured); expired
+ * elements no longer match before it frees them. */
+#define HOST_GC_INTERVAL_MS 60000u
+#define ELEM_MSG_MAX 60000u  /* a request this long ends (nest < 64 KiB) */
+#define ELEM_MAX_SIZE 128u   /* one element's attributes, at most */
+
+/* The two sets behind each name: single addresses, and wider ranges. */
+enum set_kind {
+	KIND_HOST = 0, /* NAME: hash set, flags timeout */
+	KIND_NETS = 1, /* NAME_nets: interval set, flags interval,timeout */
+};
 
 struct bc_fw {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
 	uint8_t *rx;
+	long migrated; /* elements carried over from the old layout, or -1 */
 };
 
 /* What each acked request in a transaction was, to explain its error. */
@@ -99,9 +132,10 @@ enum msg_kind {
 
 struct msg_ref {
 	uint32_t seq;
-	uint8_t kind;
+	uint8_t kind;  /* enum msg_kind */
 	uint8_t set;
 	uint8_t family;
+	uint8_t skind; /* enum set_kind */
 	size_t op;
 	size_t op_end;
 };
@@ -152,12 +186,45 @@ static size_t fam_len(int family)
 	return family == AF_INET ? 4 : 16;
 }
 
-/* Kernel name of the set holding `set` addresses of `family`. */
-static const char *set_name(int set, int family)
+/* Kernel name of the set holding `set` addresses of `family`, `kind`. */
+static const char *set_name(int set, int family, int kind)
 {
-	if (set == BC_FW_FLEET)
-		return family == AF_INET ? "fleet4" : "fleet6";
-	return family == AF_INET ? "local4" : "local6";
+	static const char *const names[2][2][2] = {
+		{{"fleet4", "fleet4_nets"}, {"fleet6", "fleet6_nets"}},
+		{{"local4", "local4_nets"}, {"local6", "local6_nets"}},
+	};
+
+	return names[set == BC_FW_LOCAL][family == AF_INET6][kind == KIND_NETS];
+}
+
+/* The kernel sets numbered 0..NSETS-1 as set_name() orders them. */
+static int idx_set(size_t i)
+{
+	return i < 4 ? BC_FW_FLEET : BC_FW_LOCAL;
+}
+
+static int idx_family(size_t i)
+{
+	return (i & 2) ? AF_INET6 : AF_INET;
+}
+
+static int idx_kind(size_t i)
+{
+	return (i & 1) ? KIND_NETS : KIND_HOST;
+}
+
+/* The set flags each kind is created with. */
+static uint32_t set_flags(int kind)
+{
+	return kind == KIND_NETS ? NFT_SET_INTERVAL | NFT_SET_TIMEOUT
+				 : NFT_SET_TIMEOUT;
+}
+
+/* Which set of its name a record goes to: one address or a range. */
+static int elem_kind(const struct bc_fw_elem *e)
+{
+	return memcmp(e->first, e->last, fam_len(e->family)) == 0 ? KIND_HOST
+								   : KIND_NETS;
 }
 
 /* True for the all-ones address (no interval-end element above it). */
@@ -238,39 +305,6 @@ static struct nftnl_set *set_handle(const char *name)
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	return s;
-}
-
-/*
- * Append the kernel elements for [first, last] to s: the start key (with
- * the timeout, if any) and, unless last is all ones, the end key last + 1
- * flagged INTERVAL_END. The set owns the new elements.
- */
-static int put_interval(struct nftnl_set *s, int family, const uint8_t *first,
-			const uint8_t *last, uint64_t timeout_ms)
-{
-	size_t len = fam_len(family);
-	struct nftnl_set_elem *e;
-	uint8_t end[16];
-
-	e = nftnl_set_elem_alloc();
-	if (e == NULL)
-		return -1;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, first, (uint32_t)len);
-	if (timeout_ms != 0)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
-	nftnl_set_elem_add(s, e);
-	if (addr_is_max(last, len))
-		return 0;
-	memcpy(end, last, len);
-	addr_inc(end, len);
-	e = nftnl_set_elem_alloc();
-	if (e == NULL)
-		return -1;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, end, (uint32_t)len);
-	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
-			       NFT_SET_ELEM_INTERVAL_END);
-	nftnl_set_elem_add(s, e);
-	return 0;
 }
 
 /*
@@ -362,12 +396,13 @@ static int rule_push(struct nftnl_rule *r, struct nftnl_expr *x)
 }
 
 /*
- * The rule for one banned set:
+ * The rule for one banned set (fleet4, fleet4_nets, ...):
  *   meta nfproto ipv4 ip saddr @fleet4 [meta l4proto tcp th dport @ports]
  *   counter drop
  * portset_id != 0 names the anonymous port set created in this batch.
  */
-static struct nftnl_rule *build_rule(int set, int family, uint32_t portset_id)
+static struct nftnl_rule *build_rule(int set, int family, int kind,
+				     uint32_t portset_id)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	bool v4 = family == AF_INET;
@@ -382,7 +417,7 @@ static struct nftnl_rule *build_rule(int set, int family, uint32_t portset_id)
 	rc |= rule_push(r, expr_cmp_u8(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6));
 	rc |= rule_push(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER,
 					v4 ? 12 : 8, v4 ? 4 : 16));
-	rc |= rule_push(r, expr_lookup(set_name(set, family), 0));
+	rc |= rule_push(r, expr_lookup(set_name(set, family, kind), 0));
 	if (portset_id != 0) {
 		rc |= rule_push(r, expr_meta(NFT_META_L4PROTO));
 		rc |= rule_push(r, expr_cmp_u8(IPPROTO_TCP));
@@ -470,6 +505,108 @@ static int txn_elems(struct bc_fw *fw, struct txn *t, uint16_t type,
 	}
 	nftnl_set_elems_iter_destroy(it);
 	return rc;
+}
+
+/*
+ * Element writer: NEWSETELEM / DELSETELEM requests for one kernel set
+ * written straight into the batch pages, as many requests as the 64 KiB
+ * nest limit needs, each with the same msg_ref. No libnftnl object per
+ * element: a million elements cost a million small copies, not a million
+ * allocations. Nothing else may be added to the batch between the first
+ * elw_key() and elw_close().
+ */
+struct elw {
+	struct bc_fw *fw;
+	struct txn *t;
+	uint16_t type;
+	struct msg_ref ref;
+	const char *name;
+	struct nlmsghdr *nlh; /* request being written, or NULL */
+	struct nlattr *list;  /* its NFTA_SET_ELEM_LIST_ELEMENTS nest */
+};
+
+static void elw_init(struct elw *w, struct bc_fw *fw, struct txn *t,
+		     uint16_t type, const struct msg_ref *ref)
+{
+	memset(w, 0, sizeof *w);
+	w->fw = fw;
+	w->t = t;
+	w->type = type;
+	w->ref = *ref;
+	w->name = set_name(ref->set, ref->family, ref->skind);
+}
+
+/* End the request being written (if any) and account it in the batch. */
+static int elw_close(struct elw *w)
+{
+	if (w->nlh == NULL)
+		return 0;
+	mnl_attr_nest_end(w->nlh, w->list);
+	w->nlh = NULL;
+	return nftnl_batch_update(w->t->b);
+}
+
+/* One element: key, optional timeout, optional flags. 0 or -1. */
+static int elw_key(struct elw *w, const uint8_t *key, size_t len,
+		   uint64_t timeout_ms, uint32_t flags)
+{
+	struct nlattr *e, *k;
+
+	if (w->nlh != NULL &&
+	    w->nlh->nlmsg_len + ELEM_MAX_SIZE > ELEM_MSG_MAX &&
+	    elw_close(w) < 0)
+		return -1;
+	if (w->nlh == NULL) {
+		w->nlh = txn_msg(w->fw, w->t, w->type,
+				 w->type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE
+							       : 0,
+				 &w->ref);
+		if (w->nlh == NULL)
+			return -1;
+		put_set_name(w->nlh, w->name);
+		w->list = mnl_attr_nest_start(w->nlh,
+					      NFTA_SET_ELEM_LIST_ELEMENTS);
+	}
+	e = mnl_attr_nest_start(w->nlh, NFTA_LIST_ELEM);
+	k = mnl_attr_nest_start(w->nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(w->nlh, NFTA_DATA_VALUE, len, key);
+	mnl_attr_nest_end(w->nlh, k);
+	if (timeout_ms != 0)
+		mnl_attr_put_u64(w->nlh, NFTA_SET_ELEM_TIMEOUT,
+				 htobe64(timeout_ms));
+	if (flags != 0)
+		mnl_attr_put_u32(w->nlh, NFTA_SET_ELEM_FLAGS, htonl(flags));
+	mnl_attr_nest_end(w->nlh, e);
+	return 0;
+}
+
+/*
+ * The kernel elements for the interval [first, last]: the start key (with
+ * the timeout, if any) and, unless last is all ones, the end key last + 1
+ * flagged INTERVAL_END.
+ */
+static int put_interval(struct elw *w, int family, const uint8_t *first,
+			const uint8_t *last, uint64_t timeout_ms)
+{
+	size_t len = fam_len(family);
+	uint8_t end[16];
+
+	if (elw_key(w, first, len, timeout_ms, 0) < 0)
+		return -1;
+	if (addr_is_max(last, len))
+		return 0;
+	memcpy(end, last, len);
+	addr_inc(end, len);
+	return elw_key(w, end, len, 0, NFT_SET_ELEM_INTERVAL_END);
+}
+
+/* [first, last] as the writer's set kind wants it. */
+static int put_elem(struct elw *w, int family, const uint8_t *first,
+		    const uint8_t *last, uint64_t timeout_ms)
+{
+	if (w->ref.skind == KIND_HOST)
+		return elw_key(w, first, fam_len(family), timeout_ms, 0);
+	return put_interval(w, family, first, last, timeout_ms);
 }
 
 /*
@@ -650,6 +787,7 @@ static int setup_msg(struct bc_fw *fw, struct txn *t, uint16_t type,
 		nftnl_table_nlmsg_build_payload(nlh, obj);
 		break;
 	case NFT_MSG_NEWSET:
+	case NFT_MSG_DELSET:
 		nftnl_set_nlmsg_build_payload(nlh, obj);
 		break;
 	case NFT_MSG_NEWCHAIN:
@@ -677,33 +815,30 @@ static int open_table(struct bc_fw *fw, struct txn *t)
 	return rc;
 }
 
-/* The four banned sets; an existing set is left as it is, with elements. */
+/* The eight banned sets; an existing set is left as it is, with elements. */
 static int open_sets(struct bc_fw *fw, struct txn *t)
 {
-	static const int sets[] = {BC_FW_FLEET, BC_FW_LOCAL};
-	static const int fams[] = {AF_INET, AF_INET6};
+	for (size_t i = 0; i < NSETS; i++) {
+		int set = idx_set(i), family = idx_family(i);
+		int kind = idx_kind(i);
+		struct nftnl_set *s = set_handle(set_name(set, family, kind));
+		bool v4 = family == AF_INET;
+		int rc;
 
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t j = 0; j < 2; j++) {
-			struct nftnl_set *s = set_handle(set_name(sets[i],
-								  fams[j]));
-			bool v4 = fams[j] == AF_INET;
-			int rc;
-
-			if (s == NULL)
-				return -1;
-			nftnl_set_set_u32(s, NFTNL_SET_FLAGS,
-					  NFT_SET_INTERVAL | NFT_SET_TIMEOUT);
-			nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-					  v4 ? KEYTYPE_IPV4 : KEYTYPE_IPV6);
-			nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v4 ? 4 : 16);
-			nftnl_set_set_u32(s, NFTNL_SET_ID,
-					  (uint32_t)(SET_ID_BASE + i * 2 + j));
-			rc = setup_msg(fw, t, NFT_MSG_NEWSET, NLM_F_CREATE, s);
-			nftnl_set_free(s);
-			if (rc < 0)
-				return -1;
-		}
+		if (s == NULL)
+			return -1;
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags(kind));
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+				  v4 ? KEYTYPE_IPV4 : KEYTYPE_IPV6);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v4 ? 4 : 16);
+		nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)(SET_ID_BASE + i));
+		if (kind == KIND_HOST)
+			nftnl_set_set_u32(s, NFTNL_SET_GC_INTERVAL,
+					  HOST_GC_INTERVAL_MS);
+		rc = setup_msg(fw, t, NFT_MSG_NEWSET, NLM_F_CREATE, s);
+		nftnl_set_free(s);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -780,8 +915,6 @@ out:
 static int open_rules(struct bc_fw *fw, struct txn *t,
 		      const struct bc_fw_config *cfg)
 {
-	static const int sets[] = {BC_FW_FLEET, BC_FW_LOCAL};
-	static const int fams[] = {AF_INET, AF_INET6};
 	uint16_t ports[BC_FW_MAX_PORTS];
 	size_t n = 0;
 
@@ -792,92 +925,26 @@ static int open_rules(struct bc_fw *fw, struct txn *t,
 			if (n == 0 || ports[n - 1] != ports[i])
 				ports[n++] = ports[i];
 	}
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t j = 0; j < 2; j++) {
-			/* An anonymous set binds to one rule only. */
-			uint32_t id = (uint32_t)(PORTSET_ID_BASE + i * 2 + j);
-			struct nftnl_rule *r;
-			int rc;
+	for (size_t i = 0; i < NSETS; i++) {
+		/* An anonymous set binds to one rule only. */
+		uint32_t id = (uint32_t)(PORTSET_ID_BASE + i);
+		struct nftnl_rule *r;
+		int rc;
 
-			if (cfg->all_ports)
-				id = 0; /* no port match, no port set */
-			if (id != 0 && open_portset(fw, t, id, ports, n) < 0)
-				return -1;
-			r = build_rule(sets[i], fams[j], id);
-			if (r == NULL)
-				return -1;
-			rc = setup_msg(fw, t, NFT_MSG_NEWRULE,
-				       NLM_F_CREATE | NLM_F_APPEND, r);
-			nftnl_rule_free(r);
-			if (rc < 0)
-				return -1;
-		}
+		if (cfg->all_ports)
+			id = 0; /* no port match, no port set */
+		if (id != 0 && open_portset(fw, t, id, ports, n) < 0)
+			return -1;
+		r = build_rule(idx_set(i), idx_family(i), idx_kind(i), id);
+		if (r == NULL)
+			return -1;
+		rc = setup_msg(fw, t, NFT_MSG_NEWRULE,
+			       NLM_F_CREATE | NLM_F_APPEND, r);
+		nftnl_rule_free(r);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
-}
-
-/* See fw_nft.h. One transaction: table, sets, chain, rule flush, rules. */
-struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
-			 size_t errlen)
-{
-	struct bc_fw *fw;
-	struct ack_ctx a;
-	struct txn t;
-	int one = 1;
-
-	if (cfg == NULL || cfg->nports > BC_FW_MAX_PORTS ||
-	    (!cfg->all_ports && cfg->nports == 0)) {
-		seterr(err, errlen, "fw: need 1..%d ports or all_ports",
-		       BC_FW_MAX_PORTS);
-		return NULL;
-	}
-	for (size_t i = 0; !cfg->all_ports && i < cfg->nports; i++) {
-		if (cfg->ports[i] == 0) {
-			seterr(err, errlen, "fw: port 0 is not a port");
-			return NULL;
-		}
-	}
-	fw = calloc(1, sizeof *fw);
-	if (fw == NULL || (fw->rx = malloc(RX_BUF_SIZE)) == NULL) {
-		seterr(err, errlen, "fw: out of memory");
-		goto fail;
-	}
-	fw->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (fw->nl == NULL ||
-	    mnl_socket_bind(fw->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		seterr(err, errlen, "fw: netlink socket: %s", strerror(errno));
-		goto fail;
-	}
-	/* Errors need only the header of the failed request, not a copy. */
-	(void)mnl_socket_setsockopt(fw->nl, NETLINK_CAP_ACK, &one, sizeof one);
-	fw->portid = mnl_socket_get_portid(fw->nl);
-	fw->seq = (uint32_t)time(NULL);
-
-	if (txn_init(fw, &t) < 0 || open_table(fw, &t) < 0 ||
-	    open_sets(fw, &t) < 0 || open_chain(fw, &t) < 0 ||
-	    open_rules(fw, &t, cfg) < 0) {
-		txn_free(&t);
-		seterr(err, errlen, "fw: out of memory building batch");
-		goto fail;
-	}
-	if (txn_talk(fw, &t, &a, err, errlen) < 0) {
-		ack_free(&a);
-		txn_free(&t);
-		goto fail;
-	}
-	if (a.nerrs != 0) {
-		seterr(err, errlen, "fw: creating table inet %s: %s",
-		       BC_FW_TABLE, strerror(a.errs[0].err));
-		ack_free(&a);
-		txn_free(&t);
-		goto fail;
-	}
-	ack_free(&a);
-	txn_free(&t);
-	return fw;
-fail:
-	bc_fw_close(&fw);
-	return NULL;
 }
 
 /* See fw_nft.h. */
@@ -896,8 +963,10 @@ void bc_fw_close(struct bc_fw **fw)
 
 /*
  * Build the apply transaction from the ops not marked in skip. Runs of
- * ADDs to the same set go in shared requests unless split_adds; every DEL
- * is a request of its own so that an ENOENT names exactly one op.
+ * ADDs to the same kernel set go in shared requests unless split_adds;
+ * every DEL is a request of its own so that an ENOENT names exactly one
+ * op. A record of one address goes to the hash set of its name, any
+ * wider range to the _nets interval set.
  */
 static int build_apply(struct bc_fw *fw, struct txn *t,
 		       const struct bc_fw_elem *ops, size_t n,
@@ -907,9 +976,10 @@ static int build_apply(struct bc_fw *fw, struct txn *t,
 
 	while (i < n) {
 		const struct bc_fw_elem *e = &ops[i];
+		int kind = elem_kind(e);
 		struct msg_ref ref = {.set = e->set, .family = e->family,
-				      .op = i};
-		struct nftnl_set *s;
+				      .skind = (uint8_t)kind, .op = i};
+		struct elw w;
 		size_t j = i + 1;
 		int rc = 0;
 
@@ -917,36 +987,30 @@ static int build_apply(struct bc_fw *fw, struct txn *t,
 			i++;
 			continue;
 		}
-		s = set_handle(set_name(e->set, e->family));
-		if (s == NULL)
-			return -1;
-		if (e->op == BC_FW_DEL) {
-			ref.kind = MSG_DEL;
-			rc = put_interval(s, e->family, e->first, e->last, 0);
-		} else {
-			ref.kind = MSG_ADD;
-			rc = put_interval(s, e->family, e->first, e->last,
-					  e->timeout_ms);
-			for (; rc == 0 && !split_adds && j < n; j++) {
-				const struct bc_fw_elem *f = &ops[j];
+		/* the run of ADDs to this kernel set that share requests */
+		for (; e->op == BC_FW_ADD && !split_adds && j < n; j++) {
+			const struct bc_fw_elem *f = &ops[j];
 
-				if (skip[j])
-					continue;
-				if (f->op != BC_FW_ADD || f->set != e->set ||
-				    f->family != e->family)
-					break;
-				rc = put_interval(s, f->family, f->first,
-						  f->last, f->timeout_ms);
-			}
+			if (skip[j])
+				continue;
+			if (f->op != BC_FW_ADD || f->set != e->set ||
+			    f->family != e->family || elem_kind(f) != kind)
+				break;
 		}
+		ref.kind = e->op == BC_FW_DEL ? MSG_DEL : MSG_ADD;
 		ref.op_end = j;
-		if (rc == 0)
-			rc = txn_elems(fw, t,
-				       e->op == BC_FW_DEL ? NFT_MSG_DELSETELEM
-							  : NFT_MSG_NEWSETELEM,
-				       s, &ref);
-		nftnl_set_free(s);
-		if (rc < 0)
+		elw_init(&w, fw, t,
+			 e->op == BC_FW_DEL ? NFT_MSG_DELSETELEM
+					    : NFT_MSG_NEWSETELEM,
+			 &ref);
+		for (size_t k = i; rc == 0 && k < j; k++)
+			if (!skip[k])
+				rc = put_elem(&w, ops[k].family, ops[k].first,
+					      ops[k].last,
+					      ops[k].op == BC_FW_DEL
+						      ? 0
+						      : ops[k].timeout_ms);
+		if (rc < 0 || elw_close(&w) < 0)
 			return -1;
 		i = j;
 	}
@@ -963,14 +1027,15 @@ static void explain_op(char *err, size_t errlen, const struct bc_fw_elem *ops,
 	fmt_range(range, sizeof range, e->family, e->first, e->last);
 	if (r->op_end - r->op > 1)
 		seterr(err, errlen, "fw: ops %zu..%zu (ADD to %s): %s", r->op,
-		       r->op_end - 1, set_name(r->set, r->family),
+		       r->op_end - 1, set_name(r->set, r->family, r->skind),
 		       strerror(code));
 	else
 		seterr(err, errlen, "fw: op %zu (%s %s %s): %s%s", r->op,
 		       e->op == BC_FW_ADD ? "ADD" : "DEL", range,
-		       set_name(r->set, r->family), strerror(code),
-		       code == EEXIST ? " (overlaps an existing interval)"
-				      : "");
+		       set_name(r->set, r->family, r->skind), strerror(code),
+		       code == EEXIST && r->skind == KIND_NETS
+			       ? " (overlaps an existing interval)"
+			       : "");
 }
 
 /*
@@ -1132,7 +1197,7 @@ static void heap_pop(size_t *h, size_t *hn, const struct span *sp)
  * refuses overlapping intervals, and a host ban inside a banned /24 must
  * outlive the /24 if it is longer. O(n log n). sp is reordered.
  */
-static int put_disjoint(struct nftnl_set *s, int family, struct span *sp,
+static int put_disjoint(struct elw *s, int family, struct span *sp,
 			size_t n)
 {
 	size_t len = fam_len(family), nb = 0, hn = 0, j = 0;
@@ -1202,9 +1267,109 @@ out:
 	return rc;
 }
 
+/* qsort: hosts by address; of equal ones the longest timeout first. */
+static int cmp_host(const void *x, const void *y)
+{
+	const struct span *a = x, *b = y;
+	int c = memcmp(a->first, b->first, 16);
+	uint64_t ta = tkey(a->timeout_ms), tb = tkey(b->timeout_ms);
+
+	if (c != 0)
+		return c;
+	return (ta < tb) - (ta > tb);
+}
+
+/* Single addresses into s, one element each: duplicates keep the
+ * longest timeout. sp is reordered. */
+static int put_hosts(struct elw *w, int family, struct span *sp,
+		     size_t n)
+{
+	size_t len = fam_len(family);
+	bool sorted = true;
+
+	/* banset hands them over in order: skip the sort then */
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = cmp_host(&sp[i - 1], &sp[i]) <= 0;
+	if (!sorted)
+		qsort(sp, n, sizeof *sp, cmp_host);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && memcmp(sp[i - 1].first, sp[i].first, 16) == 0)
+			continue;
+		if (elw_key(w, sp[i].first, len, sp[i].timeout_ms, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* DELSETELEM naming only the set: flush it, in this transaction. */
+static int txn_flush(struct bc_fw *fw, struct txn *t, int set, int family,
+		     int kind)
+{
+	struct msg_ref ref = {.kind = MSG_FLUSH, .set = (uint8_t)set,
+			      .family = (uint8_t)family,
+			      .skind = (uint8_t)kind};
+	struct nlmsghdr *nlh = txn_msg(fw, t, NFT_MSG_DELSETELEM, 0, &ref);
+
+	if (nlh == NULL)
+		return -1;
+	put_set_name(nlh, set_name(set, family, kind));
+	return nftnl_batch_update(t->b);
+}
+
 /*
- * See fw_nft.h. Per family: DELSETELEM naming only the set (a flush),
- * then the disjoint pieces in as many NEWSETELEM requests as they need.
+ * Add the m spans of one set name and family to the (empty) kernel sets:
+ * single addresses to the hash set, ranges cut into disjoint pieces to
+ * the _nets set. sp is reordered.
+ */
+static int put_family(struct bc_fw *fw, struct txn *t, int set, int family,
+		      struct span *sp, size_t m)
+{
+	size_t nh = 0, len = fam_len(family);
+
+	/* hosts to the front, ranges behind them */
+	for (size_t i = 0; i < m; i++) {
+		if (memcmp(sp[i].first, sp[i].last, len) != 0)
+			continue;
+		if (i != nh) {
+			struct span tmp = sp[nh];
+
+			sp[nh] = sp[i];
+			sp[i] = tmp;
+		}
+		nh++;
+	}
+	for (int kind = KIND_HOST; kind <= KIND_NETS; kind++) {
+		struct msg_ref ref = {.kind = MSG_ADD, .set = (uint8_t)set,
+				      .family = (uint8_t)family,
+				      .skind = (uint8_t)kind};
+		size_t cnt = kind == KIND_HOST ? nh : m - nh;
+		struct elw w;
+		int rc;
+
+		if (cnt == 0)
+			continue;
+		elw_init(&w, fw, t, NFT_MSG_NEWSETELEM, &ref);
+		rc = kind == KIND_HOST ? put_hosts(&w, family, sp, nh)
+				       : put_disjoint(&w, family, sp + nh, cnt);
+		if (rc < 0 || elw_close(&w) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Copy a record's addresses into a span (unused tail bytes zero). */
+static void to_span(struct span *sp, const struct bc_fw_elem *e)
+{
+	memset(sp, 0, sizeof *sp);
+	memcpy(sp->first, e->first, fam_len(e->family));
+	memcpy(sp->last, e->last, fam_len(e->family));
+	sp->timeout_ms = e->timeout_ms;
+}
+
+/*
+ * See fw_nft.h. Per family: flush both sets, then the hosts and the
+ * disjoint pieces of the ranges in as many NEWSETELEM requests as they
+ * need.
  */
 int bc_fw_replace(struct bc_fw *fw, enum bc_fw_set set,
 		  const struct bc_fw_elem *elems, size_t n, char *err,
@@ -1236,42 +1401,15 @@ int bc_fw_replace(struct bc_fw *fw, enum bc_fw_set set,
 		return -1;
 	}
 	for (size_t f = 0; f < 2; f++) {
-		struct msg_ref ref = {.set = (uint8_t)set,
-				      .family = (uint8_t)fams[f]};
-		struct nftnl_set *s = set_handle(set_name(set, fams[f]));
-		struct nlmsghdr *nlh;
 		size_t m = 0;
-		int brc;
 
-		if (s == NULL)
+		if (txn_flush(fw, &t, set, fams[f], KIND_HOST) < 0 ||
+		    txn_flush(fw, &t, set, fams[f], KIND_NETS) < 0)
 			goto oom;
-		/* DELSETELEM with table and set only: flush the set. */
-		ref.kind = MSG_FLUSH;
-		nlh = txn_msg(fw, &t, NFT_MSG_DELSETELEM, 0, &ref);
-		if (nlh == NULL) {
-			nftnl_set_free(s);
-			goto oom;
-		}
-		put_set_name(nlh, set_name(set, fams[f]));
-		if (nftnl_batch_update(t.b) < 0) {
-			nftnl_set_free(s);
-			goto oom;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (elems[i].family != fams[f])
-				continue;
-			memset(&sp[m], 0, sizeof sp[m]);
-			memcpy(sp[m].first, elems[i].first, fam_len(fams[f]));
-			memcpy(sp[m].last, elems[i].last, fam_len(fams[f]));
-			sp[m].timeout_ms = elems[i].timeout_ms;
-			m++;
-		}
-		ref.kind = MSG_ADD;
-		brc = put_disjoint(s, fams[f], sp, m);
-		if (brc == 0 && m > 0)
-			brc = txn_elems(fw, &t, NFT_MSG_NEWSETELEM, s, &ref);
-		nftnl_set_free(s);
-		if (brc < 0)
+		for (size_t i = 0; i < n; i++)
+			if (elems[i].family == fams[f])
+				to_span(&sp[m++], &elems[i]);
+		if (put_family(fw, &t, set, fams[f], sp, m) < 0)
 			goto oom;
 	}
 	if (txn_talk(fw, &t, &a, err, errlen) == 0) {
@@ -1282,7 +1420,7 @@ int bc_fw_replace(struct bc_fw *fw, enum bc_fw_set set,
 
 			seterr(err, errlen, "fw: replace: %s %s: %s",
 			       r->kind == MSG_FLUSH ? "flush" : "add to",
-			       set_name(r->set, r->family),
+			       set_name(r->set, r->family, r->skind),
 			       strerror(a.errs[0].err));
 		}
 	}
@@ -1299,27 +1437,123 @@ oom:
 
 /* ---- dump ------------------------------------------------------------- */
 
+/* One element of an interval set as the kernel lists it. */
 struct dump_key {
 	uint8_t key[16];
 	bool end;
-	uint64_t expires_ms; /* 0 = no timeout */
+	uint64_t timeout_ms; /* remaining; 0 = no timeout */
+};
+
+/* A growing array of spans (or of dump keys, for interval sets). */
+struct spanvec {
+	struct span *v;
+	size_t n, cap;
+	struct dump_key *k;
+	size_t nk, capk;
 };
 
 struct dump_ctx {
-	struct nftnl_set *s;
+	struct spanvec *out;
+	size_t len;    /* key length the set must have */
+	bool interval; /* keys go to out->k, to be paired; else to out->v */
 	int perr;
 };
 
-/* Dump callback: append the elements of one reply to d->s. */
+static void spanvec_free(struct spanvec *sv)
+{
+	free(sv->v);
+	free(sv->k);
+	memset(sv, 0, sizeof *sv);
+}
+
+/* Room for one more span (keys: one more key); 0 or -1. */
+static int spanvec_grow(struct spanvec *sv, bool keys)
+{
+	void **p = keys ? (void **)&sv->k : (void **)&sv->v;
+	size_t *cap = keys ? &sv->capk : &sv->cap;
+	size_t n = keys ? sv->nk : sv->n;
+	size_t size = keys ? sizeof *sv->k : sizeof *sv->v;
+
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : SPANS_INIT;
+	void *q = realloc(*p, ncap * size);
+
+	if (q == NULL)
+		return -1;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Dump callback: parse one reply into a scratch set and keep only the
+ * compact keys, so a million elements never sit in libnftnl objects.
+ */
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *e;
+	int rc = MNL_CB_ERROR;
 
-	if (nftnl_set_elems_nlmsg_parse(nlh, d->s) < 0) {
-		d->perr = errno ? errno : EINVAL;
+	if (s == NULL) {
+		d->perr = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	return MNL_CB_OK;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		d->perr = errno ? errno : EINVAL;
+		goto out;
+	}
+	d->perr = ENOMEM;
+	it = nftnl_set_elems_iter_create(s);
+	if (it == NULL)
+		goto out;
+	while ((e = nftnl_set_elems_iter_next(it)) != NULL) {
+		uint32_t klen = 0;
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY,
+						     &klen);
+		uint64_t tmo = 0;
+
+		if (key == NULL || klen != d->len)
+			continue;
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) {
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+				tmo = nftnl_set_elem_get_u64(
+					e, NFTNL_SET_ELEM_EXPIRATION);
+			if (tmo == 0)
+				tmo = 1; /* about to go */
+		}
+		if (spanvec_grow(d->out, d->interval) < 0)
+			goto out;
+		if (d->interval) {
+			struct dump_key *k = &d->out->k[d->out->nk++];
+
+			memset(k, 0, sizeof *k);
+			memcpy(k->key, key, klen);
+			k->end = nftnl_set_elem_is_set(e,
+						       NFTNL_SET_ELEM_FLAGS) &&
+				 (nftnl_set_elem_get_u32(e,
+							 NFTNL_SET_ELEM_FLAGS) &
+				  NFT_SET_ELEM_INTERVAL_END);
+			k->timeout_ms = tmo;
+		} else {
+			struct span *sp = &d->out->v[d->out->n++];
+
+			memset(sp, 0, sizeof *sp);
+			memcpy(sp->first, key, klen);
+			memcpy(sp->last, key, klen);
+			sp->timeout_ms = tmo;
+		}
+	}
+	d->perr = 0;
+	rc = MNL_CB_OK;
+out:
+	if (it != NULL)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return rc;
 }
 
 /* Ascending by key; at equal keys an end (closing [.., k)) sorts first. */
@@ -1333,21 +1567,29 @@ static int cmp_dump(const void *x, const void *y)
 	return (int)b->end - (int)a->end;
 }
 
-/* Read every element of the named set into d->s with a GETSETELEM dump. */
-static int dump_read(struct bc_fw *fw, const char *name, struct dump_ctx *d,
-		     char *err, size_t errlen)
+/* qsort: spans by first, then last address. */
+static int cmp_span_fl(const void *x, const void *y)
 {
-	struct nlmsghdr *nlh;
-	uint32_t seq = fw->seq++;
+	const struct span *a = x, *b = y;
+	int c = memcmp(a->first, b->first, 16);
+
+	return c != 0 ? c : memcmp(a->last, b->last, 16);
+}
+
+/*
+ * Send the dump request built in fw->rx (sequence seq) and feed every
+ * reply to cb until the dump ends. A missing table or set answers ENOENT:
+ * -1 with *enoent set, nothing in err. 0 or -1.
+ */
+static int nl_dump(struct bc_fw *fw, const struct nlmsghdr *req, uint32_t seq,
+		   const char *what, mnl_cb_t cb, void *data, int *perr,
+		   bool *enoent, char *err, size_t errlen)
+{
 	int fd = mnl_socket_get_fd(fw->nl);
 	int rc;
 
-	drain(fw);
-	nlh = nftnl_nlmsg_build_hdr((char *)fw->rx, NFT_MSG_GETSETELEM,
-				    NFPROTO_INET, NLM_F_DUMP, seq);
-	put_set_name(nlh, name);
-	if (mnl_socket_sendto(fw->nl, nlh, nlh->nlmsg_len) < 0) {
-		seterr(err, errlen, "fw: dump %s: send: %s", name,
+	if (mnl_socket_sendto(fw->nl, req, req->nlmsg_len) < 0) {
+		seterr(err, errlen, "fw: dump %s: send: %s", what,
 		       strerror(errno));
 		return -1;
 	}
@@ -1359,44 +1601,97 @@ static int dump_read(struct bc_fw *fw, const char *name, struct dump_ctx *d,
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc <= 0) {
-			seterr(err, errlen, "fw: dump %s: %s", name,
+			seterr(err, errlen, "fw: dump %s: %s", what,
 			       rc == 0 ? "no reply" : strerror(errno));
 			return -1;
 		}
 		ret = mnl_socket_recvfrom(fw->nl, fw->rx, RX_BUF_SIZE);
 		if (ret < 0) {
-			seterr(err, errlen, "fw: dump %s: recv: %s", name,
+			seterr(err, errlen, "fw: dump %s: recv: %s", what,
 			       strerror(errno));
 			return -1;
 		}
 		errno = 0;
-		rc = mnl_cb_run(fw->rx, (size_t)ret, seq, fw->portid, dump_cb,
-				d);
+		rc = mnl_cb_run(fw->rx, (size_t)ret, seq, fw->portid, cb, data);
 		if (rc == MNL_CB_STOP)
 			return 0;
 		if (rc < 0) {
-			seterr(err, errlen, "fw: dump %s: %s", name,
-			       strerror(d->perr ? d->perr : errno));
+			int code = *perr ? *perr : errno;
+
+			if (code == ENOENT && enoent != NULL) {
+				*enoent = true;
+				drain(fw);
+				return -1;
+			}
+			seterr(err, errlen, "fw: dump %s: %s", what,
+			       strerror(code));
 			return -1;
 		}
 	}
 }
 
 /*
- * See fw_nft.h. Elements are sorted by key (end before start at equal
- * keys) and each start is paired with the end that follows it; a start
- * with no end runs to the all-ones address.
+ * Append the elements of kernel set `name` (keys of len bytes) to sv as
+ * spans with their remaining timeouts. An interval set's starts are
+ * paired with the ends that follow them (a start with no end runs to the
+ * all-ones address); any other set's elements are single addresses.
+ * A missing set sets *enoent (may be NULL: then it is an error).
+ */
+static int read_set(struct bc_fw *fw, const char *name, size_t len,
+		    bool interval, struct spanvec *sv, bool *enoent,
+		    char *err, size_t errlen)
+{
+	struct dump_ctx d = {.out = sv, .len = len, .interval = interval};
+	struct nlmsghdr *nlh;
+	uint32_t seq = fw->seq++;
+
+	sv->nk = 0;
+	drain(fw);
+	nlh = nftnl_nlmsg_build_hdr((char *)fw->rx, NFT_MSG_GETSETELEM,
+				    NFPROTO_INET, NLM_F_DUMP, seq);
+	put_set_name(nlh, name);
+	if (nl_dump(fw, nlh, seq, name, dump_cb, &d, &d.perr, enoent, err,
+		    errlen) < 0)
+		return -1;
+	if (!interval)
+		return 0;
+	if (sv->nk > 1)
+		qsort(sv->k, sv->nk, sizeof *sv->k, cmp_dump);
+	for (size_t i = 0; i < sv->nk; i++) {
+		struct span *out;
+
+		if (sv->k[i].end)
+			continue; /* an end without a start: skip it */
+		if (spanvec_grow(sv, false) < 0) {
+			seterr(err, errlen, "fw: out of memory");
+			return -1;
+		}
+		out = &sv->v[sv->n++];
+		memset(out, 0, sizeof *out);
+		memcpy(out->first, sv->k[i].key, len);
+		out->timeout_ms = sv->k[i].timeout_ms;
+		if (i + 1 < sv->nk && sv->k[i + 1].end) {
+			memcpy(out->last, sv->k[i + 1].key, len);
+			addr_dec(out->last, len);
+			i++;
+		} else {
+			memset(out->last, 0xff, len);
+		}
+	}
+	sv->nk = 0;
+	return 0;
+}
+
+/*
+ * See fw_nft.h. Both sets of the name are read; the elements come out
+ * sorted by first, then last address.
  */
 long bc_fw_dump(struct bc_fw *fw, enum bc_fw_set set, int family,
 		bc_fw_dump_cb cb, void *arg, char *err, size_t errlen)
 {
-	struct dump_ctx d = {0};
-	struct dump_key *k = NULL;
-	struct nftnl_set_elems_iter *it = NULL;
-	struct nftnl_set_elem *e;
-	const char *name;
-	size_t len, nk = 0, cap = 0;
-	long count = -1;
+	struct spanvec sv = {0};
+	size_t len;
+	long count;
 
 	if (fw == NULL || cb == NULL ||
 	    (set != BC_FW_FLEET && set != BC_FW_LOCAL) ||
@@ -1404,79 +1699,260 @@ long bc_fw_dump(struct bc_fw *fw, enum bc_fw_set set, int family,
 		seterr(err, errlen, "fw: dump: bad arguments");
 		return -1;
 	}
-	name = set_name(set, family);
 	len = fam_len(family);
-	d.s = set_handle(name);
-	if (d.s == NULL) {
-		seterr(err, errlen, "fw: out of memory");
+	if (read_set(fw, set_name(set, family, KIND_HOST), len, false, &sv,
+		     NULL, err, errlen) < 0 ||
+	    read_set(fw, set_name(set, family, KIND_NETS), len, true, &sv,
+		     NULL, err, errlen) < 0) {
+		spanvec_free(&sv);
 		return -1;
 	}
-	if (dump_read(fw, name, &d, err, errlen) < 0)
-		goto out;
-	it = nftnl_set_elems_iter_create(d.s);
-	if (it == NULL)
-		goto oom;
-	while ((e = nftnl_set_elems_iter_next(it)) != NULL) {
-		uint32_t klen = 0;
-		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY,
-						     &klen);
-
-		if (key == NULL || klen != len)
-			continue;
-		if (nk == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct dump_key *p = realloc(k, ncap * sizeof *p);
-
-			if (p == NULL)
-				goto oom;
-			k = p;
-			cap = ncap;
-		}
-		memset(&k[nk], 0, sizeof k[nk]);
-		memcpy(k[nk].key, key, len);
-		k[nk].end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-			    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
-			     NFT_SET_ELEM_INTERVAL_END);
-		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) {
-			uint64_t x = 0;
-
-			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-				x = nftnl_set_elem_get_u64(
-					e, NFTNL_SET_ELEM_EXPIRATION);
-			k[nk].expires_ms = x ? x : 1;
-		}
-		nk++;
-	}
-	if (nk > 1)
-		qsort(k, nk, sizeof *k, cmp_dump);
-	count = 0;
-	for (size_t i = 0; i < nk; i++) {
+	count = (long)sv.n;
+	if (sv.n > 1)
+		qsort(sv.v, sv.n, sizeof *sv.v, cmp_span_fl);
+	for (size_t i = 0; i < sv.n; i++) {
 		struct bc_fw_elem out = {.op = BC_FW_ADD,
 					 .set = (uint8_t)set,
 					 .family = (uint8_t)family};
 
-		if (k[i].end)
-			continue; /* an end without a start: skip it */
-		memcpy(out.first, k[i].key, len);
-		out.timeout_ms = k[i].expires_ms;
-		if (i + 1 < nk && k[i + 1].end) {
-			memcpy(out.last, k[i + 1].key, len);
-			addr_dec(out.last, len);
-			i++;
-		} else {
-			memset(out.last, 0xff, len);
-		}
+		memcpy(out.first, sv.v[i].first, len);
+		memcpy(out.last, sv.v[i].last, len);
+		out.timeout_ms = sv.v[i].timeout_ms;
 		cb(&out, arg);
-		count++;
 	}
-	goto out;
-oom:
-	seterr(err, errlen, "fw: out of memory");
-	count = -1;
-out:
-	if (it != NULL)
-		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(d.s);
-	free(k);
+	spanvec_free(&sv);
 	return count;
+}
+
+/* ---- layout probe and migration ---------------------------------------- */
+
+/* What the kernel holds of the eight sets' names. */
+struct probe {
+	bool exists[NSETS];
+	bool wrong[NSETS];    /* exists with another type: to be replaced */
+	bool interval[NSETS]; /* its elements are interval starts and ends */
+	int perr;
+};
+
+/* GETSET dump callback: note each of our sets and whether it fits. */
+static int probe_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct probe *p = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	const char *name, *table;
+
+	if (s == NULL) {
+		p->perr = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		p->perr = errno ? errno : EINVAL;
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	table = nftnl_set_get_str(s, NFTNL_SET_TABLE);
+	for (size_t i = 0; name != NULL && table != NULL &&
+			   strcmp(table, BC_FW_TABLE) == 0 && i < NSETS;
+	     i++) {
+		int set = idx_set(i), family = idx_family(i);
+		int kind = idx_kind(i);
+		uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+
+		if (strcmp(name, set_name(set, family, kind)) != 0)
+			continue;
+		p->exists[i] = true;
+		p->interval[i] = (flags & NFT_SET_INTERVAL) != 0;
+		p->wrong[i] =
+			flags != set_flags(kind) ||
+			nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) !=
+				fam_len(family) ||
+			nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) !=
+				(family == AF_INET ? KEYTYPE_IPV4 : KEYTYPE_IPV6);
+	}
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+/* List the sets of our table (none when it does not exist). 0 or -1. */
+static int probe_sets(struct bc_fw *fw, struct probe *p, char *err,
+		      size_t errlen)
+{
+	struct nlmsghdr *nlh;
+	uint32_t seq = fw->seq++;
+	bool enoent = false;
+
+	memset(p, 0, sizeof *p);
+	drain(fw);
+	nlh = nftnl_nlmsg_build_hdr((char *)fw->rx, NFT_MSG_GETSET,
+				    NFPROTO_INET, NLM_F_DUMP, seq);
+	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, BC_FW_TABLE);
+	if (nl_dump(fw, nlh, seq, "sets", probe_cb, p, &p->perr, &enoent, err,
+		    errlen) < 0 &&
+	    !enoent)
+		return -1;
+	return 0;
+}
+
+/*
+ * The old layout (or any set of ours of another type) is replaced: read
+ * every element of every existing set of ours into sv[set * 2 + v6], for
+ * migrate_put() to add back in the transaction that recreates the sets.
+ * Returns the number of elements read, or -1.
+ */
+static long migrate_read(struct bc_fw *fw, const struct probe *p,
+			 struct spanvec sv[4], char *err, size_t errlen)
+{
+	long total = 0;
+
+	for (size_t i = 0; i < NSETS; i++) {
+		int set = idx_set(i), family = idx_family(i);
+		int kind = idx_kind(i);
+		struct spanvec *g = &sv[i / 2];
+		size_t before = g->n;
+		bool gone = false;
+
+		if (!p->exists[i])
+			continue;
+		if (read_set(fw, set_name(set, family, kind), fam_len(family),
+			     p->interval[i], g, &gone, err, errlen) < 0 &&
+		    !gone)
+			return -1;
+		total += (long)(g->n - before);
+	}
+	return total;
+}
+
+/* DELSET of every existing set of ours; the chain was flushed before. */
+static int migrate_delete(struct bc_fw *fw, struct txn *t,
+			  const struct probe *p)
+{
+	for (size_t i = 0; i < NSETS; i++) {
+		struct nftnl_set *s;
+		int rc;
+
+		if (!p->exists[i])
+			continue;
+		s = set_handle(set_name(idx_set(i), idx_family(i),
+					idx_kind(i)));
+		if (s == NULL)
+			return -1;
+		rc = setup_msg(fw, t, NFT_MSG_DELSET, 0, s);
+		nftnl_set_free(s);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The elements read by migrate_read() into the new, empty sets. */
+static int migrate_put(struct bc_fw *fw, struct txn *t, struct spanvec sv[4])
+{
+	for (size_t g = 0; g < 4; g++)
+		if (put_family(fw, t, g < 2 ? BC_FW_FLEET : BC_FW_LOCAL,
+			       (g & 1) ? AF_INET6 : AF_INET, sv[g].v,
+			       sv[g].n) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * See fw_nft.h. One transaction: table, chain, rule flush, [old sets
+ * deleted], the eight sets, [the old elements], port sets and rules.
+ */
+struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
+			 size_t errlen)
+{
+	struct spanvec sv[4] = {{0}};
+	struct bc_fw *fw;
+	struct probe p;
+	struct ack_ctx a;
+	struct txn t;
+	bool migrate = false;
+	long moved = -1;
+	int one = 1;
+
+	if (cfg == NULL || cfg->nports > BC_FW_MAX_PORTS ||
+	    (!cfg->all_ports && cfg->nports == 0)) {
+		seterr(err, errlen, "fw: need 1..%d ports or all_ports",
+		       BC_FW_MAX_PORTS);
+		return NULL;
+	}
+	for (size_t i = 0; !cfg->all_ports && i < cfg->nports; i++) {
+		if (cfg->ports[i] == 0) {
+			seterr(err, errlen, "fw: port 0 is not a port");
+			return NULL;
+		}
+	}
+	fw = calloc(1, sizeof *fw);
+	if (fw == NULL || (fw->rx = malloc(RX_BUF_SIZE)) == NULL) {
+		seterr(err, errlen, "fw: out of memory");
+		goto fail;
+	}
+	fw->migrated = -1;
+	fw->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (fw->nl == NULL ||
+	    mnl_socket_bind(fw->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		seterr(err, errlen, "fw: netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* Errors need only the header of the failed request, not a copy. */
+	(void)mnl_socket_setsockopt(fw->nl, NETLINK_CAP_ACK, &one, sizeof one);
+	fw->portid = mnl_socket_get_portid(fw->nl);
+	fw->seq = (uint32_t)time(NULL);
+
+	if (probe_sets(fw, &p, err, errlen) < 0)
+		goto fail;
+	for (size_t i = 0; i < NSETS; i++)
+		migrate = migrate || p.wrong[i];
+	if (migrate && (moved = migrate_read(fw, &p, sv, err, errlen)) < 0)
+		goto fail;
+	if (txn_init(fw, &t) < 0 || open_table(fw, &t) < 0 ||
+	    open_chain(fw, &t) < 0 ||
+	    (migrate && migrate_delete(fw, &t, &p) < 0) ||
+	    open_sets(fw, &t) < 0 || (migrate && migrate_put(fw, &t, sv) < 0) ||
+	    open_rules(fw, &t, cfg) < 0) {
+		txn_free(&t);
+		seterr(err, errlen, "fw: out of memory building batch");
+		goto fail;
+	}
+	if (txn_talk(fw, &t, &a, err, errlen) < 0) {
+		ack_free(&a);
+		txn_free(&t);
+		goto fail;
+	}
+	if (a.nerrs != 0) {
+		const struct msg_ref *r = &t.refs[a.errs[0].ref];
+
+		if (r->kind == MSG_ADD)
+			seterr(err, errlen,
+			       "fw: moving the old layout's elements to %s: %s",
+			       set_name(r->set, r->family, r->skind),
+			       strerror(a.errs[0].err));
+		else
+			seterr(err, errlen, "fw: %s table inet %s: %s",
+			       migrate ? "replacing the old layout of"
+				       : "creating",
+			       BC_FW_TABLE, strerror(a.errs[0].err));
+		ack_free(&a);
+		txn_free(&t);
+		goto fail;
+	}
+	ack_free(&a);
+	txn_free(&t);
+	for (size_t g = 0; g < 4; g++)
+		spanvec_free(&sv[g]);
+	fw->migrated = moved;
+	return fw;
+fail:
+	for (size_t g = 0; g < 4; g++)
+		spanvec_free(&sv[g]);
+	bc_fw_close(&fw);
+	return NULL;
+}
+
+/* See fw_nft.h. */
+long bc_fw_migrated(const struct bc_fw *fw)
+{
+	return fw == NULL ? -1 : fw->migrated;
 }

@@ -1,10 +1,15 @@
 /*
  * fw_nft.h - the firewall writer: the only code that talks to nftables.
  *
- * Owns `table inet bancluster` (sets fleet4, fleet6, local4, local6 with
- * flags interval,timeout, and chain input dropping banned sources on the
- * protected ports). Elements are written through libnftnl netlink batches,
- * one transaction per call, every ack read and matched to its request.
+ * Owns `table inet bancluster`: for each of fleet4, fleet6, local4 and
+ * local6 a hash set of that name (flags timeout) holding single addresses
+ * and an interval set NAME_nets (flags interval,timeout) holding wider
+ * ranges, and chain input dropping sources found in any of the eight on
+ * the protected ports. Callers see one set per name and family: a record
+ * whose first and last address are equal goes to the hash set, any other
+ * to the _nets set. Elements are written through libnftnl netlink
+ * batches, one transaction per call, every ack read and matched to its
+ * request.
  *
  * Narrow interface on purpose (open, apply, replace, dump, close): a later
  * step moves this module into its own process holding CAP_NET_ADMIN alone,
@@ -30,7 +35,8 @@ enum bc_fw_op {
 	BC_FW_DEL = 2,
 };
 
-/* One interval element; fixed size so it can cross a socketpair as is. */
+/* One element: an address (first == last) or a range; fixed size so it
+ * can cross a socketpair as is. */
 struct bc_fw_elem {
 	uint8_t op;      /* enum bc_fw_op */
 	uint8_t set;     /* enum bc_fw_set */
@@ -50,13 +56,21 @@ struct bc_fw_config {
 struct bc_fw;
 
 /*
- * Open a netlink socket and create the table, the four sets and the input
+ * Open a netlink socket and create the table, the eight sets and the input
  * chain idempotently (existing elements are kept; the chain's rules are
  * replaced so that the port list follows the config). Touches no other
- * table. Returns NULL and fills err on failure. Caller owns the result.
+ * table. A table in the old layout (fleet4 etc. as interval sets), or any
+ * set of ours of another type, is replaced in the same one transaction:
+ * its elements move to the new sets with their remaining timeouts, and no
+ * packet sees a moment without them. Returns NULL and fills err on
+ * failure. Caller owns the result.
  */
 struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
 			 size_t errlen);
+
+/* How many elements bc_fw_open() moved out of the old layout, or -1 when
+ * it found none to replace (for the agent's log). */
+long bc_fw_migrated(const struct bc_fw *fw);
 
 /*
  * Apply n ADD/DEL records in one transaction, in order. A DEL of an element
@@ -64,31 +78,38 @@ struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
  * the failing request is identified from its ack and the transaction is
  * retried without it. Returns 0 or -1 (nothing applied).
  *
- * Runs of ADDs to the same set share requests; each DEL is a request of its
- * own. Re-adding an identical interval is not an error (no NLM_F_EXCL), but
- * the kernel refuses an ADD that partly overlaps or contains an interval
- * already in the set (EEXIST): the call then fails and err names the op.
- * One call is one kernel commit, whose cost grows with the set size on
- * recent kernels: group a burst of bans into one call.
+ * Runs of ADDs to the same kernel set share requests; each DEL is a
+ * request of its own. Re-adding an identical element is not an error (no
+ * NLM_F_EXCL); older kernels keep its old timeout, recent ones (6.18
+ * here) take the new one, so to change a timeout everywhere DEL then ADD
+ * in the same call, as banset does. A host inside a range already in the _nets set is no
+ * conflict (they are different sets), but the kernel refuses a range
+ * that partly overlaps or contains one already in _nets (EEXIST): the
+ * call then fails and err names the op. A call that touches only hash
+ * sets costs the same whatever they hold; one that touches a _nets set
+ * pays for the whole _nets set at commit: group a burst into one call.
  */
 int bc_fw_apply(struct bc_fw *fw, const struct bc_fw_elem *ops, size_t n,
 		char *err, size_t errlen);
 
 /*
- * Atomically replace both sets of `set` (v4 and v6) with elems (all ADD):
- * one transaction that flushes them and adds every element, in paged
- * batches, so 100 000+ elements go in at once. Overlapping input is cut
- * into disjoint intervals first, each piece keeping the longest timeout
- * that covers it (0 = none counts as longest). Returns 0 or -1.
+ * Atomically replace the four kernel sets of `set` (v4 and v6, hosts and
+ * _nets) with elems (all ADD): one transaction that flushes them and adds
+ * every element, in paged batches, so 1 000 000 elements go in at once.
+ * Of equal hosts one element is kept; overlapping ranges are cut into
+ * disjoint intervals first, each piece keeping the longest timeout that
+ * covers it (0 = none counts as longest). Returns 0 or -1.
  */
 int bc_fw_replace(struct bc_fw *fw, enum bc_fw_set set,
 		  const struct bc_fw_elem *elems, size_t n, char *err,
 		  size_t errlen);
 
 /*
- * Read back the elements of one set family (set + AF_INET/AF_INET6) with a
- * set-element dump, never by running nft. Calls cb once per interval with
- * op = BC_FW_ADD and timeout_ms = remaining time (0 if none). Returns the
+ * Read back the elements of one set name and family (set + AF_INET or
+ * AF_INET6: the hash set and its _nets set) with set-element dumps, never
+ * by running nft. Calls cb once per element, in ascending order of first,
+ * then last address, with op = BC_FW_ADD and timeout_ms = remaining time
+ * (0 if none); a host inside a range comes out as both. Returns the
  * number of elements or -1.
  */
 typedef void (*bc_fw_dump_cb)(const struct bc_fw_elem *e, void *arg);

@@ -1145,6 +1145,10 @@ static void setup(struct bc_agent *a, const char *cfgpath, bool check_only)
 		a->fw = bc_fw_open(&fwc, err, sizeof(err)); /* keeps elements */
 		if (a->fw == NULL)
 			bc_fatal(1, "firewall: %s", err);
+		if (bc_fw_migrated(a->fw) >= 0)
+			bc_info("firewall: old layout replaced in one transaction: "
+				"%ld elements moved to the hash and _nets sets",
+				bc_fw_migrated(a->fw));
 	}
 	{
 		struct bc_policy_cfg pc;

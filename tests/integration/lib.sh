@@ -166,11 +166,12 @@ while True:
 		PIDS="$PIDS $!"
 		i=$((i + 1))
 	done
-	# each listener answers before the caller probes it (python can take
-	# more than a second to start on a loaded machine)
+	# each must be bound before a test asks "reaches mxN before the ban":
+	# five Pythons starting at once on a loaded machine take seconds
 	i=1
 	while [ "$i" -le "$MXN" ]; do
-		wait_for 10 ns "mx$i" nc -z -w 1 127.0.0.1 25 || echo "# listener on mx$i:25 not up after 10 s"
+		wait_for 10 sh -c "ip netns exec $NSP-mx$i ss -ltnH 'sport = :25' | grep -q ." ||
+			note "mx$i: nothing listens on port 25 after 10 s"
 		i=$((i + 1))
 	done
 }
@@ -192,10 +193,26 @@ att_addr() {
 	esac
 }
 
-# in_set MX SET ADDR[/LEN]: an element of the set covers ADDR (the kernel
-# answers the lookup; nested bans may split a prefix into ranges)
+# in_set MX SET ADDR[/LEN]: an element of SET or SET_nets covers ADDR (the
+# kernel answers the lookup). SET (fleet4, local6, ...) is the hash set of
+# single addresses, SET_nets the interval set of wider ranges, so an
+# address is looked up in both and a prefix in SET_nets (nested bans may
+# split a prefix into ranges there).
 in_set() {
-	ns "mx$1" nft get element inet bancluster "$2" "{ $3 }" >/dev/null 2>&1
+	case "$3" in
+	*/*) ;;
+	*) ns "mx$1" nft get element inet bancluster "$2" "{ $3 }" \
+		>/dev/null 2>&1 && return 0 ;;
+	esac
+	ns "mx$1" nft get element inet bancluster "${2}_nets" "{ $3 }" \
+		>/dev/null 2>&1
+}
+
+# set_text MX SET: `nft list set` of SET, then of SET_nets; fails if
+# either is missing
+set_text() {
+	ns "mx$1" nft list set inet bancluster "$2" &&
+		ns "mx$1" nft list set inet bancluster "${2}_nets"
 }
 
 # wait_for SECONDS CMD...: poll every 0.1 s until CMD succeeds
@@ -218,12 +235,12 @@ all_in_set() {
 		_i=$((_i + 1))
 	done
 }
-# none_in_set SET ADDR: on no MX; each set must be there to be asked (a
-# missing table or a dead agent is not "not banned")
+# none_in_set SET ADDR: on no MX; SET and SET_nets must both be there to
+# be asked (a missing table or a dead agent is not "not banned")
 none_in_set() {
 	_i=1
 	while [ "$_i" -le "$MXN" ]; do
-		ns "mx$_i" nft list set inet bancluster "$1" >/dev/null 2>&1 || return 1
+		set_text "$_i" "$1" >/dev/null 2>&1 || return 1
 		in_set "$_i" "$1" "$2" && return 1
 		_i=$((_i + 1))
 	done
@@ -291,11 +308,15 @@ print(sum(a["events"] for a in json.load(sys.stdin)["agents"] if a["id"] in want
 }
 
 # kernel_timeout MX SET ADDR: seconds left on the element holding ADDR
+# (in SET or SET_nets)
 kernel_timeout() {
-	ns "mx$1" nft -j list set inet bancluster "$2" | python3 -c '
+	{ ns "mx$1" nft -j list set inet bancluster "$2"; echo
+	  ns "mx$1" nft -j list set inet bancluster "${2}_nets"; } | python3 -c '
 import json, sys
 want = sys.argv[1]
-for o in json.load(sys.stdin)["nftables"]:
+objs = [o for line in sys.stdin if line.strip()
+        for o in json.loads(line)["nftables"]]
+for o in objs:
     for e in o.get("set", {}).get("elem", []):
         el = e.get("elem", {})
         v = el.get("val")

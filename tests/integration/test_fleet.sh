@@ -71,6 +71,11 @@ bc ban 192.0.2.7 --for 1h >/dev/null
 check "v4 /24 in fleet4 of every MX" wait_for 3 all_in_set fleet4 198.18.7.0/24
 check "v6 /64 in fleet6 of every MX" wait_for 3 all_in_set fleet6 fd00:0:0:7::/64
 check "v4 address in fleet4 of every MX" wait_for 3 all_in_set fleet4 192.0.2.7
+check "the address is an element of the hash set fleet4, the /24 of fleet4_nets" \
+	sh -c "ip netns exec $NSP-mx1 nft get element inet bancluster fleet4 '{ 192.0.2.7 }' >/dev/null &&
+	ip netns exec $NSP-mx1 nft get element inet bancluster fleet4_nets '{ 198.18.7.0/24 }' >/dev/null &&
+	ip netns exec $NSP-mx1 nft list set inet bancluster fleet4 | grep -q 'flags timeout\$' &&
+	! ip netns exec $NSP-mx1 nft list set inet bancluster fleet4 | grep -q 198.18.7"
 for i in 1 2 3; do
 	check "mx$i: connect from inside the /24 fails" cannot_connect 198.18.7.5 198.18.0.1$i
 	check "mx$i: connect from outside the /24 works" can_connect 198.18.8.5 198.18.0.1$i
@@ -81,7 +86,7 @@ ip netns exec "$NSP-mx1" python3 -c 'import socket,time;s=socket.socket();s.sets
 PIDS="$PIDS $!"
 wait_for 5 sh -c "ip netns exec $NSP-mx1 ss -ltn | grep -q ':8080 '"
 check "a non-protected port stays open to the banned /24" can_connect 198.18.7.5 198.18.0.11 8080
-timeout_ms=$(ns mx1 nft -j list set inet bancluster fleet4 | python3 -c '
+timeout_ms=$(ns mx1 nft -j list set inet bancluster fleet4_nets | python3 -c '
 import json,sys
 for o in json.load(sys.stdin)["nftables"]:
     s=o.get("set")
@@ -141,9 +146,9 @@ check "agent kill -9: kernel keeps the bans" in_set 2 fleet4 198.51.100.5
 bc ban 203.0.113.200 --for 1h >/dev/null
 start_agent 2
 check "restarted agent gets the ban made while it was down" wait_for 5 in_set 2 fleet4 203.0.113.200
-count=$(ns mx2 nft list set inet bancluster fleet4 | grep -o '198\.51\.100\.[0-9/]*' | sort | uniq -c | awk '{print $1}' | sort -u)
+count=$(set_text 2 fleet4 | grep -o '198\.51\.100\.[0-9/]*' | sort | uniq -c | awk '{print $1}' | sort -u)
 check "no duplicate elements after restart" [ "$count" = 1 ]
-sets_of() { ns "mx$1" nft list set inet bancluster fleet4 | grep -o '[0-9.]*/[0-9]*\|[0-9]*\.[0-9]*\.[0-9]*\.[0-9]*' | sort | tr '\n' ' '; }
+sets_of() { set_text "$1" fleet4 | grep -o '[0-9.]*/[0-9]*\|[0-9]*\.[0-9]*\.[0-9]*\.[0-9]*' | sort | tr '\n' ' '; }
 check "restarted agent holds exactly what mx1 holds" [ "$(sets_of 2)" = "$(sets_of 1)" ]
 
 # a ban signed by a key not in admins_dir changes nothing
