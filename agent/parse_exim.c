@@ -2,46 +2,58 @@
  * parse_exim.c - events from Exim's mainlog (or its syslog copy).
  *
  * Untrusted: the whole message. In Exim's host field
- *     H=[NAME ][(HELO) ][ADDR][:PORT]
+ *     H=[NAME ][(HELO) ][ADDR][:PORT][ I=[IFACE]:PORT][ U=IDENT][ Ci=ID]
  * the HELO (and a forged rDNS NAME) come from the client and sit BEFORE
- * the address; ident (U=), sender (F=<>, "<= S"), recipients, set_id=,
- * SNI= and quoted SMTP commands are attacker text too. So the host field
- * is read only where Exim writes it (start of the message, after "for ",
- * after "from "), and strictly: NAME and HELO hold no spaces and HELO no
+ * the address; the ident (U=, an identd answer that may hold spaces),
+ * sender (F=<>, "<= S"), recipients, set_id=, DN=, SNI= and quoted SMTP
+ * commands are attacker text too. So the host field is read only where
+ * Exim writes it (start of the message, after "for ", after "from ",
+ * after the quoted command of a protocol error when its '" H=' is the only
+ * one of the line), and strictly: NAME and HELO hold no spaces and HELO no
  * parentheses (Exim rejects such HELOs unless helo_accept_junk_hosts is
- * set; a junk HELO makes the line no event rather than a guess).
- * IPv6 is written [2001:db8::1]:port.
+ * set; a junk HELO makes the line no event rather than a guess). Where an
+ * ident follows the host, the field after it is found only when it is the
+ * only one of its kind in the rest of the line. IPv6 is written
+ * [2001:db8::1]:port.
  *
- *   NAME authenticator failed for [H=]HOST[ I=..][ U=..][ Ci=..]: 535 ...
+ *   NAME authenticator failed for HOST...: 535 ...
  *   no MAIL in SMTP connection from HOST ... D=.. [A=..] ... C=EHLO,AUTH
- *   H=HOST ... rejected RCPT <..>: relay not permitted
+ *   H=HOST [X=.. CV=..] [F=<S> ]rejected RCPT|MAIL ARG: MESSAGE
  *   ID <= SENDER H=HOST ... P=esmtpsa ... A=name:user
  *   SMTP protocol error in "AUTH .." H=HOST .. AUTH command used when not advertised
  *
+ * The MESSAGE of a reject (the ACL's log_message, the site's words) is read
+ * only right after ARG, the client's MAIL/RCPT argument that Exim logs
+ * (at most 100 bytes). ARG may hold ": " itself: every ": " within those
+ * 100 bytes is a possible end of ARG, and the line counts only when the
+ * message read after each possible end is a sender violation (an end that
+ * Exim's address parser would have refused is not possible: docs/
+ * detection.md). Callout answers ("response to ... was: ...") inside a
+ * message are thus never read as one.
+ *
  * Sessions are keyed by pid (when +pid logs "[pid]" or syslog gives it)
- * or else by address: "no MAIL ... C=...,AUTH" right after a logged
- * failure is the same attempt.
+ * or else by address: "no MAIL ... C=...,AUTH" or a TLS hang-up right
+ * after a logged failure is the same client leaving after a failed AUTH.
  */
 #define BC_PARSE_INTERNAL
 #include "agent/parse.h"
 
 #define EX_TAG 2
 #define EX_FIELD_MAX 256 /* longest NAME or HELO looked at */
+#define EX_ARG_MAX 100   /* Exim logs at most this much of a MAIL/RCPT argument */
 
-/* Endings of reject lines that are relay or sender-ownership violations. */
-static const struct {
-	const char *s;
-	size_t n;
-} violation[] = {
-#define LIT(x) {x, sizeof(x) - 1}
-	LIT(": relay not permitted"),
-	LIT(": Sender address rejected: not owned by user"),
-	LIT(": sender address not owned by authenticated user"),
-	LIT(": sender not authorised"),
-	LIT(": sender not authorized"),
-	LIT(": sender mismatch"),
-#undef LIT
+/* Reject messages that are relay or sender-ownership violations: the
+ * default configuration's, and wordings sites use in their ACLs. */
+static const struct bc_lit ex_reasons[] = {
+	BC_LIT("relay not permitted"),
+	BC_LIT("Sender address rejected: not owned by user"),
+	BC_LIT("Sender address rejected: not logged in"),
+	BC_LIT("sender address not owned by authenticated user"),
+	BC_LIT("sender not authorised"),
+	BC_LIT("sender not authorized"),
+	BC_LIT("sender mismatch"),
 };
+#define EX_NREASONS (sizeof(ex_reasons) / sizeof(ex_reasons[0]))
 
 static bool no_space_paren(const char *p, const char *e)
 {
@@ -74,8 +86,8 @@ static bool ambiguous(const char *q, const char *end)
  * [ADDR][:PORT], or NULL. *bad: the brackets were there but ADDR is not an
  * address.
  */
-static const char *host_field(const char *p, const char *end,
-			      struct bc_addr *a, bool *bad)
+static const char *host_field_amb(const char *p, const char *end,
+				  struct bc_addr *a, bool *bad, bool *amb)
 {
 	const char *q = p, *e, *rb;
 	bool helo = false;
@@ -121,23 +133,41 @@ static const char *host_field(const char *p, const char *end,
 	 * A junk HELO ("x) [203.0.113.9] y") can close our "(" early; the
 	 * real ") [ADDR]" then still follows. Two readings: no event.
 	 */
-	if (helo && ambiguous(q, end))
+	if (helo && ambiguous(q, end)) {
+		*amb = true;
 		return NULL;
+	}
 	return q;
 }
 
-/* Skip " NAME=TOKEN" fields that Exim writes after the host field. */
-static const char *skip_fields(const char *q, const char *end)
+static const char *host_field(const char *p, const char *end,
+			      struct bc_addr *a, bool *bad)
 {
+	bool amb = false;
+
+	return host_field_amb(p, end, a, bad, &amb);
+}
+
+/*
+ * After the host field: Exim's " I=[IFACE]:PORT" and " Ci=ID". Stops at
+ * " U=" (the ident, client text that may hold spaces: *ident is set) or
+ * at the first other byte. An I= or Ci= token that ends in ':' ("...:25:
+ * 535") ends before the ':'.
+ */
+static const char *skip_fields(const char *q, const char *end, bool *ident)
+{
+	*ident = false;
 	for (;;) {
 		const char *t;
 
-		if (BC_PREFIX(q, end, " I=") || BC_PREFIX(q, end, " U=") ||
-		    BC_PREFIX(q, end, " Ci=")) {
+		if (BC_PREFIX(q, end, " U=")) {
+			*ident = true;
+			return q;
+		}
+		if (BC_PREFIX(q, end, " I=") || BC_PREFIX(q, end, " Ci=")) {
 			t = memchr(q + 1, ' ', (size_t)(end - q - 1));
 			if (t == NULL)
 				return end;
-			/* "I=[..]:25: 535" - the field ends before ": " */
 			if (t[-1] == ':')
 				return t - 1;
 			q = t;
@@ -146,6 +176,18 @@ static const char *skip_fields(const char *q, const char *end)
 		return q;
 	}
 }
+
+/* The only occurrence of lit in [q, end), or NULL (none, or several). */
+static const char *only(const char *q, const char *end, const char *lit,
+			size_t n)
+{
+	const char *f = bc_find(q, end, lit, n);
+
+	if (f == NULL || bc_find(f + 1, end, lit, n) != NULL)
+		return NULL;
+	return f;
+}
+#define ONLY(q, end, lit) only((q), (end), (lit), sizeof(lit) - 1)
 
 static struct bc_sess *session(struct bc_parser *p, long pid,
 			       const struct bc_addr *a, int64_t t)
@@ -175,15 +217,28 @@ static struct bc_sess *session_near(struct bc_parser *p, long pid,
 #define EX_SAME_MS 2000      /* no pid: lines of one exchange */
 #define EX_SAME_CONN_MS 60000 /* no pid: one connection's messages */
 
-/* NAME authenticator failed for [H=]HOST...: CODE text */
+/* ": DDD " at c? */
+static bool code_at(const char *c, const char *end)
+{
+	return end - c >= 6 && c[0] == ':' && c[1] == ' ' && c[2] >= '1' &&
+	       c[2] <= '5' && c[3] >= '0' && c[3] <= '9' && c[4] >= '0' &&
+	       c[4] <= '9' && c[5] == ' ';
+}
+
+/*
+ * NAME authenticator failed for HOST[ I=..][ U=IDENT]: CODE text
+ * The code follows ": " right after the server's fields. After an ident
+ * (client text, spaces allowed) it is the only ": DDD " of the rest of
+ * the line, or the line is no event.
+ */
 static enum bc_parse_result auth_failed(struct bc_parser *p,
 					const struct bc_line *l, long pid,
 					const char *q, const char *end)
 {
 	struct bc_addr a;
 	struct bc_sess *s;
-	bool bad = false;
-	const char *c;
+	bool bad = false, ident, near;
+	const char *c, *r;
 	enum bc_kind kind;
 
 	if (BC_PREFIX(q, end, "H="))
@@ -191,39 +246,49 @@ static enum bc_parse_result auth_failed(struct bc_parser *p,
 	q = host_field(q, end, &a, &bad);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	/* the code follows ": " right after the server's own fields */
-	c = skip_fields(q, end);
-	if (!BC_PREFIX(c, end, ": ") || end - c < 5)
+	c = skip_fields(q, end, &ident);
+	if (ident) {
+		for (r = c, c = NULL; (r = BC_FIND(r, end, ": ")) != NULL; r++) {
+			if (!code_at(r, end))
+				continue;
+			if (c != NULL)
+				return BC_PARSE_NOMATCH; /* two readings */
+			c = r;
+		}
+		if (c == NULL)
+			return BC_PARSE_NOMATCH;
+	}
+	if (!code_at(c, end))
 		return BC_PARSE_NOMATCH;
 	c += 2;
-	if (c[0] == '4')
+	if (c[0] != '5')
 		return BC_PARSE_NOMATCH; /* 435 Unable to authenticate at present */
-	if (c[0] != '5' || c[1] < '0' || c[1] > '9' || c[2] < '0' || c[2] > '9')
-		return BC_PARSE_NOMATCH;
 	kind = BC_KIND_AUTH_FAIL;
 	if (BC_PREFIX(c, end, "501 Authentication cancelled"))
 		kind = BC_KIND_AUTH_ABORT;
-	{
-		bool near;
-
-		s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
-		/* the client hung up inside TLS during AUTH: Exim then logs
-		 * the unfinished exchange as a 535 (see tls_dropped) */
-		if (s->aborted == 2) {
-			s->aborted = 0;
-			if (near && kind == BC_KIND_AUTH_FAIL) {
-				s->aborted = 1;
-				s->last_auth_failed = 0;
-				bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, "exim");
-				return BC_PARSE_MATCH;
-			}
+	s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
+	/* the client hung up inside TLS during AUTH: Exim then logs the
+	 * unfinished exchange as a 535 (see tls_dropped) */
+	if (s->aborted == 2) {
+		s->aborted = 0;
+		if (near && kind == BC_KIND_AUTH_FAIL) {
+			s->aborted = 1;
+			s->last_auth_failed = 0;
+			bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, "exim");
+			return BC_PARSE_MATCH;
 		}
 	}
 	if (kind == BC_KIND_AUTH_FAIL) {
 		if (s->fails < UINT16_MAX)
 			s->fails++;
 		s->last_auth_failed = 1;
+		/* a dovecot authenticator: Dovecot's auth process may have
+		 * counted this attempt already */
+		if (!bc_parse_pair(p, l, &a, true))
+			return BC_PARSE_NOMATCH;
 	} else {
+		if (s->aborted == 1)
+			return BC_PARSE_NOMATCH;
 		s->last_auth_failed = 0;
 		s->aborted = 1;
 	}
@@ -231,22 +296,30 @@ static enum bc_parse_result auth_failed(struct bc_parser *p,
 	return BC_PARSE_MATCH;
 }
 
-/* no MAIL in SMTP connection from HOST ... D=dur [A=x] ... C=LIST */
+/*
+ * no MAIL in SMTP connection from HOST[ I=..][ U=IDENT] D=dur[ A=x][ X=..]
+ * [ C=LIST]. After an ident, D= must be the only one of the line. C= is
+ * written last (SNI= and DN= before it are client text): a list ending in
+ * AUTH is a client that left with AUTH as its last command (no QUIT): an
+ * auth_abort unless the session authenticated or an abort was counted.
+ */
 static enum bc_parse_result no_mail(struct bc_parser *p,
 				    const struct bc_line *l, long pid,
 				    const char *q, const char *end)
 {
 	struct bc_addr a;
 	struct bc_sess *s;
-	bool bad = false;
+	bool bad = false, ident;
 	const char *c, *last;
 	int n = 0;
 
 	q = host_field(q, end, &a, &bad);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	q = skip_fields(q, end);
-	if (!BC_PREFIX(q, end, " D="))
+	q = skip_fields(q, end, &ident);
+	if (ident)
+		q = ONLY(q, end, " D=");
+	if (q == NULL || !BC_PREFIX(q, end, " D="))
 		return BC_PARSE_NOMATCH;
 	q = memchr(q + 3, ' ', (size_t)(end - q - 3));
 	s = session(p, pid, &a, l->time_ms);
@@ -255,51 +328,152 @@ static enum bc_parse_result no_mail(struct bc_parser *p,
 		bc_parse_emit(p, l, BC_KIND_AUTH_SUCCESS, &a, "exim");
 		n++;
 	}
-	/* C= is written last; SNI= and DN= before it are client text */
 	c = BC_RFIND(l->msg, end, " C=");
 	if (c != NULL && c + 3 < end) {
 		c += 3;
 		last = memrchr(c, ',', (size_t)(end - c));
 		last = last ? last + 1 : c;
 		if (end - last == 4 && memcmp(last, "AUTH", 4) == 0 &&
-		    memchr(c, ' ', (size_t)(end - c)) == NULL) {
-			if (!s->last_auth_failed && s->aborted != 1 && !s->succeeded) {
-				bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a,
-					      "exim");
-				n++;
-			}
+		    memchr(c, ' ', (size_t)(end - c)) == NULL &&
+		    s->aborted != 1 && !s->succeeded &&
+		    !(s->last_auth_failed && s->backend)) {
+			bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, "exim");
+			n++;
 		}
 	}
 	bc_parse_session_end(p, s);
 	return n ? BC_PARSE_MATCH : BC_PARSE_NOMATCH;
 }
 
-/* H=HOST ... rejected RCPT|MAIL <..>: REASON */
+/*
+ * Could ARG ([p, e)) not be a MAIL/RCPT argument that Exim accepted?
+ * Exim's address parser (parse_extract_address) ends a <route-addr> at
+ * its '>' (a second '>' closes strip_excess_angle_brackets' extra '<'),
+ * after which only white space and comments may follow. Without quotes,
+ * comments, domain literals or escapes before the first '>', that '>' is
+ * the end: anything else after it was refused with a 501 before any ACL
+ * ran. Only that case is claimed impossible.
+ */
+static bool arg_impossible(const char *p, const char *e)
+{
+	const char *gt = memchr(p, '>', (size_t)(e - p)), *c;
+
+	for (c = p; c < (gt ? gt : e); c++)
+		if (*c == '"' || *c == '(' || *c == '[' || *c == '\\')
+			return false;
+	if (gt == NULL)
+		/* a bare address (no '<'): a ':' is a special that only
+		 * group syntax allows, which MAIL and RCPT do not */
+		return memchr(p, '<', (size_t)(e - p)) == NULL &&
+		       memchr(p, ':', (size_t)(e - p)) != NULL;
+	for (c = gt; c < e && (*c == '>' || *c == ' ' || *c == '\t'); c++)
+		;
+	return c < e && *c != '(';
+}
+
+/*
+ * The message of "rejected MAIL|RCPT ARG: MESSAGE" with ARG at a: the
+ * first reading's message when every possible reading is a sender
+ * violation, else NULL (see the top of this file).
+ */
+static const char *reject_reason(const struct bc_parser *p, const char *a,
+				 const char *end)
+{
+	const char *lim = end - a > EX_ARG_MAX ? a + EX_ARG_MAX : end;
+	const char *r, *first = NULL;
+
+	/* no message at all: ARG runs to the end (at most 100 bytes) */
+	if (end - a <= EX_ARG_MAX && !arg_impossible(a, end))
+		return NULL;
+	for (r = a; r <= lim && (r = BC_FIND(r, end, ": ")) != NULL &&
+		    r <= lim; r++) {
+		if (bc_parse_is_reason(p, BC_FMT_EXIM, ex_reasons, EX_NREASONS,
+				       r + 2, end)) {
+			if (first == NULL)
+				first = r + 2;
+		} else if (!arg_impossible(a, r)) {
+			return NULL;
+		}
+	}
+	return first;
+}
+
+/* The byte after " NAME=TOKEN" at q (a space before m), or NULL. */
+static const char *token_end(const char *q, const char *m)
+{
+	return q < m ? memchr(q, ' ', (size_t)(m - q)) : NULL;
+}
+
+/*
+ * Exim's TLS fields (log selectors tls_cipher, tls_certificate_verified,
+ * tls_peerdn, tls_sni): " X=cipher", " CV=yes|no", " DN="subject"",
+ * " SNI=name", each optional, in that order. Returns the byte after them
+ * or NULL. DN and SNI are client text; the caller has found its anchor
+ * (m) already.
+ */
+static const char *skip_tls(const char *q, const char *m)
+{
+	if (BC_PREFIX(q, m, " X=") && (q = token_end(q + 3, m)) == NULL)
+		return NULL;
+	if (BC_PREFIX(q, m, " CV=") && (q = token_end(q + 4, m)) == NULL)
+		return NULL;
+	if (BC_PREFIX(q, m, " DN=\"")) {
+		q = BC_FIND(q + 5, m, "\" ");
+		if (q == NULL)
+			return NULL;
+		q++;
+	}
+	if (BC_PREFIX(q, m, " SNI=") && (q = token_end(q + 5, m)) == NULL)
+		return NULL;
+	return q;
+}
+
+/*
+ * H=HOST[ I=..][ X=.. CV=..[ DN=".."]] [F=<S>[ A=..] ][temporarily ]rejected
+ * RCPT|MAIL ARG: MESSAGE. Exim's fields between the host and "rejected"
+ * are checked; the F=<S> sender (client text) is skipped by taking the
+ * only "rejected MAIL|RCPT " of the line. Lines with an ident (U=) are no
+ * event: its spaces could hide another line's shape.
+ */
 static enum bc_parse_result rejected(struct bc_parser *p,
 				     const struct bc_line *l, long pid,
 				     const char *q, const char *end)
 {
 	struct bc_addr a;
 	struct bc_sess *s;
-	bool bad = false;
-	size_t i;
+	bool bad = false, ident;
+	const char *m, *m2, *r;
 
 	q = host_field(q, end, &a, &bad);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	if (BC_FIND(q, end, " rejected RCPT ") == NULL &&
-	    BC_FIND(q, end, " rejected MAIL ") == NULL)
+	q = skip_fields(q, end, &ident);
+	if (ident)
 		return BC_PARSE_NOMATCH;
-	for (i = 0; i < sizeof(violation) / sizeof(violation[0]); i++)
-		if (bc_has_suffix(q, end, violation[i].s, violation[i].n))
-			break;
-	if (i == sizeof(violation) / sizeof(violation[0]))
+	m = BC_FIND(q, end, "rejected RCPT ");
+	m2 = BC_FIND(q, end, "rejected MAIL ");
+	if (m == NULL || (m2 != NULL && m2 < m))
+		m = m2;
+	if (m == NULL || m[-1] != ' ')
+		return BC_PARSE_NOMATCH;
+	/* the only one: a second may be the true one */
+	if (BC_FIND(m + 1, end, "rejected RCPT ") != NULL ||
+	    BC_FIND(m + 1, end, "rejected MAIL ") != NULL)
+		return BC_PARSE_NOMATCH;
+	if (m - q >= 13 && memcmp(m - 12, "temporarily ", 12) == 0)
+		return BC_PARSE_NOMATCH; /* a defer */
+	/* Exim's TLS fields, then " F=<S>..." or "rejected" */
+	q = skip_tls(q, m);
+	if (q == NULL || (q != m - 1 && !BC_PREFIX(q, m, " F=")))
+		return BC_PARSE_NOMATCH;
+	r = reject_reason(p, m + 14, end);
+	if (r == NULL)
 		return BC_PARSE_NOMATCH;
 	/* one F=<> per session counts once, like Postfix (no pid: one
 	 * transaction's recipients are logged within a moment) */
 	{
-		const char *f = BC_FIND(q, end, " F=<");
-		const char *fe = f ? memchr(f, '>', (size_t)(end - f)) : NULL;
+		const char *f = BC_PREFIX(q, m, " F=") ? q : NULL;
+		const char *fe = f ? memchr(f, ' ', (size_t)(m - f - 1)) : NULL;
 		uint64_t key = f && fe ? bc_parse_hash(f, (size_t)(fe - f), 7)
 				       : 7;
 		bool near;
@@ -320,13 +494,15 @@ static enum bc_parse_result received(struct bc_parser *p,
 {
 	struct bc_addr a;
 	struct bc_sess *s;
-	bool bad = false;
+	bool bad = false, ident;
 	const char *sp, *pr, *pe;
 
-	if (q < end && *q == '"')
-		return BC_PARSE_NOMATCH; /* quoted local part may hold spaces */
 	sp = memchr(q, ' ', (size_t)(end - q));
 	if (sp == NULL)
+		return BC_PARSE_NOMATCH;
+	/* a quoted local part may hold spaces: then the sender's end is
+	 * not known */
+	if (memchr(q, '"', (size_t)(sp - q)) != NULL)
 		return BC_PARSE_NOMATCH;
 	q = sp;
 	if (BC_PREFIX(q, end, " R=")) {
@@ -339,9 +515,12 @@ static enum bc_parse_result received(struct bc_parser *p,
 	q = host_field(q + 3, end, &a, &bad);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	q = skip_fields(q, end);
-	/* P= comes right after the host (and I=/U=): server text */
-	if (!BC_PREFIX(q, end, " P="))
+	q = skip_fields(q, end, &ident);
+	/* P= comes right after the host (and I=): server text; after an
+	 * ident, only when it is the only P= of the line */
+	if (ident)
+		q = ONLY(q, end, " P=");
+	if (q == NULL || !BC_PREFIX(q, end, " P="))
 		return BC_PARSE_NOMATCH;
 	pr = q + 3;
 	pe = memchr(pr, ' ', (size_t)(end - pr));
@@ -365,28 +544,42 @@ static enum bc_parse_result received(struct bc_parser *p,
 	return BC_PARSE_MATCH;
 }
 
-/* SMTP protocol error in "AUTH .." H=HOST ... AUTH command used when not advertised */
+/*
+ * SMTP protocol error in "CMD" H=HOST[ I=..][ U=IDENT] AUTH command used
+ * when not advertised. CMD before the host field and the ident after it
+ * are client text, and either may hold '" H=': every '" H=' of the line
+ * is read as the host field's start, readings that cannot be the line's
+ * shape are dropped, and the rest must agree on one address.
+ */
 static enum bc_parse_result auth_not_advertised(struct bc_parser *p,
 						const struct bc_line *l,
 						long pid, const char *q,
 						const char *end)
 {
 	static const char tail[] = " AUTH command used when not advertised";
-	struct bc_addr a;
-	bool bad = false;
-	const char *h;
+	const char *te = end - (sizeof(tail) - 1);
+	struct bc_addr a, b;
+	bool bad = false, amb = false, ident, found = false;
+	const char *h, *r;
 
-	/* the quoted command is client text: the real H= is the last one */
-	h = BC_RFIND(q, end, " H=");
-	if (h == NULL)
+	if (!BC_SUFFIX(q, end, " AUTH command used when not advertised"))
 		return BC_PARSE_NOMATCH;
-	q = host_field(h + 3, end, &a, &bad);
-	if (q == NULL)
+	for (h = q; (h = BC_FIND(h, te, "\" H=")) != NULL; h++) {
+		r = host_field_amb(h + 4, end, &b, &bad, &amb);
+		if (amb)
+			return BC_PARSE_NOMATCH;
+		if (r == NULL)
+			continue;
+		r = skip_fields(r, end, &ident);
+		if (r > te || (!ident && r != te))
+			continue;
+		if (found && !bc_addr_equal(&a, &b))
+			return BC_PARSE_NOMATCH;
+		a = b;
+		found = true;
+	}
+	if (!found)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	q = skip_fields(q, end);
-	if ((size_t)(end - q) != sizeof(tail) - 1 ||
-	    memcmp(q, tail, sizeof(tail) - 1) != 0)
-		return BC_PARSE_NOMATCH;
 	(void)session(p, pid, &a, l->time_ms);
 	bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, "exim");
 	return BC_PARSE_MATCH;
@@ -422,10 +615,11 @@ static const char *skip_msgid(const char *q, const char *end)
 /*
  * TLS error on connection from HOST (recv): The TLS connection was
  * non-properly terminated.
- * No event: the client hung up. If it did so inside AUTH, Exim logs the
+ * The client hung up. Right after a logged failure (a moment later, or in
+ * the same +pid session) it left after a failed AUTH without QUIT: an
+ * auth_abort (docs/detection.md). If it hung up inside AUTH, Exim logs the
  * unfinished exchange next as "535 Incorrect authentication data": that
- * 535 is then an auth_abort, not a wrong password. A hang-up after a
- * logged failure changes nothing.
+ * 535 is then the auth_abort, not a wrong password.
  */
 static enum bc_parse_result tls_dropped(struct bc_parser *p,
 					const struct bc_line *l, long pid,
@@ -441,8 +635,14 @@ static enum bc_parse_result tls_dropped(struct bc_parser *p,
 	if (!BC_PREFIX(q, end, " (recv): The TLS connection was non-properly terminated."))
 		return BC_PARSE_NOMATCH;
 	s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
-	if (!s->aborted && !s->succeeded && !(near && s->last_auth_failed))
-		s->aborted = 2;
+	if (s->aborted || s->succeeded)
+		return BC_PARSE_NOMATCH;
+	if (near && s->last_auth_failed) {
+		s->aborted = 1;
+		bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, "exim");
+		return BC_PARSE_MATCH;
+	}
+	s->aborted = 2;
 	return BC_PARSE_NOMATCH;
 }
 
