@@ -730,12 +730,6 @@ bool bc_parse_pair(struct bc_parser *p, const struct bc_line *l,
 
 /* ---- public API ---------------------------------------------------- */
 
-void bc_detect_init(struct bc_detect *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->dovecot_auth_lines = 1;
-}
-
 int bc_parser_set_detect(struct bc_parser *p, const struct bc_detect *d)
 {
 	size_t k, i, n;

@@ -114,7 +114,10 @@ struct bc_detect {
 };
 
 /* Empty lists, dovecot_auth_lines on: what a parser starts with. */
-void bc_detect_init(struct bc_detect *d);
+static inline void bc_detect_init(struct bc_detect *d)
+{
+	*d = (struct bc_detect){.dovecot_auth_lines = 1};
+}
 
 /* A parser for one log source, with bc_detect_init's settings. NULL on OOM. */
 struct bc_parser *bc_parser_new(enum bc_format fmt);

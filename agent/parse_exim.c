@@ -348,27 +348,66 @@ static enum bc_parse_result no_mail(struct bc_parser *p,
 /*
  * Could ARG ([p, e)) not be a MAIL/RCPT argument that Exim accepted?
  * Exim's address parser (parse_extract_address) ends a <route-addr> at
- * its '>' (a second '>' closes strip_excess_angle_brackets' extra '<'),
- * after which only white space and comments may follow. Without quotes,
- * comments, domain literals or escapes before the first '>', that '>' is
- * the end: anything else after it was refused with a 501 before any ACL
- * ran. Only that case is claimed impossible.
+ * its first '>' outside quoted strings, comments and domain literals (a
+ * second '>' closes strip_excess_angle_brackets' extra '<'); after it only
+ * white space and comments may follow. Before any '<', a ':' is refused
+ * (group syntax is off for SMTP). Anything else was refused with a 501
+ * before any ACL ran. ARG may be cut at 100 bytes: an unfinished quoted
+ * string, comment or literal, or an escape outside them, claims nothing.
  */
 static bool arg_impossible(const char *p, const char *e)
 {
-	const char *gt = memchr(p, '>', (size_t)(e - p)), *c;
+	const char *c;
+	bool lt = false;
+	int depth;
 
-	for (c = p; c < (gt ? gt : e); c++)
-		if (*c == '"' || *c == '(' || *c == '[' || *c == '\\')
+	for (c = p; c < e; c++) {
+		switch (*c) {
+		case '"':
+			for (c++; c < e && *c != '"'; c++)
+				if (*c == '\\')
+					c++;
+			if (c >= e)
+				return false;
+			break;
+		case '[':
+			for (c++; c < e && *c != ']'; c++)
+				if (*c == '\\')
+					c++;
+			if (c >= e)
+				return false;
+			break;
+		case '(':
+			for (depth = 1, c++; c < e && depth > 0; c++) {
+				if (*c == '\\')
+					c++;
+				else if (*c == '(')
+					depth++;
+				else if (*c == ')')
+					depth--;
+			}
+			if (depth > 0)
+				return false;
+			c--;
+			break;
+		case '\\':
 			return false;
-	if (gt == NULL)
-		/* a bare address (no '<'): a ':' is a special that only
-		 * group syntax allows, which MAIL and RCPT do not */
-		return memchr(p, '<', (size_t)(e - p)) == NULL &&
-		       memchr(p, ':', (size_t)(e - p)) != NULL;
-	for (c = gt; c < e && (*c == '>' || *c == ' ' || *c == '\t'); c++)
-		;
-	return c < e && *c != '(';
+		case '<':
+			lt = true;
+			break;
+		case ':':
+			if (!lt)
+				return true;
+			break;
+		case '>':
+			while (c < e && (*c == '>' || *c == ' ' || *c == '\t'))
+				c++;
+			return c < e && *c != '(';
+		default:
+			break;
+		}
+	}
+	return false;
 }
 
 /*
@@ -473,10 +512,16 @@ static enum bc_parse_result rejected(struct bc_parser *p,
 	 * transaction's recipients are logged within a moment) */
 	{
 		const char *f = BC_PREFIX(q, m, " F=") ? q : NULL;
-		const char *fe = f ? memchr(f, ' ', (size_t)(m - f - 1)) : NULL;
-		uint64_t key = f && fe ? bc_parse_hash(f, (size_t)(fe - f), 7)
-				       : 7;
+		const char *fe = f ? memchr(f + 1, ' ', (size_t)(m - f - 1)) : NULL;
+		uint64_t key;
 		bool near;
+
+		/* a MAIL reject has no F=: its argument is the sender */
+		if (f == NULL || fe == NULL) {
+			f = m;
+			fe = r - 2;
+		}
+		key = bc_parse_hash(f, (size_t)(fe - f), 7);
 
 		s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
 		if (near && s->sv_key == key)
