@@ -555,7 +555,9 @@ static enum bc_parse_result received(struct bc_parser *p,
 		if (q == NULL)
 			return BC_PARSE_NOMATCH;
 	}
-	if (!BC_PREFIX(q, end, " H="))
+	/* the host field, and the only one: id= (the message id) and T=
+	 * (the subject) after it are client text */
+	if (!BC_PREFIX(q, end, " H=") || BC_FIND(q + 3, end, " H=") != NULL)
 		return BC_PARSE_NOMATCH;
 	q = host_field(q + 3, end, &a, &bad);
 	if (q == NULL)

@@ -112,7 +112,7 @@ exim_cases() {
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad1" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad2" \
 		"AUTH PLAIN $(printf '\0bob@lab.test\0bad3' | base64)" QUIT
-	tc "$n" "$N.15" "auth_fail=1" "wrong password, then the client hangs up"
+	tc "$n" "$N.15" "auth_fail=1 auth_abort=1" "wrong password, then the client hangs up"
 	rc "$E" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad4" '!close'
 	# Exim logs a login only with the message it accepts (A=) or in
