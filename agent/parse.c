@@ -434,6 +434,16 @@ static bool frame_after_time(const char *q, const char *end, struct bc_line *l)
 		/* no HOST: Dovecot's log file "imap-login: Info: ..." */
 		m = parse_tag(q, end, l);
 	} else {
+		/* HOST is a host name or address: a first word that is not
+		 * one ("imap(USER..." of Dovecot's own log, with a space in
+		 * USER) makes no syslog line */
+		const char *c;
+
+		for (c = q; c < tok_end; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' ||
+			      *c == '_' || *c == ':'))
+				return false;
 		m = parse_tag(tok_end + 1, end, l);
 	}
 	if (m == NULL)

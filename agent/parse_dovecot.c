@@ -36,15 +36,18 @@
  * after it are Dovecot's. Every "): " of the line is read as the end of
  * that identifier: readings whose identifier does not end in ",ADDR
  * [,master][,<SESSION>]" are dropped, the rest must agree (else no
- * event). A line with a session comes from a login process, whose summary
- * counts the same attempts: no event. A line without one comes from an
- * SMTP server using Dovecot SASL (Postfix, Exim): an auth_fail, paired
- * with the SMTP server's own failure line so that one attempt counts
- * once (bc_parse_pair; docs/detection.md).
+ * event); a reading whose message does not start with a letter is none.
+ * A failure is an auth_fail. With a session it comes from a login process,
+ * whose summary ("auth failed, N attempts ... session=<ID>") then reports
+ * only the attempts not counted yet. Without one it comes from an SMTP
+ * server using Dovecot SASL (Postfix, Exim), and is paired with the SMTP
+ * server's own failure line so that one attempt counts once
+ * (bc_parse_pair; docs/detection.md).
  */
 #define BC_PARSE_INTERNAL
 #include "agent/parse.h"
 
+#define DV_TAG 4           /* session table: login sessions by id */
 #define DV_ATTEMPTS_MAX 16 /* events from one "N attempts" line */
 #define DV_SLOW_SECS 10    /* "disconnected while authenticating, waited N" */
 #define DV_USER_MAX 72     /* auth log user names: 64 bytes and "..." */
@@ -67,14 +70,15 @@ static bool is_lower_digit(char c)
 
 /*
  * The identifier "USER,ADDR[,master][,<SESSION>]" in [p, e): fills *a and
- * *session. false if it does not end that way.
+ * the session (NULL, 0 without one). false if it does not end that way.
  */
 static bool auth_ident(const char *p, const char *e, struct bc_addr *a,
-		       bool *session, bool *bad)
+		       const char **sess, size_t *sess_len, bool *bad)
 {
 	const char *c;
 
-	*session = false;
+	*sess = NULL;
+	*sess_len = 0;
 	if (e > p && e[-1] == '>') {
 		c = BC_RFIND(p, e, ",<");
 		if (c == NULL)
@@ -86,7 +90,8 @@ static bool auth_ident(const char *p, const char *e, struct bc_addr *a,
 				return false;
 		if (c + 3 > e - 1)
 			return false;
-		*session = true;
+		*sess = c + 2;
+		*sess_len = (size_t)(e - 1 - (c + 2));
 		e = c;
 	}
 	if (BC_SUFFIX(p, e, ",master"))
@@ -111,10 +116,11 @@ static enum bc_parse_result auth_line(struct bc_parser *p,
 				      const struct bc_line *l, const char *q,
 				      const char *end)
 {
-	const char *db = q, *r;
+	const char *db = q, *r, *sess = NULL, *sb;
 	struct bc_addr a, b;
-	bool session = false, sess, bad = false, found = false, fail = false;
-	size_t i;
+	bool bad = false, found = false, fail = false;
+	size_t i, sess_len = 0, sbl;
+	struct bc_sess *s;
 
 	if (BC_PREFIX(q, end, "Info: "))
 		db = q += 6;
@@ -128,28 +134,40 @@ static enum bc_parse_result auth_line(struct bc_parser *p,
 	for (r = q; (r = BC_FIND(r, end, "): ")) != NULL; r++) {
 		bool f = false;
 
-		if (!auth_ident(q, r, &b, &sess, &bad))
+		/* the auth process' messages start with a letter */
+		if (r + 3 >= end ||
+		    !((r[3] >= 'a' && r[3] <= 'z') || (r[3] >= 'A' && r[3] <= 'Z')))
+			continue;
+		if (!auth_ident(q, r, &b, &sb, &sbl, &bad))
 			continue;
 		for (i = 0; i < sizeof(auth_fail_reasons) / sizeof(auth_fail_reasons[0]); i++)
 			if (bc_lit_match(r + 3, end, auth_fail_reasons[i].s,
 					 auth_fail_reasons[i].n))
 				f = true;
-		if (found && (!bc_addr_equal(&a, &b) || sess != session ||
-			      f != fail))
+		if (found && (!bc_addr_equal(&a, &b) || f != fail ||
+			      sbl != sess_len ||
+			      (sbl > 0 && memcmp(sb, sess, sbl) != 0)))
 			return BC_PARSE_NOMATCH; /* two readings */
 		a = b;
-		session = sess;
+		sess = sb;
+		sess_len = sbl;
 		fail = f;
 		found = true;
 	}
 	if (!found)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	/* a login process' attempt: its summary line counts it */
-	if (!fail || session || !bc_parse_dovecot_auth_lines(p))
+	if (!fail || !bc_parse_dovecot_auth_lines(p))
 		return BC_PARSE_NOMATCH;
-	/* an SMTP AUTH: the SMTP server's line may have counted it */
-	if (!bc_parse_pair(p, l, &a, false))
+	if (sess != NULL) {
+		/* a login process' attempt: counted now, and taken off the
+		 * attempts its summary line reports */
+		s = bc_parse_session(p, DV_TAG, sess, sess_len, 0, &a, l->time_ms);
+		if (s->fails < UINT16_MAX)
+			s->fails++;
+	} else if (!bc_parse_pair(p, l, &a, false)) {
+		/* an SMTP AUTH the SMTP server's line counted already */
 		return BC_PARSE_NOMATCH;
+	}
 	bc_parse_emit(p, l, BC_KIND_AUTH_FAIL, &a, "dovecot/auth");
 	return BC_PARSE_MATCH;
 }
@@ -274,6 +292,24 @@ enum bc_parse_result bc_scan_dovecot(struct bc_parser *p,
 		ipe = end;
 	if (bc_parse_addr(ip, ipe, &a) < 0)
 		return BC_PARSE_MALFORMED;
+	/* attempts the auth process' lines already counted for this
+	 * session (its id follows rip=: Dovecot's text) */
+	{
+		const char *sid = BC_FIND(ipe, end, ", session=<"), *se;
+
+		se = sid ? memchr(sid + 11, '>', (size_t)(end - sid - 11)) : NULL;
+		if (se != NULL && se > sid + 11) {
+			struct bc_sess *s = bc_parse_session(p, DV_TAG, sid + 11,
+							     (size_t)(se - sid - 11),
+							     0, &a, l->time_ms);
+
+			if (kind == BC_KIND_AUTH_FAIL)
+				count = count > s->fails ? count - s->fails : 0;
+			bc_parse_session_end(p, s);
+			if (count == 0)
+				return BC_PARSE_NOMATCH;
+		}
+	}
 	memcpy(svc, "dovecot/", 8);
 	n = (size_t)(pe - proto);
 	if (n > 7)

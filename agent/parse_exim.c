@@ -24,8 +24,9 @@
  *
  * The MESSAGE of a reject (the ACL's log_message, the site's words) is read
  * only right after ARG, the client's MAIL/RCPT argument that Exim logs
- * (at most 100 bytes). ARG may hold ": " itself: every ": " within those
- * 100 bytes is a possible end of ARG, and the line counts only when the
+ * (whole up to 4.94, its first 100 bytes since 4.95). ARG may hold ": "
+ * itself: every ": " of the line is a possible end of ARG, and the line
+ * counts only when the
  * message read after each possible end is a sender violation (an end that
  * Exim's address parser would have refused is not possible: docs/
  * detection.md). Callout answers ("response to ... was: ...") inside a
@@ -40,7 +41,6 @@
 
 #define EX_TAG 2
 #define EX_FIELD_MAX 256 /* longest NAME or HELO looked at */
-#define EX_ARG_MAX 100   /* Exim logs at most this much of a MAIL/RCPT argument */
 
 /* Reject messages that are relay or sender-ownership violations: the
  * default configuration's, and wordings sites use in their ACLs. */
@@ -63,23 +63,87 @@ static bool no_space_paren(const char *p, const char *e)
 	return true;
 }
 
-/* ") [ADDR]" with a valid address anywhere in [q, end)? */
-static bool ambiguous(const char *q, const char *end)
+/*
+ * After the host field: Exim's " I=[IFACE]:PORT" and " Ci=ID". Stops at
+ * " U=" (the ident, client text that may hold spaces: *ident is set) or
+ * at the first other byte. An I= or Ci= token that ends in ':' ("...:25:
+ * 535") ends before the ':'.
+ */
+static const char *skip_fields(const char *q, const char *end, bool *ident)
 {
-	const char *c;
-	struct bc_addr a;
+	*ident = false;
+	for (;;) {
+		const char *t;
+
+		if (BC_PREFIX(q, end, " U=")) {
+			*ident = true;
+			return q;
+		}
+		if (BC_PREFIX(q, end, " I=") || BC_PREFIX(q, end, " Ci=")) {
+			t = memchr(q + 1, ' ', (size_t)(end - q - 1));
+			if (t == NULL)
+				return end;
+			if (t[-1] == ':')
+				return t - 1;
+			q = t;
+			continue;
+		}
+		return q;
+	}
+}
+
+/*
+ * Could the host field also end at a later ") [B]" (a junk HELO holding
+ * ") [A] ..." closed our "(" early), for an address B other than a? Only
+ * where what follows "[B][:PORT]" and any I=, Ci= fields is what the
+ * line's shape puts there (next: NULL-terminated prefixes; "" for the
+ * line's end), or an ident (U=: anything may follow).
+ */
+static bool ambiguous(const char *q, const char *end, const struct bc_addr *a,
+		      const char *const *next)
+{
+	const char *c, *r;
+	struct bc_addr b;
+	size_t i;
+	bool ident;
 
 	while ((c = BC_FIND(q, end, ") [")) != NULL) {
 		const char *rb = memchr(c + 3, ']',
 					(size_t)(end - c - 3 > 48 ? 48
 								  : end - c - 3));
 
-		if (rb != NULL && bc_parse_addr(c + 3, rb, &a) == 0)
-			return true;
 		q = c + 3;
+		if (rb == NULL || bc_parse_addr(c + 3, rb, &b) < 0 ||
+		    bc_addr_equal(a, &b))
+			continue;
+		r = rb + 1;
+		if (r + 1 < end && *r == ':' && r[1] >= '0' && r[1] <= '9')
+			r = bc_skip_digits(r + 1, end);
+		r = skip_fields(r, end, &ident);
+		if (ident)
+			return true;
+		for (i = 0; next[i] != NULL; i++)
+			if (next[i][0] == '\0' ? r == end
+						: bc_has_prefix(r, end, next[i],
+								strlen(next[i])))
+				return true;
 	}
 	return false;
 }
+
+/* What Exim writes after the host field and its I=, Ci= fields, per line
+ * shape (an ident, U=, may be followed by anything). */
+static const char *const after_auth[] = {": ", NULL};
+static const char *const after_nomail[] = {" D=", NULL};
+/* a line that starts with "H=" may be any of the lines Exim starts with
+ * the host field: an ACL reject, a sender verify failure, an ACL warn,
+ * an incomplete transaction, a discarded recipient */
+static const char *const after_reject[] = {
+	" X=", " CV=", " DN=", " SNI=", " F=", " rejected ",
+	" temporarily rejected ", " sender verify ", " Warning: ",
+	" incomplete transaction ", NULL};
+static const char *const after_received[] = {" P=", NULL};
+static const char *const after_tls[] = {" (", NULL};
 
 /*
  * Strict host field at p (after "H=" if any). Returns the byte after
@@ -87,7 +151,8 @@ static bool ambiguous(const char *q, const char *end)
  * address.
  */
 static const char *host_field_amb(const char *p, const char *end,
-				  struct bc_addr *a, bool *bad, bool *amb)
+				  struct bc_addr *a, bool *bad, bool *amb,
+				  const char *const *next)
 {
 	const char *q = p, *e, *rb;
 	bool helo = false;
@@ -133,7 +198,7 @@ static const char *host_field_amb(const char *p, const char *end,
 	 * A junk HELO ("x) [203.0.113.9] y") can close our "(" early; the
 	 * real ") [ADDR]" then still follows. Two readings: no event.
 	 */
-	if (helo && ambiguous(q, end)) {
+	if (helo && next != NULL && ambiguous(q, end, a, next)) {
 		*amb = true;
 		return NULL;
 	}
@@ -141,40 +206,12 @@ static const char *host_field_amb(const char *p, const char *end,
 }
 
 static const char *host_field(const char *p, const char *end,
-			      struct bc_addr *a, bool *bad)
+			      struct bc_addr *a, bool *bad,
+			      const char *const *next)
 {
 	bool amb = false;
 
-	return host_field_amb(p, end, a, bad, &amb);
-}
-
-/*
- * After the host field: Exim's " I=[IFACE]:PORT" and " Ci=ID". Stops at
- * " U=" (the ident, client text that may hold spaces: *ident is set) or
- * at the first other byte. An I= or Ci= token that ends in ':' ("...:25:
- * 535") ends before the ':'.
- */
-static const char *skip_fields(const char *q, const char *end, bool *ident)
-{
-	*ident = false;
-	for (;;) {
-		const char *t;
-
-		if (BC_PREFIX(q, end, " U=")) {
-			*ident = true;
-			return q;
-		}
-		if (BC_PREFIX(q, end, " I=") || BC_PREFIX(q, end, " Ci=")) {
-			t = memchr(q + 1, ' ', (size_t)(end - q - 1));
-			if (t == NULL)
-				return end;
-			if (t[-1] == ':')
-				return t - 1;
-			q = t;
-			continue;
-		}
-		return q;
-	}
+	return host_field_amb(p, end, a, bad, &amb, next);
 }
 
 /* The only occurrence of lit in [q, end), or NULL (none, or several). */
@@ -225,11 +262,21 @@ static bool code_at(const char *c, const char *end)
 	       c[4] <= '9' && c[5] == ' ';
 }
 
+/* The kind of an authenticator's reply CODE text at c: 0 for none. */
+static int code_kind(const char *c, const char *end)
+{
+	if (c[0] != '5')
+		return 0; /* 435 Unable to authenticate at present */
+	if (BC_PREFIX(c, end, "501 Authentication cancelled"))
+		return BC_KIND_AUTH_ABORT;
+	return BC_KIND_AUTH_FAIL;
+}
+
 /*
  * NAME authenticator failed for HOST[ I=..][ U=IDENT]: CODE text
  * The code follows ": " right after the server's fields. After an ident
- * (client text, spaces allowed) it is the only ": DDD " of the rest of
- * the line, or the line is no event.
+ * (client text, spaces allowed) every ": DDD " of the rest of the line
+ * may be it: they must all give the same kind, or the line is no event.
  */
 static enum bc_parse_result auth_failed(struct bc_parser *p,
 					const struct bc_line *l, long pid,
@@ -243,17 +290,23 @@ static enum bc_parse_result auth_failed(struct bc_parser *p,
 
 	if (BC_PREFIX(q, end, "H="))
 		q += 2;
-	q = host_field(q, end, &a, &bad);
+	q = host_field(q, end, &a, &bad, after_auth);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
 	c = skip_fields(q, end, &ident);
 	if (ident) {
+		/* every ": DDD " after the ident may be the code: all must
+		 * give the same kind */
+		int k = -1;
+
 		for (r = c, c = NULL; (r = BC_FIND(r, end, ": ")) != NULL; r++) {
 			if (!code_at(r, end))
 				continue;
-			if (c != NULL)
+			if (k >= 0 && code_kind(r + 2, end) != k)
 				return BC_PARSE_NOMATCH; /* two readings */
-			c = r;
+			k = code_kind(r + 2, end);
+			if (c == NULL)
+				c = r;
 		}
 		if (c == NULL)
 			return BC_PARSE_NOMATCH;
@@ -261,11 +314,9 @@ static enum bc_parse_result auth_failed(struct bc_parser *p,
 	if (!code_at(c, end))
 		return BC_PARSE_NOMATCH;
 	c += 2;
-	if (c[0] != '5')
+	if (code_kind(c, end) == 0)
 		return BC_PARSE_NOMATCH; /* 435 Unable to authenticate at present */
-	kind = BC_KIND_AUTH_FAIL;
-	if (BC_PREFIX(c, end, "501 Authentication cancelled"))
-		kind = BC_KIND_AUTH_ABORT;
+	kind = (enum bc_kind)code_kind(c, end);
 	s = session_near(p, pid, &a, l->time_ms, EX_SAME_MS, &near);
 	/* the client hung up inside TLS during AUTH: Exim then logs the
 	 * unfinished exchange as a 535 (see tls_dropped) */
@@ -313,7 +364,7 @@ static enum bc_parse_result no_mail(struct bc_parser *p,
 	const char *c, *last;
 	int n = 0;
 
-	q = host_field(q, end, &a, &bad);
+	q = host_field(q, end, &a, &bad, after_nomail);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
 	q = skip_fields(q, end, &ident);
@@ -352,13 +403,14 @@ static enum bc_parse_result no_mail(struct bc_parser *p,
  * second '>' closes strip_excess_angle_brackets' extra '<'); after it only
  * white space and comments may follow. Before any '<', a ':' is refused
  * (group syntax is off for SMTP). Anything else was refused with a 501
- * before any ACL ran. ARG may be cut at 100 bytes: an unfinished quoted
- * string, comment or literal, or an escape outside them, claims nothing.
+ * before any ACL ran. An unfinished quoted string, comment or literal is
+ * refused too, unless ARG is exactly 100 bytes (Exim 4.95 and later log
+ * no more of it); an escape outside them claims nothing.
  */
 static bool arg_impossible(const char *p, const char *e)
 {
 	const char *c;
-	bool lt = false;
+	bool lt = false, cut = e - p == 100;
 	int depth;
 
 	for (c = p; c < e; c++) {
@@ -368,14 +420,14 @@ static bool arg_impossible(const char *p, const char *e)
 				if (*c == '\\')
 					c++;
 			if (c >= e)
-				return false;
+				return !cut;
 			break;
 		case '[':
 			for (c++; c < e && *c != ']'; c++)
 				if (*c == '\\')
 					c++;
 			if (c >= e)
-				return false;
+				return !cut;
 			break;
 		case '(':
 			for (depth = 1, c++; c < e && depth > 0; c++) {
@@ -387,7 +439,7 @@ static bool arg_impossible(const char *p, const char *e)
 					depth--;
 			}
 			if (depth > 0)
-				return false;
+				return !cut;
 			c--;
 			break;
 		case '\\':
@@ -418,14 +470,12 @@ static bool arg_impossible(const char *p, const char *e)
 static const char *reject_reason(const struct bc_parser *p, const char *a,
 				 const char *end)
 {
-	const char *lim = end - a > EX_ARG_MAX ? a + EX_ARG_MAX : end;
 	const char *r, *first = NULL;
 
-	/* no message at all: ARG runs to the end (at most 100 bytes) */
-	if (end - a <= EX_ARG_MAX && !arg_impossible(a, end))
+	/* no message at all: ARG runs to the end */
+	if (!arg_impossible(a, end))
 		return NULL;
-	for (r = a; r <= lim && (r = BC_FIND(r, end, ": ")) != NULL &&
-		    r <= lim; r++) {
+	for (r = a; (r = BC_FIND(r, end, ": ")) != NULL; r++) {
 		if (bc_parse_is_reason(p, BC_FMT_EXIM, ex_reasons, EX_NREASONS,
 				       r + 2, end)) {
 			if (first == NULL)
@@ -456,15 +506,54 @@ static const char *skip_tls(const char *q, const char *m)
 		return NULL;
 	if (BC_PREFIX(q, m, " CV=") && (q = token_end(q + 4, m)) == NULL)
 		return NULL;
-	if (BC_PREFIX(q, m, " DN=\"")) {
-		q = BC_FIND(q + 5, m, "\" ");
-		if (q == NULL)
-			return NULL;
-		q++;
-	}
-	if (BC_PREFIX(q, m, " SNI=") && (q = token_end(q + 5, m)) == NULL)
-		return NULL;
+	/* DN="subject" and SNI=name are client text (and the last TLS
+	 * fields): the rest up to the anchor is skipped with them */
+	if (BC_PREFIX(q, m, " DN=\"") || BC_PREFIX(q, m, " SNI="))
+		return m - 1;
 	return q;
+}
+
+/*
+ * Where Exim wrote "rejected" after the host field's end q, when every
+ * field before it can be read: X= and CV= tokens, then " F=<S>" (S read
+ * as Exim logs an address: a quoted local part may hold anything, '>'
+ * outside quotes ends it) and " A=auth:id", then " [temporarily ]rejected".
+ * NULL when a field is client text of unknown end (an ident, DN=, SNI=)
+ * or the fields are not these.
+ */
+static const char *exact_marker(const char *q, const char *end, bool ident)
+{
+	const char *c;
+
+	if (ident)
+		return NULL;
+	if (BC_PREFIX(q, end, " X=") && (q = memchr(q + 3, ' ', (size_t)(end - q - 3))) == NULL)
+		return NULL;
+	if (BC_PREFIX(q, end, " CV=") && (q = memchr(q + 4, ' ', (size_t)(end - q - 4))) == NULL)
+		return NULL;
+	if (BC_PREFIX(q, end, " DN=") || BC_PREFIX(q, end, " SNI="))
+		return NULL;
+	if (BC_PREFIX(q, end, " F=<")) {
+		for (c = q + 4; c < end && *c != '>'; c++)
+			if (*c == '"')
+				for (c++; c < end && *c != '"'; c++)
+					if (*c == '\\')
+						c++;
+		if (c >= end)
+			return NULL;
+		q = c + 1;
+	} else if (BC_PREFIX(q, end, " F=")) {
+		/* older Exim: F=sender, no brackets */
+		if ((q = memchr(q + 3, ' ', (size_t)(end - q - 3))) == NULL)
+			return NULL;
+	}
+	if (BC_PREFIX(q, end, " A=") && (q = memchr(q + 3, ' ', (size_t)(end - q - 3))) == NULL)
+		return NULL;
+	if (BC_PREFIX(q, end, " temporarily rejected "))
+		return q + 13;
+	if (BC_PREFIX(q, end, " rejected "))
+		return q + 1;
+	return NULL;
 }
 
 /*
@@ -481,30 +570,53 @@ static enum bc_parse_result rejected(struct bc_parser *p,
 	struct bc_addr a;
 	struct bc_sess *s;
 	bool bad = false, ident;
-	const char *m, *m2, *r;
+	const char *m = NULL, *c, *r;
 
-	q = host_field(q, end, &a, &bad);
+	q = host_field(q, end, &a, &bad, after_reject);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
 	q = skip_fields(q, end, &ident);
-	if (ident)
-		return BC_PARSE_NOMATCH;
-	m = BC_FIND(q, end, "rejected RCPT ");
-	m2 = BC_FIND(q, end, "rejected MAIL ");
-	if (m == NULL || (m2 != NULL && m2 < m))
-		m = m2;
-	if (m == NULL || m[-1] != ' ')
-		return BC_PARSE_NOMATCH;
-	/* the only one: a second may be the true one */
-	if (BC_FIND(m + 1, end, "rejected RCPT ") != NULL ||
-	    BC_FIND(m + 1, end, "rejected MAIL ") != NULL)
+	m = exact_marker(q, end, ident);
+	if (m == NULL) {
+		/* an ident, or DN= or SNI= (client text): Exim's "rejected
+		 * WHAT" (WHAT: RCPT, MAIL, DATA, after DATA, connection...)
+		 * must be the only one of the line */
+		for (c = q; (c = BC_FIND(c, end, " rejected ")) != NULL; c++) {
+			const char *w = c + 10;
+
+			if (!(w < end && ((*w >= 'A' && *w <= 'Z') ||
+					  BC_PREFIX(w, end, "after ") ||
+					  BC_PREFIX(w, end, "during ") ||
+					  BC_PREFIX(w, end, "connection"))))
+				continue;
+			if (m != NULL)
+				return BC_PARSE_NOMATCH;
+			m = c + 1;
+		}
+		if (m == NULL)
+			return BC_PARSE_NOMATCH;
+		if (ident) {
+			/* the other lines that start with the host field
+			 * (sender verify, ACL warn, incomplete transaction,
+			 * discarded RCPT) could hide in the ident: none of
+			 * their words */
+			if (BC_FIND(q, end, " sender verify ") != NULL ||
+			    BC_FIND(q, end, " Warning: ") != NULL ||
+			    BC_FIND(q, end, " incomplete transaction (") != NULL ||
+			    BC_FIND(q, end, ": discarded by ") != NULL)
+				return BC_PARSE_NOMATCH;
+			q = m - 1;
+		}
+		/* Exim's TLS fields, then " F=<S>..." or "rejected" */
+		q = skip_tls(q, m);
+		if (q == NULL || (q != m - 1 && !BC_PREFIX(q, m, " F=")))
+			return BC_PARSE_NOMATCH;
+	}
+	if (!BC_PREFIX(m, end, "rejected RCPT ") &&
+	    !BC_PREFIX(m, end, "rejected MAIL "))
 		return BC_PARSE_NOMATCH;
 	if (m - q >= 13 && memcmp(m - 12, "temporarily ", 12) == 0)
 		return BC_PARSE_NOMATCH; /* a defer */
-	/* Exim's TLS fields, then " F=<S>..." or "rejected" */
-	q = skip_tls(q, m);
-	if (q == NULL || (q != m - 1 && !BC_PREFIX(q, m, " F=")))
-		return BC_PARSE_NOMATCH;
 	r = reject_reason(p, m + 14, end);
 	if (r == NULL)
 		return BC_PARSE_NOMATCH;
@@ -542,12 +654,14 @@ static enum bc_parse_result received(struct bc_parser *p,
 	bool bad = false, ident;
 	const char *sp, *pr, *pe;
 
-	sp = memchr(q, ' ', (size_t)(end - q));
-	if (sp == NULL)
-		return BC_PARSE_NOMATCH;
-	/* a quoted local part may hold spaces: then the sender's end is
-	 * not known */
-	if (memchr(q, '"', (size_t)(sp - q)) != NULL)
+	/* the sender ends at the first space outside a quoted local part
+	 * (Exim logs the address it accepted: its quotes are paired) */
+	for (sp = q; sp < end && *sp != ' '; sp++)
+		if (*sp == '"')
+			for (sp++; sp < end && *sp != '"'; sp++)
+				if (*sp == '\\')
+					sp++;
+	if (sp >= end)
 		return BC_PARSE_NOMATCH;
 	q = sp;
 	if (BC_PREFIX(q, end, " R=")) {
@@ -555,11 +669,9 @@ static enum bc_parse_result received(struct bc_parser *p,
 		if (q == NULL)
 			return BC_PARSE_NOMATCH;
 	}
-	/* the host field, and the only one: id= (the message id) and T=
-	 * (the subject) after it are client text */
-	if (!BC_PREFIX(q, end, " H=") || BC_FIND(q + 3, end, " H=") != NULL)
+	if (!BC_PREFIX(q, end, " H="))
 		return BC_PARSE_NOMATCH;
-	q = host_field(q + 3, end, &a, &bad);
+	q = host_field(q + 3, end, &a, &bad, after_received);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
 	q = skip_fields(q, end, &ident);
@@ -595,9 +707,21 @@ static enum bc_parse_result received(struct bc_parser *p,
  * SMTP protocol error in "CMD" H=HOST[ I=..][ U=IDENT] AUTH command used
  * when not advertised. CMD before the host field and the ident after it
  * are client text, and either may hold '" H=': every '" H=' of the line
- * is read as the host field's start, readings that cannot be the line's
- * shape are dropped, and the rest must agree on one address.
+ * is read as the host field's start, and, where the field has a HELO,
+ * every later ") [B]" as the end of a junk HELO. Readings whose rest is
+ * not the line's (fields, then the fixed tail) are dropped; the others
+ * must name one address.
  */
+static bool notadv_rest(const char *r, const char *te, const char *end)
+{
+	bool ident;
+
+	if (r + 1 < end && *r == ':' && r[1] >= '0' && r[1] <= '9')
+		r = bc_skip_digits(r + 1, end);
+	r = skip_fields(r, end, &ident);
+	return ident ? r <= te : r == te;
+}
+
 static enum bc_parse_result auth_not_advertised(struct bc_parser *p,
 						const struct bc_line *l,
 						long pid, const char *q,
@@ -606,24 +730,37 @@ static enum bc_parse_result auth_not_advertised(struct bc_parser *p,
 	static const char tail[] = " AUTH command used when not advertised";
 	const char *te = end - (sizeof(tail) - 1);
 	struct bc_addr a, b;
-	bool bad = false, amb = false, ident, found = false;
-	const char *h, *r;
+	bool bad = false, amb = false, found = false;
+	const char *h, *r, *c;
 
 	if (!BC_SUFFIX(q, end, " AUTH command used when not advertised"))
 		return BC_PARSE_NOMATCH;
 	for (h = q; (h = BC_FIND(h, te, "\" H=")) != NULL; h++) {
-		r = host_field_amb(h + 4, end, &b, &bad, &amb);
-		if (amb)
-			return BC_PARSE_NOMATCH;
-		if (r == NULL)
+		const char *f = h + 4;
+
+		/* the strict reading; the junk HELO ones follow */
+		r = host_field_amb(f, end, &b, &bad, &amb, NULL);
+		if (r != NULL && notadv_rest(r, te, end)) {
+			if (found && !bc_addr_equal(&a, &b))
+				return BC_PARSE_NOMATCH;
+			a = b;
+			found = true;
+		}
+		/* a HELO, junk or not: every later ") [B]" may end it */
+		c = memchr(f, ' ', (size_t)(te - f > EX_FIELD_MAX ? EX_FIELD_MAX : te - f));
+		if (*f != '(' && (c == NULL || c + 1 >= te || c[1] != '('))
 			continue;
-		r = skip_fields(r, end, &ident);
-		if (r > te || (!ident && r != te))
-			continue;
-		if (found && !bc_addr_equal(&a, &b))
-			return BC_PARSE_NOMATCH;
-		a = b;
-		found = true;
+		for (c = f; (c = BC_FIND(c, te, ") [")) != NULL; c++) {
+			const char *rb = memchr(c + 3, ']', (size_t)(end - c - 3 > 48 ? 48 : end - c - 3));
+
+			if (rb == NULL || bc_parse_addr(c + 3, rb, &b) < 0 ||
+			    !notadv_rest(rb + 1, te, end))
+				continue;
+			if (found && !bc_addr_equal(&a, &b))
+				return BC_PARSE_NOMATCH;
+			a = b;
+			found = true;
+		}
 	}
 	if (!found)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
@@ -676,7 +813,7 @@ static enum bc_parse_result tls_dropped(struct bc_parser *p,
 	struct bc_sess *s;
 	bool bad = false, near;
 
-	q = host_field(q, end, &a, &bad);
+	q = host_field(q, end, &a, &bad, after_tls);
 	if (q == NULL)
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
 	if (!BC_PREFIX(q, end, " (recv): The TLS connection was non-properly terminated."))

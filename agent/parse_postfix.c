@@ -20,11 +20,12 @@
  * the enhanced status and the "<X>: " that Postfix writes around the
  * address it rejects, and before the "; from=<" that opens Postfix's
  * trailer. X, and from=<>, to=<>, helo=<> after it, are client text and
- * may hold ">: " and "; from=<" themselves, so every ">: " between the
- * '<' and the last "; from=<" is a possible end of X: the line counts only
- * when the reason read after each of them is a sender violation (the true
- * one is among them, so a reject whose true reason is something else is
- * never counted; docs/detection.md).
+ * may hold ">: " and "; from=<" themselves, so every ">: " followed by a
+ * letter (smtpd's reasons start with one) between the '<' and the last
+ * "; from=<" is a possible end of X: the line counts only when the reason
+ * read after each of them is a sender violation (the true one is among
+ * them, so a reject whose true reason is something else is never
+ * counted; docs/detection.md).
  *
  * Sessions (keyed by program + pid, smtpd serves one client at a time)
  * make one attempt count once: a failed AUTH and the "auth=0/1" of its
@@ -371,6 +372,12 @@ static const char *reject_reason(const struct bc_parser *p, const char *q,
 	if (last == NULL)
 		return NULL;
 	for (r = x; (r = BC_FIND(r, last, ">: ")) != NULL; r++) {
+		/* every reason smtpd writes starts with a letter ("Relay
+		 * access denied", "Recipient address rejected: ...",
+		 * "Client host rejected: ..."): after any other byte, this
+		 * is no end of X */
+		if (!((r[3] >= 'A' && r[3] <= 'Z') || (r[3] >= 'a' && r[3] <= 'z')))
+			continue;
 		if (!bc_parse_is_reason(p, BC_FMT_POSTFIX, pf_reasons,
 					PF_NREASONS, r + 3, last))
 			return NULL;

@@ -7,8 +7,8 @@
  * can sit before it. The relay field is read only where it is the
  * server's: the last field of an "AUTH failure" line (nothing follows it
  * but "(may be forged)"), right after "AUTH=server, ", right before
- * ", reject=" in a ruleset line that holds exactly one ", relay=", and
- * between "lost input channel from " and " to ".
+ * ", reject=" in a ruleset line, and between "lost input channel from "
+ * and " to ".
  *
  *   QID: AUTH failure (MECH): REASON, user=U, relay=R
  *   QID: lost input channel from R to MTA after auth
@@ -16,9 +16,10 @@
  *   QID: ruleset=check_mail, arg1=<S>, relay=R, reject=553 5.1.8 <S>... Domain of sender address S does not exist
  *   AUTH=server, relay=R, authid=U, mech=M, bits=N
  *
- * In a ruleset line the single ", relay=" fixes arg1 (client text); the
- * reject text is then "CODE D.S.N " + arg1 + "... " + REASON, so the
- * reason starts at a known byte, and only there is it read. check_mail
+ * In a ruleset line a ", relay=" ends arg1 (client text, which may hold
+ * one too); the reject text is then "CODE D.S.N " + arg1 + "... " +
+ * REASON, so the reason starts at a known byte, and only there is it read:
+ * every ", relay=" is tried, and the readings that fit must agree. check_mail
  * rejects with a 5xx code are sender violations (Sendmail has no sender
  * ownership check of its own: a site adds one to check_mail); check_rcpt
  * ones when the reason is "Relaying denied" or a site-defined reason.
@@ -92,18 +93,64 @@ static const struct bc_lit sm_reasons[] = {
 };
 
 /*
+ * One reading of a ruleset line: ", relay=" at rel ends arg1 (arg at
+ * arg). Returns the reason, or NULL when the line cannot be read that way
+ * (relay= is no relay field, no ", reject=5DD D.S.N " after it, or the
+ * reject text does not echo arg1). Fills *a; *bad for a relay field whose
+ * address does not validate.
+ */
+static const char *ruleset_reading(const char *arg, const char *rel,
+				   const char *end, struct bc_addr *a,
+				   bool *bad)
+{
+	const char *r, *c;
+
+	r = relay_field(rel + 8, end, a, bad);
+	if (r == NULL)
+		return NULL;
+	/* ", reject=5DD D.S.N " (5xx only: a 4xx is a deferral) */
+	if (!BC_PREFIX(r, end, ", reject=5") || end - r < 13 ||
+	    r[10] < '0' || r[10] > '9' || r[11] < '0' || r[11] > '9' ||
+	    r[12] != ' ')
+		return NULL;
+	c = r + 13;
+	if (c < end && *c >= '2' && *c <= '5') {
+		const char *d = c + 1;
+
+		if (d >= end || *d != '.')
+			return NULL;
+		d = bc_skip_digits(d + 1, end);
+		if (d >= end || *d != '.')
+			return NULL;
+		d = bc_skip_digits(d + 1, end);
+		if (d >= end || *d != ' ')
+			return NULL;
+		c = d + 1;
+	}
+	/* the reject text repeats arg1, then "... " and the reason */
+	if ((size_t)(end - c) < (size_t)(rel - arg) + 4 ||
+	    memcmp(c, arg, (size_t)(rel - arg)) != 0 ||
+	    memcmp(c + (rel - arg), "... ", 4) != 0)
+		return NULL;
+	return c + (rel - arg) + 4;
+}
+
+/*
  * QID: ruleset=check_rcpt|check_mail, arg1=A, relay=R, reject=CODE D.S.N A... REASON
- * (q after "ruleset="). One ", relay=" in the line, or no event.
+ * (q after "ruleset="). arg1 is client text and may hold ", relay=":
+ * every ", relay=" is read as arg1's end; readings that cannot be the
+ * line's shape are dropped, the others must agree on the address and on
+ * the verdict.
  */
 static enum bc_parse_result ruleset(struct bc_parser *p,
 				    const struct bc_line *l, const char *q,
 				    const char *end, const char *qid,
 				    size_t qid_len)
 {
-	const char *arg, *rel, *r, *c;
-	struct bc_addr a;
+	const char *arg, *rel, *c;
+	struct bc_addr a, b;
 	struct bc_sess *s;
-	bool bad = false, mail;
+	bool bad = false, mail, found = false, viol = false;
 	uint64_t key;
 
 	if (BC_PREFIX(q, end, "check_mail, arg1="))
@@ -113,41 +160,24 @@ static enum bc_parse_result ruleset(struct bc_parser *p,
 	else
 		return BC_PARSE_NOMATCH;
 	arg = q + 17;
-	rel = BC_FIND(arg, end, ", relay=");
-	/* arg1 is client text: refuse lines where it fakes a relay= */
-	if (rel == NULL || BC_FIND(rel + 8, end, ", relay=") != NULL)
-		return BC_PARSE_NOMATCH;
-	r = relay_field(rel + 8, end, &a, &bad);
-	if (r == NULL)
-		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
-	/* ", reject=5DD D.S.N " (5xx only: a 4xx is a deferral) */
-	if (!BC_PREFIX(r, end, ", reject=5") || end - r < 13 ||
-	    r[10] < '0' || r[10] > '9' || r[11] < '0' || r[11] > '9' ||
-	    r[12] != ' ')
-		return BC_PARSE_NOMATCH;
-	c = r + 13;
-	if (c < end && *c >= '2' && *c <= '5') {
-		const char *d = c + 1;
+	for (rel = arg; (rel = BC_FIND(rel, end, ", relay=")) != NULL; rel++) {
+		bool v;
 
-		if (d >= end || *d != '.')
-			return BC_PARSE_NOMATCH;
-		d = bc_skip_digits(d + 1, end);
-		if (d >= end || *d != '.')
-			return BC_PARSE_NOMATCH;
-		d = bc_skip_digits(d + 1, end);
-		if (d >= end || *d != ' ')
-			return BC_PARSE_NOMATCH;
-		c = d + 1;
+		c = ruleset_reading(arg, rel, end, &b, &bad);
+		if (c == NULL)
+			continue;
+		v = mail || bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
+					       sizeof(sm_reasons) / sizeof(sm_reasons[0]),
+					       c, end);
+		if (found && (v != viol || !bc_addr_equal(&a, &b)))
+			return BC_PARSE_NOMATCH; /* two readings */
+		a = b;
+		viol = v;
+		found = true;
 	}
-	/* the reject text repeats arg1, then "... " and the reason */
-	if ((size_t)(end - c) < (size_t)(rel - arg) + 4 ||
-	    memcmp(c, arg, (size_t)(rel - arg)) != 0 ||
-	    memcmp(c + (rel - arg), "... ", 4) != 0)
-		return BC_PARSE_NOMATCH;
-	c += (rel - arg) + 4;
-	if (!mail && !bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
-					 sizeof(sm_reasons) / sizeof(sm_reasons[0]),
-					 c, end))
+	if (!found)
+		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
+	if (!viol)
 		return BC_PARSE_NOMATCH;
 	/* all recipients of one transaction (queue id) count once */
 	key = bc_parse_hash(qid, qid_len, mail ? 13 : 11) | 1;

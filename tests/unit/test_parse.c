@@ -406,9 +406,8 @@ static void test_issue11(void)
 	      "finding 5: Exim not owned / not logged in, Sendmail check_mail (%d, %d)",
 	      n, other);
 	n = count_events(p, f6, 4, BC_KIND_AUTH_FAIL, "192.0.2.90", &other);
-	CHECK(n == 3 && other == 0,
-	      "finding 6: Dovecot auth-process lines, the session one counted by its login summary (%d, %d)",
-	      n, other);
+	CHECK(n == 4 && other == 0,
+	      "finding 6: Dovecot auth-process lines (%d, %d)", n, other);
 	n = count_events(p, f10, 4, BC_KIND_AUTH_ABORT, "192.0.2.120", &other);
 	CHECK(n == 1 && other == 1,
 	      "item 10: a failed AUTH then a drop: auth_fail and auth_abort (%d, %d)",

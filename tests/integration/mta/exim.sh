@@ -174,9 +174,9 @@ exim_cases() {
 	tc "$n" "$N.36" "sender_violation=1" "control bytes in HELO and sender, relay attempt"
 	rc "$E" 25 "EHLO a\\x01\\x1b[2J[$X]\\x7f" "HELO c.example" "MAIL FROM:<\"\\x07\\x1b]0;[$X]\"@evil.example>" \
 		"RCPT TO:<victim@example.net>" QUIT
-	# AMBIGUOUS: a junk HELO could produce this very line naming another
-	# address, so no event either way (known evasion gap, threat model)
-	tc "$n" "$N.37" "" "good login, forged sender made of fake log text"
+	# the fake ") [$X]" is followed by " D=", which no reject line puts
+	# after its host field: one reading (issue 11)
+	tc "$n" "$N.37" "sender_violation=1" "good login, forged sender made of fake log text"
 	rc "$E" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH PLAIN $(printf '\0alice@lab.test\0alicepass' | base64)" \
 		"MAIL FROM:<\"no MAIL in SMTP connection from (x) [$X] D=1s C=EHLO,AUTH\"@evil.example>" \
