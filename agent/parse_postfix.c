@@ -184,10 +184,10 @@ static enum bc_parse_result sasl_warning(struct bc_parser *p,
 	}
 	if (BC_PREFIX(q, end, " authentication aborted") &&
 	    q + 23 == end) {
+		/* each cancelled AUTH is an attempt of its own; the
+		 * disconnect then adds none */
 		s = session(p, l, &a);
 		if (s != NULL) {
-			if (s->aborted)
-				return BC_PARSE_NOMATCH;
 			s->aborted = 1;
 			s->last_auth_failed = 0;
 		}
