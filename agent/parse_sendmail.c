@@ -13,7 +13,7 @@
  *   QID: AUTH failure (MECH): REASON, user=U, relay=R
  *   QID: lost input channel from R to MTA after auth
  *   QID: ruleset=check_rcpt, arg1=<A>, relay=R, reject=550 5.7.1 <A>... Relaying denied
- *   QID: ruleset=check_mail, arg1=<S>, relay=R, reject=553 5.1.8 <S>... Domain of sender address S does not exist
+ *   QID: ruleset=check_mail, arg1=<S>, relay=R, reject=553 5.7.1 <S>... Sender address rejected: not logged in
  *   AUTH=server, relay=R, authid=U, mech=M, bits=N
  *
  * In a ruleset line a ", relay=" ends arg1 (client text, which may hold
@@ -21,8 +21,11 @@
  * REASON, so the reason starts at a known byte, and only there is it read:
  * every ", relay=" is tried, and the readings that fit must agree. check_mail
  * rejects with a 5xx code are sender violations (Sendmail has no sender
- * ownership check of its own: a site adds one to check_mail); check_rcpt
- * ones when the reason is "Relaying denied" or a site-defined reason.
+ * ownership check of its own: a site adds one to check_mail), but for
+ * 5.1.8 (the sender's domain does not exist: about the sender's system,
+ * which a forwarder passes on, not about who may use the address);
+ * check_rcpt ones when the reason is "Relaying denied" or a site-defined
+ * reason.
  *
  * Sessions are keyed by the process id (one sendmail child per SMTP
  * connection: "AUTH=server" has no queue id, the other lines of the
@@ -101,7 +104,7 @@ static const struct bc_lit sm_reasons[] = {
  */
 static const char *ruleset_reading(const char *arg, const char *rel,
 				   const char *end, struct bc_addr *a,
-				   bool *bad)
+				   bool *bad, bool *no_domain)
 {
 	const char *r, *c;
 
@@ -114,6 +117,8 @@ static const char *ruleset_reading(const char *arg, const char *rel,
 	    r[12] != ' ')
 		return NULL;
 	c = r + 13;
+	/* 5.1.8: the sender's domain does not exist (Sendmail's own check) */
+	*no_domain = BC_PREFIX(c, end, "5.1.8 ");
 	if (c < end && *c >= '2' && *c <= '5') {
 		const char *d = c + 1;
 
@@ -161,14 +166,15 @@ static enum bc_parse_result ruleset(struct bc_parser *p,
 		return BC_PARSE_NOMATCH;
 	arg = q + 17;
 	for (rel = arg; (rel = BC_FIND(rel, end, ", relay=")) != NULL; rel++) {
-		bool v;
+		bool v, no_domain;
 
-		c = ruleset_reading(arg, rel, end, &b, &bad);
+		c = ruleset_reading(arg, rel, end, &b, &bad, &no_domain);
 		if (c == NULL)
 			continue;
-		v = mail || bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
-					       sizeof(sm_reasons) / sizeof(sm_reasons[0]),
-					       c, end);
+		v = (mail && !no_domain) ||
+		    bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
+				       sizeof(sm_reasons) / sizeof(sm_reasons[0]),
+				       c, end);
 		if (found && (v != viol || !bc_addr_equal(&a, &b)))
 			return BC_PARSE_NOMATCH; /* two readings */
 		a = b;
