@@ -65,6 +65,7 @@ struct bc_agent_cfg {
 	struct bc_addr_list local_nat64; /* [local] nat64_prefixes */
 	struct bc_source_cfg sources[BC_AGENT_MAX_SOURCES];
 	size_t nsources;
+	struct bc_detect detect; /* [detect] (docs/detection.md) */
 };
 
 struct bc_source; /* agent/source.h */
@@ -140,5 +141,14 @@ void bc_agent_free_config(struct bc_agent_cfg *cfg);
 /* The local policy of a loaded agent.ini (the agent's and replay's). */
 void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
 			       struct bc_policy_cfg *pc);
+
+/*
+ * The [detect] section of any INI file (agent.ini, or a file holding only
+ * [detect]) into *d, starting from bc_detect_init; other sections are not
+ * looked at. For `replay --config`. Returns 0, or -1 with
+ * "FILE:LINE: [detect] KEY: reason" in err.
+ */
+int bc_detect_load(const char *path, struct bc_detect *d, char *err,
+		   size_t errlen);
 
 #endif

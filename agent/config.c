@@ -1,7 +1,10 @@
 /*
- * config.c - the agent's key table (agent.ini) and its [source.NAME]
- * sections: every key with type, bounds and default.
+ * config.c - the agent's key table (agent.ini), its [source.NAME]
+ * sections and its [detect] section: every key with type, bounds and
+ * default.
  */
+#include <errno.h>
+#include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +41,85 @@ static int one_of(const char *v, const char *const *set)
 	return 0;
 }
 
+/*
+ * [detect]: sender_reasons, postfix_sender_reasons, exim_sender_reasons,
+ * sendmail_sender_reasons = REASON[, REASON...] (literal text; a key may
+ * be given again, or continued on indented lines, to add more), and
+ * dovecot_auth_lines = yes|no.
+ */
+static int detect_key(struct bc_detect *d, const char *name,
+		      const char *value, char *err, size_t errlen)
+{
+	static const char *const lists[BC_DETECT_LISTS] = {
+		[BC_DETECT_ALL] = "sender_reasons",
+		[BC_DETECT_POSTFIX] = "postfix_sender_reasons",
+		[BC_DETECT_EXIM] = "exim_sender_reasons",
+		[BC_DETECT_SENDMAIL] = "sendmail_sender_reasons",
+	};
+	const char *v = value;
+	size_t k, n;
+
+	if (strcmp(name, "dovecot_auth_lines") == 0) {
+		if (strcmp(value, "yes") == 0)
+			d->dovecot_auth_lines = 1;
+		else if (strcmp(value, "no") == 0)
+			d->dovecot_auth_lines = 0;
+		else {
+			snprintf(err, errlen, "expected yes or no, got \"%.32s\"",
+				 value);
+			return -1;
+		}
+		return 0;
+	}
+	for (k = 0; k < BC_DETECT_LISTS; k++)
+		if (strcmp(name, lists[k]) == 0)
+			break;
+	if (k == BC_DETECT_LISTS) {
+		snprintf(err, errlen, "unknown key");
+		return -1;
+	}
+	for (;;) {
+		const char *e;
+		size_t i;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		e = strchr(v, ',');
+		n = e ? (size_t)(e - v) : strlen(v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		if (n == 0) {
+			/* "key =" adds nothing; a trailing ',' continues
+			 * on the next (indented) line */
+			if (e == NULL)
+				break;
+			snprintf(err, errlen, "empty reason in \"%.64s\"", value);
+			return -1;
+		}
+		if (n >= BC_DETECT_REASON_MAX) {
+			snprintf(err, errlen, "reason longer than %d bytes: \"%.32s...\"",
+				 BC_DETECT_REASON_MAX - 1, v);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+				snprintf(err, errlen, "control character in reason \"%.32s\"", v);
+				return -1;
+			}
+		if (d->n[k] == BC_DETECT_REASONS) {
+			snprintf(err, errlen, "more than %d reasons", BC_DETECT_REASONS);
+			return -1;
+		}
+		memcpy(d->reason[k][d->n[k]], v, n);
+		d->reason[k][d->n[k]][n] = '\0';
+		d->n[k]++;
+		if (e == NULL)
+			break;
+		v = e + 1;
+	}
+	return 0;
+}
+
 static int source_key(void *obj, const char *section, const char *name,
 		      const char *value, const char *dir, char *err,
 		      size_t errlen)
@@ -50,6 +132,8 @@ static int source_key(void *obj, const char *section, const char *name,
 	const char *sname;
 	size_t i;
 
+	if (strcmp(section, "detect") == 0)
+		return detect_key(&cfg->detect, name, value, err, errlen);
 	if (strncmp(section, "source.", 7) != 0) {
 		snprintf(err, errlen, "unknown section");
 		return -1;
@@ -108,6 +192,7 @@ int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
 	size_t i;
 	char e[128];
 
+	bc_detect_init(&cfg->detect);
 	if (bc_cfg_load(path, keys, NKEYS, cfg, source_key, err, errlen) < 0)
 		return -1;
 	if (bc_addr_nat64_check(&cfg->local_nat64, e, sizeof(e)) < 0)
@@ -142,4 +227,61 @@ void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
 void bc_agent_free_config(struct bc_agent_cfg *cfg)
 {
 	bc_cfg_free(keys, NKEYS, cfg);
+}
+
+struct detect_ctx {
+	struct bc_detect *d;
+	char err[300];
+};
+
+static int detect_handler(void *user, const char *section, const char *name,
+			  const char *value)
+{
+	struct detect_ctx *c = user;
+	char v[BC_CFG_STR_MAX * 4], e[256];
+	size_t i, vl;
+
+	if (strcmp(section, "detect") != 0)
+		return 1;
+	/* "key = value   # comment", as common/config.c reads it */
+	snprintf(v, sizeof(v), "%s", value);
+	for (i = 0; v[i] != '\0'; i++)
+		if (v[i] == '#' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) {
+			v[i] = '\0';
+			break;
+		}
+	vl = strlen(v);
+	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		v[--vl] = '\0';
+	if (detect_key(c->d, name, v, e, sizeof(e)) < 0) {
+		snprintf(c->err, sizeof(c->err), "[detect] %s: %s", name, e);
+		return 0;
+	}
+	return 1;
+}
+
+int bc_detect_load(const char *path, struct bc_detect *d, char *err,
+		   size_t errlen)
+{
+	struct detect_ctx c;
+	FILE *f;
+	int line;
+
+	bc_detect_init(d);
+	memset(&c, 0, sizeof(c));
+	c.d = d;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	line = ini_parse_file(f, detect_handler, &c);
+	fclose(f);
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, line,
+			 c.err[0] ? c.err : "syntax error");
+		bc_detect_init(d);
+		return -1;
+	}
+	return 0;
 }

@@ -743,7 +743,8 @@ static void fw_config(const struct bc_agent_cfg *cfg, struct bc_fw_config *fwc)
 
 /*
  * SIGHUP: re-read agent.ini. The local policy and allow list, the
- * protected ports and the coordinator's key take effect at once; bans in
+ * protected ports, the coordinator's key and [detect] (sent to the
+ * reader's parsers) take effect at once; bans in
  * the kernel and counts are kept. Sources, id, key, endpoints and
  * state_dir need a restart. A broken file changes nothing.
  */
@@ -797,6 +798,21 @@ static void reload(struct bc_agent *a, const char *cfgpath)
 	free(n);
 	bc_agent_local_policy_cfg(&a->cfg, &pc);
 	bc_policy_set_cfg(a->local_policy, &pc);
+	{
+		/* the reader's parsers take the new [detect] settings */
+		struct bc_rddetect *m = calloc(1, sizeof(*m));
+
+		if (m != NULL) {
+			m->magic = BC_RD_MAGIC;
+			m->type = BC_RD_DETECT;
+			m->detect = a->cfg.detect;
+			if (send(a->rd_fd, m, sizeof(*m),
+				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				bc_warn("reload: [detect] not sent to the reader: %s",
+					strerror(errno));
+			free(m);
+		}
+	}
 	bc_info("reloaded %s: local maxretry %lld, %zu allow entries, %s ports",
 		cfgpath, (long long)a->cfg.local_maxretry, a->cfg.local_allow.n,
 		a->cfg.ports.all ? "all" : "listed");
@@ -821,6 +837,8 @@ static void open_sources(struct bc_agent *a)
 		a->parser[i] = bc_parser_new(fmt);
 		if (a->parser[i] == NULL)
 			bc_fatal(1, "out of memory");
+		if (bc_parser_set_detect(a->parser[i], &a->cfg.detect) < 0)
+			bc_fatal(1, "[detect]: settings out of bounds");
 		a->src[i] = bc_source_open(&a->cfg.sources[i], a->cursor_dir,
 					   err, sizeof(err));
 		if (a->src[i] == NULL)

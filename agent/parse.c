@@ -43,6 +43,9 @@ struct bc_parser {
 	int cache_key;
 	int64_t cache_ms;
 	struct bc_parse_stats st;
+	/* site-defined detection ([detect]) and its reason lengths */
+	struct bc_detect det;
+	uint8_t det_len[BC_DETECT_LISTS][BC_DETECT_REASONS];
 	/* pending events, a ring */
 	unsigned q_head, q_len;
 	struct bc_event q[BC_PARSE_PENDING];
@@ -89,6 +92,50 @@ int bc_parse_addr(const char *p, const char *end, struct bc_addr *out)
 	if (p >= end || bc_addr_parse_host(out, p, (size_t)(end - p)) < 0)
 		return -1;
 	return bc_addr_client(out);
+}
+
+/* ---- reasons ------------------------------------------------------ */
+
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+bool bc_lit_match(const char *r, const char *end, const char *s, size_t n)
+{
+	return bc_has_prefix(r, end, s, n) && (r + n == end || !alnum(r[n]));
+}
+
+bool bc_parse_is_reason(const struct bc_parser *p, enum bc_format fmt,
+			const struct bc_lit *lit, size_t n, const char *r,
+			const char *end)
+{
+	static const enum bc_detect_list map[] = {
+		[BC_FMT_POSTFIX] = BC_DETECT_POSTFIX,
+		[BC_FMT_EXIM] = BC_DETECT_EXIM,
+		[BC_FMT_SENDMAIL] = BC_DETECT_SENDMAIL,
+	};
+	enum bc_detect_list lists[2] = {BC_DETECT_ALL, BC_DETECT_ALL};
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		if (bc_lit_match(r, end, lit[i].s, lit[i].n))
+			return true;
+	if (fmt == BC_FMT_POSTFIX || fmt == BC_FMT_EXIM ||
+	    fmt == BC_FMT_SENDMAIL)
+		lists[1] = map[fmt];
+	for (k = 0; k < (lists[1] == BC_DETECT_ALL ? 1u : 2u); k++)
+		for (i = 0; i < p->det.n[lists[k]]; i++)
+			if (bc_lit_match(r, end, p->det.reason[lists[k]][i],
+					 p->det_len[lists[k]][i]))
+				return true;
+	return false;
+}
+
+bool bc_parse_dovecot_auth_lines(const struct bc_parser *p)
+{
+	return p->det.dovecot_auth_lines != 0;
 }
 
 /* FNV-1a, enough to spread session ids; not a defence by itself. */
@@ -341,11 +388,13 @@ static const char *parse_tag(const char *s, const char *end, struct bc_line *l)
 	l->prog = s;
 	l->prog_len = (size_t)(q - s);
 	l->pid = -1;
-	if (*q == '[') {
+	if (*q == '[' || *q == '(') {
+		/* "TAG[PID]", or Dovecot's own log file "auth-worker(PID)" */
 		const char *d = q + 1, *e = bc_skip_digits(d, end);
 		long pid = 0;
 
-		if (e == d || e - d > 10 || e >= end || *e != ']')
+		if (e == d || e - d > 10 || e >= end ||
+		    *e != (*q == '[' ? ']' : ')'))
 			return NULL;
 		for (; d < e; d++)
 			pid = pid * 10 + (*d - '0');
@@ -390,6 +439,16 @@ static bool frame_after_time(const char *q, const char *end, struct bc_line *l)
 		/* no HOST: Dovecot's log file "imap-login: Info: ..." */
 		m = parse_tag(q, end, l);
 	} else {
+		/* HOST is a host name or address: a first word that is not
+		 * one ("imap(USER..." of Dovecot's own log, with a space in
+		 * USER) makes no syslog line */
+		const char *c;
+
+		for (c = q; c < tok_end; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' ||
+			      *c == '_' || *c == ':'))
+				return false;
 		m = parse_tag(tok_end + 1, end, l);
 	}
 	if (m == NULL)
@@ -555,6 +614,13 @@ static bc_scan_fn scanner_for(const struct bc_parser *p, const struct bc_line *l
 		if (PROG_IS(l, "dovecot"))
 			return bc_scan_dovecot;
 		break;
+	case 'a':
+		/* Dovecot's own log file: "auth: Info: ...",
+		 * "auth-worker(PID): Info: ..." */
+		if ((l->prog_len == 4 && memcmp(l->prog, "auth", 4) == 0) ||
+		    (l->prog_len == 11 && memcmp(l->prog, "auth-worker", 11) == 0))
+			return bc_scan_dovecot;
+		break;
 	default:
 		break;
 	}
@@ -650,7 +716,59 @@ void bc_parse_session_end(struct bc_parser *p, struct bc_sess *s)
 	memset(s, 0, sizeof(*s));
 }
 
+#define PAIR_TAG 9
+
+bool bc_parse_pair(struct bc_parser *p, const struct bc_line *l,
+		   const struct bc_addr *a, bool smtp)
+{
+	struct bc_sess *s = bc_parse_session(p, PAIR_TAG, a->a, sizeof(a->a),
+					     a->family, a, 0);
+	uint8_t *mine = smtp ? &s->pair_smtp : &s->pair_dv;
+	uint8_t *other = smtp ? &s->pair_dv : &s->pair_smtp;
+
+	/* an old unmatched line is no partner (lines without a time are
+	 * paired by order alone) */
+	if (l->time_ms != 0 && s->time_ms != 0 &&
+	    (l->time_ms - s->time_ms > BC_PARSE_PAIR_MS ||
+	     s->time_ms - l->time_ms > BC_PARSE_PAIR_MS))
+		s->pair_dv = s->pair_smtp = 0;
+	if (l->time_ms != 0)
+		s->time_ms = l->time_ms;
+	if (*other > 0) {
+		(*other)--;
+		return false;
+	}
+	if (*mine < UINT8_MAX)
+		(*mine)++;
+	return true;
+}
+
 /* ---- public API ---------------------------------------------------- */
+
+int bc_parser_set_detect(struct bc_parser *p, const struct bc_detect *d)
+{
+	size_t k, i, n;
+
+	if (d == NULL) {
+		bc_detect_init(&p->det);
+		memset(p->det_len, 0, sizeof(p->det_len));
+		return 0;
+	}
+	for (k = 0; k < BC_DETECT_LISTS; k++) {
+		if (d->n[k] > BC_DETECT_REASONS)
+			return -1;
+		for (i = 0; i < d->n[k]; i++) {
+			n = strnlen(d->reason[k][i], BC_DETECT_REASON_MAX);
+			if (n == 0 || n == BC_DETECT_REASON_MAX)
+				return -1;
+		}
+	}
+	p->det = *d;
+	for (k = 0; k < BC_DETECT_LISTS; k++)
+		for (i = 0; i < d->n[k]; i++)
+			p->det_len[k][i] = (uint8_t)strlen(d->reason[k][i]);
+	return 0;
+}
 
 struct bc_parser *bc_parser_new(enum bc_format fmt)
 {
@@ -661,6 +779,7 @@ struct bc_parser *bc_parser_new(enum bc_format fmt)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
+	bc_detect_init(&p->det);
 	p->fmt = fmt;
 	p->cache_key = -1;
 	p->mdh_last = -1;

@@ -82,8 +82,53 @@ struct bc_parse_stats {
 
 struct bc_parser;
 
-/* A parser for one log source. NULL on OOM. */
+/*
+ * Site-defined detection ([detect] in agent.ini, docs/detection.md).
+ * Extra reject reasons that are sender violations, as literal text: a
+ * reject counts when the reason the MTA wrote, at the reason's own
+ * position in the line, starts with one of them (and the next byte is not
+ * a letter or digit). Lists: BC_DETECT_ALL applies to every MTA, the
+ * others to one. The built-in reasons (Postfix's wordings, common Exim
+ * ACL messages, Sendmail's "Relaying denied" and 5xx check_mail rejects)
+ * always apply; these lists only add.
+ */
+#define BC_DETECT_REASONS 32     /* reasons per list */
+#define BC_DETECT_REASON_MAX 128 /* bytes of one reason, NUL included */
+
+enum bc_detect_list {
+	BC_DETECT_ALL,      /* sender_reasons */
+	BC_DETECT_POSTFIX,  /* postfix_sender_reasons */
+	BC_DETECT_EXIM,     /* exim_sender_reasons */
+	BC_DETECT_SENDMAIL, /* sendmail_sender_reasons */
+	BC_DETECT_LISTS
+};
+
+struct bc_detect {
+	uint8_t n[BC_DETECT_LISTS];
+	/* 0: Dovecot auth-process lines without a session never count
+	 * (dovecot_auth_lines = no); 1 (default): they count, paired with
+	 * the SMTP server's line of the same attempt */
+	uint8_t dovecot_auth_lines;
+	uint8_t pad[3];
+	char reason[BC_DETECT_LISTS][BC_DETECT_REASONS][BC_DETECT_REASON_MAX];
+};
+
+/* Empty lists, dovecot_auth_lines on: what a parser starts with. */
+static inline void bc_detect_init(struct bc_detect *d)
+{
+	*d = (struct bc_detect){.dovecot_auth_lines = 1};
+}
+
+/* A parser for one log source, with bc_detect_init's settings. NULL on OOM. */
 struct bc_parser *bc_parser_new(enum bc_format fmt);
+
+/*
+ * Replace the parser's site-defined detection settings (a copy is kept;
+ * d == NULL restores bc_detect_init's). Takes effect from the next line.
+ * Returns -1 (and changes nothing) if a list is over its bounds or a
+ * reason is empty or unterminated.
+ */
+int bc_parser_set_detect(struct bc_parser *p, const struct bc_detect *d);
 
 /* Feed one line (a trailing "\n" or "\r\n" is ignored). */
 enum bc_parse_result bc_parser_feed(struct bc_parser *p, const char *line,
@@ -131,12 +176,17 @@ struct bc_sess {
 	uint64_t used;    /* parser clock at last use, for eviction */
 	int64_t time_ms;  /* time of the last line that touched it */
 	struct bc_addr addr;
-	uint64_t sv_key;  /* hash of the last sender-violation transaction */
-	uint16_t fails;   /* auth_fail events counted in this session */
-	uint8_t last_auth_failed; /* the most recent AUTH ended in auth_fail */
+	uint16_t fails;   /* AUTH failures seen in this session */
+	uint8_t last_auth_failed; /* the most recent AUTH failed */
 	uint8_t aborted;  /* auth_abort already counted */
-	uint8_t succeeded;/* auth_success already counted */
-	uint8_t pad[3];
+	uint64_t sv_key;  /* hash of the last sender-violation transaction */
+	uint8_t succeeded;/* a good login seen (auth_success counted) */
+	uint8_t backend;  /* the most recent AUTH failed on the server side */
+	uint8_t lost;     /* the client dropped after AUTH (verdict at disconnect) */
+	uint8_t pair_dv;  /* pairing: Dovecot auth lines not yet matched */
+	uint8_t pair_smtp;/* pairing: SMTP AUTH failures not yet matched */
+	uint8_t connected;/* its start was seen: its end will be too */
+	uint8_t pad[2];
 };
 
 struct bc_parser;
@@ -151,6 +201,36 @@ enum bc_parse_result bc_scan_sendmail(struct bc_parser *p,
 				      const struct bc_line *l);
 enum bc_parse_result bc_scan_dovecot(struct bc_parser *p,
 				     const struct bc_line *l);
+
+/*
+ * Is the reject reason at [r, end) a sender violation for MTA fmt? Built-in
+ * reasons (lit[], n of them) and the site's lists for fmt and for all
+ * MTAs; a reason matches as a prefix followed by a non-alphanumeric byte
+ * or the end.
+ */
+struct bc_lit {
+	const char *s;
+	size_t n;
+};
+#define BC_LIT(x) {x, sizeof(x) - 1}
+bool bc_parse_is_reason(const struct bc_parser *p, enum bc_format fmt,
+			const struct bc_lit *lit, size_t n, const char *r,
+			const char *end);
+bool bc_lit_match(const char *r, const char *end, const char *s, size_t n);
+
+/* dovecot_auth_lines of the parser's [detect] settings. */
+bool bc_parse_dovecot_auth_lines(const struct bc_parser *p);
+
+/*
+ * One SMTP AUTH failure, seen either in the SMTP server's line (smtp =
+ * true) or in Dovecot's auth-process line (smtp = false), for client a.
+ * Returns true when this line is the first of the two for its attempt
+ * (count it), false when the other line already counted it. Lines of one
+ * attempt are paired within BC_PARSE_PAIR_MS.
+ */
+#define BC_PARSE_PAIR_MS 30000
+bool bc_parse_pair(struct bc_parser *p, const struct bc_line *l,
+		   const struct bc_addr *a, bool smtp);
 
 /* Queue an event for the current line (the first becomes feed's result). */
 void bc_parse_emit(struct bc_parser *p, const struct bc_line *l,

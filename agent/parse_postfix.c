@@ -15,14 +15,27 @@
  *   QUEUEID|NOQUEUE: reject: RCPT|MAIL from NAME[ADDR]: CODE DSN <X>: REASON; from=<S> to=<R> ...
  *
  * NAME never holds a space or '['; ADDR ends at the first ']'. Words that
- * decide the kind sit at fixed places (right after the client field), or,
- * for reject reasons, are found after it: text an attacker adds there can
- * only mislabel the attacker's own address, never name another one.
+ * decide the kind sit at fixed places right after the client field. The
+ * reason of a reject is read only at its own place: after the reply code,
+ * the enhanced status and the "<X>: " that Postfix writes around the
+ * address it rejects, and before the "; from=<" that opens Postfix's
+ * trailer. X, and from=<>, to=<>, helo=<> after it, are client text and
+ * may hold ">: " and "; from=<" themselves, so every ">: " followed by a
+ * letter (smtpd's reasons start with one) between the '<' and the last
+ * "; from=<" is a possible end of X: the line counts only when the reason
+ * read after each of them is a sender violation (the true one is among
+ * them, so a reject whose true reason is something else is never
+ * counted; docs/detection.md).
  *
  * Sessions (keyed by program + pid, smtpd serves one client at a time)
- * make one attempt count once: "lost connection after AUTH" right after a
- * logged failure, and "auth=0/1" at disconnect, repeat that failure; the
- * rejects of one MAIL transaction (same from=<>) count once.
+ * make one attempt count once: a failed AUTH and the "auth=0/1" of its
+ * disconnect are one attempt; the rejects of one MAIL transaction (same
+ * from=<>) count once. A client that drops the connection right after AUTH
+ * ("lost connection after AUTH") is judged at the disconnect, which tells
+ * whether the session authenticated: an auth_abort unless it did (a
+ * failed AUTH then a drop is the bots' pattern, counted as an abort on top
+ * of the failure). An SMTP AUTH failure that Dovecot's auth process also
+ * logged counts once (bc_parse_pair).
  */
 #define BC_PARSE_INTERNAL
 #include "agent/parse.h"
@@ -31,19 +44,23 @@
 #define PF_NAME_MAX 256 /* longest client name looked at */
 
 /* Reasons that blame the server's own SASL backend, not the client. */
-static const struct {
-	const char *s;
-	size_t n;
-} backend_fail[] = {
-#define LIT(x) {x, sizeof(x) - 1}
-	LIT("Connection lost to authentication server"),
-	LIT("Can't connect to authentication server"),
-	LIT("Authentication backend error"),
-	LIT("Invalid authentication mechanism"), /* client asked, not guessed */
-	LIT("generic failure"),                  /* Cyrus: saslauthd down */
-	LIT("no mechanism available"),
-#undef LIT
+static const struct bc_lit backend_fail[] = {
+	BC_LIT("Connection lost to authentication server"),
+	BC_LIT("Can't connect to authentication server"),
+	BC_LIT("Authentication backend error"),
+	BC_LIT("Invalid authentication mechanism"), /* client asked, not guessed */
+	BC_LIT("generic failure"),                  /* Cyrus: saslauthd down */
+	BC_LIT("no mechanism available"),
 };
+
+/* Reject reasons that are sender violations (smtpd_check.c wordings). */
+static const struct bc_lit pf_reasons[] = {
+	BC_LIT("Relay access denied"),
+	/* reject_*sender_login_mismatch; the user name follows */
+	BC_LIT("Sender address rejected: not owned by user"),
+	BC_LIT("Sender address rejected: not logged in"),
+};
+#define PF_NREASONS (sizeof(pf_reasons) / sizeof(pf_reasons[0]))
 
 /*
  * NAME[ADDR][:PORT] at p. Returns the byte after it, or NULL if the text
@@ -127,7 +144,7 @@ static enum bc_parse_result sasl_warning(struct bc_parser *p,
 {
 	struct bc_addr a;
 	struct bc_sess *s;
-	bool bad = false;
+	bool bad = false, backend;
 	const char *sp;
 
 	q = client_field(q, end, &a, &bad);
@@ -146,22 +163,29 @@ static enum bc_parse_result sasl_warning(struct bc_parser *p,
 			q++;
 		if (q < end && *q == ' ')
 			q++;
+		/* a backend failure is not the client's fault and not an
+		 * event; but counted in the session, its disconnect
+		 * ("auth=0/1") does not turn it into an auth_abort either */
+		backend = is_backend_failure(q, end);
 		s = session(p, l, &a);
 		if (s != NULL) {
 			if (s->fails < UINT16_MAX)
 				s->fails++;
 			s->last_auth_failed = 1;
+			s->backend = backend;
 		}
-		/* a backend failure is not the client's fault and not an
-		 * event; but counted in the session above, its disconnect
-		 * ("auth=0/1") does not turn it into an auth_abort either */
-		if (is_backend_failure(q, end))
+		if (backend)
+			return BC_PARSE_NOMATCH;
+		/* Dovecot's auth process may have counted it already */
+		if (!bc_parse_pair(p, l, &a, true))
 			return BC_PARSE_NOMATCH;
 		bc_parse_emit(p, l, BC_KIND_AUTH_FAIL, &a, svc);
 		return BC_PARSE_MATCH;
 	}
 	if (BC_PREFIX(q, end, " authentication aborted") &&
 	    q + 23 == end) {
+		/* each cancelled AUTH is an attempt of its own; the
+		 * disconnect then adds none */
 		s = session(p, l, &a);
 		if (s != NULL) {
 			s->aborted = 1;
@@ -173,7 +197,15 @@ static enum bc_parse_result sasl_warning(struct bc_parser *p,
 	return BC_PARSE_NOMATCH;
 }
 
-/* lost connection after AUTH from NAME[ADDR] */
+/*
+ * lost connection after AUTH from NAME[ADDR] (also "timeout after AUTH").
+ * The client left with AUTH as its last command: in the middle of an
+ * exchange, or right after a failure or a success. When the session's
+ * "connect from" was seen, its disconnect line follows and says whether
+ * the session authenticated: the verdict waits for it. Otherwise (no pid,
+ * a log read from the middle, an evicted session) it is an auth_abort at
+ * once unless the session is known to have authenticated.
+ */
 static enum bc_parse_result lost_after_auth(struct bc_parser *p,
 					    const struct bc_line *l,
 					    const char *q, const char *end,
@@ -189,9 +221,14 @@ static enum bc_parse_result lost_after_auth(struct bc_parser *p,
 	if (q != end)
 		return BC_PARSE_NOMATCH;
 	s = session(p, l, &a);
+	if (s != NULL && s->connected) {
+		s->lost = 1;
+		return BC_PARSE_NOMATCH;
+	}
 	if (s != NULL) {
-		if (s->last_auth_failed || s->aborted)
-			return BC_PARSE_NOMATCH; /* same attempt, counted */
+		if (s->aborted || s->succeeded ||
+		    (s->last_auth_failed && s->backend))
+			return BC_PARSE_NOMATCH;
 		s->aborted = 1;
 	}
 	bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, svc);
@@ -229,14 +266,23 @@ static bool auth_counts(const char *q, const char *end, unsigned *succ,
 	return *total >= *succ;
 }
 
+/*
+ * disconnect from NAME[ADDR] ehlo=1 auth=S/T ... commands=N/M
+ * The counters are server text after the client field (NAME and ADDR hold
+ * no space). auth_success when S > 0 and not counted yet. auth_abort when
+ * the session did not authenticate (S == 0) and either the client dropped
+ * right after AUTH (a lost/timeout line), or some AUTH failed with no
+ * failure line of its own (cancelled, refused before TLS): a session that
+ * authenticated is no abuse, whatever AUTH commands it also got wrong.
+ */
 static enum bc_parse_result disconnect(struct bc_parser *p,
 				       const struct bc_line *l, const char *q,
 				       const char *end, const char *svc)
 {
 	struct bc_addr a;
 	struct bc_sess *s;
-	bool bad = false;
-	unsigned succ, total;
+	bool bad = false, have, authed, abort = false;
+	unsigned succ = 0, total = 0;
 	int n = 0;
 
 	q = client_field(q, end, &a, &bad);
@@ -245,20 +291,23 @@ static enum bc_parse_result disconnect(struct bc_parser *p,
 	if (q != end && *q != ' ')
 		return BC_PARSE_NOMATCH;
 	s = session(p, l, &a);
-	if (auth_counts(q, end, &succ, &total)) {
-		unsigned failed = total - succ;
-		unsigned logged = s ? s->fails : 0;
-
-		if (succ > 0 && !(s && s->succeeded)) {
-			bc_parse_emit(p, l, BC_KIND_AUTH_SUCCESS, &a, svc);
-			n++;
-		}
-		/* AUTH commands that failed without a "SASL ... failed"
-		 * line: cancelled, refused without TLS, dropped. */
-		if (failed > logged && !(s && s->aborted)) {
-			bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, svc);
-			n++;
-		}
+	have = auth_counts(q, end, &succ, &total);
+	if (have && succ > 0 && !(s && s->succeeded)) {
+		bc_parse_emit(p, l, BC_KIND_AUTH_SUCCESS, &a, svc);
+		n++;
+	}
+	/* without counters (Postfix before 3.0) only the session knows */
+	authed = have ? succ > 0 : (s != NULL && s->succeeded);
+	if (!authed && !(s != NULL && s->aborted)) {
+		if (s != NULL && s->lost)
+			/* the drop, unless the server's backend failed */
+			abort = !(s->last_auth_failed && s->backend);
+		else if (have)
+			abort = total - succ > (s ? s->fails : 0u);
+	}
+	if (abort) {
+		bc_parse_emit(p, l, BC_KIND_AUTH_ABORT, &a, svc);
+		n++;
 	}
 	if (s != NULL)
 		bc_parse_session_end(p, s);
@@ -290,7 +339,55 @@ static enum bc_parse_result client_line(struct bc_parser *p,
 	return BC_PARSE_MATCH;
 }
 
-/* reject: RCPT|MAIL from NAME[ADDR]: ... */
+/*
+ * The reason of a reject, read at its place (see the top of this file):
+ * q points after "NAME[ADDR]: ". Returns the first reading's reason when
+ * every reading is a sender violation, else NULL.
+ */
+static const char *reject_reason(const struct bc_parser *p, const char *q,
+				 const char *end)
+{
+	const char *x, *last, *r, *first = NULL;
+
+	/* CODE SP [D.S.N SP] '<' */
+	if (end - q < 6 || q[0] < '2' || q[0] > '5' || q[1] < '0' ||
+	    q[1] > '9' || q[2] < '0' || q[2] > '9' || q[3] != ' ')
+		return NULL;
+	q += 4;
+	if (q < end && *q >= '2' && *q <= '5' && q + 1 < end && q[1] == '.') {
+		const char *d = bc_skip_digits(q + 2, end);
+
+		if (d == q + 2 || d >= end || *d != '.')
+			return NULL;
+		q = bc_skip_digits(d + 1, end);
+		if (q == d + 1 || q >= end || *q != ' ')
+			return NULL;
+		q++;
+	}
+	if (q >= end || *q != '<')
+		return NULL;
+	x = q + 1;
+	/* the reason is followed by Postfix's "; from=<" */
+	last = BC_RFIND(x, end, "; from=<");
+	if (last == NULL)
+		return NULL;
+	for (r = x; (r = BC_FIND(r, last, ">: ")) != NULL; r++) {
+		/* every reason smtpd writes starts with a letter ("Relay
+		 * access denied", "Recipient address rejected: ...",
+		 * "Client host rejected: ..."): after any other byte, this
+		 * is no end of X */
+		if (!((r[3] >= 'A' && r[3] <= 'Z') || (r[3] >= 'a' && r[3] <= 'z')))
+			continue;
+		if (!bc_parse_is_reason(p, BC_FMT_POSTFIX, pf_reasons,
+					PF_NREASONS, r + 3, last))
+			return NULL;
+		if (first == NULL)
+			first = r + 3;
+	}
+	return first;
+}
+
+/* reject: RCPT|MAIL from NAME[ADDR]: CODE D.S.N <X>: REASON; from=<S> ... */
 static enum bc_parse_result reject_line(struct bc_parser *p,
 					const struct bc_line *l, const char *q,
 					const char *end, const char *svc)
@@ -306,11 +403,7 @@ static enum bc_parse_result reject_line(struct bc_parser *p,
 		return bad ? BC_PARSE_MALFORMED : BC_PARSE_NOMATCH;
 	if (!BC_PREFIX(q, end, ": "))
 		return BC_PARSE_NOMATCH;
-	r = BC_FIND(q, end, ": Sender address rejected: not owned by user ");
-	if (r == NULL)
-		r = BC_FIND(q, end, ": Sender address rejected: not logged in;");
-	if (r == NULL)
-		r = BC_FIND(q, end, ": Relay access denied;");
+	r = reject_reason(p, q + 2, end);
 	if (r == NULL)
 		return BC_PARSE_NOMATCH;
 	/* one MAIL transaction (its from=<>) counts once per session */
@@ -364,7 +457,8 @@ enum bc_parse_result bc_scan_postfix(struct bc_parser *p,
 				struct bc_sess *s = session(p, l, &a);
 
 				bc_parse_session_end(p, s);
-				(void)session(p, l, &a);
+				s = session(p, l, &a);
+				s->connected = 1;
 			}
 			return BC_PARSE_NOMATCH;
 		}

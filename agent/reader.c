@@ -195,9 +195,23 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 		if (poll(pf, 2 + ns, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
 			_exit(1);
 		if (pf[0].revents & (POLLIN | POLLHUP)) {
+			static union {
+				struct bc_rdcmd c;
+				struct bc_rddetect d;
+			} u;
 			struct bc_rdcmd c;
-			ssize_t n = recv(fd, &c, sizeof(c), MSG_DONTWAIT);
+			ssize_t n = recv(fd, &u, sizeof(u), MSG_DONTWAIT);
 
+			if (n == (ssize_t)sizeof(u.d) && u.d.magic == BC_RD_MAGIC &&
+			    u.d.type == BC_RD_DETECT) {
+				for (k = 0; k < a->cfg.nsources; k++)
+					if (a->parser[k] != NULL &&
+					    bc_parser_set_detect(a->parser[k],
+								 &u.d.detect) < 0)
+						_exit(2);
+				continue;
+			}
+			c = u.c;
 			if (n == 0)
 				_exit(0); /* the signer is gone */
 			if (n > 0) {

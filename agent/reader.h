@@ -28,13 +28,20 @@ struct bc_evmsg {
 	char line[BC_SPOOL_LINE];
 };
 
-enum bc_rdcmd_type { BC_RD_SAVE = 1, BC_RD_QUIT = 2 };
+enum bc_rdcmd_type { BC_RD_SAVE = 1, BC_RD_QUIT = 2, BC_RD_DETECT = 3 };
 
 /* signer -> reader */
 struct bc_rdcmd {
 	uint32_t magic;
 	uint32_t type;       /* enum bc_rdcmd_type */
 	uint64_t seq;        /* SAVE: every event up to seq is acknowledged */
+};
+
+/* signer -> reader after a reload: the new [detect] settings */
+struct bc_rddetect {
+	uint32_t magic;
+	uint32_t type;       /* BC_RD_DETECT */
+	struct bc_detect detect;
 };
 
 struct bc_agent;

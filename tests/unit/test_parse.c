@@ -13,10 +13,13 @@
  *       # ...                       comment (sources of the lines)
  * Every line not listed must produce no event and not be malformed.
  */
+#include "agent/agent.h"
 #include "agent/parse.h"
 #include "tap.h"
 
 #include <dirent.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -248,21 +251,20 @@ static void test_time(void)
 	      "exim mainlog time with zone (got %lld)", (long long)ev.time_ms);
 	bc_parser_free(&p);
 
-	/* a service name built from the line keeps the tag alphabet only */
+	/* a service name built from the line: a login process' name is
+	 * letters and digits, escape bytes there make it no login line */
 	p = bc_parser_new(BC_FMT_DOVECOT);
 	{
 		const char *l4 = "Jun 12 19:07:29 mx dovecot: \x1b[2J\\-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=192.0.2.8, lip=198.51.100.1, TLS";
-		size_t k;
-		int clean = 1;
+		const char *l5 = "Jun 12 19:07:29 mx dovecot: pop3-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<a>, method=PLAIN, rip=192.0.2.8, lip=198.51.100.1, TLS";
 
 		r = bc_parser_feed(p, l4, strlen(l4), &ev);
-		for (k = 0; r == BC_PARSE_MATCH && ev.service[k] != '\0'; k++)
-			if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_/.@",
-				   ev.service[k]) == NULL)
-				clean = 0;
-		CHECK(r == BC_PARSE_MATCH && clean &&
-			      strncmp(ev.service, "dovecot/", 8) == 0,
-		      "escape bytes in dovecot's protocol name do not reach the service (%s)",
+		CHECK(r == BC_PARSE_NOMATCH,
+		      "escape bytes in dovecot's process name: no login line (%d)",
+		      (int)r);
+		r = bc_parser_feed(p, l5, strlen(l5), &ev);
+		CHECK(r == BC_PARSE_MATCH && strcmp(ev.service, "dovecot/pop3") == 0,
+		      "dovecot's service from its process name (%s)",
 		      r == BC_PARSE_MATCH ? ev.service : "no event");
 	}
 	bc_parser_free(&p);
@@ -294,7 +296,252 @@ static void test_bounded(void)
 	r = bc_parser_feed(p, line, (size_t)n, &ev);
 	CHECK(r == BC_PARSE_MATCH && ev.kind == BC_KIND_AUTH_ABORT,
 	      "evicted session still yields its abort");
+	n = snprintf(line, sizeof(line),
+		     "Jan 10 12:00:02 mx1 postfix/smtpd[1000]: disconnect from unknown[192.0.2.1] ehlo=1 auth=0/1 commands=1/2");
+	r = bc_parser_feed(p, line, (size_t)n, &ev);
+	CHECK(r == BC_PARSE_NOMATCH, "... once (its disconnect adds nothing)");
 	bc_parser_free(&p);
+}
+
+/* ---- issue 11: the findings, with the issue's own lines ------------- */
+
+/* Feed lines through one parser; count events of kind k for addr. */
+static int count_events(struct bc_parser *p, const char *const *lines,
+			size_t n, enum bc_kind k, const char *addr, int *other)
+{
+	struct bc_addr a;
+	struct got g;
+	size_t i, j;
+	int c = 0;
+
+	bc_addr_parse_host(&a, addr, strlen(addr));
+	*other = 0;
+	for (i = 0; i < n; i++) {
+		run_line(p, lines[i], strlen(lines[i]), &g);
+		for (j = 0; j < g.n; j++) {
+			if (g.ev[j].kind == k && bc_addr_equal(&g.ev[j].addr, &a))
+				c++;
+			else
+				(*other)++;
+		}
+	}
+	return c;
+}
+
+static void test_issue11(void)
+{
+	static const char *const f1[] = {
+		"Nov 28 23:40:01 mail postfix/smtpd[2001]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 550 5.1.1 <x: Relay access denied; from=<1@lab.test>: Recipient address rejected: User unknown in virtual mailbox table; from=<attacker@gmail.com> to=<\"x: Relay access denied; from=<1\"@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"Nov 28 23:40:02 mail postfix/smtpd[2002]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 550 5.1.1 <x: Relay access denied; from=<2@lab.test>: Recipient address rejected: User unknown in virtual mailbox table; from=<attacker@gmail.com> to=<\"x: Relay access denied; from=<2\"@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"Nov 28 23:40:03 mail postfix/smtpd[2003]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 550 5.1.1 <x: Relay access denied; from=<3@lab.test>: Recipient address rejected: User unknown in virtual mailbox table; from=<attacker@gmail.com> to=<\"x: Relay access denied; from=<3\"@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"Nov 28 23:40:04 mail postfix/smtpd[2004]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 550 5.1.1 <x: Relay access denied; from=<4@lab.test>: Recipient address rejected: User unknown in virtual mailbox table; from=<attacker@gmail.com> to=<\"x: Relay access denied; from=<4\"@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"Nov 28 23:40:05 mail postfix/smtpd[2005]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 550 5.1.1 <x: Relay access denied; from=<5@lab.test>: Recipient address rejected: User unknown in virtual mailbox table; from=<attacker@gmail.com> to=<\"x: Relay access denied; from=<5\"@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"Nov 28 23:40:06 mail postfix/smtpd[2006]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 450 4.2.0 <x>: Sender address rejected: not owned by user a@lab.test>: Recipient address rejected: Greylisted, see https://postgrey.schweikert.ch/help/lab.test.html; from=<attacker@gmail.com> to=<\"x>: Sender address rejected: not owned by user a\"@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"Nov 28 23:40:10 mail sm-mta[3001]: 6ASNcb43021543: ruleset=check_rcpt, arg1=<\"x... Relaying denied\"@lab.test>, relay=mail-ed1-f50.google.com [209.85.208.50], reject=550 5.7.1 <\"x... Relaying denied\"@lab.test>... Access denied",
+	};
+	static const char *const f2[] = {
+		"Nov 28 23:40:08 mail postfix/smtpd[2008]: NOQUEUE: reject: RCPT from mail-ed1-f50.google.com[209.85.208.50]: 450 4.1.7 <a1@evil.example>: Sender address rejected: unverified address: host mx.evil.example[6.6.6.6] said: 550 5.1.1 x: Relay access denied; from=<z> (in reply to RCPT TO command); from=<a1@evil.example> to=<bob@lab.test> proto=ESMTP helo=<mail-ed1-f50.google.com>",
+		"2026-11-28 23:41:00 H=mail-ed1-f50.google.com [209.85.208.50] sender verify fail for <a1@evil.example>: response to \"RCPT TO:<a1@evil.example>\" from mx.evil.example [6.6.6.6] was: 550 x rejected RCPT <y>: relay not permitted",
+	};
+	static const char *const f3 =
+		"2026-11-28 23:41:03 SMTP protocol error in \"AUTH LOGIN\" H=(h) [192.0.2.50] U=x H=(y) [203.0.113.9] AUTH command used when not advertised";
+	static const char *const f4 =
+		"Nov 28 23:43:00 mail dovecot: imap(imap-login: Disconnected (auth failed, 9 attempts in 1 secs): user=<a>, rip=203.0.113.10, lip=1)<4242><AbCd>: Logged out in=10 out=20";
+	static const char *const f5[] = {
+		"2026-11-28 23:41:07 H=(client.lab.example) [192.0.2.60] X=TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=no rejected MAIL <bob@lab.test>: Sender address rejected: not owned by user alice@lab.test",
+		"2026-11-28 23:41:08 H=(client.lab.example) [192.0.2.60] rejected MAIL <alice@lab.test>: Sender address rejected: not logged in",
+		"Nov 28 23:42:02 mail sm-mta[3003]: 6ASNcb43021545: ruleset=check_mail, arg1=<alice@lab.test>, relay=c2.example [192.0.2.60], reject=553 5.7.1 <alice@lab.test>... Sender address rejected: not logged in",
+	};
+	static const char *const f6[] = {
+		"Nov 28 23:43:01 mail dovecot: auth: Info: passwd-file(alice@lab.test,192.0.2.90): Password mismatch",
+		"Nov 28 23:43:02 mail dovecot: auth: Info: passwd-file(nosuch,192.0.2.90): unknown user",
+		"Nov 28 23:43:03 mail dovecot: auth-worker(1234): Info: pam(alice,192.0.2.90): pam_authenticate() failed: Authentication failure (Password mismatch?)",
+		"Nov 28 23:43:04 mail dovecot: auth-worker(1234): Info: sql(alice,192.0.2.90,<S3ss10n>): Password mismatch",
+	};
+	/* item 10: a failed AUTH then a drop, and the honest client who
+	 * mistypes once and QUITs */
+	static const char *const f10[] = {
+		"Nov 28 23:45:00 mail postfix/smtpd[7001]: connect from unknown[192.0.2.120]",
+		"Nov 28 23:45:02 mail postfix/smtpd[7001]: warning: unknown[192.0.2.120]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+		"Nov 28 23:45:02 mail postfix/smtpd[7001]: lost connection after AUTH from unknown[192.0.2.120]",
+		"Nov 28 23:45:02 mail postfix/smtpd[7001]: disconnect from unknown[192.0.2.120] ehlo=1 auth=0/1 commands=1/2",
+		"Nov 28 23:45:10 mail postfix/smtpd[7002]: connect from unknown[192.0.2.121]",
+		"Nov 28 23:45:12 mail postfix/smtpd[7002]: warning: unknown[192.0.2.121]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+		"Nov 28 23:45:12 mail postfix/smtpd[7002]: disconnect from unknown[192.0.2.121] ehlo=1 auth=0/1 quit=1 commands=2/3",
+	};
+	struct bc_parser *p = bc_parser_new(BC_FMT_AUTO);
+	int n, other;
+
+	n = count_events(p, f1, sizeof(f1) / sizeof(f1[0]),
+			 BC_KIND_SENDER_VIOLATION, "209.85.208.50", &other);
+	CHECK(n == 0 && other == 0,
+	      "finding 1: reasons in client text give the forwarder nothing (%d, %d)",
+	      n, other);
+	n = count_events(p, f2, 2, BC_KIND_SENDER_VIOLATION, "209.85.208.50",
+			 &other);
+	CHECK(n == 0 && other == 0, "finding 2: callout replies are no reason (%d, %d)",
+	      n, other);
+	bc_parser_free(&p);
+	p = bc_parser_new(BC_FMT_EXIM);
+	{
+		const char *ten[10];
+		int i;
+
+		for (i = 0; i < 10; i++)
+			ten[i] = f3;
+		n = count_events(p, ten, 10, BC_KIND_AUTH_ABORT, "203.0.113.9",
+				 &other);
+		CHECK(n == 0 && other == 0,
+		      "finding 3: ten lines, the ident's address gets nothing (%d, %d)",
+		      n, other);
+	}
+	bc_parser_free(&p);
+	p = bc_parser_new(BC_FMT_AUTO);
+	n = count_events(p, &f4, 1, BC_KIND_AUTH_FAIL, "203.0.113.10", &other);
+	CHECK(n == 0 && other == 0,
+	      "finding 4: a user name imitating a login summary gives nothing (%d, %d)",
+	      n, other);
+	n = count_events(p, f5, 3, BC_KIND_SENDER_VIOLATION, "192.0.2.60", &other);
+	CHECK(n == 3 && other == 0,
+	      "finding 5: Exim not owned / not logged in, Sendmail check_mail (%d, %d)",
+	      n, other);
+	n = count_events(p, f6, 4, BC_KIND_AUTH_FAIL, "192.0.2.90", &other);
+	CHECK(n == 4 && other == 0,
+	      "finding 6: Dovecot auth-process lines (%d, %d)", n, other);
+	n = count_events(p, f10, 4, BC_KIND_AUTH_ABORT, "192.0.2.120", &other);
+	CHECK(n == 1 && other == 1,
+	      "item 10: a failed AUTH then a drop: auth_fail and auth_abort (%d, %d)",
+	      n, other);
+	n = count_events(p, f10 + 4, 3, BC_KIND_AUTH_FAIL, "192.0.2.121", &other);
+	CHECK(n == 1 && other == 0,
+	      "item 10: a mistyped password then QUIT: the failure only (%d, %d)",
+	      n, other);
+	bc_parser_free(&p);
+}
+
+/* ---- [detect]: site-defined reasons --------------------------------- */
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static void test_detect(void)
+{
+	static const char *const exim_site =
+		"2026-11-28 23:41:07 H=(client.lab.example) [192.0.2.130] rejected MAIL <bob@lab.test>: sender not permitted to use this address, log in as its owner";
+	static const char *const exim_inside =
+		"2026-11-28 23:41:07 H=(client.lab.example) [192.0.2.131] F=<\"sender not permitted to use this address\"@x.example> rejected RCPT <bob@lab.test>: Unknown user";
+	static const char *const pf_site =
+		"Nov 28 23:40:11 mail postfix/smtpd[2011]: NOQUEUE: reject: RCPT from unknown[192.0.2.132]: 550 5.7.1 <bob@lab.test>: Sender address rejected: Access denied; from=<bob@lab.test> to=<x@lab.test> proto=ESMTP helo=<h>";
+	static const char *const sm_site =
+		"Nov 28 23:42:01 mail sm-mta[3002]: 6ASNcb43021544: ruleset=check_rcpt, arg1=<v@example.net>, relay=[192.0.2.133], reject=550 5.7.1 <v@example.net>... Authenticate first";
+	struct bc_detect *d = calloc(1, sizeof(*d));
+	struct bc_agent_cfg *cfg = calloc(1, sizeof(*cfg));
+	struct bc_parser *p = bc_parser_new(BC_FMT_AUTO);
+	char dir[] = "/tmp/bc-detect.XXXXXX", path[64], err[512];
+	struct got g;
+	int rc;
+
+	if (d == NULL || cfg == NULL || p == NULL || mkdtemp(dir) == NULL) {
+		CHECK(0, "detect test setup");
+		return;
+	}
+	/* without site reasons: none of them counts */
+	run_line(p, exim_site, strlen(exim_site), &g);
+	CHECK(g.n == 0, "Exim site wording: nothing by default");
+	run_line(p, pf_site, strlen(pf_site), &g);
+	CHECK(g.n == 0, "Postfix access map reject: nothing by default");
+
+	snprintf(path, sizeof(path), "%s/agent.ini", dir);
+	write_file(path, "[agent]\nid = mx1\n[detect]\n"
+			 "exim_sender_reasons = sender not permitted to use this address\n"
+			 "sender_reasons = Sender address rejected: Access denied,\n"
+			 "  Authenticate first   # a comment\n"
+			 "dovecot_auth_lines = no\n");
+	rc = bc_detect_load(path, d, err, sizeof(err));
+	CHECK(rc == 0 && d->n[BC_DETECT_EXIM] == 1 && d->n[BC_DETECT_ALL] == 2 &&
+		      strcmp(d->reason[BC_DETECT_ALL][1], "Authenticate first") == 0 &&
+		      d->dovecot_auth_lines == 0,
+	      "bc_detect_load reads [detect], continuation lines add (%s)",
+	      rc == 0 ? "ok" : err);
+	CHECK(bc_parser_set_detect(p, d) == 0, "bc_parser_set_detect");
+	run_line(p, exim_site, strlen(exim_site), &g);
+	CHECK(g.n == 1 && g.ev[0].kind == BC_KIND_SENDER_VIOLATION,
+	      "Exim site reason at the message's place: sender_violation");
+	run_line(p, exim_inside, strlen(exim_inside), &g);
+	CHECK(g.n == 0, "the same words in the sender: nothing");
+	run_line(p, pf_site, strlen(pf_site), &g);
+	CHECK(g.n == 1 && g.ev[0].kind == BC_KIND_SENDER_VIOLATION,
+	      "sender_reasons apply to Postfix");
+	run_line(p, sm_site, strlen(sm_site), &g);
+	CHECK(g.n == 1 && g.ev[0].kind == BC_KIND_SENDER_VIOLATION,
+	      "sender_reasons apply to Sendmail");
+	{
+		const char *dv = "Nov 28 23:43:01 mail dovecot: auth: passwd-file(alice,192.0.2.134): Password mismatch";
+
+		run_line(p, dv, strlen(dv), &g);
+		CHECK(g.n == 0, "dovecot_auth_lines = no: auth-process lines give nothing");
+	}
+	/* a site list for another MTA does not apply */
+	{
+		struct bc_detect *e = calloc(1, sizeof(*e));
+
+		bc_detect_init(e);
+		memcpy(e->reason[BC_DETECT_POSTFIX][0], "sender not permitted", 21);
+		e->n[BC_DETECT_POSTFIX] = 1;
+		CHECK(bc_parser_set_detect(p, e) == 0, "postfix-only list");
+		run_line(p, exim_site, strlen(exim_site), &g);
+		CHECK(g.n == 0, "a Postfix reason is not read in Exim lines");
+		e->n[BC_DETECT_POSTFIX] = BC_DETECT_REASONS + 1;
+		CHECK(bc_parser_set_detect(p, e) < 0, "an over-long list is refused");
+		e->n[BC_DETECT_POSTFIX] = 2; /* the second is empty */
+		CHECK(bc_parser_set_detect(p, e) < 0, "an empty reason is refused");
+		free(e);
+	}
+	CHECK(bc_parser_set_detect(p, NULL) == 0, "NULL restores the defaults");
+
+	/* errors name the file and line */
+	write_file(path, "[detect]\nsender_reasons = a\nsender_reason = b\n");
+	rc = bc_detect_load(path, d, err, sizeof(err));
+	CHECK(rc < 0 && strstr(err, "agent.ini:3: [detect] sender_reason: unknown key") != NULL,
+	      "unknown key names file:line (%s)", err);
+	write_file(path, "[detect]\nexim_sender_reasons = a, , b\n");
+	rc = bc_detect_load(path, d, err, sizeof(err));
+	CHECK(rc < 0 && strstr(err, "agent.ini:2: [detect] exim_sender_reasons: empty reason") != NULL,
+	      "empty reason names file:line (%s)", err);
+	write_file(path, "[detect]\ndovecot_auth_lines = maybe\n");
+	rc = bc_detect_load(path, d, err, sizeof(err));
+	CHECK(rc < 0 && strstr(err, "agent.ini:2:") != NULL, "bad yes/no (%s)", err);
+	/* the agent's own loader */
+	write_file(path, "[agent]\nid = mx1\ncoordinator = tcp://198.18.0.1:7710\n"
+			 "updates = tcp://198.18.0.1:7711\nkey = mx1.key\n"
+			 "coordinator_key = c.pub\n"
+			 "[detect]\npostfix_sender_reasons = Sender address rejected: Access denied\n"
+			 "postfix_sender_reasons = Client host rejected: Access denied\n");
+	rc = bc_agent_load_config(cfg, path, err, sizeof(err));
+	CHECK(rc == 0 && cfg->detect.n[BC_DETECT_POSTFIX] == 2 &&
+		      cfg->detect.dovecot_auth_lines == 1,
+	      "agent.ini [detect] into the agent's config (%s)", rc == 0 ? "ok" : err);
+	bc_agent_free_config(cfg);
+	write_file(path, "[agent]\nid = mx1\ncoordinator = tcp://198.18.0.1:7710\n"
+			 "updates = tcp://198.18.0.1:7711\nkey = mx1.key\n"
+			 "coordinator_key = c.pub\n[detect]\nsendmail_sender_reasons = \x01x\n");
+	memset(cfg, 0, sizeof(*cfg));
+	rc = bc_agent_load_config(cfg, path, err, sizeof(err));
+	CHECK(rc < 0 && strstr(err, "agent.ini:8: [detect] sendmail_sender_reasons: control character") != NULL,
+	      "agent.ini [detect] error names file:line (%s)", err);
+	bc_agent_free_config(cfg);
+	unlink(path);
+	rmdir(dir);
+	bc_parser_free(&p);
+	free(cfg);
+	free(d);
 }
 
 /* ---- corpus -------------------------------------------------------- */
@@ -509,6 +756,8 @@ int main(void)
 	test_overlong();
 	test_time();
 	test_bounded();
+	test_issue11();
+	test_detect();
 	test_corpus();
 	return tap_done();
 }

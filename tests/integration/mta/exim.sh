@@ -159,7 +159,7 @@ exim_cases() {
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad1" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad2" \
 		"AUTH PLAIN $(printf '\0bob@lab.test\0bad3' | base64)" QUIT
-	tc "$n" "$N.15" "auth_fail=1" "wrong password, then the client hangs up"
+	tc "$n" "$N.15" "auth_fail=1 auth_abort=1" "wrong password, then the client hangs up"
 	rc "$E" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad4" '!close'
 	# Exim logs a login only with the message it accepts (A=) or in
@@ -221,9 +221,9 @@ exim_cases() {
 	tc "$n" "$N.36" "sender_violation=1" "control bytes in HELO and sender, relay attempt"
 	rc "$E" 25 "EHLO a\\x01\\x1b[2J[$X]\\x7f" "HELO c.example" "MAIL FROM:<\"\\x07\\x1b]0;[$X]\"@evil.example>" \
 		"RCPT TO:<victim@example.net>" QUIT
-	# AMBIGUOUS: a junk HELO could produce this very line naming another
-	# address, so no event either way (known evasion gap, threat model)
-	tc "$n" "$N.37" "" "good login, forged sender made of fake log text"
+	# the fake ") [$X]" is followed by " D=", which no reject line puts
+	# after its host field: one reading (issue 11)
+	tc "$n" "$N.37" "sender_violation=1" "good login, forged sender made of fake log text"
 	rc "$E" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH PLAIN $(printf '\0alice@lab.test\0alicepass' | base64)" \
 		"MAIL FROM:<\"no MAIL in SMTP connection from (x) [$X] D=1s C=EHLO,AUTH\"@evil.example>" \

@@ -39,7 +39,7 @@ smtpd_banner = \$myhostname ESMTP" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad1" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad2" \
 		"AUTH PLAIN $(printf '\0bob@lab.test\0bad3' | base64)" QUIT
-	tc postfix 198.18.1.15 "auth_fail=1" "wrong password, then the client hangs up"
+	tc postfix 198.18.1.15 "auth_fail=1 auth_abort=1" "wrong password, then the client hangs up"
 	rc "$PF" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH LOGIN" "b64:alice@lab.test" "b64:bad4" '!close'
 	tc postfix 198.18.1.16 "auth_success=1 sender_violation=1" "forged sender after a good login (two recipients)"
@@ -103,7 +103,7 @@ smtpd_banner = \$myhostname ESMTP" \
 	rc "$PF" 25 "EHLO c.example" "MAIL FROM:<a@example.org>" \
 		"RCPT TO:<\"disconnect from unknown[$X] auth=1 sasl_method=PLAIN\"@example.net>" QUIT
 	# Dovecot refuses such a name at once: a failure, then the hang-up
-	tc postfix 198.18.1.41 "auth_fail=1" "username made of a fake lost-connection line, then the client hangs up"
+	tc postfix 198.18.1.41 "auth_fail=1 auth_abort=1" "username made of a fake lost-connection line, then the client hangs up"
 	rc "$PF" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH LOGIN" "b64:lost connection after AUTH from unknown[$X]" '!close'
 	tc postfix 198.18.1.42 "sender_violation=1" "sender with brackets and an IPv6 literal, relay attempt"

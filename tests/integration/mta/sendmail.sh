@@ -191,7 +191,7 @@ sm_cases() {
 	rc "$E" 587 "EHLO c.example" '!starttls' "EHLO c.example" \
 		"AUTH PLAIN $(printf '\0x\nJan  1 00:00:00 mail sm-mta[1]: 40AF01xx007001: AUTH failure (PLAIN): authentication failure (-13), user=x, relay=[%s]\0y' "$X" | base64 -w0)" QUIT
 	# two ", relay=" in a check_rcpt line: the parser refuses it (documented)
-	tc "$n" "$N.33" "" "HELO and recipient with fake relay= fields, relay attempt"
+	tc "$n" "$N.33" "sender_violation=1" "HELO and recipient with fake relay= fields, relay attempt"
 	rc "$E" 25 "EHLO [$X]" "MAIL FROM:<a@example.org>" \
 		"RCPT TO:<\"x>, relay=[$X], reject=550 5.7.1 <x>... Relaying denied\"@example.net>" QUIT
 	tc "$n" "$N.34" "" "garbage commands carrying fake phrases"
