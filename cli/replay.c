@@ -15,8 +15,8 @@
  *   - with --config coordinator.ini, its [policy] (allow_file included),
  *     exactly as bc_coord_policy_cfg makes it for the coordinator;
  *   - with --config agent.ini, its [local] policy (bc_agent_local_policy_cfg,
- *     as the agent runs it when alone) and, once the parser takes them,
- *     its [detect] reasons (site_reasons below).
+ *     as the agent runs it when alone) and its [detect] reasons
+ *     (site_reasons below).
  * The policy is common/policy.c in every case.
  *
  * Untrusted: the file. Nothing from it is printed but counts, addresses
@@ -827,22 +827,22 @@ static int config_role(const char *path, enum bc_replay_role *role, char *err,
 }
 
 /*
- * TODO(issue 11, merge): the agent's [detect] sender reasons. When
- * agent/parse.h has the API (bc_parser_set_reasons or similar) and
- * agent.ini's loader keeps the [detect] keys, this is the one place where
- * replay hands them to its parser, e.g.
- *	if (s->role == BC_REPLAY_AGENT)
- *		return bc_parser_set_reasons(p,
- *			&((struct bc_agent_cfg *)s->agent)->detect, err, errlen);
- * Until then an agent.ini with a [detect] section fails to load above.
+ * The site's [detect] settings (extra sender-violation reasons, Dovecot
+ * auth-process lines) for replay's parser: an agent.ini's, as its agent
+ * would run them; the defaults for a coordinator.ini or no --config.
  */
 static int site_reasons(const struct bc_replay_site *s, struct bc_parser *p,
 			char *err, size_t errlen)
 {
-	(void)s;
-	(void)p;
-	(void)err;
-	(void)errlen;
+	const struct bc_agent_cfg *cfg = s->agent;
+
+	if (s->role != BC_REPLAY_AGENT || cfg == NULL)
+		return 0;
+	if (bc_parser_set_detect(p, &cfg->detect) < 0) {
+		snprintf(err, errlen, "%s: [detect]: too many or too long reasons",
+			 s->path);
+		return -1;
+	}
 	return 0;
 }
 

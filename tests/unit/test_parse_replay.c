@@ -451,6 +451,42 @@ static void test_config_agent(const char *dir, const char *path)
 	unlink(ini);
 }
 
+/*
+ * --config agent.ini: its [detect] sender reasons reach replay's parser.
+ * An Exim ACL in the site's own words counts only with the site's
+ * agent.ini; the same words in the client's sender never do.
+ */
+static void test_config_detect(const char *dir, const char *path)
+{
+	char ini[256];
+	char *withcfg[] = {"replay", "--config", ini, "--format", "exim", (char *)path, "--json", NULL};
+	char *without[] = {"replay", "--format", "exim", (char *)path, "--json", NULL};
+	FILE *f;
+	int rc;
+
+	snprintf(ini, sizeof(ini), "%s/agent-detect.ini", dir);
+	CHECK(write_file(ini,
+			 "[agent]\nid = mx1\ncoordinator = tcp://127.0.0.1:7710\n"
+			 "updates = tcp://127.0.0.1:7711\nkey = mx1.key\n"
+			 "coordinator_key = coordinator.pub\n"
+			 "[detect]\nexim_sender_reasons = outbound sender refused by site policy\n"
+			 "[source.mail]\npath = /var/log/exim4/mainlog\n") == 0,
+	      "agent.ini with [detect] written");
+	f = reopen(path);
+	fputs("2024-01-10 12:00:00 H=(client.example) [192.0.2.91] rejected MAIL <bob@lab.test>: outbound sender refused by site policy\n", f);
+	fputs("2024-01-10 12:00:01 H=(client.example) [192.0.2.92] rejected MAIL <\"x: outbound sender refused by site policy\"@lab.test>: Unrouteable address\n", f);
+	fclose(f);
+	rc = run(5, without);
+	CHECK(rc == 0 && strstr(out, "\"matched\": 0") != NULL,
+	      "[detect]: without the site's agent.ini the site's wording is no event (%d)", rc);
+	rc = run(7, withcfg);
+	CHECK(rc == 0 && verdict("192.0.2.91", "\"sender_violation\": 1") &&
+		      strstr(out, "\"address\": \"192.0.2.92\"") == NULL,
+	      "[detect]: with it, the site's reason is a sender_violation, "
+	      "the same words in a client's sender are not (%d: %s)", rc, err1());
+	unlink(ini);
+}
+
 /* --print-matched / --print-missed: the raw lines, escaped. */
 static void test_print(const char *path)
 {
@@ -633,6 +669,7 @@ int main(void)
 		test_limit(path);
 		test_config_coordinator(dir, path);
 		test_config_agent(dir, path);
+		test_config_detect(dir, path);
 		test_print(path);
 		test_usage(path);
 		rmdir(dir);
