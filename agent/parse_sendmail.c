@@ -19,13 +19,15 @@
  * In a ruleset line a ", relay=" ends arg1 (client text, which may hold
  * one too); the reject text is then "CODE D.S.N " + arg1 + "... " +
  * REASON, so the reason starts at a known byte, and only there is it read:
- * every ", relay=" is tried, and the readings that fit must agree. check_mail
- * rejects with a 5xx code are sender violations (Sendmail has no sender
- * ownership check of its own: a site adds one to check_mail), but for
- * 5.1.8 (the sender's domain does not exist: about the sender's system,
- * which a forwarder passes on, not about who may use the address);
- * check_rcpt ones when the reason is "Relaying denied" or a site-defined
- * reason.
+ * every ", relay=" is tried, and the readings that fit must agree. A 5xx
+ * check_mail reject is a sender violation when its reason says who may
+ * use the sender (Sendmail has no such check of its own: a site adds one
+ * to check_mail, in the wordings of sm_mail_reasons or its own [detect]
+ * ones); Sendmail's other check_mail rejects (5.1.8, the sender's domain
+ * does not exist; an access-map "Access denied" for the sender) are about
+ * the sender's system, which an honest forwarder passes on, and are not.
+ * check_rcpt ones count when the reason is "Relaying denied" or a
+ * site-defined reason.
  *
  * Sessions are keyed by the process id (one sendmail child per SMTP
  * connection: "AUTH=server" has no queue id, the other lines of the
@@ -95,6 +97,17 @@ static const struct bc_lit sm_reasons[] = {
 	BC_LIT("Relaying denied"),
 };
 
+/* Reject reasons of check_mail that are sender violations: the wordings
+ * of sender-ownership rules (docs/sender-acl.md). */
+static const struct bc_lit sm_mail_reasons[] = {
+	BC_LIT("Sender address rejected: not owned by user"),
+	BC_LIT("Sender address rejected: not logged in"),
+	BC_LIT("sender address not owned by authenticated user"),
+	BC_LIT("sender not authorised"),
+	BC_LIT("sender not authorized"),
+	BC_LIT("sender mismatch"),
+};
+
 /*
  * One reading of a ruleset line: ", relay=" at rel ends arg1 (arg at
  * arg). Returns the reason, or NULL when the line cannot be read that way
@@ -104,7 +117,7 @@ static const struct bc_lit sm_reasons[] = {
  */
 static const char *ruleset_reading(const char *arg, const char *rel,
 				   const char *end, struct bc_addr *a,
-				   bool *bad, bool *no_domain)
+				   bool *bad)
 {
 	const char *r, *c;
 
@@ -117,8 +130,6 @@ static const char *ruleset_reading(const char *arg, const char *rel,
 	    r[12] != ' ')
 		return NULL;
 	c = r + 13;
-	/* 5.1.8: the sender's domain does not exist (Sendmail's own check) */
-	*no_domain = BC_PREFIX(c, end, "5.1.8 ");
 	if (c < end && *c >= '2' && *c <= '5') {
 		const char *d = c + 1;
 
@@ -166,15 +177,18 @@ static enum bc_parse_result ruleset(struct bc_parser *p,
 		return BC_PARSE_NOMATCH;
 	arg = q + 17;
 	for (rel = arg; (rel = BC_FIND(rel, end, ", relay=")) != NULL; rel++) {
-		bool v, no_domain;
+		bool v;
 
-		c = ruleset_reading(arg, rel, end, &b, &bad, &no_domain);
+		c = ruleset_reading(arg, rel, end, &b, &bad);
 		if (c == NULL)
 			continue;
-		v = (mail && !no_domain) ||
-		    bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
-				       sizeof(sm_reasons) / sizeof(sm_reasons[0]),
-				       c, end);
+		v = mail ? bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_mail_reasons,
+					      sizeof(sm_mail_reasons) /
+						      sizeof(sm_mail_reasons[0]),
+					      c, end)
+			 : bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
+					      sizeof(sm_reasons) / sizeof(sm_reasons[0]),
+					      c, end);
 		if (found && (v != viol || !bc_addr_equal(&a, &b)))
 			return BC_PARSE_NOMATCH; /* two readings */
 		a = b;

@@ -197,7 +197,10 @@ static const struct tmpl tmpls[] = {
 	/* not a sender violation: an honest forwarder passes such senders on
 	 * (docs/detection.md); only ownership/authorisation reasons count */
 	{"sendmail check_mail 553 5.1.8 (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=553 5.1.8 <{S}>... Domain of sender address {S} does not exist", 0, 0, 0, NULL},
-	{"sendmail check_mail 550 Access denied (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=550 5.7.1 <{S}>... Access denied", SV, 1, 0, NULL},
+	/* an access-map REJECT of the sender: about the sender's system, which
+	 * a forwarder passes on, not about who may use it: no event */
+	{"sendmail check_mail 550 Access denied (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=550 5.7.1 <{S}>... Access denied", 0, 0, 0, NULL},
+	{"sendmail check_mail 550 sender-ownership rule (item 5)", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=550 5.7.1 <{S}>... Sender address rejected: not owned by user alice", SV, 1, 0, NULL},
 	{"sendmail check_mail 451", SM, SMQ "ruleset=check_mail, arg1=<{S}>, relay={N} [{c}], reject=451 4.1.8 Domain of sender address {S} does not resolve", 0, 0, 0, NULL},
 	{"sendmail from= line", SM, SMQ "from=<{S}>, size=0, class=0, nrcpts=0, proto=ESMTP, daemon=MTA, relay={N} [{c}]", 0, 0, 0, NULL},
 	{"sendmail possible SMTP attack", SM, SMQ "{N} [{c}]: possible SMTP attack: command=AUTH, count=3", 0, 0, T_UNDECIDED, NULL},
