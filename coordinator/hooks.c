@@ -572,19 +572,22 @@ static void *wthread(void *arg)
 			struct wjob *j = NULL;
 			char *pv = NULL;
 			long code = 0;
+			CURL *e;
+			CURLcode rc;
 
 			if (m->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &pv);
+			/* m is freed by curl_multi_remove_handle: copy it first */
+			e = m->easy_handle;
+			rc = m->data.result;
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, &pv);
 			j = (struct wjob *)(void *)pv;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 			pthread_mutex_lock(&h->mu);
-			curl_multi_remove_handle(h->multi, m->easy_handle);
-			curl_easy_cleanup(m->easy_handle);
+			curl_multi_remove_handle(h->multi, e);
+			curl_easy_cleanup(e);
 			h->wactive--;
 			if (j != NULL) {
-				CURLcode rc = m->data.result;
-
 				j->easy = NULL;
 				wdone(h, j, rc, code, bc_mono_ms());
 			}
