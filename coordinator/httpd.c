@@ -26,6 +26,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "common/duration.h"
+
 enum { C_FREE, C_READ, C_WRITE, C_DRAIN };
 
 struct conn {
@@ -41,6 +43,7 @@ struct conn {
 
 struct bc_httpd {
 	int lfd;
+	int64_t accept_after_ms; /* accept failed for lack of resources */
 	struct bc_httpd_ops ops;
 	struct conn c[BC_HTTPD_CONNS];
 	uint64_t answers[BC_HTTPD_STATUSES];
@@ -363,8 +366,15 @@ static void accept_all(struct bc_httpd *h, int64_t now)
 		struct conn *slot = NULL;
 		size_t i;
 
-		if (fd < 0)
-			return; /* EAGAIN, or an error of that one connection */
+		if (fd < 0) {
+			/* out of descriptors or memory: the listener stays
+			 * readable, so stop polling it for a while rather than
+			 * spin; other errors are that one connection's */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				h->accept_after_ms = now + BC_HTTPD_ACCEPT_PAUSE_MS;
+			return;
+		}
 		for (i = 0; i < BC_HTTPD_CONNS; i++) {
 			if (h->c[i].state == C_FREE) {
 				slot = &h->c[i];
@@ -443,7 +453,9 @@ size_t bc_httpd_pollitems(struct bc_httpd *h, zmq_pollitem_t *it, size_t max)
 
 	if (max == 0)
 		return 0;
-	it[n++] = (zmq_pollitem_t){NULL, h->lfd, ZMQ_POLLIN, 0};
+	/* events 0 while accepting is paused: polled for nothing */
+	it[n++] = (zmq_pollitem_t){NULL, h->lfd,
+				   bc_mono_ms() >= h->accept_after_ms ? ZMQ_POLLIN : 0, 0};
 	for (i = 0; i < BC_HTTPD_CONNS && n < max; i++) {
 		const struct conn *c = &h->c[i];
 

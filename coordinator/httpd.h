@@ -24,6 +24,7 @@
 #define BC_HTTPD_DRAIN_MS 1000      /* reading what is left before closing */
 #define BC_HTTPD_DRAIN_MAX 262144   /* bytes read and thrown away at most */
 #define BC_HTTPD_ACCEPT_BURST 32    /* connections accepted per round */
+#define BC_HTTPD_ACCEPT_PAUSE_MS 100 /* no descriptor left: accept again after */
 #define BC_HTTPD_POLLITEMS (BC_HTTPD_CONNS + 1)
 
 /* What the server answers with. */

@@ -221,8 +221,8 @@ print(" ".join(str(p["code"]) for p in map(json.loads, open(sys.argv[1]))
 codes_are() { [ "$(codes_of "$1")" = "$2" ]; }
 check "500 then 200: the POST is retried after back-off" wait_for 4 codes_are "$S50" "500 200"
 note "POST answers for seq $S50: $(codes_of "$S50")"
-check "the retry is logged with its back-off" grep -q "webhook: ban 192.0.2.50 seq $S50: HTTP 500; retry 1 of 3 in 1000 ms" "$WORK/coordinator.log"
-check "delivered at attempt 2 is logged" grep -q "webhook: ban 192.0.2.50 seq $S50 delivered (HTTP 200) at attempt 2" "$WORK/coordinator.log"
+check "the retry is logged with its back-off" wait_for 3 grep -q "webhook: ban 192.0.2.50 seq $S50: HTTP 500; retry 1 of 3 in 1000 ms" "$WORK/coordinator.log"
+check "delivered at attempt 2 is logged" wait_for 3 grep -q "webhook: ban 192.0.2.50 seq $S50 delivered (HTTP 200) at attempt 2" "$WORK/coordinator.log"
 
 # a slow receiver: bans flow at their usual speed, the POST still arrives
 echo slow >"$WORK/mode"
@@ -261,7 +261,7 @@ gone() { ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" | cut -c1)" = Z 
 check "slow hook killed after hook_timeout (2 s)" wait_for 4 gone "$(cat "$WORK/slow.pid")"
 note "slow hook gone after $(ms_since "$t0") ms"
 check "... and the process it started too (process group)" wait_for 2 gone "$(cat "$WORK/slow.child")"
-check "the kill is logged" grep -q "on_ban $WORK/slow.sh 192.0.2.70: killed after [0-9]* ms (hook_timeout)" "$WORK/coordinator.log"
+check "the kill is logged" wait_for 3 grep -q "on_ban $WORK/slow.sh 192.0.2.70: killed after [0-9]* ms (hook_timeout)" "$WORK/coordinator.log"
 
 # a hook removed after start: logged, counted, decisions go on
 sed -i 's|^on_ban = slow.sh$|on_ban = gone.sh|' "$WORK/coordinator.ini"
@@ -304,6 +304,25 @@ rc=$?
 check "promtool check rules passes on metrics.md's alert rules (exit $rc)" [ "$rc" = 0 ]
 out=$(hcurl -i "$URL/healthz" | tr -d '\r')
 check "GET /healthz: 200 ok" sh -c "echo '$out' | head -1 | grep -qx 'HTTP/1.1 200 OK' && echo '$out' | tail -1 | grep -qx ok"
+# another process holds the database's write lock (a long transaction, a
+# backup tool): /healthz says so at once instead of waiting for it
+python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(2)
+c.execute("ROLLBACK")' "$WORK/coordinator.db" "$WORK/locked" &
+LOCKER=$!
+wait_for 3 test -e "$WORK/locked"
+t0=$(date +%s%N)
+out=$(hcurl -i "$URL/healthz" | tr -d '\r')
+ms=$(ms_since "$t0")
+check "database locked by another process: /healthz 503 with the reason, in $ms ms" \
+	sh -c "echo '$out' | head -1 | grep -qx 'HTTP/1.1 503 Service Unavailable' && echo '$out' | tail -1 | grep -qx 'store: database is locked' && [ $ms -lt 1000 ]"
+wait "$LOCKER"
+out=$(hcurl -i "$URL/healthz" | tr -d '\r')
+check "lock released: /healthz 200 again" sh -c "echo '$out' | head -1 | grep -qx 'HTTP/1.1 200 OK'"
 
 # strict answers: only the first line of each answer counts
 cat >"$WORK/http.py" <<'PY'

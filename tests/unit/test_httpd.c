@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -220,6 +221,39 @@ int main(void)
 			      "PUT: 405 with Allow: GET");
 			ask(h, "GET /x HTTP/1.1\r\n", 17, out, sizeof(out));
 			CHECK(out[0] == '\0', "an unfinished request gets no answer before its deadline");
+			{
+				/* no descriptor left for accept: the listener is not
+				 * polled for BC_HTTPD_ACCEPT_PAUSE_MS (no busy loop) */
+				struct sockaddr_in a = {0};
+				struct rlimit old, low;
+				zmq_pollitem_t it[BC_HTTPD_POLLITEMS];
+				int fd = socket(AF_INET, SOCK_STREAM, 0), k, polled = 0;
+				int64_t t0;
+
+				a.sin_family = AF_INET;
+				a.sin_port = htons(19310);
+				a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+				connect(fd, (struct sockaddr *)&a, sizeof(a));
+				getrlimit(RLIMIT_NOFILE, &old);
+				low = old;
+				low.rlim_cur = (rlim_t)fd + 1;
+				setrlimit(RLIMIT_NOFILE, &low);
+				t0 = bc_mono_ms();
+				for (k = 0; k < 50 && bc_mono_ms() - t0 < 50; k++) {
+					size_t n = bc_httpd_pollitems(h, it, BC_HTTPD_POLLITEMS);
+
+					if (zmq_poll(it, (int)n, 10) > 0)
+						polled++;
+					bc_httpd_handle(h, it, n, bc_mono_ms());
+				}
+				CHECK(polled <= 1 && it[0].events == 0,
+				      "accept out of descriptors: listener paused (%d wake-ups in 50 ms)", polled);
+				setrlimit(RLIMIT_NOFILE, &old);
+				usleep((BC_HTTPD_ACCEPT_PAUSE_MS + 20) * 1000);
+				bc_httpd_pollitems(h, it, BC_HTTPD_POLLITEMS);
+				CHECK(it[0].events == ZMQ_POLLIN, "after the pause: polled again");
+				close(fd);
+			}
 			bc_httpd_stats(h, &st);
 			CHECK(st.answers[BC_HTTPD_200] == 2 && st.answers[BC_HTTPD_503] == 1 &&
 				      st.answers[BC_HTTPD_405] == 1,
