@@ -27,7 +27,7 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wimplicit-fallthrough -Werror
 HARDEN  := -fstack-protector-strong -fPIE
-PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd
+PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)

@@ -26,6 +26,7 @@
 #define BC_AGENT_HEARTBEAT_MS 1000
 #define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
 #define BC_AGENT_SYNC_RETRY_MS 3000 /* snapshot not complete: ask again */
+#define BC_AGENT_SYNC_SEND_RETRY_MS 500 /* request could not be sent: again */
 #define BC_AGENT_UPDATE_BURST 4096  /* updates applied per transaction */
 #define BC_AGENT_REPORT_MAX 5000    /* events per report */
 #define BC_AGENT_ACK_TIMEOUT_MS 3000 /* unacknowledged report: send again */
@@ -100,7 +101,9 @@ struct bc_agent {
 	int64_t next_heartbeat_ms;
 	int64_t sync_started_ms;
 	uint64_t rejected[BC_REJ_MAX];
-	uint64_t resyncs, updates_applied;
+	uint64_t resyncs;        /* resyncs started (start, gap, silence, ...) */
+	uint64_t snap_requests, snap_request_failures; /* attempts; not sent */
+	uint64_t updates_applied;
 	int log_budget;
 
 	/* detection */

@@ -91,10 +91,14 @@ static void request_snapshot(struct bc_agent *a, const char *why)
 	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 	Bancluster__SnapshotReq r = BANCLUSTER__SNAPSHOT_REQ__INIT;
 
-	if (a->state == BC_AGENT_ACTIVE || a->resyncs == 0)
+	/* a resync starts when the agent stops trusting its fleet state (or
+	 * at start); requests repeated while syncing are attempts of it */
+	if (a->state == BC_AGENT_ACTIVE || a->snap_requests == 0) {
 		bc_info("resync: %s", why);
+		a->resyncs++;
+	}
 	a->state = BC_AGENT_SYNCING;
-	a->resyncs++;
+	a->snap_requests++;
 	randombytes_buf(a->nonce, sizeof(a->nonce));
 	a->next_part = 0;
 	bc_banmap_clear(&a->pending);
@@ -106,6 +110,8 @@ static void request_snapshot(struct bc_agent *a, const char *why)
 	/* ZMQ_IMMEDIATE: fails while not connected; timers() asks again */
 	a->request_sent = send_dealer(a, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ,
 				      &p) == 0;
+	if (!a->request_sent)
+		a->snap_request_failures++;
 }
 
 static void send_heartbeat(struct bc_agent *a)
@@ -673,8 +679,12 @@ static void write_metrics(struct bc_agent *a)
 			 (double)a->apply_count);
 	bc_metrics_help(&m, "bancluster_agent_updates_applied_total", "counter", "Sequenced updates applied.");
 	bc_metrics_value(&m, "bancluster_agent_updates_applied_total", NULL, NULL, (double)a->updates_applied);
-	bc_metrics_help(&m, "bancluster_agent_resyncs_total", "counter", "Snapshot requests (starts, gaps, new epochs, silence).");
+	bc_metrics_help(&m, "bancluster_agent_resyncs_total", "counter", "Resyncs started: at start, and on a gap, a new epoch, coordinator silence, a reload or a failed repair.");
 	bc_metrics_value(&m, "bancluster_agent_resyncs_total", NULL, NULL, (double)a->resyncs);
+	bc_metrics_help(&m, "bancluster_agent_snapshot_requests_total", "counter", "Snapshot requests attempted: the first of each resync and every repeat while syncing.");
+	bc_metrics_value(&m, "bancluster_agent_snapshot_requests_total", NULL, NULL, (double)a->snap_requests);
+	bc_metrics_help(&m, "bancluster_agent_snapshot_requests_failed_total", "counter", "Snapshot requests that could not be sent (no connection to the coordinator).");
+	bc_metrics_value(&m, "bancluster_agent_snapshot_requests_failed_total", NULL, NULL, (double)a->snap_request_failures);
 	bc_metrics_help(&m, "bancluster_agent_repairs_total", "counter", "Kernel drift repairs.");
 	bc_metrics_value(&m, "bancluster_agent_repairs_total", NULL, NULL, (double)a->repairs);
 	bc_metrics_help(&m, "bancluster_agent_local_bans_total", "counter", "Bans decided by the local policy.");
@@ -726,8 +736,9 @@ static void timers(struct bc_agent *a)
 	    now - a->last_heard_ms > BC_AGENT_COORD_TTL_MS)
 		request_snapshot(a, "coordinator silent");
 	else if (a->state == BC_AGENT_SYNCING &&
-		 (!a->request_sent ||
-		  now - a->sync_started_ms > BC_AGENT_SYNC_RETRY_MS))
+		 now - a->sync_started_ms > (a->request_sent
+						     ? BC_AGENT_SYNC_RETRY_MS
+						     : BC_AGENT_SYNC_SEND_RETRY_MS))
 		request_snapshot(a, "no snapshot yet");
 }
 

@@ -4,6 +4,7 @@
 #include "metrics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int bc_metrics_begin(struct bc_metrics *m, const char *path)
@@ -12,6 +13,30 @@ int bc_metrics_begin(struct bc_metrics *m, const char *path)
 	snprintf(m->tmp, sizeof(m->tmp), "%s.tmp", path);
 	m->f = fopen(m->tmp, "w");
 	return m->f ? 0 : -1;
+}
+
+int bc_metrics_begin_mem(struct bc_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->f = open_memstream(&m->mem, &m->memlen);
+	return m->f ? 0 : -1;
+}
+
+int bc_metrics_end_mem(struct bc_metrics *m, char **text, size_t *len)
+{
+	int rc = ferror(m->f) ? -1 : 0;
+
+	if (fclose(m->f) != 0)
+		rc = -1;
+	m->f = NULL;
+	if (rc != 0) {
+		free(m->mem);
+		m->mem = NULL;
+	}
+	*text = m->mem;
+	*len = rc == 0 ? m->memlen : 0;
+	m->mem = NULL;
+	return rc;
 }
 
 void bc_metrics_help(struct bc_metrics *m, const char *name, const char *type,

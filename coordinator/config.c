@@ -27,6 +27,14 @@ static const struct bc_cfg_key keys[] = {
 	K("coordinator", "digest_to", BC_CFG_STR, digest_to, 0, 254, ""),
 	K("coordinator", "digest_interval", BC_CFG_DUR, digest_interval, 1, 7 * 86400.0, "1h"),
 	K("coordinator", "sendmail", BC_CFG_PATH, sendmail, 1, 0, "/usr/sbin/sendmail"),
+	K("coordinator", "metrics_listen", BC_CFG_STR, metrics_listen, 0, 63, ""),
+	K("coordinator", "on_ban", BC_CFG_PATH, on_ban, 0, 0, ""),
+	K("coordinator", "on_unban", BC_CFG_PATH, on_unban, 0, 0, ""),
+	K("coordinator", "hook_timeout", BC_CFG_DUR, hook_timeout, 1, 3600, "10s"),
+	K("coordinator", "hook_max", BC_CFG_INT, hook_max, 1, BC_HOOK_MAX_MAX, "4"),
+	K("coordinator", "webhook", BC_CFG_STR, webhook, 0, BC_CFG_STR_MAX - 1, ""),
+	K("coordinator", "webhook_timeout", BC_CFG_DUR, webhook_timeout, 1, 300, "10s"),
+	K("coordinator", "webhook_retries", BC_CFG_INT, webhook_retries, 0, 20, "5"),
 	K("policy", "maxretry", BC_CFG_INT, maxretry, 1, 1000, "5"),
 	K("policy", "findtime", BC_CFG_DUR, findtime, 1, 86400, "10m"),
 	K("policy", "bantime", BC_CFG_DUR, bantime, 1, 365 * 86400.0, "3h"),
@@ -133,6 +141,29 @@ int bc_coord_check_files(const struct bc_coord_cfg *cfg, const char *path,
 				sizeof(e)) < 0)
 		return bc_cfg_err(err, errlen, path, "coordinator", "admins_dir",
 				  "%s", e);
+	{
+		/* a hook that cannot run would only show at the first ban */
+		static const char *hk[] = {"on_ban", "on_unban"};
+		const char *hp[] = {cfg->on_ban, cfg->on_unban};
+		size_t i;
+
+		for (i = 0; i < 2; i++) {
+			struct stat st;
+
+			if (hp[i][0] == '\0')
+				continue;
+			if (stat(hp[i], &st) < 0)
+				return bc_cfg_err(err, errlen, path, "coordinator", hk[i],
+						  "\"%s\": %s", hp[i], strerror(errno));
+			if (!S_ISREG(st.st_mode))
+				return bc_cfg_err(err, errlen, path, "coordinator", hk[i],
+						  "\"%s\": not a regular file", hp[i]);
+			if (access(hp[i], X_OK) < 0)
+				return bc_cfg_err(err, errlen, path, "coordinator", hk[i],
+						  "\"%s\": not executable: %s", hp[i],
+						  strerror(errno));
+		}
+	}
 	if (key == NULL)
 		return 0;
 	/* the database and its counter file are created in its directory */
@@ -174,6 +205,21 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 				  cfg->digest_to);
 	if (same_socket(cfg, path, err, errlen))
 		return -1;
+	if (cfg->metrics_listen[0] != '\0') {
+		char e[256];
+
+		if (bc_httpd_parse_addr(cfg->metrics_listen, NULL, NULL, e,
+					sizeof(e)) < 0)
+			return bc_cfg_err(err, errlen, path, "coordinator",
+					  "metrics_listen", "%s", e);
+	}
+	if (cfg->webhook[0] != '\0') {
+		char e[256];
+
+		if (!bc_hooks_url_ok(cfg->webhook, e, sizeof(e)))
+			return bc_cfg_err(err, errlen, path, "coordinator", "webhook",
+					  "\"%.80s\": %s", cfg->webhook, e);
+	}
 	if (cfg->allow_file[0] != '\0' &&
 	    load_allow_file(cfg, path, err, errlen) < 0)
 		return -1;
@@ -198,6 +244,19 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 		return bc_cfg_err(err, errlen, path, "policy", "bantime_max",
 				  "below bantime");
 	return 0;
+}
+
+void bc_coord_hooks_cfg(const struct bc_coord_cfg *cfg,
+			struct bc_hooks_cfg *hc)
+{
+	memset(hc, 0, sizeof(*hc));
+	snprintf(hc->on_ban, sizeof(hc->on_ban), "%s", cfg->on_ban);
+	snprintf(hc->on_unban, sizeof(hc->on_unban), "%s", cfg->on_unban);
+	snprintf(hc->webhook, sizeof(hc->webhook), "%s", cfg->webhook);
+	hc->hook_timeout_ms = cfg->hook_timeout * 1000;
+	hc->hook_max = (unsigned)cfg->hook_max;
+	hc->webhook_timeout_ms = cfg->webhook_timeout * 1000;
+	hc->webhook_retries = (unsigned)cfg->webhook_retries;
 }
 
 void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,

@@ -14,6 +14,8 @@
 #include "common/notify.h"
 #include "common/policy.h"
 #include "coordinator/digest.h"
+#include "coordinator/hooks.h"
+#include "coordinator/httpd.h"
 #include "coordinator/store.h"
 #include "proto/wire.h"
 
@@ -38,6 +40,14 @@ struct bc_coord_cfg {
 	char digest_to[BC_CFG_STR_MAX];
 	int64_t digest_interval;
 	char sendmail[BC_CFG_STR_MAX];
+	char metrics_listen[BC_CFG_STR_MAX];
+	char on_ban[BC_CFG_STR_MAX];
+	char on_unban[BC_CFG_STR_MAX];
+	int64_t hook_timeout;
+	int64_t hook_max;
+	char webhook[BC_CFG_STR_MAX];
+	int64_t webhook_timeout;
+	int64_t webhook_retries;
 	int64_t maxretry;
 	int64_t findtime;
 	int64_t bantime;
@@ -100,6 +110,8 @@ struct bc_coord {
 	int log_budget;
 	struct bc_notify notify;
 	struct bc_digest digest;
+	struct bc_hooks *hooks;  /* on_ban, on_unban, webhook */
+	struct bc_httpd *httpd;  /* metrics_listen, or NULL */
 };
 
 /* The policy configuration the [policy] section describes. */
@@ -139,5 +151,9 @@ int bc_coord_check_files(const struct bc_coord_cfg *cfg, const char *path,
 			 struct bc_key *key, struct bc_keyring *ring,
 			 char *err, size_t errlen);
 void bc_coord_free_config(struct bc_coord_cfg *cfg);
+
+/* The hooks module's part of the configuration. */
+void bc_coord_hooks_cfg(const struct bc_coord_cfg *cfg,
+			struct bc_hooks_cfg *hc);
 
 #endif

@@ -123,6 +123,19 @@ static void publish_change(struct bc_coord *c, const struct bc_ban *b,
 			zmq_strerror(errno));
 }
 
+/* Hand a published change to on_ban/on_unban and the webhook (queued). */
+static void announce(struct bc_coord *c, const struct bc_ban *b, bool remove,
+		     const char *origin, const char *reason, const char *signer)
+{
+	struct bc_hook_event e = {
+		.remove = remove, .ban = b, .origin = origin, .reason = reason,
+		.signer = signer, .cluster = c->cfg.cluster, .epoch = c->epoch,
+		.seq = c->seq, .time_ms = bc_now_ms(),
+	};
+
+	bc_hooks_fire(c->hooks, &e);
+}
+
 /* Commit, then apply in memory, then publish. Returns 0 or -1 + err. */
 static int do_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 		  const char *signer, char *err, size_t errlen)
@@ -141,6 +154,7 @@ static int do_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 		return -1;
 	}
 	publish_change(c, &sb->ban, false);
+	announce(c, &sb->ban, false, sb->origin, sb->reason, signer);
 	c->bans_manual++;
 	bc_digest_add(&c->digest, &sb->ban, sb->origin, sb->reason);
 	bc_addr_format(&sb->ban.addr, a, sizeof(a));
@@ -175,6 +189,7 @@ static int do_unban(struct bc_coord *c, const struct bc_addr *addr,
 	bc_banmap_del(&c->bans, addr);
 	bc_policy_forget(c->policy, addr); /* a fresh start after an unban */
 	publish_change(c, &b, true);
+	announce(c, &b, true, action, NULL, signer);
 	if (strcmp(action, "expire") == 0)
 		c->expiries++;
 	else
@@ -450,6 +465,7 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		return;
 	}
 	publish_change(c, &sb.ban, false);
+	announce(c, &sb.ban, false, sb.origin, sb.reason, "");
 	c->bans_rule++;
 	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
 	bc_info("ban %s for %s origin=rule:subnet seq=%" PRIu64 ": %s", a,
@@ -543,6 +559,7 @@ static void rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 		return;
 	}
 	publish_change(c, &sb.ban, false);
+	announce(c, &sb.ban, false, sb.origin, sb.reason, "");
 	c->bans_rule++;
 	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
 	bc_info("ban %s for %s origin=rule:maxretry seq=%" PRIu64 ": %s",
@@ -781,15 +798,112 @@ static void handle_zap(struct bc_coord *c)
 		zmq_msg_close(&f[i]);
 }
 
-/* metrics_file: Prometheus text for node_exporter's textfile collector */
-static void write_metrics(struct bc_coord *c)
+/*
+ * The coordinator's metrics, one text for metrics_file (node_exporter's
+ * textfile collector) and GET /metrics: docs/metrics.md.
+ */
+static void metrics_text(struct bc_coord *c, struct bc_metrics *m)
 {
 	static const char *kinds[] = {"", "auth_fail", "sender_violation",
 				      "auth_abort", "auth_success"};
+	static const char *hook_names[] = {"on_ban", "on_unban"};
+	static const enum bc_hook_result hook_ends[] = {
+		BC_HOOK_OK, BC_HOOK_FAILED, BC_HOOK_TIMEOUT, BC_HOOK_NOT_RUN,
+		BC_HOOK_DROPPED};
+	static const enum bc_webhook_result web_ends[] = {
+		BC_WEBHOOK_DELIVERED, BC_WEBHOOK_FAILED, BC_WEBHOOK_DROPPED};
 	struct bc_policy_stats ps;
-	struct bc_metrics m;
+	struct bc_hooks_stats hs;
 	size_t i;
 	int k;
+
+	bc_metrics_help(m, "bancluster_coordinator_bans_active", "gauge", "Active bans.");
+	bc_metrics_value(m, "bancluster_coordinator_bans_active", NULL, NULL, (double)c->bans.n);
+	bc_metrics_help(m, "bancluster_coordinator_bans_added_total", "counter", "Bans decided since start, by origin.");
+	bc_metrics_value(m, "bancluster_coordinator_bans_added_total", "origin", "manual", (double)c->bans_manual);
+	bc_metrics_value(m, "bancluster_coordinator_bans_added_total", "origin", "rule", (double)c->bans_rule);
+	bc_metrics_help(m, "bancluster_coordinator_bans_removed_total", "counter", "Bans ended since start, by cause.");
+	bc_metrics_value(m, "bancluster_coordinator_bans_removed_total", "cause", "expire", (double)c->expiries);
+	bc_metrics_value(m, "bancluster_coordinator_bans_removed_total", "cause", "unban", (double)c->unbans);
+	bc_metrics_help(m, "bancluster_coordinator_events_total", "counter", "Events counted since start, by kind.");
+	for (k = 1; k < BC_POLICY_KINDS; k++)
+		bc_metrics_value(m, "bancluster_coordinator_events_total", "kind", kinds[k], (double)c->events_kind[k]);
+	bc_metrics_help(m, "bancluster_coordinator_reports_total", "counter", "Reports counted since start.");
+	bc_metrics_value(m, "bancluster_coordinator_reports_total", NULL, NULL, (double)c->reports);
+	bc_metrics_help(m, "bancluster_coordinator_rejected_total", "counter", "Messages and connections rejected, by reason.");
+	for (k = 1; k < BC_REJ_MAX; k++)
+		bc_metrics_value(m, "bancluster_coordinator_rejected_total", "reason",
+				 bc_wire_reject_name((enum bc_reject)k), (double)c->rejected[k]);
+	bc_policy_stats(c->policy, &ps);
+	bc_metrics_help(m, "bancluster_coordinator_tracked_addresses", "gauge", "Addresses with events in their window.");
+	bc_metrics_value(m, "bancluster_coordinator_tracked_addresses", NULL, NULL, (double)ps.tracked);
+	bc_metrics_help(m, "bancluster_coordinator_tracked_evicted_total", "counter", "Tracked addresses evicted (max_tracked).");
+	bc_metrics_value(m, "bancluster_coordinator_tracked_evicted_total", NULL, NULL, (double)ps.evicted);
+	bc_metrics_help(m, "bancluster_coordinator_sequence", "gauge", "Sequence of the last published change.");
+	bc_metrics_value(m, "bancluster_coordinator_sequence", NULL, NULL, (double)c->seq);
+	bc_metrics_help(m, "bancluster_coordinator_agent_connected", "gauge", "1 when the agent was heard within 5 s.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
+			bc_metrics_value(m, "bancluster_coordinator_agent_connected", "agent", c->ring.v[i].name,
+					 c->peer_state[i].last_seen_ms != 0 &&
+							 bc_now_ms() - c->peer_state[i].last_seen_ms < BC_COORD_AGENT_TTL_MS
+						 ? 1 : 0);
+	bc_metrics_help(m, "bancluster_coordinator_agent_lag", "gauge", "Sequences the agent's applied state is behind.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
+			bc_metrics_value(m, "bancluster_coordinator_agent_lag", "agent", c->ring.v[i].name,
+					 c->peer_state[i].epoch == c->epoch && c->peer_state[i].seq <= c->seq
+						 ? (double)(c->seq - c->peer_state[i].seq)
+						 : (double)c->seq);
+	bc_metrics_help(m, "bancluster_coordinator_agent_events_total", "counter", "Events counted from the agent, ever.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
+			bc_metrics_value(m, "bancluster_coordinator_agent_events_total", "agent", c->ring.v[i].name,
+					 (double)c->peer_state[i].events);
+	bc_metrics_help(m, "bancluster_coordinator_agent_events_dropped_total", "counter", "Events over report_rate, since start.");
+	for (i = 0; i < c->ring.n; i++)
+		if (c->ring.v[i].role == BC_ROLE_AGENT)
+			bc_metrics_value(m, "bancluster_coordinator_agent_events_dropped_total", "agent", c->ring.v[i].name,
+					 (double)c->peer_state[i].rate_dropped);
+	bc_hooks_stats(c->hooks, &hs);
+	bc_metrics_help(m, "bancluster_coordinator_hooks_total", "counter", "on_ban and on_unban runs since start, by how they ended.");
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < sizeof(hook_ends) / sizeof(hook_ends[0]); i++)
+			bc_metrics_value2(m, "bancluster_coordinator_hooks_total", "hook", hook_names[k],
+					  "result", bc_hook_result_name(hook_ends[i]),
+					  (double)hs.hook[k][hook_ends[i]]);
+	bc_metrics_help(m, "bancluster_coordinator_hooks_queued", "gauge", "Hook runs waiting for a free slot (hook_max).");
+	bc_metrics_value(m, "bancluster_coordinator_hooks_queued", NULL, NULL, (double)hs.hook_queued);
+	bc_metrics_help(m, "bancluster_coordinator_hooks_running", "gauge", "Hook programs running now.");
+	bc_metrics_value(m, "bancluster_coordinator_hooks_running", NULL, NULL, (double)hs.hook_running);
+	bc_metrics_help(m, "bancluster_coordinator_webhook_changes_total", "counter", "Changes posted to the webhook since start, by how they ended.");
+	for (i = 0; i < sizeof(web_ends) / sizeof(web_ends[0]); i++)
+		bc_metrics_value(m, "bancluster_coordinator_webhook_changes_total", "result",
+				 bc_webhook_result_name(web_ends[i]), (double)hs.webhook[web_ends[i]]);
+	bc_metrics_help(m, "bancluster_coordinator_webhook_retries_total", "counter", "Failed webhook attempts that were tried again.");
+	bc_metrics_value(m, "bancluster_coordinator_webhook_retries_total", NULL, NULL, (double)hs.webhook[BC_WEBHOOK_RETRIED]);
+	bc_metrics_help(m, "bancluster_coordinator_webhook_queued", "gauge", "Changes queued, in flight or waiting to retry for the webhook.");
+	bc_metrics_value(m, "bancluster_coordinator_webhook_queued", NULL, NULL, (double)hs.webhook_queued);
+	if (c->httpd != NULL) {
+		struct bc_httpd_stats st;
+
+		bc_httpd_stats(c->httpd, &st);
+		bc_metrics_help(m, "bancluster_coordinator_http_requests_total", "counter",
+				"Connections to metrics_listen since start, by answer.");
+		for (k = 0; k < BC_HTTPD_STATUSES; k++)
+			bc_metrics_value(m, "bancluster_coordinator_http_requests_total", "status",
+					 bc_httpd_status_name((enum bc_httpd_status)k),
+					 (double)st.answers[k]);
+		bc_metrics_help(m, "bancluster_coordinator_http_connections", "gauge",
+				"Connections to metrics_listen open now.");
+		bc_metrics_value(m, "bancluster_coordinator_http_connections", NULL, NULL, (double)st.open);
+	}
+}
+
+/* metrics_file: written to FILE.tmp, renamed over FILE */
+static void write_metrics(struct bc_coord *c)
+{
+	struct bc_metrics m;
 
 	if (c->cfg.metrics_file[0] == '\0')
 		return;
@@ -797,56 +911,35 @@ static void write_metrics(struct bc_coord *c)
 		bc_warn("metrics_file %s: cannot write", c->cfg.metrics_file);
 		return;
 	}
-	bc_metrics_help(&m, "bancluster_coordinator_bans_active", "gauge", "Active bans.");
-	bc_metrics_value(&m, "bancluster_coordinator_bans_active", NULL, NULL, (double)c->bans.n);
-	bc_metrics_help(&m, "bancluster_coordinator_bans_added_total", "counter", "Bans decided since start, by origin.");
-	bc_metrics_value(&m, "bancluster_coordinator_bans_added_total", "origin", "manual", (double)c->bans_manual);
-	bc_metrics_value(&m, "bancluster_coordinator_bans_added_total", "origin", "rule", (double)c->bans_rule);
-	bc_metrics_help(&m, "bancluster_coordinator_bans_removed_total", "counter", "Bans ended since start, by cause.");
-	bc_metrics_value(&m, "bancluster_coordinator_bans_removed_total", "cause", "expire", (double)c->expiries);
-	bc_metrics_value(&m, "bancluster_coordinator_bans_removed_total", "cause", "unban", (double)c->unbans);
-	bc_metrics_help(&m, "bancluster_coordinator_events_total", "counter", "Events counted since start, by kind.");
-	for (k = 1; k < BC_POLICY_KINDS; k++)
-		bc_metrics_value(&m, "bancluster_coordinator_events_total", "kind", kinds[k], (double)c->events_kind[k]);
-	bc_metrics_help(&m, "bancluster_coordinator_reports_total", "counter", "Reports counted since start.");
-	bc_metrics_value(&m, "bancluster_coordinator_reports_total", NULL, NULL, (double)c->reports);
-	bc_metrics_help(&m, "bancluster_coordinator_rejected_total", "counter", "Messages and connections rejected, by reason.");
-	for (k = 1; k < BC_REJ_MAX; k++)
-		bc_metrics_value(&m, "bancluster_coordinator_rejected_total", "reason",
-				 bc_wire_reject_name((enum bc_reject)k), (double)c->rejected[k]);
-	bc_policy_stats(c->policy, &ps);
-	bc_metrics_help(&m, "bancluster_coordinator_tracked_addresses", "gauge", "Addresses with events in their window.");
-	bc_metrics_value(&m, "bancluster_coordinator_tracked_addresses", NULL, NULL, (double)ps.tracked);
-	bc_metrics_help(&m, "bancluster_coordinator_tracked_evicted_total", "counter", "Tracked addresses evicted (max_tracked).");
-	bc_metrics_value(&m, "bancluster_coordinator_tracked_evicted_total", NULL, NULL, (double)ps.evicted);
-	bc_metrics_help(&m, "bancluster_coordinator_sequence", "gauge", "Sequence of the last published change.");
-	bc_metrics_value(&m, "bancluster_coordinator_sequence", NULL, NULL, (double)c->seq);
-	bc_metrics_help(&m, "bancluster_coordinator_agent_connected", "gauge", "1 when the agent was heard within 5 s.");
-	for (i = 0; i < c->ring.n; i++)
-		if (c->ring.v[i].role == BC_ROLE_AGENT)
-			bc_metrics_value(&m, "bancluster_coordinator_agent_connected", "agent", c->ring.v[i].name,
-					 c->peer_state[i].last_seen_ms != 0 &&
-							 bc_now_ms() - c->peer_state[i].last_seen_ms < BC_COORD_AGENT_TTL_MS
-						 ? 1 : 0);
-	bc_metrics_help(&m, "bancluster_coordinator_agent_lag", "gauge", "Sequences the agent's applied state is behind.");
-	for (i = 0; i < c->ring.n; i++)
-		if (c->ring.v[i].role == BC_ROLE_AGENT)
-			bc_metrics_value(&m, "bancluster_coordinator_agent_lag", "agent", c->ring.v[i].name,
-					 c->peer_state[i].epoch == c->epoch && c->peer_state[i].seq <= c->seq
-						 ? (double)(c->seq - c->peer_state[i].seq)
-						 : (double)c->seq);
-	bc_metrics_help(&m, "bancluster_coordinator_agent_events_total", "counter", "Events counted from the agent, ever.");
-	for (i = 0; i < c->ring.n; i++)
-		if (c->ring.v[i].role == BC_ROLE_AGENT)
-			bc_metrics_value(&m, "bancluster_coordinator_agent_events_total", "agent", c->ring.v[i].name,
-					 (double)c->peer_state[i].events);
-	bc_metrics_help(&m, "bancluster_coordinator_agent_events_dropped_total", "counter", "Events over report_rate, since start.");
-	for (i = 0; i < c->ring.n; i++)
-		if (c->ring.v[i].role == BC_ROLE_AGENT)
-			bc_metrics_value(&m, "bancluster_coordinator_agent_events_dropped_total", "agent", c->ring.v[i].name,
-					 (double)c->peer_state[i].rate_dropped);
+	metrics_text(c, &m);
 	if (bc_metrics_end(&m) < 0)
 		bc_warn("metrics_file %s: cannot write", c->cfg.metrics_file);
+}
+
+/* GET /metrics: the same text, in memory */
+static int http_metrics(void *arg, char **body, size_t *len)
+{
+	struct bc_coord *c = arg;
+	struct bc_metrics m;
+
+	if (bc_metrics_begin_mem(&m) < 0)
+		return -1;
+	metrics_text(c, &m);
+	return bc_metrics_end_mem(&m, body, len);
+}
+
+/* GET /healthz: 200 while the store takes writes */
+static bool http_health(void *arg, char *why, size_t len)
+{
+	struct bc_coord *c = arg;
+
+	return bc_store_healthy(c->store, why, len);
+}
+
+static void hooks_log(void *arg, bool warn, const char *msg)
+{
+	(void)arg;
+	bc_log(warn ? BC_LOG_WARN : BC_LOG_INFO, "%s", msg);
 }
 
 static void tick(struct bc_coord *c)
@@ -1071,18 +1164,33 @@ static void reload(struct bc_coord *c, const char *cfgpath)
 					     BC_CHAN_REPORTS + 1, &nst[i].events);
 		}
 	}
+	{
+		struct bc_hooks_cfg hc;
+
+		bc_coord_hooks_cfg(&ncfg, &hc);
+		if (bc_hooks_set_cfg(c->hooks, &hc, err, sizeof(err)) < 0) {
+			bc_warn("reload refused, running configuration kept: %s", err);
+			bc_coord_free_config(&ncfg);
+			bc_keyring_free(&ring);
+			free(nst);
+			return;
+		}
+	}
 	if (strcmp(ncfg.listen, c->cfg.listen) != 0 ||
 	    strcmp(ncfg.publish, c->cfg.publish) != 0 ||
 	    strcmp(ncfg.database, c->cfg.database) != 0 ||
 	    strcmp(ncfg.key, c->cfg.key) != 0 ||
-	    strcmp(ncfg.cluster, c->cfg.cluster) != 0)
-		bc_warn("reload: listen, publish, database, key and cluster "
-			"changes take effect at the next restart");
+	    strcmp(ncfg.cluster, c->cfg.cluster) != 0 ||
+	    strcmp(ncfg.metrics_listen, c->cfg.metrics_listen) != 0)
+		bc_warn("reload: listen, publish, database, key, cluster and "
+			"metrics_listen changes take effect at the next restart");
 	snprintf(ncfg.listen, sizeof(ncfg.listen), "%s", c->cfg.listen);
 	snprintf(ncfg.publish, sizeof(ncfg.publish), "%s", c->cfg.publish);
 	snprintf(ncfg.database, sizeof(ncfg.database), "%s", c->cfg.database);
 	snprintf(ncfg.key, sizeof(ncfg.key), "%s", c->cfg.key);
 	snprintf(ncfg.cluster, sizeof(ncfg.cluster), "%s", c->cfg.cluster);
+	snprintf(ncfg.metrics_listen, sizeof(ncfg.metrics_listen), "%s",
+		 c->cfg.metrics_listen);
 	bc_coord_free_config(&c->cfg);
 	c->cfg = ncfg;
 	bc_keyring_free(&c->ring);
@@ -1152,6 +1260,15 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	c->router = open_socket(c, ZMQ_ROUTER, c->cfg.listen);
 	c->pub = open_socket(c, ZMQ_PUB, c->cfg.publish);
 	{
+		/* before the rule bans of the reports counted again */
+		struct bc_hooks_cfg hc;
+
+		bc_coord_hooks_cfg(&c->cfg, &hc);
+		c->hooks = bc_hooks_new(&hc, hooks_log, c, err, sizeof(err));
+		if (c->hooks == NULL)
+			bc_fatal(1, "%s", err);
+	}
+	{
 		struct bc_policy_cfg pc;
 
 		bc_coord_policy_cfg(&c->cfg, &pc);
@@ -1170,11 +1287,20 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 				rc.events, (long long)c->cfg.findtime);
 		bc_banmap_free(&rc.decided);
 	}
+	if (c->cfg.metrics_listen[0] != '\0') {
+		const struct bc_httpd_ops ops = {http_metrics, http_health, c};
+
+		c->httpd = bc_httpd_open(c->cfg.metrics_listen, &ops, err, sizeof(err));
+		if (c->httpd == NULL)
+			bc_fatal(1, "metrics_listen %s", err);
+	}
 	c->started_ms = bc_now_ms();
 	c->log_budget = BC_COORD_LOG_BURST;
 	bc_info("started: epoch %" PRIu64 ", %zu active bans, %zu trusted keys, "
-		"listening on %s, publishing on %s",
-		c->epoch, c->bans.n, c->ring.n, c->cfg.listen, c->cfg.publish);
+		"listening on %s, publishing on %s%s%s",
+		c->epoch, c->bans.n, c->ring.n, c->cfg.listen, c->cfg.publish,
+		c->httpd != NULL ? ", metrics on http://" : "",
+		c->httpd != NULL ? c->cfg.metrics_listen : "");
 }
 
 int main(int argc, char **argv)
@@ -1211,19 +1337,30 @@ int main(int argc, char **argv)
 		bc_notify_ready(st);
 	}
 	while (!stop_flag) {
-		zmq_pollitem_t items[2] = {
+		zmq_pollitem_t items[2 + BC_HTTPD_POLLITEMS] = {
 			{c->router, 0, ZMQ_POLLIN, 0},
 			{c->zap, 0, ZMQ_POLLIN, 0},
 		};
 		int64_t wait = c->next_tick - bc_mono_ms();
+		long hw = bc_hooks_wait_ms(c->hooks);
+		size_t nh = c->httpd != NULL
+				    ? bc_httpd_pollitems(c->httpd, items + 2, BC_HTTPD_POLLITEMS)
+				    : 0;
 
-		if (zmq_poll(items, 2, wait > 0 ? (long)wait : 0) < 0 &&
-		    errno != EINTR)
-			bc_fatal(1, "poll: %s", zmq_strerror(errno));
+		if (hw >= 0 && hw < wait)
+			wait = hw;
+		if (zmq_poll(items, 2 + (int)nh, wait > 0 ? (long)wait : 0) < 0) {
+			if (errno != EINTR)
+				bc_fatal(1, "poll: %s", zmq_strerror(errno));
+			nh = 0; /* revents not set */
+		}
 		if (items[1].revents & ZMQ_POLLIN)
 			handle_zap(c);
 		if (items[0].revents & ZMQ_POLLIN)
 			drain_router(c);
+		bc_hooks_poll(c->hooks, bc_mono_ms());
+		if (c->httpd != NULL)
+			bc_httpd_handle(c->httpd, items + 2, nh, bc_mono_ms());
 		bc_notify_tick(&c->notify, bc_mono_ms());
 		if (reload_flag) {
 			reload_flag = 0;
@@ -1241,6 +1378,8 @@ int main(int argc, char **argv)
 		if (c->rejected[i])
 			bc_info("rejected %s: %" PRIu64, bc_wire_reject_name(i),
 				c->rejected[i]);
+	bc_hooks_free(&c->hooks);
+	bc_httpd_close(&c->httpd);
 	zmq_close(c->router);
 	zmq_close(c->pub);
 	zmq_close(c->zap);

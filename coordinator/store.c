@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 struct bc_store {
 	sqlite3 *db;
 	char err[256];
+	bool failed; /* an operation failed since the last commit */
 };
 
 static const char *schema =
@@ -68,6 +70,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static int fail(struct bc_store *s, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+	s->failed = true;
 	return -1;
 }
 
@@ -114,7 +117,28 @@ static int exec(struct bc_store *s, const char *sql)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return fail(s, sql);
+	if (strcmp(sql, "COMMIT") == 0)
+		s->failed = false;
 	return 0;
+}
+
+bool bc_store_healthy(struct bc_store *s, char *why, size_t len)
+{
+	int rc;
+
+	if (s->failed) {
+		snprintf(why, len, "store: %s", s->err);
+		return false;
+	}
+	/* a write lock at once, given back at once: no waiting in the loop */
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		snprintf(why, len, "store: %s", sqlite3_errmsg(s->db));
+	else
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	return rc == SQLITE_OK;
 }
 
 uint64_t bc_store_next_epoch(struct bc_store *s)

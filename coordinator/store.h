@@ -8,6 +8,7 @@
 #ifndef BC_STORE_H
 #define BC_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,13 @@ struct bc_store_ban {
 /* Open or create the database and its schema. NULL + err on failure. */
 struct bc_store *bc_store_open(const char *path, char *err, size_t errlen);
 void bc_store_close(struct bc_store **s);
+
+/*
+ * Whether the store can take a write now (GET /healthz): nothing failed
+ * since the last commit, and a write lock is to be had without waiting
+ * (taken and given back). false with "store: REASON" in why otherwise.
+ */
+bool bc_store_healthy(struct bc_store *s, char *why, size_t len);
 
 /* Increment and return the persisted start epoch (0 on failure). */
 uint64_t bc_store_next_epoch(struct bc_store *s);

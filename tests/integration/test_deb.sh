@@ -178,9 +178,11 @@ deps=$(field "$deb_bancluster_agent" Depends)
 check "bancluster-agent depends on libnftnl11, libmnl0, adduser, bancluster (= $ver)" \
 	sh -c 'for l in libnftnl11 libmnl0 adduser "bancluster (= $2)"; do
 		case "$1" in *"$l"*) ;; *) exit 1 ;; esac; done' - "$deps" "$ver"
+check "bancluster-agent does not depend on libcurl4 (no HTTP in the agent)" \
+	sh -c 'case "$1" in *libcurl*) exit 1 ;; esac' - "$deps"
 deps=$(field "$deb_bancluster_coordinator" Depends)
-check "bancluster-coordinator depends on libsqlite3-0, adduser, bancluster (= $ver)" \
-	sh -c 'for l in libsqlite3-0 adduser "bancluster (= $2)"; do
+check "bancluster-coordinator depends on libsqlite3-0, libcurl4, adduser, bancluster (= $ver)" \
+	sh -c 'for l in libsqlite3-0 libcurl4 adduser "bancluster (= $2)"; do
 		case "$1" in *"$l"*) ;; *) exit 1 ;; esac; done' - "$deps" "$ver"
 
 # ---- contents ------------------------------------------------------------
