@@ -239,20 +239,11 @@ static int detect_handler(void *user, const char *section, const char *name,
 {
 	struct detect_ctx *c = user;
 	char v[BC_CFG_STR_MAX * 4], e[256];
-	size_t i, vl;
 
 	if (strcmp(section, "detect") != 0)
 		return 1;
 	/* "key = value   # comment", as common/config.c reads it */
-	snprintf(v, sizeof(v), "%s", value);
-	for (i = 0; v[i] != '\0'; i++)
-		if (v[i] == '#' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) {
-			v[i] = '\0';
-			break;
-		}
-	vl = strlen(v);
-	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-		v[--vl] = '\0';
+	bc_cfg_value(value, v, sizeof(v));
 	if (detect_key(c->d, name, v, e, sizeof(e)) < 0) {
 		snprintf(c->err, sizeof(c->err), "[detect] %s: %s", name, e);
 		return 0;

@@ -307,18 +307,11 @@ int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 	return -1;
 }
 
-static int handler(void *user, const char *section, const char *name,
-		   const char *value)
+void bc_cfg_value(const char *value, char *v, size_t vlen)
 {
-	struct load_ctx *c = user;
-	char e[400], v[BC_CFG_STR_MAX * 4];
 	size_t i, vl;
-	bool section_known = false;
 
-	if (c->err[0] != '\0')
-		return 0; /* report the first error only */
-	/* "key = value   # comment": inih only knows ';' inline comments. */
-	snprintf(v, sizeof(v), "%s", value);
+	snprintf(v, vlen, "%s", value);
 	for (i = 0; v[i] != '\0'; i++) {
 		if (v[i] == '#' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) {
 			v[i] = '\0';
@@ -328,6 +321,20 @@ static int handler(void *user, const char *section, const char *name,
 	vl = strlen(v);
 	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
 		v[--vl] = '\0';
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct load_ctx *c = user;
+	char e[400], v[BC_CFG_STR_MAX * 4];
+	size_t i;
+	bool section_known = false;
+
+	if (c->err[0] != '\0')
+		return 0; /* report the first error only */
+	/* "key = value   # comment": inih only knows ';' inline comments. */
+	bc_cfg_value(value, v, sizeof(v));
 	value = v;
 
 	for (i = 0; i < c->nkeys; i++) {

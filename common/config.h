@@ -95,6 +95,12 @@ int bc_cfg_dropins(const char *path, struct bc_cfg_dropins *d, char *err,
 void bc_cfg_dropins_note(const char *path, char *out, size_t outlen);
 
 /*
+ * A raw INI value as every loader reads it: a "# comment" that follows a
+ * blank (inih only knows ';') and trailing blanks cut. Into v, cut to vlen.
+ */
+void bc_cfg_value(const char *value, char *v, size_t vlen);
+
+/*
  * Load path, then its drop-ins, into obj. Returns 0, or -1 with a
  * one-line message in err.
  */
