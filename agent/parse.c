@@ -133,6 +133,24 @@ bool bc_parse_is_reason(const struct bc_parser *p, enum bc_format fmt,
 	return false;
 }
 
+bool bc_parse_is_owner_reason(const char *r, const char *end)
+{
+	static const struct bc_lit owner[] = {
+		BC_LIT("Sender address rejected: not owned by user"),
+		BC_LIT("Sender address rejected: not logged in"),
+		BC_LIT("sender address not owned by authenticated user"),
+		BC_LIT("sender not authorised"),
+		BC_LIT("sender not authorized"),
+		BC_LIT("sender mismatch"),
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(owner) / sizeof(owner[0]); i++)
+		if (bc_lit_match(r, end, owner[i].s, owner[i].n))
+			return true;
+	return false;
+}
+
 bool bc_parse_dovecot_auth_lines(const struct bc_parser *p)
 {
 	return p->det.dovecot_auth_lines != 0;

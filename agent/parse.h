@@ -218,6 +218,13 @@ bool bc_parse_is_reason(const struct bc_parser *p, enum bc_format fmt,
 			const char *end);
 bool bc_lit_match(const char *r, const char *end, const char *s, size_t n);
 
+/*
+ * The wordings of sender-ownership rules that Exim ACLs and Sendmail
+ * check_mail rulesets use (docs/sender-acl.md), matched like the above:
+ * a sender violation on either MTA.
+ */
+bool bc_parse_is_owner_reason(const char *r, const char *end);
+
 /* dovecot_auth_lines of the parser's [detect] settings. */
 bool bc_parse_dovecot_auth_lines(const struct bc_parser *p);
 

@@ -42,16 +42,11 @@
 #define EX_TAG 2
 #define EX_FIELD_MAX 256 /* longest NAME or HELO looked at */
 
-/* Reject messages that are relay or sender-ownership violations: the
- * default configuration's, and wordings sites use in their ACLs. */
+/* Reject messages that are relay violations (the default configuration's);
+ * sender-ownership wordings sites use in their ACLs are
+ * bc_parse_is_owner_reason's. */
 static const struct bc_lit ex_reasons[] = {
 	BC_LIT("relay not permitted"),
-	BC_LIT("Sender address rejected: not owned by user"),
-	BC_LIT("Sender address rejected: not logged in"),
-	BC_LIT("sender address not owned by authenticated user"),
-	BC_LIT("sender not authorised"),
-	BC_LIT("sender not authorized"),
-	BC_LIT("sender mismatch"),
 };
 #define EX_NREASONS (sizeof(ex_reasons) / sizeof(ex_reasons[0]))
 
@@ -476,7 +471,8 @@ static const char *reject_reason(const struct bc_parser *p, const char *a,
 	if (!arg_impossible(a, end))
 		return NULL;
 	for (r = a; (r = BC_FIND(r, end, ": ")) != NULL; r++) {
-		if (bc_parse_is_reason(p, BC_FMT_EXIM, ex_reasons, EX_NREASONS,
+		if (bc_parse_is_owner_reason(r + 2, end) ||
+		    bc_parse_is_reason(p, BC_FMT_EXIM, ex_reasons, EX_NREASONS,
 				       r + 2, end)) {
 			if (first == NULL)
 				first = r + 2;

@@ -22,7 +22,7 @@
  * every ", relay=" is tried, and the readings that fit must agree. A 5xx
  * check_mail reject is a sender violation when its reason says who may
  * use the sender (Sendmail has no such check of its own: a site adds one
- * to check_mail, in the wordings of sm_mail_reasons or its own [detect]
+ * to check_mail, in the wordings of bc_parse_is_owner_reason or its own [detect]
  * ones); Sendmail's other check_mail rejects (5.1.8, the sender's domain
  * does not exist; an access-map "Access denied" for the sender) are about
  * the sender's system, which an honest forwarder passes on, and are not.
@@ -95,17 +95,6 @@ static struct bc_sess *session(struct bc_parser *p, const struct bc_line *l,
 /* Reject reasons of check_rcpt that are sender violations. */
 static const struct bc_lit sm_reasons[] = {
 	BC_LIT("Relaying denied"),
-};
-
-/* Reject reasons of check_mail that are sender violations: the wordings
- * of sender-ownership rules (docs/sender-acl.md). */
-static const struct bc_lit sm_mail_reasons[] = {
-	BC_LIT("Sender address rejected: not owned by user"),
-	BC_LIT("Sender address rejected: not logged in"),
-	BC_LIT("sender address not owned by authenticated user"),
-	BC_LIT("sender not authorised"),
-	BC_LIT("sender not authorized"),
-	BC_LIT("sender mismatch"),
 };
 
 /*
@@ -182,10 +171,10 @@ static enum bc_parse_result ruleset(struct bc_parser *p,
 		c = ruleset_reading(arg, rel, end, &b, &bad);
 		if (c == NULL)
 			continue;
-		v = mail ? bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_mail_reasons,
-					      sizeof(sm_mail_reasons) /
-						      sizeof(sm_mail_reasons[0]),
-					      c, end)
+		/* check_mail: a sender-ownership wording, built in or the
+		 * site's (no list of check_mail's own) */
+		v = mail ? bc_parse_is_owner_reason(c, end) ||
+				   bc_parse_is_reason(p, BC_FMT_SENDMAIL, NULL, 0, c, end)
 			 : bc_parse_is_reason(p, BC_FMT_SENDMAIL, sm_reasons,
 					      sizeof(sm_reasons) / sizeof(sm_reasons[0]),
 					      c, end);
