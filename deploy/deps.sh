@@ -15,7 +15,7 @@ PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compil
  libsystemd-dev libcurl4-openssl-dev nftables iproute2 sqlite3 clang libclang-rt-14-dev openssl
  swaks libnet-ssleay-perl procps psmisc python3 postfix dovecot-core
  libsasl2-modules socat netcat-openbsd util-linux systemd systemd-journal-remote
- ca-certificates curl prometheus"
+ ca-certificates curl prometheus groff-base"
 # Downloaded, not installed: what tests/integration/mta/{exim,sendmail}.sh unpack.
 DEBS="exim4-daemon-light libidn12 libgnutls-dane0 libunbound8 libevent-2.1-7
  sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin"
