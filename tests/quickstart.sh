@@ -23,19 +23,31 @@ awk '/^<!-- quickstart -->$/ {on = 1; next} /^<!-- \/quickstart -->$/ {on = 0} o
 [ "$(grep -c . "$block")" -ge 10 ] || die "no quickstart block in README.md"
 # Each line runs as written, in this shell (so the daemons started with &
 # are this shell's jobs); the first line that fails ends the run.
+# The daemons a line starts with & are stopped at the end, by PID: $!
+# changes after such a line (jobs -p says nothing in a non-interactive sh).
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	done
+	rm -f "$block"
+}
+trap cleanup EXIT
 n=0
+last=""
 while IFS= read -r line; do
 	n=$((n + 1))
 	[ -n "$line" ] || continue
 	echo "+ $line"
 	eval "$line" || die "README quickstart line $n failed: $line"
+	if [ -n "${!:-}" ] && [ "$!" != "$last" ]; then
+		last=$!
+		PIDS="$PIDS $!"
+	fi
 done <"$block"
-PIDS=$(jobs -p)
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	rm -f "$block"
-}
-trap cleanup EXIT
+[ "$(echo $PIDS | wc -w)" -eq 2 ] || die "expected the README to start 2 daemons with &, saw: ${PIDS:-none}"
 
 i=0
 until nft get element inet bancluster fleet4 '{ 192.0.2.1 }' >/dev/null 2>&1; do
@@ -55,4 +67,9 @@ for m in bancluster.1 bancluster.ini.5 bancluster-agent.8 bancluster-coordinator
 	sec=${m##*.}
 	[ -f "/usr/local/share/man/man$sec/$m" ] || die "man page $m not installed"
 done
-echo "quickstart: ok: README quick start ran as written; 192.0.2.1 is in fleet4, mx1 in sync"
+cleanup
+trap - EXIT
+for p in $PIDS; do
+	kill -0 "$p" 2>/dev/null && die "daemon $p still running after SIGTERM"
+done
+echo "quickstart: ok: README quick start ran as written; 192.0.2.1 is in fleet4, mx1 in sync; both daemons stopped"
