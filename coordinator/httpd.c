@@ -227,19 +227,30 @@ static void conn_close(struct conn *c)
 	c->state = C_FREE;
 }
 
+/*
+ * One non-blocking recv into buf: the bytes read, or 0 when nothing is
+ * there now. A peer that closed or failed is closed here and gives -1.
+ */
+static ssize_t conn_recv(struct conn *c, char *buf, size_t len)
+{
+	ssize_t r = recv(c->fd, buf, len, MSG_DONTWAIT);
+
+	if (r > 0)
+		return r;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	conn_close(c);
+	return -1;
+}
+
 static void conn_drain(struct conn *c)
 {
 	char scratch[4096];
 
 	for (;;) {
-		ssize_t r = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		ssize_t r = conn_recv(c, scratch, sizeof(scratch));
 
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			       errno != EINTR)) {
-			conn_close(c);
-			return;
-		}
-		if (r < 0)
+		if (r <= 0)
 			return;
 		c->drained += (size_t)r;
 		if (c->drained > BC_HTTPD_DRAIN_MAX) {
@@ -339,14 +350,8 @@ static void conn_read(struct bc_httpd *h, struct conn *c, int64_t now)
 
 		if (c->inlen >= sizeof(c->in))
 			return; /* cannot happen: the parser answers first */
-		r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen,
-			 MSG_DONTWAIT);
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			       errno != EINTR)) {
-			conn_close(c);
-			return;
-		}
-		if (r < 0)
+		r = conn_recv(c, c->in + c->inlen, sizeof(c->in) - c->inlen);
+		if (r <= 0)
 			return;
 		c->inlen += (size_t)r;
 		status = bc_httpd_parse(c->in, c->inlen, &path);
