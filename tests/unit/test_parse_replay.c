@@ -76,11 +76,9 @@ static int one_error_line(const char *want)
 enum line_kind { FAIL, ABORT, OKLINE, RELAY };
 
 /* one line per connection: every line gets its own process id */
-static void add(FILE *f, int sec, enum line_kind k, const char *addr)
+/* The message of one line of kind k from addr, by process pid. */
+static void line_body(FILE *f, enum line_kind k, const char *addr, int pid)
 {
-	static int pid = 100;
-
-	fprintf(f, "2024-01-10T12:%02d:%02dZ mx1 ", sec / 60, sec % 60);
 	switch (k) {
 	case FAIL:
 		fprintf(f, "postfix/smtpd[%d]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", pid, addr);
@@ -95,7 +93,14 @@ static void add(FILE *f, int sec, enum line_kind k, const char *addr)
 		fprintf(f, "postfix/smtpd[%d]: NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 <x@example.org>: Relay access denied; from=<a@b> to=<x@example.org> proto=ESMTP helo=<h>\n", pid, addr);
 		break;
 	}
-	pid++;
+}
+
+static void add(FILE *f, int sec, enum line_kind k, const char *addr)
+{
+	static int pid = 100;
+
+	fprintf(f, "2024-01-10T12:%02d:%02dZ mx1 ", sec / 60, sec % 60);
+	line_body(f, k, addr, pid++);
 }
 
 /* the JSON object for one address, or NULL */
@@ -133,21 +138,7 @@ static void addt(FILE *f, long sec, enum line_kind k, const char *addr)
 
 	fprintf(f, "2024-01-10T%02ld:%02ld:%02ldZ mx1 ", 12 + sec / 3600,
 		sec / 60 % 60, sec % 60);
-	switch (k) {
-	case FAIL:
-		fprintf(f, "postfix/smtpd[%d]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", pid, addr);
-		break;
-	case ABORT:
-		fprintf(f, "postfix/smtpd[%d]: lost connection after AUTH from unknown[%s]\n", pid, addr);
-		break;
-	case OKLINE:
-		fprintf(f, "dovecot[%d]: imap-login: Login: user=<u>, method=PLAIN, rip=%s, lip=198.51.100.1, session=<s>\n", pid, addr);
-		break;
-	case RELAY:
-		fprintf(f, "postfix/smtpd[%d]: NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 <x@example.org>: Relay access denied; from=<a@b> to=<x@example.org> proto=ESMTP helo=<h>\n", pid, addr);
-		break;
-	}
-	pid++;
+	line_body(f, k, addr, pid++);
 }
 
 /* One auth failure in each MTA's words (Exim, Sendmail, Dovecot). */
