@@ -75,8 +75,10 @@ static int one_error_line(const char *want)
 
 enum line_kind { FAIL, ABORT, OKLINE, RELAY };
 
-/* one line per connection: every line gets its own process id */
-/* The message of one line of kind k from addr, by process pid. */
+/*
+ * The message of one line of kind k from addr, by process pid (one line
+ * per connection: callers give every line its own process id).
+ */
 static void line_body(FILE *f, enum line_kind k, const char *addr, int pid)
 {
 	switch (k) {
