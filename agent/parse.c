@@ -739,10 +739,16 @@ void bc_parse_session_end(struct bc_parser *p, struct bc_sess *s)
 bool bc_parse_pair(struct bc_parser *p, const struct bc_line *l,
 		   const struct bc_addr *a, bool smtp)
 {
-	struct bc_sess *s = bc_parse_session(p, PAIR_TAG, a->a, sizeof(a->a),
-					     a->family, a, 0);
-	uint8_t *mine = smtp ? &s->pair_smtp : &s->pair_dv;
-	uint8_t *other = smtp ? &s->pair_dv : &s->pair_smtp;
+	struct bc_sess *s;
+	uint8_t *mine, *other;
+
+	/* no auth-process line will come: nothing to pair, and no session
+	 * slot taken for every SMTP AUTH failure */
+	if (!p->det.dovecot_auth_lines)
+		return true;
+	s = bc_parse_session(p, PAIR_TAG, a->a, sizeof(a->a), a->family, a, 0);
+	mine = smtp ? &s->pair_smtp : &s->pair_dv;
+	other = smtp ? &s->pair_dv : &s->pair_smtp;
 
 	/* an old unmatched line is no partner (lines without a time are
 	 * paired by order alone) */
