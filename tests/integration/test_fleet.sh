@@ -149,7 +149,9 @@ check "restarted agent gets the ban made while it was down" wait_for 5 in_set 2 
 count=$(set_text 2 fleet4 | grep -o '198\.51\.100\.[0-9/]*' | sort | uniq -c | awk '{print $1}' | sort -u)
 check "no duplicate elements after restart" [ "$count" = 1 ]
 sets_of() { set_text "$1" fleet4 | grep -o '[0-9.]*/[0-9]*\|[0-9]*\.[0-9]*\.[0-9]*\.[0-9]*' | sort | tr '\n' ' '; }
-check "restarted agent holds exactly what mx1 holds" [ "$(sets_of 2)" = "$(sets_of 1)" ]
+# both non-empty: two MX that cannot list their sets would be "equal"
+check "restarted agent holds exactly what mx1 holds" \
+	sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' - "$(sets_of 2)" "$(sets_of 1)"
 
 # a ban signed by a key not in admins_dir changes nothing
 "$BIN/bancluster" keygen --out "$WORK/intruder" >/dev/null
