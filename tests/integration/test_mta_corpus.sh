@@ -28,9 +28,8 @@
 # read-only overlay of its generated config over /etc; the real /etc is
 # never modified. Sendmail logs only through syslog(3): its namespace gets
 # a private /dev whose /dev/log is served by mta/syslogd.py. If a package
-# is neither in the cache nor downloadable, that MTA is skipped when there
-# is no cache at all (the test says so), and fails when there is one
-# (`make deps` left it out).
+# is neither in the cache (`make deps` fills it) nor downloadable, that
+# MTA fails: its detection is never left unchecked.
 #
 # Besides the cases of every kind, each of Exim and Sendmail also runs a
 # sender-ownership ACL written the way a site writes it (docs/sender-acl.md):
