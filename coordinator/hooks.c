@@ -211,8 +211,8 @@ size_t bc_hook_json(const struct bc_hook_event *e, char *buf, size_t cap)
 			*colon = '\0';
 		origin = strcmp(kind, "manual") == 0 ? "manual" : "rule";
 		if (strcmp(origin, "rule") == 0)
-			rule = strchr(e->origin, ':') ? strchr(e->origin, ':') + 1
-						      : e->origin;
+			rule = colon != NULL ? e->origin + (colon - kind) + 1
+					     : e->origin;
 	}
 	if (strcmp(origin, "manual") == 0 && e->signer != NULL &&
 	    e->signer[0] != '\0')
