@@ -30,6 +30,12 @@ HARDEN  := -fstack-protector-strong -fPIE
 PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# What each program links: its own libraries and nothing of another role
+# (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl).
+BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
+COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl 2>/dev/null) -lm
+AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
+CLI_LIBS   := $(shell pkg-config --libs $(BASE_PKGS) openssl libcurl 2>/dev/null) -lm
 CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 # --version: bancluster's version (the VERSION file; deploy/deb/build.sh
 # names the packages after it) and the versions of the libraries that
@@ -47,9 +53,29 @@ LIBS    := $(PKG_LIBS) -lm
 PROTO_GEN := $(B)/proto/bancluster.pb-c.c
 PROTO_HDR := $(B)/proto/bancluster.pb-c.h
 
-# Every .c in a module directory is library code except main.c.
-LIB_SRC := $(filter-out %/main.c,$(wildcard common/*.c proto/*.c agent/*.c coordinator/*.c cli/*.c))
-LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/proto/bancluster.pb-c.o
+# Every folder is a link boundary (docs/architecture.md): each is one
+# static library of its .c files except main.c, and a program links its
+# own folder plus the shared ones below it, so a call into another role's
+# folder is a link error (tests/integration/test_boundaries.sh checks it).
+#   common/ + proto/   libbc_common.a    every program
+#   logparse/          libbc_logparse.a  agent, bancluster (replay)
+#   conf/              libbc_conf.a      every program (the INI schemas)
+#   agent/ coordinator/ cli/             their own program only
+lib_obj  = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(wildcard $(1))))
+COMMON_OBJ   := $(call lib_obj,common/*.c proto/*.c) $(B)/proto/bancluster.pb-c.o
+LOGPARSE_OBJ := $(call lib_obj,logparse/*.c)
+CONF_OBJ     := $(call lib_obj,conf/*.c)
+AGENT_OBJ    := $(call lib_obj,agent/*.c)
+COORD_OBJ    := $(call lib_obj,coordinator/*.c)
+CLI_OBJ      := $(call lib_obj,cli/*.c)
+L_COMMON   := $(B)/libbc_common.a
+L_LOGPARSE := $(B)/libbc_logparse.a
+L_CONF     := $(B)/libbc_conf.a
+L_AGENT    := $(B)/libbc_agent.a
+L_COORD    := $(B)/libbc_coord.a
+L_CLI      := $(B)/libbc_cli.a
+# tests and benchmarks may reach into any folder
+ALL_LIBS := $(L_AGENT) $(L_COORD) $(L_CLI) $(L_CONF) $(L_LOGPARSE) $(L_COMMON)
 PROGS   := $(B)/bancluster-coordinator $(B)/bancluster-agent $(B)/bancluster
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
@@ -68,31 +94,37 @@ $(B)/proto/bancluster.pb-c.o: $(PROTO_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Wpedantic -Wmissing-prototypes,$(CFLAGS)) -c -o $@ $<
 
-$(B)/%.o: %.c $(PROTO_HDR) $(wildcard common/*.h proto/*.h agent/*.h coordinator/*.h cli/*.h)
+$(B)/%.o: %.c $(PROTO_HDR) $(wildcard common/*.h proto/*.h logparse/*.h conf/*.h agent/*.h coordinator/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/common/version.o: VERSION
 $(B)/common/version.o: CFLAGS += $(VERFLAGS)
 
-$(B)/libbc.a: $(LIB_OBJ)
+$(L_COMMON): $(COMMON_OBJ)
+$(L_LOGPARSE): $(LOGPARSE_OBJ)
+$(L_CONF): $(CONF_OBJ)
+$(L_AGENT): $(AGENT_OBJ)
+$(L_COORD): $(COORD_OBJ)
+$(L_CLI): $(CLI_OBJ)
+$(B)/libbc_%.a:
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/bancluster-coordinator: $(B)/coordinator/main.o $(B)/libbc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/bancluster-agent: $(B)/agent/main.o $(B)/libbc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/bancluster: $(B)/cli/main.o $(B)/libbc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/bancluster-coordinator: $(B)/coordinator/main.o $(L_COORD) $(L_CONF) $(L_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COORD_LIBS)
+$(B)/bancluster-agent: $(B)/agent/main.o $(L_AGENT) $(L_CONF) $(L_LOGPARSE) $(L_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+$(B)/bancluster: $(B)/cli/main.o $(L_CLI) $(L_CONF) $(L_LOGPARSE) $(L_COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libbc.a
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libbc.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
 
-$(B)/bench/%: bench/%.c $(B)/libbc.a
+$(B)/bench/%: bench/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libbc.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
 
 unit-bins: $(UNIT_BIN)
 
@@ -151,22 +183,22 @@ install: all
 FUZZ_SECONDS ?= 20
 FZ      := build-fuzz
 FZFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -I$(FZ) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FZ_PARSE := agent/parse.c agent/parse_postfix.c agent/parse_exim.c agent/parse_sendmail.c agent/parse_dovecot.c common/addr.c
+FZ_PARSE := $(wildcard logparse/*.c) common/addr.c common/event.c
 FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config
 
 $(FZ)/proto/bancluster.pb-c.c: proto/bancluster.proto
 	@mkdir -p $(FZ)/proto
 	protoc-c --c_out=$(FZ) proto/bancluster.proto
 
-$(FZ)/fuzz_parse_%: tests/fuzz/fuzz_parse.c $(FZ_PARSE) agent/parse.h
+$(FZ)/fuzz_parse_%: tests/fuzz/fuzz_parse.c $(FZ_PARSE) $(wildcard logparse/*.h) common/event.h
 	@mkdir -p $(FZ)
 	clang $(FZFLAGS) -DFUZZ_FORMAT=BC_FMT_$(shell echo $* | tr a-z A-Z) -o $@ tests/fuzz/fuzz_parse.c $(FZ_PARSE)
 
 $(FZ)/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c
-	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c common/keys.c common/counter.c common/duration.c common/addr.c $(PKG_LIBS)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c common/keys.c common/counter.c common/duration.c common/clock.c common/addr.c $(PKG_LIBS)
 
-$(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c agent/config.c $(FZ)/proto/bancluster.pb-c.c
-	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c agent/config.c common/addr.c common/duration.c common/keys.c common/policy.c $(PKG_LIBS) -lm
+$(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c conf/agent.c $(FZ)/proto/bancluster.pb-c.c
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c conf/agent.c common/addr.c common/duration.c common/clock.c common/event.c common/keys.c common/policy.c $(PKG_LIBS) -lm
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

@@ -8,19 +8,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent/banset.h"
+#include "common/interval.h"
 #include "agent/fw_nft.h"
 #include "agent/fw_remote.h"
-#include "agent/parse.h"
+#include "logparse/parse.h"
 #include "agent/spool.h"
 #include "common/notify.h"
+#include "conf/agent.h"
 #include "common/policy.h"
 #include "common/banmap.h"
 #include "common/config.h"
 #include "common/keys.h"
 #include "proto/wire.h"
 
-#define BC_AGENT_MAX_SOURCES 16
 /* metrics: postfix, exim, sendmail, dovecot, other (agent/main.c) */
 #define BC_AGENT_SERVICES 5
 #define BC_AGENT_HEARTBEAT_MS 1000
@@ -34,40 +34,11 @@
 #define BC_AGENT_DRAIN_MS 2000      /* SIGTERM: wait for the last ack */
 #define BC_AGENT_READ_BURST 20000   /* lines read per source per round */
 #define BC_AGENT_SPOOL_PAUSE 5000   /* spooled events: stop reading logs */
-#define BC_AGENT_LOCAL_TRACKED 20000 /* addresses the local policy follows */
 #define BC_AGENT_CHECK_MS 1000      /* kernel self-check, small sets */
 #define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
 #define BC_AGENT_CHECK_BIG 20000
 #define BC_AGENT_METRICS_MS 10000   /* metrics_file rewritten this often */
 #define BC_AGENT_HIST_BUCKETS 12    /* apply latency histogram */
-
-struct bc_source_cfg {
-	char name[BC_NAME_MAX];
-	char type[16];   /* file | journal | stdin */
-	char path[BC_CFG_STR_MAX];
-	char format[16]; /* auto | postfix | exim | sendmail | dovecot */
-};
-
-struct bc_agent_cfg {
-	char id[BC_CFG_STR_MAX];
-	char coordinator[BC_CFG_STR_MAX];
-	char updates[BC_CFG_STR_MAX];
-	char key[BC_CFG_STR_MAX];
-	char coordinator_key[BC_CFG_STR_MAX];
-	char state_dir[BC_CFG_STR_MAX];
-	char cluster[BC_CFG_STR_MAX];
-	char metrics_file[BC_CFG_STR_MAX];
-	char user[BC_CFG_STR_MAX];
-	struct bc_cfg_ports ports;
-	int64_t local_maxretry;
-	int64_t local_findtime;
-	int64_t local_bantime;
-	struct bc_addr_list local_allow;
-	struct bc_addr_list local_nat64; /* [local] nat64_prefixes */
-	struct bc_source_cfg sources[BC_AGENT_MAX_SOURCES];
-	size_t nsources;
-	struct bc_detect detect; /* [detect] (docs/detection.md) */
-};
 
 struct bc_source; /* agent/source.h */
 
@@ -137,21 +108,5 @@ struct bc_agent {
 	uint64_t apply_count;
 	double apply_sum;
 };
-
-int bc_agent_load_config(struct bc_agent_cfg *cfg, const char *path,
-			 char *err, size_t errlen);
-void bc_agent_free_config(struct bc_agent_cfg *cfg);
-/* The local policy of a loaded agent.ini (the agent's and replay's). */
-void bc_agent_local_policy_cfg(const struct bc_agent_cfg *cfg,
-			       struct bc_policy_cfg *pc);
-
-/*
- * The [detect] section of any INI file (agent.ini, or a file holding only
- * [detect]) into *d, starting from bc_detect_init; other sections are not
- * looked at. For `replay --config`. Returns 0, or -1 with
- * "FILE:LINE: [detect] KEY: reason" in err.
- */
-int bc_detect_load(const char *path, struct bc_detect *d, char *err,
-		   size_t errlen);
 
 #endif

@@ -22,30 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/interval.h"
+
 #define BC_FW_TABLE "bancluster"
 #define BC_FW_MAX_PORTS 64
-
-enum bc_fw_set {
-	BC_FW_FLEET = 0, /* fleet4 / fleet6: mirror of the coordinator */
-	BC_FW_LOCAL = 1, /* local4 / local6: this agent's own bans */
-};
-
-enum bc_fw_op {
-	BC_FW_ADD = 1,
-	BC_FW_DEL = 2,
-};
-
-/* One element: an address (first == last) or a range; fixed size so it
- * can cross a socketpair as is. */
-struct bc_fw_elem {
-	uint8_t op;      /* enum bc_fw_op */
-	uint8_t set;     /* enum bc_fw_set */
-	uint8_t family;  /* AF_INET or AF_INET6 */
-	uint8_t pad[5];
-	uint64_t timeout_ms; /* ADD: kernel timeout; 0 = none (permanent) */
-	uint8_t first[16];   /* first address, network order (v4: 4 bytes) */
-	uint8_t last[16];    /* last address, inclusive */
-};
 
 struct bc_fw_config {
 	int all_ports;                    /* 1: drop every port */

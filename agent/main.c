@@ -37,7 +37,7 @@
 #include "agent/reader.h"
 #include "agent/source.h"
 #include "common/daemon.h"
-#include "common/duration.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/notify.h"
@@ -137,10 +137,10 @@ static void send_heartbeat(struct bc_agent *a)
 
 static void apply_snapshot(struct bc_agent *a)
 {
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	char err[256] = "out of memory"; /* banset fails on that alone */
 	int64_t t0 = bc_mono_ms(), t1 = 0;
-	int rc = bc_banset_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops);
+	int rc = bc_interval_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops);
 
 	if (rc == 0) {
 		t1 = bc_mono_ms();
@@ -149,7 +149,7 @@ static void apply_snapshot(struct bc_agent *a)
 	}
 	if (rc < 0) {
 		bc_warn("snapshot apply failed: %s; retrying", err);
-		bc_fw_ops_free(&ops);
+		bc_interval_ops_free(&ops);
 		request_snapshot(a, "apply failed");
 		return;
 	}
@@ -165,7 +165,7 @@ static void apply_snapshot(struct bc_agent *a)
 		" seq %" PRIu64 " in %" PRId64 " ms (kernel transaction %" PRId64 " ms)",
 		a->fleet.n, ops.n, a->epoch, a->seq, bc_mono_ms() - t0,
 		bc_mono_ms() - t1);
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 }
 
 /*
@@ -263,7 +263,7 @@ static void on_dealer(struct bc_agent *a)
 /* Apply a burst of updates from SUB in one firewall transaction. */
 static void on_sub(struct bc_agent *a)
 {
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	char err[256];
 	int n = 0, resync = 0;
 	const char *why = "";
@@ -317,7 +317,7 @@ static void on_sub(struct bc_agent *a)
 				b.created_ms = u->ban->created_ms;
 				if (!u->remove && refused_by_allow(a, &b)) {
 					a->seq = u->seq; /* applied: as a no-op */
-				} else if (bc_banset_change(&a->fleet, &b, u->remove,
+				} else if (bc_interval_change(&a->fleet, &b, u->remove,
 						     bc_now_ms(), BC_FW_FLEET,
 						     &ops) < 0) {
 					resync = 1;
@@ -352,7 +352,7 @@ static void on_sub(struct bc_agent *a)
 		a->apply_count++;
 		a->apply_sum += s;
 	}
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	if (resync)
 		request_snapshot(a, why);
 }
@@ -360,7 +360,7 @@ static void on_sub(struct bc_agent *a)
 /* A local ban: this host defends itself whatever the coordinator says. */
 static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
 {
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	struct bc_ban b;
 	char err[256] = "out of memory", as[BC_ADDR_STRLEN];
 	int64_t now = bc_now_ms();
@@ -369,7 +369,7 @@ static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
 	b.addr = h->key;
 	b.created_ms = now;
 	b.expires_ms = now + a->cfg.local_bantime * 1000;
-	if (bc_banset_change(&a->local, &b, 0, now, BC_FW_LOCAL, &ops) < 0 ||
+	if (bc_interval_change(&a->local, &b, 0, now, BC_FW_LOCAL, &ops) < 0 ||
 	    bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0)
 		bc_warn("local ban %s failed: %s",
 			bc_addr_format(&b.addr, as, sizeof(as)), err);
@@ -380,7 +380,7 @@ static void local_ban(struct bc_agent *a, const struct bc_policy_hit *h)
 			(long long)a->cfg.local_bantime, h->score,
 			(long long)((h->last_ms - h->first_ms) / 1000));
 	}
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 }
 
 /* Local bans whose time is over leave the map (the kernel already
@@ -542,7 +542,7 @@ out:
  */
 static void fleet_check(struct bc_agent *a)
 {
-	struct bc_fleetcheck k;
+	struct bc_fleethash k;
 	int64_t now = bc_now_ms();
 	size_t missing, extra;
 	char err[256];
@@ -550,7 +550,7 @@ static void fleet_check(struct bc_agent *a)
 	a->hash_valid = false;
 	if (a->state != BC_AGENT_ACTIVE)
 		return;
-	a->hash_cutoff_ms = now + BC_FLEETCHECK_MARGIN_MS;
+	a->hash_cutoff_ms = now + BC_FLEETHASH_MARGIN_MS;
 	if (bc_fleetcheck_kernel(&a->fwr, now, a->hash_cutoff_ms, &a->fleet, &k,
 				 &missing, &extra, err, sizeof(err)) < 0) {
 		bc_warn("kernel read-back failed: %s", err);
@@ -570,10 +570,10 @@ static void fleet_check(struct bc_agent *a)
 		"%zu element%s missing, %zu unexpected; repairing",
 		missing, missing == 1 ? "" : "s", extra);
 	{
-		struct bc_fw_ops ops = {0};
+		struct bc_interval_ops ops = {0};
 
 		snprintf(err, sizeof(err), "out of memory"); /* banset's one failure */
-		if (bc_banset_all(&a->fleet, now, BC_FW_FLEET, &ops) < 0 ||
+		if (bc_interval_all(&a->fleet, now, BC_FW_FLEET, &ops) < 0 ||
 		    bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
 				  sizeof(err)) < 0) {
 			bc_warn("repair failed: %s; resyncing", err);
@@ -584,7 +584,7 @@ static void fleet_check(struct bc_agent *a)
 			bc_info("repair %" PRIu64 ": fleet sets rewritten (%zu elements)",
 				a->repairs, ops.n);
 		}
-		bc_fw_ops_free(&ops);
+		bc_interval_ops_free(&ops);
 	}
 }
 

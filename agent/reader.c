@@ -21,7 +21,7 @@
 #include "agent/agent.h"
 #include "agent/local.h"
 #include "agent/source.h"
-#include "common/duration.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #define STATS_MS 5000

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "agent/parse.h"
+#include "logparse/parse.h"
 #include "agent/spool.h"
 
 #define BC_EV_MAGIC 0x62634556u /* "bcEV" */

@@ -16,7 +16,7 @@
  */
 #define BC_SOURCE_INTERNAL
 #include "agent/source.h"
-#include "common/duration.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -104,7 +104,7 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 #define BC_SOURCE_CHECK_MS 1000       /* rotation/truncation check interval */
 #define BC_SOURCE_OLD_MAX 4           /* rotated files draining at once */

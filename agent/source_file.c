@@ -15,7 +15,7 @@
  */
 #define BC_SOURCE_INTERNAL
 #include "agent/source.h"
-#include "common/duration.h"
+#include "common/clock.h"
 
 #include <dirent.h>
 #include <errno.h>

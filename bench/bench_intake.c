@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "common/duration.h"
+#include "common/clock.h"
 #include "common/policy.h"
 #include "common/zsock.h"
 #include "proto/wire.h"

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/parse.h"
+#include "logparse/parse.h"
 #include "cli/replay.h"
 
 extern char **environ;

@@ -28,11 +28,12 @@
 #include <zmq.h>
 
 #include "cli/audit_smtp.h"
-#include "agent/local.h"
-#include "agent/parse.h"
+#include "proto/localmsg.h"
+#include "logparse/parse.h"
 #include "cli/cli.h"
 #include "cli/replay.h"
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/duration.h"
 #include "common/keys.h"
 #include "common/log.h"

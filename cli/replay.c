@@ -41,9 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
-#include "agent/parse.h"
-#include "common/duration.h"
+#include "conf/agent.h"
+#include "logparse/parse.h"
+#include "common/clock.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/policy.h"

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "coordinator/coord.h"
+#include "conf/coordinator.h"
 
 int bc_replay_site_coord(struct bc_replay_site *s, struct bc_policy_cfg *pc,
 			 char *err, size_t errlen)

@@ -123,4 +123,12 @@ bool bc_addr_list_overlaps(const struct bc_addr_list *l,
 			   const struct bc_addr *a);
 void bc_addr_list_free(struct bc_addr_list *l);
 
+/*
+ * Parse "HOST:PORT" (HOST an IPv4 address or [IPv6 address], PORT
+ * 1..65535; no names). Fills ss/len when not NULL. Returns 0, or -1 with
+ * a reason in err.
+ */
+int bc_addr_parse_hostport(const char *s, void *ss, unsigned *sslen, char *err,
+			   size_t errlen);
+
 #endif

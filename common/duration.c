@@ -8,7 +8,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 int bc_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -73,22 +72,4 @@ const char *bc_duration_format(int64_t secs, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llds", (long long)secs);
 	return buf;
-}
-
-static int64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t bc_now_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-int64_t bc_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
 }

@@ -1,7 +1,8 @@
 /*
  * duration.h - strict parsing and printing of durations: "30s", "10m",
  * "3h", "7d", "2w", or a bare number of seconds. No sign, no spaces,
- * no overflow: anything else is an error naming the bad value.
+ * no overflow: anything else is an error naming the bad value. Also the
+ * strict decimal number parser the config loader and CLI share.
  */
 #ifndef BC_DURATION_H
 #define BC_DURATION_H
@@ -19,9 +20,5 @@ const char *bc_duration_format(int64_t secs, char *buf, size_t len);
 
 /* Strict unsigned decimal: digits only, value in [min, max]. */
 int bc_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-
-/* Milliseconds of CLOCK_REALTIME and CLOCK_MONOTONIC. */
-int64_t bc_now_ms(void);
-int64_t bc_mono_ms(void);
 
 #endif

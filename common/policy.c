@@ -45,10 +45,8 @@ void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->maxretry = 5;
 	cfg->findtime_ms = 600000;
-	cfg->weight[1] = 1;   /* auth_fail */
-	cfg->weight[2] = 1;   /* sender_violation */
-	cfg->weight[3] = 0.5; /* auth_abort */
-	cfg->weight[4] = 0;   /* auth_success: never counts */
+	for (int k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
+		cfg->weight[k] = bc_kinds[k].weight;
 	cfg->min_hosts = 1;
 	cfg->ipv6_prefix = 64;
 	cfg->max_tracked = 100000;

@@ -23,9 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "addr.h"
+#include "common/addr.h"
+#include "common/event.h"
 
-#define BC_POLICY_KINDS 5        /* index by enum bc_kind (1..4) */
+#define BC_POLICY_KINDS BC_KINDS /* index by enum bc_kind (common/event.h) */
 #define BC_POLICY_RING_MAX 4096  /* events remembered per key */
 #define BC_POLICY_EVENTS_MAX (BC_POLICY_RING_MAX - 8) /* maxretry / weight */
 #define BC_POLICY_EVICT_SAMPLE 16
@@ -76,7 +77,8 @@ struct bc_policy_stats {
 
 struct bc_policy;
 
-/* Defaults: weights 1, 1, 0.5, 0 (auth_fail, sender, abort, success). */
+/* Defaults: the weights of bc_kinds (1, 1, 0.5, 0: auth_fail, sender,
+ * abort, success). */
 void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg);
 
 struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/fleetcheck.h"
-#include "common/duration.h"
+#include "proto/fleethash.h"
+#include "common/clock.h"
 #include "coordinator/arena.h"
 #include "coordinator/coord.h"
 
@@ -26,7 +26,7 @@ int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		const struct bc_agent_state *st = &c->peer_state[i];
 		Bancluster__AgentStatus *a;
 		const char *verdict;
-		struct bc_fleetcheck want;
+		struct bc_fleethash want;
 
 		if (c->ring.v[i].role != BC_ROLE_AGENT)
 			continue;
@@ -48,7 +48,7 @@ int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		else if (st->epoch != c->epoch || st->seq != c->seq ||
 			 !st->hash_valid || st->hash_seq != c->seq)
 			verdict = "lagging";
-		else if (bc_fleetcheck_expected(&c->bans, st->hash_cutoff_ms,
+		else if (bc_fleethash_expected(&c->bans, st->hash_cutoff_ms,
 						&want) < 0)
 			verdict = "lagging";
 		else if (memcmp(want.hash, st->hash, sizeof(st->hash)) != 0)

@@ -13,61 +13,19 @@
 #include "common/keys.h"
 #include "common/notify.h"
 #include "common/policy.h"
+#include "conf/coordinator.h"
 #include "coordinator/digest.h"
 #include "coordinator/hooks.h"
 #include "coordinator/httpd.h"
 #include "coordinator/store.h"
 #include "proto/wire.h"
 
-#define BC_ROLE_AGENT 1
-#define BC_ROLE_ADMIN 2
 #define BC_COORD_TICK_MS 1000      /* hugz, expiry, liveness */
 #define BC_COORD_AGENT_TTL_MS 5000 /* agent silent longer: offline */
 #define BC_COORD_LOG_BURST 20      /* reject log lines per second */
 #define BC_COORD_PRUNE_MS 60000    /* retention sweep interval */
 #define BC_CHAN_REPORTS 3          /* store slot for report-id dedupe */
 #define BC_COORD_METRICS_MS 10000  /* metrics_file rewritten this often */
-
-struct bc_coord_cfg {
-	char listen[BC_CFG_STR_MAX];
-	char publish[BC_CFG_STR_MAX];
-	char key[BC_CFG_STR_MAX];
-	char agents_dir[BC_CFG_STR_MAX];
-	char admins_dir[BC_CFG_STR_MAX];
-	char database[BC_CFG_STR_MAX];
-	char cluster[BC_CFG_STR_MAX];
-	char metrics_file[BC_CFG_STR_MAX];
-	char digest_to[BC_CFG_STR_MAX];
-	int64_t digest_interval;
-	char sendmail[BC_CFG_STR_MAX];
-	char metrics_listen[BC_CFG_STR_MAX];
-	char on_ban[BC_CFG_STR_MAX];
-	char on_unban[BC_CFG_STR_MAX];
-	int64_t hook_timeout;
-	int64_t hook_max;
-	char webhook[BC_CFG_STR_MAX];
-	int64_t webhook_timeout;
-	int64_t webhook_retries;
-	int64_t maxretry;
-	int64_t findtime;
-	int64_t bantime;
-	double bantime_factor;
-	int64_t bantime_max;
-	int64_t recidive_window;
-	int64_t ipv6_prefix;
-	struct bc_addr_list allow;
-	struct bc_addr_list nat64_prefixes; /* besides 64:ff9b::/96 */
-	double weight_auth_fail;
-	double weight_sender_violation;
-	double weight_auth_abort;
-	int64_t min_hosts;
-	int64_t max_tracked;
-	int64_t evidence_max;
-	int64_t retention;
-	char allow_file[BC_CFG_STR_MAX];
-	int64_t subnet_threshold;
-	int64_t report_rate;
-};
 
 struct bc_agent_state {
 	int64_t last_seen_ms;
@@ -114,10 +72,6 @@ struct bc_coord {
 	struct bc_httpd *httpd;  /* metrics_listen, or NULL */
 };
 
-/* The policy configuration the [policy] section describes. */
-void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
-			 struct bc_policy_cfg *pc);
-
 /*
  * Hand the events behind policy references (report row << 16 | index) to
  * cb, in the order given. Returns how many were found.
@@ -135,25 +89,5 @@ int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,
 		  size_t errlen);
-
-int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
-			 char *err, size_t errlen);
-
-/*
- * What start needs from the files a loaded configuration names, checked
- * the same way by start, --check-config and (key == NULL) SIGHUP: the
- * secret key into key, the public keys of agents_dir and admins_dir
- * (readable directories) added to ring, and the database's directory
- * writable, the database itself read-write when it exists. Returns 0, or
- * -1 with "FILE:LINE: [coordinator] KEY: REASON" in err.
- */
-int bc_coord_check_files(const struct bc_coord_cfg *cfg, const char *path,
-			 struct bc_key *key, struct bc_keyring *ring,
-			 char *err, size_t errlen);
-void bc_coord_free_config(struct bc_coord_cfg *cfg);
-
-/* The hooks module's part of the configuration. */
-void bc_coord_hooks_cfg(const struct bc_coord_cfg *cfg,
-			struct bc_hooks_cfg *hc);
 
 #endif

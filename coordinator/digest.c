@@ -20,25 +20,6 @@
 
 #include "common/log.h"
 
-bool bc_digest_addr_ok(const char *s)
-{
-	const char *at = strchr(s, '@');
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 254 || at == NULL || at == s || at[1] == '\0' ||
-	    strchr(at + 1, '@') != NULL || s[0] == '-' || s[0] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-' || c == '+' || c == '@'))
-			return false;
-	}
-	return true;
-}
-
 void bc_digest_add(struct bc_digest *d, const struct bc_ban *b,
 		   const char *origin, const char *reason)
 {

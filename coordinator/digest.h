@@ -32,9 +32,6 @@ struct bc_digest {
 	uint64_t sent, failed;
 };
 
-/* A valid recipient: local@domain from a small safe alphabet. */
-bool bc_digest_addr_ok(const char *s);
-
 /* Remember one new ban for the next digest. */
 void bc_digest_add(struct bc_digest *d, const struct bc_ban *b,
 		   const char *origin, const char *reason);

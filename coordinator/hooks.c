@@ -42,7 +42,7 @@
 
 #include <arpa/inet.h>
 
-#include "common/duration.h"
+#include "common/clock.h"
 #include "common/version.h"
 
 #define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -242,44 +242,6 @@ size_t bc_hook_json(const struct bc_hook_event *e, char *buf, size_t cap)
 	jstr(&b, e->cluster);
 	jputs(&b, "}\n");
 	return b.over ? 0 : b.n;
-}
-
-bool bc_hooks_url_ok(const char *url, char *err, size_t errlen)
-{
-	CURLU *u;
-	char *scheme = NULL, *host = NULL;
-	bool ok = false;
-	size_t i;
-
-	for (i = 0; url[i] != '\0'; i++)
-		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f) {
-			snprintf(err, errlen, "byte %zu is a space, a control character or not ASCII", i + 1);
-			return false;
-		}
-	if (i >= BC_CFG_STR_MAX) {
-		snprintf(err, errlen, "longer than %d characters", BC_CFG_STR_MAX - 1);
-		return false;
-	}
-	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
-		snprintf(err, errlen, "expected https://HOST/... or http://HOST/...");
-		return false;
-	}
-	u = curl_url();
-	if (u == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return false;
-	}
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    host[0] == '\0')
-		snprintf(err, errlen, "not a URL libcurl can parse");
-	else
-		ok = true;
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok;
 }
 
 const char *bc_hook_result_name(enum bc_hook_result r)
@@ -947,4 +909,17 @@ void bc_hooks_free(struct bc_hooks **hp)
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 	*hp = NULL;
+}
+
+void bc_coord_hooks_cfg(const struct bc_coord_cfg *cfg,
+			struct bc_hooks_cfg *hc)
+{
+	memset(hc, 0, sizeof(*hc));
+	snprintf(hc->on_ban, sizeof(hc->on_ban), "%s", cfg->on_ban);
+	snprintf(hc->on_unban, sizeof(hc->on_unban), "%s", cfg->on_unban);
+	snprintf(hc->webhook, sizeof(hc->webhook), "%s", cfg->webhook);
+	hc->hook_timeout_ms = cfg->hook_timeout * 1000;
+	hc->hook_max = (unsigned)cfg->hook_max;
+	hc->webhook_timeout_ms = cfg->webhook_timeout * 1000;
+	hc->webhook_retries = (unsigned)cfg->webhook_retries;
 }

@@ -23,11 +23,12 @@
 
 #include "common/banmap.h"
 #include "common/config.h"
+#include "conf/coordinator.h"
+#include "common/clock.h"
 
 #define BC_HOOK_QUEUE_MAX 1024      /* programs waiting for a free slot */
 #define BC_HOOK_JSON_MAX 8192       /* one ban as JSON */
 #define BC_HOOK_POLL_MS 50          /* loop wait while programs run */
-#define BC_HOOK_MAX_MAX 64          /* bound of hook_max */
 #define BC_WEBHOOK_QUEUE_MAX 1024   /* POSTs queued, in flight or waiting to retry */
 #define BC_WEBHOOK_PARALLEL 4       /* transfers at once */
 #define BC_WEBHOOK_BACKOFF_MS 1000  /* first retry; doubles each time */
@@ -125,12 +126,12 @@ void bc_hooks_free(struct bc_hooks **h);
  */
 size_t bc_hook_json(const struct bc_hook_event *e, char *buf, size_t cap);
 
-/* A webhook URL as the configuration accepts it: http:// or https://,
- * parsed by libcurl, at most BC_CFG_STR_MAX - 1 characters. */
-bool bc_hooks_url_ok(const char *url, char *err, size_t errlen);
-
 /* Names for metrics labels and logs. */
 const char *bc_hook_result_name(enum bc_hook_result r);
 const char *bc_webhook_result_name(enum bc_webhook_result r);
+
+/* The hooks module's part of the configuration. */
+void bc_coord_hooks_cfg(const struct bc_coord_cfg *cfg,
+			struct bc_hooks_cfg *hc);
 
 #endif

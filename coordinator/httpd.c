@@ -26,7 +26,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "common/duration.h"
+#include "common/addr.h"
+#include "common/clock.h"
 
 enum { C_FREE, C_READ, C_WRITE, C_DRAIN };
 
@@ -71,75 +72,6 @@ const char *bc_httpd_status_name(enum bc_httpd_status s)
 				  "500", "503", "timeout", "dropped"};
 
 	return (unsigned)s < BC_HTTPD_STATUSES ? n[s] : "?";
-}
-
-int bc_httpd_parse_addr(const char *s, void *ssp, unsigned *sslen, char *err,
-			size_t errlen)
-{
-	struct sockaddr_storage ss;
-	char host[64];
-	const char *colon, *p;
-	size_t hl;
-	unsigned long port = 0;
-
-	memset(&ss, 0, sizeof(ss));
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		hl = (size_t)(end - s - 1);
-		colon = end + 1;
-		if (hl == 0 || hl >= sizeof(host))
-			goto bad;
-		memcpy(host, s + 1, hl);
-		host[hl] = '\0';
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			goto bad;
-		hl = (size_t)(colon - s);
-		if (hl == 0 || hl >= sizeof(host))
-			goto bad;
-		memcpy(host, s, hl);
-		host[hl] = '\0';
-		if (strchr(host, ':') != NULL)
-			goto bad; /* IPv6 needs brackets */
-	}
-	for (p = colon + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || p - colon > 5)
-			goto bad;
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (p == colon + 1 || port < 1 || port > 65535)
-		goto bad;
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			goto bad;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		if (sslen != NULL)
-			*sslen = sizeof(*a6);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			goto bad;
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		if (sslen != NULL)
-			*sslen = sizeof(*a4);
-	}
-	if (ssp != NULL)
-		memcpy(ssp, &ss, sizeof(ss));
-	return 0;
-bad:
-	snprintf(err, errlen,
-		 "\"%.64s\": expected ADDRESS:PORT (127.0.0.1:9310, [::1]:9310; "
-		 "an address, not a name; port 1..65535)", s);
-	return -1;
 }
 
 /* ---- the request ----------------------------------------------------- */
@@ -413,7 +345,7 @@ struct bc_httpd *bc_httpd_open(const char *addr,
 	int one = 1;
 	size_t i;
 
-	if (bc_httpd_parse_addr(addr, &ss, &sl, err, errlen) < 0)
+	if (bc_addr_parse_hostport(addr, &ss, &sl, err, errlen) < 0)
 		return NULL;
 	h = calloc(1, sizeof(*h));
 	if (h == NULL) {

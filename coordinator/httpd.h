@@ -52,14 +52,6 @@ struct bc_httpd_stats {
 
 struct bc_httpd;
 
-/*
- * Parse "HOST:PORT" (HOST an IPv4 address or [IPv6 address], PORT
- * 1..65535; no names). Fills ss/len when not NULL. Returns 0, or -1 with
- * a reason in err.
- */
-int bc_httpd_parse_addr(const char *s, void *ss, unsigned *sslen, char *err,
-			size_t errlen);
-
 /* Bind and listen. NULL + err ("127.0.0.1:9310: Address in use"). */
 struct bc_httpd *bc_httpd_open(const char *addr,
 			       const struct bc_httpd_ops *ops, char *err,

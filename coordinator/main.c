@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "common/daemon.h"
+#include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/metrics.h"

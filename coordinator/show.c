@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/duration.h"
+#include "common/clock.h"
 #include "coordinator/arena.h"
 #include "coordinator/coord.h"
 

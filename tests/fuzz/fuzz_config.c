@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/agent.h"
+#include "conf/agent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
  * Build and run (from the repository root; clang from Debian):
  *
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
- *     tests/fuzz/fuzz_parse.c agent/parse.c agent/parse_postfix.c \
- *     agent/parse_exim.c agent/parse_sendmail.c agent/parse_dovecot.c \
+ *     tests/fuzz/fuzz_parse.c logparse/parse.c logparse/postfix.c \
+ *     logparse/exim.c logparse/sendmail.c logparse/dovecot.c \
  *     common/addr.c -o build-fuzz/fuzz_parse
  *   mkdir -p build-fuzz/corpus
  *   for f in tests/corpus/STAR/STAR.log; do cp $f build-fuzz/corpus/$(echo $f | tr / _); done
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

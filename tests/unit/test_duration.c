@@ -2,6 +2,7 @@
  * test_duration.c - strict durations, strict integers and the clocks
  * (common/duration.h).
  */
+#include "common/clock.h"
 #include "common/duration.h"
 #include "tests/unit/tap.h"
 

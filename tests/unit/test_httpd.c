@@ -16,7 +16,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "common/duration.h"
+#include "common/addr.h"
+#include "common/clock.h"
 #include "coordinator/httpd.h"
 #include "tap.h"
 
@@ -180,7 +181,7 @@ int main(void)
 		};
 
 		for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
-			CHECK((bc_httpd_parse_addr(addrs[i].s, NULL, NULL, err, sizeof(err)) == 0) ==
+			CHECK((bc_addr_parse_hostport(addrs[i].s, NULL, NULL, err, sizeof(err)) == 0) ==
 				      addrs[i].ok,
 			      "metrics_listen \"%s\": %s", addrs[i].s,
 			      addrs[i].ok ? "accepted" : "refused");

@@ -13,8 +13,8 @@
  *       # ...                       comment (sources of the lines)
  * Every line not listed must produce no event and not be malformed.
  */
-#include "agent/agent.h"
-#include "agent/parse.h"
+#include "conf/agent.h"
+#include "logparse/parse.h"
 #include "tap.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
  * "Mmm dd hh:mm:ss") follows the wall clock for the whole life of a
  * parser, not the clock at its creation: an agent runs for months.
  *
- * clock_gettime is replaced here (the static libbc.a resolves to it) so
+ * clock_gettime is replaced here (the static libraries resolve to it) so
  * that the clock can move forward after bc_parser_new.
  */
 #include <dlfcn.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/parse.h"
+#include "logparse/parse.h"
 #include "tap.h"
 
 static long shift_s; /* added to CLOCK_REALTIME */

@@ -52,7 +52,7 @@
  * BC_PROP_SEED (default fixed: the run is deterministic); BC_PROP_DUMP=FILE
  * writes every failing line there (class, template, line escaped).
  */
-#include "agent/parse.h"
+#include "logparse/parse.h"
 #include "tap.h"
 
 #include <arpa/inet.h>

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/parse.h"
+#include "logparse/parse.h"
 #include "agent/source.h"
 #include "tests/unit/tap.h"
 

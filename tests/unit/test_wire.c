@@ -7,7 +7,7 @@
  * valid frame is still accepted: a rejected frame must change nothing.
  */
 #include "common/addr.h"
-#include "common/duration.h"
+#include "common/clock.h"
 #include "common/keys.h"
 #include "proto/wire.h"
 #include "tests/unit/tap.h"

@@ -1,5 +1,5 @@
 /*
- * parse_sendmail.c - events from Sendmail (sm-mta, sendmail) syslog lines.
+ * logparse/sendmail.c - events from Sendmail (sm-mta, sendmail) syslog lines.
  *
  * Untrusted: the whole message. Sendmail writes the client as
  *     relay=[NAME ][ADDR][ (may be forged)]      ADDR: 192.0.2.7 or IPv6:2001:db8::1
@@ -34,7 +34,7 @@
  * connection may have several), or by the queue id when there is none.
  */
 #define BC_PARSE_INTERNAL
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 #define SM_TAG 3
 #define SM_NAME_MAX 256

@@ -1,12 +1,12 @@
 /*
- * banset.c - bans to nftables elements: one element per host ban (the
+ * interval.c - bans to nftables elements: one element per host ban (the
  * hash set), prefix bans flattened into disjoint interval elements (the
  * _nets set).
  *
  * Input is the agent's own ban map (already verified coordinator data).
  * Addresses are handled as 128-bit integers; IPv4 uses the low 32 bits.
  */
-#include "banset.h"
+#include "common/interval.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +145,7 @@ static void sweep(const struct bc_ban *v, size_t n, struct pvec *pv)
 	}
 }
 
-static int push_op(struct bc_fw_ops *ops, int op, enum bc_fw_set set,
+static int push_op(struct bc_interval_ops *ops, int op, enum bc_fw_set set,
 		   int family, const struct piece *p, int64_t now_ms)
 {
 	struct bc_fw_elem *e;
@@ -227,11 +227,11 @@ static struct piece host_piece(const struct bc_ban *b)
 /*
  * A host ban changes its own element only: DEL the old one (if its expiry
  * differs or it is removed), ADD the new one. Same contract as
- * bc_banset_change().
+ * bc_interval_change().
  */
 static int host_change(struct bc_banmap *m, const struct bc_ban *b,
 		       int remove, int64_t now_ms, enum bc_fw_set set,
-		       struct bc_fw_ops *ops)
+		       struct bc_interval_ops *ops)
 {
 	long had = bc_banmap_find(m, &b->addr);
 	size_t mark = ops->n;
@@ -263,8 +263,8 @@ static int host_change(struct bc_banmap *m, const struct bc_ban *b,
 	return 0;
 }
 
-int bc_banset_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
-		     int64_t now_ms, enum bc_fw_set set, struct bc_fw_ops *ops)
+int bc_interval_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
+		     int64_t now_ms, enum bc_fw_set set, struct bc_interval_ops *ops)
 {
 	struct pvec before = {0}, after = {0};
 	struct bc_addr r = outermost(m, &b->addr);
@@ -335,8 +335,8 @@ out:
 	return rc;
 }
 
-int bc_banset_all(const struct bc_banmap *m, int64_t now_ms,
-		  enum bc_fw_set set, struct bc_fw_ops *ops)
+int bc_interval_all(const struct bc_banmap *m, int64_t now_ms,
+		  enum bc_fw_set set, struct bc_interval_ops *ops)
 {
 	struct pvec pv = {0};
 	size_t i, start = 0;
@@ -375,7 +375,7 @@ int bc_banset_all(const struct bc_banmap *m, int64_t now_ms,
 	return rc;
 }
 
-void bc_fw_ops_free(struct bc_fw_ops *ops)
+void bc_interval_ops_free(struct bc_interval_ops *ops)
 {
 	free(ops->v);
 	memset(ops, 0, sizeof(*ops));

@@ -1,5 +1,5 @@
 /*
- * parse_postfix.c - events from Postfix smtpd messages.
+ * logparse/postfix.c - events from Postfix smtpd messages.
  *
  * Untrusted: the whole message. Attacker text in these lines: the client
  * name (rDNS, forward-confirmed or "unknown"), helo=<>, from=<>, to=<>,
@@ -38,7 +38,7 @@
  * logged counts once (bc_parse_pair).
  */
 #define BC_PARSE_INTERNAL
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 #define PF_TAG 1
 #define PF_NAME_MAX 256 /* longest client name looked at */

@@ -6,8 +6,8 @@
  * mainlog, Dovecot's own log file, or a bare "TAG[PID]: MESSAGE" as a
  * journal source can build it), finds the program that wrote it and hands
  * the message to that program's scanner: Postfix, Exim, Sendmail or
- * Dovecot (parse_postfix.c, parse_exim.c, parse_sendmail.c,
- * parse_dovecot.c).
+ * Dovecot (logparse/postfix.c, logparse/exim.c, logparse/sendmail.c,
+ * logparse/dovecot.c).
  *
  * Every byte of a line is untrusted. The scanners are single-pass over
  * (ptr, len), use no regex, take the client address only from the field
@@ -35,19 +35,12 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/event.h"
 
 #define BC_PARSE_LINE_MAX 8192    /* longer lines are MALFORMED */
 #define BC_PARSE_SESSIONS 4096    /* session-state entries per parser */
 #define BC_PARSE_PENDING 32       /* queued events waiting for flush */
 #define BC_PARSE_SESSION_TTL_MS (30LL * 60 * 1000) /* idle session expiry */
-
-enum bc_kind {
-	BC_KIND_AUTH_FAIL = 1,    /* wrong user or password */
-	BC_KIND_SENDER_VIOLATION, /* MAIL FROM not allowed, relay attempt */
-	BC_KIND_AUTH_ABORT,       /* connection dropped inside/after AUTH */
-	BC_KIND_AUTH_SUCCESS,     /* a good login */
-};
-#define BC_KIND_MAX BC_KIND_AUTH_SUCCESS
 
 enum bc_format {
 	BC_FMT_AUTO,
@@ -55,13 +48,6 @@ enum bc_format {
 	BC_FMT_EXIM,
 	BC_FMT_SENDMAIL,
 	BC_FMT_DOVECOT,
-};
-
-struct bc_event {
-	int64_t time_ms;     /* from the line (ms since the epoch), 0 if unknown */
-	uint8_t kind;        /* enum bc_kind */
-	struct bc_addr addr; /* client address, host prefix */
-	char service[32];    /* "postfix/smtpd", "exim", "dovecot/imap", ... */
 };
 
 enum bc_parse_result {
@@ -148,9 +134,6 @@ void bc_parser_free(struct bc_parser **p);
 /* "auto", "postfix", "exim", "sendmail", "dovecot" -> 0; else -1. */
 int bc_format_parse(const char *s, enum bc_format *out);
 const char *bc_format_name(enum bc_format f);
-
-/* "auth_fail", "sender_violation", "auth_abort", "auth_success", or "?". */
-const char *bc_kind_name(enum bc_kind k);
 
 #ifdef BC_PARSE_INTERNAL
 /*

@@ -1,5 +1,5 @@
 /*
- * parse_exim.c - events from Exim's mainlog (or its syslog copy).
+ * logparse/exim.c - events from Exim's mainlog (or its syslog copy).
  *
  * Untrusted: the whole message. In Exim's host field
  *     H=[NAME ][(HELO) ][ADDR][:PORT][ I=[IFACE]:PORT][ U=IDENT][ Ci=ID]
@@ -37,7 +37,7 @@
  * after a logged failure is the same client leaving after a failed AUTH.
  */
 #define BC_PARSE_INTERNAL
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 #define EX_TAG 2
 #define EX_FIELD_MAX 256 /* longest NAME or HELO looked at */

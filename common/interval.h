@@ -1,5 +1,5 @@
 /*
- * banset.h - turn a set of (possibly nested) bans into the elements of
+ * interval.h - turn a set of (possibly nested) bans into the elements of
  * the kernel sets (agent/fw_nft.h), and compute the smallest element
  * changes for one ban added or removed.
  *
@@ -15,16 +15,37 @@
  * kernel until its own expiry. An update of a prefix only recomputes the
  * region of its outermost covering prefix.
  */
-#ifndef BC_BANSET_H
-#define BC_BANSET_H
+#ifndef BC_INTERVAL_H
+#define BC_INTERVAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/fw_nft.h"
 #include "common/banmap.h"
 
-struct bc_fw_ops {
+enum bc_fw_set {
+	BC_FW_FLEET = 0, /* fleet4 / fleet6: mirror of the coordinator */
+	BC_FW_LOCAL = 1, /* local4 / local6: this agent's own bans */
+};
+
+enum bc_fw_op {
+	BC_FW_ADD = 1,
+	BC_FW_DEL = 2,
+};
+
+/* One element: an address (first == last) or a range; fixed size so it
+ * can cross a socketpair as is. */
+struct bc_fw_elem {
+	uint8_t op;      /* enum bc_fw_op */
+	uint8_t set;     /* enum bc_fw_set */
+	uint8_t family;  /* AF_INET or AF_INET6 */
+	uint8_t pad[5];
+	uint64_t timeout_ms; /* ADD: kernel timeout; 0 = none (permanent) */
+	uint8_t first[16];   /* first address, network order (v4: 4 bytes) */
+	uint8_t last[16];    /* last address, inclusive */
+};
+
+struct bc_interval_ops {
 	struct bc_fw_elem *v;
 	size_t n;
 	size_t cap;
@@ -36,15 +57,15 @@ struct bc_fw_ops {
  * old content to the new one. Element timeouts are relative to now_ms.
  * Returns 0, or -1 on memory exhaustion (m unchanged).
  */
-int bc_banset_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
-		     int64_t now_ms, enum bc_fw_set set, struct bc_fw_ops *ops);
+int bc_interval_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
+		     int64_t now_ms, enum bc_fw_set set, struct bc_interval_ops *ops);
 
 /* Every element for the whole map (all ADD), for an atomic replace:
  * per family (IPv4 first) the prefix pieces in ascending order, then the
  * hosts in ascending order. */
-int bc_banset_all(const struct bc_banmap *m, int64_t now_ms,
-		  enum bc_fw_set set, struct bc_fw_ops *ops);
+int bc_interval_all(const struct bc_banmap *m, int64_t now_ms,
+		  enum bc_fw_set set, struct bc_interval_ops *ops);
 
-void bc_fw_ops_free(struct bc_fw_ops *ops);
+void bc_interval_ops_free(struct bc_interval_ops *ops);
 
 #endif

@@ -1,15 +1,19 @@
 /*
- * config.c - the coordinator's key table: every key of coordinator.ini
- * with its type, bounds and default (docs/configuration.md).
+ * coordinator.c - coordinator.ini's key table: every key with its type,
+ * bounds and default (docs/configuration.md), and the checks of values
+ * that are more than a type (conf/coordinator.h).
  */
-#include <stddef.h>
+#include "conf/coordinator.h"
+
+#include <curl/curl.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "coordinator/coord.h"
+#include "proto/wire.h"
 
 #define K(sec, name, type, field, min, max, def) \
 	{sec, name, type, offsetof(struct bc_coord_cfg, field), min, max, def}
@@ -208,7 +212,7 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	if (cfg->metrics_listen[0] != '\0') {
 		char e[256];
 
-		if (bc_httpd_parse_addr(cfg->metrics_listen, NULL, NULL, e,
+		if (bc_addr_parse_hostport(cfg->metrics_listen, NULL, NULL, e,
 					sizeof(e)) < 0)
 			return bc_cfg_err(err, errlen, path, "coordinator",
 					  "metrics_listen", "%s", e);
@@ -246,31 +250,75 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	return 0;
 }
 
-void bc_coord_hooks_cfg(const struct bc_coord_cfg *cfg,
-			struct bc_hooks_cfg *hc)
-{
-	memset(hc, 0, sizeof(*hc));
-	snprintf(hc->on_ban, sizeof(hc->on_ban), "%s", cfg->on_ban);
-	snprintf(hc->on_unban, sizeof(hc->on_unban), "%s", cfg->on_unban);
-	snprintf(hc->webhook, sizeof(hc->webhook), "%s", cfg->webhook);
-	hc->hook_timeout_ms = cfg->hook_timeout * 1000;
-	hc->hook_max = (unsigned)cfg->hook_max;
-	hc->webhook_timeout_ms = cfg->webhook_timeout * 1000;
-	hc->webhook_retries = (unsigned)cfg->webhook_retries;
-}
-
 void bc_coord_policy_cfg(const struct bc_coord_cfg *cfg,
 			 struct bc_policy_cfg *pc)
 {
 	bc_policy_cfg_defaults(pc);
 	pc->maxretry = (double)cfg->maxretry;
 	pc->findtime_ms = cfg->findtime * 1000;
-	pc->weight[1] = cfg->weight_auth_fail;
-	pc->weight[2] = cfg->weight_sender_violation;
-	pc->weight[3] = cfg->weight_auth_abort;
+	pc->weight[BC_KIND_AUTH_FAIL] = cfg->weight_auth_fail;
+	pc->weight[BC_KIND_SENDER_VIOLATION] = cfg->weight_sender_violation;
+	pc->weight[BC_KIND_AUTH_ABORT] = cfg->weight_auth_abort;
 	pc->min_hosts = (unsigned)cfg->min_hosts;
 	pc->ipv6_prefix = (unsigned)cfg->ipv6_prefix;
 	pc->max_tracked = (size_t)cfg->max_tracked;
 	pc->allow = &cfg->allow;
 	pc->nat64 = &cfg->nat64_prefixes;
+}
+
+bool bc_digest_addr_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 254 || at == NULL || at == s || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL || s[0] == '-' || s[0] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-' || c == '+' || c == '@'))
+			return false;
+	}
+	return true;
+}
+
+bool bc_hooks_url_ok(const char *url, char *err, size_t errlen)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+	size_t i;
+
+	for (i = 0; url[i] != '\0'; i++)
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f) {
+			snprintf(err, errlen, "byte %zu is a space, a control character or not ASCII", i + 1);
+			return false;
+		}
+	if (i >= BC_CFG_STR_MAX) {
+		snprintf(err, errlen, "longer than %d characters", BC_CFG_STR_MAX - 1);
+		return false;
+	}
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+		snprintf(err, errlen, "expected https://HOST/... or http://HOST/...");
+		return false;
+	}
+	u = curl_url();
+	if (u == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host[0] == '\0')
+		snprintf(err, errlen, "not a URL libcurl can parse");
+	else
+		ok = true;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
 }

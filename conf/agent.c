@@ -1,5 +1,5 @@
 /*
- * config.c - the agent's key table (agent.ini), its [source.NAME]
+ * agent.c - the agent's key table (agent.ini), its [source.NAME]
  * sections and its [detect] section: every key with type, bounds and
  * default.
  */
@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "conf/agent.h"
+#include "proto/wire.h"
 
 #define K(sec, name, type, field, min, max, def) \
 	{sec, name, type, offsetof(struct bc_agent_cfg, field), min, max, def}

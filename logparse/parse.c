@@ -19,7 +19,7 @@
  * never prints or exits.
  */
 #define BC_PARSE_INTERNAL
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -925,21 +925,6 @@ const char *bc_format_name(enum bc_format f)
 		return "sendmail";
 	case BC_FMT_DOVECOT:
 		return "dovecot";
-	}
-	return "?";
-}
-
-const char *bc_kind_name(enum bc_kind k)
-{
-	switch (k) {
-	case BC_KIND_AUTH_FAIL:
-		return "auth_fail";
-	case BC_KIND_SENDER_VIOLATION:
-		return "sender_violation";
-	case BC_KIND_AUTH_ABORT:
-		return "auth_abort";
-	case BC_KIND_AUTH_SUCCESS:
-		return "auth_success";
 	}
 	return "?";
 }

@@ -1,5 +1,5 @@
 /*
- * parse_dovecot.c - events from Dovecot's login and auth processes.
+ * logparse/dovecot.c - events from Dovecot's login and auth processes.
  *
  * Untrusted: the whole message. A login process writes one summary line
  * per connection:
@@ -45,7 +45,7 @@
  * (bc_parse_pair; docs/detection.md).
  */
 #define BC_PARSE_INTERNAL
-#include "agent/parse.h"
+#include "logparse/parse.h"
 
 #define DV_TAG 4           /* session table: login sessions by id */
 #define DV_ATTEMPTS_MAX 16 /* events from one "N attempts" line */

@@ -1,5 +1,5 @@
 /*
- * test_banset.c - bans to kernel elements (agent/banset.h): a host ban is
+ * test_interval.c - bans to kernel elements (common/interval.h): a host ban is
  * its own element, nested prefix bans become disjoint interval elements.
  *
  * Scenario tables spell out the exact element operations expected for
@@ -11,7 +11,7 @@
  * expiry of the bans covering it, and that every host ban has its own
  * element with its own expiry.
  */
-#include "agent/banset.h"
+#include "common/interval.h"
 #include "tests/unit/tap.h"
 
 /* tap.h's CHECK evaluates its condition twice; evaluate it once. */
@@ -46,7 +46,7 @@ static struct bc_ban mkban(const char *text, int64_t expires)
 }
 
 /* "+first-last/T" (T = timeout in s, 0 = none) or "-first-last". */
-static void ops_text(const struct bc_fw_ops *ops, size_t from, char *out,
+static void ops_text(const struct bc_interval_ops *ops, size_t from, char *out,
 		     size_t len)
 {
 	size_t i, o = 0;
@@ -73,12 +73,12 @@ static void ops_text(const struct bc_fw_ops *ops, size_t from, char *out,
 static int change(struct bc_banmap *m, const char *text, int64_t expires,
 		  int remove, char *out)
 {
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	struct bc_ban b = mkban(text, expires);
-	int rc = bc_banset_change(m, &b, remove, NOW, BC_FW_FLEET, &ops);
+	int rc = bc_interval_change(m, &b, remove, NOW, BC_FW_FLEET, &ops);
 
 	ops_text(&ops, 0, out, OPS_TEXT);
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	return rc;
 }
 
@@ -252,13 +252,13 @@ static void test_scenarios(void)
 static void test_op_fields(void)
 {
 	struct bc_banmap m = {0};
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	struct bc_ban b = mkban("10.0.0.0/24", T(100));
 	size_t i, dels = 0, seen_add = 0, order_ok = 1;
 
-	bc_banset_change(&m, &b, 0, NOW, BC_FW_LOCAL, &ops);
+	bc_interval_change(&m, &b, 0, NOW, BC_FW_LOCAL, &ops);
 	b = mkban("10.0.0.8/30", T(200));
-	bc_banset_change(&m, &b, 0, NOW, BC_FW_LOCAL, &ops);
+	bc_interval_change(&m, &b, 0, NOW, BC_FW_LOCAL, &ops);
 	EXPECT(ops.n == 5, "two changes append 1 + 4 ops (got %zu)", ops.n);
 	for (i = 0; i < ops.n; i++) {
 		EXPECT(ops.v[i].set == BC_FW_LOCAL &&
@@ -276,24 +276,24 @@ static void test_op_fields(void)
 			seen_add = 1;
 	}
 	EXPECT(dels == 1 && order_ok, "deletes come before adds");
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	EXPECT(ops.v == NULL && ops.n == 0, "ops free resets");
 
 	b = mkban("2001:db8::/48", 0);
-	bc_banset_change(&m, &b, 0, NOW, BC_FW_FLEET, &ops);
+	bc_interval_change(&m, &b, 0, NOW, BC_FW_FLEET, &ops);
 	EXPECT(ops.n == 1 && ops.v[0].family == AF_INET6 &&
 		      ops.v[0].set == BC_FW_FLEET && ops.v[0].timeout_ms == 0,
 	      "IPv6 permanent op: AF_INET6, fleet set, no timeout");
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	bc_banmap_free(&m);
 }
 
-/* bc_banset_all over mixed families. */
+/* bc_interval_all over mixed families. */
 static void test_all(void)
 {
 	struct bc_ban v[8];
 	struct bc_banmap m = {0};
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	char got[OPS_TEXT];
 	size_t i, adds = 0;
 	static const char *const want =
@@ -313,7 +313,7 @@ static void test_all(void)
 	v[6] = mkban("255.255.255.255", T(5));
 	v[7] = mkban("2001:db8::9", T(10)); /* inside a permanent ban */
 	bc_banmap_load(&m, v, 8);
-	EXPECT(bc_banset_all(&m, NOW, BC_FW_FLEET, &ops) == 0, "banset_all");
+	EXPECT(bc_interval_all(&m, NOW, BC_FW_FLEET, &ops) == 0, "banset_all");
 	ops_text(&ops, 0, got, sizeof(got));
 	EXPECT(strcmp(got, want) == 0,
 	       "all elements, IPv4 then IPv6, prefixes then hosts");
@@ -323,30 +323,30 @@ static void test_all(void)
 		if (ops.v[i].op == BC_FW_ADD && ops.v[i].set == BC_FW_FLEET)
 			adds++;
 	EXPECT(adds == ops.n, "every element is an ADD to the fleet set");
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 
 	/* only IPv6, only IPv4, empty */
 	bc_banmap_load(&m, v, 1);
-	bc_banset_all(&m, NOW, BC_FW_FLEET, &ops);
+	bc_interval_all(&m, NOW, BC_FW_FLEET, &ops);
 	ops_text(&ops, 0, got, sizeof(got));
 	EXPECT(strcmp(got, "+2001:db8::-2001:db8::ffff:ffff:ffff:ffff/0") == 0,
 	      "IPv6 only (got %s)", got);
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	bc_banmap_load(&m, v + 2, 1);
-	bc_banset_all(&m, NOW, BC_FW_FLEET, &ops);
+	bc_interval_all(&m, NOW, BC_FW_FLEET, &ops);
 	ops_text(&ops, 0, got, sizeof(got));
 	EXPECT(strcmp(got, "+192.0.2.1-192.0.2.1/0") == 0, "IPv4 only (got %s)",
 	      got);
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	bc_banmap_clear(&m);
-	EXPECT(bc_banset_all(&m, NOW, BC_FW_FLEET, &ops) == 0 && ops.n == 0,
+	EXPECT(bc_interval_all(&m, NOW, BC_FW_FLEET, &ops) == 0 && ops.n == 0,
 	      "empty map: no elements");
 	/* everything expired */
 	bc_banmap_load(&m, v + 6, 1);
-	EXPECT(bc_banset_all(&m, NOW + S(5), BC_FW_FLEET, &ops) == 0 &&
+	EXPECT(bc_interval_all(&m, NOW + S(5), BC_FW_FLEET, &ops) == 0 &&
 		      ops.n == 0,
 	      "expired ban: no element");
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	bc_banmap_free(&m);
 }
 
@@ -381,7 +381,7 @@ static uint32_t u32(const uint8_t *b)
 	       (uint32_t)b[2] << 8 | b[3];
 }
 
-static void kset_apply(struct kmodel *k, const struct bc_fw_ops *ops,
+static void kset_apply(struct kmodel *k, const struct bc_interval_ops *ops,
 		       size_t from)
 {
 	size_t i, j;
@@ -522,7 +522,7 @@ static void test_random(void)
 	static struct kmodel k;
 	unsigned seed = 4242;
 	size_t step, wrong = 0, outside = 0, host_ops = 0;
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	int rc = 0;
 
 	memset(&k, 0, sizeof(k));
@@ -558,7 +558,7 @@ static void test_random(void)
 		for (i = 0; i < m.n; i++)
 			if (bc_addr_contains(&m.v[i].addr, &outer))
 				outer = m.v[i].addr;
-		rc |= bc_banset_change(&m, &b, remove, NOW, BC_FW_FLEET, &ops);
+		rc |= bc_interval_change(&m, &b, remove, NOW, BC_FW_FLEET, &ops);
 		bc_addr_range(&b.addr, bin, last);
 		for (i = mark; i < ops.n; i++) {
 			struct bc_addr t;
@@ -598,20 +598,20 @@ static void test_random(void)
 	      outside);
 	/* the incremental result equals a full rebuild */
 	{
-		struct bc_fw_ops all = {0};
+		struct bc_interval_ops all = {0};
 		static struct kmodel k2;
 
 		memset(&k2, 0, sizeof(k2));
-		bc_banset_all(&m, NOW, BC_FW_FLEET, &all);
+		bc_interval_all(&m, NOW, BC_FW_FLEET, &all);
 		kset_apply(&k2, &all, 0);
 		EXPECT(same_kset(&k.hosts, &k2.hosts) &&
 			       same_kset(&k.nets, &k2.nets) && k2.errors == 0,
-		       "incremental elements equal bc_banset_all (%zu+%zu vs "
+		       "incremental elements equal bc_interval_all (%zu+%zu vs "
 		       "%zu+%zu)",
 		       k.hosts.n, k.nets.n, k2.hosts.n, k2.nets.n);
-		bc_fw_ops_free(&all);
+		bc_interval_ops_free(&all);
 	}
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	bc_banmap_free(&m);
 }
 
@@ -619,7 +619,7 @@ static void test_random(void)
 static void test_deep_v6(void)
 {
 	struct bc_banmap m = {0};
-	struct bc_fw_ops ops = {0};
+	struct bc_interval_ops ops = {0};
 	unsigned p;
 	int rc = 0;
 	size_t i, ok = 1;
@@ -628,11 +628,11 @@ static void test_deep_v6(void)
 		struct bc_ban b = mkban("2001:db8::1", T(1000 + p));
 
 		bc_addr_mask(&b.addr, p);
-		rc |= bc_banset_change(&m, &b, 0, NOW, BC_FW_FLEET, &ops);
+		rc |= bc_interval_change(&m, &b, 0, NOW, BC_FW_FLEET, &ops);
 	}
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	EXPECT(rc == 0 && m.n == 129, "129 nested IPv6 prefixes");
-	rc = bc_banset_all(&m, NOW, BC_FW_FLEET, &ops);
+	rc = bc_interval_all(&m, NOW, BC_FW_FLEET, &ops);
 	/* each prefix level adds its own expiry to the addresses only it
 	 * covers; the /128 comes last, an element of its own */
 	for (i = 1; i + 1 < ops.n; i++)
@@ -645,7 +645,7 @@ static void test_deep_v6(void)
 	       "disjoint, ascending elements for 128 prefix levels, then the "
 	       "host (%zu elements)",
 	       ops.n);
-	bc_fw_ops_free(&ops);
+	bc_interval_ops_free(&ops);
 	bc_banmap_free(&m);
 }
 
