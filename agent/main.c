@@ -1027,7 +1027,6 @@ static void split_processes(struct bc_agent *a, const struct bc_privsep_user *up
 	pid_t signer;
 	int fsp[2], rsp[2];
 	char err[256], key[BC_CFG_STR_MAX + 8];
-	size_t kl;
 
 	make_cursor_dir(a);
 	if (u.set && !u.already)
@@ -1083,9 +1082,8 @@ static void split_processes(struct bc_agent *a, const struct bc_privsep_user *up
 		ll = confine_reader(a, err, sizeof(err));
 		if (ll < 0)
 			bc_fatal(1, "reader process: %s", err);
-		kl = strlen(a->cfg.key);
-		snprintf(key, sizeof(key), "%s%s", a->cfg.key,
-			 kl > 4 && strcmp(a->cfg.key + kl - 4, ".key") == 0 ? "" : ".key");
+		if (bc_key_secret_path(a->cfg.key, key, sizeof(key)) < 0)
+			bc_fatal(1, "reader process: %s: path too long", a->cfg.key);
 		kfd = open(key, O_RDONLY | O_CLOEXEC);
 		if (kfd >= 0 && (u.set || ll == 1))
 			bc_fatal(1, "reader process can read %s: privilege separation failed%s",

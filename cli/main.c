@@ -44,8 +44,7 @@
 #define DEFAULT_BAN_S (3 * 3600)
 #define REASON_MAX 200
 
-#define K(sec, name, type, field, min, max, def) \
-	{sec, name, type, offsetof(struct bc_cli_cfg, field), min, max, def}
+#define K(...) BC_CFG_KEY(struct bc_cli_cfg, __VA_ARGS__)
 
 static const struct bc_cfg_key cli_keys[] = {
 	K("cli", "coordinator", BC_CFG_ENDPOINT, coordinator, 0, 0, NULL),

@@ -61,6 +61,12 @@ struct bc_cfg_key {
 	const char *def; /* NULL: required (no default) */
 };
 
+/* One table row of the config struct T: a file's key table is
+ *   #define K(...) BC_CFG_KEY(struct my_cfg, __VA_ARGS__)
+ *   K("section", "name", BC_CFG_INT, field, min, max, "default"), ... */
+#define BC_CFG_KEY(T, sec, name, type, field, min, max, def) \
+	{sec, name, type, offsetof(T, field), min, max, def}
+
 /*
  * Handler for sections the table does not list (e.g. "source.NAME").
  * Called once per key; return 0, or -1 with a reason in err (no prefix).

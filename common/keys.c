@@ -146,17 +146,25 @@ static int read_key_file(const char *path, const char *tag, bool secret,
 	return 0;
 }
 
+int bc_key_secret_path(const char *path, char *out, size_t outlen)
+{
+	size_t len = strlen(path);
+	bool has = len > 4 && strcmp(path + len - 4, ".key") == 0;
+	int n = snprintf(out, outlen, "%s%s", path, has ? "" : ".key");
+
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
 int bc_key_load_secret(struct bc_key *k, const char *path, char *err,
 		       size_t errlen)
 {
 	char p[4096];
 	uint8_t seed[32];
-	size_t len = strlen(path);
 
-	if (len > 4 && strcmp(path + len - 4, ".key") == 0)
-		snprintf(p, sizeof(p), "%s", path);
-	else
-		snprintf(p, sizeof(p), "%s.key", path);
+	if (bc_key_secret_path(path, p, sizeof(p)) < 0) {
+		snprintf(err, errlen, "\"%.64s\": path too long", path);
+		return -1;
+	}
 	if (read_key_file(p, KEY_SECRET_TAG, true, seed, err, errlen) < 0)
 		return -1;
 	crypto_sign_seed_keypair(k->pk, k->sk, seed);

@@ -44,6 +44,12 @@ struct bc_keyring {
 /* Generate PATH.key (0600, refuses to overwrite) and PATH.pub. */
 int bc_key_generate(const char *path, char *err, size_t errlen);
 
+/*
+ * The secret key file a configured `key` names: PATH itself when it ends
+ * in ".key", else PATH.key. Returns 0, or -1 when it does not fit in out.
+ */
+int bc_key_secret_path(const char *path, char *out, size_t outlen);
+
 /* Load a secret key file (PATH.key, or PATH). Refuses group/other access. */
 int bc_key_load_secret(struct bc_key *k, const char *path, char *err,
 		       size_t errlen);

@@ -12,8 +12,7 @@
 #include "conf/agent.h"
 #include "proto/wire.h"
 
-#define K(sec, name, type, field, min, max, def) \
-	{sec, name, type, offsetof(struct bc_agent_cfg, field), min, max, def}
+#define K(...) BC_CFG_KEY(struct bc_agent_cfg, __VA_ARGS__)
 
 static const struct bc_cfg_key keys[] = {
 	K("agent", "id", BC_CFG_STR, id, 1, 63, NULL),

@@ -15,8 +15,7 @@
 
 #include "proto/wire.h"
 
-#define K(sec, name, type, field, min, max, def) \
-	{sec, name, type, offsetof(struct bc_coord_cfg, field), min, max, def}
+#define K(...) BC_CFG_KEY(struct bc_coord_cfg, __VA_ARGS__)
 
 static const struct bc_cfg_key keys[] = {
 	K("coordinator", "listen", BC_CFG_BIND, listen, 0, 0, "tcp://0.0.0.0:7710"),

@@ -11,13 +11,6 @@
 #include "common/duration.h"
 #include "tests/unit/tap.h"
 
-/* tap.h's CHECK evaluates its condition twice; evaluate it once. */
-#define EXPECT(cond, ...)                                                     \
-	do {                                                                  \
-		const int expect_ok_ = (cond) ? 1 : 0;                        \
-		CHECK(expect_ok_, __VA_ARGS__);                               \
-	} while (0)
-
 #include <errno.h>
 #include <ftw.h>
 #include <stddef.h>
@@ -231,15 +224,15 @@ static void test_errors(void)
 			snprintf(want, sizeof(want), "%s:%d: ", path, e->line);
 		else
 			snprintf(want, sizeof(want), "%s: ", path);
-		EXPECT(rc == -1, "%s: refused", e->what);
-		EXPECT(strncmp(err, want, strlen(want)) == 0,
+		CHECK(rc == -1, "%s: refused", e->what);
+		CHECK(strncmp(err, want, strlen(want)) == 0,
 		      "%s: message starts \"%s\" (got \"%s\")", e->what, want,
 		      err);
-		EXPECT((e->has1 == NULL || strstr(err, e->has1) != NULL) &&
+		CHECK((e->has1 == NULL || strstr(err, e->has1) != NULL) &&
 			      (e->has2 == NULL || strstr(err, e->has2) != NULL),
 		      "%s: message has \"%s\" and \"%s\" (got \"%s\")", e->what,
 		      e->has1 ? e->has1 : "", e->has2 ? e->has2 : "", err);
-		EXPECT(strchr(err, '\n') == NULL, "%s: message is one line",
+		CHECK(strchr(err, '\n') == NULL, "%s: message is one line",
 		      e->what);
 		bc_cfg_free(keys, NKEYS, &c);
 	}
@@ -311,26 +304,26 @@ static void test_ok(void)
 		int rc = load_text("ok", o->text, &c, NULL, path, sizeof(path),
 				   err);
 
-		EXPECT(rc == 0, "%s: accepted (err \"%s\")", o->what, err);
-		EXPECT(strcmp(c.name, o->name) == 0, "%s: name \"%s\" (got \"%s\")",
+		CHECK(rc == 0, "%s: accepted (err \"%s\")", o->what, err);
+		CHECK(strcmp(c.name, o->name) == 0, "%s: name \"%s\" (got \"%s\")",
 		      o->what, o->name, c.name);
-		EXPECT(c.maxretry == o->maxretry && c.offset == o->offset &&
+		CHECK(c.maxretry == o->maxretry && c.offset == o->offset &&
 			      c.bantime == o->bantime && c.factor == o->factor,
 		      "%s: maxretry %lld offset %lld bantime %lld factor %g "
 		      "(got %lld %lld %lld %g)",
 		      o->what, (long long)o->maxretry, (long long)o->offset,
 		      (long long)o->bantime, o->factor, (long long)c.maxretry,
 		      (long long)c.offset, (long long)c.bantime, c.factor);
-		EXPECT(c.allow.n == o->nallow, "%s: %zu allow entries (got %zu)",
+		CHECK(c.allow.n == o->nallow, "%s: %zu allow entries (got %zu)",
 		      o->what, o->nallow, c.allow.n);
-		EXPECT(c.ports.all == (o->ports_all != 0) &&
+		CHECK(c.ports.all == (o->ports_all != 0) &&
 			      c.ports.n == o->nports &&
 			      (o->nports == 0 || c.ports.port[0] == o->port0),
 		      "%s: ports all=%d n=%zu first=%u (got %d %zu %u)", o->what,
 		      o->ports_all, o->nports, o->port0, c.ports.all,
 		      c.ports.n, c.ports.n ? c.ports.port[0] : 0);
 		bc_cfg_free(keys, NKEYS, &c);
-		EXPECT(c.allow.v == NULL, "%s: bc_cfg_free frees lists", o->what);
+		CHECK(c.allow.v == NULL, "%s: bc_cfg_free frees lists", o->what);
 	}
 }
 
@@ -344,29 +337,29 @@ static void test_paths(void)
 	rc = load_text("paths", "[node]\nname = a\nkey = keys/node\n", &c, NULL,
 		       path, sizeof(path), err);
 	snprintf(want, sizeof(want), "%s/paths/keys/node", tmpdir);
-	EXPECT(rc == 0 && strcmp(c.key, want) == 0,
+	CHECK(rc == 0 && strcmp(c.key, want) == 0,
 	      "relative path -> \"%s\" (got \"%s\")", want, c.key);
 	snprintf(want, sizeof(want), "%s/paths/node", tmpdir);
-	EXPECT(rc == 0 && strcmp(c.spool, "/var/spool/bc") == 0,
+	CHECK(rc == 0 && strcmp(c.spool, "/var/spool/bc") == 0,
 	      "absolute default stays (got \"%s\")", c.spool);
 	bc_cfg_free(keys, NKEYS, &c);
 
 	rc = load_text("paths", "[node]\nname = a\n", &c, NULL, path,
 		       sizeof(path), err);
-	EXPECT(rc == 0 && strcmp(c.key, want) == 0,
+	CHECK(rc == 0 && strcmp(c.key, want) == 0,
 	      "relative default resolved too -> \"%s\" (got \"%s\")", want,
 	      c.key);
 	bc_cfg_free(keys, NKEYS, &c);
 
 	rc = load_text("paths", "[node]\nname = a\nkey = /etc/bc/node\n", &c,
 		       NULL, path, sizeof(path), err);
-	EXPECT(rc == 0 && strcmp(c.key, "/etc/bc/node") == 0,
+	CHECK(rc == 0 && strcmp(c.key, "/etc/bc/node") == 0,
 	      "absolute path kept (got \"%s\")", c.key);
 	bc_cfg_free(keys, NKEYS, &c);
 
 	rc = load_text("paths", "[node]\nname = a\nkey =\n", &c, NULL, path,
 		       sizeof(path), err);
-	EXPECT(rc < 0 && strstr(err, "[node] key") != NULL,
+	CHECK(rc < 0 && strstr(err, "[node] key") != NULL,
 	      "empty path refused (\"%s\")", err);
 	bc_cfg_free(keys, NKEYS, &c);
 
@@ -380,11 +373,11 @@ static void test_paths(void)
 		dir[sizeof(dir) - 1] = '\0';
 		memset(value, 'v', sizeof(value) - 1);
 		value[sizeof(value) - 1] = '\0';
-		EXPECT(bc_cfg_path(out, value, dir) < 0,
+		CHECK(bc_cfg_path(out, value, dir) < 0,
 		      "bc_cfg_path: %zu-byte result refused", strlen(dir) + 1 +
 		      strlen(value));
 		memset(&cc, 0, sizeof(cc));
-		EXPECT(bc_cfg_parse_value(&keys[1], &cc, value, dir, err,
+		CHECK(bc_cfg_parse_value(&keys[1], &cc, value, dir, err,
 					 sizeof(err)) < 0 &&
 			      strstr(err, "bad path") != NULL,
 		      "path key: over-long joined path refused (\"%.40s\")", err);
@@ -393,13 +386,13 @@ static void test_paths(void)
 	{
 		char out[BC_CFG_STR_MAX];
 
-		EXPECT(bc_cfg_path(out, "x/y", "/etc/bc") == 0 &&
+		CHECK(bc_cfg_path(out, "x/y", "/etc/bc") == 0 &&
 			      strcmp(out, "/etc/bc/x/y") == 0,
 		      "bc_cfg_path joins (got \"%s\")", out);
-		EXPECT(bc_cfg_path(out, "/abs", "/etc/bc") == 0 &&
+		CHECK(bc_cfg_path(out, "/abs", "/etc/bc") == 0 &&
 			      strcmp(out, "/abs") == 0,
 		      "bc_cfg_path keeps absolute (got \"%s\")", out);
-		EXPECT(bc_cfg_path(out, "x", "") == 0 && strcmp(out, "x") == 0,
+		CHECK(bc_cfg_path(out, "x", "") == 0 && strcmp(out, "x") == 0,
 		      "bc_cfg_path with empty dir (got \"%s\")", out);
 	}
 }
@@ -415,7 +408,7 @@ static void test_extra(void)
 		       "[node]\nname = a\n[source.postfix]\npath = /var/log/mail.log\n"
 		       "[source.dovecot]\npath = /var/log/dovecot.log # dovecot\n",
 		       &c, extra, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.extra_calls == 2 &&
+	CHECK(rc == 0 && c.extra_calls == 2 &&
 		      strcmp(c.extra_last,
 			     "source.dovecot=/var/log/dovecot.log") == 0,
 	      "extra sections reach the handler, comment stripped (got %d, \"%s\", \"%s\")",
@@ -429,7 +422,7 @@ static void test_extra(void)
 
 		snprintf(want, sizeof(want), "%s:4: [source.x] level: unknown key",
 			 path);
-		EXPECT(rc < 0 && strcmp(err, want) == 0,
+		CHECK(rc < 0 && strcmp(err, want) == 0,
 		      "extra handler error gets file, line, section and key (got \"%s\")",
 		      err);
 	}
@@ -437,7 +430,7 @@ static void test_extra(void)
 
 	rc = load_text("extra", "[node]\nname = a\n[other]\nx = 1\n", &c, extra,
 		       path, sizeof(path), err);
-	EXPECT(rc < 0 && strstr(err, ":4: [other] x: unknown section") != NULL,
+	CHECK(rc < 0 && strstr(err, ":4: [other] x: unknown section") != NULL,
 	      "extra handler refusal (got \"%s\")", err);
 	bc_cfg_free(keys, NKEYS, &c);
 }
@@ -451,11 +444,11 @@ static void test_defaults_reset(void)
 
 	rc = load_text("reset", "[node]\nname = a\n[ban]\nallow = 10.0.0.0/8\n",
 		       &c, NULL, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.allow.n == 1, "allow list from the file");
+	CHECK(rc == 0 && c.allow.n == 1, "allow list from the file");
 	bc_cfg_free(keys, NKEYS, &c);
 	rc = load_text("reset", "[node]\nname = a\n", &c, NULL, path,
 		       sizeof(path), err);
-	EXPECT(rc == 0 && c.allow.n == 2, "next load starts from the defaults");
+	CHECK(rc == 0 && c.allow.n == 2, "next load starts from the defaults");
 	bc_cfg_free(keys, NKEYS, &c);
 }
 
@@ -472,7 +465,7 @@ static void test_bad_default(void)
 	snprintf(path, sizeof(path), "%s/bad-default.ini", tmpdir);
 	write_text(path, "[s]\n");
 	rc = bc_cfg_load(path, bad, 1, &v, NULL, err, sizeof(err));
-	EXPECT(rc < 0 && strstr(err, "[s] n") != NULL,
+	CHECK(rc < 0 && strstr(err, "[s] n") != NULL,
 	      "bad table default refused (\"%s\")", err);
 }
 
@@ -503,7 +496,7 @@ static void test_parse_value(void)
 		memset(&c, 0, sizeof(c));
 		rc = bc_cfg_parse_value(&keys[cases[i].key], &c,
 					cases[i].value, "/", err, sizeof(err));
-		EXPECT((rc == 0) == (cases[i].ok != 0),
+		CHECK((rc == 0) == (cases[i].ok != 0),
 		      "[%s] %s = \"%s\" %s (err \"%s\")",
 		      keys[cases[i].key].section, keys[cases[i].key].name,
 		      cases[i].value, cases[i].ok ? "accepted" : "refused", err);
@@ -522,7 +515,7 @@ static void test_parse_value(void)
 				 "%zu,", k + 1);
 		rc = bc_cfg_parse_value(&keys[8], &c, text, "/", err,
 					sizeof(err));
-		EXPECT(rc < 0, "%d ports refused (max %d)", BC_CFG_MAX_PORTS + 1,
+		CHECK(rc < 0, "%d ports refused (max %d)", BC_CFG_MAX_PORTS + 1,
 		      BC_CFG_MAX_PORTS);
 	}
 }
@@ -598,7 +591,7 @@ static void test_endpoints(void)
 			const char *got = strcmp(cases[i].key, "bind") == 0
 						  ? c.bind : c.connect;
 
-			EXPECT(rc == 0 && strcmp(got, cases[i].value) == 0,
+			CHECK(rc == 0 && strcmp(got, cases[i].value) == 0,
 			       "[net] %s = %s accepted and kept (err \"%s\")",
 			       cases[i].key, cases[i].value, err);
 		} else {
@@ -606,7 +599,7 @@ static void test_endpoints(void)
 				 "%s:4: [net] %s: expected tcp://HOST:PORT with "
 				 "PORT 1..65535, got \"%s\"%s",
 				 path, cases[i].key, cases[i].value, cases[i].hint);
-			EXPECT(rc < 0 && strcmp(err, want) == 0,
+			CHECK(rc < 0 && strcmp(err, want) == 0,
 			       "[net] %s = %s refused: \"%s\" (got \"%s\")",
 			       cases[i].key, cases[i].value, want, err);
 		}
@@ -616,16 +609,16 @@ static void test_endpoints(void)
 		char host[64], err[ERRLEN];
 		uint16_t port = 0;
 
-		EXPECT(bc_cfg_endpoint("tcp://[fd00::1]:7711", true, host,
+		CHECK(bc_cfg_endpoint("tcp://[fd00::1]:7711", true, host,
 				       sizeof(host), &port, err, sizeof(err)) == 0 &&
 			       strcmp(host, "fd00::1") == 0 && port == 7711,
 		       "bc_cfg_endpoint splits [fd00::1]:7711 (got \"%s\" %u)",
 		       host, (unsigned)port);
-		EXPECT(bc_cfg_endpoint("tcp://coordinator.example.net:7710",
+		CHECK(bc_cfg_endpoint("tcp://coordinator.example.net:7710",
 				       false, host, 8, &port, err,
 				       sizeof(err)) < 0,
 		       "bc_cfg_endpoint: a host longer than the buffer is refused");
-		EXPECT(bc_cfg_endpoint_any("*") && bc_cfg_endpoint_any("0.0.0.0") &&
+		CHECK(bc_cfg_endpoint_any("*") && bc_cfg_endpoint_any("0.0.0.0") &&
 			       bc_cfg_endpoint_any("::") &&
 			       !bc_cfg_endpoint_any("127.0.0.1") &&
 			       !bc_cfg_endpoint_any("::1") &&
@@ -648,29 +641,29 @@ static void test_where(void)
 		       "# top\n[node]\nname = a\n\n[ban] ; comment\n"
 		       "maxretry = 3   # three\n[source.x]\npath = /x\n",
 		       &c, extra, path, sizeof(path), err);
-	EXPECT(rc == 0, "where: loads (err \"%s\")", err);
-	EXPECT(bc_cfg_line(path, "node", "name") == 3,
+	CHECK(rc == 0, "where: loads (err \"%s\")", err);
+	CHECK(bc_cfg_line(path, "node", "name") == 3,
 	       "bc_cfg_line: [node] name on line 3 (got %d)",
 	       bc_cfg_line(path, "node", "name"));
-	EXPECT(bc_cfg_line(path, "ban", "maxretry") == 6,
+	CHECK(bc_cfg_line(path, "ban", "maxretry") == 6,
 	       "bc_cfg_line: [ban] maxretry on line 6 (got %d)",
 	       bc_cfg_line(path, "ban", "maxretry"));
-	EXPECT(bc_cfg_line(path, "source.x", "path") == 8,
+	CHECK(bc_cfg_line(path, "source.x", "path") == 8,
 	       "bc_cfg_line: an extra section's key (got %d)",
 	       bc_cfg_line(path, "source.x", "path"));
-	EXPECT(bc_cfg_line(path, "ban", "factor") == 0,
+	CHECK(bc_cfg_line(path, "ban", "factor") == 0,
 	       "bc_cfg_line: a key left to its default is 0");
-	EXPECT(bc_cfg_line(path, "node", "maxretry") == 0,
+	CHECK(bc_cfg_line(path, "node", "maxretry") == 0,
 	       "bc_cfg_line: the section counts");
-	EXPECT(bc_cfg_err(err, sizeof(err), path, "ban", "maxretry",
+	CHECK(bc_cfg_err(err, sizeof(err), path, "ban", "maxretry",
 			  "\"%s\": too %s", "3", "few") == -1,
 	       "bc_cfg_err returns -1");
 	snprintf(want, sizeof(want), "%s:6: [ban] maxretry: \"3\": too few", path);
-	EXPECT(strcmp(err, want) == 0, "bc_cfg_err: \"%s\" (got \"%s\")", want,
+	CHECK(strcmp(err, want) == 0, "bc_cfg_err: \"%s\" (got \"%s\")", want,
 	       err);
 	bc_cfg_err(err, sizeof(err), path, "ban", "factor", "default");
 	snprintf(want, sizeof(want), "%s: [ban] factor: default", path);
-	EXPECT(strcmp(err, want) == 0,
+	CHECK(strcmp(err, want) == 0,
 	       "bc_cfg_err for a default: no line (got \"%s\")", err);
 	bc_cfg_free(keys, NKEYS, &c);
 }
@@ -688,7 +681,7 @@ static void dropin(const char *sub, const char *name, const char *text)
 		return;
 	snprintf(f, sizeof(f), "%s/%s", d, name);
 	if (write_text(f, text) < 0)
-		EXPECT(0, "write %s: %s", f, strerror(errno));
+		CHECK(0, "write %s: %s", f, strerror(errno));
 }
 
 /* The expected error: "DIR/sub/test.d/NAME:LINE: REST". */
@@ -704,7 +697,7 @@ static void expect_dropin_err(const char *what, int rc, const char *err,
 	else
 		snprintf(want, sizeof(want), "%s/%s/test.d/%s: %s", tmpdir, sub,
 			 name, rest);
-	EXPECT(rc == -1 && strcmp(err, want) == 0, "%s: \"%s\" (got \"%s\")",
+	CHECK(rc == -1 && strcmp(err, want) == 0, "%s: \"%s\" (got \"%s\")",
 	       what, want, err);
 }
 
@@ -723,24 +716,24 @@ static void test_dropins(void)
 	int rc;
 
 	if (d == NULL) {
-		EXPECT(0, "dropins: out of memory");
+		CHECK(0, "dropins: out of memory");
 		return;
 	}
 	/* no directory: the main file alone */
 	rc = load_text("di-none", main_text, &c, NULL, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.maxretry == 2,
+	CHECK(rc == 0 && c.maxretry == 2,
 	       "dropins: no test.d: main file alone (rc %d, \"%s\")", rc, err);
-	EXPECT(bc_cfg_dropins(path, d, err, ERRLEN) == 0 && d->n == 0,
+	CHECK(bc_cfg_dropins(path, d, err, ERRLEN) == 0 && d->n == 0,
 	       "dropins: a missing directory lists none (\"%s\")", err);
 	snprintf(want, sizeof(want), "%s/di-none/test.d", tmpdir);
-	EXPECT(strcmp(d->dir, want) == 0, "dropins: NAME.ini -> NAME.d (\"%s\")",
+	CHECK(strcmp(d->dir, want) == 0, "dropins: NAME.ini -> NAME.d (\"%s\")",
 	       d->dir);
 	bc_cfg_free(keys, NKEYS, &c);
 
 	/* an empty directory: the same */
 	dropin("di-empty", NULL, NULL);
 	rc = load_text("di-empty", main_text, &c, NULL, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.maxretry == 2 && c.allow.n == 1,
+	CHECK(rc == 0 && c.maxretry == 2 && c.allow.n == 1,
 	       "dropins: empty test.d: main file alone (rc %d, \"%s\")", rc, err);
 	bc_cfg_free(keys, NKEYS, &c);
 
@@ -751,32 +744,32 @@ static void test_dropins(void)
 	dropin("di-order", "a.ini", "[ban]\nallow = 192.0.2.0/24, 198.51.100.0/24, ::1\n"
 				    "factor = 4\n[node]\nname = b\nkey = keys/k1\n");
 	rc = load_text("di-order", main_text, &c, NULL, path, sizeof(path), err);
-	EXPECT(rc == 0, "dropins: four drop-ins load (\"%s\")", err);
-	EXPECT(c.maxretry == 7, "dropins: 10-a, 20-b, Z, a in byte order: "
+	CHECK(rc == 0, "dropins: four drop-ins load (\"%s\")", err);
+	CHECK(c.maxretry == 7, "dropins: 10-a, 20-b, Z, a in byte order: "
 	       "maxretry of Z.ini (7) over 20-b's 4, 10-a's 3 and the main "
 	       "file's 2 (got %lld)", (long long)c.maxretry);
-	EXPECT(c.factor == 4, "dropins: 'Z' before 'a' whatever the locale: "
+	CHECK(c.factor == 4, "dropins: 'Z' before 'a' whatever the locale: "
 	       "factor of a.ini (4) over Z.ini's 3 (got %g)", c.factor);
-	EXPECT(c.bantime == 7200,
+	CHECK(c.bantime == 7200,
 	       "dropins: a key only a drop-in sets is taken (bantime %lld)",
 	       (long long)c.bantime);
-	EXPECT(strcmp(c.name, "b") == 0,
+	CHECK(strcmp(c.name, "b") == 0,
 	       "dropins: a drop-in replaces a main-file key (name \"%s\")", c.name);
-	EXPECT(c.allow.n == 3, "dropins: a list is replaced, not appended to "
+	CHECK(c.allow.n == 3, "dropins: a list is replaced, not appended to "
 	       "(%zu entries, want 3)", c.allow.n);
 	snprintf(want, sizeof(want), "%s/di-order/keys/k1", tmpdir);
-	EXPECT(strcmp(c.key, want) == 0, "dropins: a relative path resolves "
+	CHECK(strcmp(c.key, want) == 0, "dropins: a relative path resolves "
 	       "against the main file's directory: \"%s\" (got \"%s\")", want,
 	       c.key);
 	bc_cfg_free(keys, NKEYS, &c);
-	EXPECT(bc_cfg_dropins(path, d, err, ERRLEN) == 0 && d->n == 4 &&
+	CHECK(bc_cfg_dropins(path, d, err, ERRLEN) == 0 && d->n == 4 &&
 		       strstr(d->path[0], "/test.d/10-a.ini") != NULL &&
 		       strstr(d->path[1], "/test.d/20-b.ini") != NULL &&
 		       strstr(d->path[2], "/test.d/Z.ini") != NULL &&
 		       strstr(d->path[3], "/test.d/a.ini") != NULL,
 	       "bc_cfg_dropins: 10-a, 20-b, Z, a (n %zu)", d->n);
 	/* where a key was set: the last file that sets it */
-	EXPECT(bc_cfg_line(path, "ban", "bantime") == 3,
+	CHECK(bc_cfg_line(path, "ban", "bantime") == 3,
 	       "bc_cfg_line: 10-a.ini's line 3 (got %d)",
 	       bc_cfg_line(path, "ban", "bantime"));
 	bc_cfg_err(err, ERRLEN, path, "ban", "maxretry", "too %s", "many");
@@ -787,9 +780,9 @@ static void test_dropins(void)
 			  "a.ini", 6, "[node] key: no");
 	rc = bc_cfg_err(err, ERRLEN, path, "net", "bind", "d");
 	snprintf(want, sizeof(want), "%s: [net] bind: d", path);
-	EXPECT(rc == -1 && strcmp(err, want) == 0,
+	CHECK(rc == -1 && strcmp(err, want) == 0,
 	       "bc_cfg_err: a default names the main file (got \"%s\")", err);
-	EXPECT(bc_cfg_line(path, "ban", "offset") == 0,
+	CHECK(bc_cfg_line(path, "ban", "offset") == 0,
 	       "bc_cfg_line: a default is 0 with drop-ins too");
 	{
 		char note[512], w2[PATHBUF + 128];
@@ -797,10 +790,10 @@ static void test_dropins(void)
 		bc_cfg_dropins_note(path, note, sizeof(note));
 		snprintf(w2, sizeof(w2), ", 4 drop-ins in %s/di-order/test.d: "
 			 "10-a.ini, 20-b.ini, Z.ini, a.ini", tmpdir);
-		EXPECT(strcmp(note, w2) == 0, "bc_cfg_dropins_note: \"%s\" (got \"%s\")",
+		CHECK(strcmp(note, w2) == 0, "bc_cfg_dropins_note: \"%s\" (got \"%s\")",
 		       w2, note);
 		bc_cfg_dropins_note(path, note, 40);
-		EXPECT(strlen(note) == 39 && strcmp(note + 36, "...") == 0,
+		CHECK(strlen(note) == 39 && strcmp(note + 36, "...") == 0,
 		       "bc_cfg_dropins_note: cut with \"...\" (\"%s\")", note);
 	}
 
@@ -813,7 +806,7 @@ static void test_dropins(void)
 	dropin("di-skip", "50-x.conf", "[ban]\nmaxretry = 9\n");
 	dropin("di-skip", "50-x.INI", "[ban]\nmaxretry = 9\n");
 	rc = load_text("di-skip", main_text, &c, NULL, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.maxretry == 2,
+	CHECK(rc == 0 && c.maxretry == 2,
 	       "dropins: README, *.ini~, *.ini.dpkg-old, .hidden.ini, .ini, "
 	       "*.conf, *.INI skipped (rc %d, maxretry %lld, \"%s\")", rc,
 	       (long long)c.maxretry, err);
@@ -861,7 +854,7 @@ static void test_dropins(void)
 	}
 	dropin("di-err", "20-bad.ini", "[ban]\nmaxretry = 5\n");
 	rc = load_text("di-err", main_text, &c, NULL, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.maxretry == 5,
+	CHECK(rc == 0 && c.maxretry == 5,
 	       "dropins: the same key in the main file and a drop-in is no error "
 	       "(rc %d, \"%s\")", rc, err);
 	bc_cfg_free(keys, NKEYS, &c);
@@ -870,7 +863,7 @@ static void test_dropins(void)
 	dropin("di-req", "10-name.ini", "[node]\nname = fromdropin\n");
 	rc = load_text("di-req", "[ban]\nmaxretry = 3\n", &c, NULL, path,
 		       sizeof(path), err);
-	EXPECT(rc == 0 && strcmp(c.name, "fromdropin") == 0,
+	CHECK(rc == 0 && strcmp(c.name, "fromdropin") == 0,
 	       "dropins: a required key set by a drop-in only (rc %d, \"%s\")", rc,
 	       err);
 	bc_cfg_free(keys, NKEYS, &c);
@@ -879,7 +872,7 @@ static void test_dropins(void)
 	dropin("di-extra", "50-mail.ini", "[source.mail]\npath = /var/log/mail.log\n");
 	rc = load_text("di-extra", "[node]\nname = a\n[source.x]\npath = /x\n", &c,
 		       extra, path, sizeof(path), err);
-	EXPECT(rc == 0 && c.extra_calls == 2 &&
+	CHECK(rc == 0 && c.extra_calls == 2 &&
 		       strcmp(c.extra_last, "source.mail=/var/log/mail.log") == 0,
 	       "dropins: [source.mail] of a drop-in reaches the handler after "
 	       "the main file's (calls %d, \"%s\", \"%s\")", c.extra_calls,
@@ -902,10 +895,10 @@ static void test_dropins(void)
 		dropin("di-link", NULL, NULL);
 		snprintf(link, sizeof(link), "%s/di-link/test.d/30-shared.ini",
 			 tmpdir);
-		EXPECT(symlink(target, link) == 0, "symlink: %s", strerror(errno));
+		CHECK(symlink(target, link) == 0, "symlink: %s", strerror(errno));
 		rc = load_text("di-link", main_text, &c, NULL, path, sizeof(path),
 			       err);
-		EXPECT(rc == 0 && c.maxretry == 8,
+		CHECK(rc == 0 && c.maxretry == 8,
 		       "dropins: a symlink to a file is followed (rc %d, %lld, \"%s\")",
 		       rc, (long long)c.maxretry, err);
 		bc_cfg_free(keys, NKEYS, &c);
@@ -940,7 +933,7 @@ static void test_dropins(void)
 		rc = load_text("di-file", main_text, &c, NULL, path, sizeof(path),
 			       err);
 		snprintf(want, sizeof(want), "%s: Not a directory", dd);
-		EXPECT(rc == -1 && strcmp(err, want) == 0,
+		CHECK(rc == -1 && strcmp(err, want) == 0,
 		       "dropins: test.d a file: \"%s\" (got \"%s\")", want, err);
 		bc_cfg_free(keys, NKEYS, &c);
 		if (geteuid() != 0) {
@@ -950,7 +943,7 @@ static void test_dropins(void)
 			rc = load_text("di-perm", main_text, &c, NULL, path,
 				       sizeof(path), err);
 			snprintf(want, sizeof(want), "%s: Permission denied", dd);
-			EXPECT(rc == -1 && strcmp(err, want) == 0,
+			CHECK(rc == -1 && strcmp(err, want) == 0,
 			       "dropins: unreadable test.d: \"%s\" (got \"%s\")",
 			       want, err);
 			chmod(dd, 0700);
@@ -971,7 +964,7 @@ static void test_dropins(void)
 			       err);
 		snprintf(want, sizeof(want), "%s/di-many/test.d: more than %d "
 			 "drop-in files", tmpdir, BC_CFG_DROPIN_MAX);
-		EXPECT(rc == -1 && strcmp(err, want) == 0,
+		CHECK(rc == -1 && strcmp(err, want) == 0,
 		       "dropins: %d files: \"%s\" (got \"%s\")",
 		       BC_CFG_DROPIN_MAX + 1, want, err);
 		bc_cfg_free(keys, NKEYS, &c);
@@ -991,7 +984,7 @@ static void test_dropins(void)
 		write_text(dd, "[ban]\nmaxretry = 6\n");
 		memset(&c, 0, sizeof(c));
 		rc = bc_cfg_load(f, keys, NKEYS, &c, NULL, err, ERRLEN);
-		EXPECT(rc == 0 && c.maxretry == 6,
+		CHECK(rc == 0 && c.maxretry == 6,
 		       "dropins: bc.conf reads bc.conf.d/ (rc %d, %lld, \"%s\")", rc,
 		       (long long)c.maxretry, err);
 		bc_cfg_free(keys, NKEYS, &c);
@@ -1008,22 +1001,22 @@ static void test_dir(void)
 	snprintf(f, sizeof(f), "%s/dir/file", tmpdir);
 	mkdir(d, 0700);
 	write_text(f, "x");
-	EXPECT(bc_cfg_dir(d, R_OK | X_OK, err, sizeof(err)) == 0,
+	CHECK(bc_cfg_dir(d, R_OK | X_OK, err, sizeof(err)) == 0,
 	       "bc_cfg_dir: a directory (err \"%s\")", err);
-	EXPECT(bc_cfg_dir(f, R_OK | X_OK, err, sizeof(err)) < 0,
+	CHECK(bc_cfg_dir(f, R_OK | X_OK, err, sizeof(err)) < 0,
 	       "bc_cfg_dir: a file refused");
 	snprintf(want, sizeof(want), "\"%s\": not a directory", f);
-	EXPECT(strcmp(err, want) == 0, "bc_cfg_dir: \"%s\" (got \"%s\")", want,
+	CHECK(strcmp(err, want) == 0, "bc_cfg_dir: \"%s\" (got \"%s\")", want,
 	       err);
 	snprintf(f, sizeof(f), "%s/dir/absent", tmpdir);
-	EXPECT(bc_cfg_dir(f, R_OK | X_OK, err, sizeof(err)) < 0,
+	CHECK(bc_cfg_dir(f, R_OK | X_OK, err, sizeof(err)) < 0,
 	       "bc_cfg_dir: a missing directory refused");
 	snprintf(want, sizeof(want), "\"%s\": No such file or directory", f);
-	EXPECT(strcmp(err, want) == 0, "bc_cfg_dir: \"%s\" (got \"%s\")", want,
+	CHECK(strcmp(err, want) == 0, "bc_cfg_dir: \"%s\" (got \"%s\")", want,
 	       err);
 	if (geteuid() != 0) { /* root passes access(2) whatever the mode */
 		chmod(d, 0);
-		EXPECT(bc_cfg_dir(d, R_OK | X_OK, err, sizeof(err)) < 0 &&
+		CHECK(bc_cfg_dir(d, R_OK | X_OK, err, sizeof(err)) < 0 &&
 			       strstr(err, "Permission denied") != NULL,
 		       "bc_cfg_dir: an unreadable directory refused (\"%s\")",
 		       err);
@@ -1047,7 +1040,7 @@ int main(void)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/bc-test-config.XXXXXX",
 		 t && *t ? t : "/tmp");
 	if (mkdtemp(tmpdir) == NULL) {
-		EXPECT(0, "mkdtemp: %s", strerror(errno));
+		CHECK(0, "mkdtemp: %s", strerror(errno));
 		return tap_done();
 	}
 	test_errors();

@@ -5,13 +5,6 @@
 #include "common/keys.h"
 #include "tests/unit/tap.h"
 
-/* tap.h's CHECK evaluates its condition twice; evaluate it once. */
-#define EXPECT(cond, ...)                                                     \
-	do {                                                                  \
-		const int expect_ok_ = (cond) ? 1 : 0;                        \
-		CHECK(expect_ok_, __VA_ARGS__);                               \
-	} while (0)
-
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -97,61 +90,61 @@ static void test_generate(void)
 	snprintf(kpath, sizeof(kpath), "%s.key", base);
 	snprintf(ppath, sizeof(ppath), "%s.pub", base);
 	umask(0);
-	EXPECT(bc_key_generate(base, err, sizeof(err)) == 0,
+	CHECK(bc_key_generate(base, err, sizeof(err)) == 0,
 	      "generate %s (err \"%s\")", base, err);
 	umask(022);
-	EXPECT(file_mode(kpath) == 0600, "secret file mode 0600 even with umask 0 (got %03o)",
+	CHECK(file_mode(kpath) == 0600, "secret file mode 0600 even with umask 0 (got %03o)",
 	      (unsigned)file_mode(kpath));
-	EXPECT(file_mode(ppath) == 0644, "public file mode 0644 (got %03o)",
+	CHECK(file_mode(ppath) == 0644, "public file mode 0644 (got %03o)",
 	      (unsigned)file_mode(ppath));
 	read_text(kpath, before, sizeof(before));
-	EXPECT(strncmp(before, "bancluster-ed25519-secret ", 26) == 0 &&
+	CHECK(strncmp(before, "bancluster-ed25519-secret ", 26) == 0 &&
 		      strchr(before, '\n') == before + strlen(before) - 1,
 	      "secret file is one tagged line");
 	read_text(ppath, after, sizeof(after));
-	EXPECT(strncmp(after, "bancluster-ed25519-public ", 26) == 0 &&
+	CHECK(strncmp(after, "bancluster-ed25519-public ", 26) == 0 &&
 		      strchr(after, '\n') == after + strlen(after) - 1,
 	      "public file is one tagged line");
 
 	/* refuses to overwrite, and leaves both files as they were */
 	err[0] = '\0';
-	EXPECT(bc_key_generate(base, err, sizeof(err)) < 0 && err[0] != '\0',
+	CHECK(bc_key_generate(base, err, sizeof(err)) < 0 && err[0] != '\0',
 	      "second generate refused (\"%s\")", err);
 	read_text(kpath, after, sizeof(after));
-	EXPECT(strcmp(before, after) == 0, "secret file unchanged");
+	CHECK(strcmp(before, after) == 0, "secret file unchanged");
 
 	/* the pair loads and matches */
 	memset(&k, 0, sizeof(k));
 	memset(&p, 0, sizeof(p));
-	EXPECT(bc_key_load_secret(&k, base, err, sizeof(err)) == 0,
+	CHECK(bc_key_load_secret(&k, base, err, sizeof(err)) == 0,
 	      "load secret by base path (err \"%s\")", err);
-	EXPECT(bc_key_load_public(&p, ppath, err, sizeof(err)) == 0,
+	CHECK(bc_key_load_public(&p, ppath, err, sizeof(err)) == 0,
 	      "load public (err \"%s\")", err);
-	EXPECT(memcmp(k.pk, p.pk, 32) == 0, "public key matches the secret");
+	CHECK(memcmp(k.pk, p.pk, 32) == 0, "public key matches the secret");
 	crypto_generichash(id, sizeof(id), k.pk, 32, NULL, 0);
-	EXPECT(memcmp(k.id, id, sizeof(id)) == 0 &&
+	CHECK(memcmp(k.id, id, sizeof(id)) == 0 &&
 		      memcmp(p.id, id, sizeof(id)) == 0,
 	      "key id is BLAKE2b-128 of the public key");
-	EXPECT(memcmp(k.curve_pk, p.curve_pk, 32) == 0,
+	CHECK(memcmp(k.curve_pk, p.curve_pk, 32) == 0,
 	      "curve public keys agree");
 	crypto_scalarmult_base(curve, k.curve_sk);
-	EXPECT(memcmp(curve, k.curve_pk, 32) == 0,
+	CHECK(memcmp(curve, k.curve_pk, 32) == 0,
 	      "curve secret matches curve public");
 	crypto_sign_detached(sig, NULL, msg, sizeof(msg), k.sk);
-	EXPECT(crypto_sign_verify_detached(sig, msg, sizeof(msg), p.pk) == 0,
+	CHECK(crypto_sign_verify_detached(sig, msg, sizeof(msg), p.pk) == 0,
 	      "signature by the secret verifies with the public file");
 	{
 		struct bc_key k2;
 
 		memset(&k2, 0, sizeof(k2));
-		EXPECT(bc_key_load_secret(&k2, kpath, err, sizeof(err)) == 0 &&
+		CHECK(bc_key_load_secret(&k2, kpath, err, sizeof(err)) == 0 &&
 			      memcmp(k2.sk, k.sk, 64) == 0,
 		      "load secret by PATH.key gives the same key");
 		bc_key_wipe(&k2);
 		{
 			static const struct bc_key zero;
 
-			EXPECT(memcmp(&k2, &zero, sizeof(zero)) == 0,
+			CHECK(memcmp(&k2, &zero, sizeof(zero)) == 0,
 			      "bc_key_wipe zeroes every field");
 		}
 	}
@@ -165,7 +158,7 @@ static void test_generate(void)
 		make_path(b2, "gen", "node2");
 		snprintf(p2, sizeof(p2), "%s.pub", b2);
 		memset(&q, 0, sizeof(q));
-		EXPECT(bc_key_generate(b2, err, sizeof(err)) == 0 &&
+		CHECK(bc_key_generate(b2, err, sizeof(err)) == 0 &&
 			      bc_key_load_public(&q, p2, err, sizeof(err)) == 0 &&
 			      memcmp(q.pk, p.pk, 32) != 0,
 		      "a second key is a different key");
@@ -179,7 +172,7 @@ static void test_generate(void)
 		snprintf(k3, sizeof(k3), "%s.key", b3);
 		snprintf(p3, sizeof(p3), "%s.pub", b3);
 		write_text(p3, "stale\n", 0644);
-		EXPECT(bc_key_generate(b3, err, sizeof(err)) < 0 && !exists(k3),
+		CHECK(bc_key_generate(b3, err, sizeof(err)) < 0 && !exists(k3),
 		      "existing .pub: refused, no .key left (\"%s\")", err);
 	}
 
@@ -188,7 +181,7 @@ static void test_generate(void)
 		char b4[PATHBUF];
 
 		snprintf(b4, sizeof(b4), "%s/no/such/dir/node", tmpdir);
-		EXPECT(bc_key_generate(b4, err, sizeof(err)) < 0 &&
+		CHECK(bc_key_generate(b4, err, sizeof(err)) < 0 &&
 			      strstr(err, "No such file") != NULL,
 		      "missing directory refused (\"%s\")", err);
 	}
@@ -210,7 +203,7 @@ static void test_secret_modes(void)
 	make_path(base, "modes", "node");
 	snprintf(kpath, sizeof(kpath), "%s.key", base);
 	if (bc_key_generate(base, err, sizeof(err)) < 0) {
-		EXPECT(0, "generate for mode tests: %s", err);
+		CHECK(0, "generate for mode tests: %s", err);
 		return;
 	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -221,10 +214,10 @@ static void test_secret_modes(void)
 		err[0] = '\0';
 		rc = bc_key_load_secret(&k, base, err, sizeof(err));
 		if (cases[i].ok)
-			EXPECT(rc == 0, "secret with mode %03o accepted (\"%s\")",
+			CHECK(rc == 0, "secret with mode %03o accepted (\"%s\")",
 			      (unsigned)cases[i].mode, err);
 		else
-			EXPECT(rc < 0 && strstr(err, kpath) != NULL &&
+			CHECK(rc < 0 && strstr(err, kpath) != NULL &&
 				      strstr(err, "chmod 600") != NULL,
 			      "secret with mode %03o refused, says how to fix (\"%s\")",
 			      (unsigned)cases[i].mode, err);
@@ -286,7 +279,7 @@ static void test_malformed(void)
 
 			rc = bc_key_load_public(&p, path, err, sizeof(err));
 		}
-		EXPECT(rc < 0 && strstr(err, path) != NULL,
+		CHECK(rc < 0 && strstr(err, path) != NULL,
 		      "%s: refused, error names the file (\"%s\")", b->what, err);
 	}
 
@@ -297,11 +290,11 @@ static void test_malformed(void)
 
 		make_path(path, "bad", "good.key");
 		write_text(path, "bancluster-ed25519-secret " GOOD_B64 "\n", 0600);
-		EXPECT(bc_key_load_secret(&k, path, err, sizeof(err)) == 0,
+		CHECK(bc_key_load_secret(&k, path, err, sizeof(err)) == 0,
 		      "control: well-formed secret loads (\"%s\")", err);
 		bc_key_wipe(&k);
 		write_text(path, "bancluster-ed25519-secret " GOOD_B64, 0600);
-		EXPECT(bc_key_load_secret(&k, path, err, sizeof(err)) == 0,
+		CHECK(bc_key_load_secret(&k, path, err, sizeof(err)) == 0,
 		      "control: no final newline is fine (\"%s\")", err);
 		bc_key_wipe(&k);
 	}
@@ -315,16 +308,16 @@ static void test_malformed(void)
 
 		make_path(dpath, "bad", "dir.key");
 		mkdir(dpath, 0700);
-		EXPECT(bc_key_load_secret(&k, dpath, err, sizeof(err)) < 0,
+		CHECK(bc_key_load_secret(&k, dpath, err, sizeof(err)) < 0,
 		      "a directory is refused (\"%s\")", err);
 		make_path(gpath, "bad", "good.key");
 		make_path(lpath, "bad", "link.key");
 		write_text(gpath, "bancluster-ed25519-secret " GOOD_B64 "\n", 0600);
 		if (symlink(gpath, lpath) == 0)
-			EXPECT(bc_key_load_secret(&k, lpath, err, sizeof(err)) < 0,
+			CHECK(bc_key_load_secret(&k, lpath, err, sizeof(err)) < 0,
 			      "a symlinked secret is refused (\"%s\")", err);
 		make_path(lpath, "bad", "absent.pub");
-		EXPECT(bc_key_load_public(&p, lpath, err, sizeof(err)) < 0 &&
+		CHECK(bc_key_load_public(&p, lpath, err, sizeof(err)) < 0 &&
 			      strstr(err, "No such file") != NULL,
 		      "an absent file is refused (\"%s\")", err);
 		{
@@ -335,7 +328,7 @@ static void test_malformed(void)
 			memset(big + strlen(big), 'A', 2000);
 			big[sizeof(big) - 1] = '\0';
 			write_text(gpath, big, 0600);
-			EXPECT(bc_key_load_secret(&k, gpath, err, sizeof(err)) < 0,
+			CHECK(bc_key_load_secret(&k, gpath, err, sizeof(err)) < 0,
 			      "a 4 KiB key file is refused (\"%s\")", err);
 		}
 		bc_key_wipe(&k);
@@ -370,7 +363,7 @@ static void test_names(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		EXPECT(bc_name_valid(cases[i].name) == (cases[i].ok != 0),
+		CHECK(bc_name_valid(cases[i].name) == (cases[i].ok != 0),
 		      "name \"%s\" %s", cases[i].name,
 		      cases[i].ok ? "valid" : "invalid");
 }
@@ -389,7 +382,7 @@ static void test_ring(void)
 	for (i = 0; i < 3; i++) {
 		make_path(base, "ring", names[i]);
 		if (bc_key_generate(base, err, sizeof(err)) < 0)
-			EXPECT(0, "generate %s: %s", names[i], err);
+			CHECK(0, "generate %s: %s", names[i], err);
 	}
 	/* not keys: ignored */
 	make_path(other, "ring", "README");
@@ -399,38 +392,38 @@ static void test_ring(void)
 	make_path(other, "ring", ".pub");
 	write_text(other, "not a key\n", 0644);
 
-	EXPECT(bc_keyring_load_dir(&kr, d, 7, err, sizeof(err)) == 0 &&
+	CHECK(bc_keyring_load_dir(&kr, d, 7, err, sizeof(err)) == 0 &&
 		      kr.n == 3,
 	      "ring loads 3 keys, ignores other files (n %zu, \"%s\")", kr.n,
 	      err);
 	pa = bc_keyring_find_name(&kr, "alpha");
 	pb = bc_keyring_find_name(&kr, "beta.example");
-	EXPECT(pa != NULL && pb != NULL && pa != pb &&
+	CHECK(pa != NULL && pb != NULL && pa != pb &&
 		      bc_keyring_find_name(&kr, "c-3") != NULL,
 	      "every key is found by its file name");
-	EXPECT(bc_keyring_find_name(&kr, "alpha.pub") == NULL &&
+	CHECK(bc_keyring_find_name(&kr, "alpha.pub") == NULL &&
 		      bc_keyring_find_name(&kr, "gamma") == NULL &&
 		      bc_keyring_find_name(&kr, "") == NULL,
 	      "unknown names are not found");
-	EXPECT(pa != NULL && pa->role == 7 && pb->role == 7,
+	CHECK(pa != NULL && pa->role == 7 && pb->role == 7,
 	      "role set from the caller");
 	make_path(base, "ring", "alpha");
 	memset(&ka, 0, sizeof(ka));
 	if (bc_key_load_secret(&ka, base, err, sizeof(err)) == 0 && pa != NULL) {
 		uint8_t zero[4] = {0};
 
-		EXPECT(memcmp(pa->pk, ka.pk, 32) == 0,
+		CHECK(memcmp(pa->pk, ka.pk, 32) == 0,
 		      "ring key for alpha is alpha's key");
-		EXPECT(bc_keyring_find_id(&kr, ka.id, BC_KEY_ID_BYTES) == pa,
+		CHECK(bc_keyring_find_id(&kr, ka.id, BC_KEY_ID_BYTES) == pa,
 		      "found by key id");
-		EXPECT(bc_keyring_find_id(&kr, ka.id, BC_KEY_ID_BYTES - 1) == NULL &&
+		CHECK(bc_keyring_find_id(&kr, ka.id, BC_KEY_ID_BYTES - 1) == NULL &&
 			      bc_keyring_find_id(&kr, ka.id, 32) == NULL,
 		      "key id of the wrong length never matches");
-		EXPECT(bc_keyring_find_curve(&kr, ka.curve_pk) == pa,
+		CHECK(bc_keyring_find_curve(&kr, ka.curve_pk) == pa,
 		      "found by curve key");
-		EXPECT(bc_keyring_find_id(&kr, zero, 0) == NULL,
+		CHECK(bc_keyring_find_id(&kr, zero, 0) == NULL,
 		      "empty key id never matches");
-		EXPECT(pa->last_counter[0] == 0 && pa->last_counter[3] == 0,
+		CHECK(pa->last_counter[0] == 0 && pa->last_counter[3] == 0,
 		      "replay counters start at zero");
 	}
 	bc_key_wipe(&ka);
@@ -438,7 +431,7 @@ static void test_ring(void)
 		uint8_t junk[BC_KEY_ID_BYTES];
 
 		memset(junk, 0x42, sizeof(junk));
-		EXPECT(bc_keyring_find_id(&kr, junk, sizeof(junk)) == NULL,
+		CHECK(bc_keyring_find_id(&kr, junk, sizeof(junk)) == NULL,
 		      "unknown key id not found");
 	}
 
@@ -449,7 +442,7 @@ static void test_ring(void)
 		make_path(d2, "ring2", "");
 		make_path(b2, "ring2", "admin1");
 		bc_key_generate(b2, err, sizeof(err));
-		EXPECT(bc_keyring_load_dir(&kr, d2, 9, err, sizeof(err)) == 0 &&
+		CHECK(bc_keyring_load_dir(&kr, d2, 9, err, sizeof(err)) == 0 &&
 			      kr.n == 4 &&
 			      bc_keyring_find_name(&kr, "admin1") != NULL &&
 			      bc_keyring_find_name(&kr, "admin1")->role == 9,
@@ -457,7 +450,7 @@ static void test_ring(void)
 		      kr.n);
 	}
 	bc_keyring_free(&kr);
-	EXPECT(kr.v == NULL && kr.n == 0, "free resets the ring");
+	CHECK(kr.v == NULL && kr.n == 0, "free resets the ring");
 
 	/* the same key under two names is refused */
 	{
@@ -471,7 +464,7 @@ static void test_ring(void)
 		read_text(src, text, sizeof(text));
 		write_text(dst, text, 0644);
 		memset(&kr, 0, sizeof(kr));
-		EXPECT(bc_keyring_load_dir(&kr, d3, 1, err, sizeof(err)) < 0 &&
+		CHECK(bc_keyring_load_dir(&kr, d3, 1, err, sizeof(err)) < 0 &&
 			      strstr(err, "already trusted") != NULL,
 		      "one key under two names refused (\"%s\")", err);
 		bc_keyring_free(&kr);
@@ -509,7 +502,7 @@ static void test_ring(void)
 			}
 			memset(&kr, 0, sizeof(kr));
 			err[0] = '\0';
-			EXPECT(bc_keyring_load_dir(&kr, dd, 1, err, sizeof(err)) < 0 &&
+			CHECK(bc_keyring_load_dir(&kr, dd, 1, err, sizeof(err)) < 0 &&
 				      strstr(err, cases[k].file) != NULL,
 			      "ring with \"%s\" refused, file named (\"%s\")",
 			      cases[k].file, err);
@@ -523,7 +516,7 @@ static void test_ring(void)
 
 		snprintf(dd, sizeof(dd), "%s/no-such-dir", tmpdir);
 		memset(&kr, 0, sizeof(kr));
-		EXPECT(bc_keyring_load_dir(&kr, dd, 1, err, sizeof(err)) < 0 &&
+		CHECK(bc_keyring_load_dir(&kr, dd, 1, err, sizeof(err)) < 0 &&
 			      strstr(err, "no-such-dir") != NULL,
 		      "missing directory refused (\"%s\")", err);
 		bc_keyring_free(&kr);
@@ -544,11 +537,11 @@ static void test_ring_add(void)
 		p.id[1] = (uint8_t)(i >> 8);
 		rc = bc_keyring_add(&kr, &p);
 	}
-	EXPECT(rc == 0 && kr.n == BC_MAX_PEERS, "ring takes %d peers",
+	CHECK(rc == 0 && kr.n == BC_MAX_PEERS, "ring takes %d peers",
 	      BC_MAX_PEERS);
-	EXPECT(bc_keyring_add(&kr, &p) < 0 && kr.n == BC_MAX_PEERS,
+	CHECK(bc_keyring_add(&kr, &p) < 0 && kr.n == BC_MAX_PEERS,
 	      "peer %d refused", BC_MAX_PEERS + 1);
-	EXPECT(bc_keyring_find_name(&kr, "n4095") == &kr.v[4095],
+	CHECK(bc_keyring_find_name(&kr, "n4095") == &kr.v[4095],
 	      "last peer found by name");
 	bc_keyring_free(&kr);
 }
@@ -567,13 +560,13 @@ int main(void)
 	const char *t = getenv("TMPDIR");
 
 	if (sodium_init() < 0) {
-		EXPECT(0, "sodium_init");
+		CHECK(0, "sodium_init");
 		return tap_done();
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s/bc-test-keys.XXXXXX",
 		 t && *t ? t : "/tmp");
 	if (mkdtemp(tmpdir) == NULL) {
-		EXPECT(0, "mkdtemp: %s", strerror(errno));
+		CHECK(0, "mkdtemp: %s", strerror(errno));
 		return tap_done();
 	}
 	test_generate();
