@@ -49,17 +49,6 @@
 static const double bc_agent_hist_le[BC_AGENT_HIST_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		hup_flag = 1;
-	else
-		stop_flag = 1;
-}
-
 static void reject(struct bc_agent *a, enum bc_reject r, const char *where)
 {
 	a->rejected[r]++;
@@ -1239,14 +1228,11 @@ int main(int argc, char **argv)
 	if (a == NULL)
 		bc_fatal(1, "out of memory");
 	setup(a, cfgpath, check);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	bc_daemon_signals();
 	a->log_budget = LOG_BURST;
 	request_snapshot(a, "start");
 	bc_notify_ready("following the coordinator");
-	while (!stop_flag) {
+	while (!bc_stop_flag) {
 		zmq_pollitem_t items[3];
 		/* while syncing, updates wait in the SUB queue (Clone) */
 		bool active = a->state == BC_AGENT_ACTIVE;
@@ -1283,8 +1269,8 @@ int main(int argc, char **argv)
 			on_reader(a);
 		timers(a);
 		bc_notify_tick(&a->notify, bc_mono_ms());
-		if (hup_flag) {
-			hup_flag = 0;
+		if (bc_reload_flag) {
+			bc_reload_flag = 0;
 			reload(a, cfgpath);
 		}
 	}

@@ -1,5 +1,6 @@
 /*
- * daemon.c - command line of bancluster-agent and -coordinator.
+ * daemon.c - command line and signals of bancluster-agent and
+ * bancluster-coordinator.
  */
 #include "daemon.h"
 
@@ -63,4 +64,23 @@ void bc_daemon_args(int argc, char **argv, const char *prog,
 		usage(stderr, prog, def, false);
 		exit(BC_DAEMON_EXIT_USAGE);
 	}
+}
+
+volatile sig_atomic_t bc_stop_flag;
+volatile sig_atomic_t bc_reload_flag;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		bc_reload_flag = 1;
+	else
+		bc_stop_flag = 1;
+}
+
+void bc_daemon_signals(void)
+{
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 }

@@ -10,12 +10,22 @@
 #ifndef BC_DAEMON_H
 #define BC_DAEMON_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "common/version.h"
 
-#define BC_DAEMON_EXIT_USAGE 64
+#define BC_DAEMON_EXIT_USAGE 64 /* sysexits' EX_USAGE; cli/cli.h agrees */
+
+/* Set by the handlers bc_daemon_signals installs: SIGTERM/SIGINT ask the
+ * loop to stop, SIGHUP to reload. The loop reads and clears them. */
+extern volatile sig_atomic_t bc_stop_flag;
+extern volatile sig_atomic_t bc_reload_flag;
+
+/* SIGTERM, SIGINT -> bc_stop_flag; SIGHUP -> bc_reload_flag; SIGPIPE
+ * ignored (a peer that went away is an error return, not a death). */
+void bc_daemon_signals(void);
 
 /* *cfgpath holds the default on entry (shown by --help). */
 void bc_daemon_args(int argc, char **argv, const char *prog,

@@ -36,17 +36,6 @@
 #define ZAP_FRAMES_MAX 8
 #define LIST_PAGE 2000   /* bans per list reply: 2000 x ~700 B < 4 MiB */
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t reload_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_flag = 1;
-	else
-		stop_flag = 1;
-}
-
 static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
 {
 	c->rejected[r]++;
@@ -1325,10 +1314,7 @@ int main(int argc, char **argv)
 	if (c == NULL)
 		bc_fatal(1, "out of memory");
 	setup(c, cfgpath, check);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	bc_daemon_signals();
 	c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
 	{
 		char st[128];
@@ -1337,7 +1323,7 @@ int main(int argc, char **argv)
 			 (unsigned long long)c->epoch, c->bans.n);
 		bc_notify_ready(st);
 	}
-	while (!stop_flag) {
+	while (!bc_stop_flag) {
 		zmq_pollitem_t items[2 + BC_HTTPD_POLLITEMS] = {
 			{c->router, 0, ZMQ_POLLIN, 0},
 			{c->zap, 0, ZMQ_POLLIN, 0},
@@ -1363,8 +1349,8 @@ int main(int argc, char **argv)
 		if (c->httpd != NULL)
 			bc_httpd_handle(c->httpd, items + 2, nh, bc_mono_ms());
 		bc_notify_tick(&c->notify, bc_mono_ms());
-		if (reload_flag) {
-			reload_flag = 0;
+		if (bc_reload_flag) {
+			bc_reload_flag = 0;
 			reload(c, cfgpath);
 		}
 		if (bc_mono_ms() >= c->next_tick) {
