@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 
 static void usage(FILE *f, const char *prog, const char *cfgpath, bool full)
 {
@@ -62,7 +63,7 @@ void bc_daemon_args(int argc, char **argv, const char *prog,
 			fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog,
 				argv[optind]);
 		usage(stderr, prog, def, false);
-		exit(BC_DAEMON_EXIT_USAGE);
+		exit(EX_USAGE);
 	}
 }
 

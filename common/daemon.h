@@ -5,7 +5,7 @@
  * --help prints the usage to stdout and --version the version, the wire
  * protocol and the libraries (common/version.h), both exiting 0. Bad
  * usage (unknown option, missing argument, extra argument) prints the
- * usage to stderr and exits 64.
+ * usage to stderr and exits 64 (EX_USAGE of <sysexits.h>).
  */
 #ifndef BC_DAEMON_H
 #define BC_DAEMON_H
@@ -16,7 +16,6 @@
 
 #include "common/version.h"
 
-#define BC_DAEMON_EXIT_USAGE 64 /* sysexits' EX_USAGE; cli/cli.h agrees */
 
 /* Set by the handlers bc_daemon_signals installs: SIGTERM/SIGINT ask the
  * loop to stop, SIGHUP to reload. The loop reads and clears them. */
