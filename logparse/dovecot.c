@@ -43,9 +43,16 @@
  * server using Dovecot SASL (Postfix, Exim), and is paired with the SMTP
  * server's own failure line so that one attempt counts once
  * (bc_parse_pair; docs/detection.md).
+ *
+ * logparse/ is the only code that reads attacker text; this scanner sees
+ * a line already framed (logparse/syslog.c). bc_scan_dovecot returns
+ * MALFORMED when a recognised message carries an address field that does
+ * not validate; the events it finds go to the parser's queue
+ * (bc_parse_emit), which is what bc_parser_feed hands out, and its state
+ * to the parser's bounded session table. Nothing keeps a pointer into the
+ * line; nothing is printed.
  */
-#define BC_PARSE_INTERNAL
-#include "logparse/parse.h"
+#include "logparse/internal.h"
 
 #define DV_TAG 4           /* session table: login sessions by id */
 #define DV_ATTEMPTS_MAX 16 /* events from one "N attempts" line */

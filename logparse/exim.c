@@ -35,9 +35,16 @@
  * Sessions are keyed by pid (when +pid logs "[pid]" or syslog gives it)
  * or else by address: "no MAIL ... C=...,AUTH" or a TLS hang-up right
  * after a logged failure is the same client leaving after a failed AUTH.
+ *
+ * logparse/ is the only code that reads attacker text; this scanner sees
+ * a line already framed (logparse/syslog.c). bc_scan_exim returns
+ * MALFORMED when a recognised message carries an address field that does
+ * not validate; the events it finds go to the parser's queue
+ * (bc_parse_emit), which is what bc_parser_feed hands out, and its state
+ * to the parser's bounded session table. Nothing keeps a pointer into the
+ * line; nothing is printed.
  */
-#define BC_PARSE_INTERNAL
-#include "logparse/parse.h"
+#include "logparse/internal.h"
 
 #define EX_TAG 2
 #define EX_FIELD_MAX 256 /* longest NAME or HELO looked at */

@@ -36,9 +36,16 @@
  * failed AUTH then a drop is the bots' pattern, counted as an abort on top
  * of the failure). An SMTP AUTH failure that Dovecot's auth process also
  * logged counts once (bc_parse_pair).
+ *
+ * logparse/ is the only code that reads attacker text; this scanner sees
+ * a line already framed (logparse/syslog.c). bc_scan_postfix returns
+ * MALFORMED when a recognised message carries an address field that does
+ * not validate; the events it finds go to the parser's queue
+ * (bc_parse_emit), which is what bc_parser_feed hands out, and its state
+ * to the parser's bounded session table. Nothing keeps a pointer into the
+ * line; nothing is printed.
  */
-#define BC_PARSE_INTERNAL
-#include "logparse/parse.h"
+#include "logparse/internal.h"
 
 #define PF_TAG 1
 #define PF_NAME_MAX 256 /* longest client name looked at */

@@ -32,9 +32,16 @@
  * Sessions are keyed by the process id (one sendmail child per SMTP
  * connection: "AUTH=server" has no queue id, the other lines of the
  * connection may have several), or by the queue id when there is none.
+ *
+ * logparse/ is the only code that reads attacker text; this scanner sees
+ * a line already framed (logparse/syslog.c). bc_scan_sendmail returns
+ * MALFORMED when a recognised message carries an address field that does
+ * not validate; the events it finds go to the parser's queue
+ * (bc_parse_emit), which is what bc_parser_feed hands out, and its state
+ * to the parser's bounded session table. Nothing keeps a pointer into the
+ * line; nothing is printed.
  */
-#define BC_PARSE_INTERNAL
-#include "logparse/parse.h"
+#include "logparse/internal.h"
 
 #define SM_TAG 3
 #define SM_NAME_MAX 256

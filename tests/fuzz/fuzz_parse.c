@@ -1,20 +1,26 @@
 /*
- * fuzz_parse.c - libFuzzer harness for the log parsers (agent/parse*.c).
+ * fuzz_parse.c - libFuzzer harness for the log parsers (all of logparse/:
+ * the framer logparse/syslog.c, the dispatch of logparse/parse.c and the
+ * four scanners).
  *
- * Build and run (from the repository root; clang from Debian):
+ * `make fuzz` builds one target per format (fuzz_parse_auto, _postfix,
+ * _exim, _sendmail, _dovecot) from every logparse/ file plus
+ * common/addr.c and common/event.c, and runs each FUZZ_SECONDS seeded
+ * with tests/corpus (tests/fuzz/run.sh). By hand, from the repository
+ * root (clang from Debian; STAR is '*', spelled out because it cannot
+ * appear before '/' in a C comment):
  *
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
- *     tests/fuzz/fuzz_parse.c logparse/parse.c logparse/postfix.c \
- *     logparse/exim.c logparse/sendmail.c logparse/dovecot.c \
- *     common/addr.c -o build-fuzz/fuzz_parse
+ *     tests/fuzz/fuzz_parse.c logparse/STAR.c common/addr.c common/event.c \
+ *     -o build-fuzz/fuzz_parse
  *   mkdir -p build-fuzz/corpus
  *   for f in tests/corpus/STAR/STAR.log; do cp $f build-fuzz/corpus/$(echo $f | tr / _); done
- *   (STAR is '*'; spelled out because it cannot appear before '/' in a C comment)
  *   build-fuzz/fuzz_parse -max_total_time=300 -max_len=9000 build-fuzz/corpus
  *
  * The input is split at newlines and each line is fed, in order, to one
- * parser per format (so session state is exercised across lines). The
- * first byte picks nothing: every format sees every line. Checks beyond
+ * parser per format (so session state is exercised across lines): every
+ * format without FUZZ_FORMAT, the one format with it; no byte of the
+ * input picks the format. Checks beyond
  * the sanitizers: results are in range, every event has a valid address
  * family and kind, and the pending queue drains.
  */
