@@ -4,6 +4,12 @@
  * A struct bc_addr always holds the canonical form: IPv4-mapped IPv6 is
  * turned into IPv4, host bits below the prefix are cleared, and the
  * address is stored in network byte order in the first 4 or 16 bytes.
+ *
+ * The parsers take untrusted text (log fields, datagrams, config, the
+ * command line) as (ptr, len), read nothing beyond it and never resolve
+ * names (inet_pton). Errors are -1, with a one-line reason in err where
+ * the function takes one; nothing prints. A struct bc_addr_list owns its
+ * array (bc_addr_list_free).
  */
 #ifndef BC_ADDR_H
 #define BC_ADDR_H

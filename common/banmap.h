@@ -4,6 +4,10 @@
  * address, then shorter prefix first, so a prefix precedes every prefix
  * nested in it). Lookup is a binary search; insert and delete move the
  * tail. Bounded by BC_BANMAP_MAX.
+ *
+ * Records come from the caller's own state (wire messages are range-
+ * checked by proto/wire.c first). The map owns its array
+ * (bc_banmap_free); errors (full, out of memory, absent) are -1.
  */
 #ifndef BC_BANMAP_H
 #define BC_BANMAP_H

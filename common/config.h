@@ -2,7 +2,11 @@
  * config.h - table-driven INI loading (inih underneath).
  *
  * Each program describes its keys once: section, name, type, bounds,
- * default and where the value goes. Unknown sections and keys, repeated
+ * default and where the value goes (conf/agent.c, conf/coordinator.c,
+ * the CLI's in cli/). The file is trusted more than the network but
+ * parsed strictly (config.c); nothing prints, every error is one line
+ * in err; the lists the table allocates into obj are freed by
+ * bc_cfg_free. Unknown sections and keys, repeated
  * keys, out-of-range values and missing required keys are errors
  * reported as "FILE:LINE: [section] key: reason". Relative paths are
  * resolved against the directory of the file.

@@ -4,6 +4,10 @@
  * rename) so a crash can skip numbers but never reuse one. The counter
  * also never falls below the current time in microseconds, so a lost
  * state file still yields fresh values.
+ *
+ * The state file is the process's own but parsed strictly
+ * (bc_parse_u64); a bad one is an error of bc_counter_open (-1 with a
+ * reason in err). Nothing prints.
  */
 #ifndef BC_COUNTER_H
 #define BC_COUNTER_H

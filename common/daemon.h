@@ -1,11 +1,13 @@
 /*
- * daemon.h - the command line both daemons share:
+ * daemon.h - what both daemons share at start-up: the command line
  *   PROG [-c FILE] [--check-config]
  *   PROG --version | --help
- * --help prints the usage to stdout and --version the version, the wire
- * protocol and the libraries (common/version.h), both exiting 0. Bad
- * usage (unknown option, missing argument, extra argument) prints the
- * usage to stderr and exits 64 (EX_USAGE of <sysexits.h>).
+ * and the signal flags. --help prints the usage to stdout and --version
+ * the version, the wire protocol and the libraries (common/version.h),
+ * both exiting 0. Bad usage (unknown option, missing argument, extra
+ * argument) prints the usage to stderr and exits 64 (EX_USAGE of
+ * <sysexits.h>): start-up code, the one place here that prints and exits.
+ * The two flags are the only mutable globals (STYLE.md).
  */
 #ifndef BC_DAEMON_H
 #define BC_DAEMON_H
@@ -15,7 +17,6 @@
 #include <stddef.h>
 
 #include "common/version.h"
-
 
 /* Set by the handlers bc_daemon_signals installs: SIGTERM/SIGINT ask the
  * loop to stop, SIGHUP to reload. The loop reads and clears them. */

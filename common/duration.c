@@ -1,8 +1,10 @@
 /*
- * duration.c - durations, strict integers and clocks.
+ * duration.c - durations and strict integers (duration.h); the clocks
+ * are common/clock.c.
  *
- * Inputs come from config files and the command line; every parse is
- * anchored at both ends and overflow-checked.
+ * Inputs come from config files, state files and the command line; every
+ * parse is anchored at both ends and overflow-checked. Errors are -1
+ * (with a reason in err where the function takes one); nothing prints.
  */
 #include "duration.h"
 

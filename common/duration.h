@@ -2,7 +2,9 @@
  * duration.h - strict parsing and printing of durations: "30s", "10m",
  * "3h", "7d", "2w", or a bare number of seconds. No sign, no spaces,
  * no overflow: anything else is an error naming the bad value. Also the
- * strict decimal number parser the config loader and CLI share.
+ * strict decimal number parser the config loader, the counter file and
+ * the CLI share. Pure functions over the caller's buffers. (The clocks
+ * that were here are common/clock.h.)
  */
 #ifndef BC_DURATION_H
 #define BC_DURATION_H

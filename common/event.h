@@ -8,6 +8,9 @@
  * that needs a list of kinds loops over BC_KIND_FIRST..BC_KIND_MAX and
  * never spells a kind out. The numbers are part of the wire
  * (proto/bancluster.proto's Event.kind) and of the store: never renumber.
+ * A kind read from outside (wire, datagram, store) is a number to check
+ * against BC_KIND_FIRST..BC_KIND_MAX before it indexes anything;
+ * bc_kind_name takes any int.
  */
 #ifndef BC_EVENT_H
 #define BC_EVENT_H

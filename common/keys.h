@@ -6,6 +6,12 @@
  * CurveZMQ key pair (crypto_sign_ed25519_*_to_curve25519). A key id is
  * the 16-byte BLAKE2b hash of the public key; it only selects a pinned
  * key and never carries one.
+ *
+ * Key files are read bounded and parsed strictly; a secret file open to
+ * group or other is refused. A struct bc_keyring owns its array
+ * (bc_keyring_free); secrets are wiped (bc_key_wipe). Errors are -1
+ * with a one-line reason in err where the function takes one, NULL for
+ * a key not found; nothing prints.
  */
 #ifndef BC_KEYS_H
 #define BC_KEYS_H

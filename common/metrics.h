@@ -2,7 +2,10 @@
  * metrics.h - Prometheus text exposition written atomically to a file,
  * for node_exporter's textfile collector (write to FILE.tmp, rename), or
  * into memory (the coordinator's HTTP /metrics): the same calls write
- * either. Label values are escaped as the format requires.
+ * either. Label values are escaped as the format requires (they may be
+ * service names from log lines). Write errors stick to the stream and
+ * come back from bc_metrics_end / bc_metrics_end_mem (-1, nothing
+ * renamed); nothing prints.
  */
 #ifndef BC_METRICS_H
 #define BC_METRICS_H

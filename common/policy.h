@@ -15,6 +15,9 @@
  *
  * All times are passed in (virtual clock), so tests drive the policy
  * directly. Nothing here prints or allocates per event beyond the table.
+ * Events come from parsers and verified reports: a kind outside the table
+ * is IGNORED, as is an event that out of memory leaves no room for;
+ * bc_policy_new returns NULL on out of memory.
  */
 #ifndef BC_POLICY_H
 #define BC_POLICY_H
@@ -77,8 +80,9 @@ struct bc_policy_stats {
 
 struct bc_policy;
 
-/* Defaults: the weights of bc_kinds (1, 1, 0.5, 0: auth_fail, sender,
- * abort, success). */
+/* Defaults: maxretry 5, findtime 10 min, the default weight of every
+ * kind (bc_kinds, common/event.c), min_hosts 1, ipv6_prefix 64,
+ * max_tracked 100000. */
 void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg);
 
 struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg);

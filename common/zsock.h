@@ -1,7 +1,9 @@
 /*
  * zsock.h - small ZeroMQ helpers shared by the three programs: CurveZMQ
- * set-up from the node's Ed25519 key, bounded receive of one frame, and
- * sending one buffer.
+ * set-up from the node's Ed25519 key (server or client of a pinned peer)
+ * and the common socket options, among them the largest message the
+ * socket accepts. The caller owns the socket; each returns 0, or -1
+ * with errno from libzmq; nothing prints.
  */
 #ifndef BC_ZSOCK_H
 #define BC_ZSOCK_H

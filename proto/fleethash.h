@@ -17,6 +17,11 @@
  * chosen by the agent and sent in its heartbeat) are left out on both
  * sides, so a ban that is about to time out does not make a false alarm.
  * The hash is BLAKE2b (libsodium's generichash) of the sorted keys.
+ *
+ * Inputs are each side's own state (ban map, kernel read-back); the hash
+ * travels in a signed heartbeat. A key list owns its array
+ * (bc_fleethash_keys_free); out of memory sets its oom flag and the
+ * calls that build it return -1. Nothing prints.
  */
 #ifndef BC_FLEETHASH_H
 #define BC_FLEETHASH_H
