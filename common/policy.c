@@ -254,12 +254,13 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 	}
 	e->last_ms = ev->time_ms > e->last_ms ? ev->time_ms : e->last_ms;
 	expire(p, e, now_ms);
-	if (ev->kind == 4) {
+	if (ev->kind == BC_KIND_AUTH_SUCCESS) {
 		/* success voids the earlier auth_abort events of this key */
 		uint32_t o = 0;
 
 		for (i = 0; i < e->n; i++)
-			if (!(e->ring[i].kind == 3 && e->ring[i].time_ms <= ev->time_ms))
+			if (!(e->ring[i].kind == BC_KIND_AUTH_ABORT &&
+			      e->ring[i].time_ms <= ev->time_ms))
 				e->ring[o++] = e->ring[i];
 		e->n = o;
 		return BC_POLICY_COUNTED;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/addr.h"
+#include "common/event.h"
 
 #define CTX_MAX 48
 
@@ -159,7 +160,7 @@ static bool evidence_ok(const Bancluster__EvidenceItem *e)
 {
 	return text_ok(e->host, BC_NAME_MAX) && text_ok(e->addr, BC_NAME_MAX) &&
 	       text_ok(e->service, BC_NAME_MAX) &&
-	       text_ok(e->line, BC_WIRE_MAX_TEXT) && e->kind <= 4;
+	       text_ok(e->line, BC_WIRE_MAX_TEXT) && e->kind <= BC_KIND_MAX;
 }
 
 static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a,
@@ -180,7 +181,7 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		for (i = 0; i < p->report->n_events; i++) {
 			const Bancluster__Event *e = p->report->events[i];
 
-			if (e->kind < 1 || e->kind > 4 ||
+			if (e->kind < BC_KIND_FIRST || e->kind > BC_KIND_MAX ||
 			    !addr_ok(e->family, &e->addr,
 				     e->family == 4 ? 32 : 128) ||
 			    !text_ok(e->service, BC_NAME_MAX) ||
