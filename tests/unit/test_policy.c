@@ -9,7 +9,7 @@
  * The table bound, peek, forget, reload and the ban-duration escalation
  * have tables of their own.
  */
-#include "logparse/parse.h" /* enum bc_kind */
+#include "common/event.h" /* enum bc_kind */
 #include "common/addr.h"
 #include "common/policy.h"
 #include "tests/unit/tap.h"
