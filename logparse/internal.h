@@ -172,8 +172,8 @@ void bc_syslog_init(struct bc_syslog *fs);
 /*
  * Frame the line [s, end) (no line terminator): fills *l (time_ms 0 when
  * the line has no time) and returns true, or false when the line is in
- * none of the forms of logparse/syslog.c. l->prog and l->msg point into
- * [s, end).
+ * none of the forms of logparse/syslog.c. l->msg points into [s, end),
+ * l->prog too (or to the constant "exim" for an Exim mainlog line).
  */
 bool bc_syslog_frame(struct bc_syslog *fs, const char *s, const char *end,
 		     struct bc_line *l);
