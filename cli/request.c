@@ -51,7 +51,11 @@ int bc_cli_load(struct bc_cli *c, char *err, size_t errlen)
 	snprintf(cp.name, sizeof(cp.name), "coordinator");
 	if (bc_key_load_public(&cp, c->cfg.coordinator_key, err, errlen) < 0)
 		return EX_CONFIG;
-	bc_keyring_add(&c->coord, &cp);
+	if (bc_keyring_add(&c->coord, &cp) < 0) {
+		snprintf(err, errlen, "%s: coordinator_key %s: cannot keep the key (out of memory)",
+			 c->cfgpath, c->cfg.coordinator_key);
+		return EX_CONFIG;
+	}
 	/* the sender id is the admin key's file name: admins_dir/NAME.pub */
 	{
 		const char *slash = strrchr(c->cfg.key, '/');
