@@ -52,7 +52,8 @@ int bc_cli_load(struct bc_cli *c, char *err, size_t errlen)
 	if (bc_key_load_public(&cp, c->cfg.coordinator_key, err, errlen) < 0)
 		return EX_CONFIG;
 	if (bc_keyring_add(&c->coord, &cp) < 0) {
-		snprintf(err, errlen, "%s: coordinator_key %s: cannot keep the key (out of memory)",
+		snprintf(err, errlen,
+			 "%s: coordinator_key %s: cannot keep the key (out of memory)",
 			 c->cfgpath, c->cfg.coordinator_key);
 		return EX_CONFIG;
 	}
