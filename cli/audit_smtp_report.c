@@ -6,8 +6,8 @@
  * colour on a terminal) or JSON (schema 1, docs/audit-smtp.md).
  *
  * A finding's detail is already escaped printable ASCII (the checks
- * escape server text before recording it); JSON strings are quoted and
- * escaped once more. Findings beyond BC_AUDIT_MAX_CHECKS are
+ * escape server text before recording it); JSON strings go through
+ * bc_json_escape as well. Findings beyond BC_AUDIT_MAX_CHECKS are
  * dropped. Nothing here reads the network.
  */
 #include <stdarg.h>
@@ -16,6 +16,9 @@
 
 #include "cli/audit_smtp.h"
 #include "cli/audit_smtp_int.h"
+#include "common/log.h"
+
+#define REPORT_TEXT_MAX (BC_AUDIT_NAME_MAX * 4 + 8) /* longest JSON string in */
 
 /* Static description of every check id: section, title and fix line. */
 struct bc_audit_check_def {
@@ -185,21 +188,14 @@ int bc_audit_exit_code(const struct bc_audit *a)
 	return warn ? BC_AUDIT_EXIT_WARN : BC_AUDIT_EXIT_OK;
 }
 
-/* Print s as a JSON string (s is printable ASCII; quote and escape). */
+/* Print s as a JSON string (bc_json_escape; every s here is shorter
+ * than REPORT_TEXT_MAX, escaped server text included). */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	char e[6 * REPORT_TEXT_MAX + 1];
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	bc_json_escape(e, sizeof(e), s, strlen(s));
+	fprintf(f, "\"%s\"", e);
 }
 
 void bc_audit_report_json(const struct bc_audit *a, int code)
