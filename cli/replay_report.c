@@ -215,8 +215,9 @@ void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v)
 		printf("no events\n");
 		return;
 	}
-	/* one column per kind, short names (a new kind needs its column) */
-	_Static_assert(BC_KIND_MAX == 4, "replay's text table: one column per kind");
+	/* one column per kind in kind order, headed by a short name: a new
+	 * kind needs its heading here */
+	_Static_assert(BC_KIND_MAX == 4, "replay's text table: one heading per kind");
 	printf("%-39s %9s %9s %9s %9s  %s\n", "ADDRESS", "AUTH_FAIL",
 	       "SENDER", "ABORT", "SUCCESS", "VERDICT");
 	for (i = 0; i < r->addrs.n; i++) {
@@ -236,11 +237,10 @@ void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v)
 				verdict = "ban";
 			}
 		}
-		printf("%-39s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-		       "  %s\n",
-		       bc_addr_format(&x->addr, a, sizeof(a)),
-		       x->n[BC_KIND_AUTH_FAIL], x->n[BC_KIND_SENDER_VIOLATION],
-		       x->n[BC_KIND_AUTH_ABORT], x->n[BC_KIND_AUTH_SUCCESS], verdict);
+		printf("%-39s", bc_addr_format(&x->addr, a, sizeof(a)));
+		for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
+			printf(" %9" PRIu64, x->n[k]);
+		printf("  %s\n", verdict);
 	}
 	printf("\n%zu ban%s would be made\n", r->nbans, r->nbans == 1 ? "" : "s");
 	for (i = 0; i < r->nbans; i++)
