@@ -9,6 +9,7 @@
  */
 #include "cli/cli.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -110,7 +111,7 @@ void bc_cli_command_help(const char *cmd, int argc, char **argv)
 Bancluster__Payload *bc_cli_call(struct bc_cli *c, Bancluster__AdminReq *rq)
 {
 	Bancluster__Payload *r;
-	char err[768];
+	char err[PATH_MAX + 1024]; /* -c PATH, the endpoint and a reason */
 	int status;
 
 	r = bc_cli_request(c, rq, &status, err, sizeof(err));
