@@ -122,6 +122,9 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
 
+# test_request makes bc_keyring_add fail (as out of memory) through the wrap
+$(B)/tests/test_request: LDFLAGS += -Wl,--wrap=bc_keyring_add
+
 $(B)/bench/%: bench/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
@@ -184,7 +187,7 @@ FUZZ_SECONDS ?= 20
 FZ      := build-fuzz
 FZFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -I$(FZ) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FZ_PARSE := $(wildcard logparse/*.c) common/addr.c common/event.c
-FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config
+FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply
 
 $(FZ)/proto/bancluster.pb-c.c: proto/bancluster.proto
 	@mkdir -p $(FZ)/proto
@@ -199,6 +202,10 @@ $(FZ)/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c
 
 $(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c conf/agent.c $(FZ)/proto/bancluster.pb-c.c
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c conf/agent.c common/addr.c common/duration.c common/clock.c common/event.c common/keys.c common/policy.c $(PKG_LIBS) -lm
+
+$(FZ)/fuzz_smtp_reply: tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c cli/audit_smtp_int.h common/clock.c
+	@mkdir -p $(FZ)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c common/clock.c $(shell pkg-config --libs openssl 2>/dev/null)
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

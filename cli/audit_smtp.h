@@ -6,12 +6,12 @@
 #ifndef BC_AUDIT_SMTP_H
 #define BC_AUDIT_SMTP_H
 
-/* Exit codes of the audit (Nagios plugin convention, plus EX_USAGE). */
+/* Exit codes of the audit (Nagios plugin convention), and EX_USAGE (64)
+ * of <sysexits.h> on a bad command line. */
 #define BC_AUDIT_EXIT_OK 0      /* every check passed (info/skip allowed) */
 #define BC_AUDIT_EXIT_WARN 1    /* at least one warning, no failure */
 #define BC_AUDIT_EXIT_FAIL 2    /* at least one failure */
 #define BC_AUDIT_EXIT_UNKNOWN 3 /* the server could not be audited */
-#define BC_AUDIT_EXIT_USAGE 64  /* bad command line */
 
 /*
  * Run `audit smtp`. argv[0] is "smtp", the rest are the command's

@@ -1,45 +1,89 @@
 /*
- * cli.h - the bancluster command: configuration and the signed request
- * to the coordinator shared by every admin command.
+ * cli.h - the bancluster command: its exit statuses, the commands main
+ * dispatches to, and what they share (the usage table, strict argument
+ * parsing that ends the program on a bad value, the admin request that
+ * ends it on a failure, time formats).
+ *
+ * Command-line arguments are untrusted in the sense that every one is
+ * parsed strictly; a bad one ends the program with a one-line error
+ * naming it and EX_USAGE (64). Text from the coordinator (reasons,
+ * origins, evidence lines) is escaped before it is printed. Only the
+ * commands and these helpers exit; request.c and replay's and audit's
+ * modules return.
  */
 #ifndef BC_CLI_H
 #define BC_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sysexits.h> /* EX_USAGE 64, EX_UNAVAILABLE 69, EX_CONFIG 78 */
 
-#include "common/config.h"
-#include "proto/wire.h"
+#include "cli/request.h"
+#include "common/addr.h"
 
-#define BC_EXIT_ERROR 1     /* the coordinator refused or failed */
-#define BC_EXIT_USAGE 64    /* bad command line or argument */
-#define BC_EXIT_UNAVAIL 69  /* coordinator did not answer */
-#define BC_EXIT_CONFIG 78   /* bad cli.ini or key */
+#define BC_EXIT_ERROR 1        /* the coordinator refused or failed */
 #define BC_EXIT_AUDIT_FAILED 3 /* audit fleet: the coordinator refused */
 
-struct bc_cli_cfg {
-	char coordinator[BC_CFG_STR_MAX];
-	char key[BC_CFG_STR_MAX];
-	char coordinator_key[BC_CFG_STR_MAX];
-	char cluster[BC_CFG_STR_MAX];
-	int64_t timeout;
-};
+/* ---- the commands (argv[0] is the command's name) ------------------ */
 
-struct bc_cli {
-	const char *cfgpath;
-	struct bc_cli_cfg cfg;
-	struct bc_signer signer;
-	struct bc_keyring coord;
-	int loaded;
-};
+/* cmd_local.c: no coordinator, no admin key. */
+int bc_cmd_keygen(int argc, char **argv);
+int bc_cmd_report(int argc, char **argv);
 
-/* Load cli.ini and keys (exits with a one-line error on failure). */
-void bc_cli_load(struct bc_cli *c);
+/* cmd_ban.c: change and list the fleet's bans. */
+int bc_cmd_ban(struct bc_cli *c, int argc, char **argv);
+int bc_cmd_unban(struct bc_cli *c, int argc, char **argv);
+int bc_cmd_list(struct bc_cli *c, int argc, char **argv);
+
+/* cmd_show.c: read the coordinator's state (argv[0] of audit fleet is
+ * "fleet"). Exit 0, or as each documents. */
+int bc_cmd_status(struct bc_cli *c, int argc, char **argv);
+int bc_cmd_show(struct bc_cli *c, int argc, char **argv);
+int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv);
+
+/* ---- shared by the commands (cli.c) -------------------------------- */
+
+/* The whole usage: on stdout with exit 0 for status 0, else on stderr
+ * and exit status. */
+void bc_cli_usage_to(FILE *f, int status) __attribute__((noreturn));
+
+/* The whole usage on stderr, exit EX_USAGE. */
+void bc_cli_usage(void) __attribute__((noreturn));
+
+/* "bancluster: MESSAGE" on stderr, exit EX_USAGE. */
+void bc_cli_usage_exit(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 
 /*
- * Send one admin request and wait for its reply (nonce checked). Returns
- * the decoded reply (caller frees with bancluster__payload__free_unpacked)
- * or exits with BC_EXIT_UNAVAIL after the timeout.
+ * "bancluster COMMAND ... --help" (or -h) anywhere among the command's
+ * arguments, except as the value of an option that takes one: print that
+ * command's usage to stdout and exit 0. Returns otherwise.
  */
-Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq);
+void bc_cli_command_help(const char *cmd, int argc, char **argv);
+
+/* bc_cli_request, or the program ends with its message and status. */
+Bancluster__Payload *bc_cli_call(struct bc_cli *c, Bancluster__AdminReq *rq);
+
+/* 0 for an accepted request; else prints the coordinator's error
+ * (escaped) and returns BC_EXIT_ERROR. */
+int bc_cli_check_reply(Bancluster__Payload *r);
+
+/* ADDR[/LEN] of the command line, or exit EX_USAGE with the parser's
+ * message. */
+void bc_cli_parse_addr(const char *s, struct bc_addr *a);
+
+/* A ban's prefix as text ("?" when the reply carries a bad one). */
+void bc_cli_ban_text(const Bancluster__Ban *b, char *addr, size_t alen);
+
+/* 1 when the only arguments are "--json", 0 when there are none; any
+ * other argument ends the program with EX_USAGE. */
+int bc_cli_json_flag(int argc, char **argv, const char *cmd);
+
+/* "2024-05-01T12:00:00Z" of wall-clock ms. */
+const char *bc_cli_fmt_time(int64_t ms, char *buf, size_t len);
+
+/* "2h59m", "45m10s", "12s": remaining time for people to read. */
+const char *bc_cli_fmt_left(int64_t s, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,208 @@
+/*
+ * cmd_ban.c - the commands that change or list the fleet's bans:
+ *   ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]
+ *   unban ADDR[/LEN]
+ *   list [--active] [--manual] [--since DURATION] [--json]
+ *
+ * Arguments are parsed strictly (bad one: one line, EX_USAGE). Each
+ * request is signed and sent by bc_cli_call (request.c); a refusal is
+ * the coordinator's escaped error and exit 1. The listing pages through
+ * the coordinator's bans; their reasons and origins are remote text,
+ * escaped for the terminal (bc_printable) or JSON (bc_json_escape).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/log.h"
+
+#define DEFAULT_BAN_S (3 * 3600)
+#define REASON_MAX 200
+
+int bc_cmd_ban(struct bc_cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {
+		{"for", required_argument, NULL, 'f'},
+		{"reason", required_argument, NULL, 'r'},
+		{"force", no_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0}};
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__BanCmd bc = BANCLUSTER__BAN_CMD__INIT;
+	Bancluster__Ban b = BANCLUSTER__BAN__INIT;
+	Bancluster__Payload *r;
+	const char *reason = "manual ban";
+	int64_t secs = DEFAULT_BAN_S;
+	struct bc_addr a;
+	char err[256], as[BC_ADDR_STRLEN], d[32];
+	int ch, rc, permanent = 0;
+
+	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "permanent") == 0)
+				permanent = 1;
+			else if (bc_duration_parse(optarg, &secs, err, sizeof(err)) < 0 ||
+				 secs == 0)
+				bc_cli_usage_exit("--for %s", secs == 0 ? "0: must be positive" : err);
+			break;
+		case 'r':
+			reason = optarg;
+			if (strlen(reason) > REASON_MAX)
+				bc_cli_usage_exit("--reason: longer than %d characters", REASON_MAX);
+			break;
+		case 'F':
+			bc.force = 1;
+			break;
+		default:
+			bc_cli_usage();
+		}
+	}
+	if (optind != argc - 1)
+		bc_cli_usage_exit("%s", "ban: expected one ADDR[/LEN]");
+	bc_cli_parse_addr(argv[optind], &a);
+	bc_wire_addr_fill(&a, &b.family, &b.addr, &b.plen);
+	b.expires_ms = permanent ? 0 : bc_now_ms() + secs * 1000;
+	b.reason = (char *)(uintptr_t)reason;
+	b.origin = (char *)"";
+	bc.ban = &b;
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_BAN;
+	rq.ban = &bc;
+	r = bc_cli_call(c, &rq);
+	rc = bc_cli_check_reply(r);
+	if (rc == 0)
+		printf("banned %s %s%s (seq %" PRIu64 ")\n",
+		       bc_addr_format(&a, as, sizeof(as)),
+		       permanent ? "permanently" : "for ",
+		       permanent ? "" : bc_duration_format(secs, d, sizeof(d)),
+		       r->admin_reply->seq);
+	bancluster__payload__free_unpacked(r, NULL);
+	return rc;
+}
+
+int bc_cmd_unban(struct bc_cli *c, int argc, char **argv)
+{
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__UnbanCmd u = BANCLUSTER__UNBAN_CMD__INIT;
+	Bancluster__Payload *r;
+	struct bc_addr a;
+	char as[BC_ADDR_STRLEN];
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		bc_cli_usage_exit("%s", "unban: expected one ADDR[/LEN]");
+	bc_cli_parse_addr(argv[1], &a);
+	bc_wire_addr_fill(&a, &u.family, &u.addr, &u.plen);
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_UNBAN;
+	rq.unban = &u;
+	r = bc_cli_call(c, &rq);
+	rc = bc_cli_check_reply(r);
+	if (rc == 0)
+		printf("unbanned %s (seq %" PRIu64 ")\n",
+		       bc_addr_format(&a, as, sizeof(as)), r->admin_reply->seq);
+	bancluster__payload__free_unpacked(r, NULL);
+	return rc;
+}
+
+int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
+{
+	static const struct option o[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"active", no_argument, NULL, 'a'},
+		{"manual", no_argument, NULL, 'm'},
+		{"since", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0}};
+	uint64_t offset = 0, total = 0, shown = 0;
+	int64_t now = bc_now_ms(), since_s = 0, since_ms = 0;
+	int json = 0, manual = 0, ch;
+	char err[256];
+
+	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'a': /* the coordinator keeps active bans only */
+			break;
+		case 'm':
+			manual = 1;
+			break;
+		case 's':
+			if (bc_duration_parse(optarg, &since_s, err, sizeof(err)) < 0)
+				bc_cli_usage_exit("list --since %s", err);
+			since_ms = now - since_s * 1000;
+			break;
+		default:
+			bc_cli_usage();
+		}
+	}
+	if (optind != argc)
+		bc_cli_usage_exit("list: unexpected argument \"%s\"", argv[optind]);
+	do {
+		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+		Bancluster__ListCmd l = BANCLUSTER__LIST_CMD__INIT;
+		Bancluster__Payload *r;
+		size_t i;
+
+		l.offset = offset;
+		l.manual_only = manual;
+		l.since_ms = since_ms;
+		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_LIST;
+		rq.list = &l;
+		r = bc_cli_call(c, &rq);
+		if (bc_cli_check_reply(r) != 0)
+			exit(BC_EXIT_ERROR);
+		total = r->admin_reply->total;
+		if (offset == 0 && json)
+			printf("{\"bans\": [");
+		else if (offset == 0)
+			printf("%-40s %-20s %-10s %-20s %s\n", "ADDRESS", "EXPIRES",
+			       "REMAINING", "ORIGIN", "REASON");
+		for (i = 0; i < r->admin_reply->n_bans; i++) {
+			const Bancluster__Ban *b = r->admin_reply->bans[i];
+			char as[BC_ADDR_STRLEN], t[32], d[32], reason[BC_WIRE_MAX_TEXT * 6],
+				origin[BC_WIRE_MAX_TEXT * 6];
+			int64_t left = b->expires_ms ? (b->expires_ms - now) / 1000 : 0;
+
+			bc_cli_ban_text(b, as, sizeof(as));
+			if (left < 0)
+				left = 0;
+			if (json) {
+				bc_json_escape(reason, sizeof(reason), b->reason, strlen(b->reason));
+				bc_json_escape(origin, sizeof(origin), b->origin, strlen(b->origin));
+				printf("%s\n  {\"address\": \"%s\", \"permanent\": %s, "
+				       "\"expires\": %s%s%s, \"expires_ms\": %" PRId64
+				       ", \"remaining_s\": %" PRId64 ", \"created_ms\": %" PRId64
+				       ", \"origin\": \"%s\", \"reason\": \"%s\"}",
+				       shown ? "," : "", as,
+				       b->expires_ms ? "false" : "true",
+				       b->expires_ms ? "\"" : "",
+				       b->expires_ms ? bc_cli_fmt_time(b->expires_ms, t, sizeof(t)) : "null",
+				       b->expires_ms ? "\"" : "", b->expires_ms, left,
+				       b->created_ms, origin, reason);
+			} else {
+				bc_printable(reason, sizeof(reason), b->reason, strlen(b->reason));
+				bc_printable(origin, sizeof(origin), b->origin, strlen(b->origin));
+				printf("%-40s %-20s %-10s %-20s %s\n", as,
+				       b->expires_ms ? bc_cli_fmt_time(b->expires_ms, t, sizeof(t)) : "never",
+				       b->expires_ms ? bc_cli_fmt_left(left, d, sizeof(d)) : "-",
+				       origin, reason);
+			}
+			shown++;
+		}
+		offset += r->admin_reply->n_bans;
+		if (r->admin_reply->n_bans == 0)
+			offset = total; /* list shrank meanwhile */
+		bancluster__payload__free_unpacked(r, NULL);
+	} while (offset < total);
+	if (json)
+		printf("%s], \"total\": %" PRIu64 "}\n", shown ? "\n" : "", shown);
+	else
+		printf("%" PRIu64 " active ban%s\n", shown, shown == 1 ? "" : "s");
+	return 0;
+}
+

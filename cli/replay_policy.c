@@ -1,0 +1,250 @@
+/*
+ * replay_policy.c - what `bancluster replay` counts and bans
+ * (replay_run.h): one record per distinct address with its events per
+ * kind, at most --max-addresses (events of further addresses are counted
+ * as untracked and still reach the policy, whose own table is bounded
+ * and evicts), and one record per banned key with its recent ban times.
+ *
+ * The policy is common/policy.c, as on the coordinator or the agent; a
+ * key already banned sends nothing more (the firewall would drop it), and
+ * the ban length escalates with the key's earlier bans of this replay
+ * within the recidive window. Input is the parser's events (binary
+ * addresses, times, kinds), never log text. Memory errors drop a record
+ * or a ban silently (the counts stay right); the tables are freed by
+ * bc_replay_table_free.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/replay_run.h"
+
+#define REPLAY_KEYS_MAX (1u << 22)    /* banned keys remembered */
+
+static uint64_t addr_hash(const struct bc_addr *a)
+{
+	uint64_t h = 1469598103934665603ULL ^ a->family ^ ((uint64_t)a->plen << 8);
+	size_t i;
+
+	for (i = 0; i < 16; i++) {
+		h ^= a->a[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static const struct bc_addr *slot_addr(const struct bc_replay_table *t, size_t j)
+{
+	return (const struct bc_addr *)t->slot[j];
+}
+
+static int table_grow(struct bc_replay_table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024, i;
+	void **ns = calloc(ncap, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (i = 0; i < t->cap; i++) {
+		size_t j;
+
+		if (t->slot[i] == NULL)
+			continue;
+		for (j = addr_hash(slot_addr(t, i)) & (ncap - 1); ns[j] != NULL;
+		     j = (j + 1) & (ncap - 1))
+			;
+		ns[j] = t->slot[i];
+	}
+	free(t->slot);
+	t->slot = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+/* Slot of a, or the empty slot where it would go (t->cap > 0). */
+static size_t table_probe(const struct bc_replay_table *t, const struct bc_addr *a)
+{
+	size_t j;
+
+	for (j = addr_hash(a) & (t->cap - 1); t->slot[j] != NULL;
+	     j = (j + 1) & (t->cap - 1))
+		if (bc_addr_equal(slot_addr(t, j), a))
+			break;
+	return j;
+}
+
+static void *table_find(const struct bc_replay_table *t, const struct bc_addr *a)
+{
+	return t->cap == 0 ? NULL : t->slot[table_probe(t, a)];
+}
+
+/*
+ * Find or add. A new record is made only while the table holds fewer
+ * than max (checked on every insert, not only when the table grows).
+ * NULL when a is new and the table is full, or out of memory.
+ */
+static void *table_get(struct bc_replay_table *t, const struct bc_addr *a, size_t max)
+{
+	size_t j;
+
+	if (t->cap > 0) {
+		j = table_probe(t, a);
+		if (t->slot[j] != NULL)
+			return t->slot[j];
+	}
+	if (t->n >= max)
+		return NULL;
+	if ((t->n + 1) * 4 > t->cap * 3 && table_grow(t) < 0)
+		return NULL;
+	j = table_probe(t, a);
+	t->slot[j] = calloc(1, t->size);
+	if (t->slot[j] == NULL)
+		return NULL;
+	memcpy(t->slot[j], a, sizeof(*a));
+	t->n++;
+	return t->slot[j];
+}
+
+void bc_replay_table_free(struct bc_replay_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->slot[i]);
+	free(t->slot);
+	t->slot = NULL;
+	t->cap = t->n = 0;
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	return bc_addr_cmp(&(*(struct bc_replay_rec *const *)x)->addr,
+			   &(*(struct bc_replay_rec *const *)y)->addr);
+}
+
+/* Records of the address table in address order (caller frees). */
+struct bc_replay_rec **bc_replay_table_sorted(const struct bc_replay_table *t)
+{
+	struct bc_replay_rec **v = malloc((t->n ? t->n : 1) * sizeof(*v));
+	size_t i, k = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < t->cap; i++)
+		if (t->slot[i] != NULL)
+			v[k++] = t->slot[i];
+	qsort(v, k, sizeof(*v), cmp_rec);
+	return v;
+}
+
+static struct bc_addr ban_key(const struct bc_replay *r, const struct bc_addr *a)
+{
+	struct bc_addr k;
+
+	bc_policy_key(r->pol, a, &k);
+	return k;
+}
+
+static int add_ban(struct bc_replay *r, const struct bc_addr *k, int64_t at,
+		   int64_t until, double score)
+{
+	if (r->nbans == r->capbans) {
+		size_t nc = r->capbans ? r->capbans * 2 : 64;
+		struct bc_replay_ban *nb = realloc(r->bans, nc * sizeof(*nb));
+
+		if (nb == NULL)
+			return -1;
+		r->bans = nb;
+		r->capbans = nc;
+	}
+	r->bans[r->nbans].prefix = *k;
+	r->bans[r->nbans].at = at;
+	r->bans[r->nbans].until = until;
+	r->bans[r->nbans].score = score;
+	r->nbans++;
+	return 0;
+}
+
+/* Earlier bans of the key since `since` (the recidive window). */
+static unsigned offences(const struct bc_replay_key *g, int64_t since)
+{
+	unsigned i, n = 0, kept = g->bans < REPLAY_OFFENCES_MAX
+					   ? g->bans
+					   : REPLAY_OFFENCES_MAX;
+
+	for (i = 0; i < kept; i++)
+		if (g->offence[i] >= since)
+			n++;
+	return n;
+}
+
+/*
+ * The policy over this log as if one host reported it; a key already
+ * banned sends nothing more (the firewall drops it). Escalation counts
+ * the earlier bans of this replay within the recidive window. Every event
+ * reaches this, whether or not its address is listed.
+ */
+static void policy(struct bc_replay *r, const struct bc_event *ev)
+{
+	struct bc_addr k = ban_key(r, &ev->addr);
+	struct bc_policy_event pe;
+	struct bc_policy_hit hit;
+	struct bc_replay_key *g;
+	int64_t t = ev->time_ms ? ev->time_ms : r->last_t, len;
+	unsigned off = 0;
+
+	if (ev->time_ms)
+		r->last_t = ev->time_ms;
+	g = table_find(&r->keys, &k);
+	if (g != NULL && t < g->banned_until)
+		return;
+	memset(&pe, 0, sizeof(pe));
+	pe.time_ms = t;
+	pe.kind = ev->kind;
+	pe.addr = ev->addr;
+	if (bc_policy_event(r->pol, &pe, t, &hit) != BC_POLICY_BAN)
+		return;
+	if (r->site.overlap && bc_addr_list_overlaps(r->site.allow, &k)) {
+		r->refused++; /* the coordinator: "it overlaps the allow list" */
+		return;
+	}
+	if (g == NULL)
+		g = table_get(&r->keys, &k, REPLAY_KEYS_MAX);
+	if (g != NULL)
+		off = offences(g, t - r->site.recidive_ms);
+	len = bc_policy_bantime(r->site.bantime_s, r->site.factor,
+				r->site.bantime_max_s, off) * 1000;
+	if (g != NULL) {
+		g->offence[g->bans % REPLAY_OFFENCES_MAX] = t;
+		g->bans++;
+		g->banned_until = t + len;
+	}
+	(void)add_ban(r, &k, t, t + len, hit.score);
+}
+
+void bc_replay_event(struct bc_replay *r, const struct bc_event *ev)
+{
+	struct bc_replay_rec *a;
+
+	if (ev->kind < 1 || ev->kind > BC_KIND_MAX)
+		return;
+	r->events[ev->kind]++;
+	a = table_get(&r->addrs, &ev->addr, r->max_addrs);
+	if (a != NULL)
+		a->n[ev->kind]++;
+	else
+		r->untracked++;
+	if (bc_addr_list_match(r->site.allow, &ev->addr)) {
+		if (a != NULL)
+			a->allowed = 1;
+		return;
+	}
+	policy(r, ev);
+}
+
+const struct bc_replay_key *bc_replay_key_of(const struct bc_replay *r,
+					     const struct bc_replay_rec *a)
+{
+	struct bc_addr k = ban_key(r, &a->addr);
+
+	return table_find(&r->keys, &k);
+}
