@@ -8,7 +8,7 @@
 #include "proto/fleethash.h"
 #include "common/clock.h"
 #include "coordinator/arena.h"
-#include "coordinator/coord.h"
+#include "coordinator/admin.h"
 
 int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		   struct bc_arena *ar, char *err, size_t errlen)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "coordinator/coord.h"
+#include "coordinator/evidence.h"
 
 struct decoded {
 	int64_t row;

@@ -11,7 +11,8 @@
 
 #include "common/clock.h"
 #include "coordinator/arena.h"
-#include "coordinator/coord.h"
+#include "coordinator/admin.h"
+#include "coordinator/evidence.h"
 
 #define SHOW_DECISIONS 50
 #define SHOW_EVIDENCE 20 /* per decision in a reply (more are stored) */
