@@ -69,7 +69,7 @@ struct bc_coord {
 	int64_t next_tick;
 	uint64_t rejected[BC_REJ_MAX];
 	uint64_t reports, events;
-	uint64_t events_kind[BC_POLICY_KINDS];
+	uint64_t events_kind[BC_KINDS]; /* by enum bc_kind (common/event.h) */
 	uint64_t bans_manual, bans_rule, unbans, expiries;
 	int64_t next_metrics;
 	int log_budget;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "common/clock.h"
+#include "common/event.h"
 #include "common/log.h"
 #include "coordinator/metrics.h"
 
@@ -23,8 +24,6 @@
  */
 void bc_coord_metrics_text(struct bc_coord *c, struct bc_metrics *m)
 {
-	static const char *kinds[] = {"", "auth_fail", "sender_violation",
-				      "auth_abort", "auth_success"};
 	static const char *hook_names[] = {"on_ban", "on_unban"};
 	static const enum bc_hook_result hook_ends[] = {
 		BC_HOOK_OK, BC_HOOK_FAILED, BC_HOOK_TIMEOUT, BC_HOOK_NOT_RUN,
@@ -45,8 +44,8 @@ void bc_coord_metrics_text(struct bc_coord *c, struct bc_metrics *m)
 	bc_metrics_value(m, "bancluster_coordinator_bans_removed_total", "cause", "expire", (double)c->expiries);
 	bc_metrics_value(m, "bancluster_coordinator_bans_removed_total", "cause", "unban", (double)c->unbans);
 	bc_metrics_help(m, "bancluster_coordinator_events_total", "counter", "Events counted since start, by kind.");
-	for (k = 1; k < BC_POLICY_KINDS; k++)
-		bc_metrics_value(m, "bancluster_coordinator_events_total", "kind", kinds[k], (double)c->events_kind[k]);
+	for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
+		bc_metrics_value(m, "bancluster_coordinator_events_total", "kind", bc_kind_name(k), (double)c->events_kind[k]);
 	bc_metrics_help(m, "bancluster_coordinator_reports_total", "counter", "Reports counted since start.");
 	bc_metrics_value(m, "bancluster_coordinator_reports_total", NULL, NULL, (double)c->reports);
 	bc_metrics_help(m, "bancluster_coordinator_rejected_total", "counter", "Messages and connections rejected, by reason.");
