@@ -40,6 +40,7 @@ struct bc_agent_state {
 	uint64_t seq;
 	uint64_t fleet_count;
 	uint64_t counter_saved; /* last counter written to the store */
+	bool counter_failing;   /* the last write of the counter failed */
 	uint64_t last_report;   /* highest report id counted (resend dedupe) */
 	uint64_t events;
 	double tokens;          /* report rate limit: events allowed now */
@@ -71,6 +72,7 @@ struct bc_coord {
 	uint64_t reports, events;
 	uint64_t events_kind[BC_KINDS]; /* by enum bc_kind (common/event.h) */
 	uint64_t bans_manual, bans_rule, unbans, expiries;
+	uint64_t counter_save_failures; /* replay counters the store refused */
 	int64_t next_metrics;
 	int log_budget;
 	struct bc_notify notify;

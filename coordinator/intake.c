@@ -434,11 +434,25 @@ void bc_coord_load_counters(struct bc_store *s, struct bc_peer *p,
 	bc_store_counter_get(s, p->name, BC_CHAN_REPORTS + 1, &st->events);
 }
 
-void bc_coord_save_counter(struct bc_coord *c, size_t i)
+int bc_coord_save_counter(struct bc_coord *c, size_t i)
 {
 	const struct bc_peer *pe = &c->ring.v[i];
+	struct bc_agent_state *st = &c->peer_state[i];
+	uint64_t v = pe->last_counter[BC_CHAN_ROUTER];
 
-	bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER,
-			     pe->last_counter[BC_CHAN_ROUTER]);
-	c->peer_state[i].counter_saved = pe->last_counter[BC_CHAN_ROUTER];
+	if (bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER, v) < 0) {
+		/* not saved: counter_saved stays behind, the next tick retries */
+		c->counter_save_failures++;
+		if (!st->counter_failing)
+			bc_warn("replay counter of %s not saved, retried every "
+				"second: store: %s", pe->name,
+				bc_store_error(c->store));
+		st->counter_failing = true;
+		return -1;
+	}
+	if (st->counter_failing)
+		bc_info("replay counter of %s saved again", pe->name);
+	st->counter_failing = false;
+	st->counter_saved = v;
+	return 0;
 }

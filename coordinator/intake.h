@@ -31,7 +31,12 @@ int bc_coord_recount(struct bc_coord *c);
 void bc_coord_load_counters(struct bc_store *s, struct bc_peer *p,
 			    struct bc_agent_state *st);
 
-/* Write the ROUTER replay counter of ring.v[i] to the store. */
-void bc_coord_save_counter(struct bc_coord *c, size_t i);
+/*
+ * Write the ROUTER replay counter of ring.v[i] to the store. 0, or -1
+ * when the store refused it: then peer_state[i].counter_saved is left as
+ * it was (so the next tick tries again), c->counter_save_failures counts
+ * it and the first failure of a spell is logged, as is the recovery.
+ */
+int bc_coord_save_counter(struct bc_coord *c, size_t i);
 
 #endif

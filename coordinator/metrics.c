@@ -52,6 +52,8 @@ void bc_coord_metrics_text(struct bc_coord *c, struct bc_metrics *m)
 	for (k = 1; k < BC_REJ_MAX; k++)
 		bc_metrics_value(m, "bancluster_coordinator_rejected_total", "reason",
 				 bc_wire_reject_name((enum bc_reject)k), (double)c->rejected[k]);
+	bc_metrics_help(m, "bancluster_coordinator_replay_save_failures_total", "counter", "Replay-protection counters the store failed to save (retried every second).");
+	bc_metrics_value(m, "bancluster_coordinator_replay_save_failures_total", NULL, NULL, (double)c->counter_save_failures);
 	bc_policy_stats(c->policy, &ps);
 	bc_metrics_help(m, "bancluster_coordinator_tracked_addresses", "gauge", "Addresses with events in their window.");
 	bc_metrics_value(m, "bancluster_coordinator_tracked_addresses", NULL, NULL, (double)ps.tracked);
