@@ -2,7 +2,13 @@
  * log.c - one-line diagnostics on stderr, and escaping of untrusted text.
  *
  * Under systemd (JOURNAL_STREAM set) lines carry a <N> syslog priority
- * prefix and no timestamp; otherwise a UTC timestamp is printed.
+ * prefix and no timestamp; otherwise a UTC timestamp is printed. A
+ * message longer than 2 KiB is cut. Only bc_fatal exits.
+ *
+ * The escapers take bytes of any value (attacker text included) and
+ * write at most dstlen bytes into the caller's buffer, always
+ * NUL-terminated, cut only between whole escapes (and, for JSON, whole
+ * UTF-8 characters); they cannot fail. The rules are in log.h.
  */
 #include "log.h"
 

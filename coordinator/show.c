@@ -4,6 +4,11 @@
  * first) with the evidence each was taken on, and the events of its
  * current window. Text is returned as the agents sent it (their excerpts
  * are escaped at the source); the CLI escapes for its output.
+ *
+ * Every object of the reply lives in the caller's arena. Errors: -1 +
+ * err, "store: ..." when the decisions cannot be read and "out of
+ * memory" when any allocation failed (no partial reply). A decision
+ * whose evidence cannot be read is shown without it.
  */
 #include <stdio.h>
 #include <stdlib.h>
