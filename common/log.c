@@ -2,7 +2,13 @@
  * log.c - one-line diagnostics on stderr, and escaping of untrusted text.
  *
  * Under systemd (JOURNAL_STREAM set) lines carry a <N> syslog priority
- * prefix and no timestamp; otherwise a UTC timestamp is printed.
+ * prefix and no timestamp; otherwise a UTC timestamp is printed. A
+ * message longer than 2 KiB is cut. Only bc_fatal exits.
+ *
+ * The escapers take bytes of any value (attacker text included) and
+ * write at most dstlen bytes into the caller's buffer, always
+ * NUL-terminated, cut only between whole escapes (and, for JSON, whole
+ * UTF-8 characters); they cannot fail. The rules are in log.h.
  */
 #include "log.h"
 
@@ -67,10 +73,11 @@ void bc_fatal(int status, const char *fmt, ...)
 	exit(status);
 }
 
+/* bc_escape (mode 0) and bc_printable (mode -1) */
 static char *escape(char *dst, size_t dstlen, const char *src, size_t len,
-		    int json)
+		    int mode)
 {
-	size_t o = 0, i, esclen = json > 0 ? 6 : 4;
+	size_t o = 0, i;
 
 	if (dstlen == 0)
 		return dst;
@@ -78,18 +85,15 @@ static char *escape(char *dst, size_t dstlen, const char *src, size_t len,
 		unsigned char c = (unsigned char)src[i];
 
 		if (c >= 0x20 && c < 0x7f &&
-		    (json < 0 || (c != '\\' && c != '"'))) {
+		    (mode < 0 || (c != '\\' && c != '"'))) {
 			if (o + 1 >= dstlen)
 				break;
 			dst[o++] = (char)c;
 		} else {
-			if (o + esclen >= dstlen)
+			if (o + 4 >= dstlen)
 				break;
-			if (json > 0)
-				snprintf(dst + o, dstlen - o, "\\u%04x", c);
-			else
-				snprintf(dst + o, dstlen - o, "\\x%02x", c);
-			o += esclen;
+			snprintf(dst + o, dstlen - o, "\\x%02x", c);
+			o += 4;
 		}
 	}
 	dst[o] = '\0';
@@ -106,7 +110,83 @@ char *bc_printable(char *dst, size_t dstlen, const char *src, size_t len)
 	return escape(dst, dstlen, src, len, -1);
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 when there is none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+char *bc_json_escape_as(char *dst, size_t dstlen, const char *src,
+			size_t len, enum bc_json_style style)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t o = 0, i = 0;
+
+	if (dstlen == 0)
+		return dst;
+	while (i < len) {
+		unsigned char c = p[i];
+		char e[8];
+		const char *out = e;
+		size_t ol, used = 1;
+
+		if (style == BC_JSON_SHORT && (c == '"' || c == '\\')) {
+			e[0] = '\\';
+			e[1] = (char)c;
+			ol = 2;
+		} else if (style == BC_JSON_SHORT && c == '\n') {
+			out = "\\n";
+			ol = 2;
+		} else if (style == BC_JSON_SHORT && c == '\t') {
+			out = "\\t";
+			ol = 2;
+		} else if (style == BC_JSON_SHORT && c == '\r') {
+			out = "\\r";
+			ol = 2;
+		} else if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+			snprintf(e, sizeof(e), "\\u%04x", c);
+			ol = 6;
+		} else if ((used = utf8_seq(p + i, len - i)) > 0) {
+			out = src + i; /* printable ASCII or one whole character */
+			ol = used;
+		} else {
+			out = "\\ufffd"; /* not UTF-8: one byte replaced */
+			ol = 6;
+			used = 1;
+		}
+		if (o + ol >= dstlen)
+			break;
+		memcpy(dst + o, out, ol);
+		o += ol;
+		i += used;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
 char *bc_json_escape(char *dst, size_t dstlen, const char *src, size_t len)
 {
-	return escape(dst, dstlen, src, len, 1);
+	return bc_json_escape_as(dst, dstlen, src, len, BC_JSON_UHEX);
 }

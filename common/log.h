@@ -39,7 +39,29 @@ char *bc_escape(char *dst, size_t dstlen, const char *src, size_t len);
  */
 char *bc_printable(char *dst, size_t dstlen, const char *src, size_t len);
 
-/* Escape for a JSON string value: like bc_escape but uses \u00HH. */
+/*
+ * The one JSON string escaper (the text between the quotes; src is
+ * untrusted). Valid UTF-8 (RFC 3629) passes through whole characters;
+ * every byte that does not start a well-formed sequence (a stray
+ * continuation byte, an overlong form, a surrogate, anything above
+ * U+10FFFF, a sequence cut by the end of src) becomes \ufffd, one per
+ * byte. Control characters (0x00-0x1f, 0x7f), '"' and '\\' are escaped
+ * in one of two styles:
+ *   BC_JSON_UHEX   always \u00HH ('"' is \u0022): the CLI's --json output
+ *                  (docs/cli.md, Escaping), bc_json_escape()
+ *   BC_JSON_SHORT  \" \\ \n \t \r, the other controls \u00HH: the hook
+ *                  and webhook JSON (docs/hooks.md)
+ * Printable ASCII other than '"' and '\\' is copied as is. The output is
+ * cut at dstlen - 1 bytes, never in the middle of an escape or of a UTF-8
+ * character, and is always NUL-terminated (when dstlen > 0); a byte of
+ * input needs at most 6 bytes of output, so dstlen >= 6 * len + 1 never
+ * cuts. Returns dst.
+ */
+enum bc_json_style { BC_JSON_UHEX, BC_JSON_SHORT };
+char *bc_json_escape_as(char *dst, size_t dstlen, const char *src,
+			size_t len, enum bc_json_style style);
+
+/* bc_json_escape_as(..., BC_JSON_UHEX) */
 char *bc_json_escape(char *dst, size_t dstlen, const char *src, size_t len);
 
 #endif

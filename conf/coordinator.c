@@ -2,6 +2,12 @@
  * coordinator.c - coordinator.ini's key table: every key with its type,
  * bounds and default (docs/configuration.md), and the checks of values
  * that are more than a type (conf/coordinator.h).
+ *
+ * The files are the admin's (trusted to be meant, not to be right):
+ * every value is checked against its bounds, unknown keys are errors.
+ * The caller owns the struct bc_coord_cfg (bc_coord_free_config). Errors
+ * come back as -1 with "FILE:LINE: [section] key: reason" in err; this
+ * module never prints and never exits.
  */
 #include "conf/coordinator.h"
 

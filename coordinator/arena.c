@@ -1,5 +1,7 @@
 /*
- * arena.c - reply-lifetime allocations (arena.h).
+ * arena.c - reply-lifetime allocations (arena.h): calloc'd blocks
+ * remembered in a growing array, freed together. No input is untrusted;
+ * out of memory comes back as NULL with a->oom set.
  */
 #include "arena.h"
 
@@ -10,6 +12,10 @@ void *bc_arena_alloc(struct bc_arena *a, size_t size)
 {
 	void *m;
 
+	if (a->limit != 0 && a->n >= a->limit) {
+		a->oom = 1;
+		return NULL;
+	}
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 32;
 		void **p = realloc(a->p, cap * sizeof(*p));

@@ -1,6 +1,15 @@
 /*
  * audit.c - `bancluster audit fleet`: compare what each agent read back
  * from its kernel with the coordinator's own bans at the same sequence.
+ *
+ * Inputs: each agent's last heartbeat (verified at intake, but the
+ * agent's word: its kernel count and fleet hash) and the coordinator's
+ * ban table. An agent is offline (not heard within
+ * BC_COORD_AGENT_TTL_MS), lagging (another epoch or sequence, or no hash
+ * of this sequence), drifted (its kernel's hash differs from the one
+ * computed here, proto/fleethash.c) or in_sync. The reply's objects live
+ * in the caller's arena; out of memory is an error (-1 + err), never a
+ * shorter list.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +17,7 @@
 #include "proto/fleethash.h"
 #include "common/clock.h"
 #include "coordinator/arena.h"
-#include "coordinator/coord.h"
+#include "coordinator/admin.h"
 
 int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		   struct bc_arena *ar, char *err, size_t errlen)
@@ -31,8 +40,10 @@ int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		if (c->ring.v[i].role != BC_ROLE_AGENT)
 			continue;
 		a = bc_arena_alloc(ar, sizeof(*a));
-		if (a == NULL)
-			break;
+		if (a == NULL) { /* no partial list: the admin gets the error */
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 		bancluster__agent_status__init(a);
 		a->id = c->ring.v[i].name;
 		a->last_seen_ms = st->last_seen_ms;

@@ -1,5 +1,12 @@
 /*
- * coord.h - the coordinator's configuration table and context struct.
+ * coord.h - the coordinator's context: struct bc_coord (one per process,
+ * made by main.c and passed to every module of coordinator/), the state
+ * kept per trusted key (struct bc_agent_state, parallel to ring.v) and
+ * the loop's timing constants.
+ *
+ * Everything here is owned by the loop's thread; no module keeps a
+ * pointer into it beyond a call, except the hooks module's log callback
+ * argument. The configuration's schema is conf/coordinator.h.
  */
 #ifndef BC_COORD_H
 #define BC_COORD_H
@@ -33,6 +40,7 @@ struct bc_agent_state {
 	uint64_t seq;
 	uint64_t fleet_count;
 	uint64_t counter_saved; /* last counter written to the store */
+	bool counter_failing;   /* the last write of the counter failed */
 	uint64_t last_report;   /* highest report id counted (resend dedupe) */
 	uint64_t events;
 	double tokens;          /* report rate limit: events allowed now */
@@ -62,8 +70,9 @@ struct bc_coord {
 	int64_t next_tick;
 	uint64_t rejected[BC_REJ_MAX];
 	uint64_t reports, events;
-	uint64_t events_kind[BC_POLICY_KINDS];
+	uint64_t events_kind[BC_KINDS]; /* by enum bc_kind (common/event.h) */
 	uint64_t bans_manual, bans_rule, unbans, expiries;
+	uint64_t counter_save_failures; /* replay counters the store refused */
 	int64_t next_metrics;
 	int log_budget;
 	struct bc_notify notify;
@@ -72,22 +81,11 @@ struct bc_coord {
 	struct bc_httpd *httpd;  /* metrics_listen, or NULL */
 };
 
-/*
- * Hand the events behind policy references (report row << 16 | index) to
- * cb, in the order given. Returns how many were found.
- */
-size_t bc_coord_events(struct bc_coord *c, const uint64_t *refs, size_t n,
-		       bc_store_event_cb cb, void *arg);
-
-struct bc_arena;
-/* Fill r for `audit fleet`: each agent in_sync, lagging, drifted or
- * offline, with the kernel element counts. */
-int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
-		   struct bc_arena *ar, char *err, size_t errlen);
-
-/* Fill r for `show`: covering bans, decisions with evidence, window. */
-int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
-		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,
-		  size_t errlen);
+/* The index of p in c->ring.v, which is also its index in c->peer_state. */
+static inline size_t bc_coord_peer_index(const struct bc_coord *c,
+					 const struct bc_peer *p)
+{
+	return (size_t)(p - c->ring.v);
+}
 
 #endif

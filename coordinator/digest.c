@@ -5,6 +5,12 @@
  * attacker text reached a shell (peers.md section 4). Here the program is
  * run with execv and a fixed argv; the message goes through a pipe; every
  * field that came from a report or an admin is made printable and cut.
+ *
+ * The loop's thread owns struct bc_digest (filled by bc_digest_add, one
+ * line per new ban up to BC_DIGEST_MAX_LINES, then only counted). Errors
+ * come back from bc_digest_flush as -1 + err (the caller logs them): a
+ * sendmail that could not be started, or the previous one that exited
+ * non-zero (reaped without waiting, never with -1).
  */
 #include "digest.h"
 

@@ -4,12 +4,16 @@
  * (report row << 16 | index in the report); the report itself is kept as
  * the signed frame the agent sent, so evidence is what the agent signed.
  * Frames were verified at intake; here they are only decoded.
+ *
+ * A report pruned meanwhile or that does not decode is skipped (the count
+ * returned says how many events were found). The events handed to the
+ * callback point into the decoded report: valid during the call only.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "coordinator/coord.h"
+#include "coordinator/evidence.h"
 
 struct decoded {
 	int64_t row;

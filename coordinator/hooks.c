@@ -21,6 +21,8 @@
  * (curl_multi_wakeup); results and log lines come back under the same
  * mutex and are logged by poll() on the loop's thread. This module logs
  * through the caller's function only.
+ *
+ * The JSON handed to both is made by hook_json.c (bc_hook_json).
  */
 #include "hooks.h"
 
@@ -37,10 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include "common/clock.h"
 #include "common/version.h"
@@ -49,200 +48,6 @@
 #define HOOK_LOG_BURST 20          /* log lines per second */
 #define WEBHOOK_IDLE_MS 1000       /* thread's longest sleep */
 #define WHAT_LEN 96                /* "ban 2001:db8::/64 seq 123" */
-
-/* ---- JSON ------------------------------------------------------------ */
-
-struct jbuf {
-	char *p;
-	size_t n, cap;
-	bool over;
-};
-
-static void jput(struct jbuf *b, const char *s, size_t len)
-{
-	if (b->over || b->n + len >= b->cap) {
-		b->over = true;
-		return;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void jputs(struct jbuf *b, const char *s)
-{
-	jput(b, s, strlen(s));
-}
-
-static void jprintf(struct jbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void jprintf(struct jbuf *b, const char *fmt, ...)
-{
-	char tmp[160];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->over = true;
-		return;
-	}
-	jput(b, tmp, (size_t)n);
-}
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), 0 when there is none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return len;
-}
-
-/* A JSON string, or null for NULL. */
-static void jstr(struct jbuf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n, i = 0;
-
-	if (s == NULL) {
-		jputs(b, "null");
-		return;
-	}
-	n = strlen(s);
-	jputs(b, "\"");
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t l;
-
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-
-			jput(b, e, 2);
-			i++;
-		} else if (c == '\n') {
-			jputs(b, "\\n");
-			i++;
-		} else if (c == '\t') {
-			jputs(b, "\\t");
-			i++;
-		} else if (c == '\r') {
-			jputs(b, "\\r");
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			jprintf(b, "\\u%04x", c);
-			i++;
-		} else if ((l = utf8_seq(p + i, n - i)) > 0) {
-			jput(b, s + i, l);
-			i += l;
-		} else {
-			jputs(b, "\\ufffd"); /* not UTF-8: one byte replaced */
-			i++;
-		}
-	}
-	jputs(b, "\"");
-}
-
-/* "2026-12-01T10:00:00.123Z", or null for 0. */
-static void jtime(struct jbuf *b, int64_t ms)
-{
-	time_t t;
-	struct tm tm;
-	char s[40];
-
-	if (ms <= 0) {
-		jputs(b, "null");
-		return;
-	}
-	t = (time_t)(ms / 1000);
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-		jputs(b, "null");
-		return;
-	}
-	jprintf(b, "\"%s.%03dZ\"", s, (int)(ms % 1000));
-}
-
-static void host_text(const struct bc_addr *a, char *buf, size_t len)
-{
-	if (inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->a, buf,
-		      (socklen_t)len) == NULL)
-		snprintf(buf, len, "?");
-}
-
-size_t bc_hook_json(const struct bc_hook_event *e, char *buf, size_t cap)
-{
-	struct jbuf b = {buf, 0, cap, false};
-	char host[BC_ADDR_STRLEN], kind[16] = "", *colon;
-	const char *origin, *rule = NULL, *signer = NULL;
-
-	if (cap == 0)
-		return 0;
-	buf[0] = '\0';
-	host_text(&e->ban->addr, host, sizeof(host));
-	/* the store's origin "manual:NAME" / "rule:NAME" becomes two fields */
-	if (e->remove) {
-		origin = strcmp(e->origin, "expire") == 0 ? "expiry" : "manual";
-	} else {
-		snprintf(kind, sizeof(kind), "%s", e->origin);
-		colon = strchr(kind, ':');
-		if (colon != NULL)
-			*colon = '\0';
-		origin = strcmp(kind, "manual") == 0 ? "manual" : "rule";
-		if (strcmp(origin, "rule") == 0)
-			rule = colon != NULL ? e->origin + (colon - kind) + 1
-					     : e->origin;
-	}
-	if (strcmp(origin, "manual") == 0 && e->signer != NULL &&
-	    e->signer[0] != '\0')
-		signer = e->signer;
-	jputs(&b, "{\"schema_version\":1,\"action\":");
-	jstr(&b, e->remove ? "unban" : "ban");
-	jputs(&b, ",\"address\":");
-	jstr(&b, host);
-	jprintf(&b, ",\"prefix\":%u,\"family\":%s,\"origin\":",
-		(unsigned)e->ban->addr.plen,
-		e->ban->addr.family == AF_INET ? "\"ipv4\"" : "\"ipv6\"");
-	jstr(&b, origin);
-	jputs(&b, ",\"rule\":");
-	jstr(&b, rule);
-	jputs(&b, ",\"signer\":");
-	jstr(&b, signer);
-	jputs(&b, ",\"reason\":");
-	jstr(&b, e->remove ? NULL : e->reason);
-	jputs(&b, ",\"created\":");
-	jtime(&b, e->ban->created_ms);
-	jputs(&b, ",\"expires\":");
-	jtime(&b, e->ban->expires_ms);
-	jputs(&b, ",\"time\":");
-	jtime(&b, e->time_ms);
-	jprintf(&b, ",\"sequence\":%" PRIu64 ",\"epoch\":%" PRIu64 ",\"cluster\":",
-		e->seq, e->epoch);
-	jstr(&b, e->cluster);
-	jputs(&b, "}\n");
-	return b.over ? 0 : b.n;
-}
 
 const char *bc_hook_result_name(enum bc_hook_result r)
 {

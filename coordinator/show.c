@@ -4,6 +4,11 @@
  * first) with the evidence each was taken on, and the events of its
  * current window. Text is returned as the agents sent it (their excerpts
  * are escaped at the source); the CLI escapes for its output.
+ *
+ * Every object of the reply lives in the caller's arena. Errors: -1 +
+ * err, "store: ..." when the decisions cannot be read and "out of
+ * memory" when any allocation failed (no partial reply). A decision
+ * whose evidence cannot be read is shown without it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +16,8 @@
 
 #include "common/clock.h"
 #include "coordinator/arena.h"
-#include "coordinator/coord.h"
+#include "coordinator/admin.h"
+#include "coordinator/evidence.h"
 
 #define SHOW_DECISIONS 50
 #define SHOW_EVIDENCE 20 /* per decision in a reply (more are stored) */

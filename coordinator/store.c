@@ -1,9 +1,15 @@
 /*
- * store.c - SQLite persistence for the coordinator (see store.h).
+ * store.c - SQLite persistence for the coordinator (see store.h): the
+ * schema, and one function per statement or per commit.
  *
- * Every statement is prepared with bound parameters; attacker-derived
- * text (reasons from reports) only ever travels as a bound value.
- * Errors return -1; bc_store_error() says why.
+ * Untrusted text stored here: the frames of reports (kept as the signed
+ * BLOBs the agents sent, decoded only by evidence.c), the service and
+ * log excerpt of evidence events (agents' text, escaped at their source)
+ * and admins' reasons. Every statement is prepared with bound
+ * parameters; such text only ever travels as a bound value, never in
+ * SQL. The store owns its connection; rows handed to callbacks are valid
+ * during the call only. Errors return -1 (0 for the epoch);
+ * bc_store_error() says why.
  */
 #include "store.h"
 

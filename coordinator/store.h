@@ -1,9 +1,15 @@
 /*
  * store.h - the coordinator's durable state in SQLite (WAL): active bans,
  * the decision log (every ban, unban and expiry, with its origin and the
- * admin key that signed it), the start epoch and replay counters.
+ * admin key that signed it), the evidence of rule bans, the reports as
+ * the agents signed them, offences (escalation), the start epoch and the
+ * replay counters.
  * A ban is committed here before it is published, so a kill -9 at any
  * moment loses nothing a client was told had succeeded.
+ *
+ * Text is stored as given (bound, never in SQL) and returned as stored:
+ * escaping is the job of whoever prints it. Functions return 0 or -1
+ * (bc_store_error() says why); callbacks get rows valid during the call.
  */
 #ifndef BC_STORE_H
 #define BC_STORE_H

@@ -1,0 +1,201 @@
+/*
+ * admin.c - the requests of admin keys: ban, unban, list (paged) and
+ * status here; show (show.c) and audit fleet (audit.c) are called from
+ * here. One reply per request, sent to the ROUTER peer that asked.
+ *
+ * The request arrives verified (intake.c); its fields are an admin's
+ * input: addresses are checked against the allow list (unless --force)
+ * and times against the clock, reasons are stored and echoed as typed.
+ * Allocations live until the reply is sent (heap or the reply's arena).
+ * Any failure becomes code 1 and a one-line error, with no partial list.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/clock.h"
+#include "coordinator/admin.h"
+#include "coordinator/arena.h"
+#include "coordinator/decide.h"
+#include "coordinator/intake.h"
+
+#define LIST_PAGE 2000   /* bans per list reply: 2000 x ~700 B < 4 MiB */
+
+struct list_ctx {
+	Bancluster__Ban *pb;
+	Bancluster__Ban **pp;
+	struct bc_store_ban *sb;
+	size_t n, max;
+	uint64_t offset, seen;
+	int manual_only;
+	int64_t since_ms;
+};
+
+static void list_cb(const struct bc_store_ban *b, void *arg)
+{
+	struct list_ctx *l = arg;
+
+	if (l->manual_only && strncmp(b->origin, "manual:", 7) != 0)
+		return;
+	if (b->ban.created_ms < l->since_ms)
+		return;
+	if (l->seen++ < l->offset || l->n >= l->max)
+		return;
+	l->sb[l->n] = *b;
+	bc_coord_fill_ban(&l->pb[l->n], &l->sb[l->n].ban);
+	l->pb[l->n].reason = l->sb[l->n].reason;
+	l->pb[l->n].origin = l->sb[l->n].origin;
+	l->pp[l->n] = &l->pb[l->n];
+	l->n++;
+}
+
+void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
+			 const struct bc_peer *from,
+			 const Bancluster__AdminReq *rq)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__AdminReply r = BANCLUSTER__ADMIN_REPLY__INIT;
+	Bancluster__Ban one;
+	Bancluster__Ban *onep = &one;
+	Bancluster__AgentStatus *as = NULL, **asp = NULL;
+	struct list_ctx l = {0};
+	struct bc_arena arena = {0};
+	char err[BC_WIRE_MAX_TEXT] = "";
+	char signer[BC_NAME_MAX + 8];
+	struct bc_store_ban sb;
+	size_t i, na = 0;
+
+	snprintf(signer, sizeof(signer), "%s", from->name);
+	r.nonce = rq->nonce;
+	r.epoch = c->epoch;
+	r.started_ms = c->started_ms;
+	switch (rq->cmd_case) {
+	case BANCLUSTER__ADMIN_REQ__CMD_BAN: {
+		const Bancluster__Ban *b = rq->ban->ban;
+		char a[BC_ADDR_STRLEN];
+
+		memset(&sb, 0, sizeof(sb));
+		bc_wire_ban_addr(b, &sb.ban.addr);
+		bc_addr_format(&sb.ban.addr, a, sizeof(a));
+		if (!rq->ban->force &&
+		    bc_addr_list_overlaps(&c->cfg.allow, &sb.ban.addr)) {
+			snprintf(err, sizeof(err),
+				 "%s overlaps the allow list; use --force to ban it anyway", a);
+			break;
+		}
+		if (b->expires_ms != 0 && b->expires_ms <= bc_now_ms()) {
+			snprintf(err, sizeof(err), "%s: expiry in the past", a);
+			break;
+		}
+		sb.ban.expires_ms = b->expires_ms;
+		sb.ban.created_ms = bc_now_ms();
+		snprintf(sb.reason, sizeof(sb.reason), "%s", b->reason);
+		snprintf(sb.origin, sizeof(sb.origin), "manual:%s", from->name);
+		if (bc_coord_ban(c, &sb, signer, err, sizeof(err)) == 0) {
+			bc_coord_fill_ban(&one, &sb.ban);
+			one.reason = sb.reason;
+			one.origin = sb.origin;
+			r.n_bans = 1;
+			r.bans = &onep;
+		}
+		break;
+	}
+	case BANCLUSTER__ADMIN_REQ__CMD_UNBAN: {
+		struct bc_addr a;
+		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+
+		tmp.family = rq->unban->family;
+		tmp.addr = rq->unban->addr;
+		tmp.plen = rq->unban->plen;
+		bc_wire_ban_addr(&tmp, &a);
+		bc_coord_unban(c, &a, "unban", signer, err, sizeof(err));
+		break;
+	}
+	case BANCLUSTER__ADMIN_REQ__CMD_LIST:
+		l.max = LIST_PAGE;
+		l.offset = rq->list->offset;
+		l.manual_only = rq->list->manual_only;
+		l.since_ms = rq->list->since_ms;
+		l.pb = calloc(l.max, sizeof(*l.pb));
+		l.pp = calloc(l.max, sizeof(*l.pp));
+		l.sb = calloc(l.max, sizeof(*l.sb));
+		if (l.pb == NULL || l.pp == NULL || l.sb == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		if (bc_store_each(c->store, list_cb, &l) < 0) {
+			snprintf(err, sizeof(err), "store: %s",
+				 bc_store_error(c->store));
+			break;
+		}
+		r.n_bans = l.n;
+		r.bans = l.pp;
+		r.total = l.seen;
+		break;
+	case BANCLUSTER__ADMIN_REQ__CMD_SHOW: {
+		struct bc_addr a;
+		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+
+		tmp.family = rq->show->family;
+		tmp.addr = rq->show->addr;
+		tmp.plen = rq->show->plen;
+		bc_wire_ban_addr(&tmp, &a);
+		bc_coord_show(c, &a, &r, &arena, err, sizeof(err));
+		break;
+	}
+	case BANCLUSTER__ADMIN_REQ__CMD_AUDIT:
+		bc_coord_audit(c, &r, &arena, err, sizeof(err));
+		break;
+	case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
+		as = calloc(c->ring.n + 1, sizeof(*as));
+		asp = calloc(c->ring.n + 1, sizeof(*asp));
+		if (as == NULL || asp == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		for (i = 0; i < c->ring.n; i++) {
+			const struct bc_agent_state *st = &c->peer_state[i];
+
+			if (c->ring.v[i].role != BC_ROLE_AGENT)
+				continue;
+			bancluster__agent_status__init(&as[na]);
+			as[na].id = c->ring.v[i].name;
+			as[na].last_seen_ms = st->last_seen_ms;
+			as[na].connected = st->last_seen_ms != 0 &&
+					   bc_now_ms() - st->last_seen_ms <
+						   BC_COORD_AGENT_TTL_MS;
+			as[na].applied_epoch = st->epoch;
+			as[na].applied_seq = st->seq;
+			as[na].fleet_count = st->fleet_count;
+			as[na].events = st->events;
+			as[na].dropped = st->rate_dropped;
+			asp[na] = &as[na];
+			na++;
+		}
+		r.n_agents = na;
+		r.agents = asp;
+		r.total = c->bans.n;
+		break;
+	default:
+		snprintf(err, sizeof(err), "unknown command");
+		break;
+	}
+	r.seq = c->seq;
+	if (err[0] != '\0') {
+		r.code = 1;
+		r.error = err;
+		r.n_bans = 0;
+		r.n_decisions = 0;
+		r.n_recent = 0;
+	}
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
+	p.admin_reply = &r;
+	bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY, &p);
+	free(l.pb);
+	free(l.pp);
+	free(l.sb);
+	free(as);
+	free(asp);
+	bc_arena_free(&arena);
+}

@@ -1,0 +1,37 @@
+/*
+ * admin.h - the requests of admin keys: ban, unban, list, status
+ * (admin.c), show (show.c) and audit fleet (audit.c).
+ *
+ * Each request arrives verified (intake.c: signature of a pinned admin
+ * key, counter, cluster, ranges); its text fields are still an admin's
+ * input and are only stored and echoed, never interpreted. Every
+ * request gets exactly one reply: the result, or code 1 and a one-line
+ * error, with nothing half-filled.
+ */
+#ifndef BC_COORD_ADMIN_H
+#define BC_COORD_ADMIN_H
+
+#include <stddef.h>
+#include <zmq.h>
+
+#include "coordinator/arena.h"
+#include "coordinator/coord.h"
+
+/* Carry out one admin request and send its reply to the ROUTER peer id. */
+void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
+		    const struct bc_peer *from,
+		    const Bancluster__AdminReq *rq);
+
+/* Fill r for `audit fleet`: each agent in_sync, lagging, drifted or
+ * offline, with the kernel element counts. 0, or -1 + err (out of
+ * memory: nothing of r is to be used). Objects live in ar. */
+int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
+		   struct bc_arena *ar, char *err, size_t errlen);
+
+/* Fill r for `show`: covering bans, decisions with evidence, window.
+ * 0, or -1 + err. Objects live in ar. */
+int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
+		  Bancluster__AdminReply *r, struct bc_arena *ar, char *err,
+		  size_t errlen);
+
+#endif

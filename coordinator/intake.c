@@ -1,0 +1,458 @@
+/*
+ * intake.c - everything that arrives on the ROUTER socket, and the ZAP
+ * handler in front of it.
+ *
+ * Untrusted: every frame and every ZAP request. ZAP admits only the
+ * CURVE keys of pinned agents and admins. A ROUTER frame is looked at
+ * only after bc_wire_open() accepted it (size cap, envelope, signature of
+ * a pinned key allowed to sign that type, replay counter, cluster, value
+ * ranges); a rejected frame is counted, logged (rate-limited) and changes
+ * nothing. Accepted: heartbeats (the agent's applied state, for status
+ * and audit), snapshot requests (the ban table in parts), reports (stored
+ * as the signed frame in one commit, counted by the policy within the
+ * agent's report_rate, then acked; a resent report is acked again, not
+ * counted twice) and admin requests (admin.c).
+ *
+ * Replay counters: the last accepted counter of each key is saved to the
+ * store after an admin request and every tick, and loaded at start-up
+ * and reload. At start-up the reports of the last findtime are counted
+ * again from the store (bc_coord_recount).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "coordinator/admin.h"
+#include "coordinator/decide.h"
+#include "coordinator/intake.h"
+
+#define ROUTER_BATCH 256 /* frames handled per poll round */
+#define ROUTING_ID_MAX 256
+#define ZAP_FRAMES_MAX 8
+
+static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
+{
+	c->rejected[r]++;
+	if (c->log_budget > 0) {
+		c->log_budget--;
+		bc_warn("rejected %s: %s (total %" PRIu64 ")", what,
+			bc_wire_reject_name(r), c->rejected[r]);
+	}
+}
+
+/* Send one sealed payload to a ROUTER peer (identity frame first). */
+int bc_coord_send(struct bc_coord *c, const zmq_msg_t *id,
+		   Bancluster__MsgType type, Bancluster__Payload *p)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (bc_wire_seal(&c->signer, type, p, &buf, &len) < 0) {
+		bc_warn("cannot sign reply");
+		return -1;
+	}
+	rc = zmq_send(c->router, zmq_msg_data((zmq_msg_t *)id),
+		      zmq_msg_size((zmq_msg_t *)id), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	if (rc >= 0)
+		rc = zmq_send(c->router, buf, len, ZMQ_DONTWAIT);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+static void send_snapshot(struct bc_coord *c, const zmq_msg_t *id,
+			  const ProtobufCBinaryData *nonce)
+{
+	size_t total = c->bans.n, off = 0, part = 0;
+	Bancluster__Ban *pb = NULL, **pp = NULL;
+	size_t chunk = BC_WIRE_MAX_BANS_PER_MSG;
+
+	pb = calloc(chunk, sizeof(*pb));
+	pp = calloc(chunk, sizeof(*pp));
+	if (pb == NULL || pp == NULL) {
+		bc_warn("snapshot: out of memory");
+		goto out;
+	}
+	do {
+		Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+		Bancluster__Snapshot s = BANCLUSTER__SNAPSHOT__INIT;
+		size_t n = total - off < chunk ? total - off : chunk, i;
+
+		for (i = 0; i < n; i++) {
+			bc_coord_fill_ban(&pb[i], &c->bans.v[off + i]);
+			pp[i] = &pb[i];
+		}
+		s.nonce = *nonce;
+		s.epoch = c->epoch;
+		s.seq = c->seq;
+		s.part = (uint32_t)part++;
+		s.total = total;
+		s.n_bans = n;
+		s.bans = pp;
+		off += n;
+		s.last = off >= total;
+		p.body_case = BANCLUSTER__PAYLOAD__BODY_SNAPSHOT;
+		p.snapshot = &s;
+		if (bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT, &p) < 0) {
+			bc_warn("snapshot: send failed: %s", zmq_strerror(errno));
+			break;
+		}
+	} while (off < total);
+out:
+	free(pb);
+	free(pp);
+}
+
+/*
+ * A report: store its events (one commit), count them, decide, then ack.
+ * A report id not above the last one counted from this agent is a resend
+ * whose ack was lost: acknowledged again, not counted twice.
+ */
+static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
+			  const struct bc_peer *from, struct bc_agent_state *st,
+			  const Bancluster__Report *r, const uint8_t *frame,
+			  size_t flen)
+{
+	Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
+	int64_t now = bc_now_ms(), row;
+	size_t i, n = 0;
+
+	if (r->report_id > st->last_report) {
+		size_t allowed = r->n_events;
+		double rate = (double)c->cfg.report_rate;
+
+		/* token bucket per agent: a compromised or broken agent cannot
+		 * flood the fleet's counts; excess events are dropped, counted */
+		st->tokens += (double)(bc_mono_ms() - st->tokens_ms) * rate / 1000;
+		if (st->tokens > rate || st->tokens_ms == 0)
+			st->tokens = rate;
+		st->tokens_ms = bc_mono_ms();
+		if ((double)allowed > st->tokens)
+			allowed = (size_t)st->tokens;
+		st->tokens -= (double)allowed;
+		if (allowed < r->n_events) {
+			st->rate_dropped += r->n_events - allowed;
+			if (c->log_budget > 0) {
+				c->log_budget--;
+				bc_warn("agent %s over report_rate: %zu events dropped "
+					"(total %" PRIu64 ")", from->name,
+					r->n_events - allowed, st->rate_dropped);
+			}
+		}
+		if (allowed == 0) /* over the rate: nothing stored, nothing counted */
+			goto ack;
+		if (bc_store_report_add(c->store, from->name, BC_CHAN_REPORTS,
+					r->report_id, allowed, now, frame, flen,
+					&row) < 0) {
+			bc_warn("report from %s: store: %s", from->name,
+				bc_store_error(c->store));
+			return; /* not acked: the agent resends */
+		}
+		for (i = 0; i < allowed; i++) {
+			const Bancluster__Event *e = r->events[i];
+			Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+			struct bc_policy_event pe;
+			struct bc_policy_hit hit;
+
+			tmp.family = e->family;
+			tmp.addr = e->addr;
+			tmp.plen = e->family == 4 ? 32 : 128;
+			if (bc_wire_ban_addr(&tmp, &pe.addr) < 0)
+				continue;
+			pe.time_ms = e->time_ms;
+			if (pe.time_ms <= 0 || pe.time_ms > now + BC_WIRE_SKEW_MS)
+				pe.time_ms = now;
+			pe.kind = (uint8_t)e->kind;
+			pe.host = (uint16_t)bc_coord_peer_index(c, from);
+			pe.ref = (uint64_t)row << 16 | i;
+			if (pe.kind < BC_POLICY_KINDS)
+				c->events_kind[pe.kind]++;
+			if (bc_policy_event(c->policy, &pe, now, &hit) ==
+			    BC_POLICY_BAN)
+				bc_coord_rule_ban(c, &hit);
+			n++;
+		}
+		st->last_report = r->report_id;
+		st->events += n;
+		c->reports++;
+		c->events += n;
+	}
+ack:
+	ack.report_id = r->report_id;
+	ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
+	ap.ack = &ack;
+	bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+}
+
+static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
+			 const uint8_t *buf, size_t len)
+{
+	const uint32_t allowed = (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ);
+	Bancluster__Payload *p = NULL;
+	struct bc_peer *from = NULL;
+	enum bc_reject r;
+	struct bc_agent_state *st;
+	int64_t prev;
+
+	/* each key may only sign its role's types (set at load) */
+	r = bc_wire_open(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
+			 BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(), &p, &from);
+	if (r != BC_REJ_OK) {
+		reject(c, r, "message");
+		return;
+	}
+	st = &c->peer_state[bc_coord_peer_index(c, from)];
+	prev = st->last_seen_ms;
+	st->last_seen_ms = bc_now_ms();
+	if (from->role == BC_ROLE_AGENT &&
+	    (prev == 0 || st->last_seen_ms - prev > BC_COORD_AGENT_TTL_MS))
+		bc_info("agent %s connected", from->name);
+	switch (p->body_case) {
+	case BANCLUSTER__PAYLOAD__BODY_HEARTBEAT:
+		st->epoch = p->heartbeat->epoch;
+		st->seq = p->heartbeat->seq;
+		st->fleet_count = p->heartbeat->fleet_count;
+		st->hash_valid = p->heartbeat->hash_valid &&
+				 p->heartbeat->fleet_hash.len == sizeof(st->hash);
+		if (st->hash_valid)
+			memcpy(st->hash, p->heartbeat->fleet_hash.data,
+			       sizeof(st->hash));
+		st->hash_cutoff_ms = p->heartbeat->hash_cutoff_ms;
+		st->hash_seq = p->heartbeat->hash_seq;
+		st->kernel_count = p->heartbeat->kernel_count;
+		if (p->heartbeat->repairs > st->repairs)
+			bc_warn("agent %s repaired drift in its kernel sets "
+				"(repair %" PRIu64 ")",
+				from->name, p->heartbeat->repairs);
+		st->repairs = p->heartbeat->repairs;
+		break;
+	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
+		bc_info("snapshot for %s: %zu bans at epoch %" PRIu64
+			" seq %" PRIu64, from->name, c->bans.n, c->epoch, c->seq);
+		send_snapshot(c, id, &p->snapshot_req->nonce);
+		break;
+	case BANCLUSTER__PAYLOAD__BODY_REPORT:
+		handle_report(c, id, from, st, p->report, buf, len);
+		break;
+	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ:
+		bc_coord_admin(c, id, from, p->admin_req);
+		/* an admin command is state-changing: keep its counter durable */
+		bc_coord_save_counter(c, bc_coord_peer_index(c, from));
+		break;
+	default:
+		break;
+	}
+	bancluster__payload__free_unpacked(p, NULL);
+}
+
+void bc_coord_drain_router(struct bc_coord *c)
+{
+	int i;
+
+	for (i = 0; i < ROUTER_BATCH; i++) {
+		zmq_msg_t id, body;
+		int more;
+		size_t ml = sizeof(more);
+
+		zmq_msg_init(&id);
+		if (zmq_msg_recv(&id, c->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&id);
+			return;
+		}
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, c->router, 0) < 0) {
+			zmq_msg_close(&id);
+			zmq_msg_close(&body);
+			return;
+		}
+		zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &ml);
+		if (more) { /* a client sent several frames: drop them all */
+			while (more) {
+				zmq_msg_close(&body);
+				zmq_msg_init(&body);
+				if (zmq_msg_recv(&body, c->router, 0) < 0)
+					break;
+				zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &ml);
+			}
+			reject(c, BC_REJ_ENVELOPE, "multipart message");
+		} else if (zmq_msg_size(&id) <= ROUTING_ID_MAX) {
+			handle_frame(c, &id, zmq_msg_data(&body),
+				     zmq_msg_size(&body));
+		}
+		zmq_msg_close(&id);
+		zmq_msg_close(&body);
+	}
+}
+
+/* ZAP (RFC 27): admit only CURVE keys of pinned agents and admins. */
+void bc_coord_zap(struct bc_coord *c)
+{
+	zmq_msg_t f[ZAP_FRAMES_MAX];
+	int n = 0, more = 1, i;
+	size_t ml = sizeof(more);
+	const char *status = "400", *text = "unknown key";
+	const struct bc_peer *peer = NULL;
+
+	while (more && n < ZAP_FRAMES_MAX) {
+		zmq_msg_init(&f[n]);
+		if (zmq_msg_recv(&f[n], c->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f[n]);
+			break;
+		}
+		n++;
+		zmq_getsockopt(c->zap, ZMQ_RCVMORE, &more, &ml);
+	}
+	if (n >= 7 && zmq_msg_size(&f[5]) == 5 &&
+	    memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
+	    zmq_msg_size(&f[6]) == 32) {
+		peer = bc_keyring_find_curve(&c->ring, zmq_msg_data(&f[6]));
+		if (peer != NULL) {
+			status = "200";
+			text = "OK";
+		}
+	}
+	if (n >= 2) {
+		zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
+		zmq_send(c->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]),
+			 ZMQ_SNDMORE);
+		zmq_send(c->zap, status, 3, ZMQ_SNDMORE);
+		zmq_send(c->zap, text, strlen(text), ZMQ_SNDMORE);
+		zmq_send(c->zap, peer ? peer->name : "",
+			 peer ? strlen(peer->name) : 0, ZMQ_SNDMORE);
+		zmq_send(c->zap, "", 0, 0);
+	}
+	if (peer == NULL)
+		reject(c, BC_REJ_SIGNER, "connection (CURVE key not pinned)");
+	for (i = 0; i < n; i++)
+		zmq_msg_close(&f[i]);
+}
+
+struct recount_ctx {
+	struct bc_coord *c;
+	struct bc_banmap decided; /* key -> last decision time (expires_ms) */
+	size_t events;
+};
+
+static void recount_decided(const char *addr, int64_t time_ms, void *arg)
+{
+	struct recount_ctx *r = arg;
+	char err[128];
+	struct bc_ban b;
+
+	memset(&b, 0, sizeof(b));
+	if (bc_addr_parse(&b.addr, addr, strlen(addr), err, sizeof(err)) == 0) {
+		b.expires_ms = time_ms;
+		bc_banmap_put(&r->decided, &b);
+	}
+}
+
+/*
+ * Events acknowledged before a restart still count: every report of the
+ * last findtime is decoded and counted again, except the events of a key
+ * decided on (banned, unbanned) after the report arrived.
+ */
+static void recount_report(int64_t row, const char *sender, int64_t recv_ms,
+			  const uint8_t *frame, size_t len, void *arg)
+{
+	struct recount_ctx *r = arg;
+	struct bc_coord *c = r->c;
+	struct bc_peer *peer = bc_keyring_find_name(&c->ring, sender);
+	Bancluster__Envelope *env = bancluster__envelope__unpack(NULL, len, frame);
+	Bancluster__Payload *p = NULL;
+	size_t i;
+
+	if (env != NULL)
+		p = bancluster__payload__unpack(NULL, env->payload.len,
+						env->payload.data);
+	for (i = 0; p != NULL &&
+		    p->body_case == BANCLUSTER__PAYLOAD__BODY_REPORT &&
+		    i < p->report->n_events;
+	     i++) {
+		const Bancluster__Event *e = p->report->events[i];
+		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+		struct bc_policy_event pe;
+		struct bc_policy_hit hit;
+		struct bc_addr key;
+		long d;
+
+		tmp.family = e->family;
+		tmp.addr = e->addr;
+		tmp.plen = e->family == 4 ? 32 : 128;
+		if (bc_wire_ban_addr(&tmp, &pe.addr) < 0)
+			continue;
+		bc_policy_key(c->policy, &pe.addr, &key);
+		d = bc_banmap_find(&r->decided, &key);
+		if (d >= 0 && r->decided.v[d].expires_ms >= recv_ms)
+			continue;
+		pe.time_ms = e->time_ms > 0 && e->time_ms <= recv_ms ? e->time_ms
+								      : recv_ms;
+		pe.kind = (uint8_t)e->kind;
+		pe.host = peer ? (uint16_t)bc_coord_peer_index(c, peer) : UINT16_MAX;
+		pe.ref = (uint64_t)row << 16 | i;
+		r->events++;
+		if (bc_policy_event(c->policy, &pe, bc_now_ms(), &hit) == BC_POLICY_BAN)
+			bc_coord_rule_ban(c, &hit);
+	}
+	if (p != NULL)
+		bancluster__payload__free_unpacked(p, NULL);
+	if (env != NULL)
+		bancluster__envelope__free_unpacked(env, NULL);
+}
+
+int bc_coord_recount(struct bc_coord *c)
+{
+	struct recount_ctx rc = {c, {0}, 0};
+	int64_t since = bc_now_ms() - c->cfg.findtime * 1000;
+	int rv = 0;
+
+	if (bc_store_decided_since(c->store, since, recount_decided, &rc) < 0 ||
+	    bc_store_reports_each(c->store, since, recount_report, &rc) < 0)
+		rv = -1;
+	else if (rc.events > 0)
+		bc_info("counted again %zu events of the last %llds",
+			rc.events, (long long)c->cfg.findtime);
+	bc_banmap_free(&rc.decided);
+	return rv;
+}
+
+void bc_coord_load_counters(struct bc_store *s, struct bc_peer *p,
+			    struct bc_agent_state *st)
+{
+	bc_store_counter_get(s, p->name, BC_CHAN_ROUTER,
+			     &p->last_counter[BC_CHAN_ROUTER]);
+	st->counter_saved = p->last_counter[BC_CHAN_ROUTER];
+	bc_store_counter_get(s, p->name, BC_CHAN_REPORTS, &st->last_report);
+	bc_store_counter_get(s, p->name, BC_CHAN_REPORTS + 1, &st->events);
+}
+
+int bc_coord_save_counter(struct bc_coord *c, size_t i)
+{
+	const struct bc_peer *pe = &c->ring.v[i];
+	struct bc_agent_state *st = &c->peer_state[i];
+	uint64_t v = pe->last_counter[BC_CHAN_ROUTER];
+
+	if (bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER, v) < 0) {
+		/* not saved: counter_saved stays behind, the next tick retries */
+		c->counter_save_failures++;
+		if (!st->counter_failing)
+			bc_warn("replay counter of %s not saved, retried every "
+				"second: store: %s", pe->name,
+				bc_store_error(c->store));
+		st->counter_failing = true;
+		return -1;
+	}
+	if (st->counter_failing)
+		bc_info("replay counter of %s saved again", pe->name);
+	st->counter_failing = false;
+	st->counter_saved = v;
+	return 0;
+}
