@@ -7,7 +7,8 @@
  *
  * A finding's detail is already escaped printable ASCII (the checks
  * escape server text before recording it); JSON strings go through
- * bc_json_escape as well. Findings beyond BC_AUDIT_MAX_CHECKS are
+ * bc_json_escape_as in the short style (\" and \\), as the report
+ * always wrote them. Findings beyond BC_AUDIT_MAX_CHECKS are
  * dropped. Nothing here reads the network.
  */
 #include <stdarg.h>
@@ -188,13 +189,13 @@ int bc_audit_exit_code(const struct bc_audit *a)
 	return warn ? BC_AUDIT_EXIT_WARN : BC_AUDIT_EXIT_OK;
 }
 
-/* Print s as a JSON string (bc_json_escape; every s here is shorter
- * than REPORT_TEXT_MAX, escaped server text included). */
+/* Print s as a JSON string (bc_json_escape_as, short style; every s
+ * here is shorter than REPORT_TEXT_MAX, escaped server text included). */
 static void json_str(FILE *f, const char *s)
 {
 	char e[6 * REPORT_TEXT_MAX + 1];
 
-	bc_json_escape(e, sizeof(e), s, strlen(s));
+	bc_json_escape_as(e, sizeof(e), s, strlen(s), BC_JSON_SHORT);
 	fprintf(f, "\"%s\"", e);
 }
 
