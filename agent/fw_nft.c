@@ -34,7 +34,8 @@
  * timeout) plus an end element (key last + 1, flag INTERVAL_END, no
  * timeout); when last is the all-ones address there is no end element,
  * as nftables does it. The kernel rejects overlapping intervals, so
- * bc_fw_replace() first cuts its ranges into disjoint pieces, each with
+ * bc_fw_replace() first cuts its ranges into disjoint pieces (the one
+ * flattening, common/interval.h: bc_interval_disjoint), each with
  * the longest timeout that covers it. (Verified on 6.18: a timeout on an
  * interval-end element is refused with EINVAL.)
  *
@@ -225,31 +226,6 @@ static int elem_kind(const struct bc_fw_elem *e)
 {
 	return memcmp(e->first, e->last, fam_len(e->family)) == 0 ? KIND_HOST
 								   : KIND_NETS;
-}
-
-/* True for the all-ones address (no interval-end element above it). */
-static bool addr_is_max(const uint8_t *a, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (a[i] != 0xff)
-			return false;
-	return true;
-}
-
-/* a += 1; wraps to zero when a was all ones. */
-static void addr_inc(uint8_t *a, size_t len)
-{
-	for (size_t i = len; i-- > 0;)
-		if (++a[i] != 0)
-			return;
-}
-
-/* a -= 1; a must not be zero. */
-static void addr_dec(uint8_t *a, size_t len)
-{
-	for (size_t i = len; i-- > 0;)
-		if (a[i]-- != 0)
-			return;
 }
 
 /* "a" or "a-b" for error messages. */
@@ -593,10 +569,10 @@ static int put_interval(struct elw *w, int family, const uint8_t *first,
 
 	if (elw_key(w, first, len, timeout_ms, 0) < 0)
 		return -1;
-	if (addr_is_max(last, len))
+	if (bc_interval_addr_is_max(last, len))
 		return 0;
 	memcpy(end, last, len);
-	addr_inc(end, len);
+	bc_interval_addr_inc(end, len);
 	return elw_key(w, end, len, 0, NFT_SET_ELEM_INTERVAL_END);
 }
 
@@ -1126,144 +1102,46 @@ struct span {
 	uint64_t timeout_ms;
 };
 
-/* qsort: spans by first address; addresses as 16-byte big-endian. */
-static int cmp_span(const void *x, const void *y)
-{
-	return memcmp(((const struct span *)x)->first,
-		      ((const struct span *)y)->first, 16);
-}
-
-/* qsort: 16-byte big-endian addresses. */
-static int cmp_addr(const void *x, const void *y)
-{
-	return memcmp(x, y, 16);
-}
-
 /* Order of timeouts: 0 (permanent) outlasts every finite one. */
 static uint64_t tkey(uint64_t timeout_ms)
 {
 	return timeout_ms == 0 ? UINT64_MAX : timeout_ms;
 }
 
-/* True when span x should sit above span y in the heap. */
-static bool longer(const struct span *sp, size_t x, size_t y)
-{
-	return tkey(sp[x].timeout_ms) > tkey(sp[y].timeout_ms);
-}
-
-/* Max-heap of span indices by tkey(timeout): push v. */
-static void heap_push(size_t *h, size_t *hn, const struct span *sp, size_t v)
-{
-	size_t i = (*hn)++;
-
-	h[i] = v;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-
-		if (!longer(sp, h[i], h[p]))
-			break;
-		size_t tmp = h[p];
-		h[p] = h[i];
-		h[i] = tmp;
-		i = p;
-	}
-}
-
-/* Remove the top of the max-heap. */
-static void heap_pop(size_t *h, size_t *hn, const struct span *sp)
-{
-	size_t i = 0, n = --(*hn);
-
-	h[0] = h[n];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < n && longer(sp, h[l], h[m]))
-			m = l;
-		if (r < n && longer(sp, h[r], h[m]))
-			m = r;
-		if (m == i)
-			break;
-		size_t tmp = h[m];
-		h[m] = h[i];
-		h[i] = tmp;
-		i = m;
-	}
-}
-
 /*
- * Cut n possibly overlapping spans of one family into disjoint pieces, each
- * with the longest timeout that covers it, and put them into s. The kernel
- * refuses overlapping intervals, and a host ban inside a banned /24 must
- * outlive the /24 if it is longer. O(n log n). sp is reordered.
+ * The n ranges of sp into w, cut into disjoint pieces by the one
+ * flattening (common/interval.h): the kernel refuses overlapping
+ * intervals, and each piece keeps the longest timeout that covers it, so
+ * a ban inside a banned /24 outlives the /24 if it is longer.
  */
-static int put_disjoint(struct elw *s, int family, struct span *sp,
+static int put_disjoint(struct elw *w, int family, const struct span *sp,
 			size_t n)
 {
-	size_t len = fam_len(family), nb = 0, hn = 0, j = 0;
-	uint8_t (*b)[16] = malloc((2 * n + 1) * sizeof *b);
-	size_t *heap = malloc((n + 1) * sizeof *heap);
-	struct span cur;
-	bool have = false;
+	struct bc_fw_elem *v = malloc((n ? n : 1) * sizeof *v);
+	struct bc_interval_ops ops = {0};
+	size_t len = fam_len(family);
 	int rc = -1;
 
-	if (b == NULL || heap == NULL)
-		goto out;
-	qsort(sp, n, sizeof *sp, cmp_span);
+	if (v == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		memcpy(b[nb++], sp[i].first, 16);
-		if (!addr_is_max(sp[i].last, len)) {
-			memcpy(b[nb], sp[i].last, 16);
-			addr_inc(b[nb++], len);
-		}
+		memset(&v[i], 0, sizeof v[i]);
+		v[i].op = BC_FW_ADD;
+		v[i].set = w->ref.set;
+		v[i].family = (uint8_t)family;
+		v[i].timeout_ms = sp[i].timeout_ms;
+		memcpy(v[i].first, sp[i].first, len);
+		memcpy(v[i].last, sp[i].last, len);
 	}
-	qsort(b, nb, sizeof *b, cmp_addr);
-	for (size_t i = 0; i < nb; i++) {
-		const uint8_t *p = b[i];
-		struct span seg;
-
-		if (i > 0 && memcmp(b[i - 1], p, len) == 0)
-			continue;
-		while (j < n && memcmp(sp[j].first, p, len) <= 0)
-			heap_push(heap, &hn, sp, j++);
-		while (hn > 0 && memcmp(sp[heap[0]].last, p, len) < 0)
-			heap_pop(heap, &hn, sp);
-		if (hn == 0)
-			continue;
-		memcpy(seg.first, p, 16);
-		memset(seg.last, 0, 16);
-		memset(seg.last, 0xff, len);
-		for (size_t k = i + 1; k < nb; k++) {
-			if (memcmp(b[k], p, len) != 0) {
-				memcpy(seg.last, b[k], 16);
-				addr_dec(seg.last, len);
-				break;
-			}
-		}
-		seg.timeout_ms = sp[heap[0]].timeout_ms;
-		if (have && cur.timeout_ms == seg.timeout_ms) {
-			uint8_t next[16];
-
-			memcpy(next, cur.last, 16);
-			addr_inc(next, len);
-			if (memcmp(next, seg.first, len) == 0) {
-				memcpy(cur.last, seg.last, 16);
-				continue;
-			}
-		}
-		if (have && put_interval(s, family, cur.first, cur.last,
-					 cur.timeout_ms) < 0)
-			goto out;
-		cur = seg;
-		have = true;
+	if (bc_interval_disjoint(v, n, family, (enum bc_fw_set)w->ref.set,
+				 &ops) == 0) {
+		rc = 0;
+		for (size_t i = 0; i < ops.n && rc == 0; i++)
+			rc = put_interval(w, family, ops.v[i].first,
+					  ops.v[i].last, ops.v[i].timeout_ms);
 	}
-	if (have && put_interval(s, family, cur.first, cur.last,
-				 cur.timeout_ms) < 0)
-		goto out;
-	rc = 0;
-out:
-	free(b);
-	free(heap);
+	bc_interval_ops_free(&ops);
+	free(v);
 	return rc;
 }
 
@@ -1672,7 +1550,7 @@ static int read_set(struct bc_fw *fw, const char *name, size_t len,
 		out->timeout_ms = sv->k[i].timeout_ms;
 		if (i + 1 < sv->nk && sv->k[i + 1].end) {
 			memcpy(out->last, sv->k[i + 1].key, len);
-			addr_dec(out->last, len);
+			bc_interval_addr_dec(out->last, len);
 			i++;
 		} else {
 			memset(out->last, 0xff, len);
