@@ -93,7 +93,8 @@ void bc_interval_addr_dec(uint8_t *a, size_t len)
 
 bool bc_interval_addr_is_max(const uint8_t *a, size_t len)
 {
-	return load(a, len) == (len == 4 ? fam_max(AF_INET) : fam_max(AF_INET6));
+	return load(a, len) ==
+	       fam_max(len == 4 ? AF_INET : AF_INET6);
 }
 
 static u128 to_u128(const struct bc_addr *a, const uint8_t *bytes)
