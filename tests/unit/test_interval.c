@@ -737,6 +737,7 @@ static void test_disjoint(void)
 				ok = 0;
 		CHECK(rc == 0 && strcmp(got, d->want) == 0 && ok,
 		      "disjoint: %s (got \"%s\")", d->what, got);
+		bc_interval_ops_free(&ops);
 	}
 }
 
