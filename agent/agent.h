@@ -1,5 +1,26 @@
 /*
- * agent.h - the agent's configuration table and context struct.
+ * agent.h - the agent's three processes, one context struct each, so the
+ * privilege boundary shows in the types (docs/architecture.md):
+ *
+ *   struct bc_agent_reader    bc-reader: the log sources, their parsers
+ *                             and the local report socket; reads attacker
+ *                             text. No key, no capability, Landlock.
+ *                             Runs agent/reader.c.
+ *   struct bc_agent_signer    the process systemd started: the Ed25519
+ *                             key, ZeroMQ, the Clone pattern, the local
+ *                             policy and spool. No capability. Runs
+ *                             agent/main.c (loop), follow.c, events.c,
+ *                             reload.c, metrics.c.
+ *   struct bc_agent_firewall  bc-firewall: the netlink handle of the
+ *                             table, CAP_NET_ADMIN alone, no file. Runs
+ *                             agent/fw_remote.c's server.
+ *
+ * Start-up (agent/main.c) fills all three as root; agent/split.c forks
+ * the reader and the firewall process, hands each its own context and
+ * nothing else, and drops every process's privileges. The three talk
+ * only through socketpairs of fixed-size records (agent/reader.h,
+ * agent/fw_remote.h). Each struct is owned by its process; none holds a
+ * pointer into another's.
  */
 #ifndef BC_AGENT_H
 #define BC_AGENT_H
@@ -8,20 +29,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/interval.h"
 #include "agent/fw_nft.h"
 #include "agent/fw_remote.h"
-#include "logparse/parse.h"
 #include "agent/spool.h"
-#include "common/notify.h"
-#include "conf/agent.h"
-#include "common/policy.h"
 #include "common/banmap.h"
 #include "common/config.h"
+#include "common/event.h"
+#include "common/interval.h"
 #include "common/keys.h"
+#include "common/notify.h"
+#include "common/policy.h"
+#include "conf/agent.h"
+#include "logparse/parse.h"
 #include "proto/wire.h"
 
-/* metrics: postfix, exim, sendmail, dovecot, other (agent/main.c) */
+/* metrics: postfix, exim, sendmail, dovecot, other (agent/metrics.c) */
 #define BC_AGENT_SERVICES 5
 #define BC_AGENT_HEARTBEAT_MS 1000
 #define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
@@ -39,6 +61,7 @@
 #define BC_AGENT_CHECK_BIG 20000
 #define BC_AGENT_METRICS_MS 10000   /* metrics_file rewritten this often */
 #define BC_AGENT_HIST_BUCKETS 12    /* apply latency histogram */
+#define BC_AGENT_LOG_BURST 20       /* warnings per heartbeat period */
 
 struct bc_source; /* agent/source.h */
 
@@ -47,18 +70,49 @@ enum bc_agent_state { BC_AGENT_SYNCING, BC_AGENT_ACTIVE };
 /* the reader's cursor files, apart from the signer's files (Landlock) */
 #define BC_AGENT_CURSOR_DIR "cursors"
 
-struct bc_agent {
-	struct bc_agent_cfg cfg;
+/*
+ * The reader: what agent.ini says about the sources (fixed until a
+ * restart; [detect] changes arrive as BC_RD_DETECT records), the sources
+ * and parsers it opens itself after the privilege drop, and the local
+ * report socket. Never a key, a ZeroMQ socket or the netlink handle.
+ */
+struct bc_agent_reader {
+	struct bc_source_cfg sources[BC_AGENT_MAX_SOURCES];
+	size_t nsources;
+	struct bc_detect detect;  /* [detect] at start */
 	char cursor_dir[BC_CFG_STR_MAX + 16]; /* <state_dir>/cursors */
+	int local_fd;             /* local report socket (agent/local.h) */
+	struct bc_source *src[BC_AGENT_MAX_SOURCES];
+	struct bc_parser *parser[BC_AGENT_MAX_SOURCES];
+	int64_t next_read_ms[BC_AGENT_MAX_SOURCES];
+	size_t cur;               /* source being read */
+};
+
+/*
+ * The firewall process: the netlink handle of `table inet bancluster`,
+ * opened (and the table set up) as root before the split. Everything it
+ * is asked to do arrives as struct bc_fw_elem records (fw_remote.h).
+ */
+struct bc_agent_firewall {
+	struct bc_fw *fw;
+};
+
+/*
+ * The signer: the whole agent.ini (reloaded on SIGHUP), the key and the
+ * coordinator's, ZeroMQ, the mirror of the coordinator's bans, the local
+ * policy and its bans, the spool of events to report, the kernel
+ * self-check and the counters. It reaches the reader and the firewall
+ * process only through rd_fd and fwr.
+ */
+struct bc_agent_signer {
+	struct bc_agent_cfg cfg;
 	struct bc_signer signer;
 	struct bc_keyring coord; /* exactly one key: the coordinator's */
-	struct bc_fw *fw;        /* firewall process only */
-	struct bc_fwr fwr;       /* signer: the firewall process */
-	int rd_fd;               /* signer: the reader process */
+	struct bc_fwr fwr;       /* the firewall process */
+	int rd_fd;               /* the reader process */
 	pid_t fw_pid, rd_pid;
 	uint64_t rd_seq;         /* last event record received */
 	uint64_t rd_lines, rd_overlong;
-	size_t rd_src;           /* reader: source being read */
 	struct bc_banmap fleet;  /* mirror of the coordinator's bans */
 	struct bc_banmap pending; /* snapshot parts being received */
 	void *zctx, *sub, *dealer;
@@ -77,17 +131,13 @@ struct bc_agent {
 	uint64_t updates_applied;
 	int log_budget;
 
-	/* detection */
-	struct bc_source *src[BC_AGENT_MAX_SOURCES];
-	struct bc_parser *parser[BC_AGENT_MAX_SOURCES];
-	int64_t next_read_ms[BC_AGENT_MAX_SOURCES];
+	/* detection: the events the reader sends */
 	struct bc_policy *local_policy;
 	struct bc_banmap local;   /* this agent's own bans (local4/local6) */
 	struct bc_spool spool;
-	int local_fd;            /* local report socket (agent/local.h) */
 	int64_t next_save_ms;
 	bool save_due;           /* all lines read so far are acknowledged */
-	uint64_t events[BC_AGENT_SERVICES][BC_POLICY_KINDS]; /* by service, kind */
+	uint64_t events[BC_AGENT_SERVICES][BC_KINDS]; /* by service, kind */
 	uint64_t local_bans;
 	uint64_t refused;        /* fleet bans kept out by [local] allow */
 

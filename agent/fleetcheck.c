@@ -1,6 +1,12 @@
 /*
  * fleetcheck.c - the kernel side of the fleet-set hash (fleetcheck.h,
- * proto/fleethash.h).
+ * proto/fleethash.h), run by the signer.
+ *
+ * Input: the fleet sets' elements as the firewall process dumps them
+ * (kernel data, relayed over the checked socketpair of fw_remote.h) and
+ * the signer's own ban map. The hash keys are owned here and freed
+ * before return. Errors: -1 with one line in err (a failed dump, or out
+ * of memory); nothing prints.
  */
 #include "agent/fleetcheck.h"
 

@@ -11,10 +11,13 @@
  * batches, one transaction per call, every ack read and matched to its
  * request.
  *
- * Narrow interface on purpose (open, apply, replace, dump, close): a later
- * step moves this module into its own process holding CAP_NET_ADMIN alone,
- * fed with the fixed-size struct bc_fw_elem records below. Nothing here
- * prints or exits; errors come back as -1 plus a one-line message.
+ * Narrow interface on purpose (open, apply, replace, dump, close): the
+ * agent runs this module in its firewall process alone, the one holding
+ * CAP_NET_ADMIN (agent/fw_remote.h), fed over a socketpair with the
+ * fixed-size struct bc_fw_elem records of common/interval.h; the signer
+ * calls it through bc_fwr_*. Its files are listed in fw_nft_priv.h.
+ * Nothing here prints or exits; errors come back as -1 plus a one-line
+ * message.
  */
 #ifndef BC_FW_NFT_H
 #define BC_FW_NFT_H
@@ -62,7 +65,7 @@ long bc_fw_migrated(const struct bc_fw *fw);
  * request of its own. Re-adding an identical element is not an error (no
  * NLM_F_EXCL); older kernels keep its old timeout, recent ones (6.18
  * here) take the new one, so to change a timeout everywhere DEL then ADD
- * in the same call, as banset does. A host inside a range already in the _nets set is no
+ * in the same call, as common/interval.h does. A host inside a range already in the _nets set is no
  * conflict (they are different sets), but the kernel refuses a range
  * that partly overlaps or contains one already in _nets (EEXIST): the
  * call then fails and err names the op. A call that touches only hash

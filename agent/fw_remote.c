@@ -3,7 +3,13 @@
  *
  * Untrusted input, for the server: everything on the socket (it comes
  * from the process that talks to the network). Sizes are checked before
- * anything is read from a message; a bad message ends the process.
+ * anything is read from a message; a bad message ends the process. The
+ * server owns the struct bc_fw it serves (the firewall context of
+ * agent.h) and the element buffer of a transaction being received.
+ *
+ * The client (the signer) gets fw_nft.h's contracts: 0 or -1 with the
+ * firewall's one-line error; a socket that fails marks r->dead, and the
+ * agent stops (nothing would reach the kernel any more).
  */
 #include "fw_remote.h"
 

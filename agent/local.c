@@ -1,6 +1,9 @@
 /*
- * local.c - the agent's local report socket (local.h); its datagrams are
- * parsed by proto/localmsg.c.
+ * local.c - binding the agent's local report socket (local.h). Only the
+ * directory (state_dir, from agent.ini) is an input; a stale socket file
+ * is replaced. The caller owns the descriptor. Errors: -1 with one line
+ * in err, nothing printed. The datagrams themselves are the reader's
+ * business (agent/reader.c, proto/localmsg.c).
  */
 #include "agent/local.h"
 

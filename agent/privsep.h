@@ -1,19 +1,22 @@
 /*
- * privsep.h - the agent runs as three processes joined by socketpairs
- * (OpenSMTPD / sshguard style):
+ * privsep.h - the system calls that take privileges away. The agent runs
+ * as three processes joined by socketpairs (OpenSMTPD / sshguard style),
+ * each with its own context struct (agent/agent.h), split at start by
+ * agent/split.c:
  *
- *   parser    log sources + parsers + local report socket; no capability,
- *             no key, the unprivileged user; sends fixed-size event
- *             records to the signer.
+ *   reader    log sources + parsers + local report socket; no capability,
+ *             no key, the unprivileged user, Landlock; sends fixed-size
+ *             event records to the signer.
  *   signer    Ed25519 key, ZeroMQ, local policy, spool, Clone pattern; no
  *             capability, the unprivileged user.
- *   firewall  CAP_NET_ADMIN alone, the netlink socket alone; takes fixed-
- *             size records whose size and type it checks exactly, and dies
- *             on anything else.
+ *   firewall  CAP_NET_ADMIN alone, the netlink socket alone, Landlock
+ *             without any file; takes fixed-size records whose size and
+ *             type it checks exactly, and dies on anything else.
  *
  * bc_privsep_drop is the one place privileges are given up, always in
- * the same order; every step is checked and a failure is fatal to the
- * caller.
+ * the same order; every step is checked, and errors come back as -1 with
+ * one line in err, which the caller (split.c) makes fatal. Nothing here
+ * prints or exits. Input: the [agent] user name (looked up once).
  */
 #ifndef BC_PRIVSEP_H
 #define BC_PRIVSEP_H

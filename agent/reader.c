@@ -1,10 +1,16 @@
 /*
- * reader.c - the agent's parser process (reader.h).
+ * reader.c - the agent's reader process (reader.h): its loop over the
+ * sources, the local report socket and the signer's commands, on its own
+ * context (struct bc_agent_reader) alone.
  *
- * Untrusted: every log line and every local report. It runs without
+ * Untrusted: every log line and every local report. Lines go to the
+ * parsers (logparse/), reports to bc_local_parse (proto/localmsg.h); the
+ * excerpt sent with an event is escaped and cut here. It runs without
  * capabilities, as the unprivileged user, with no key in memory. Writes
  * to the signer block when the signer is busy: that is the back-pressure
- * that keeps log lines in the files rather than in memory.
+ * that keeps log lines in the files rather than in memory. A command
+ * from the signer that is not exactly one of reader.h's records ends the
+ * process (exit 2); a source that fails to read is a warning.
  */
 #include "reader.h"
 
@@ -36,7 +42,7 @@
 #define ACK_WAIT_MS 1000
 
 struct rd {
-	struct bc_agent *a;
+	struct bc_agent_reader *ctx;
 	int fd;
 	uint64_t seq;
 	bool waiting;        /* events sent, their acknowledgement not yet */
@@ -44,16 +50,16 @@ struct rd {
 	struct bc_evmsg m;
 };
 
-static uint64_t lines(const struct bc_agent *a, uint64_t *overlong)
+static uint64_t lines(const struct bc_agent_reader *ctx, uint64_t *overlong)
 {
 	uint64_t n = 0;
 	size_t i;
 
 	*overlong = 0;
-	for (i = 0; i < a->cfg.nsources; i++)
-		if (a->src[i] != NULL) {
-			n += bc_source_stats(a->src[i])->lines;
-			*overlong += bc_source_stats(a->src[i])->overlong;
+	for (i = 0; i < ctx->nsources; i++)
+		if (ctx->src[i] != NULL) {
+			n += bc_source_stats(ctx->src[i])->lines;
+			*overlong += bc_source_stats(ctx->src[i])->overlong;
 		}
 	return n;
 }
@@ -71,7 +77,7 @@ static void send_msg(struct rd *r, const struct bc_event *e, const char *line,
 	} else {
 		r->m.seq = r->seq;
 	}
-	r->m.lines = lines(r->a, &r->m.overlong);
+	r->m.lines = lines(r->ctx, &r->m.overlong);
 	for (;;) {
 		if (send(r->fd, &r->m, sizeof(r->m), MSG_NOSIGNAL) ==
 		    (ssize_t)sizeof(r->m))
@@ -84,7 +90,7 @@ static void send_msg(struct rd *r, const struct bc_event *e, const char *line,
 static void on_line(void *arg, const char *line, size_t len)
 {
 	struct rd *r = arg;
-	struct bc_parser *p = r->a->parser[r->a->rd_src];
+	struct bc_parser *p = r->ctx->parser[r->ctx->cur];
 	struct bc_event e;
 
 	if (bc_parser_feed(p, line, len, &e) == BC_PARSE_MATCH)
@@ -104,7 +110,7 @@ static void on_local(struct rd *r)
 		struct bc_event ev;
 		ssize_t n;
 
-		n = recvfrom(r->a->local_fd, msg, sizeof(msg), MSG_DONTWAIT,
+		n = recvfrom(r->ctx->local_fd, msg, sizeof(msg), MSG_DONTWAIT,
 			     (struct sockaddr *)&from, &flen);
 		if (n < 0)
 			return;
@@ -119,50 +125,50 @@ static void on_local(struct rd *r)
 			snprintf(reply, sizeof(reply), "ok");
 		}
 		if (flen > sizeof(sa_family_t))
-			sendto(r->a->local_fd, reply, strlen(reply), MSG_DONTWAIT,
+			sendto(r->ctx->local_fd, reply, strlen(reply), MSG_DONTWAIT,
 			       (struct sockaddr *)&from, flen);
 	}
 }
 
 static void read_one(struct rd *r, size_t i)
 {
-	struct bc_agent *a = r->a;
+	struct bc_agent_reader *ctx = r->ctx;
 	uint64_t before = r->seq;
 
-	if (a->src[i] == NULL || r->waiting)
+	if (ctx->src[i] == NULL || r->waiting)
 		return;
-	a->rd_src = i;
-	if (bc_source_read(a->src[i], on_line, r, BC_AGENT_READ_BURST) < 0)
-		bc_warn("source %s: %s", a->cfg.sources[i].name,
-			bc_source_error(a->src[i]));
-	a->next_read_ms[i] = bc_mono_ms() + bc_source_timeout_ms(a->src[i]);
+	ctx->cur = i;
+	if (bc_source_read(ctx->src[i], on_line, r, BC_AGENT_READ_BURST) < 0)
+		bc_warn("source %s: %s", ctx->sources[i].name,
+			bc_source_error(ctx->src[i]));
+	ctx->next_read_ms[i] = bc_mono_ms() + bc_source_timeout_ms(ctx->src[i]);
 	if (r->seq != before) {
 		r->waiting = true;
 		r->wait_since = bc_mono_ms();
 	}
-	if (bc_source_eof(a->src[i])) {
-		bc_info("source %s: end of input", a->cfg.sources[i].name);
-		bc_source_close(&a->src[i]);
+	if (bc_source_eof(ctx->src[i])) {
+		bc_info("source %s: end of input", ctx->sources[i].name);
+		bc_source_close(&ctx->src[i]);
 	}
 }
 
-static void save_all(struct bc_agent *a)
+static void save_all(struct bc_agent_reader *ctx)
 {
 	size_t i;
 
-	for (i = 0; i < a->cfg.nsources; i++)
-		if (a->src[i] != NULL && bc_source_save(a->src[i]) < 0)
-			bc_warn("source %s: %s", a->cfg.sources[i].name,
-				bc_source_error(a->src[i]));
+	for (i = 0; i < ctx->nsources; i++)
+		if (ctx->src[i] != NULL && bc_source_save(ctx->src[i]) < 0)
+			bc_warn("source %s: %s", ctx->sources[i].name,
+				bc_source_error(ctx->src[i]));
 }
 
-void bc_reader_serve(struct bc_agent *a, int fd)
+void bc_reader_serve(struct bc_agent_reader *ctx, int fd)
 {
 	struct rd r;
 	int64_t next_stats = 0;
 
 	memset(&r, 0, sizeof(r));
-	r.a = a;
+	r.ctx = ctx;
 	r.fd = fd;
 	/* the signer says when to stop, after the last save */
 	signal(SIGTERM, SIG_IGN);
@@ -175,20 +181,20 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 
 		pf[0].fd = fd;
 		pf[0].events = POLLIN;
-		pf[1].fd = a->local_fd;
+		pf[1].fd = ctx->local_fd;
 		pf[1].events = POLLIN;
 		if (r.waiting && now - r.wait_since >= ACK_WAIT_MS)
 			r.waiting = false; /* no answer in time: read on */
 		if (r.waiting)
 			wait = r.wait_since + ACK_WAIT_MS - now;
-		for (k = 0; k < a->cfg.nsources && !r.waiting; k++) {
-			if (a->src[k] == NULL)
+		for (k = 0; k < ctx->nsources && !r.waiting; k++) {
+			if (ctx->src[k] == NULL)
 				continue;
-			if (a->next_read_ms[k] - now < wait)
-				wait = a->next_read_ms[k] - now;
-			if (bc_source_fd(a->src[k]) < 0)
+			if (ctx->next_read_ms[k] - now < wait)
+				wait = ctx->next_read_ms[k] - now;
+			if (bc_source_fd(ctx->src[k]) < 0)
 				continue;
-			pf[2 + ns].fd = bc_source_fd(a->src[k]);
+			pf[2 + ns].fd = bc_source_fd(ctx->src[k]);
 			pf[2 + ns].events = POLLIN;
 			map[ns++] = k;
 		}
@@ -204,9 +210,9 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 
 			if (n == (ssize_t)sizeof(u.d) && u.d.magic == BC_RD_MAGIC &&
 			    u.d.type == BC_RD_DETECT) {
-				for (k = 0; k < a->cfg.nsources; k++)
-					if (a->parser[k] != NULL &&
-					    bc_parser_set_detect(a->parser[k],
+				for (k = 0; k < ctx->nsources; k++)
+					if (ctx->parser[k] != NULL &&
+					    bc_parser_set_detect(ctx->parser[k],
 								 &u.d.detect) < 0)
 						_exit(2);
 				continue;
@@ -218,7 +224,7 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 				if (n != (ssize_t)sizeof(c) || c.magic != BC_RD_MAGIC)
 					_exit(2);
 				if (c.type == BC_RD_SAVE && c.seq == r.seq) {
-					save_all(a);
+					save_all(ctx);
 					r.waiting = false;
 				}
 				else if (c.type == BC_RD_QUIT)
@@ -233,8 +239,8 @@ void bc_reader_serve(struct bc_agent *a, int fd)
 			if (pf[2 + k].revents & POLLIN)
 				read_one(&r, map[k]);
 		now = bc_mono_ms();
-		for (k = 0; k < a->cfg.nsources && !r.waiting; k++)
-			if (a->src[k] != NULL && now >= a->next_read_ms[k])
+		for (k = 0; k < ctx->nsources && !r.waiting; k++)
+			if (ctx->src[k] != NULL && now >= ctx->next_read_ms[k])
 				read_one(&r, k);
 		if (now >= next_stats) {
 			send_msg(&r, NULL, NULL, 0);

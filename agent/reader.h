@@ -1,9 +1,12 @@
 /*
- * reader.h - the agent's parser process: it follows the log sources and
- * the local report socket, parses, and hands each event to the signer as
- * one fixed-size record. It holds no key and no capability. The signer
+ * reader.h - the agent's reader process (bc-reader): it follows the log
+ * sources and the local report socket, parses, and hands each event to
+ * the signer as one fixed-size record. It holds its own context alone
+ * (struct bc_agent_reader, agent.h): no key, no capability. The signer
  * tells it when every event sent so far is acknowledged (then, and only
- * then, the source cursors are saved) and when to stop.
+ * then, the source cursors are saved), when [detect] changed, and when
+ * to stop. The records below are the whole protocol between the two;
+ * each side checks size and magic and treats anything else as fatal.
  */
 #ifndef BC_READER_H
 #define BC_READER_H
@@ -44,9 +47,12 @@ struct bc_rddetect {
 	struct bc_detect detect;
 };
 
-struct bc_agent;
+struct bc_agent_reader; /* agent/agent.h */
 
-/* Run the reader on fd (socketpair end). Never returns. */
-void bc_reader_serve(struct bc_agent *a, int fd) __attribute__((noreturn));
+/* Run the reader on its context (sources and parsers open, local socket
+ * bound) and fd (socketpair end to the signer). Never returns: exits 0
+ * when the signer says quit or is gone, 2 on a malformed command. */
+void bc_reader_serve(struct bc_agent_reader *ctx, int fd)
+	__attribute__((noreturn));
 
 #endif

@@ -3,9 +3,10 @@
  * systemd journal and stdin, each handing out complete lines.
  *
  * A source is opened from its [source.NAME] section and driven from the
- * agent's poll loop:
+ * reader process's poll loop (agent/reader.c); `dir` is where its cursor
+ * lives (the agent passes <state_dir>/cursors):
  *
- *   s = bc_source_open(cfg, state_dir, err, sizeof(err));
+ *   s = bc_source_open(cfg, dir, err, sizeof(err));
  *   loop:
  *     poll bc_source_fd(s) for POLLIN (if >= 0) with a timeout of at
  *     most bc_source_timeout_ms(s);
@@ -44,7 +45,7 @@
  *     NAME.* or NAME-* (same first line, at least as long as what was
  *     read). Lines written between the copy and the truncation are lost:
  *     that race is copytruncate's own.
- *   - Cursor: state_dir/source-NAME.cursor holds (device, inode, offset of
+ *   - Cursor: dir/source-NAME.cursor holds (device, inode, offset of
  *     the next undelivered line, length and BLAKE2b hash of the first line)
  *     for the current file and for every draining one. On open:
  *       * no cursor file (first ever start): start at the end of the last
@@ -103,7 +104,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/agent.h"
+#include "conf/agent.h"
 #include "logparse/parse.h"
 
 #define BC_SOURCE_CHECK_MS 1000       /* rotation/truncation check interval */

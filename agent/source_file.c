@@ -6,7 +6,8 @@
  * Input: the log file's bytes (untrusted, cut into lines by source.c),
  * the directory listing next to it (names are only compared with the
  * file's own name, then checked by device, inode and first-line hash),
- * and the cursor file in state_dir (trusted, written by us, parsed
+ * and the cursor file in the directory the source was opened with (the
+ * agent's <state_dir>/cursors; trusted, written by us, parsed
  * strictly). The rules are described in source.h.
  *
  * Ownership: the source owns the inotify fd, its watches, the current

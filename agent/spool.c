@@ -1,5 +1,9 @@
 /*
- * spool.c - bounded ring of unacknowledged events (spool.h).
+ * spool.c - bounded ring of unacknowledged events (spool.h), kept by the
+ * signer. Its events come from the reader's checked records (the log
+ * excerpt already escaped and cut). The ring owns copies of them; it
+ * never fails: when memory runs out or the ring is full, the oldest
+ * event is dropped and counted in `dropped`.
  */
 #include "spool.h"
 

@@ -7,6 +7,9 @@
  * counts a report id once). When the ring is full
  * the oldest event is dropped and counted (an unacknowledged report is
  * abandoned first: its events are the oldest).
+ *
+ * The signer's alone (agent.h); the ring copies what it is given and
+ * frees it in bc_spool_free. No call fails or prints.
  */
 #ifndef BC_SPOOL_H
 #define BC_SPOOL_H

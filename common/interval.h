@@ -14,10 +14,16 @@
  * nothing is flattened across the two: every ban the map holds is in the
  * kernel until its own expiry. An update of a prefix only recomputes the
  * region of its outermost covering prefix.
+ *
+ * The same flattening serves the firewall process (agent/fw_nft.h's
+ * bc_fw_replace), whose ranges may overlap in any way: see
+ * bc_interval_disjoint. Nothing here prints; memory exhaustion is the one
+ * failure, returned as -1.
  */
 #ifndef BC_INTERVAL_H
 #define BC_INTERVAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +71,26 @@ int bc_interval_change(struct bc_banmap *m, const struct bc_ban *b, int remove,
  * hosts in ascending order. */
 int bc_interval_all(const struct bc_banmap *m, int64_t now_ms,
 		  enum bc_fw_set set, struct bc_interval_ops *ops);
+
+/*
+ * The ranges (first < last) of `family` among v[0..n), which may overlap
+ * in any way, cut into disjoint ones, each with the longest timeout of
+ * the records that cover it (timeout_ms 0 = none outlasts every finite
+ * one); neighbours of equal timeout become one. Appended to ops as ADD
+ * records of `set`, in ascending order. Records of the other family and
+ * single addresses are left out (they go to the hash set, an element
+ * each). Timeouts of 2^63 ms or more count as 2^63 - 1 ms (a kernel
+ * refuses them either way). Returns 0, or -1 on memory exhaustion.
+ */
+int bc_interval_disjoint(const struct bc_fw_elem *v, size_t n, int family,
+			 enum bc_fw_set set, struct bc_interval_ops *ops);
+
+/* Big-endian address arithmetic on len bytes (4 or 16), for the
+ * kernel's interval ends: a + 1 (all ones wraps to zero), a - 1 (a must
+ * not be zero), and whether a is all ones. */
+void bc_interval_addr_inc(uint8_t *a, size_t len);
+void bc_interval_addr_dec(uint8_t *a, size_t len);
+bool bc_interval_addr_is_max(const uint8_t *a, size_t len);
 
 void bc_interval_ops_free(struct bc_interval_ops *ops);
 

@@ -358,7 +358,7 @@ static void test_delete(struct bc_fw *fw)
 	CHECK(bc_fw_apply(fw, ops, 2, err, sizeof err) == 0,
 	      "re-adding an existing host and range succeeds");
 
-	/* A new timeout for a host: DEL then ADD in one call, as banset
+	/* A new timeout for a host: DEL then ADD in one call, as common/interval.c
 	 * does; then widen the /25 to the /24: the host stays on its own. */
 	ops[0] = mk(BC_FW_DEL, BC_FW_FLEET, "203.0.113.9", NULL, 0);
 	ops[1] = mk(BC_FW_ADD, BC_FW_FLEET, "203.0.113.9", NULL, 0);

@@ -15,6 +15,7 @@
 #include "tests/unit/tap.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -642,6 +643,215 @@ static void test_deep_v6(void)
 	bc_banmap_free(&m);
 }
 
+/* A record "first-last/T" (T seconds, 0 = none) of the fleet set. */
+static struct bc_fw_elem mkrec(const char *text)
+{
+	struct bc_fw_elem e;
+	char f[64], l[64];
+	unsigned long long t = 0;
+	int fam;
+
+	memset(&e, 0, sizeof(e));
+	if (sscanf(text, "%63[^-]-%63[^/]/%llu", f, l, &t) != 3)
+		fprintf(stderr, "# bad test record %s\n", text);
+	fam = strchr(f, ':') != NULL ? AF_INET6 : AF_INET;
+	e.op = BC_FW_ADD;
+	e.set = BC_FW_FLEET;
+	e.family = (uint8_t)fam;
+	e.timeout_ms = t * 1000;
+	inet_pton(fam, f, e.first);
+	inet_pton(fam, l, e.last);
+	return e;
+}
+
+struct dcase {
+	const char *what;
+	int family;
+	const char *in[6];
+	const char *want;
+};
+
+static const struct dcase dcases[] = {
+	{"a range inside a longer one: cut in three", AF_INET,
+	 {"10.0.0.0-10.0.0.255/100", "10.0.0.10-10.0.0.20/200"},
+	 "+10.0.0.0-10.0.0.9/100 +10.0.0.10-10.0.0.20/200 "
+	 "+10.0.0.21-10.0.0.255/100"},
+	{"a range inside a shorter one: the outer wins", AF_INET,
+	 {"10.0.0.10-10.0.0.20/50", "10.0.0.0-10.0.0.255/100"},
+	 "+10.0.0.0-10.0.0.255/100"},
+	{"no timeout outlasts every finite one", AF_INET,
+	 {"10.0.0.0-10.0.0.255/0", "10.0.0.5-10.0.0.6/50"},
+	 "+10.0.0.0-10.0.0.255/0"},
+	{"partial overlap (not prefixes)", AF_INET,
+	 {"10.0.0.0-10.0.0.20/10", "10.0.0.10-10.0.0.30/20"},
+	 "+10.0.0.0-10.0.0.9/10 +10.0.0.10-10.0.0.30/20"},
+	{"neighbours of equal timeout merge, a gap does not", AF_INET,
+	 {"10.0.0.10-10.0.0.19/5", "10.0.0.0-10.0.0.9/5",
+	  "10.0.0.21-10.0.0.30/5"},
+	 "+10.0.0.0-10.0.0.19/5 +10.0.0.21-10.0.0.30/5"},
+	{"hosts and the other family are left out", AF_INET,
+	 {"10.0.0.7-10.0.0.7/9", "2001:db8::-2001:db8::ff/9",
+	  "10.0.0.0-10.0.0.3/9"},
+	 "+10.0.0.0-10.0.0.3/9"},
+	{"ranges up to the all-ones address", AF_INET,
+	 {"255.255.255.0-255.255.255.255/10",
+	  "255.255.255.128-255.255.255.255/20"},
+	 "+255.255.255.0-255.255.255.127/10 "
+	 "+255.255.255.128-255.255.255.255/20"},
+	{"IPv6 up to the all-ones address, and from zero", AF_INET6,
+	 {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00-"
+	  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/3",
+	  "::-::ff/4", "::10-::1f/5"},
+	 "+::-::f/4 +::10-::1f/5 +::20-::ff/4 "
+	 "+ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00-"
+	 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/3"},
+	{"the whole IPv4 space over a range", AF_INET,
+	 {"0.0.0.0-255.255.255.255/1", "10.0.0.0-10.0.0.1/2"},
+	 "+0.0.0.0-9.255.255.255/1 +10.0.0.0-10.0.0.1/2 "
+	 "+10.0.0.2-255.255.255.255/1"},
+	{"nothing in, nothing out", AF_INET, {NULL}, ""},
+};
+
+/* bc_interval_disjoint: exact pieces for overlapping ranges. */
+static void test_disjoint(void)
+{
+	size_t c;
+
+	for (c = 0; c < sizeof(dcases) / sizeof(dcases[0]); c++) {
+		const struct dcase *d = &dcases[c];
+		struct bc_interval_ops ops = {0};
+		struct bc_fw_elem v[6];
+		char got[OPS_TEXT];
+		size_t n = 0, i, ok = 1;
+		int rc;
+
+		while (n < 6 && d->in[n] != NULL) {
+			v[n] = mkrec(d->in[n]);
+			n++;
+		}
+		rc = bc_interval_disjoint(v, n, d->family, BC_FW_LOCAL, &ops);
+		ops_text(&ops, 0, got, sizeof(got));
+		for (i = 0; i < ops.n; i++)
+			if (ops.v[i].op != BC_FW_ADD || ops.v[i].set != BC_FW_LOCAL ||
+			    ops.v[i].family != d->family)
+				ok = 0;
+		CHECK(rc == 0 && strcmp(got, d->want) == 0 && ok,
+		      "disjoint: %s (got \"%s\")", d->what, got);
+		bc_interval_ops_free(&ops);
+	}
+}
+
+/*
+ * bc_interval_disjoint against the definition, address by address: random
+ * ranges in a space of DSPACE IPv4 addresses; every address covered by
+ * some range must be in exactly one piece, with the longest timeout of
+ * the ranges covering it; pieces ascend, and two that touch differ in
+ * timeout.
+ */
+#define DSPACE 256
+static void test_disjoint_random(void)
+{
+	size_t run, bad = 0, pieces = 0;
+
+	srand(7);
+	for (run = 0; run < 2000; run++) {
+		struct bc_fw_elem v[24];
+		struct bc_interval_ops ops = {0};
+		uint64_t want[DSPACE], got[DSPACE];
+		bool cov[DSPACE], hit[DSPACE];
+		size_t n = (size_t)(rand() % 24), i, a;
+
+		memset(cov, 0, sizeof(cov));
+		memset(hit, 0, sizeof(hit));
+		for (i = 0; i < n; i++) {
+			uint32_t f = (uint32_t)(rand() % DSPACE),
+				 l = (uint32_t)(rand() % DSPACE), t;
+			static const uint64_t touts[] = {0, 1000, 2000, 3000};
+			uint64_t to = touts[rand() % 4];
+
+			if (f > l) {
+				t = f;
+				f = l;
+				l = t;
+			}
+			memset(&v[i], 0, sizeof(v[i]));
+			v[i].op = BC_FW_ADD;
+			v[i].family = AF_INET;
+			v[i].timeout_ms = to;
+			t = htonl(BASE + f);
+			memcpy(v[i].first, &t, 4);
+			t = htonl(BASE + l);
+			memcpy(v[i].last, &t, 4);
+			if (f == l)
+				continue; /* a host: left out */
+			for (a = f; a <= l; a++) {
+				uint64_t k = to == 0 ? UINT64_MAX : to,
+					 w = want[a] == 0 ? UINT64_MAX : want[a];
+
+				if (!cov[a] || k > w)
+					want[a] = to;
+				cov[a] = true;
+			}
+		}
+		if (bc_interval_disjoint(v, n, AF_INET, BC_FW_FLEET, &ops) < 0) {
+			bad++;
+			continue;
+		}
+		pieces += ops.n;
+		for (i = 0; i < ops.n; i++) {
+			uint32_t f = u32(ops.v[i].first) - BASE,
+				 l = u32(ops.v[i].last) - BASE;
+
+			if (f > l || l >= DSPACE) {
+				bad++;
+				break;
+			}
+			for (a = f; a <= l; a++) {
+				if (hit[a])
+					bad++;
+				hit[a] = true;
+				got[a] = ops.v[i].timeout_ms;
+			}
+			if (i > 0 && (u32(ops.v[i - 1].last) >= u32(ops.v[i].first) ||
+				      (u32(ops.v[i - 1].last) + 1 == u32(ops.v[i].first) &&
+				       ops.v[i - 1].timeout_ms == ops.v[i].timeout_ms)))
+				bad++;
+		}
+		for (a = 0; a < DSPACE; a++)
+			if (cov[a] != hit[a] || (cov[a] && got[a] != want[a]))
+				bad++;
+		bc_interval_ops_free(&ops);
+	}
+	CHECK(bad == 0 && pieces > 0,
+	      "disjoint: 2000 random sets of ranges, every address once with "
+	      "its longest timeout, maximal pieces (%zu pieces, %zu wrong)",
+	      pieces, bad);
+}
+
+/* The big-endian address helpers fw_nft uses for interval ends. */
+static void test_addr_helpers(void)
+{
+	uint8_t a[16];
+
+	inet_pton(AF_INET, "10.0.0.255", a);
+	bc_interval_addr_inc(a, 4);
+	CHECK(memcmp(a, "\x0a\x00\x01\x00", 4) == 0, "10.0.0.255 + 1 = 10.0.1.0");
+	bc_interval_addr_dec(a, 4);
+	CHECK(memcmp(a, "\x0a\x00\x00\xff", 4) == 0, "10.0.1.0 - 1 = 10.0.0.255");
+	memset(a, 0xff, sizeof(a));
+	CHECK(bc_interval_addr_is_max(a, 4) && bc_interval_addr_is_max(a, 16),
+	      "all ones is the top address, IPv4 and IPv6");
+	bc_interval_addr_inc(a, 4);
+	CHECK(memcmp(a, "\0\0\0\0", 4) == 0 && a[4] == 0xff,
+	      "255.255.255.255 + 1 wraps to 0.0.0.0, bytes past 4 untouched");
+	inet_pton(AF_INET6, "2001:db8::ffff", a);
+	bc_interval_addr_inc(a, 16);
+	CHECK(memcmp(a + 12, "\x00\x01\x00\x00", 4) == 0 && !bc_interval_addr_is_max(a, 16),
+	      "2001:db8::ffff + 1 = 2001:db8::1:0");
+	inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", a);
+	CHECK(!bc_interval_addr_is_max(a, 16), "...:fffe is not the top address");
+}
+
 int main(void)
 {
 	test_scenarios();
@@ -649,5 +859,8 @@ int main(void)
 	test_all();
 	test_random();
 	test_deep_v6();
+	test_disjoint();
+	test_disjoint_random();
+	test_addr_helpers();
 	return tap_done();
 }

@@ -1,0 +1,374 @@
+/*
+ * follow.c - the signer follows the coordinator (follow.h): it mirrors
+ * the coordinator's bans into the kernel's fleet sets after the ZeroMQ
+ * Guide's Clone pattern, and checks the kernel against the mirror.
+ *
+ * SUB is connected first, then a snapshot is requested on the DEALER
+ * with a fresh nonce; updates wait in the SUB queue until the snapshot
+ * is applied (one atomic replace), then only updates with the next
+ * sequence of the same epoch are applied, a burst per transaction. A
+ * gap, a new epoch or a coordinator silent for BC_AGENT_COORD_TTL_MS
+ * starts a resync; meanwhile the kernel keeps every ban and expires
+ * each on time by its element timeout.
+ *
+ * Untrusted: every frame on SUB and DEALER. Each is verified against the
+ * pinned coordinator key (proto/wire.h) before anything else looks at
+ * it; a rejected one is counted and logged within the log budget, and
+ * changes nothing. A fleet ban that overlaps [local] allow is refused.
+ * The kernel is reached only through the firewall process (s->fwr); a
+ * failed transaction starts a resync, never a crash.
+ */
+#include "agent/follow.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "agent/events.h"
+#include "agent/fleetcheck.h"
+#include "agent/metrics.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *where)
+{
+	a->rejected[r]++;
+	if (a->log_budget > 0) {
+		a->log_budget--;
+		bc_warn("rejected message on %s: %s (total %" PRIu64 ")", where,
+			bc_wire_reject_name(r), a->rejected[r]);
+	}
+}
+
+int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
+		   Bancluster__Payload *p)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (bc_wire_seal(&a->signer, type, p, &buf, &len) < 0) {
+		bc_warn("cannot sign message");
+		return -1;
+	}
+	rc = zmq_send(a->dealer, buf, len, ZMQ_DONTWAIT);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+void bc_follow_resync(struct bc_agent_signer *a, const char *why)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__SnapshotReq r = BANCLUSTER__SNAPSHOT_REQ__INIT;
+
+	/* a resync starts when the agent stops trusting its fleet state (or
+	 * at start); requests repeated while syncing are attempts of it */
+	if (a->state == BC_AGENT_ACTIVE || a->snap_requests == 0) {
+		bc_info("resync: %s", why);
+		a->resyncs++;
+	}
+	a->state = BC_AGENT_SYNCING;
+	a->snap_requests++;
+	randombytes_buf(a->nonce, sizeof(a->nonce));
+	a->next_part = 0;
+	bc_banmap_clear(&a->pending);
+	a->sync_started_ms = bc_mono_ms();
+	r.nonce.data = a->nonce;
+	r.nonce.len = sizeof(a->nonce);
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ;
+	p.snapshot_req = &r;
+	/* ZMQ_IMMEDIATE: fails while not connected; timers() in main.c
+	 * asks again */
+	a->request_sent = bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ,
+					 &p) == 0;
+	if (!a->request_sent)
+		a->snap_request_failures++;
+}
+
+void bc_follow_heartbeat(struct bc_agent_signer *a)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Heartbeat h = BANCLUSTER__HEARTBEAT__INIT;
+
+	h.epoch = a->epoch;
+	h.seq = a->seq;
+	h.fleet_count = a->fleet.n;
+	h.hash_valid = a->hash_valid;
+	h.fleet_hash.data = a->kernel_hash;
+	h.fleet_hash.len = a->hash_valid ? sizeof(a->kernel_hash) : 0;
+	h.hash_cutoff_ms = a->hash_cutoff_ms;
+	h.hash_seq = a->hash_seq;
+	h.kernel_count = a->kernel_count;
+	h.repairs = a->repairs;
+	h.spooled = a->spool.n;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_HEARTBEAT;
+	p.heartbeat = &h;
+	bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p);
+}
+
+static void apply_snapshot(struct bc_agent_signer *a)
+{
+	struct bc_interval_ops ops = {0};
+	char err[256] = "out of memory"; /* interval.c fails on that alone */
+	int64_t t0 = bc_mono_ms(), t1 = 0;
+	int rc = bc_interval_all(&a->pending, bc_now_ms(), BC_FW_FLEET, &ops);
+
+	if (rc == 0) {
+		t1 = bc_mono_ms();
+		rc = bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
+				    sizeof(err));
+	}
+	if (rc < 0) {
+		bc_warn("snapshot apply failed: %s; retrying", err);
+		bc_interval_ops_free(&ops);
+		bc_follow_resync(a, "apply failed");
+		return;
+	}
+	/* the pending map becomes the applied one */
+	bc_banmap_free(&a->fleet);
+	a->fleet = a->pending;
+	memset(&a->pending, 0, sizeof(a->pending));
+	a->epoch = a->snap_epoch;
+	a->seq = a->snap_seq;
+	a->state = BC_AGENT_ACTIVE;
+	a->last_heard_ms = bc_mono_ms();
+	bc_info("snapshot applied: %zu bans as %zu elements at epoch %" PRIu64
+		" seq %" PRIu64 " in %" PRId64 " ms (kernel transaction %" PRId64 " ms)",
+		a->fleet.n, ops.n, a->epoch, a->seq, bc_mono_ms() - t0,
+		bc_mono_ms() - t1);
+	bc_interval_ops_free(&ops);
+}
+
+/*
+ * The agent's own [local] allow list outranks the coordinator: a fleet ban
+ * that would cover an allowed address (the MX's admin network) is not
+ * installed, so a compromised coordinator cannot cut the MX off.
+ */
+static bool refused_by_allow(struct bc_agent_signer *a, const struct bc_ban *b)
+{
+	char as[BC_ADDR_STRLEN];
+
+	if (!bc_addr_list_overlaps(&a->cfg.local_allow, &b->addr))
+		return false;
+	a->refused++;
+	if (a->log_budget > 0) {
+		a->log_budget--;
+		bc_warn("fleet ban of %s not installed: it overlaps [local] allow",
+			bc_addr_format(&b->addr, as, sizeof(as)));
+	}
+	return true;
+}
+
+static void on_snapshot(struct bc_agent_signer *a, const Bancluster__Snapshot *s)
+{
+	size_t i;
+
+	if (a->state != BC_AGENT_SYNCING ||
+	    s->nonce.len != sizeof(a->nonce) ||
+	    sodium_memcmp(s->nonce.data, a->nonce, sizeof(a->nonce)) != 0)
+		return; /* an answer to an older request */
+	if (s->part != a->next_part ||
+	    (s->part > 0 && (s->epoch != a->snap_epoch || s->seq != a->snap_seq))) {
+		bc_follow_resync(a, "snapshot parts out of order");
+		return;
+	}
+	a->snap_epoch = s->epoch;
+	a->snap_seq = s->seq;
+	a->next_part++;
+	for (i = 0; i < s->n_bans; i++) {
+		struct bc_ban b;
+
+		memset(&b, 0, sizeof(b));
+		bc_wire_ban_addr(s->bans[i], &b.addr);
+		b.expires_ms = s->bans[i]->expires_ms;
+		b.created_ms = s->bans[i]->created_ms;
+		if (refused_by_allow(a, &b))
+			continue;
+		if (bc_banmap_put(&a->pending, &b) < 0) {
+			bc_warn("snapshot: ban table full");
+			break;
+		}
+	}
+	if (s->last)
+		apply_snapshot(a);
+}
+
+void bc_follow_dealer(struct bc_agent_signer *a)
+{
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		Bancluster__Payload *p;
+		struct bc_peer *from;
+		enum bc_reject r;
+		zmq_msg_t m;
+
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, a->dealer, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			return;
+		}
+		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
+				 BC_WIRE_MAX_FRAME,
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT) |
+					 (1u << BANCLUSTER__MSG_TYPE__MSG_ACK),
+				 BC_CHAN_DEALER, a->cfg.cluster, bc_now_ms(), &p,
+				 &from);
+		zmq_msg_close(&m);
+		if (r != BC_REJ_OK) {
+			reject(a, r, "dealer");
+			continue;
+		}
+		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT)
+			on_snapshot(a, p->snapshot);
+		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
+			bc_events_ack(a, p->ack->report_id);
+		bancluster__payload__free_unpacked(p, NULL);
+	}
+}
+
+/* Apply a burst of updates from SUB in one firewall transaction. */
+void bc_follow_updates(struct bc_agent_signer *a)
+{
+	struct bc_interval_ops ops = {0};
+	char err[256];
+	int n = 0, resync = 0;
+	const char *why = "";
+
+	while (n < BC_AGENT_UPDATE_BURST && !resync) {
+		Bancluster__Payload *p;
+		struct bc_peer *from;
+		enum bc_reject r;
+		zmq_msg_t m;
+
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, a->sub, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
+				 BC_WIRE_MAX_FRAME,
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_UPDATE) |
+					 (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
+				 BC_CHAN_SUB, a->cfg.cluster, bc_now_ms(), &p,
+				 &from);
+		zmq_msg_close(&m);
+		if (r != BC_REJ_OK) {
+			reject(a, r, "updates");
+			continue;
+		}
+		a->last_heard_ms = bc_mono_ms();
+		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_HUGZ) {
+			a->coord_seq = p->hugz->seq;
+			if (p->hugz->epoch != a->epoch) {
+				resync = 1;
+				why = "coordinator restarted (new epoch)";
+			} else if (p->hugz->seq > a->seq) {
+				resync = 1;
+				why = "missed updates";
+			}
+		} else {
+			const Bancluster__Update *u = p->update;
+			struct bc_ban b;
+
+			if (u->epoch != a->epoch) {
+				resync = 1;
+				why = "coordinator restarted (new epoch)";
+			} else if (u->seq > a->seq + 1) {
+				resync = 1;
+				why = "gap in update sequence";
+			} else if (u->seq == a->seq + 1) {
+				memset(&b, 0, sizeof(b));
+				bc_wire_ban_addr(u->ban, &b.addr);
+				b.expires_ms = u->ban->expires_ms;
+				b.created_ms = u->ban->created_ms;
+				if (!u->remove && refused_by_allow(a, &b)) {
+					a->seq = u->seq; /* applied: as a no-op */
+				} else if (bc_interval_change(&a->fleet, &b, u->remove,
+						     bc_now_ms(), BC_FW_FLEET,
+						     &ops) < 0) {
+					resync = 1;
+					why = "out of memory";
+				} else {
+					a->seq = u->seq;
+					a->updates_applied++;
+					n++;
+				}
+			} /* else: already in the snapshot */
+		}
+		bancluster__payload__free_unpacked(p, NULL);
+	}
+	if (ops.n > 0) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (bc_fwr_apply(&a->fwr, ops.v, ops.n, err, sizeof(err)) < 0) {
+			bc_warn("firewall update failed: %s", err);
+			resync = 1;
+			why = "firewall update failed";
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* apply latency: one kernel transaction per burst of updates */
+		bc_agent_metrics_apply(a, (double)(t1.tv_sec - t0.tv_sec) +
+					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+	bc_interval_ops_free(&ops);
+	if (resync)
+		bc_follow_resync(a, why);
+}
+
+/*
+ * Read the fleet sets back from the kernel and compare them with the
+ * applied ban map. Drift seen on two checks in a row (an element deleted
+ * or added by hand) is repaired with one atomic replace, and logged.
+ */
+void bc_follow_check(struct bc_agent_signer *a)
+{
+	struct bc_fleethash k;
+	int64_t now = bc_now_ms();
+	size_t missing, extra;
+	char err[256];
+
+	a->hash_valid = false;
+	if (a->state != BC_AGENT_ACTIVE)
+		return;
+	a->hash_cutoff_ms = now + BC_FLEETHASH_MARGIN_MS;
+	if (bc_fleetcheck_kernel(&a->fwr, now, a->hash_cutoff_ms, &a->fleet, &k,
+				 &missing, &extra, err, sizeof(err)) < 0) {
+		bc_warn("kernel read-back failed: %s", err);
+		return;
+	}
+	memcpy(a->kernel_hash, k.hash, sizeof(a->kernel_hash));
+	a->hash_seq = a->seq;
+	a->kernel_count = k.count;
+	a->hash_valid = true;
+	if (missing == 0 && extra == 0) {
+		a->drift_seen = 0;
+		return;
+	}
+	if (++a->drift_seen < 2)
+		return; /* may be an update in flight: look again */
+	bc_warn("kernel fleet sets drifted from the coordinator's bans: "
+		"%zu element%s missing, %zu unexpected; repairing",
+		missing, missing == 1 ? "" : "s", extra);
+	{
+		struct bc_interval_ops ops = {0};
+
+		snprintf(err, sizeof(err), "out of memory"); /* interval.c's one failure */
+		if (bc_interval_all(&a->fleet, now, BC_FW_FLEET, &ops) < 0 ||
+		    bc_fwr_replace(&a->fwr, BC_FW_FLEET, ops.v, ops.n, err,
+				  sizeof(err)) < 0) {
+			bc_warn("repair failed: %s; resyncing", err);
+			bc_follow_resync(a, "repair failed");
+		} else {
+			a->repairs++;
+			a->drift_seen = 0;
+			bc_info("repair %" PRIu64 ": fleet sets rewritten (%zu elements)",
+				a->repairs, ops.n);
+		}
+		bc_interval_ops_free(&ops);
+	}
+}
