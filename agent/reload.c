@@ -52,7 +52,8 @@ void bc_reload(struct bc_agent_signer *a, const char *cfgpath)
 	snprintf(cp.name, sizeof(cp.name), "coordinator");
 	if (bc_agent_load_config(n, cfgpath, err, sizeof(err)) < 0 ||
 	    bc_key_load_public(&cp, n->coordinator_key, err, sizeof(err)) < 0 ||
-	    bc_keyring_add(&ring, &cp) < 0 ||
+	    (snprintf(err, sizeof(err), "out of memory"),
+	     bc_keyring_add(&ring, &cp)) < 0 ||
 	    (bc_reload_fw_config(n, &fwc), bc_fwr_reopen(&a->fwr, &fwc, err, sizeof(err))) < 0) {
 		bc_warn("reload refused, running configuration kept: %s", err);
 		bc_agent_free_config(n);

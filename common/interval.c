@@ -568,8 +568,26 @@ int bc_interval_disjoint(const struct bc_fw_elem *v, size_t n, int family,
 		p.group = 0;
 		push(&in, p);
 	}
-	if (!in.oom)
+	/* ranges that overlap, directly or through others, are one group:
+	 * their pieces may merge; ranges that only touch stay apart, so
+	 * the kernel holds what a later change of either one deletes */
+	if (!in.oom && in.n > 0) {
+		size_t g = 0;
+		u128 reach;
+
+		qsort(in.v, in.n, sizeof(*in.v), cmp_first);
+		reach = in.v[0].last;
+		for (i = 0; i < in.n; i++) {
+			if (i > 0 && in.v[i].first > reach) {
+				g++;
+				reach = in.v[i].last;
+			} else if (in.v[i].last > reach) {
+				reach = in.v[i].last;
+			}
+			in.v[i].group = g;
+		}
 		flatten(in.v, in.n, fam_max(family), &out);
+	}
 	if (in.oom || out.oom)
 		rc = -1;
 	for (i = 0; i < out.n && rc == 0; i++)

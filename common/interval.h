@@ -76,7 +76,11 @@ int bc_interval_all(const struct bc_banmap *m, int64_t now_ms,
  * The ranges (first < last) of `family` among v[0..n), which may overlap
  * in any way, cut into disjoint ones, each with the longest timeout of
  * the records that cover it (timeout_ms 0 = none outlasts every finite
- * one); neighbours of equal timeout become one. Appended to ops as ADD
+ * one); neighbouring pieces of equal timeout become one when they come
+ * from ranges that overlap (directly or through others), never when
+ * their ranges only touch: disjoint input comes out as it went in, so a
+ * replace puts in the kernel exactly the elements later changes of
+ * bc_interval_change delete. Appended to ops as ADD
  * records of `set`, in ascending order. Records of the other family and
  * single addresses are left out (they go to the hash set, an element
  * each). Timeouts of 2^63 ms or more count as 2^63 - 1 ms (a kernel
