@@ -219,8 +219,11 @@ static void row(const char *tool, long lines, double secs, double base)
 		printf("%-44s %12s %14s %10s\n", tool, "-", "-", "-");
 		return;
 	}
-	printf("%-44s %12.3f %14.0f %9.1fx\n", tool, secs, lines / secs,
-	       base > 0 ? (lines / secs) / base : 0.0);
+	if (base <= 0) /* no fail2ban-regex to compare with: no ratio */
+		printf("%-44s %12.3f %14.0f %10s\n", tool, secs, lines / secs, "-");
+	else
+		printf("%-44s %12.3f %14.0f %9.1fx\n", tool, secs,
+		       lines / secs, (lines / secs) / base);
 }
 
 static int exists(const char *p)
