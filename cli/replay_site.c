@@ -108,7 +108,7 @@ static int site_coord(struct bc_replay_site *s, struct bc_policy_cfg *pc,
 	s->factor = c->bantime_factor;
 	s->bantime_max_s = c->bantime_max;
 	s->recidive_ms = c->recidive_window * 1000;
-	s->overlap = true; /* as the coordinator's rule_ban */
+	s->overlap = true; /* as the coordinator's bc_coord_rule_ban */
 	return 0;
 }
 
