@@ -32,6 +32,7 @@
 #include "agent/metrics.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "proto/wire_zmq.h"
 
 static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *where)
 {
@@ -46,16 +47,10 @@ static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *wher
 int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
 		   Bancluster__Payload *p)
 {
-	uint8_t *buf;
-	size_t len;
-	int rc;
+	int rc = bc_wire_send(&a->signer, a->dealer, NULL, type, p, ZMQ_DONTWAIT);
 
-	if (bc_wire_seal(&a->signer, type, p, &buf, &len) < 0) {
+	if (rc == BC_WIRE_SEND_SIGN)
 		bc_warn("cannot sign message");
-		return -1;
-	}
-	rc = zmq_send(a->dealer, buf, len, ZMQ_DONTWAIT);
-	free(buf);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/keys.h"
 #include "common/zsock.h"
+#include "proto/wire_zmq.h"
 
 #define K(...) BC_CFG_KEY(struct bc_cli_cfg, __VA_ARGS__)
 
@@ -79,8 +80,7 @@ Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 				    int *status, char *err, size_t errlen)
 {
 	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT, *reply = NULL;
-	uint8_t nonce[16], *buf;
-	size_t len;
+	uint8_t nonce[16];
 	void *ctx, *s;
 	int64_t deadline;
 
@@ -105,14 +105,12 @@ Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 			 c->cfg.coordinator, zmq_strerror(errno));
 		goto out;
 	}
-	if (bc_wire_seal(&c->signer, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ, &p,
-			 &buf, &len) < 0) {
+	if (bc_wire_send(&c->signer, s, NULL, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ,
+			 &p, 0) == BC_WIRE_SEND_SIGN) {
 		*status = BC_EXIT_ERROR;
 		snprintf(err, errlen, "cannot sign the request");
 		goto out;
 	}
-	zmq_send(s, buf, len, 0);
-	free(buf);
 	deadline = bc_mono_ms() + c->cfg.timeout * 1000;
 	while (reply == NULL) {
 		zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};

@@ -24,19 +24,13 @@
 #include "common/log.h"
 #include "coordinator/decide.h"
 #include "coordinator/evidence.h"
+#include "proto/wire_zmq.h"
 
 static int publish(struct bc_coord *c, Bancluster__MsgType type,
 		   Bancluster__Payload *p)
 {
-	uint8_t *buf;
-	size_t len;
-	int rc;
-
-	if (bc_wire_seal(&c->signer, type, p, &buf, &len) < 0)
-		return -1;
-	rc = zmq_send(c->pub, buf, len, ZMQ_DONTWAIT);
-	free(buf);
-	return rc < 0 ? -1 : 0;
+	return bc_wire_send(&c->signer, c->pub, NULL, type, p, ZMQ_DONTWAIT) < 0
+		       ? -1 : 0;
 }
 
 void bc_coord_fill_ban(Bancluster__Ban *pb, const struct bc_ban *b)

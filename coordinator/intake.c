@@ -30,6 +30,7 @@
 #include "coordinator/admin.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
+#include "proto/wire_zmq.h"
 
 #define ROUTER_BATCH 256 /* frames handled per poll round */
 #define ROUTING_ID_MAX 256
@@ -49,19 +50,10 @@ static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
 int bc_coord_send(struct bc_coord *c, const zmq_msg_t *id,
 		   Bancluster__MsgType type, Bancluster__Payload *p)
 {
-	uint8_t *buf;
-	size_t len;
-	int rc;
+	int rc = bc_wire_send(&c->signer, c->router, id, type, p, ZMQ_DONTWAIT);
 
-	if (bc_wire_seal(&c->signer, type, p, &buf, &len) < 0) {
+	if (rc == BC_WIRE_SEND_SIGN)
 		bc_warn("cannot sign reply");
-		return -1;
-	}
-	rc = zmq_send(c->router, zmq_msg_data((zmq_msg_t *)id),
-		      zmq_msg_size((zmq_msg_t *)id), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	if (rc >= 0)
-		rc = zmq_send(c->router, buf, len, ZMQ_DONTWAIT);
-	free(buf);
 	return rc < 0 ? -1 : 0;
 }
 
