@@ -438,7 +438,6 @@ out:
 	bc_replay_table_free(&r.keys);
 	free(r.bans);
 	bc_policy_free(&r.pol);
-	bc_addr_list_free(&r.allow);
 	bc_replay_site_free(&r.site);
 	return rc;
 }

@@ -90,7 +90,6 @@ struct bc_replay {
 	uint64_t lines, matched, ignored, malformed, untracked, refused;
 	uint64_t events[BC_KIND_MAX + 1];
 	int64_t last_t;
-	struct bc_addr_list allow;  /* the defaults' allow list */
 	struct bc_replay_site site;
 	struct bc_policy_cfg cfg;
 	struct bc_policy *pol;

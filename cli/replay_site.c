@@ -21,16 +21,6 @@
 #include "conf/coordinator.h"
 
 #define REPLAY_SECTION_MAX 64         /* longest [section] name looked at */
-/*
- * The coordinator's defaults (DESIGN.md, Decisions): the counting itself
- * is common/policy.c with bc_policy_cfg_defaults, as on the coordinator;
- * the ban durations are the coordinator's [policy] defaults.
- */
-#define POL_BANTIME_S (3LL * 3600)
-#define POL_BANTIME_FACTOR 2.0
-#define POL_BANTIME_MAX_S (24LL * 3600)
-#define POL_RECIDIVE_S (7LL * 86400)
-#define POL_ALLOW "127.0.0.0/8, ::1"
 
 /*
  * agent.ini or coordinator.ini? The first section header that only one
@@ -86,7 +76,8 @@ static int config_role(const char *path, enum bc_replay_role *role, char *err,
 /*
  * coordinator.ini: the coordinator's own loader (allow_file included) and
  * policy builder (bc_coord_policy_cfg), so replay runs the [policy] the
- * coordinator would.
+ * coordinator would. s->path NULL (no --config): the defaults of that
+ * same key table, so they are written once.
  */
 static int site_coord(struct bc_replay_site *s, struct bc_policy_cfg *pc,
 		      char *err, size_t errlen)
@@ -97,7 +88,8 @@ static int site_coord(struct bc_replay_site *s, struct bc_policy_cfg *pc,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (bc_coord_load_config(c, s->path, err, errlen) < 0) {
+	if ((s->path == NULL ? bc_coord_default_config(c, err, errlen)
+			     : bc_coord_load_config(c, s->path, err, errlen)) < 0) {
 		bc_coord_free_config(c);
 		free(c);
 		return -1;
@@ -140,16 +132,9 @@ int bc_replay_site_load(struct bc_replay *r, const char *config, char *err,
 	s->path = config;
 	s->role = BC_REPLAY_DEFAULT;
 	if (config == NULL) {
-		bc_policy_cfg_defaults(&r->cfg);
-		r->cfg.max_tracked = REPLAY_ADDRS_MAX;
-		if (bc_addr_list_parse(&r->allow, POL_ALLOW, err, errlen) < 0)
+		if (site_coord(s, &r->cfg, err, errlen) < 0)
 			return -1;
-		r->cfg.allow = &r->allow;
-		s->bantime_s = POL_BANTIME_S;
-		s->factor = POL_BANTIME_FACTOR;
-		s->bantime_max_s = POL_BANTIME_MAX_S;
-		s->recidive_ms = POL_RECIDIVE_S * 1000;
-		s->overlap = true;
+		r->cfg.max_tracked = REPLAY_ADDRS_MAX;
 	} else {
 		if (config_role(config, &s->role, err, errlen) < 0)
 			return -1;

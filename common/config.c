@@ -548,6 +548,26 @@ static int load_file(struct load_ctx *c, const char *path, char *err,
 	return 0;
 }
 
+int bc_cfg_defaults(const struct bc_cfg_key *keys, size_t nkeys, void *obj,
+		    const char *dir, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < nkeys; i++) {
+		char e[400];
+
+		if (keys[i].def == NULL)
+			continue;
+		if (bc_cfg_parse_value(&keys[i], obj, keys[i].def, dir, e,
+				       sizeof(e)) < 0) {
+			snprintf(err, errlen, "internal default [%s] %s: %s",
+				 keys[i].section, keys[i].name, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 		void *obj, bc_cfg_extra_fn extra, char *err, size_t errlen)
 {
@@ -584,18 +604,8 @@ int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 		snprintf(c->dir, sizeof(c->dir), "%s", abs ? abs : d);
 		free(abs);
 	}
-	for (i = 0; i < nkeys; i++) {
-		char e[400];
-
-		if (keys[i].def == NULL)
-			continue;
-		if (bc_cfg_parse_value(&keys[i], obj, keys[i].def, c->dir, e,
-				       sizeof(e)) < 0) {
-			snprintf(err, errlen, "internal default [%s] %s: %s",
-				 keys[i].section, keys[i].name, e);
-			goto out;
-		}
-	}
+	if (bc_cfg_defaults(keys, nkeys, obj, c->dir, err, errlen) < 0)
+		goto out;
 	if (load_file(c, path, err, errlen) < 0)
 		goto out;
 	/* listed after the main file was read: it must exist first */

@@ -111,6 +111,14 @@ void bc_cfg_dropins_note(const char *path, char *out, size_t outlen);
 void bc_cfg_value(const char *value, char *v, size_t vlen);
 
 /*
+ * Every key's default into obj (keys without one are left alone; relative
+ * paths resolve against dir). bc_cfg_load starts with this. Returns 0, or
+ * -1 when a default does not parse (a bug in the table).
+ */
+int bc_cfg_defaults(const struct bc_cfg_key *keys, size_t nkeys, void *obj,
+		    const char *dir, char *err, size_t errlen);
+
+/*
  * Load path, then its drop-ins, into obj. Returns 0, or -1 with a
  * one-line message in err.
  */

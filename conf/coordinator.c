@@ -201,6 +201,14 @@ void bc_coord_free_config(struct bc_coord_cfg *cfg)
 	bc_cfg_free(keys, sizeof(keys) / sizeof(keys[0]), cfg);
 }
 
+int bc_coord_default_config(struct bc_coord_cfg *cfg, char *err,
+			    size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	return bc_cfg_defaults(keys, sizeof(keys) / sizeof(keys[0]), cfg, "/",
+			       err, errlen);
+}
+
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen)
 {

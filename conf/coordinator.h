@@ -62,6 +62,11 @@ struct bc_coord_cfg {
 	int64_t report_rate;
 };
 
+/* The table's defaults alone (no file; the keys without a default stay
+ * empty): what `bancluster replay` runs without --config. 0 or -1. */
+int bc_coord_default_config(struct bc_coord_cfg *cfg, char *err,
+			    size_t errlen);
+
 int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 			 char *err, size_t errlen);
 
