@@ -28,7 +28,7 @@ static const struct {
 	{"keygen", "keygen --out PATH", {"--out", "-o"}},
 	{"ban", "ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]",
 	 {"--for", "--reason"}},
-	{"unban", "unban ADDR[/LEN]", {NULL}},
+	{"unban", "unban ADDR[/LEN] [--covering]", {NULL}},
 	{"list", "list [--active] [--manual] [--since DURATION] [--json]",
 	 {"--since"}},
 	{"show", "show ADDR [--json]", {NULL}},

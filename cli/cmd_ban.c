@@ -1,7 +1,7 @@
 /*
  * cmd_ban.c - the commands that change or list the fleet's bans:
  *   ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]
- *   unban ADDR[/LEN]
+ *   unban ADDR[/LEN] [--covering]
  *   list [--active] [--manual] [--since DURATION] [--json]
  *
  * Arguments are parsed strictly (bad one: one line, EX_USAGE). Each
@@ -12,12 +12,14 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "common/clock.h"
+#include "common/covering.h"
 #include "common/duration.h"
 #include "common/log.h"
 
@@ -84,26 +86,66 @@ int bc_cmd_ban(struct bc_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * "unbanned ADDR (seq N)"; with bans lifted for --covering "unbanned ADDR
+ * and P covering it (seq N)" or "unbanned P covering ADDR (seq N)"; and
+ * when covering bans were left: ", but it is still inside P (fleet ban):
+ * use --covering to lift that ban". A coordinator that does not list
+ * what it lifted gets the first form.
+ */
+static void print_unbanned(const struct bc_addr *a, const Bancluster__AdminReply *r)
+{
+	struct bc_addr still[BC_COVERING_MAX], b;
+	char as[BC_ADDR_STRLEN], bs[BC_ADDR_STRLEN],
+		text[BC_COVERING_MAX * (BC_ADDR_STRLEN + 16) + 64];
+	size_t i, n = r->n_bans, ns = 0;
+	bool own;
+
+	bc_addr_format(a, as, sizeof(as));
+	own = n == 0 || (bc_wire_ban_addr(r->bans[0], &b) == 0 && bc_addr_equal(&b, a));
+	printf("unbanned %s", n == 0 ? as : "");
+	for (i = 0; i < n; i++) {
+		bc_cli_ban_text(r->bans[i], bs, sizeof(bs));
+		printf("%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ", bs);
+	}
+	if (n > (own ? 1u : 0u))
+		printf(" covering %s", own ? "it" : as);
+	printf(" (seq %" PRIu64 ")", r->seq);
+	for (i = 0; i < r->n_covering && ns < BC_COVERING_MAX; i++)
+		if (bc_wire_ban_addr(r->covering[i], &still[ns]) == 0)
+			ns++;
+	if (ns > 0)
+		printf(", but it is still %s",
+		       bc_covering_text(still, ns, text, sizeof(text)));
+	printf("\n");
+}
+
 int bc_cmd_unban(struct bc_cli *c, int argc, char **argv)
 {
+	static const struct option o[] = {
+		{"covering", no_argument, NULL, 'C'},
+		{NULL, 0, NULL, 0}};
 	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
 	Bancluster__UnbanCmd u = BANCLUSTER__UNBAN_CMD__INIT;
 	Bancluster__Payload *r;
 	struct bc_addr a;
-	char as[BC_ADDR_STRLEN];
-	int rc;
+	int ch, rc;
 
-	if (argc != 2 || argv[1][0] == '-')
+	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		if (ch != 'C')
+			bc_cli_usage();
+		u.covering = 1;
+	}
+	if (optind != argc - 1)
 		bc_cli_usage_exit("%s", "unban: expected one ADDR[/LEN]");
-	bc_cli_parse_addr(argv[1], &a);
+	bc_cli_parse_addr(argv[optind], &a);
 	bc_wire_addr_fill(&a, &u.family, &u.addr, &u.plen);
 	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_UNBAN;
 	rq.unban = &u;
 	r = bc_cli_call(c, &rq);
 	rc = bc_cli_check_reply(r);
 	if (rc == 0)
-		printf("unbanned %s (seq %" PRIu64 ")\n",
-		       bc_addr_format(&a, as, sizeof(as)), r->admin_reply->seq);
+		print_unbanned(&a, r->admin_reply);
 	bancluster__payload__free_unpacked(r, NULL);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
- * admin.c - the requests of admin keys: ban, unban, list (paged) and
- * status here; show (show.c) and audit fleet (audit.c) are called from
- * here. One reply per request, sent to the ROUTER peer that asked.
+ * admin.c - the requests of admin keys: ban, unban (with the bans that
+ * cover the address: named, or lifted with --covering), list (paged)
+ * and status here; show (show.c) and audit fleet (audit.c) are called
+ * from here. One reply per request, sent to the ROUTER peer that asked.
  *
  * The request arrives verified (intake.c); its fields are an admin's
  * input: addresses are checked against the allow list (unless --force)
@@ -15,6 +16,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/covering.h"
 #include "coordinator/admin.h"
 #include "coordinator/arena.h"
 #include "coordinator/decide.h"
@@ -48,6 +50,99 @@ static void list_cb(const struct bc_store_ban *b, void *arg)
 	l->pb[l->n].origin = l->sb[l->n].origin;
 	l->pp[l->n] = &l->pb[l->n];
 	l->n++;
+}
+
+/* The bans on prefixes wider than addr that contain it, widest first. */
+static size_t covering_bans(const struct bc_coord *c, const struct bc_addr *addr,
+			    struct bc_ban *v)
+{
+	size_t n = 0;
+	unsigned p;
+
+	for (p = 0; p < addr->plen && n < BC_COVERING_MAX; p++) {
+		struct bc_addr t = *addr;
+		long i;
+
+		bc_addr_mask(&t, p);
+		i = bc_banmap_find(&c->bans, &t);
+		if (i >= 0)
+			v[n++] = c->bans.v[i];
+	}
+	return n;
+}
+
+int bc_coord_unban_admin(struct bc_coord *c, const struct bc_addr *addr,
+			 bool covering, const char *signer,
+			 struct bc_coord_unban_result *res, char *err,
+			 size_t errlen)
+{
+	struct bc_ban cov[BC_COVERING_MAX];
+	char a[BC_ADDR_STRLEN], text[BC_WIRE_MAX_TEXT];
+	long own = bc_banmap_find(&c->bans, addr);
+	size_t nc = covering_bans(c, addr, cov), i;
+
+	res->nlifted = 0;
+	res->nstill = 0;
+	bc_addr_format(addr, a, sizeof(a));
+	if (own < 0 && nc == 0) /* "ADDR: not banned", as always */
+		return bc_coord_unban(c, addr, "unban", signer, err, errlen);
+	if (own < 0 && !covering) {
+		struct bc_addr ca[BC_COVERING_MAX];
+		int w = snprintf(err, errlen, "%s is not banned itself; it is ", a);
+
+		for (i = 0; i < nc; i++)
+			ca[i] = cov[i].addr;
+		/* the list fits what is left of err, "and N more" if need be */
+		if (w > 0 && (size_t)w < errlen)
+			bc_covering_text(ca, nc, err + w, errlen - (size_t)w);
+		return -1;
+	}
+	if (own >= 0) {
+		struct bc_ban b = c->bans.v[own];
+
+		if (bc_coord_unban(c, addr, "unban", signer, err, errlen) < 0)
+			return -1;
+		res->lifted[res->nlifted++] = b;
+	}
+	for (i = 0; i < nc; i++) {
+		if (!covering) {
+			res->still[res->nstill++] = cov[i];
+			continue;
+		}
+		if (bc_coord_unban(c, &cov[i].addr, "unban", signer, text,
+				   sizeof(text)) < 0) {
+			size_t k, off;
+
+			/* the ones lifted so far stay lifted: say which */
+			off = (size_t)snprintf(err, errlen, "%s", text);
+			for (k = 0; k < res->nlifted && off < errlen; k++)
+				off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+							k ? ", " : " (unbanned already: ",
+							bc_addr_format(&res->lifted[k].addr, a, sizeof(a)));
+			if (res->nlifted > 0 && off < errlen)
+				snprintf(err + off, errlen - off, ")");
+			return -1;
+		}
+		res->lifted[res->nlifted++] = cov[i];
+	}
+	return 0;
+}
+
+/* bans[] of the reply from n of v (in the arena): NULL when out of memory */
+static Bancluster__Ban **reply_bans(struct bc_arena *ar, const struct bc_ban *v,
+				    size_t n)
+{
+	Bancluster__Ban *pb = bc_arena_alloc(ar, (n + 1) * sizeof(*pb));
+	Bancluster__Ban **pp = bc_arena_alloc(ar, (n + 1) * sizeof(*pp));
+	size_t i;
+
+	if (pb == NULL || pp == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		bc_coord_fill_ban(&pb[i], &v[i]);
+		pp[i] = &pb[i];
+	}
+	return pp;
 }
 
 void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
@@ -104,12 +199,26 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 	case BANCLUSTER__ADMIN_REQ__CMD_UNBAN: {
 		struct bc_addr a;
 		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+		struct bc_coord_unban_result *u = bc_arena_alloc(&arena, sizeof(*u));
 
 		tmp.family = rq->unban->family;
 		tmp.addr = rq->unban->addr;
 		tmp.plen = rq->unban->plen;
 		bc_wire_ban_addr(&tmp, &a);
-		bc_coord_unban(c, &a, "unban", signer, err, sizeof(err));
+		if (u == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		if (bc_coord_unban_admin(c, &a, rq->unban->covering, signer, u,
+					 err, sizeof(err)) < 0)
+			break;
+		/* done; the lists only tell the CLI what it was */
+		r.bans = reply_bans(&arena, u->lifted, u->nlifted);
+		r.covering = reply_bans(&arena, u->still, u->nstill);
+		if (r.bans != NULL && r.covering != NULL) {
+			r.n_bans = u->nlifted;
+			r.n_covering = u->nstill;
+		}
 		break;
 	}
 	case BANCLUSTER__ADMIN_REQ__CMD_LIST:
@@ -186,6 +295,7 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.code = 1;
 		r.error = err;
 		r.n_bans = 0;
+		r.n_covering = 0;
 		r.n_decisions = 0;
 		r.n_recent = 0;
 	}

@@ -11,9 +11,11 @@
 #ifndef BC_COORD_ADMIN_H
 #define BC_COORD_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <zmq.h>
 
+#include "common/covering.h"
 #include "coordinator/arena.h"
 #include "coordinator/coord.h"
 
@@ -21,6 +23,31 @@
 void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		    const struct bc_peer *from,
 		    const Bancluster__AdminReq *rq);
+
+/* What an admin's unban did: the bans lifted (the address's own first,
+ * then the covering ones, widest first) and the covering bans it left. */
+struct bc_coord_unban_result {
+	struct bc_ban lifted[BC_COVERING_MAX + 1];
+	size_t nlifted;
+	struct bc_ban still[BC_COVERING_MAX];
+	size_t nstill;
+};
+
+/*
+ * `unban ADDR [--covering]`: lift the ban on exactly addr; with covering
+ * also every ban on a wider prefix that contains it, each its own
+ * sequenced removal (bc_coord_unban). Without covering such bans stay
+ * and are listed in res->still. Returns 0, or -1 + err:
+ *   "ADDR: not banned" - neither banned itself nor covered;
+ *   "ADDR is not banned itself; it is inside P (fleet ban): use
+ *     --covering to lift that ban" - covered, and covering not asked;
+ *   "store: ..." - a removal failed; those made before it stay made and
+ *     are named ("(unbanned already: A, B)").
+ */
+int bc_coord_unban_admin(struct bc_coord *c, const struct bc_addr *addr,
+			 bool covering, const char *signer,
+			 struct bc_coord_unban_result *res, char *err,
+			 size_t errlen);
 
 /* Fill r for `audit fleet`: each agent in_sync, lagging, drifted or
  * offline, with the kernel element counts. 0, or -1 + err (out of

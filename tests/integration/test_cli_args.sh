@@ -316,5 +316,40 @@ usage_error "bancluster nosuchcommand: exit 64" "$BIN/bancluster" nosuchcommand
 usage_error "bancluster ban --bogus: exit 64" "$BIN/bancluster" ban --bogus
 usage_error "bancluster list --since (no value): exit 64" "$BIN/bancluster" list --since
 
+# unban [--covering]: the command line is checked before cli.ini is read
+# (a cli.ini that is not there would be 78), one line naming what is wrong
+# unban_refused NAME WANT-FIRST-STDERR-LINE ARGS...: exit 64, stdout empty
+unban_refused() {
+	name=$1 want=$2
+	shift 2
+	run "$BIN/bancluster" -c "$WORK/absent.ini" unban "$@"
+	if [ $RC -eq 64 ] && [ -z "$OUT" ] && [ "$(printf '%s\n' "$ERR" | head -1)" = "$want" ]; then
+		ok "$name"
+	else
+		notok "$name: exit $RC, stdout \"$OUT\", stderr \"$ERR\", want 64 and \"$want\""
+	fi
+}
+unban_refused "unban --bogus ADDR: exit 64, the option named" \
+	"unban: unrecognized option '--bogus'" --bogus 192.0.2.1
+unban_refused "unban -x ADDR: exit 64, the option named" \
+	"unban: invalid option -- 'x'" -x 192.0.2.1
+unban_refused "unban --covering=yes: takes no value, exit 64" \
+	"unban: option '--covering' doesn't allow an argument" --covering=yes 192.0.2.1
+unban_refused "unban with no address: exit 64" \
+	"bancluster: unban: expected one ADDR[/LEN]"
+unban_refused "unban --covering with no address: exit 64" \
+	"bancluster: unban: expected one ADDR[/LEN]" --covering
+unban_refused "unban --covering with two addresses: exit 64" \
+	"bancluster: unban: expected one ADDR[/LEN]" --covering 192.0.2.1 192.0.2.2
+unban_refused "unban --covering of a bad address: exit 64 naming it" \
+	"bancluster: \"192.0.2.300\": not an IP address" --covering 192.0.2.300
+unban_refused "unban --covering of a bad prefix: exit 64 naming it" \
+	"bancluster: \"192.0.2.0/33\": prefix length 33 over /32" 192.0.2.0/33 --covering
+run "$BIN/bancluster" -c "$WORK/absent.ini" unban --covering 192.0.2.0/24
+check "unban --covering PREFIX is a request: it gets as far as cli.ini (exit $RC)" [ $RC -eq 78 ]
+run "$BIN/bancluster" unban --help
+check "bancluster unban --help names --covering" \
+	[ "$OUT" = "usage: bancluster [-c cli.ini] unban ADDR[/LEN] [--covering]" ]
+
 echo "# $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

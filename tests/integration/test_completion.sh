@@ -62,6 +62,9 @@ comp "--ban-test" audit smtp mx.example.org --ban
 comp "--for --force --help --reason" ban 192.0.2.1 --
 comp "--help --json --manual --since" list --active ""
 comp "--help --json" status ""
+comp "--covering --help" unban 192.0.2.7 --
+comp "--covering" unban --cov
+comp "--help" unban --covering 192.0.2.7 --
 comp "--count --help --kind --service --socket" report 192.0.2.1 --
 # option values from their placeholders
 comp "permanent" ban 192.0.2.1 --for ""
