@@ -22,9 +22,15 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "coordinator/decide.h"
 #include "coordinator/evidence.h"
 
+/*
+ * PUB reaches every agent at once, so what is published is sealed with
+ * the oldest wire version the coordinator speaks: every agent it accepts
+ * can open it (an agent of the previous release included).
+ */
 static int publish(struct bc_coord *c, Bancluster__MsgType type,
 		   Bancluster__Payload *p)
 {
@@ -32,7 +38,8 @@ static int publish(struct bc_coord *c, Bancluster__MsgType type,
 	size_t len;
 	int rc;
 
-	if (bc_wire_seal(&c->signer, type, p, &buf, &len) < 0)
+	if (bc_wire_seal_version(&c->signer, BC_WIRE_VERSION_MIN, type, p,
+				 &buf, &len) < 0)
 		return -1;
 	rc = zmq_send(c->pub, buf, len, ZMQ_DONTWAIT);
 	free(buf);
@@ -320,6 +327,9 @@ void bc_coord_hugz(struct bc_coord *c)
 
 	h.epoch = c->epoch;
 	h.seq = c->seq;
+	h.wire_min = BC_WIRE_VERSION_MIN;
+	h.wire_max = BC_WIRE_VERSION;
+	h.software = (char *)bc_version_wire();
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_HUGZ;
 	p.hugz = &h;
 	publish(c, BANCLUSTER__MSG_TYPE__MSG_HUGZ, &p);
