@@ -8,6 +8,9 @@
 # both agents; `status` shows each agent's version and wire; an envelope
 # of version 3 is rejected as unsupported_version (counted in /metrics,
 # logged with the version seen), one without a version as bad_envelope.
+# Then a coordinator of wire 1 (tests/tools/wire1_coord) replaces it: the
+# agent of this release falls back to wire 1 and keeps working, and
+# returns to wire 2 when this release's coordinator is back.
 . "$(dirname "$0")/lib.sh"
 
 VER=$(cat "$TOP/VERSION")
@@ -100,5 +103,29 @@ check "the version 3 envelope never reads as bad_envelope in the log" \
 	sh -c "! grep -q 'rejected message: bad_envelope.*wire 3' $WORK/coordinator.log"
 check "events unchanged by the rejected envelopes (6)" [ "$(events_of 2)" = 6 ]
 check "mx1 is still in sync" wait_for 5 mx1_synced
+
+# ---- a coordinator of wire 1 (rolled back, or agents upgraded first) --
+# tests/tools/wire1_coord answers like the releases before: hugz without
+# versions, envelopes of version 1 only; its third hugz says version 3
+kill "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null
+ns coord "$BIN/tests/wire1_coord" "$WORK" tcp://198.18.0.1:7710 tcp://198.18.0.1:7711 8 \
+	>"$WORK/wire1_coord.out" 2>&1
+note "wire 1 coordinator saw: $(sort "$WORK/wire1_coord.out" | uniq -c | tr -s ' \n' ' ')"
+check "mx1 falls back: coordinator states no version: it speaks wire 1 only (an older release), this agent 1..2: sending wire 1" \
+	grep -q 'coordinator states no version: it speaks wire 1 only (an older release), this agent 1\.\.2: sending wire 1$' "$WORK/mx1.log"
+check "the wire 1 coordinator opens mx1's heartbeats (version 1, stating 1..2 and $VER)" \
+	grep -qx "heartbeat from mx1 version 1 wire 1\.\.2 software $VER" "$WORK/wire1_coord.out"
+check "mx1 resynced from it (snapshot request in version 1)" \
+	grep -qx "snapshot for mx1" "$WORK/wire1_coord.out"
+check "after its first version 1 heartbeat, nothing of version 2 from mx1" \
+	awk '/^heartbeat from mx1 version 1/ {v1 = 1} v1 && /^rejected version 2/ {bad = 1} END {exit !(v1 && !bad)}' "$WORK/wire1_coord.out"
+check "mx1 rejects a hugz of version 3: unsupported_version: wire 3, this agent speaks 1..2" \
+	grep -q 'rejected message on updates: unsupported_version: wire 3, this agent speaks 1\.\.2 (total 1)$' "$WORK/mx1.log"
+start_coord
+check "coordinator of this release back: mx1 in sync" wait_for 20 mx1_synced
+check "mx1 logs the coordinator's range again (second time): sending wire 2" \
+	wait_for 5 sh -c "[ \$(grep -c 'coordinator $VER speaks wire 1..2, this agent 1..2: sending wire 2\$' $WORK/mx1.log) = 2 ]"
+check "status --json: mx1 sends wire 2 again" wait_for 5 mx1_is "$VER 2 1 2"
 
 fleet_done
