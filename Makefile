@@ -79,6 +79,9 @@ ALL_LIBS := $(L_AGENT) $(L_COORD) $(L_CLI) $(L_CONF) $(L_LOGPARSE) $(L_COMMON)
 PROGS   := $(B)/bancluster-coordinator $(B)/bancluster-agent $(B)/bancluster
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+# programs the integration tests drive (not run by tests/run.sh itself)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -122,6 +125,10 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
 
+$(B)/tests/%: tests/tools/%.c $(L_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COMMON) $(LIBS)
+
 # test_request makes bc_keyring_add fail (as out of memory) through the wrap
 $(B)/tests/test_request: LDFLAGS += -Wl,--wrap=bc_keyring_add
 
@@ -129,7 +136,7 @@ $(B)/bench/%: bench/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
 
-unit-bins: $(UNIT_BIN)
+unit-bins: $(UNIT_BIN) $(TOOL_BIN)
 
 check-deps:
 	@sh deploy/deps.sh --check || $(MAKE) deps

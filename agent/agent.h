@@ -153,6 +153,12 @@ struct bc_agent_signer {
 	struct bc_notify notify;
 	int64_t next_metrics_ms;
 	uint64_t coord_seq;      /* newest sequence the coordinator announced */
+	/* wire versions: what the coordinator's hugz states (0, 0: a
+	 * coordinator of wire 1), and the version this agent seals with */
+	bool coord_wire_known;
+	uint32_t coord_wire_min, coord_wire_max;
+	char coord_software[BC_WIRE_SOFTWARE_MAX + 1];
+	uint32_t send_version;   /* BC_WIRE_VERSION_MIN until a hugz says more */
 	uint64_t reports_sent, reports_acked;
 	uint64_t apply_hist[BC_AGENT_HIST_BUCKETS];
 	uint64_t apply_count;

@@ -11,6 +11,10 @@
  * starts a resync; meanwhile the kernel keeps every ban and expires
  * each on time by its element timeout.
  *
+ * Wire versions: the agent states its range in every heartbeat and
+ * seals with the highest version the coordinator's hugz says it speaks
+ * (BC_WIRE_VERSION_MIN before the first hugz).
+ *
  * Untrusted: every frame on SUB and DEALER. Each is verified against the
  * pinned coordinator key (proto/wire.h) before anything else looks at
  * it; a rejected one is counted and logged within the log budget, and
@@ -33,21 +37,70 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "proto/wire_zmq.h"
+#include "common/version.h"
 
-static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *where)
+/* Count and log a rejected frame; an unsupported version names itself. */
+static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *where,
+		   zmq_msg_t *m)
 {
 	a->rejected[r]++;
-	if (a->log_budget > 0) {
-		a->log_budget--;
+	if (a->log_budget <= 0)
+		return;
+	a->log_budget--;
+	if (r == BC_REJ_VERSION)
+		bc_warn("rejected message on %s: %s: wire %" PRIu32
+			", this agent speaks %d..%d (total %" PRIu64 ")", where,
+			bc_wire_reject_name(r),
+			bc_wire_peek_version(zmq_msg_data(m), zmq_msg_size(m)),
+			BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, a->rejected[r]);
+	else
 		bc_warn("rejected message on %s: %s (total %" PRIu64 ")", where,
 			bc_wire_reject_name(r), a->rejected[r]);
-	}
+}
+
+/*
+ * The coordinator states its wire range in every hugz (none: it is of
+ * wire 1). The agent seals with the highest version both speak; until it
+ * has heard a hugz, with BC_WIRE_VERSION_MIN, which every coordinator
+ * of this and the previous release opens. Logged when it changes.
+ */
+static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
+{
+	uint32_t v;
+
+	if (a->coord_wire_known && a->coord_wire_min == h->wire_min &&
+	    a->coord_wire_max == h->wire_max &&
+	    strcmp(a->coord_software, h->software) == 0)
+		return;
+	a->coord_wire_known = true;
+	a->coord_wire_min = h->wire_min;
+	a->coord_wire_max = h->wire_max;
+	snprintf(a->coord_software, sizeof(a->coord_software), "%s", h->software);
+	v = bc_wire_common_version(h->wire_min, h->wire_max);
+	if (h->wire_max == 0)
+		bc_info("coordinator states no version: it speaks wire 1 only "
+			"(an older release), this agent %d..%d: sending wire %" PRIu32,
+			BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, v);
+	else if (v == 0)
+		bc_warn("coordinator %s speaks wire %" PRIu32 "..%" PRIu32
+			", this agent %d..%d: no version in common; "
+			"upgrade this agent (docs/upgrade.md)",
+			h->software[0] ? h->software : "unknown", h->wire_min,
+			h->wire_max, BC_WIRE_VERSION_MIN, BC_WIRE_VERSION);
+	else
+		bc_info("coordinator %s speaks wire %" PRIu32 "..%" PRIu32
+			", this agent %d..%d: sending wire %" PRIu32,
+			h->software[0] ? h->software : "unknown", h->wire_min,
+			h->wire_max, BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, v);
+	if (v != 0)
+		a->send_version = v;
 }
 
 int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
 		   Bancluster__Payload *p)
 {
-	int rc = bc_wire_send(&a->signer, a->dealer, NULL, type, p, ZMQ_DONTWAIT);
+	int rc = bc_wire_send(&a->signer, a->send_version, a->dealer, NULL,
+			      type, p, ZMQ_DONTWAIT);
 
 	if (rc == BC_WIRE_SEND_SIGN)
 		bc_warn("cannot sign message");
@@ -99,6 +152,9 @@ void bc_follow_heartbeat(struct bc_agent_signer *a)
 	h.kernel_count = a->kernel_count;
 	h.repairs = a->repairs;
 	h.spooled = a->spool.n;
+	h.wire_min = BC_WIRE_VERSION_MIN;
+	h.wire_max = BC_WIRE_VERSION;
+	h.software = (char *)bc_version_wire();
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_HEARTBEAT;
 	p.heartbeat = &h;
 	bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p);
@@ -212,11 +268,12 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 					 (1u << BANCLUSTER__MSG_TYPE__MSG_ACK),
 				 BC_CHAN_DEALER, a->cfg.cluster, bc_now_ms(), &p,
 				 &from);
-		zmq_msg_close(&m);
 		if (r != BC_REJ_OK) {
-			reject(a, r, "dealer");
+			reject(a, r, "dealer", &m);
+			zmq_msg_close(&m);
 			continue;
 		}
+		zmq_msg_close(&m);
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT)
 			on_snapshot(a, p->snapshot);
 		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
@@ -250,13 +307,15 @@ void bc_follow_updates(struct bc_agent_signer *a)
 					 (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
 				 BC_CHAN_SUB, a->cfg.cluster, bc_now_ms(), &p,
 				 &from);
-		zmq_msg_close(&m);
 		if (r != BC_REJ_OK) {
-			reject(a, r, "updates");
+			reject(a, r, "updates", &m);
+			zmq_msg_close(&m);
 			continue;
 		}
+		zmq_msg_close(&m);
 		a->last_heard_ms = bc_mono_ms();
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_HUGZ) {
+			learn_versions(a, p->hugz);
 			a->coord_seq = p->hugz->seq;
 			if (p->hugz->epoch != a->epoch) {
 				resync = 1;

@@ -41,6 +41,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/notify.h"
+#include "common/version.h"
 #include "common/zsock.h"
 
 static void timers(struct bc_agent_signer *a)
@@ -145,6 +146,7 @@ static void setup(struct bc_agent_signer *a, const char *cfgpath, bool check_onl
 	}
 	snprintf(a->signer.cluster, sizeof(a->signer.cluster), "%.63s", a->cfg.cluster);
 	snprintf(a->signer.sender, sizeof(a->signer.sender), "%.63s", a->cfg.id);
+	a->send_version = BC_WIRE_VERSION_MIN; /* until a hugz states more */
 	snprintf(path, sizeof(path), "%s/%.64s.counter", a->cfg.state_dir, a->cfg.id);
 	if (bc_counter_open(&a->signer.counter, path, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
@@ -205,8 +207,9 @@ static void setup(struct bc_agent_signer *a, const char *cfgpath, bool check_onl
 	if (zmq_connect(a->dealer, a->cfg.coordinator) < 0)
 		bc_fatal(1, "coordinator %s: %s", a->cfg.coordinator,
 			 zmq_strerror(errno));
-	bc_info("started: agent %s, coordinator %s, updates %s", a->cfg.id,
-		a->cfg.coordinator, a->cfg.updates);
+	bc_info("started: agent %s, coordinator %s, updates %s; version %s, "
+		"wire %d..%d", a->cfg.id, a->cfg.coordinator, a->cfg.updates,
+		bc_version(), BC_WIRE_VERSION_MIN, BC_WIRE_VERSION);
 }
 
 int main(int argc, char **argv)

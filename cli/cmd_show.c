@@ -7,8 +7,10 @@
  * Requests go through bc_cli_call (request.c). Everything in a reply is
  * remote text: agent ids, evidence lines, reasons, origins and signers
  * are escaped for the terminal (bc_printable) or JSON (bc_json_escape);
- * kinds print by name from common/event.h. Exit 0, the coordinator's
- * refusal 1 (audit fleet: 3), audit fleet's own 0/1/2 as documented.
+ * stated software versions print as they are, bc_wire_open having held
+ * them to [0-9A-Za-z.+~:_-]; kinds print by name from common/event.h.
+ * Exit 0, the coordinator's refusal 1 (audit fleet: 3), audit fleet's
+ * own 0/1/2 as documented.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +23,34 @@
 #include "common/event.h"
 #include "common/log.h"
 
+/* JSON: a stated version is a string, an unstated one null. */
+#define Q(s) ((s)[0] ? "\"" : "")
+
+/* JSON: a wire version, or null when 0 (not stated, never heard). */
+static const char *json_u32(uint32_t v, char buf[24])
+{
+	if (v == 0)
+		return "null";
+	snprintf(buf, 24, "%" PRIu32, v);
+	return buf;
+}
+
+/*
+ * Text: the wire range a peer states ("1..2"), else the version of its
+ * last envelope ("1": a peer of wire 1 states none), else "-".
+ */
+static const char *wire_text(uint32_t min, uint32_t max, uint32_t seen,
+			     char *buf, size_t len)
+{
+	if (max != 0)
+		snprintf(buf, len, "%" PRIu32 "..%" PRIu32, min, max);
+	else if (seen != 0)
+		snprintf(buf, len, "%" PRIu32, seen);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
 int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 {
 	int json = bc_cli_json_flag(argc, argv, "status");
@@ -28,7 +58,7 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 	Bancluster__StatusCmd sc = BANCLUSTER__STATUS_CMD__INIT;
 	Bancluster__Payload *r;
 	Bancluster__AdminReply *ar;
-	char t[32];
+	char t[32], w[3][24];
 	size_t i;
 	int rc;
 
@@ -42,16 +72,22 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 	if (json) {
 		printf("{\"coordinator\": {\"address\": \"%s\", \"epoch\": %" PRIu64
 		       ", \"seq\": %" PRIu64 ", \"started\": \"%s\", \"bans\": %" PRIu64
+		       ", \"version\": %s%s%s, \"wire_min\": %s, \"wire_max\": %s"
 		       "},\n \"agents\": [",
 		       c->cfg.coordinator, ar->epoch, ar->seq,
-		       bc_cli_fmt_time(ar->started_ms, t, sizeof(t)), ar->total);
+		       bc_cli_fmt_time(ar->started_ms, t, sizeof(t)), ar->total,
+		       Q(ar->software), ar->software[0] ? ar->software : "null",
+		       Q(ar->software), json_u32(ar->wire_min, w[0]),
+		       json_u32(ar->wire_max, w[1]));
 		for (i = 0; i < ar->n_agents; i++) {
 			const Bancluster__AgentStatus *a = ar->agents[i];
 
 			printf("%s\n  {\"id\": \"%s\", \"connected\": %s, \"last_seen\": %s%s%s, "
 			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
 			       ", \"fleet_count\": %" PRIu64 ", \"events\": %" PRIu64
-			       ", \"events_dropped\": %" PRIu64 ", \"in_sync\": %s}",
+			       ", \"events_dropped\": %" PRIu64 ", \"in_sync\": %s"
+			       ", \"version\": %s%s%s, \"wire\": %s, \"wire_min\": %s"
+			       ", \"wire_max\": %s}",
 			       i ? "," : "", a->id, a->connected ? "true" : "false",
 			       a->last_seen_ms ? "\"" : "",
 			       a->last_seen_ms ? bc_cli_fmt_time(a->last_seen_ms, t, sizeof(t)) : "null",
@@ -60,7 +96,10 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 			       a->connected && a->applied_epoch == ar->epoch &&
 					       a->applied_seq == ar->seq
 				       ? "true"
-				       : "false");
+				       : "false",
+			       Q(a->software), a->software[0] ? a->software : "null",
+			       Q(a->software), json_u32(a->wire, w[0]),
+			       json_u32(a->wire_min, w[1]), json_u32(a->wire_max, w[2]));
 		}
 		printf("%s]}\n", ar->n_agents ? "\n" : "");
 	} else {
@@ -68,8 +107,12 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 		       ", %" PRIu64 " active bans\n",
 		       c->cfg.coordinator, bc_cli_fmt_time(ar->started_ms, t, sizeof(t)),
 		       ar->epoch, ar->seq, ar->total);
-		printf("%-20s %-10s %-22s %-24s %-8s %s\n", "AGENT", "STATE",
-		       "LAST SEEN", "APPLIED", "BANS", "EVENTS");
+		printf("coordinator version %s, wire %s\n",
+		       ar->software[0] ? ar->software : "unknown",
+		       wire_text(ar->wire_min, ar->wire_max, 1, w[0], sizeof(w[0])));
+		printf("%-20s %-10s %-22s %-24s %-8s %-8s %-12s %s\n", "AGENT",
+		       "STATE", "LAST SEEN", "APPLIED", "BANS", "EVENTS", "VERSION",
+		       "WIRE");
 		for (i = 0; i < ar->n_agents; i++) {
 			const Bancluster__AgentStatus *a = ar->agents[i];
 			char ap[48];
@@ -81,10 +124,14 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 
 			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
 				 a->applied_epoch, a->applied_seq);
-			printf("%-20s %-10s %-22s %-24s %-8" PRIu64 " %" PRIu64 "\n",
+			printf("%-20s %-10s %-22s %-24s %-8" PRIu64 " %-8" PRIu64
+			       " %-12s %s\n",
 			       a->id, state,
 			       a->last_seen_ms ? bc_cli_fmt_time(a->last_seen_ms, t, sizeof(t)) : "never",
-			       ap, a->fleet_count, a->events);
+			       ap, a->fleet_count, a->events,
+			       a->software[0] ? a->software : "unknown",
+			       wire_text(a->wire_min, a->wire_max, a->wire, w[0],
+					 sizeof(w[0])));
 		}
 	}
 	bancluster__payload__free_unpacked(r, NULL);

@@ -105,8 +105,8 @@ Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 			 c->cfg.coordinator, zmq_strerror(errno));
 		goto out;
 	}
-	if (bc_wire_send(&c->signer, s, NULL, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ,
-			 &p, 0) == BC_WIRE_SEND_SIGN) {
+	if (bc_wire_send(&c->signer, BC_WIRE_VERSION, s, NULL,
+			 BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ, &p, 0) == BC_WIRE_SEND_SIGN) {
 		*status = BC_EXIT_ERROR;
 		snprintf(err, errlen, "cannot sign the request");
 		goto out;

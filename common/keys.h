@@ -40,6 +40,8 @@ struct bc_peer {
 	uint64_t last_counter[4]; /* per receiving channel; replay guard */
 	int role;                 /* caller-defined (agent, admin, ...) */
 	uint32_t allowed_types;   /* if not 0: message types this key may sign */
+	uint32_t wire_version;    /* envelope version of the last message
+				   * bc_wire_open accepted from it; 0: none */
 };
 
 struct bc_keyring {

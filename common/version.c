@@ -1,6 +1,7 @@
 /*
  * version.c - the --version text. The build-time versions arrive as
  * -D macros that only this file is compiled with (Makefile VERFLAGS);
+ * bc_version() is also what agent and coordinator state on the wire;
  * the run-time ones are asked from the libraries themselves.
  */
 #include "version.h"
@@ -31,6 +32,11 @@
 const char *bc_version(void)
 {
 	return BC_VERSION;
+}
+
+const char *bc_version_wire(void)
+{
+	return bc_wire_software_ok(BC_VERSION) ? BC_VERSION : "";
 }
 
 const char *bc_version_built(const char *lib)
@@ -75,8 +81,9 @@ void bc_version_print(FILE *f, const char *prog,
 		const struct bc_version_lib inih = {
 			"inih", bc_version_built("inih"), false};
 
-		fprintf(f, "%s %s\nwire protocol %d\nlibraries:\n", prog,
-			BC_VERSION, BC_WIRE_VERSION);
+		fprintf(f, "%s %s\nwire protocol %d (accepts %d..%d)\nlibraries:\n",
+			prog, BC_VERSION, BC_WIRE_VERSION, BC_WIRE_VERSION_MIN,
+			BC_WIRE_VERSION);
 		for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
 			lib_line(f, &common[i]);
 		for (i = 0; i < n; i++)

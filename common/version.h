@@ -1,7 +1,8 @@
 /*
  * version.h - what --version prints, for every program: its name and
  * bancluster's version (the top-level VERSION file, passed in by the
- * Makefile), the wire protocol version, and the libraries it uses with
+ * Makefile), the wire protocol version it sends and the range it accepts
+ * (BC_WIRE_VERSION_MIN..BC_WIRE_VERSION), and the libraries it uses with
  * their versions: the one loaded now where the library can tell,
  * otherwise the one it was built against (pkg-config at build time).
  */
@@ -19,7 +20,7 @@ struct bc_version_lib {
 	bool runtime;
 };
 
-/* bancluster's version, e.g. "0.3.0". */
+/* bancluster's version, e.g. "0.3.0"; also stated on the wire (wire 2). */
 const char *bc_version(void);
 
 /*
@@ -29,6 +30,13 @@ const char *bc_version(void);
  */
 void bc_version_print(FILE *f, const char *prog,
 		      const struct bc_version_lib *libs, size_t n);
+
+/*
+ * bc_version() as the wire states it: "" when it is not a version the
+ * wire carries (bc_wire_software_ok), so a build from an odd VERSION
+ * file is shown as unknown instead of having its messages refused.
+ */
+const char *bc_version_wire(void);
 
 /* Versions known only at build time ("unknown" without pkg-config). */
 const char *bc_version_built(const char *lib);

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/covering.h"
+#include "common/version.h"
 #include "coordinator/admin.h"
 #include "coordinator/arena.h"
 #include "coordinator/decide.h"
@@ -165,6 +166,9 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 	r.nonce = rq->nonce;
 	r.epoch = c->epoch;
 	r.started_ms = c->started_ms;
+	r.software = (char *)bc_version_wire();
+	r.wire_min = BC_WIRE_VERSION_MIN;
+	r.wire_max = BC_WIRE_VERSION;
 	switch (rq->cmd_case) {
 	case BANCLUSTER__ADMIN_REQ__CMD_BAN: {
 		const Bancluster__Ban *b = rq->ban->ban;
@@ -279,6 +283,10 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 			as[na].fleet_count = st->fleet_count;
 			as[na].events = st->events;
 			as[na].dropped = st->rate_dropped;
+			as[na].software = (char *)st->software;
+			as[na].wire = st->wire;
+			as[na].wire_min = st->wire_min;
+			as[na].wire_max = st->wire_max;
 			asp[na] = &as[na];
 			na++;
 		}

@@ -53,6 +53,11 @@ struct bc_agent_state {
 	uint64_t hash_seq;
 	uint64_t kernel_count;
 	uint64_t repairs;
+	/* versions (status): what its last message and heartbeat said */
+	uint32_t wire;          /* envelope version of its last message */
+	uint32_t wire_min, wire_max; /* range its heartbeat states; 0: none */
+	char software[BC_WIRE_SOFTWARE_MAX + 1]; /* "" = not stated */
+	bool versions_seen;     /* a heartbeat arrived since the start */
 };
 
 struct bc_coord {
@@ -66,6 +71,8 @@ struct bc_coord {
 	int64_t next_prune;
 	void *zctx, *router, *pub, *zap;
 	uint64_t epoch, seq;
+	uint32_t reply_version;  /* envelope version of the request being
+				  * answered: replies are sealed with it */
 	int64_t started_ms;
 	int64_t next_tick;
 	uint64_t rejected[BC_REJ_MAX];

@@ -22,15 +22,21 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "coordinator/decide.h"
 #include "coordinator/evidence.h"
 #include "proto/wire_zmq.h"
 
+/*
+ * PUB reaches every agent at once, so what is published is sealed with
+ * the oldest wire version the coordinator speaks: every agent it accepts
+ * can open it (an agent of the previous release included).
+ */
 static int publish(struct bc_coord *c, Bancluster__MsgType type,
 		   Bancluster__Payload *p)
 {
-	return bc_wire_send(&c->signer, c->pub, NULL, type, p, ZMQ_DONTWAIT) < 0
-		       ? -1 : 0;
+	return bc_wire_send(&c->signer, BC_WIRE_VERSION_MIN, c->pub, NULL, type,
+			    p, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
 void bc_coord_fill_ban(Bancluster__Ban *pb, const struct bc_ban *b)
@@ -314,6 +320,9 @@ void bc_coord_hugz(struct bc_coord *c)
 
 	h.epoch = c->epoch;
 	h.seq = c->seq;
+	h.wire_min = BC_WIRE_VERSION_MIN;
+	h.wire_max = BC_WIRE_VERSION;
+	h.software = (char *)bc_version_wire();
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_HUGZ;
 	p.hugz = &h;
 	publish(c, BANCLUSTER__MSG_TYPE__MSG_HUGZ, &p);

@@ -46,11 +46,50 @@ static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
 	}
 }
 
+/* A frame of a wire version this coordinator does not speak: say which. */
+static void reject_version(struct bc_coord *c, const uint8_t *buf, size_t len)
+{
+	c->rejected[BC_REJ_VERSION]++;
+	if (c->log_budget > 0) {
+		c->log_budget--;
+		bc_warn("rejected message: %s: wire %" PRIu32
+			", this coordinator speaks %d..%d (total %" PRIu64 ")",
+			bc_wire_reject_name(BC_REJ_VERSION),
+			bc_wire_peek_version(buf, len), BC_WIRE_VERSION_MIN,
+			BC_WIRE_VERSION, c->rejected[BC_REJ_VERSION]);
+	}
+}
+
+/*
+ * What a heartbeat says of the agent's versions, for status. A wire 1
+ * agent states nothing (software "", range 0): status shows "unknown".
+ * Logged when it changes, so an upgrade shows up in the log.
+ */
+static void note_versions(struct bc_agent_state *st, const struct bc_peer *from,
+			  const Bancluster__Heartbeat *h)
+{
+	if (st->versions_seen && st->wire_min == h->wire_min &&
+	    st->wire_max == h->wire_max && strcmp(st->software, h->software) == 0)
+		return;
+	st->versions_seen = true;
+	st->wire_min = h->wire_min;
+	st->wire_max = h->wire_max;
+	snprintf(st->software, sizeof(st->software), "%s", h->software);
+	if (h->wire_max == 0)
+		bc_info("agent %s states no version: an agent of wire %" PRIu32
+			" (an older release)", from->name, from->wire_version);
+	else
+		bc_info("agent %s runs %s, speaks wire %" PRIu32 "..%" PRIu32,
+			from->name, h->software[0] ? h->software : "unknown",
+			h->wire_min, h->wire_max);
+}
+
 /* Send one sealed payload to a ROUTER peer (identity frame first). */
 int bc_coord_send(struct bc_coord *c, const zmq_msg_t *id,
 		   Bancluster__MsgType type, Bancluster__Payload *p)
 {
-	int rc = bc_wire_send(&c->signer, c->router, id, type, p, ZMQ_DONTWAIT);
+	int rc = bc_wire_send(&c->signer, c->reply_version, c->router, id, type,
+			      p, ZMQ_DONTWAIT);
 
 	if (rc == BC_WIRE_SEND_SIGN)
 		bc_warn("cannot sign reply");
@@ -198,11 +237,18 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 	/* each key may only sign its role's types (set at load) */
 	r = bc_wire_open(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
 			 BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(), &p, &from);
+	if (r == BC_REJ_VERSION) {
+		reject_version(c, buf, len);
+		return;
+	}
 	if (r != BC_REJ_OK) {
 		reject(c, r, "message");
 		return;
 	}
 	st = &c->peer_state[bc_coord_peer_index(c, from)];
+	/* answer in the version the request came in: its sender opens it */
+	c->reply_version = from->wire_version;
+	st->wire = from->wire_version;
 	prev = st->last_seen_ms;
 	st->last_seen_ms = bc_now_ms();
 	if (from->role == BC_ROLE_AGENT &&
@@ -226,6 +272,7 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 				"(repair %" PRIu64 ")",
 				from->name, p->heartbeat->repairs);
 		st->repairs = p->heartbeat->repairs;
+		note_versions(st, from, p->heartbeat);
 		break;
 	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
 		bc_info("snapshot for %s: %zu bans at epoch %" PRIu64

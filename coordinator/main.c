@@ -188,12 +188,14 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 			bc_fatal(1, "metrics_listen %s", err);
 	}
 	c->started_ms = bc_now_ms();
+	c->reply_version = BC_WIRE_VERSION;
 	c->log_budget = BC_COORD_LOG_BURST;
 	bc_info("started: epoch %" PRIu64 ", %zu active bans, %zu trusted keys, "
-		"listening on %s, publishing on %s%s%s",
+		"listening on %s, publishing on %s%s%s; version %s, wire %d..%d",
 		c->epoch, c->bans.n, c->ring.n, c->cfg.listen, c->cfg.publish,
 		c->httpd != NULL ? ", metrics on http://" : "",
-		c->httpd != NULL ? c->cfg.metrics_listen : "");
+		c->httpd != NULL ? c->cfg.metrics_listen : "", bc_version(),
+		BC_WIRE_VERSION_MIN, BC_WIRE_VERSION);
 }
 
 int main(int argc, char **argv)

@@ -31,7 +31,7 @@ const char *bc_wire_reject_name(enum bc_reject r)
 	static const char *names[BC_REJ_MAX] = {
 		"ok", "oversize", "bad_envelope", "unknown_signer",
 		"bad_signature", "bad_payload", "wrong_type", "wrong_sender",
-		"replay", "clock_skew", "out_of_range",
+		"replay", "clock_skew", "out_of_range", "unsupported_version",
 	};
 	return r < BC_REJ_MAX ? names[r] : "?";
 }
@@ -80,15 +80,48 @@ static int verify(const uint8_t pk[32], uint32_t type, const uint8_t *body,
 	return rc;
 }
 
+uint32_t bc_wire_common_version(uint32_t peer_min, uint32_t peer_max)
+{
+	uint32_t v;
+
+	if (peer_max == 0) /* no range stated: a peer of wire 1 */
+		peer_min = peer_max = 1;
+	v = peer_max < BC_WIRE_VERSION ? peer_max : BC_WIRE_VERSION;
+	return v >= BC_WIRE_VERSION_MIN && v >= peer_min ? v : 0;
+}
+
+uint32_t bc_wire_peek_version(const uint8_t *buf, size_t len)
+{
+	Bancluster__Envelope *env;
+	uint32_t v;
+
+	if (len > BC_WIRE_MAX_FRAME)
+		return 0;
+	env = bancluster__envelope__unpack(NULL, len, buf);
+	if (env == NULL)
+		return 0;
+	v = env->version;
+	bancluster__envelope__free_unpacked(env, NULL);
+	return v;
+}
+
 int bc_wire_seal(struct bc_signer *s, Bancluster__MsgType type,
 		 Bancluster__Payload *p, uint8_t **out, size_t *outlen)
+{
+	return bc_wire_seal_version(s, BC_WIRE_VERSION, type, p, out, outlen);
+}
+
+int bc_wire_seal_version(struct bc_signer *s, uint32_t version,
+			 Bancluster__MsgType type, Bancluster__Payload *p,
+			 uint8_t **out, size_t *outlen)
 {
 	Bancluster__Envelope env = BANCLUSTER__ENVELOPE__INIT;
 	uint8_t sig[crypto_sign_BYTES], *body, *buf;
 	size_t blen, elen;
 	uint64_t counter;
 
-	if ((uint32_t)type == 0 || (uint32_t)type > TYPE_MAX ||
+	if (version < BC_WIRE_VERSION_MIN || version > BC_WIRE_VERSION ||
+	    (uint32_t)type == 0 || (uint32_t)type > TYPE_MAX ||
 	    (uint32_t)p->body_case != (uint32_t)type + 10)
 		return -1;
 	counter = bc_counter_next(&s->counter);
@@ -112,7 +145,7 @@ int bc_wire_seal(struct bc_signer *s, Bancluster__MsgType type,
 		free(body);
 		return -1;
 	}
-	env.version = BC_WIRE_VERSION;
+	env.version = version;
 	env.type = (uint32_t)type;
 	env.key_id.data = s->key.id;
 	env.key_id.len = BC_KEY_ID_BYTES;
@@ -161,6 +194,28 @@ static bool evidence_ok(const Bancluster__EvidenceItem *e)
 	return text_ok(e->host, BC_NAME_MAX) && text_ok(e->addr, BC_NAME_MAX) &&
 	       text_ok(e->service, BC_NAME_MAX) &&
 	       text_ok(e->line, BC_WIRE_MAX_TEXT) && e->kind <= BC_KIND_MAX;
+}
+
+/* [0-9A-Za-z.+~:_-]: what a VERSION file or a Debian version holds, so
+ * it prints as it is in a terminal or in JSON. */
+bool bc_wire_software_ok(const char *s)
+{
+	size_t i, n;
+
+	if (!text_ok(s, BC_WIRE_SOFTWARE_MAX))
+		return false;
+	n = strlen(s);
+	for (i = 0; i < n; i++)
+		if (strchr("0123456789abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ.+~:_-", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* A stated wire range: none (0, 0) or 1 <= min <= max. */
+static bool wire_range_ok(uint32_t min, uint32_t max)
+{
+	return (min == 0 && max == 0) || (min >= 1 && min <= max);
 }
 
 static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a,
@@ -232,10 +287,19 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		for (i = 0; i < p->admin_reply->n_bans; i++)
 			if (!ban_ok(p->admin_reply->bans[i]))
 				return -1;
-		for (i = 0; i < p->admin_reply->n_agents; i++)
-			if (!text_ok(p->admin_reply->agents[i]->id, BC_NAME_MAX) ||
-			    !text_ok(p->admin_reply->agents[i]->audit, BC_NAME_MAX))
+		if (!bc_wire_software_ok(p->admin_reply->software) ||
+		    !wire_range_ok(p->admin_reply->wire_min,
+				   p->admin_reply->wire_max))
+			return -1;
+		for (i = 0; i < p->admin_reply->n_agents; i++) {
+			const Bancluster__AgentStatus *a = p->admin_reply->agents[i];
+
+			if (!text_ok(a->id, BC_NAME_MAX) ||
+			    !text_ok(a->audit, BC_NAME_MAX) ||
+			    !bc_wire_software_ok(a->software) ||
+			    !wire_range_ok(a->wire_min, a->wire_max))
 				return -1;
+		}
 		for (i = 0; i < p->admin_reply->n_decisions; i++) {
 			const Bancluster__Decision *d = p->admin_reply->decisions[i];
 			size_t j;
@@ -259,9 +323,18 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 				return -1;
 		return 0;
 	case BANCLUSTER__PAYLOAD__BODY_HEARTBEAT:
-		return p->heartbeat->fleet_hash.len <= 64 ? 0 : -1;
-	case BANCLUSTER__PAYLOAD__BODY_ACK:
+		return p->heartbeat->fleet_hash.len <= 64 &&
+			       bc_wire_software_ok(p->heartbeat->software) &&
+			       wire_range_ok(p->heartbeat->wire_min,
+					     p->heartbeat->wire_max)
+			       ? 0
+			       : -1;
 	case BANCLUSTER__PAYLOAD__BODY_HUGZ:
+		return bc_wire_software_ok(p->hugz->software) &&
+			       wire_range_ok(p->hugz->wire_min, p->hugz->wire_max)
+			       ? 0
+			       : -1;
+	case BANCLUSTER__PAYLOAD__BODY_ACK:
 		return 0;
 	default:
 		return -1;
@@ -285,7 +358,19 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 	env = bancluster__envelope__unpack(NULL, len, buf);
 	if (env == NULL)
 		return BC_REJ_ENVELOPE;
-	if (env->version != BC_WIRE_VERSION || env->type == 0 ||
+	/* no version (0) is no envelope of any release; a version this
+	 * release does not speak is told apart before anything that a later
+	 * version may have changed (type numbers, signature length) */
+	if (env->version == 0) {
+		r = BC_REJ_ENVELOPE;
+		goto out;
+	}
+	if (env->version < BC_WIRE_VERSION_MIN ||
+	    env->version > BC_WIRE_VERSION) {
+		r = BC_REJ_VERSION;
+		goto out;
+	}
+	if (env->type == 0 ||
 	    env->type > TYPE_MAX ||
 	    env->signature.len != crypto_sign_BYTES) {
 		r = BC_REJ_ENVELOPE;
@@ -328,6 +413,7 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 		goto out;
 	}
 	peer->last_counter[chan] = p->counter;
+	peer->wire_version = env->version;
 	*out = p;
 	*from = peer;
 out:

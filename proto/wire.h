@@ -4,7 +4,12 @@
  * A message is an Envelope { version, type, key_id, payload, signature }.
  * The signature is Ed25519 over "bancluster/v1/<type>\0" || payload, so a
  * signature made for one message type is never valid for another.
- * bc_wire_open checks, in this order: frame size, envelope, signer known
+ * Versions: this release seals BC_WIRE_VERSION and opens every envelope
+ * whose version lies in BC_WIRE_VERSION_MIN..BC_WIRE_VERSION; the two
+ * differ only in optional payload fields, which an older peer skips, so
+ * the signing context ("v1") is the same for both.
+ * bc_wire_open checks, in this order: frame size, envelope, version,
+ * signer known
  * (pinned keys only), signature, payload, type allowed on this socket
  * and for this signer (bc_peer.allowed_types),
  * cluster and sender, counter above the last seen on this channel, send
@@ -14,6 +19,7 @@
 #ifndef BC_WIRE_H
 #define BC_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +27,9 @@
 #include "common/keys.h"
 #include "proto/bancluster.pb-c.h"
 
-#define BC_WIRE_VERSION 1
+#define BC_WIRE_VERSION_MIN 1 /* oldest envelope version opened */
+#define BC_WIRE_VERSION 2     /* this release's: sealed, newest opened */
+#define BC_WIRE_SOFTWARE_MAX 64 /* Heartbeat/Hugz/AgentStatus.software */
 #define BC_WIRE_MAX_FRAME (4u << 20)   /* largest frame accepted: 4 MiB */
 #define BC_WIRE_MAX_ADMIN_FRAME 65536  /* admin requests are small */
 #define BC_WIRE_SKEW_MS 120000         /* allowed clock skew */
@@ -51,6 +59,7 @@ enum bc_reject {
 	BC_REJ_REPLAY,
 	BC_REJ_SKEW,
 	BC_REJ_RANGE,
+	BC_REJ_VERSION, /* envelope version set, outside MIN..VERSION */
 	BC_REJ_MAX
 };
 
@@ -73,9 +82,34 @@ int bc_wire_seal(struct bc_signer *s, Bancluster__MsgType type,
 		 Bancluster__Payload *p, uint8_t **out, size_t *outlen);
 
 /*
+ * bc_wire_seal with an envelope version of BC_WIRE_VERSION_MIN..
+ * BC_WIRE_VERSION (any other is -1): what a peer that speaks an older
+ * wire can open. The payload is the caller's; fields that peer does not
+ * know are skipped by its decoder.
+ */
+int bc_wire_seal_version(struct bc_signer *s, uint32_t version,
+			 Bancluster__MsgType type, Bancluster__Payload *p,
+			 uint8_t **out, size_t *outlen);
+
+/*
+ * The version to seal with for a peer that stated the range
+ * peer_min..peer_max (both 0: it stated none, i.e. it speaks wire 1
+ * only): the highest both sides speak, or 0 if there is none.
+ */
+uint32_t bc_wire_common_version(uint32_t peer_min, uint32_t peer_max);
+
+/*
+ * The version field of an envelope, for the log line of an
+ * unsupported_version rejection: 0 when absent or when buf is no
+ * envelope. Decodes buf again (size-capped); use on the reject path only.
+ */
+uint32_t bc_wire_peek_version(const uint8_t *buf, size_t len);
+
+/*
  * Verify and decode a frame. allowed is a bit mask of (1u << MsgType).
  * On BC_REJ_OK, *out is the decoded payload (free it with
- * bancluster__payload__free_unpacked(*out, NULL)) and *from the signer.
+ * bancluster__payload__free_unpacked(*out, NULL)) and *from the signer,
+ * whose wire_version is set to the envelope's version.
  * On a rejection nothing is allocated and no state changes.
  */
 enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
@@ -83,6 +117,13 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 			    enum bc_chan chan, const char *cluster,
 			    int64_t now_ms, Bancluster__Payload **out,
 			    struct bc_peer **from);
+
+/*
+ * A software version as Heartbeat, Hugz, AgentStatus and AdminReply may
+ * state it: empty, or at most BC_WIRE_SOFTWARE_MAX bytes of
+ * [0-9A-Za-z.+~:_-]. Anything else is out_of_range.
+ */
+bool bc_wire_software_ok(const char *s);
 
 /* Value-range checks of a decoded payload (also used by tests). */
 int bc_wire_check_ranges(const Bancluster__Payload *p);

@@ -14,13 +14,15 @@
 #define BC_WIRE_SEND_SIGN (-2) /* the message could not be sealed */
 
 /*
- * Seal p as `type` with s and send it on sock (zmq_send flags: 0 or
+ * Seal p as `type` with s in wire version `version` (bc_wire_seal_version)
+ * and send it on sock (zmq_send flags: 0 or
  * ZMQ_DONTWAIT). With id not NULL (a ROUTER socket) the peer's identity
  * frame goes first. Returns 0, BC_WIRE_SEND_SIGN when sealing failed
  * (nothing sent), or -1 when ZeroMQ refused the send (errno is
  * zmq_errno()).
  */
-int bc_wire_send(struct bc_signer *s, void *sock, const zmq_msg_t *id,
-		 Bancluster__MsgType type, Bancluster__Payload *p, int flags);
+int bc_wire_send(struct bc_signer *s, uint32_t version, void *sock,
+		 const zmq_msg_t *id, Bancluster__MsgType type,
+		 Bancluster__Payload *p, int flags);
 
 #endif

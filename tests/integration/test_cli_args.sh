@@ -227,7 +227,8 @@ verdict "cli.ini: coordinator without tcp:// (exit $RC, \"$ERR\")"
 
 # ---- --version ---------------------------------------------------------
 VER=$(cat "$TOP/VERSION")
-WIRE=$(sed -n 's/^#define BC_WIRE_VERSION \([0-9]*\)$/\1/p' "$TOP/proto/wire.h")
+WIRE=$(sed -n 's/^#define BC_WIRE_VERSION \([0-9]*\) .*$/\1/p' "$TOP/proto/wire.h")
+WIRE_MIN=$(sed -n 's/^#define BC_WIRE_VERSION_MIN \([0-9]*\) .*$/\1/p' "$TOP/proto/wire.h")
 # has_lib NAME: a line "  NAME VERSION" with a version, not "unknown"
 has_lib() {
 	printf '%s\n' "$OUT" | grep -Eq "^  $1 +[0-9][0-9A-Za-z.+~-]*( \(built with\))?\$"
@@ -242,8 +243,9 @@ for spec in "bancluster-agent:libzmq libsodium libprotobuf-c libnftnl libmnl lib
 		verdict "$prog $opt: exit 0, stdout only ($RC)"
 		check "$prog $opt: first line \"$prog $VER\" (got \"$(printf '%s\n' "$OUT" | head -1)\")" \
 			[ "$(printf '%s\n' "$OUT" | head -1)" = "$prog $VER" ]
-		check "$prog $opt: wire protocol $WIRE" \
-			[ "$(printf '%s\n' "$OUT" | sed -n 2p)" = "wire protocol $WIRE" ]
+		check "$prog $opt: wire protocol $WIRE (accepts $WIRE_MIN..$WIRE)" \
+			[ -n "$WIRE" ] && [ -n "$WIRE_MIN" ] &&
+			[ "$(printf '%s\n' "$OUT" | sed -n 2p)" = "wire protocol $WIRE (accepts $WIRE_MIN..$WIRE)" ]
 	done
 	missing=""
 	for lib in ${spec#*:}; do
@@ -256,8 +258,8 @@ run "$BIN/bancluster-agent" --version
 nv=$(pkg-config --modversion libnftnl 2>/dev/null)
 printf '%s\n' "$OUT" | grep -qx "  libnftnl *$nv (built with)"
 verdict "build-time versions are pkg-config's (libnftnl $nv)"
-[ "$WIRE" = 1 ]
-verdict "the wire protocol is 1"
+[ "$WIRE" = 2 ] && [ "$WIRE_MIN" = 1 ]
+verdict "the wire protocol is 2, accepting 1 (got $WIRE, $WIRE_MIN)"
 [ -n "$VER" ] && printf '%s\n' "$VER" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$'
 verdict "VERSION holds X.Y.Z ($VER)"
 

@@ -9,6 +9,7 @@
 #include "common/addr.h"
 #include "common/clock.h"
 #include "common/keys.h"
+#include "common/version.h"
 #include "proto/wire.h"
 #include "tests/unit/tap.h"
 
@@ -980,8 +981,10 @@ static void test_envelope_rules(void)
 		enum bc_reject want;
 	} cases[] = {
 		{"hand-made frame per wire.h", 1, 5, 5, 64, 0, BC_REJ_OK},
-		{"version 0", 0, 5, 5, 64, 0, BC_REJ_ENVELOPE},
-		{"version 2", 2, 5, 5, 64, 0, BC_REJ_ENVELOPE},
+		{"version 0 (none)", 0, 5, 5, 64, 0, BC_REJ_ENVELOPE},
+		{"version 2 (this release)", 2, 5, 5, 64, 0, BC_REJ_OK},
+		{"version 3", 3, 5, 5, 64, 0, BC_REJ_VERSION},
+		{"version 2^32-1", UINT32_MAX, 5, 5, 64, 0, BC_REJ_VERSION},
 		{"type 0", 1, 0, 0, 64, 0, BC_REJ_ENVELOPE},
 		{"type 10", 1, 10, 5, 64, 0, BC_REJ_ENVELOPE},
 		{"type 1000", 1, 1000, 5, 64, 0, BC_REJ_ENVELOPE},
@@ -1015,6 +1018,11 @@ static void test_envelope_rules(void)
 		if (cases[i].want != BC_REJ_OK)
 			CHECK(a1 != NULL && a1->last_counter[BC_CHAN_ROUTER] == 0,
 			      "%s: counter untouched", cases[i].what);
+		else
+			CHECK(a1 != NULL && a1->wire_version == cases[i].version,
+			      "%s: the signer's wire_version is %u (%u)",
+			      cases[i].what, cases[i].version,
+			      a1 ? a1->wire_version : 0);
 		free(body);
 		free(f);
 	}
@@ -1127,6 +1135,315 @@ static void test_rejects_keep_state(void)
 	      "after six refused frames with higher counters the older good one opens (%s)",
 	      rname(r));
 	free(good);
+}
+
+/*
+ * What a peer of wire 1 decodes: the message's descriptor cut down to
+ * the fields below 30 (wire 2 added 30 and up), as the previous
+ * release's generated code has it. Written into *d, with its own field
+ * index tables in names[] and ranges[].
+ */
+static void wire1_view(const ProtobufCMessageDescriptor *full,
+		       ProtobufCMessageDescriptor *d, unsigned *names,
+		       ProtobufCIntRange *ranges)
+{
+	unsigned i, k = 0, n = 0, r = 0;
+
+	*d = *full;
+	while (k < full->n_fields && full->fields[k].id < 30)
+		k++;
+	for (i = 0; i < full->n_fields; i++)
+		if (full->fields_sorted_by_name[i] < k)
+			names[n++] = full->fields_sorted_by_name[i];
+	for (i = 0; i < full->n_field_ranges; i++)
+		if (full->field_ranges[i].start_value < 30)
+			ranges[r++] = full->field_ranges[i];
+	ranges[r].start_value = 0;
+	ranges[r].orig_index = (int)k;
+	d->n_fields = k;
+	d->fields_sorted_by_name = names;
+	d->n_field_ranges = r;
+	d->field_ranges = ranges;
+}
+
+/*
+ * Wire versions: this release opens 1 and 2, seals 2 by default and 1 on
+ * request; 3 and up are unsupported_version (not bad_envelope) and
+ * change nothing, no version (0) stays bad_envelope; a wire 1 frame (version 1, none of the fields of wire
+ * 2), as the previous release seals it, opens; a wire 1 decoder skips
+ * the new fields of a wire 2 message.
+ */
+static void test_versions(void)
+{
+	struct msg m;
+	uint8_t *body, *f = NULL;
+	size_t blen = 0, flen = 0;
+	Bancluster__Payload *p = NULL;
+	struct bc_peer *from = NULL;
+	struct bc_peer *a1 = bc_keyring_find_name(&ring, "agent1");
+	enum bc_reject r;
+
+	CHECK(BC_WIRE_VERSION_MIN == 1 && BC_WIRE_VERSION == 2,
+	      "this release speaks wire 1..2");
+	CHECK(strcmp(bc_wire_reject_name(BC_REJ_VERSION),
+		     "unsupported_version") == 0,
+	      "reason name: unsupported_version");
+
+	/* a heartbeat as an agent of wire 1 sends it */
+	reset_counters();
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT);
+	body = packed_payload(&m, &blen, 7000);
+	hand_frame(&agent.key, 1, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT,
+		   BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, body, blen, 64, &f, &flen);
+	CHECK(bc_wire_peek_version(f, flen) == 1, "wire 1 frame: peek says 1");
+	r = bc_wire_open(&ring, f, flen, BC_WIRE_MAX_FRAME, ALL_TYPES,
+			 BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), &p, &from);
+	CHECK(r == BC_REJ_OK && from == a1 && a1->wire_version == 1 &&
+		      p->heartbeat->seq == 9 && p->heartbeat->wire_min == 0 &&
+		      p->heartbeat->wire_max == 0 &&
+		      strcmp(p->heartbeat->software, "") == 0,
+	      "a wire 1 heartbeat opens: wire_version 1, no range, no software (%s)",
+	      rname(r));
+	if (r == BC_REJ_OK)
+		bancluster__payload__free_unpacked(p, NULL);
+	free(body);
+	free(f);
+
+	/* a wire 1 report: its events arrive */
+	reset_counters();
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_REPORT);
+	body = packed_payload(&m, &blen, 7001);
+	hand_frame(&agent.key, 1, BANCLUSTER__MSG_TYPE__MSG_REPORT,
+		   BANCLUSTER__MSG_TYPE__MSG_REPORT, body, blen, 64, &f, &flen);
+	r = bc_wire_open(&ring, f, flen, BC_WIRE_MAX_FRAME, ALL_TYPES,
+			 BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), &p, &from);
+	CHECK(r == BC_REJ_OK && p->report->n_events == 1 &&
+		      p->report->events[0]->kind == 1 &&
+		      memcmp(p->report->events[0]->addr.data, m.v4, 4) == 0,
+	      "a wire 1 report opens with its event (%s)", rname(r));
+	if (r == BC_REJ_OK)
+		bancluster__payload__free_unpacked(p, NULL);
+	free(body);
+	free(f);
+
+	/* sealed by this release: version 2, the new fields intact */
+	reset_counters();
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT);
+	m.hb.wire_min = 1;
+	m.hb.wire_max = 2;
+	m.hb.software = (char *)"0.3.0+deb12u1~rc:1_x-y";
+	CHECK(seal(&agent, &m, &f, &flen) == 0 &&
+		      bc_wire_peek_version(f, flen) == 2,
+	      "bc_wire_seal seals version 2");
+	r = bc_wire_open(&ring, f, flen, BC_WIRE_MAX_FRAME, ALL_TYPES,
+			 BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), &p, &from);
+	CHECK(r == BC_REJ_OK && a1->wire_version == 2 &&
+		      p->heartbeat->wire_min == 1 && p->heartbeat->wire_max == 2 &&
+		      strcmp(p->heartbeat->software, "0.3.0+deb12u1~rc:1_x-y") == 0,
+	      "a wire 2 heartbeat opens with range 1..2 and its software (%s)",
+	      rname(r));
+	if (r == BC_REJ_OK)
+		bancluster__payload__free_unpacked(p, NULL);
+
+	/* ... and a decoder of wire 1 reads the same heartbeat bytes */
+	{
+		ProtobufCMessageDescriptor v1;
+		unsigned names[32];
+		ProtobufCIntRange ranges[8];
+		Bancluster__Envelope *env = bancluster__envelope__unpack(NULL, flen, f);
+		Bancluster__Payload *full = env ? bancluster__payload__unpack(
+				NULL, env->payload.len, env->payload.data) : NULL;
+		uint8_t hb[256];
+		size_t hl = 0;
+		Bancluster__Heartbeat *old = NULL;
+
+		wire1_view(&bancluster__heartbeat__descriptor, &v1, names, ranges);
+		if (full != NULL && full->heartbeat != NULL &&
+		    bancluster__heartbeat__get_packed_size(full->heartbeat) <= sizeof(hb)) {
+			hl = bancluster__heartbeat__pack(full->heartbeat, hb);
+			old = (Bancluster__Heartbeat *)protobuf_c_message_unpack(
+				&v1, NULL, hl, hb);
+		}
+		CHECK(v1.n_fields == 10 && old != NULL && old->epoch == 3 &&
+			      old->seq == 9 && old->fleet_count == 2 &&
+			      old->fleet_hash.len == 32 && old->wire_max == 0 &&
+			      old->base.n_unknown_fields == 3,
+		      "a wire 1 decoder (Heartbeat fields 1..10) reads a wire 2 "
+		      "heartbeat and skips its 3 new fields");
+		if (old != NULL)
+			protobuf_c_message_free_unpacked(&old->base, NULL);
+		if (full != NULL)
+			bancluster__payload__free_unpacked(full, NULL);
+		if (env != NULL)
+			bancluster__envelope__free_unpacked(env, NULL);
+	}
+	free(f);
+
+	/* the same for the coordinator's hugz, which wire 1 agents read */
+	{
+		ProtobufCMessageDescriptor v1;
+		unsigned names[32];
+		ProtobufCIntRange ranges[8];
+		Bancluster__Hugz h = BANCLUSTER__HUGZ__INIT, *old;
+		uint8_t hb[128];
+		size_t hl;
+
+		h.epoch = 5;
+		h.seq = 6;
+		h.wire_min = 1;
+		h.wire_max = 2;
+		h.software = (char *)"0.3.0";
+		hl = bancluster__hugz__pack(&h, hb);
+		wire1_view(&bancluster__hugz__descriptor, &v1, names, ranges);
+		old = (Bancluster__Hugz *)protobuf_c_message_unpack(&v1, NULL, hl, hb);
+		CHECK(v1.n_fields == 2 && old != NULL && old->epoch == 5 &&
+			      old->seq == 6 && old->base.n_unknown_fields == 3,
+		      "a wire 1 decoder (Hugz fields 1..2) reads a wire 2 hugz");
+		if (old != NULL)
+			protobuf_c_message_free_unpacked(&old->base, NULL);
+	}
+
+	/* bc_wire_seal_version: 1 and 2, nothing else */
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_HUGZ);
+	f = NULL;
+	CHECK(bc_wire_seal_version(&coord, 1, m.type, &m.p, &f, &flen) == 0 &&
+		      bc_wire_peek_version(f, flen) == 1 && open1(f, flen) == BC_REJ_OK,
+	      "bc_wire_seal_version 1: version 1, opens");
+	free(f);
+	f = NULL;
+	CHECK(bc_wire_seal_version(&coord, 0, m.type, &m.p, &f, &flen) < 0 &&
+		      f == NULL &&
+		      bc_wire_seal_version(&coord, 3, m.type, &m.p, &f, &flen) < 0 &&
+		      f == NULL,
+	      "bc_wire_seal_version refuses 0 and 3");
+
+	/* unsupported versions: counted apart, change nothing */
+	{
+		static const uint32_t bad[] = {3, 4, 100, UINT32_MAX};
+		uint8_t *good = NULL;
+		size_t lg = 0, i;
+		int all = 1;
+
+		reset_counters();
+		msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_HUGZ);
+		body = packed_payload(&m, &blen, 8000);
+		hand_frame(&agent.key, 2, 9, 9, body, blen, 64, &good, &lg);
+		free(body);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			body = packed_payload(&m, &blen, 9000 + i);
+			hand_frame(&agent.key, bad[i], 9, 9, body, blen, 64, &f,
+				   &flen);
+			r = open1(f, flen);
+			if (r != BC_REJ_VERSION ||
+			    bc_wire_peek_version(f, flen) != bad[i]) {
+				all = 0;
+				CHECK(0, "version %u -> %s, peek %u", bad[i],
+				      rname(r), bc_wire_peek_version(f, flen));
+			}
+			free(body);
+			free(f);
+		}
+		CHECK(all, "versions 3, 4, 100, 2^32-1 -> unsupported_version, "
+			   "peek names each");
+		CHECK(open1(good, lg) == BC_REJ_OK,
+		      "after them a good frame of a lower counter still opens");
+		free(good);
+	}
+
+	/* the version is looked at before the signer: a stranger's v3 */
+	{
+		msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_HUGZ);
+		body = packed_payload(&m, &blen, 9100);
+		hand_frame(&stranger.key, 3, 9, 9, body, blen, 64, &f, &flen);
+		r = open1(f, flen);
+		CHECK(r == BC_REJ_VERSION,
+		      "an unknown signer's version 3 -> unsupported_version (%s)",
+		      rname(r));
+		free(body);
+		free(f);
+	}
+	CHECK(bc_wire_peek_version((const uint8_t *)"\xff\xff", 2) == 0,
+	      "peek of no envelope: 0");
+
+	/* common version with a peer's stated range */
+	CHECK(bc_wire_common_version(0, 0) == 1 &&
+		      bc_wire_common_version(1, 1) == 1 &&
+		      bc_wire_common_version(1, 2) == 2 &&
+		      bc_wire_common_version(1, 5) == 2 &&
+		      bc_wire_common_version(2, 3) == 2 &&
+		      bc_wire_common_version(3, 4) == 0,
+	      "common version: none stated 1, 1..1 1, 1..2 2, 1..5 2, 2..3 2, 3..4 none");
+}
+
+/* Stated versions: 1 <= min <= max or none; software of a safe set. */
+static void test_version_ranges(void)
+{
+	static const struct {
+		const char *what;
+		uint32_t min, max;
+		const char *sw;
+		int ok;
+	} cases[] = {
+		{"none stated", 0, 0, "", 1},
+		{"1..2 with 0.3.0", 1, 2, "0.3.0", 1},
+		{"2..2", 2, 2, "1.0~rc1+deb12u1", 1},
+		{"min 0, max 2", 0, 2, "0.3.0", 0},
+		{"min 3 above max 2", 3, 2, "0.3.0", 0},
+		{"min 1, max 0", 1, 0, "", 0},
+		{"software with a space", 1, 2, "0.3 .0", 0},
+		{"software with a quote", 1, 2, "0.3\"0", 0},
+		{"software with an escape", 1, 2, "\x1b[31m", 0},
+		{"software with UTF-8", 1, 2, "0.3.0\xc3\xa9", 0},
+	};
+	char longsw[BC_WIRE_SOFTWARE_MAX + 2];
+	size_t i;
+	int all = 1;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg h, z, a;
+
+		msg_init(&h, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT);
+		msg_init(&z, BANCLUSTER__MSG_TYPE__MSG_HUGZ);
+		msg_init(&a, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY);
+		h.hb.wire_min = z.hugz.wire_min = a.ag.wire_min = cases[i].min;
+		h.hb.wire_max = z.hugz.wire_max = a.ag.wire_max = cases[i].max;
+		h.hb.software = z.hugz.software = a.ag.software =
+			(char *)cases[i].sw;
+		if ((bc_wire_check_ranges(&h.p) == 0) != cases[i].ok ||
+		    (bc_wire_check_ranges(&z.p) == 0) != cases[i].ok ||
+		    (bc_wire_check_ranges(&a.p) == 0) != cases[i].ok) {
+			all = 0;
+			CHECK(0, "stated versions %s: want %s", cases[i].what,
+			      cases[i].ok ? "ok" : "out_of_range");
+		}
+		/* the coordinator's own, in the admin reply */
+		msg_init(&a, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY);
+		a.arep.wire_min = cases[i].min;
+		a.arep.wire_max = cases[i].max;
+		a.arep.software = (char *)cases[i].sw;
+		if ((bc_wire_check_ranges(&a.p) == 0) != cases[i].ok) {
+			all = 0;
+			CHECK(0, "admin reply versions %s", cases[i].what);
+		}
+	}
+	CHECK(all, "heartbeat, hugz, agent status and admin reply: %zu stated-version cases",
+	      sizeof(cases) / sizeof(cases[0]));
+	memset(longsw, '1', sizeof(longsw) - 1);
+	longsw[sizeof(longsw) - 1] = '\0';
+	{
+		struct msg h;
+
+		msg_init(&h, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT);
+		h.hb.wire_min = 1;
+		h.hb.wire_max = 2;
+		h.hb.software = longsw;
+		CHECK(bc_wire_check_ranges(&h.p) < 0,
+		      "software of 65 bytes -> out_of_range");
+		longsw[BC_WIRE_SOFTWARE_MAX] = '\0';
+		CHECK(bc_wire_check_ranges(&h.p) == 0, "software of 64 bytes passes");
+	}
+	CHECK(bc_version()[0] != '\0' && strcmp(bc_version_wire(), bc_version()) == 0,
+	      "this build states its version \"%s\" as it is", bc_version());
 }
 
 static void test_reject_names(void)
@@ -1297,6 +1614,8 @@ int main(void)
 	test_envelope_rules();
 	test_rejects_keep_state();
 	test_reject_names();
+	test_versions();
+	test_version_ranges();
 	test_ban_addr();
 
 	bc_keyring_free(&ring);

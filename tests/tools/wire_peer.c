@@ -1,0 +1,300 @@
+/*
+ * wire_peer.c - a test agent that speaks the wire as a given release
+ * does, for tests/integration/test_wire_version.sh.
+ *
+ *   wire_peer DIR NAME ROUTER PUB STEP...
+ *
+ * DIR holds NAME.key (the agent key pinned in the coordinator's
+ * agents_dir) and coordinator.pub; the replay counter is kept in
+ * DIR/NAME.peer-counter. ROUTER and PUB are the coordinator's endpoints.
+ * Steps run in order; each prints one line on stdout:
+ *
+ *   hb:V              a heartbeat as wire 1 writes it (fields 1..10, no
+ *                     versions stated), in an envelope of version V.
+ *                     V outside 1..2 (0, 3, ...) is sealed as 1 and the
+ *                     envelope's version rewritten: the signature does not
+ *                     cover it, so only the version differs
+ *   report:V:N:ADDR   a report of N auth_fail events from ADDR in an
+ *                     envelope of version V; waits 5 s for its ack and
+ *                     prints "ack ID version W" (W: the ack's envelope)
+ *   hugz              waits 5 s for a hugz on PUB: "hugz version W wire
+ *                     MIN..MAX software S" (what the hugz states)
+ *   update:ADDR       waits 10 s for an update adding ADDR on PUB:
+ *                     "update ADDR version W"
+ *   sleep:MS
+ *
+ * A wire 1 agent opens only envelopes of version 1: the lines say which
+ * version the coordinator sent, and the test checks it. Exit 0 when every
+ * step completed, 1 (with the reason on stderr) otherwise. Everything it
+ * receives is opened by bc_wire_open against the pinned coordinator key.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "common/addr.h"
+#include "common/clock.h"
+#include "common/keys.h"
+#include "common/zsock.h"
+#include "proto/wire.h"
+
+#define CLUSTER BC_CLUSTER_DEFAULT
+#define MAX_EVENTS 1000
+
+struct peer {
+	struct bc_signer signer;
+	struct bc_keyring coord;
+	void *zctx, *dealer, *sub;
+	uint64_t report_id;
+};
+
+static int die(const char *what)
+{
+	fprintf(stderr, "wire_peer: %s\n", what);
+	return 1;
+}
+
+/* Seal p as version v; versions this release cannot seal get version 1
+ * and then the envelope's version field rewritten. */
+static int send_as(struct peer *w, uint32_t v, Bancluster__MsgType type,
+		   Bancluster__Payload *p)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (v >= BC_WIRE_VERSION_MIN && v <= BC_WIRE_VERSION) {
+		if (bc_wire_seal_version(&w->signer, v, type, p, &buf, &len) < 0)
+			return -1;
+	} else {
+		Bancluster__Envelope *env;
+
+		if (bc_wire_seal_version(&w->signer, 1, type, p, &buf, &len) < 0)
+			return -1;
+		env = bancluster__envelope__unpack(NULL, len, buf);
+		free(buf);
+		if (env == NULL)
+			return -1;
+		env->version = v;
+		len = bancluster__envelope__get_packed_size(env);
+		buf = malloc(len);
+		if (buf != NULL)
+			bancluster__envelope__pack(env, buf);
+		bancluster__envelope__free_unpacked(env, NULL);
+		if (buf == NULL)
+			return -1;
+	}
+	rc = zmq_send(w->dealer, buf, len, 0);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Receive on sock until a message of `type` opens or ms pass. Returns
+ * the payload (caller frees) and its envelope version in *ver, or NULL.
+ */
+static Bancluster__Payload *recv_type(struct peer *w, void *sock,
+				      enum bc_chan chan, uint32_t type,
+				      int ms, uint32_t *ver)
+{
+	int64_t end = bc_mono_ms() + ms;
+
+	while (bc_mono_ms() < end) {
+		zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+		Bancluster__Payload *p = NULL;
+		struct bc_peer *from = NULL;
+		zmq_msg_t m;
+
+		if (zmq_poll(&it, 1, (long)(end - bc_mono_ms())) <= 0)
+			continue;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			continue;
+		}
+		if (bc_wire_open(&w->coord, zmq_msg_data(&m), zmq_msg_size(&m),
+				 BC_WIRE_MAX_FRAME, 1u << type, chan, CLUSTER,
+				 bc_now_ms(), &p, &from) == BC_REJ_OK) {
+			*ver = bc_wire_peek_version(zmq_msg_data(&m),
+						    zmq_msg_size(&m));
+			zmq_msg_close(&m);
+			return p;
+		}
+		zmq_msg_close(&m);
+	}
+	return NULL;
+}
+
+static int step_hb(struct peer *w, uint32_t v)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Heartbeat h = BANCLUSTER__HEARTBEAT__INIT;
+
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_HEARTBEAT;
+	p.heartbeat = &h; /* fields of wire 1 only: nothing stated */
+	if (send_as(w, v, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p) < 0)
+		return die("heartbeat: cannot send");
+	printf("heartbeat sent as wire %" PRIu32 "\n", v);
+	return 0;
+}
+
+static int step_report(struct peer *w, uint32_t v, unsigned n, const char *addr)
+{
+	static Bancluster__Event ev[MAX_EVENTS];
+	static Bancluster__Event *evp[MAX_EVENTS];
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT, *r;
+	Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
+	struct bc_addr a;
+	uint32_t ver = 0;
+	unsigned i;
+
+	if (n == 0 || n > MAX_EVENTS || bc_addr_parse_host(&a, addr, strlen(addr)) < 0)
+		return die("report: bad count or address");
+	for (i = 0; i < n; i++) {
+		bancluster__event__init(&ev[i]);
+		ev[i].time_ms = bc_now_ms();
+		ev[i].kind = 1; /* auth_fail */
+		ev[i].family = a.family == AF_INET ? 4 : 6;
+		ev[i].addr.data = a.a;
+		ev[i].addr.len = a.family == AF_INET ? 4 : 16;
+		ev[i].service = (char *)"postfix/smtpd";
+		ev[i].line = (char *)"SASL LOGIN authentication failed (wire_peer)";
+		evp[i] = &ev[i];
+	}
+	rep.report_id = w->report_id = bc_counter_next(&w->signer.counter);
+	rep.n_events = n;
+	rep.events = evp;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
+	p.report = &rep;
+	if (send_as(w, v, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p) < 0)
+		return die("report: cannot send");
+	r = recv_type(w, w->dealer, BC_CHAN_DEALER, BANCLUSTER__MSG_TYPE__MSG_ACK,
+		      5000, &ver);
+	if (r == NULL || r->ack->report_id != w->report_id) {
+		if (r != NULL)
+			bancluster__payload__free_unpacked(r, NULL);
+		return die("report: no ack within 5 s");
+	}
+	printf("ack %" PRIu64 " version %" PRIu32 "\n", r->ack->report_id, ver);
+	bancluster__payload__free_unpacked(r, NULL);
+	return 0;
+}
+
+static int step_hugz(struct peer *w)
+{
+	uint32_t ver = 0;
+	Bancluster__Payload *r = recv_type(w, w->sub, BC_CHAN_SUB,
+					   BANCLUSTER__MSG_TYPE__MSG_HUGZ, 5000,
+					   &ver);
+
+	if (r == NULL)
+		return die("hugz: none within 5 s");
+	printf("hugz version %" PRIu32 " wire %" PRIu32 "..%" PRIu32
+	       " software %s\n", ver, r->hugz->wire_min, r->hugz->wire_max,
+	       r->hugz->software[0] ? r->hugz->software : "-");
+	bancluster__payload__free_unpacked(r, NULL);
+	return 0;
+}
+
+static int step_update(struct peer *w, const char *addr)
+{
+	struct bc_addr want;
+	int64_t end = bc_mono_ms() + 10000;
+
+	if (bc_addr_parse_host(&want, addr, strlen(addr)) < 0)
+		return die("update: bad address");
+	while (bc_mono_ms() < end) {
+		uint32_t ver = 0;
+		struct bc_addr got;
+		Bancluster__Payload *r = recv_type(
+			w, w->sub, BC_CHAN_SUB, BANCLUSTER__MSG_TYPE__MSG_UPDATE,
+			(int)(end - bc_mono_ms()), &ver);
+
+		if (r == NULL)
+			break;
+		if (!r->update->remove &&
+		    bc_wire_ban_addr(r->update->ban, &got) == 0 &&
+		    got.family == want.family &&
+		    memcmp(got.a, want.a, bc_addr_bytes(&want)) == 0) {
+			printf("update %s version %" PRIu32 "\n", addr, ver);
+			bancluster__payload__free_unpacked(r, NULL);
+			return 0;
+		}
+		bancluster__payload__free_unpacked(r, NULL);
+	}
+	return die("update: none for the address within 10 s");
+}
+
+int main(int argc, char **argv)
+{
+	struct peer w;
+	struct bc_peer cp;
+	char path[4096], err[512];
+	int i, one = 1;
+
+	if (argc < 6)
+		return die("usage: wire_peer DIR NAME ROUTER PUB STEP...");
+	memset(&w, 0, sizeof(w));
+	snprintf(w.signer.cluster, sizeof(w.signer.cluster), "%s", CLUSTER);
+	snprintf(w.signer.sender, sizeof(w.signer.sender), "%s", argv[2]);
+	snprintf(path, sizeof(path), "%s/%s.key", argv[1], argv[2]);
+	if (bc_key_load_secret(&w.signer.key, path, err, sizeof(err)) < 0)
+		return die(err);
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.name, sizeof(cp.name), "coordinator");
+	snprintf(path, sizeof(path), "%s/coordinator.pub", argv[1]);
+	if (bc_key_load_public(&cp, path, err, sizeof(err)) < 0 ||
+	    bc_keyring_add(&w.coord, &cp) < 0)
+		return die("coordinator.pub");
+	snprintf(path, sizeof(path), "%s/%s.peer-counter", argv[1], argv[2]);
+	if (bc_counter_open(&w.signer.counter, path, err, sizeof(err)) < 0)
+		return die(err);
+	w.zctx = zmq_ctx_new();
+	w.dealer = zmq_socket(w.zctx, ZMQ_DEALER);
+	w.sub = zmq_socket(w.zctx, ZMQ_SUB);
+	if (w.dealer == NULL || w.sub == NULL ||
+	    bc_zsock_options(w.dealer, BC_WIRE_MAX_FRAME, 1000) < 0 ||
+	    bc_zsock_options(w.sub, BC_WIRE_MAX_FRAME, 1000) < 0 ||
+	    bc_zsock_curve_client(w.dealer, &w.signer.key, &w.coord.v[0]) < 0 ||
+	    bc_zsock_curve_client(w.sub, &w.signer.key, &w.coord.v[0]) < 0 ||
+	    zmq_setsockopt(w.dealer, ZMQ_IMMEDIATE, &one, sizeof(one)) < 0 ||
+	    zmq_setsockopt(w.sub, ZMQ_SUBSCRIBE, "", 0) < 0 ||
+	    zmq_connect(w.sub, argv[4]) < 0 || zmq_connect(w.dealer, argv[3]) < 0)
+		return die(zmq_strerror(errno));
+	for (i = 5; i < argc; i++) {
+		const char *s = argv[i];
+		unsigned v = 0, n = 0;
+		char addr[64];
+		int rc;
+
+		if (sscanf(s, "hb:%u", &v) == 1)
+			rc = step_hb(&w, v);
+		else if (sscanf(s, "report:%u:%u:%63s", &v, &n, addr) == 3)
+			rc = step_report(&w, v, n, addr);
+		else if (strcmp(s, "hugz") == 0)
+			rc = step_hugz(&w);
+		else if (sscanf(s, "update:%63s", addr) == 1)
+			rc = step_update(&w, addr);
+		else if (sscanf(s, "sleep:%u", &v) == 1) {
+			struct timespec ts = {v / 1000, (long)(v % 1000) * 1000000};
+
+			nanosleep(&ts, NULL);
+			rc = 0;
+		} else
+			rc = die("unknown step");
+		fflush(stdout);
+		if (rc != 0)
+			return rc;
+	}
+	zmq_close(w.dealer);
+	zmq_close(w.sub);
+	zmq_ctx_term(w.zctx);
+	bc_keyring_free(&w.coord);
+	bc_key_wipe(&w.signer.key);
+	return 0;
+}
