@@ -10,6 +10,10 @@
  * Text is stored as given (bound, never in SQL) and returned as stored:
  * escaping is the job of whoever prints it. Functions return 0 or -1
  * (bc_store_error() says why); callbacks get rows valid during the call.
+ *
+ * The schema carries its version in SQLite's PRAGMA user_version and
+ * migrates forward at open (docs/upgrade.md): a database of 0.3.0 and
+ * before has user_version 0 and is schema version 1.
  */
 #ifndef BC_STORE_H
 #define BC_STORE_H
@@ -22,14 +26,43 @@
 
 struct bc_store;
 
+#define BC_STORE_PATH_MAX 512 /* the database's path and a suffix */
+
 struct bc_store_ban {
 	struct bc_ban ban;
 	char reason[512];
 	char origin[128];
 };
 
-/* Open or create the database and its schema. NULL + err on failure. */
+/* The schema version this build writes and reads. */
+#define BC_STORE_SCHEMA 2
+
+/* What bc_store_open found and did (for the start-up log). */
+struct bc_store_schema {
+	int found;          /* version found: 0 = a new, empty database */
+	int version;        /* version now: BC_STORE_SCHEMA */
+	char backup[BC_STORE_PATH_MAX]; /* copy taken before migrating, or "" */
+};
+
+/*
+ * Open or create the database and bring its schema to BC_STORE_SCHEMA.
+ * An empty database gets the schema; an older one is first copied with
+ * SQLite's online backup to PATH.v<found>.bak (no copy, no migration),
+ * then migrated in one transaction: on any failure the database is left
+ * as it was. A database of a newer version, or one with tables but not
+ * a coordinator's, is refused. NULL + err (one line, naming path) on
+ * failure.
+ */
 struct bc_store *bc_store_open(const char *path, char *err, size_t errlen);
+const struct bc_store_schema *bc_store_schema(const struct bc_store *s);
+
+/*
+ * For --check-config: without opening the database through SQLite (so
+ * creating no -wal or -shm file), read the schema version in its header
+ * and refuse, with bc_store_open's message, a newer one or a file that
+ * is not an SQLite database. A missing or empty file is fine. 0 or -1.
+ */
+int bc_store_check(const char *path, char *err, size_t errlen);
 void bc_store_close(struct bc_store **s);
 
 /*
