@@ -157,24 +157,32 @@ static void sync_dir(const char *path)
 /*
  * Copy the open database (through s->db: what it holds in its WAL too)
  * into s->schema.backup with the online backup API: into BAK.tmp, with
- * the database's permissions, then renamed, so that BAK is a whole copy
- * or absent. 0, or -1 + err with nothing left behind.
+ * the database's permissions, then renamed over any BAK there was, so
+ * that BAK is a whole copy or absent. 0, or -1 + err with nothing left
+ * behind.
  */
 static int backup(struct bc_store *s, const char *path, char *err,
 		  size_t errlen)
 {
-	char tmp[BC_STORE_PATH_MAX + 8];
+	static const char *const stale[] = {"-journal", "-wal", "-shm", ""};
+	char tmp[BC_STORE_PATH_MAX + 16];
 	sqlite3 *d = NULL;
+	size_t i;
 	sqlite3_backup *b;
 	struct stat st;
 	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->schema.backup);
-	if (unlink(tmp) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "%s: backup before migrating: %s: %s",
-			 path, tmp, strerror(errno));
-		return -1;
+	/* what an interrupted attempt left: a journal left beside a new
+	 * .tmp would be rolled back into it */
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp%s", s->schema.backup, stale[i]);
+		if (unlink(tmp) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: backup before migrating: %s: %s",
+				 path, tmp, strerror(errno));
+			return -1;
+		}
 	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->schema.backup);
 	rc = sqlite3_open_v2(tmp, &d, SQLITE_OPEN_READWRITE |
 				 SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK) {
@@ -286,7 +294,7 @@ static int upgrade(struct bc_store *s, const char *path, char *err,
 	}
 	s->schema.found = tables == 0 ? 0 : v == 0 ? 1 : (int)v;
 	s->schema.version = BC_STORE_SCHEMA;
-	if (v == BC_STORE_SCHEMA)
+	if (v == BC_STORE_SCHEMA && tables > 0)
 		return 0;
 	if (tables > 0) {
 		/* an existing database changes: copy it first */

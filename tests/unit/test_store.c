@@ -131,7 +131,9 @@ static void clean(void)
 	const char *names[] = {"c.db", "c.db-wal", "c.db-shm", "c.db-journal",
 			       "c.db.v0.bak", "c.db.v1.bak", "c.db.v2.bak",
 			       "c.db.v1.bak-wal", "c.db.v1.bak-shm",
-			       "c.db.v1.bak.tmp", "c.db.v1.bak/x", "c.db.v1.bak",
+			       "c.db.v1.bak.tmp", "c.db.v1.bak.tmp-journal",
+			       "c.db.v1.bak.tmp-wal", "c.db.v1.bak.tmp-shm",
+			       "c.db.v1.bak/x", "c.db.v1.bak",
 			       "before.db", "before.db-wal", "before.db-shm"};
 	size_t i;
 
@@ -307,12 +309,15 @@ static void test_new(void)
 	struct seen k;
 	int pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		const char *what = pass == 0 ? "no file" : "an empty file";
+	for (pass = 0; pass < 3; pass++) {
+		const char *what = pass == 0 ? "no file" : pass == 1 ? "an empty file"
+								   : "no table, version 2";
 
 		clean();
 		if (pass == 1)
 			fclose(fopen(at("c.db"), "w"));
+		if (pass == 2)
+			sql(at("c.db"), "PRAGMA user_version = 2");
 		CHECK(bc_store_check(at("c.db"), err, sizeof(err)) == 0, "new (%s): check is fine", what);
 		s = bc_store_open(at("c.db"), err, sizeof(err));
 		CHECK(s != NULL && bc_store_schema(s)->found == 0 &&
@@ -405,13 +410,21 @@ static void test_backup_fails(void)
 	CHECK(same(at("c.db"), LEGACY) && num(at("c.db"), "PRAGMA user_version") == 0,
 	      "backup fails: the database byte for byte as it was, user_version 0");
 
-	/* the way clear again: the migration goes ahead */
+	/* the way clear again: the migration goes ahead, over what an
+	 * interrupted copy left (junk in .tmp and its journal) */
 	remove(at("c.db.v1.bak/x"));
 	rmdir(at("c.db.v1.bak"));
+	CHECK(copy(LEGACY, at("c.db.v1.bak.tmp-journal")) == 0 &&
+		      copy(LEGACY, at("c.db.v1.bak.tmp")) == 0 &&
+		      sql(at("c.db.v1.bak.tmp"), "DELETE FROM decisions") == 0,
+	      "backup fails: a .tmp and a -journal of an interrupted copy");
 	s = bc_store_open(at("c.db"), err, sizeof(err));
 	CHECK(s != NULL && bc_store_schema(s)->found == 1 && exists(at("c.db.v1.bak")),
 	      "backup fails: once it can be written, the migration runs (%s)", s ? "" : err);
 	bc_store_close(&s);
+	CHECK(!exists(at("c.db.v1.bak.tmp")) && !exists(at("c.db.v1.bak.tmp-journal")) &&
+		      num(at("c.db.v1.bak"), "SELECT count(*) FROM decisions") == 8,
+	      "backup fails: the leftovers gone, the backup whole (8 decisions)");
 }
 
 static void test_migration_fails(void)
