@@ -1,6 +1,7 @@
 /*
- * store.c - SQLite persistence for the coordinator (see store.h): the
- * schema, and one function per statement or per commit.
+ * store.c - SQLite persistence for the coordinator (see store.h): one
+ * function per statement or per commit. The schema, its version and its
+ * migrations are store_schema.c's.
  *
  * Untrusted text stored here: the frames of reports (kept as the signed
  * BLOBs the agents sent, decoded only by evidence.c), the service and
@@ -13,16 +14,12 @@
  */
 #include "store.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/addr.h"
 
@@ -34,60 +31,6 @@ struct bc_store {
 	bool failed; /* an operation failed since the last commit */
 	struct bc_store_schema schema;
 };
-
-/*
- * Schema version 1: the tables of 0.3.0 and before, which kept no
- * version (user_version 0). Run on a new database and, to add a table
- * an older build lacked, on an unversioned one; never on a versioned
- * one, whose tables only the migrations below change.
- */
-static const char *schema_v1 =
-	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS bans("
-	" addr TEXT PRIMARY KEY, family INTEGER NOT NULL, bin BLOB NOT NULL,"
-	" plen INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
-	" expires_ms INTEGER NOT NULL, reason TEXT NOT NULL,"
-	" origin TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS decisions("
-	" id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
-	" action TEXT NOT NULL, addr TEXT NOT NULL, expires_ms INTEGER,"
-	" reason TEXT, origin TEXT, signer TEXT);"
-	"CREATE INDEX IF NOT EXISTS decisions_addr ON decisions(addr, time_ms);"
-	"CREATE TABLE IF NOT EXISTS reports("
-	" id INTEGER PRIMARY KEY, sender TEXT NOT NULL,"
-	" recv_ms INTEGER NOT NULL, frame BLOB NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS reports_recv ON reports(recv_ms);"
-	"CREATE TABLE IF NOT EXISTS offences("
-	" key TEXT NOT NULL, time_ms INTEGER NOT NULL, decision INTEGER);"
-	"CREATE INDEX IF NOT EXISTS offences_key ON offences(key, time_ms);"
-	"CREATE TABLE IF NOT EXISTS evidence("
-	" decision INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
-	" host TEXT NOT NULL, kind INTEGER NOT NULL, addr TEXT NOT NULL,"
-	" service TEXT NOT NULL, line TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS evidence_decision ON evidence(decision);"
-	"CREATE TABLE IF NOT EXISTS counters("
-	" sender TEXT NOT NULL, chan INTEGER NOT NULL, v INTEGER NOT NULL,"
-	" PRIMARY KEY(sender, chan));";
-
-/*
- * The forward migrations: entry i takes version i + 1 to i + 2. A new
- * schema change is one more entry (and BC_STORE_SCHEMA one more), never
- * an edit of an entry a release shipped.
- */
-static const struct {
-	const char *what;
-	const char *sql;
-} migrations[] = {
-	/* 1 -> 2: the retention sweep (every minute) deleted by time with
-	 * a scan of every decision and offence: 0.5 s on a million rows,
-	 * the loop stopped meanwhile; 3-12 ms with these indexes */
-	{"index decisions and offences by time",
-	 "CREATE INDEX decisions_time ON decisions(time_ms);"
-	 "CREATE INDEX offences_time ON offences(time_ms);"},
-};
-
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == BC_STORE_SCHEMA - 1,
-	       "one migration per schema version after 1");
 
 const char *bc_store_error(struct bc_store *s)
 {
@@ -107,209 +50,6 @@ static int fail(struct bc_store *s, const char *what)
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
 	s->failed = true;
 	return -1;
-}
-
-static void newer(char *err, size_t errlen, const char *path, long v)
-{
-	if (v < 0)
-		snprintf(err, errlen, "%s: schema version %ld: not one a "
-			 "coordinator writes", path, v);
-	else
-		snprintf(err, errlen,
-			 "%s: schema version %ld is newer than this coordinator (%d): "
-			 "upgrade the coordinator, or restore the backup taken before "
-			 "the upgrade",
-			 path, v, BC_STORE_SCHEMA);
-}
-
-/* One integer from a one-row query (PRAGMA user_version, a count). */
-static int query_int(sqlite3 *db, const char *sql, long *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* fsync the directory holding path, so that a rename in it is durable */
-static void sync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[BC_STORE_PATH_MAX];
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%.*s", slash == NULL ? 1 :
-		 slash == path ? 1 : (int)(slash - path),
-		 slash == NULL ? "." : path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/*
- * Copy the open database (through s->db: what it holds in its WAL too)
- * into s->schema.backup with the online backup API: into BAK.tmp, with
- * the database's permissions, then renamed over any BAK there was, so
- * that BAK is a whole copy or absent. 0, or -1 + err with nothing left
- * behind.
- */
-static int backup(struct bc_store *s, const char *path, char *err,
-		  size_t errlen)
-{
-	static const char *const stale[] = {"-journal", "-wal", "-shm", ""};
-	char tmp[BC_STORE_PATH_MAX + 16];
-	sqlite3 *d = NULL;
-	size_t i;
-	sqlite3_backup *b;
-	struct stat st;
-	int rc;
-
-	/* what an interrupted attempt left: a journal left beside a new
-	 * .tmp would be rolled back into it */
-	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp%s", s->schema.backup, stale[i]);
-		if (unlink(tmp) < 0 && errno != ENOENT) {
-			snprintf(err, errlen, "%s: backup before migrating: %s: %s",
-				 path, tmp, strerror(errno));
-			return -1;
-		}
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->schema.backup);
-	rc = sqlite3_open_v2(tmp, &d, SQLITE_OPEN_READWRITE |
-				 SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK) {
-		b = sqlite3_backup_init(d, "main", s->db, "main");
-		if (b == NULL) {
-			rc = sqlite3_errcode(d);
-		} else {
-			int frc;
-
-			rc = sqlite3_backup_step(b, -1); /* every page at once */
-			frc = sqlite3_backup_finish(b);
-			rc = rc == SQLITE_DONE ? frc : rc == SQLITE_OK ? SQLITE_ERROR : rc;
-		}
-	}
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: backup before migrating: %s: %s",
-			 path, tmp, sqlite3_errstr(rc));
-		sqlite3_close(d);
-		unlink(tmp);
-		return -1;
-	}
-	sqlite3_close(d);
-	if ((stat(path, &st) == 0 && chmod(tmp, st.st_mode & 07777) < 0) ||
-	    rename(tmp, s->schema.backup) < 0) {
-		snprintf(err, errlen, "%s: backup before migrating: %s: %s",
-			 path, s->schema.backup, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	sync_dir(s->schema.backup);
-	return 0;
-}
-
-/*
- * In one transaction: user_version is still `found` (no other process
- * migrated it meanwhile), the tables of version 1 when from is 0 (a new
- * or unversioned database), every migration after version `from`, the
- * new user_version. 0, or -1 + err with the database as it was.
- */
-static int migrate(struct bc_store *s, const char *path, long found, int from,
-		   char *err, size_t errlen)
-{
-	char stamp[48];
-	long v = -1;
-	int i;
-
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: migrating: %s", path, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (query_int(s->db, "PRAGMA user_version", &v) < 0 || v != found) {
-		snprintf(err, errlen, "%s: schema version changed while migrating", path);
-		goto rollback;
-	}
-	if (from == 0) {
-		if (sqlite3_exec(s->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: schema version 1: %s", path,
-				 sqlite3_errmsg(s->db));
-			goto rollback;
-		}
-		from = 1;
-	}
-	for (i = from; i < BC_STORE_SCHEMA; i++) {
-		if (sqlite3_exec(s->db, migrations[i - 1].sql, NULL, NULL, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: migration to schema version %d (%s): %s",
-				 path, i + 1, migrations[i - 1].what,
-				 sqlite3_errmsg(s->db));
-			goto rollback;
-		}
-	}
-	snprintf(stamp, sizeof(stamp), "PRAGMA user_version = %d", BC_STORE_SCHEMA);
-	if (sqlite3_exec(s->db, stamp, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: migrating: %s", path, sqlite3_errmsg(s->db));
-		goto rollback;
-	}
-	return 0;
-rollback:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-/*
- * The version of the open database, and what to do about it: 0 and the
- * schema applied (new, empty), or a backup and a migration (older), or
- * nothing (current). -1 + err: newer, foreign, or a step failed.
- */
-static int upgrade(struct bc_store *s, const char *path, char *err,
-		   size_t errlen)
-{
-	long v, tables, bans;
-	const char *ask = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
-
-	if (query_int(s->db, "PRAGMA user_version", &v) < 0 ||
-	    query_int(s->db, ask, &tables) < 0 ||
-	    query_int(s->db, "SELECT count(*) FROM sqlite_master"
-			     " WHERE type = 'table' AND name = 'bans'", &bans) < 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (v > BC_STORE_SCHEMA || v < 0) {
-		newer(err, errlen, path, v);
-		return -1;
-	}
-	if (tables > 0 && bans == 0) {
-		snprintf(err, errlen, "%s: not a coordinator database (it has "
-			 "tables, none of them \"bans\")", path);
-		return -1;
-	}
-	s->schema.found = tables == 0 ? 0 : v == 0 ? 1 : (int)v;
-	s->schema.version = BC_STORE_SCHEMA;
-	if (v == BC_STORE_SCHEMA && tables > 0)
-		return 0;
-	if (tables > 0) {
-		/* an existing database changes: copy it first */
-		int n = snprintf(s->schema.backup, sizeof(s->schema.backup),
-				 "%s.v%d.bak", path, s->schema.found);
-
-		if (n < 0 || (size_t)n >= sizeof(s->schema.backup)) {
-			snprintf(err, errlen, "%s: path too long for its backup", path);
-			return -1;
-		}
-		if (backup(s, path, err, errlen) < 0)
-			return -1;
-	}
-	/* new or unversioned: the tables of version 1 first */
-	return migrate(s, path, v, tables == 0 || v == 0 ? 0 : (int)v, err, errlen);
 }
 
 struct bc_store *bc_store_open(const char *path, char *err, size_t errlen)
@@ -332,7 +72,7 @@ struct bc_store *bc_store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	/* nothing is written before the version is known and, when the
 	 * database is to change, its backup taken */
-	if (upgrade(s, path, err, errlen) < 0) {
+	if (bc_store_schema_upgrade(s->db, path, &s->schema, err, errlen) < 0) {
 		bc_store_close(&s);
 		return NULL;
 	}
@@ -348,44 +88,6 @@ struct bc_store *bc_store_open(const char *path, char *err, size_t errlen)
 const struct bc_store_schema *bc_store_schema(const struct bc_store *s)
 {
 	return &s->schema;
-}
-
-int bc_store_check(const char *path, char *err, size_t errlen)
-{
-	/* the header (sqlite.org/fileformat.html): 16 bytes of magic, the
-	 * user_version big-endian at offset 60 */
-	static const char magic[16] = "SQLite format 3";
-	unsigned char h[100];
-	size_t got = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int32_t v;
-
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (got < sizeof(h) &&
-	       ((n = read(fd, h + got, sizeof(h) - got)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		if (n > 0)
-			got += (size_t)n;
-	close(fd);
-	if (got == 0)
-		return 0;
-	if (got < sizeof(h) || memcmp(h, magic, sizeof(magic)) != 0) {
-		snprintf(err, errlen, "%s: not an SQLite database", path);
-		return -1;
-	}
-	v = (int32_t)((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 |
-		      (uint32_t)h[62] << 8 | h[63]);
-	if (v > BC_STORE_SCHEMA || v < 0) {
-		newer(err, errlen, path, v);
-		return -1;
-	}
-	return 0;
 }
 
 void bc_store_close(struct bc_store **sp)

@@ -23,10 +23,9 @@
 #include <stdint.h>
 
 #include "common/banmap.h"
+#include "coordinator/store_schema.h"
 
 struct bc_store;
-
-#define BC_STORE_PATH_MAX 512 /* the database's path and a suffix */
 
 struct bc_store_ban {
 	struct bc_ban ban;
@@ -34,35 +33,14 @@ struct bc_store_ban {
 	char origin[128];
 };
 
-/* The schema version this build writes and reads. */
-#define BC_STORE_SCHEMA 2
-
-/* What bc_store_open found and did (for the start-up log). */
-struct bc_store_schema {
-	int found;          /* version found: 0 = a new, empty database */
-	int version;        /* version now: BC_STORE_SCHEMA */
-	char backup[BC_STORE_PATH_MAX]; /* copy taken before migrating, or "" */
-};
-
 /*
- * Open or create the database and bring its schema to BC_STORE_SCHEMA.
- * An empty database gets the schema; an older one is first copied with
- * SQLite's online backup to PATH.v<found>.bak (no copy, no migration),
- * then migrated in one transaction: on any failure the database is left
- * as it was. A database of a newer version, or one with tables but not
- * a coordinator's, is refused. NULL + err (one line, naming path) on
- * failure.
+ * Open or create the database and bring its schema to BC_STORE_SCHEMA
+ * (bc_store_schema_upgrade: an older one is backed up, then migrated in
+ * one transaction; a newer one is refused). NULL + err (one line, naming
+ * path) on failure. bc_store_schema() says what was found and done.
  */
 struct bc_store *bc_store_open(const char *path, char *err, size_t errlen);
 const struct bc_store_schema *bc_store_schema(const struct bc_store *s);
-
-/*
- * For --check-config: without opening the database through SQLite (so
- * creating no -wal or -shm file), read the schema version in its header
- * and refuse, with bc_store_open's message, a newer one or a file that
- * is not an SQLite database. A missing or empty file is fine. 0 or -1.
- */
-int bc_store_check(const char *path, char *err, size_t errlen);
 void bc_store_close(struct bc_store **s);
 
 /*

@@ -175,7 +175,8 @@ refuses "coordinator: database directory missing" bancluster-coordinator "$f" \
 # a database of a schema newer than this coordinator's (docs/upgrade.md):
 # refused by --check-config and by start with the same line, and left as
 # it was (no -wal or -shm made either)
-SCHEMA=$(sed -n 's/^#define BC_STORE_SCHEMA \([0-9]*\)$/\1/p' "$TOP/coordinator/store.h")
+SCHEMA=$(sed -n 's/^#define BC_STORE_SCHEMA \([0-9]*\)$/\1/p' "$TOP/coordinator/store_schema.h")
+check "BC_STORE_SCHEMA of coordinator/store_schema.h: $SCHEMA" [ -n "$SCHEMA" ]
 NEWER=$((SCHEMA + 1))
 mkdir "$WORK/state-newer"
 python3 -c 'import sqlite3, sys

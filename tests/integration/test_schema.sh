@@ -22,7 +22,8 @@ INI
 cp "$TOP/tests/data/coordinator-0.3.0.db" "$WORK/coordinator.db"
 chmod 600 "$WORK/coordinator.db"
 DB=$WORK/coordinator.db
-SCHEMA=$(sed -n 's/^#define BC_STORE_SCHEMA \([0-9]*\)$/\1/p' "$TOP/coordinator/store.h")
+SCHEMA=$(sed -n 's/^#define BC_STORE_SCHEMA \([0-9]*\)$/\1/p' "$TOP/coordinator/store_schema.h")
+check "BC_STORE_SCHEMA of coordinator/store_schema.h: $SCHEMA" [ -n "$SCHEMA" ]
 
 # sqlq FILE SQL: one value, through Python's sqlite3 (read-only)
 sqlq() {
