@@ -3,8 +3,10 @@
  *
  * One single-threaded loop, one context struct (struct bc_coord, coord.h)
  * made here and handed to every module. Start-up: the configuration and
- * trusted keys (conf/coordinator.c; --check-config stops after them), the
- * store (epoch, active bans, replay counters), the signer's counter, the
+ * trusted keys (conf/coordinator.c; --check-config stops after them and
+ * the database's schema version), the store (migrated forward at open,
+ * docs/upgrade.md; epoch, active bans, replay counters), the signer's
+ * counter, the
  * sockets (ROUTER for agents and admins, PUB for sequenced updates and
  * hugz, the ZAP handler that admits only pinned CURVE keys), the hooks,
  * the policy (with the reports of the last findtime counted again) and
@@ -123,6 +125,9 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	if (bc_coord_check_files(&c->cfg, cfgpath, &c->signer.key, &c->ring,
 				 err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
+	/* a database newer than this build: refused before anything else */
+	if (bc_store_check(c->cfg.database, err, sizeof(err)) < 0)
+		bc_fatal(1, "%s", err);
 	bc_coord_set_allowed_types(&c->ring);
 	if (check_only) {
 		char note[1024];
@@ -134,6 +139,17 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	c->store = bc_store_open(c->cfg.database, err, sizeof(err));
 	if (c->store == NULL)
 		bc_fatal(1, "%s", err);
+	{
+		const struct bc_store_schema *sv = bc_store_schema(c->store);
+
+		if (sv->backup[0] != '\0')
+			bc_info("store: schema version %d (migrated from %d; the "
+				"database as it was is in %s)",
+				sv->version, sv->found, sv->backup);
+		else
+			bc_info("store: schema version %d%s", sv->version,
+				sv->found == 0 ? " (new database)" : "");
+	}
 	c->epoch = bc_store_next_epoch(c->store);
 	if (c->epoch == 0)
 		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));

@@ -1,6 +1,7 @@
 /*
- * store.c - SQLite persistence for the coordinator (see store.h): the
- * schema, and one function per statement or per commit.
+ * store.c - SQLite persistence for the coordinator (see store.h): one
+ * function per statement or per commit. The schema, its version and its
+ * migrations are store_schema.c's.
  *
  * Untrusted text stored here: the frames of reports (kept as the signed
  * BLOBs the agents sent, decoded only by evidence.c), the service and
@@ -28,37 +29,8 @@ struct bc_store {
 	sqlite3 *db;
 	char err[256];
 	bool failed; /* an operation failed since the last commit */
+	struct bc_store_schema schema;
 };
-
-static const char *schema =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
-	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS bans("
-	" addr TEXT PRIMARY KEY, family INTEGER NOT NULL, bin BLOB NOT NULL,"
-	" plen INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
-	" expires_ms INTEGER NOT NULL, reason TEXT NOT NULL,"
-	" origin TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS decisions("
-	" id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
-	" action TEXT NOT NULL, addr TEXT NOT NULL, expires_ms INTEGER,"
-	" reason TEXT, origin TEXT, signer TEXT);"
-	"CREATE INDEX IF NOT EXISTS decisions_addr ON decisions(addr, time_ms);"
-	"CREATE TABLE IF NOT EXISTS reports("
-	" id INTEGER PRIMARY KEY, sender TEXT NOT NULL,"
-	" recv_ms INTEGER NOT NULL, frame BLOB NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS reports_recv ON reports(recv_ms);"
-	"CREATE TABLE IF NOT EXISTS offences("
-	" key TEXT NOT NULL, time_ms INTEGER NOT NULL, decision INTEGER);"
-	"CREATE INDEX IF NOT EXISTS offences_key ON offences(key, time_ms);"
-	"CREATE TABLE IF NOT EXISTS evidence("
-	" decision INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
-	" host TEXT NOT NULL, kind INTEGER NOT NULL, addr TEXT NOT NULL,"
-	" service TEXT NOT NULL, line TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS evidence_decision ON evidence(decision);"
-	"CREATE TABLE IF NOT EXISTS counters("
-	" sender TEXT NOT NULL, chan INTEGER NOT NULL, v INTEGER NOT NULL,"
-	" PRIMARY KEY(sender, chan));";
 
 const char *bc_store_error(struct bc_store *s)
 {
@@ -83,7 +55,6 @@ static int fail(struct bc_store *s, const char *what)
 struct bc_store *bc_store_open(const char *path, char *err, size_t errlen)
 {
 	struct bc_store *s = calloc(1, sizeof(*s));
-	char *msg = NULL;
 
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -99,13 +70,24 @@ struct bc_store *bc_store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-	if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, msg ? msg : "schema");
-		sqlite3_free(msg);
+	/* nothing is written before the version is known and, when the
+	 * database is to change, its backup taken */
+	if (bc_store_schema_upgrade(s->db, path, &s->schema, err, errlen) < 0) {
+		bc_store_close(&s);
+		return NULL;
+	}
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		bc_store_close(&s);
 		return NULL;
 	}
 	return s;
+}
+
+const struct bc_store_schema *bc_store_schema(const struct bc_store *s)
+{
+	return &s->schema;
 }
 
 void bc_store_close(struct bc_store **sp)

@@ -10,6 +10,10 @@
  * Text is stored as given (bound, never in SQL) and returned as stored:
  * escaping is the job of whoever prints it. Functions return 0 or -1
  * (bc_store_error() says why); callbacks get rows valid during the call.
+ *
+ * The schema carries its version in SQLite's PRAGMA user_version and
+ * migrates forward at open (docs/upgrade.md): a database of 0.3.0 and
+ * before has user_version 0 and is schema version 1.
  */
 #ifndef BC_STORE_H
 #define BC_STORE_H
@@ -19,6 +23,7 @@
 #include <stdint.h>
 
 #include "common/banmap.h"
+#include "coordinator/store_schema.h"
 
 struct bc_store;
 
@@ -28,8 +33,14 @@ struct bc_store_ban {
 	char origin[128];
 };
 
-/* Open or create the database and its schema. NULL + err on failure. */
+/*
+ * Open or create the database and bring its schema to BC_STORE_SCHEMA
+ * (bc_store_schema_upgrade: an older one is backed up, then migrated in
+ * one transaction; a newer one is refused). NULL + err (one line, naming
+ * path) on failure. bc_store_schema() says what was found and done.
+ */
 struct bc_store *bc_store_open(const char *path, char *err, size_t errlen);
+const struct bc_store_schema *bc_store_schema(const struct bc_store *s);
 void bc_store_close(struct bc_store **s);
 
 /*

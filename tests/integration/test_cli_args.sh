@@ -2,7 +2,7 @@
 # test_cli_args.sh - the command line of the three programs, without
 # namespaces of its own: --check-config refuses what start refuses, with
 # one line "PROG: FILE:LINE: [section] key: reason" and exit 1, and start
-# refuses it the same way; --version names the version of the VERSION
+# refuses it the same way (a database of a newer schema too); --version names the version of the VERSION
 # file, the wire protocol and each program's libraries; --help and -h
 # print the usage on stdout and exit 0 (every CLI command too); usage
 # errors stay on stderr with exit 64. Env: B.
@@ -172,6 +172,30 @@ refuses "coordinator: listen without tcp://" bancluster-coordinator "$f" \
 f=$(variant "$C" 's|^database .*|database = no-dir/coordinator.db|' c-db.ini)
 refuses "coordinator: database directory missing" bancluster-coordinator "$f" \
 	"$PC $f:7: [coordinator] database: directory \"$WORK/no-dir\": No such file or directory"
+# a database of a schema newer than this coordinator's (docs/upgrade.md):
+# refused by --check-config and by start with the same line, and left as
+# it was (no -wal or -shm made either)
+SCHEMA=$(sed -n 's/^#define BC_STORE_SCHEMA \([0-9]*\)$/\1/p' "$TOP/coordinator/store_schema.h")
+check "BC_STORE_SCHEMA of coordinator/store_schema.h: $SCHEMA" [ -n "$SCHEMA" ]
+NEWER=$((SCHEMA + 1))
+mkdir "$WORK/state-newer"
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("PRAGMA journal_mode=WAL")
+c.execute("CREATE TABLE bans(addr TEXT)")
+c.execute("PRAGMA user_version = %d" % int(sys.argv[2]))
+c.commit()
+c.close()' "$WORK/state-newer/coordinator.db" "$NEWER"
+sum=$(sha256sum <"$WORK/state-newer/coordinator.db")
+f=$(variant "$C" 's|^database .*|database = state-newer/coordinator.db|' c-newer.ini)
+want="$PC $WORK/state-newer/coordinator.db: schema version $NEWER is newer than this coordinator ($SCHEMA): upgrade the coordinator, or restore the backup taken before the upgrade"
+refuses "coordinator: a database of schema version $NEWER (this build: $SCHEMA)" \
+	bancluster-coordinator "$f" "$want"
+start_refuses "coordinator start: the newer database refused the same way" \
+	bancluster-coordinator "$f" "$want"
+[ "$(sha256sum <"$WORK/state-newer/coordinator.db")" = "$sum" ] &&
+	[ "$(ls "$WORK/state-newer")" = "coordinator.db" ]
+verdict "coordinator: the newer database untouched, nothing beside it ($(ls "$WORK/state-newer" | tr '\n' ' '))"
 f=$(variant "$C" 's|^listen .*|listen = tcp://localhost:7710|' c-dns.ini)
 refuses "coordinator: listen on a DNS name (ZeroMQ binds none)" bancluster-coordinator "$f" \
 	"$PC $f:2: [coordinator] listen: expected tcp://HOST:PORT with PORT 1..65535, got \"tcp://localhost:7710\" (to bind, HOST is *, an address or an interface of this host)"
