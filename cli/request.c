@@ -7,8 +7,12 @@
  * coordinator) and carries 16 random bytes of nonce. Replies are
  * untrusted until bc_wire_open verifies them against the one pinned
  * coordinator key; a verified reply that does not echo the nonce is
- * dropped. Nothing here prints or exits: every failure returns the exit
- * status and a one-line message for the command to print.
+ * dropped. A monitor on the socket tells what happened when no reply
+ * comes: no connection, a handshake that failed, the coordinator's ZAP
+ * refusing this key (reported at once), or a key accepted and the
+ * request dropped; the message names only the causes left. Nothing here
+ * prints or exits: every failure returns the exit status and a one-line
+ * message for the command to print.
  */
 #include "cli/request.h"
 
@@ -25,6 +29,11 @@
 #include "common/keys.h"
 #include "common/zsock.h"
 #include "proto/wire_zmq.h"
+
+#define MONITOR_EP "inproc://bancluster-cli-monitor"
+#define SEEN_CONNECTED 1
+#define SEEN_HANDSHAKE 2
+#define SEEN_REFUSED 4
 
 #define K(...) BC_CFG_KEY(struct bc_cli_cfg, __VA_ARGS__)
 
@@ -76,13 +85,67 @@ int bc_cli_load(struct bc_cli *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Read one monitor event (two frames) and note what it says. */
+static void monitor_read(void *mon, int *seen)
+{
+	uint8_t ev[6];
+	char ep[256];
+	uint16_t e;
+
+	if (zmq_recv(mon, ev, sizeof(ev), ZMQ_DONTWAIT) != (int)sizeof(ev))
+		return;
+	zmq_recv(mon, ep, sizeof(ep), 0);
+	memcpy(&e, ev, sizeof(e));
+	if (e == ZMQ_EVENT_CONNECTED)
+		*seen |= SEEN_CONNECTED;
+	else if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+		*seen |= SEEN_HANDSHAKE;
+	else if (e == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+		*seen |= SEEN_REFUSED;
+}
+
+/* The message for no reply, naming only the causes not ruled out. */
+static void no_reply(const struct bc_cli *c, int seen, char *err,
+		     size_t errlen)
+{
+	char fpr[BC_KEY_FPR_LEN], ck[BC_KEY_CURVE_HEX_LEN];
+
+	bc_key_fingerprint(c->signer.key.id, BC_KEY_ID_BYTES, fpr);
+	bc_key_fingerprint_curve(c->signer.key.curve_pk, ck);
+	if (seen & SEEN_REFUSED)
+		snprintf(err, errlen,
+			 "coordinator %s refused this admin key (%s, CURVE key "
+			 "%s): it is not in the coordinator's admins_dir",
+			 c->cfg.coordinator, c->cfg.key, ck);
+	else if (seen & SEEN_HANDSHAKE)
+		snprintf(err, errlen,
+			 "coordinator %s accepted this admin key (fingerprint %s)"
+			 " but did not answer within %llds: clock skew over "
+			 "%ds, or cluster \"%s\" is not the coordinator's "
+			 "(its log names the key and why)",
+			 c->cfg.coordinator, fpr, (long long)c->cfg.timeout,
+			 BC_WIRE_SKEW_MS / 1000, c->cfg.cluster);
+	else if (seen & SEEN_CONNECTED)
+		snprintf(err, errlen,
+			 "coordinator %s: connected, but no CurveZMQ handshake "
+			 "within %llds: is coordinator_key %s the coordinator's "
+			 "key?", c->cfg.coordinator, (long long)c->cfg.timeout,
+			 c->cfg.coordinator_key);
+	else
+		snprintf(err, errlen,
+			 "coordinator %s: no connection within %llds: it is not "
+			 "running or not reachable at that address",
+			 c->cfg.coordinator, (long long)c->cfg.timeout);
+}
+
 Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 				    int *status, char *err, size_t errlen)
 {
 	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT, *reply = NULL;
 	uint8_t nonce[16];
-	void *ctx, *s;
+	void *ctx, *s, *mon = NULL;
 	int64_t deadline;
+	int seen = 0;
 
 	if ((*status = bc_cli_load(c, err, errlen)) != 0)
 		return NULL;
@@ -99,6 +162,21 @@ Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 		snprintf(err, errlen, "socket: %s", zmq_strerror(errno));
 		goto out;
 	}
+	/* what the connection did, for the message when no reply comes;
+	 * without a monitor that message only lists the causes */
+	if (zmq_socket_monitor(s, MONITOR_EP,
+			       ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
+		int zero = 0;
+
+		mon = zmq_socket(ctx, ZMQ_PAIR);
+		if (mon != NULL &&
+		    (zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+		     zmq_connect(mon, MONITOR_EP) < 0)) {
+			zmq_close(mon);
+			mon = NULL;
+		}
+	}
 	if (zmq_connect(s, c->cfg.coordinator) < 0) {
 		*status = EX_CONFIG;
 		snprintf(err, errlen, "%s: coordinator \"%s\": %s", c->cfgpath,
@@ -112,15 +190,20 @@ Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 		goto out;
 	}
 	deadline = bc_mono_ms() + c->cfg.timeout * 1000;
-	while (reply == NULL) {
-		zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+	while (reply == NULL && !(seen & SEEN_REFUSED)) {
+		zmq_pollitem_t it[2] = {{s, 0, ZMQ_POLLIN, 0},
+					{mon, 0, ZMQ_POLLIN, 0}};
 		int64_t left = deadline - bc_mono_ms();
 		Bancluster__Payload *r;
 		struct bc_peer *from;
 		zmq_msg_t m;
 
-		if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0)
+		if (left <= 0 || zmq_poll(it, mon ? 2 : 1, (long)left) <= 0)
 			break;
+		if (mon != NULL && (it[1].revents & ZMQ_POLLIN))
+			monitor_read(mon, &seen);
+		if (!(it[0].revents & ZMQ_POLLIN))
+			continue;
 		zmq_msg_init(&m);
 		if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&m);
@@ -142,12 +225,15 @@ Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 	}
 	if (reply == NULL) {
 		*status = EX_UNAVAILABLE;
-		snprintf(err, errlen,
-			 "coordinator %s did not answer within %llds "
-			 "(is it running, and is this admin key in its admins_dir?)",
-			 c->cfg.coordinator, (long long)c->cfg.timeout);
+		if (mon != NULL) /* events already queued */
+			while (zmq_poll(&(zmq_pollitem_t){mon, 0, ZMQ_POLLIN, 0},
+					1, 0) > 0 && !(seen & SEEN_REFUSED))
+				monitor_read(mon, &seen);
+		no_reply(c, seen, err, errlen);
 	}
 out:
+	if (mon != NULL)
+		zmq_close(mon);
 	if (s != NULL)
 		zmq_close(s);
 	zmq_ctx_term(ctx);

@@ -298,6 +298,37 @@ void bc_keyring_free(struct bc_keyring *kr)
 	kr->n = 0;
 }
 
+char *bc_key_fingerprint(const uint8_t *id, size_t idlen,
+			 char out[BC_KEY_FPR_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	out[0] = '\0';
+	if (idlen != BC_KEY_ID_BYTES)
+		return out;
+	for (i = 0; i < BC_KEY_ID_BYTES; i++) {
+		out[2 * i] = hex[id[i] >> 4];
+		out[2 * i + 1] = hex[id[i] & 15];
+	}
+	out[2 * BC_KEY_ID_BYTES] = '\0';
+	return out;
+}
+
+char *bc_key_fingerprint_curve(const uint8_t curve_pk[32],
+			       char out[BC_KEY_CURVE_HEX_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[curve_pk[i] >> 4];
+		out[2 * i + 1] = hex[curve_pk[i] & 15];
+	}
+	out[64] = '\0';
+	return out;
+}
+
 void bc_key_wipe(struct bc_key *k)
 {
 	sodium_memzero(k, sizeof(*k));

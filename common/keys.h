@@ -78,6 +78,20 @@ struct bc_peer *bc_keyring_find_name(const struct bc_keyring *kr,
 				     const char *name);
 void bc_keyring_free(struct bc_keyring *kr);
 
+/*
+ * A key's fingerprint, as logs and the CLI print it: the key id in
+ * lower-case hex (BC_KEY_FPR_LEN - 1 characters). out gets "" for an id
+ * that is not BC_KEY_ID_BYTES long.
+ */
+#define BC_KEY_FPR_LEN (2 * BC_KEY_ID_BYTES + 1)
+char *bc_key_fingerprint(const uint8_t *id, size_t idlen,
+			 char out[BC_KEY_FPR_LEN]);
+
+/* A CURVE public key in lower-case hex, as a ZAP refusal logs it. */
+#define BC_KEY_CURVE_HEX_LEN (2 * 32 + 1)
+char *bc_key_fingerprint_curve(const uint8_t curve_pk[32],
+			       char out[BC_KEY_CURVE_HEX_LEN]);
+
 /* True for a valid node name. */
 bool bc_name_valid(const char *s);
 

@@ -27,6 +27,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "conf/coordinator.h"
 #include "coordinator/admin.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
@@ -44,6 +45,90 @@ static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
 		bc_warn("rejected %s: %s (total %" PRIu64 ")", what,
 			bc_wire_reject_name(r), c->rejected[r]);
 	}
+}
+
+static const char *role_name(int role)
+{
+	return role == BC_ROLE_ADMIN ? "admin" : "agent";
+}
+
+/*
+ * A rejected frame, logged with the peer it names: the key id's
+ * fingerprint, the name that key is enrolled under and, once its
+ * signature checked out, the sender name the message claims (escaped).
+ */
+static void reject_seen(struct bc_coord *c, enum bc_reject r,
+			const struct bc_wire_seen *sn)
+{
+	char fpr[BC_KEY_FPR_LEN], who[1024];
+	char said[BC_NAME_MAX * 4], cl[BC_NAME_MAX * 4];
+
+	c->rejected[r]++;
+	if (c->log_budget <= 0)
+		return;
+	c->log_budget--;
+	bc_key_fingerprint(sn->key_id, sn->key_id_len, fpr);
+	if (sn->key_id_len == 0)
+		snprintf(who, sizeof(who), "no key id");
+	else if (sn->peer == NULL)
+		snprintf(who, sizeof(who),
+			 "key %s is not in agents_dir or admins_dir", fpr);
+	else if (!sn->verified)
+		snprintf(who, sizeof(who),
+			 "key %s is enrolled as %s \"%s\", the signature does "
+			 "not verify with it", fpr, role_name(sn->peer->role),
+			 sn->peer->name);
+	else if (r == BC_REJ_SENDER && strcmp(sn->cluster, c->cfg.cluster) != 0)
+		snprintf(who, sizeof(who),
+			 "key %s is enrolled as %s \"%s\", the message is for "
+			 "cluster \"%s\", this is \"%s\"", fpr,
+			 role_name(sn->peer->role), sn->peer->name,
+			 bc_escape(cl, sizeof(cl), sn->cluster, strlen(sn->cluster)),
+			 c->cfg.cluster);
+	else if (r == BC_REJ_SENDER)
+		snprintf(who, sizeof(who),
+			 "key %s is enrolled as %s \"%s\", the message says \"%s\"",
+			 fpr, role_name(sn->peer->role), sn->peer->name,
+			 bc_escape(said, sizeof(said), sn->sender,
+				   strlen(sn->sender)));
+	else
+		snprintf(who, sizeof(who), "key %s, enrolled as %s \"%s\"", fpr,
+			 role_name(sn->peer->role), sn->peer->name);
+	bc_warn("rejected message: %s: %s (total %" PRIu64 ")",
+		bc_wire_reject_name(r), who, c->rejected[r]);
+}
+
+/*
+ * An admin request whose signature verified with an enrolled admin key
+ * but which names another sender (the key file on the CLI's side is not
+ * called as its .pub here): the peer is authenticated, so it is told at
+ * once. Nothing else is answered; unauthenticated peers get silence.
+ */
+static void answer_wrong_sender(struct bc_coord *c, const zmq_msg_t *id,
+				const struct bc_wire_seen *sn)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__AdminReply r = BANCLUSTER__ADMIN_REPLY__INIT;
+	char err[BC_WIRE_MAX_TEXT];
+
+	if (!sn->verified || sn->peer == NULL ||
+	    sn->peer->role != BC_ROLE_ADMIN || sn->nonce_len != 16 ||
+	    sn->type != BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ ||
+	    strcmp(sn->cluster, c->cfg.cluster) != 0)
+		return;
+	snprintf(err, sizeof(err),
+		 "this admin key is enrolled as \"%s\" in admins_dir; set "
+		 "key = .../%s in cli.ini or rename the .pub",
+		 sn->peer->name, sn->peer->name);
+	r.nonce.data = (uint8_t *)(uintptr_t)sn->nonce;
+	r.nonce.len = sn->nonce_len;
+	r.code = 1;
+	r.error = err;
+	r.seq = c->seq;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
+	p.admin_reply = &r;
+	c->reply_version = sn->version;
+	bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY, &p);
 }
 
 /* A frame of a wire version this coordinator does not speak: say which. */
@@ -230,19 +315,23 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 				 (1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ);
 	Bancluster__Payload *p = NULL;
 	struct bc_peer *from = NULL;
+	struct bc_wire_seen seen;
 	enum bc_reject r;
 	struct bc_agent_state *st;
 	int64_t prev;
 
 	/* each key may only sign its role's types (set at load) */
-	r = bc_wire_open(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
-			 BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(), &p, &from);
+	r = bc_wire_open_seen(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
+			      BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(), &p,
+			      &from, &seen);
 	if (r == BC_REJ_VERSION) {
 		reject_version(c, buf, len);
 		return;
 	}
 	if (r != BC_REJ_OK) {
-		reject(c, r, "message");
+		reject_seen(c, r, &seen);
+		if (r == BC_REJ_SENDER)
+			answer_wrong_sender(c, id, &seen);
 		return;
 	}
 	st = &c->peer_state[bc_coord_peer_index(c, from)];
@@ -369,8 +458,21 @@ void bc_coord_zap(struct bc_coord *c)
 			 peer ? strlen(peer->name) : 0, ZMQ_SNDMORE);
 		zmq_send(c->zap, "", 0, 0);
 	}
-	if (peer == NULL)
-		reject(c, BC_REJ_SIGNER, "connection (CURVE key not pinned)");
+	if (peer == NULL) {
+		char ck[BC_KEY_CURVE_HEX_LEN] = "";
+
+		if (n >= 7 && zmq_msg_size(&f[6]) == 32)
+			bc_key_fingerprint_curve(zmq_msg_data(&f[6]), ck);
+		c->rejected[BC_REJ_SIGNER]++;
+		if (c->log_budget > 0) {
+			c->log_budget--;
+			bc_warn("rejected connection: %s: CURVE key %s is not in "
+				"agents_dir or admins_dir (total %" PRIu64 ")",
+				bc_wire_reject_name(BC_REJ_SIGNER),
+				ck[0] ? ck : "(none: not a CURVE handshake)",
+				c->rejected[BC_REJ_SIGNER]);
+		}
+	}
 	for (i = 0; i < n; i++)
 		zmq_msg_close(&f[i]);
 }

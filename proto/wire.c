@@ -347,12 +347,25 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 			    int64_t now_ms, Bancluster__Payload **out,
 			    struct bc_peer **from)
 {
+	struct bc_wire_seen seen;
+
+	return bc_wire_open_seen(kr, buf, len, maxlen, allowed, chan, cluster,
+				 now_ms, out, from, &seen);
+}
+
+enum bc_reject bc_wire_open_seen(struct bc_keyring *kr, const uint8_t *buf,
+				 size_t len, size_t maxlen, uint32_t allowed,
+				 enum bc_chan chan, const char *cluster,
+				 int64_t now_ms, Bancluster__Payload **out,
+				 struct bc_peer **from, struct bc_wire_seen *seen)
+{
 	Bancluster__Envelope *env;
 	Bancluster__Payload *p;
 	struct bc_peer *peer;
 	enum bc_reject r = BC_REJ_OK;
 
 	*out = NULL;
+	memset(seen, 0, sizeof(*seen));
 	if (len > maxlen || len > BC_WIRE_MAX_FRAME)
 		return BC_REJ_SIZE;
 	env = bancluster__envelope__unpack(NULL, len, buf);
@@ -376,7 +389,13 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 		r = BC_REJ_ENVELOPE;
 		goto out;
 	}
+	seen->version = env->version;
+	if (env->key_id.len == BC_KEY_ID_BYTES) {
+		memcpy(seen->key_id, env->key_id.data, BC_KEY_ID_BYTES);
+		seen->key_id_len = BC_KEY_ID_BYTES;
+	}
 	peer = bc_keyring_find_id(kr, env->key_id.data, env->key_id.len);
+	seen->peer = peer;
 	if (peer == NULL) {
 		r = BC_REJ_SIGNER;
 		goto out;
@@ -391,6 +410,15 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 	if (p == NULL) {
 		r = BC_REJ_PAYLOAD;
 		goto out;
+	}
+	seen->verified = true;
+	seen->type = env->type;
+	snprintf(seen->sender, sizeof(seen->sender), "%s", p->sender);
+	snprintf(seen->cluster, sizeof(seen->cluster), "%s", p->cluster);
+	if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ &&
+	    p->admin_req->nonce.len == sizeof(seen->nonce)) {
+		memcpy(seen->nonce, p->admin_req->nonce.data, sizeof(seen->nonce));
+		seen->nonce_len = sizeof(seen->nonce);
 	}
 	if ((uint32_t)p->body_case != env->type + 10 ||
 	    (allowed & (1u << env->type)) == 0 ||

@@ -119,6 +119,34 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 			    struct bc_peer **from);
 
 /*
+ * What bc_wire_open saw of a frame it rejected, for the log line that
+ * names the peer (bc_wire_open_seen). Set as far as the checks got:
+ * key_id_len when the envelope named a key id (untrusted until
+ * verified), peer when that id is a pinned key, verified when the
+ * signature checked out with it; only then are sender and cluster (what
+ * the payload claims, cut to BC_NAME_MAX - 1 bytes, not escaped), type
+ * and, for an admin_req, its nonce set.
+ */
+struct bc_wire_seen {
+	uint8_t key_id[BC_KEY_ID_BYTES];
+	size_t key_id_len; /* 0: none or not BC_KEY_ID_BYTES long */
+	struct bc_peer *peer;
+	bool verified;
+	uint32_t version, type;
+	char sender[BC_NAME_MAX];
+	char cluster[BC_NAME_MAX];
+	uint8_t nonce[16];
+	size_t nonce_len; /* 16 for an admin_req with a nonce of 16 bytes */
+};
+
+/* bc_wire_open, also filling *seen (not NULL) on every outcome. */
+enum bc_reject bc_wire_open_seen(struct bc_keyring *kr, const uint8_t *buf,
+				 size_t len, size_t maxlen, uint32_t allowed,
+				 enum bc_chan chan, const char *cluster,
+				 int64_t now_ms, Bancluster__Payload **out,
+				 struct bc_peer **from, struct bc_wire_seen *seen);
+
+/*
  * A software version as Heartbeat, Hugz, AgentStatus and AdminReply may
  * state it: empty, or at most BC_WIRE_SOFTWARE_MAX bytes of
  * [0-9A-Za-z.+~:_-]. Anything else is out_of_range.
