@@ -121,8 +121,8 @@ static void no_reply(const struct bc_cli *c, int seen, char *err,
 		snprintf(err, errlen,
 			 "coordinator %s accepted this admin key (fingerprint %s)"
 			 " but did not answer within %llds: clock skew over "
-			 "%ds, or cluster \"%s\" is not the coordinator's "
-			 "(its log names the key and why)",
+			 "%ds, cluster \"%s\" not the coordinator's, or a "
+			 "coordinator of wire 1 (its log names the key and why)",
 			 c->cfg.coordinator, fpr, (long long)c->cfg.timeout,
 			 BC_WIRE_SKEW_MS / 1000, c->cfg.cluster);
 	else if (seen & SEEN_CONNECTED)

@@ -73,7 +73,7 @@ check "coordinator log names that CURVE key as not enrolled" grep -qE \
 # 3. the enrolled admin key, another cluster: silence, then the causes left
 r cli-other.ini status
 F=$(fpr admin)
-want="bancluster: coordinator tcp://198.18.0.1:7710 accepted this admin key (fingerprint $F) but did not answer within 3s: clock skew over 120s, or cluster \"other\" is not the coordinator's (its log names the key and why)"
+want="bancluster: coordinator tcp://198.18.0.1:7710 accepted this admin key (fingerprint $F) but did not answer within 3s: clock skew over 120s, cluster \"other\" not the coordinator's, or a coordinator of wire 1 (its log names the key and why)"
 [ "$RC" -eq 69 ] && [ "$ERR" = "$want" ] && [ "$MS" -ge 2900 ]
 verdict "pinned key, other cluster: exit 69 after ${MS}ms with \"$ERR\""
 line="rejected message: wrong_sender: key $F is enrolled as admin \"admin\", the message is for cluster \"other\", this is \"bancluster\" (total 2)"
