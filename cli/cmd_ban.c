@@ -196,8 +196,10 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_LIST;
 		rq.list = &l;
 		r = bc_cli_call(c, &rq);
-		if (bc_cli_check_reply(r) != 0)
+		if (bc_cli_check_reply(r) != 0) {
+			bancluster__payload__free_unpacked(r, NULL);
 			exit(BC_EXIT_ERROR);
+		}
 		total = r->admin_reply->total;
 		if (offset == 0 && json)
 			printf("{\"bans\": [");

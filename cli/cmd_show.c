@@ -66,8 +66,10 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 	rq.status = &sc;
 	r = bc_cli_call(c, &rq);
 	rc = bc_cli_check_reply(r);
-	if (rc != 0)
+	if (rc != 0) {
+		bancluster__payload__free_unpacked(r, NULL);
 		return rc;
+	}
 	ar = r->admin_reply;
 	if (json) {
 		printf("{\"coordinator\": {\"address\": \"%s\", \"epoch\": %" PRIu64
