@@ -5,6 +5,7 @@
  */
 #include "common/banmap.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,7 @@
 
 static struct bc_ban ban(const char *text, int64_t expires)
 {
-	struct bc_ban b;
-	char err[ERRLEN];
-
-	memset(&b, 0, sizeof(b));
-	if (bc_addr_parse(&b.addr, text, strlen(text), err, sizeof(err)) < 0)
-		fprintf(stderr, "# bad test address %s: %s\n", text, err);
-	b.expires_ms = expires;
-	b.created_ms = 1;
-	return b;
+	return tu_ban(text, expires, 1);
 }
 
 static struct bc_addr addr(const char *text)

@@ -25,6 +25,8 @@
 #include "coordinator/admin.h"
 #include "coordinator/decide.h"
 #include "tap.h"
+#define BC_TESTUTIL_SQL
+#include "tests/unit/testutil.h"
 
 static struct bc_addr A(const char *s)
 {
@@ -184,18 +186,6 @@ static bool banned(struct fx *f, const char *s)
 	return bc_banmap_find(&f->c->bans, &a) >= 0;
 }
 
-static int sql(const char *db, const char *stmt)
-{
-	sqlite3 *h;
-	int rc;
-
-	if (sqlite3_open(db, &h) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_exec(h, stmt, NULL, NULL, NULL);
-	sqlite3_close(h);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
 /* "A B C" of the n bans of v */
 static const char *list(const struct bc_ban *v, size_t n, char *out, size_t len)
 {
@@ -329,7 +319,7 @@ static void coord_cases(const char *dir)
 	ban(&f, "192.0.2.5");
 	ban(&f, "192.0.2.0/24");
 	removed(&f, got, sizeof(got));
-	CHECK(sql(f.db, "CREATE TRIGGER deny BEFORE DELETE ON bans WHEN old.addr = "
+	CHECK(tu_sql(f.db, "CREATE TRIGGER deny BEFORE DELETE ON bans WHEN old.addr = "
 			"'192.0.2.0/24' BEGIN SELECT RAISE(ABORT, 'refused'); END;") == 0,
 	      "trigger: the store refuses to delete 192.0.2.0/24");
 	a = A("192.0.2.5");
@@ -343,7 +333,7 @@ static void coord_cases(const char *dir)
 
 	/* a /128 inside 128 banned prefixes: the refusal fits the wire's
 	 * 512 bytes and still ends with the advice; --covering lifts all */
-	CHECK(sql(f.db, "DROP TRIGGER deny;") == 0, "trigger dropped");
+	CHECK(tu_sql(f.db, "DROP TRIGGER deny;") == 0, "trigger dropped");
 	{
 		struct bc_store_ban sb;
 		unsigned p;

@@ -14,6 +14,7 @@
  */
 #include "proto/fleethash.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/testutil.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,14 +34,8 @@ struct tban {
 
 static void put(struct bc_banmap *m, const char *text, int64_t expires)
 {
-	struct bc_ban b;
-	char err[ERRLEN];
+	struct bc_ban b = tu_ban(text, expires, NOW - 1);
 
-	memset(&b, 0, sizeof(b));
-	if (bc_addr_parse(&b.addr, text, strlen(text), err, sizeof(err)) < 0)
-		fprintf(stderr, "# bad test address %s: %s\n", text, err);
-	b.expires_ms = expires;
-	b.created_ms = NOW - 1;
 	if (bc_banmap_put(m, &b) < 0)
 		fprintf(stderr, "# banmap_put %s failed\n", text);
 }

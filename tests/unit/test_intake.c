@@ -25,24 +25,14 @@
 #include "coordinator/intake.h"
 #include "coordinator/metrics.h"
 #include "tap.h"
+#define BC_TESTUTIL_SQL
+#include "tests/unit/testutil.h"
 
 static void hook_log(void *arg, bool warn, const char *msg)
 {
 	(void)arg;
 	(void)warn;
 	(void)msg;
-}
-
-static int sql(const char *db, const char *stmt)
-{
-	sqlite3 *h;
-	int rc;
-
-	if (sqlite3_open(db, &h) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_exec(h, stmt, NULL, NULL, NULL);
-	sqlite3_close(h);
-	return rc == SQLITE_OK ? 0 : -1;
 }
 
 /* stderr into a file from here on; returns what was written since. */
@@ -130,7 +120,7 @@ int main(void)
 	      "the store has 5 (%llu)", (unsigned long long)v);
 
 	/* the store refuses it */
-	CHECK(sql(db, "CREATE TRIGGER deny BEFORE INSERT ON counters "
+	CHECK(tu_sql(db, "CREATE TRIGGER deny BEFORE INSERT ON counters "
 		      "BEGIN SELECT RAISE(ABORT, 'counters refused'); END;") == 0,
 	      "trigger made: inserts into counters fail");
 	c->ring.v[0].last_counter[BC_CHAN_ROUTER] = 9;
@@ -172,7 +162,7 @@ int main(void)
 	free(text);
 
 	/* the store takes writes again */
-	CHECK(sql(db, "DROP TRIGGER deny;") == 0, "trigger dropped");
+	CHECK(tu_sql(db, "DROP TRIGGER deny;") == 0, "trigger dropped");
 	CHECK(bc_coord_save_counter(c, 0) == 0, "retry: counter 9 saved");
 	CHECK(c->peer_state[0].counter_saved == 9, "marked saved: 9");
 	v = 0;

@@ -13,6 +13,7 @@
  */
 #include "common/interval.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/testutil.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -28,15 +29,7 @@
 
 static struct bc_ban mkban(const char *text, int64_t expires)
 {
-	struct bc_ban b;
-	char err[ERRLEN];
-
-	memset(&b, 0, sizeof(b));
-	if (bc_addr_parse(&b.addr, text, strlen(text), err, sizeof(err)) < 0)
-		fprintf(stderr, "# bad test address %s: %s\n", text, err);
-	b.expires_ms = expires;
-	b.created_ms = NOW - 1;
-	return b;
+	return tu_ban(text, expires, NOW - 1);
 }
 
 /* "+first-last/T" (T = timeout in s, 0 = none) or "-first-last". */

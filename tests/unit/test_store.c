@@ -26,6 +26,8 @@
 #include "common/addr.h"
 #include "coordinator/store.h"
 #include "tests/unit/tap.h"
+#define BC_TESTUTIL_SQL
+#include "tests/unit/testutil.h"
 
 #define LEGACY "tests/data/coordinator-0.3.0.db"
 
@@ -86,18 +88,6 @@ static bool same(const char *a, const char *b)
 	free(x);
 	free(y);
 	return eq;
-}
-
-static int sql(const char *db, const char *stmt)
-{
-	sqlite3 *h;
-	int rc;
-
-	if (sqlite3_open(db, &h) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_exec(h, stmt, NULL, NULL, NULL);
-	sqlite3_close(h);
-	return rc == SQLITE_OK ? 0 : -1;
 }
 
 /* one integer from a query on db (read-only), -999 on failure */
@@ -317,7 +307,7 @@ static void test_new(void)
 		if (pass == 1)
 			fclose(fopen(at("c.db"), "w"));
 		if (pass == 2)
-			sql(at("c.db"), "PRAGMA user_version = 2");
+			tu_sql(at("c.db"), "PRAGMA user_version = 2");
 		CHECK(bc_store_check(at("c.db"), err, sizeof(err)) == 0, "new (%s): check is fine", what);
 		s = bc_store_open(at("c.db"), err, sizeof(err));
 		CHECK(s != NULL && bc_store_schema(s)->found == 0 &&
@@ -358,7 +348,7 @@ static void test_newer(void)
 	struct bc_store *s;
 
 	clean();
-	CHECK(sql(at("c.db"), "PRAGMA journal_mode=WAL; CREATE TABLE bans(x);"
+	CHECK(tu_sql(at("c.db"), "PRAGMA journal_mode=WAL; CREATE TABLE bans(x);"
 			      " CREATE TABLE later(y); PRAGMA user_version = 3;") == 0 &&
 		      copy(at("c.db"), at("before.db")) == 0,
 	      "newer: a database of schema version 3");
@@ -376,7 +366,7 @@ static void test_newer(void)
 		      num(at("c.db"), "PRAGMA user_version") == 3,
 	      "newer: the database untouched");
 
-	CHECK(sql(at("c.db"), "PRAGMA user_version = -1") == 0, "negative: user_version -1");
+	CHECK(tu_sql(at("c.db"), "PRAGMA user_version = -1") == 0, "negative: user_version -1");
 	snprintf(want, sizeof(want), "%s: schema version -1: not one a coordinator writes",
 		 at("c.db"));
 	s = bc_store_open(at("c.db"), err, sizeof(err));
@@ -416,7 +406,7 @@ static void test_backup_fails(void)
 	rmdir(at("c.db.v1.bak"));
 	CHECK(copy(LEGACY, at("c.db.v1.bak.tmp-journal")) == 0 &&
 		      copy(LEGACY, at("c.db.v1.bak.tmp")) == 0 &&
-		      sql(at("c.db.v1.bak.tmp"), "DELETE FROM decisions") == 0,
+		      tu_sql(at("c.db.v1.bak.tmp"), "DELETE FROM decisions") == 0,
 	      "backup fails: a .tmp and a -journal of an interrupted copy");
 	s = bc_store_open(at("c.db"), err, sizeof(err));
 	CHECK(s != NULL && bc_store_schema(s)->found == 1 && exists(at("c.db.v1.bak")),
@@ -436,7 +426,7 @@ static void test_migration_fails(void)
 	/* a table by the name migration 2 gives its index: CREATE INDEX fails
 	 * after the tables of version 1 were (re)made in the transaction */
 	CHECK(copy(LEGACY, at("c.db")) == 0 &&
-		      sql(at("c.db"), "CREATE TABLE decisions_time(x)") == 0 &&
+		      tu_sql(at("c.db"), "CREATE TABLE decisions_time(x)") == 0 &&
 		      copy(at("c.db"), at("before.db")) == 0,
 	      "migration fails: the 0.3.0 database with a table named decisions_time");
 	s = bc_store_open(at("c.db"), err, sizeof(err));
@@ -461,7 +451,7 @@ static void test_foreign(void)
 	FILE *f;
 
 	clean();
-	CHECK(sql(at("c.db"), "CREATE TABLE notes(x)") == 0 &&
+	CHECK(tu_sql(at("c.db"), "CREATE TABLE notes(x)") == 0 &&
 		      copy(at("c.db"), at("before.db")) == 0,
 	      "foreign: a database with a table of someone else's");
 	s = bc_store_open(at("c.db"), err, sizeof(err));
