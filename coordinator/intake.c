@@ -581,7 +581,7 @@ int bc_coord_save_counter(struct bc_coord *c, size_t i)
 	struct bc_agent_state *st = &c->peer_state[i];
 	uint64_t v = pe->last_counter[BC_CHAN_ROUTER];
 
-	if (bc_store_counter_set(c->store, pe->name, BC_CHAN_ROUTER, v) < 0) {
+	if (bc_store_counter_try(c->store, pe->name, BC_CHAN_ROUTER, v) != 0) {
 		/* not saved: counter_saved stays behind, the next tick retries */
 		c->counter_save_failures++;
 		if (!st->counter_failing)

@@ -88,10 +88,14 @@ static void tick(struct bc_coord *c)
 				       : c->cfg.recidive_window;
 		int64_t ev_keep = c->cfg.findtime > 86400 ? c->cfg.findtime : 86400;
 
-		if (bc_store_prune(c->store, now - ev_keep * 1000,
-				   now - keep * 1000) < 0)
+		int rc = bc_store_prune(c->store, now - ev_keep * 1000,
+					now - keep * 1000);
+
+		if (rc < 0)
 			bc_warn("prune: %s", bc_store_error(c->store));
-		c->next_prune = bc_mono_ms() + BC_COORD_PRUNE_MS;
+		/* locked by another process: the next tick tries again */
+		c->next_prune = bc_mono_ms() + (rc == 1 ? BC_COORD_TICK_MS
+						       : BC_COORD_PRUNE_MS);
 	}
 }
 

@@ -355,6 +355,36 @@ int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert counter");
 }
 
+int bc_store_counter_try(struct bc_store *s, const char *sender, int chan,
+			 uint64_t v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO counters(sender, chan, v)"
+			       " VALUES(?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "insert counter");
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, chan);
+	sqlite3_bind_int64(st, 3, (int64_t)v);
+	/* another process holds the write lock: do not wait for it */
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_step(st);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_BUSY) {
+		snprintf(s->err, sizeof(s->err), "insert counter: %s",
+			 sqlite3_errstr(SQLITE_BUSY));
+		return 1;
+	}
+	if (rc != SQLITE_DONE)
+		return fail(s, "insert counter");
+	s->failed = false; /* a write went through: the store takes writes */
+	return 0;
+}
+
 int bc_store_report_add(struct bc_store *s, const char *sender, int chan,
 			uint64_t report_id, size_t nevents, int64_t recv_ms,
 			const uint8_t *frame, size_t len, int64_t *rowid)
@@ -563,16 +593,21 @@ int bc_store_prune(struct bc_store *s, int64_t events_before_ms,
 		"DELETE FROM offences WHERE time_ms < ?",
 	};
 	size_t i;
+	int rc;
 
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
 			return fail(s, "prune");
 		sqlite3_bind_int64(st, 1, i == 0 ? events_before_ms : decisions_before_ms);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return fail(s, "prune");
-		}
+		/* another process holds the write lock: later, not now */
+		sqlite3_busy_timeout(s->db, 0);
+		rc = sqlite3_step(st);
+		sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 		sqlite3_finalize(st);
+		if (rc == SQLITE_BUSY)
+			return 1;
+		if (rc != SQLITE_DONE)
+			return fail(s, "prune");
 	}
 	return 0;
 }

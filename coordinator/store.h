@@ -74,6 +74,15 @@ int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
 			 uint64_t *out);
 int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 			 uint64_t v);
+/*
+ * The same without waiting: when another process holds the database's
+ * write lock (a backup, an admin's sqlite3), return 1 at once, with the
+ * reason in bc_store_error() but the store not marked failed, instead of
+ * stopping the loop for the busy timeout. 0 saved (the store counts as
+ * taking writes again), -1 failed.
+ */
+int bc_store_counter_try(struct bc_store *s, const char *sender, int chan,
+			 uint64_t v);
 
 /* One reported event (text as the agent sent it: escaped at output). */
 struct bc_store_event {
@@ -146,7 +155,9 @@ int bc_store_decisions(struct bc_store *s, const char *addr, const char *key,
 int bc_store_evidence(struct bc_store *s, int64_t decision,
 		      bc_store_event_cb cb, void *arg);
 
-/* Drop reports, decisions and evidence older than the given times. */
+/* Drop reports, decisions and evidence older than the given times. 0,
+ * -1 failed, or 1 at once when another process holds the write lock (try
+ * again later; nothing is marked failed). */
 int bc_store_prune(struct bc_store *s, int64_t reports_before_ms,
 		   int64_t decisions_before_ms);
 

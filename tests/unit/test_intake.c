@@ -19,11 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/event.h"
 #include "common/log.h"
 #include "coordinator/coord.h"
 #include "coordinator/intake.h"
 #include "coordinator/metrics.h"
+#include "coordinator/store.h"
 #include "tap.h"
 #define BC_TESTUTIL_SQL
 #include "tests/unit/testutil.h"
@@ -172,6 +174,40 @@ int main(void)
 	CHECK(log != NULL && strstr(log, "test_intake: info: replay counter of mx1 saved again") != NULL,
 	      "recovery logged: %s", log ? log : "");
 	free(log);
+
+	/* another process holds the write lock (a backup, sqlite3): the save
+	 * and the prune give up at once instead of stopping the loop for the
+	 * busy timeout, the store is not marked failed, and both succeed once
+	 * the lock is gone */
+	{
+		sqlite3 *h = NULL;
+		int64_t t0, ms;
+		char why[256];
+
+		CHECK(sqlite3_open(db, &h) == SQLITE_OK &&
+		      sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK,
+		      "a second connection holds the write lock");
+		c->ring.v[0].last_counter[BC_CHAN_ROUTER] = 12;
+		t0 = bc_mono_ms();
+		k = bc_coord_save_counter(c, 0);
+		ms = bc_mono_ms() - t0;
+		CHECK(k == -1 && ms < 500, "locked: counter 12 not saved, at once (%d in %lld ms)",
+		      k, (long long)ms);
+		CHECK(c->peer_state[0].counter_saved == 9, "locked: still marked 9");
+		t0 = bc_mono_ms();
+		k = bc_store_prune(c->store, 0, 0);
+		ms = bc_mono_ms() - t0;
+		CHECK(k == 1 && ms < 500, "locked: prune gives up at once (%d in %lld ms)",
+		      k, (long long)ms);
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(h);
+		CHECK(bc_store_healthy(c->store, why, sizeof(why)),
+		      "lock gone: the store is healthy (not marked failed): %s", why);
+		CHECK(bc_coord_save_counter(c, 0) == 0 &&
+		      c->peer_state[0].counter_saved == 12, "lock gone: counter 12 saved");
+		CHECK(bc_store_prune(c->store, 0, 0) == 0, "lock gone: prune runs");
+		free(grab(errf, &off));
+	}
 
 	bc_hooks_free(&c->hooks);
 	bc_policy_free(&c->policy);
