@@ -336,8 +336,10 @@ int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, "select counter");
 }
 
-int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
-			 uint64_t v)
+/* INSERT OR REPLACE one counter; wait = false: give up at once (1) when
+ * another process holds the write lock, without marking the store failed. */
+static int counter_put(struct bc_store *s, const char *sender, int chan,
+		       uint64_t v, bool wait)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -350,39 +352,34 @@ int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, chan);
 	sqlite3_bind_int64(st, 3, (int64_t)v);
+	if (!wait)
+		sqlite3_busy_timeout(s->db, 0);
 	rc = sqlite3_step(st);
+	if (!wait)
+		sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_finalize(st);
+	if (rc == SQLITE_BUSY && !wait) {
+		snprintf(s->err, sizeof(s->err), "insert counter: %s",
+			 sqlite3_errstr(SQLITE_BUSY));
+		return 1;
+	}
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert counter");
+}
+
+int bc_store_counter_set(struct bc_store *s, const char *sender, int chan,
+			 uint64_t v)
+{
+	return counter_put(s, sender, chan, v, true);
 }
 
 int bc_store_counter_try(struct bc_store *s, const char *sender, int chan,
 			 uint64_t v)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int rc = counter_put(s, sender, chan, v, false);
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO counters(sender, chan, v)"
-			       " VALUES(?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return fail(s, "insert counter");
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, chan);
-	sqlite3_bind_int64(st, 3, (int64_t)v);
-	/* another process holds the write lock: do not wait for it */
-	sqlite3_busy_timeout(s->db, 0);
-	rc = sqlite3_step(st);
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_BUSY) {
-		snprintf(s->err, sizeof(s->err), "insert counter: %s",
-			 sqlite3_errstr(SQLITE_BUSY));
-		return 1;
-	}
-	if (rc != SQLITE_DONE)
-		return fail(s, "insert counter");
-	s->failed = false; /* a write went through: the store takes writes */
-	return 0;
+	if (rc == 0)
+		s->failed = false; /* a write went through: the store takes writes */
+	return rc;
 }
 
 int bc_store_report_add(struct bc_store *s, const char *sender, int chan,
