@@ -33,6 +33,7 @@
 #include "agent/fw_remote.h"
 #include "agent/spool.h"
 #include "common/banmap.h"
+#include "common/daemon.h"
 #include "common/config.h"
 #include "common/event.h"
 #include "common/interval.h"
@@ -151,6 +152,7 @@ struct bc_agent_signer {
 	uint64_t repairs;
 	int64_t next_check_ms;
 	struct bc_notify notify;
+	struct bc_trim trim;     /* freed heap back after a burst */
 	int64_t next_metrics_ms;
 	uint64_t coord_seq;      /* newest sequence the coordinator announced */
 	/* wire versions: what the coordinator's hugz states (0, 0: a

@@ -273,6 +273,10 @@ int main(int argc, char **argv)
 		if (take && (items[n - 1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
 			bc_events_read(a);
 		timers(a);
+		bc_trim_tick(&a->trim,
+			     (items[0].revents | items[1].revents |
+			      items[2].revents) != 0 || a->spool.n > 0,
+			     bc_mono_ms());
 		bc_notify_tick(&a->notify, bc_mono_ms());
 		if (bc_reload_flag) {
 			bc_reload_flag = 0;

@@ -48,6 +48,8 @@ struct rd {
 	bool waiting;        /* events sent, their acknowledgement not yet */
 	int64_t wait_since;
 	struct bc_evmsg m;
+	struct bc_trim trim;  /* freed heap back after a burst */
+	uint64_t lines_seen;
 };
 
 static uint64_t lines(const struct bc_agent_reader *ctx, uint64_t *overlong)
@@ -245,6 +247,13 @@ void bc_reader_serve(struct bc_agent_reader *ctx, int fd)
 		if (now >= next_stats) {
 			send_msg(&r, NULL, NULL, 0);
 			next_stats = now + STATS_MS;
+		}
+		{
+			uint64_t overlong, seen = lines(ctx, &overlong);
+
+			bc_trim_tick(&r.trim, seen != r.lines_seen || r.waiting,
+				     now);
+			r.lines_seen = seen;
 		}
 	}
 }

@@ -5,6 +5,7 @@
 #include "daemon.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
@@ -84,4 +85,18 @@ void bc_daemon_signals(void)
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void bc_trim_tick(struct bc_trim *t, bool busy, int64_t now_ms)
+{
+	if (busy) {
+		t->last_busy_ms = now_ms;
+		t->due = true;
+		return;
+	}
+	if (t->due && now_ms - t->last_busy_ms >= BC_TRIM_QUIET_MS) {
+		malloc_trim(0);
+		t->due = false;
+		t->trims++;
+	}
 }

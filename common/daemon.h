@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/version.h"
 
@@ -31,5 +32,21 @@ void bc_daemon_signals(void);
 void bc_daemon_args(int argc, char **argv, const char *prog,
 		    const struct bc_version_lib *libs, size_t nlibs,
 		    const char **cfgpath, bool *check);
+
+/*
+ * Freed heap back to the kernel after a burst. glibc keeps what a burst
+ * freed (a report's worth of events, a snapshot, ZeroMQ's messages) in
+ * its arenas, so a daemon's resident memory stays at its peak. Call
+ * bc_trim_tick every loop turn with whether the turn did work; once
+ * BC_TRIM_QUIET_MS pass without work after some, it calls malloc_trim(0)
+ * once (all arenas; a few hundred microseconds on a small heap).
+ */
+#define BC_TRIM_QUIET_MS 1000
+struct bc_trim {
+	int64_t last_busy_ms;
+	bool due;
+	uint64_t trims;   /* malloc_trim calls so far */
+};
+void bc_trim_tick(struct bc_trim *t, bool busy, int64_t now_ms);
 
 #endif
