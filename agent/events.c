@@ -54,11 +54,14 @@ static void local_ban(struct bc_agent_signer *a, const struct bc_policy_hit *h)
 }
 
 /* Local bans whose time is over leave the map (the kernel already
- * dropped their elements by timeout). */
+ * dropped their elements by timeout); addresses whose window emptied
+ * leave the local policy (BC_POLICY_SWEEP buckets a call). */
 void bc_events_expire(struct bc_agent_signer *a)
 {
 	int64_t now = bc_now_ms();
 	size_t i = 0;
+
+	bc_policy_sweep(a->local_policy, now, BC_POLICY_SWEEP);
 
 	while (i < a->local.n) {
 		if (a->local.v[i].expires_ms != 0 && a->local.v[i].expires_ms <= now)

@@ -36,6 +36,7 @@ struct bc_policy {
 	struct entry **buckets;
 	size_t nbuckets;
 	size_t count;
+	size_t sweep_at;  /* next bucket bc_policy_sweep visits */
 	uint64_t evicted, events, bans;
 	uint64_t rng;
 };
@@ -328,6 +329,32 @@ void bc_policy_forget(struct bc_policy *p, const struct bc_addr *a)
 
 	bc_policy_key(p, a, &key);
 	remove_key(p, &key);
+}
+
+size_t bc_policy_sweep(struct bc_policy *p, int64_t now_ms, size_t buckets)
+{
+	size_t gone = 0;
+
+	if (buckets > p->nbuckets)
+		buckets = p->nbuckets;
+	while (buckets-- > 0) {
+		struct entry **slot = &p->buckets[p->sweep_at];
+
+		while (*slot != NULL) {
+			struct entry *e = *slot;
+
+			if (e->last_ms <= now_ms - p->cfg.findtime_ms) {
+				*slot = e->next;
+				free_entry(e);
+				p->count--;
+				gone++;
+			} else {
+				slot = &e->next;
+			}
+		}
+		p->sweep_at = (p->sweep_at + 1) & (p->nbuckets - 1);
+	}
+	return gone;
 }
 
 void bc_policy_stats(const struct bc_policy *p, struct bc_policy_stats *out)

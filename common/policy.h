@@ -116,6 +116,17 @@ void bc_policy_forget(struct bc_policy *p, const struct bc_addr *a);
 
 void bc_policy_stats(const struct bc_policy *p, struct bc_policy_stats *out);
 
+/*
+ * Forget the addresses whose every event has left the window (their
+ * newest event is findtime old): an entry otherwise stays until evicted,
+ * holding memory after an attack is over. Visits the next `buckets`
+ * buckets of the table (all of it in nbuckets/buckets calls, round
+ * robin) so a caller spreads the cost over its ticks. Returns the
+ * addresses forgotten.
+ */
+#define BC_POLICY_SWEEP 4096 /* buckets a daemon's one-second tick visits */
+size_t bc_policy_sweep(struct bc_policy *p, int64_t now_ms, size_t buckets);
+
 void bc_policy_free(struct bc_policy **p);
 
 /*

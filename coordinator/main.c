@@ -56,6 +56,7 @@ static void tick(struct bc_coord *c)
 	size_t i;
 
 	bc_coord_expire(c, now);
+	bc_policy_sweep(c->policy, now, BC_POLICY_SWEEP);
 	bc_coord_hugz(c);
 	for (i = 0; i < c->ring.n; i++) {
 		struct bc_agent_state *st = &c->peer_state[i];

@@ -728,12 +728,60 @@ static void test_bantime(void)
 	}
 }
 
+/* An address whose window emptied leaves the table at the sweep; one
+ * with an event inside the window stays and keeps counting. */
+static void test_sweep(void)
+{
+	struct bc_policy_cfg cfg;
+	struct bc_policy *p;
+	struct bc_policy_hit hit;
+	struct bc_policy_stats st;
+	struct bc_addr old = addr("198.51.100.50");
+	size_t gone = 0, calls;
+	int i;
+	char a[64];
+
+	bc_policy_cfg_defaults(&cfg);
+	p = bc_policy_new(&cfg);
+	for (i = 0; i < 300; i++) {
+		snprintf(a, sizeof(a), "198.51.%d.%d", 101 + i / 250, i % 250);
+		feed(p, a, F, 0, T0, T0, &hit);
+	}
+	feed(p, "198.51.100.50", F, 0, T0, T0, &hit);
+	feed(p, "198.51.100.51", F, 0, T0, T0, &hit);
+	feed(p, "198.51.100.51", F, 1, T0 + 9 * MIN, T0 + 9 * MIN, &hit);
+	bc_policy_stats(p, &st);
+	CHECK(st.tracked == 302, "sweep: 302 addresses tracked before (%zu)",
+	      st.tracked);
+
+	CHECK(bc_policy_sweep(p, T0 + 9 * MIN, 1u << 20) == 0,
+	      "sweep: nothing leaves while every window holds an event");
+	/* at T0 + 10 min the events of T0 are findtime old: out */
+	for (calls = 0; calls < 1u << 20 && gone < 301; calls++)
+		gone += bc_policy_sweep(p, T0 + 10 * MIN, 7);
+	bc_policy_stats(p, &st);
+	CHECK(gone == 301 && st.tracked == 1,
+	      "sweep: 301 emptied windows forgotten in steps of 7 buckets, 1 left "
+	      "(%zu gone, %zu tracked)", gone, st.tracked);
+	CHECK(!bc_policy_peek(p, &old, T0 + 10 * MIN, &hit),
+	      "sweep: a forgotten address is unknown to peek");
+	CHECK(feed(p, "198.51.100.51", F, 2, T0 + 10 * MIN, T0 + 10 * MIN, &hit) ==
+			      COUNTED &&
+		      fabs(hit.score - 2.0) < 1e-9,
+	      "sweep: the address with a recent event kept its window (score "
+	      "%g, want 2)", hit.score);
+	CHECK(bc_policy_sweep(p, T0 + 10 * MIN, 1u << 20) == 0,
+	      "sweep: a second pass finds nothing more");
+	bc_policy_free(&p);
+}
+
 int main(void)
 {
 	test_scenarios();
 	test_hit_window();
 	test_peek_forget();
 	test_max_tracked();
+	test_sweep();
 	test_reload();
 	test_bantime();
 	return tap_done();
