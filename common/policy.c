@@ -27,8 +27,9 @@ struct entry {
 	struct entry *next;
 	struct bc_addr key;
 	int64_t last_ms;
-	struct rec *ring; /* oldest first */
+	struct rec *ring; /* oldest first; &one while cap is 1 */
 	uint32_t n, cap;
+	struct rec one;   /* most keys never see a second event */
 };
 
 struct bc_policy {
@@ -109,7 +110,8 @@ static struct entry **find_slot(struct bc_policy *p, const struct bc_addr *k)
 
 static void free_entry(struct entry *e)
 {
-	free(e->ring);
+	if (e->ring != &e->one)
+		free(e->ring);
 	free(e);
 }
 
@@ -272,14 +274,23 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		uint32_t max = ring_cap(p);
 
 		if (e->cap < max) {
-			uint32_t cap = e->cap ? e->cap * 2 : 2;
+			uint32_t cap = e->cap ? e->cap * 2 : 1;
 			struct rec *r;
 
 			if (cap > max)
 				cap = max;
-			r = realloc(e->ring, cap * sizeof(*r));
-			if (r == NULL)
-				return BC_POLICY_IGNORED;
+			if (cap == 1) {
+				r = &e->one;
+			} else if (e->ring == &e->one) {
+				r = malloc(cap * sizeof(*r));
+				if (r == NULL)
+					return BC_POLICY_IGNORED;
+				r[0] = e->one;
+			} else {
+				r = realloc(e->ring, cap * sizeof(*r));
+				if (r == NULL)
+					return BC_POLICY_IGNORED;
+			}
 			e->ring = r;
 			e->cap = cap;
 		} else { /* full: forget the oldest */
