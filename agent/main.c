@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
 	struct bc_agent_signer *a;
 	bool check = false;
 
+	mallopt(M_ARENA_MAX, 1);
 	bc_log_init("bancluster-agent", BC_LOG_INFO);
 	bc_daemon_args(argc, argv, "bancluster-agent", libs,
 		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
