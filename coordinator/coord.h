@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "common/addr.h"
 #include "common/banmap.h"
@@ -60,6 +61,14 @@ struct bc_agent_state {
 	bool versions_seen;     /* a heartbeat arrived since the start */
 };
 
+/* An ack held back until the group commit of its report (intake.c). */
+#define BC_COORD_ACKS 256
+struct bc_coord_ack {
+	zmq_msg_t id;            /* the agent's ROUTER routing id */
+	uint64_t report_id;
+	uint32_t version;        /* envelope version to seal it with */
+};
+
 struct bc_coord {
 	struct bc_coord_cfg cfg;
 	struct bc_signer signer;
@@ -86,6 +95,10 @@ struct bc_coord {
 	struct bc_digest digest;
 	struct bc_hooks *hooks;  /* on_ban, on_unban, webhook */
 	struct bc_httpd *httpd;  /* metrics_listen, or NULL */
+	/* reports of one ROUTER drain share one commit; their acks wait */
+	struct bc_coord_ack acks[BC_COORD_ACKS];
+	size_t nacks;
+	uint64_t batches, batch_failures;
 };
 
 /* The index of p in c->ring.v, which is also its index in c->peer_state. */

@@ -25,6 +25,7 @@
 #include "common/version.h"
 #include "coordinator/decide.h"
 #include "coordinator/evidence.h"
+#include "coordinator/intake.h"
 #include "proto/wire_zmq.h"
 
 /*
@@ -244,6 +245,9 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 			bc_addr_format(&h->key, a, sizeof(a)));
 		return;
 	}
+	/* the reports that led here are committed (and acked) first, and
+	 * the ban commits on its own before it is published */
+	bc_coord_commit_reports(c);
 	off = bc_store_offences(c->store, &h->key,
 				now - c->cfg.recidive_window * 1000);
 	if (off < 0)

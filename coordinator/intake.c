@@ -9,9 +9,11 @@
  * ranges); a rejected frame is counted, logged (rate-limited) and changes
  * nothing. Accepted: heartbeats (the agent's applied state, for status
  * and audit), snapshot requests (the ban table in parts), reports (stored
- * as the signed frame in one commit, counted by the policy within the
- * agent's report_rate, then acked; a resent report is acked again, not
- * counted twice) and admin requests (admin.c).
+ * as the signed frame, counted by the policy within the agent's
+ * report_rate, and acked once committed: the reports of one drain of the
+ * socket share one commit, group commit; a resent report is acked again,
+ * not counted twice) and admin requests (admin.c; the reports before one
+ * are committed first, and the request commits on its own).
  *
  * Replay counters: the last accepted counter of each key is saved to the
  * store after an admin request and every tick, and loaded at start-up
@@ -33,9 +35,10 @@
 #include "coordinator/intake.h"
 #include "proto/wire_zmq.h"
 
-#define ROUTER_BATCH 256 /* frames handled per poll round */
+#define ROUTER_BATCH 256 /* frames handled per poll round, one commit */
 #define ROUTING_ID_MAX 256
 #define ZAP_FRAMES_MAX 8
+_Static_assert(ROUTER_BATCH <= BC_COORD_ACKS, "an ack for every frame of a drain");
 
 static void reject(struct bc_coord *c, enum bc_reject r, const char *what)
 {
@@ -229,15 +232,80 @@ out:
  * A report id not above the last one counted from this agent is a resend
  * whose ack was lost: acknowledged again, not counted twice.
  */
+/* The ack of report_id to id: now, or after the batch commits. */
+static void ack_report(struct bc_coord *c, const zmq_msg_t *id,
+		       uint64_t report_id)
+{
+	Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
+	struct bc_coord_ack *q;
+
+	if (bc_store_in_batch(c->store) && c->nacks < BC_COORD_ACKS) {
+		q = &c->acks[c->nacks];
+		zmq_msg_init(&q->id);
+		if (zmq_msg_copy(&q->id, (zmq_msg_t *)id) == 0) {
+			q->report_id = report_id;
+			q->version = c->reply_version;
+			c->nacks++;
+			return;
+		}
+		zmq_msg_close(&q->id);
+		return; /* not acked: the agent resends */
+	}
+	ack.report_id = report_id;
+	ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
+	ap.ack = &ack;
+	bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+}
+
+/*
+ * Commit the reports of this drain in one transaction, then send their
+ * acks; if the commit fails none is acked and the agents resend them
+ * (their events were counted once already: a resent report id is acked
+ * without counting).
+ */
+void bc_coord_commit_reports(struct bc_coord *c)
+{
+	uint32_t keep = c->reply_version;
+	bool ok;
+	size_t i;
+
+	if (!bc_store_in_batch(c->store))
+		return;
+	c->batches++;
+	ok = bc_store_batch_end(c->store) == 0;
+	if (!ok) {
+		c->batch_failures++;
+		bc_warn("reports: store: %s (%zu reports not acknowledged; the "
+			"agents send them again)", bc_store_error(c->store),
+			c->nacks);
+	}
+	for (i = 0; i < c->nacks; i++) {
+		if (ok) {
+			Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
+			Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
+
+			ack.report_id = c->acks[i].report_id;
+			ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
+			ap.ack = &ack;
+			c->reply_version = c->acks[i].version;
+			bc_coord_send(c, &c->acks[i].id,
+				      BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+		}
+		zmq_msg_close(&c->acks[i].id);
+	}
+	c->nacks = 0;
+	c->reply_version = keep;
+}
+
 static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			  const struct bc_peer *from, struct bc_agent_state *st,
 			  const Bancluster__Report *r, const uint8_t *frame,
 			  size_t flen)
 {
-	Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
-	Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
 	int64_t now = bc_now_ms(), row;
 	size_t i, n = 0;
+	uint64_t failed = c->batch_failures;
 
 	if (r->report_id > st->last_report) {
 		size_t allowed = r->n_events;
@@ -263,7 +331,8 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 		}
 		if (allowed == 0) /* over the rate: nothing stored, nothing counted */
 			goto ack;
-		if (bc_store_report_add(c->store, from->name, BC_CHAN_REPORTS,
+		if (bc_store_batch_begin(c->store) < 0 ||
+		    bc_store_report_add(c->store, from->name, BC_CHAN_REPORTS,
 					r->report_id, allowed, now, frame, flen,
 					&row) < 0) {
 			bc_warn("report from %s: store: %s", from->name,
@@ -300,10 +369,10 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 		c->events += n;
 	}
 ack:
-	ack.report_id = r->report_id;
-	ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
-	ap.ack = &ack;
-	bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+	/* a rule ban committed the batch holding this report: if that
+	 * commit failed, the report is not stored and gets no ack */
+	if (c->batch_failures == failed)
+		ack_report(c, id, r->report_id);
 }
 
 static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
@@ -372,6 +441,9 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 		handle_report(c, id, from, st, p->report, buf, len);
 		break;
 	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ:
+		/* an admin's change commits on its own, after the reports */
+		bc_coord_commit_reports(c);
+		c->reply_version = from->wire_version;
 		bc_coord_admin(c, id, from, p->admin_req);
 		/* an admin command is state-changing: keep its counter durable */
 		bc_coord_save_counter(c, bc_coord_peer_index(c, from));
@@ -394,13 +466,13 @@ void bc_coord_drain_router(struct bc_coord *c)
 		zmq_msg_init(&id);
 		if (zmq_msg_recv(&id, c->router, ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&id);
-			return;
+			break;
 		}
 		zmq_msg_init(&body);
 		if (zmq_msg_recv(&body, c->router, 0) < 0) {
 			zmq_msg_close(&id);
 			zmq_msg_close(&body);
-			return;
+			break;
 		}
 		zmq_getsockopt(c->router, ZMQ_RCVMORE, &more, &ml);
 		if (more) { /* a client sent several frames: drop them all */
@@ -419,6 +491,7 @@ void bc_coord_drain_router(struct bc_coord *c)
 		zmq_msg_close(&id);
 		zmq_msg_close(&body);
 	}
+	bc_coord_commit_reports(c); /* ROUTER_BATCH <= BC_COORD_ACKS: every ack fits */
 }
 
 /* ZAP (RFC 27): admit only CURVE keys of pinned agents and admins. */

@@ -15,6 +15,15 @@
 /* Handle up to a batch of frames waiting on the ROUTER socket. */
 void bc_coord_drain_router(struct bc_coord *c);
 
+/*
+ * Group commit: the reports taken since the last call are committed in
+ * one transaction and then acknowledged (none is, if the commit fails:
+ * the agents resend). The drain calls it at its end, before an admin
+ * request, and decide.c before a rule ban, so that every published
+ * change is committed first. Nothing to do outside a batch.
+ */
+void bc_coord_commit_reports(struct bc_coord *c);
+
 /* Answer one ZAP request (RFC 27): admit only pinned CURVE keys. */
 void bc_coord_zap(struct bc_coord *c);
 

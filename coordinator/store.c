@@ -29,7 +29,10 @@ struct bc_store {
 	sqlite3 *db;
 	char err[256];
 	bool failed; /* an operation failed since the last commit */
+	bool batch;  /* inside bc_store_batch_begin/end: savepoints */
 	struct bc_store_schema schema;
+	/* the statements of every report, prepared once */
+	sqlite3_stmt *st_counter, *st_count_add, *st_report;
 };
 
 const char *bc_store_error(struct bc_store *s)
@@ -96,6 +99,9 @@ void bc_store_close(struct bc_store **sp)
 
 	if (s == NULL)
 		return;
+	sqlite3_finalize(s->st_counter);
+	sqlite3_finalize(s->st_count_add);
+	sqlite3_finalize(s->st_report);
 	sqlite3_close(s->db);
 	free(s);
 	*sp = NULL;
@@ -108,6 +114,74 @@ static int exec(struct bc_store *s, const char *sql)
 	if (strcmp(sql, "COMMIT") == 0)
 		s->failed = false;
 	return 0;
+}
+
+/*
+ * One operation's transaction: its own BEGIN IMMEDIATE .. COMMIT, or a
+ * savepoint inside the batch that bc_store_batch_end commits, so that a
+ * failed operation still leaves nothing behind.
+ */
+static int txn_begin(struct bc_store *s)
+{
+	return exec(s, s->batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
+}
+
+static int txn_commit(struct bc_store *s)
+{
+	return exec(s, s->batch ? "RELEASE op" : "COMMIT");
+}
+
+static void txn_rollback(struct bc_store *s)
+{
+	if (!s->batch) {
+		txn_rollback(s);
+		return;
+	}
+	exec(s, "ROLLBACK TO op");
+	exec(s, "RELEASE op");
+}
+
+int bc_store_batch_begin(struct bc_store *s)
+{
+	if (s->batch)
+		return 0;
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	s->batch = true;
+	return 0;
+}
+
+int bc_store_batch_end(struct bc_store *s)
+{
+	if (!s->batch)
+		return 0;
+	s->batch = false;
+	if (exec(s, "COMMIT") == 0)
+		return 0;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+bool bc_store_in_batch(const struct bc_store *s)
+{
+	return s->batch;
+}
+
+/* *slot prepared once, then reset for its next use. NULL on error. */
+static sqlite3_stmt *kept(struct bc_store *s, sqlite3_stmt **slot,
+			  const char *sql)
+{
+	if (*slot != NULL) {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+		return *slot;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+			       NULL) != SQLITE_OK) {
+		*slot = NULL;
+		return NULL;
+	}
+	return *slot;
 }
 
 bool bc_store_healthy(struct bc_store *s, char *why, size_t len)
@@ -134,7 +208,7 @@ uint64_t bc_store_next_epoch(struct bc_store *s)
 	sqlite3_stmt *st = NULL;
 	uint64_t epoch = 0;
 
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	if (txn_begin(s) < 0)
 		return 0;
 	/* max(previous + 1, Unix seconds): strictly increasing across
 	 * restarts, and across a restore of an older database */
@@ -150,12 +224,12 @@ uint64_t bc_store_next_epoch(struct bc_store *s)
 	epoch = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (exec(s, "COMMIT") < 0)
+	if (txn_commit(s) < 0)
 		goto rollback;
 	return epoch;
 rollback:
 	sqlite3_finalize(st);
-	exec(s, "ROLLBACK");
+	txn_rollback(s);
 	return 0;
 }
 
@@ -269,18 +343,18 @@ int bc_store_ban(struct bc_store *s, const struct bc_store_ban *b,
 	char addr[BC_ADDR_STRLEN];
 
 	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	if (txn_begin(s) < 0)
 		return -1;
 	if (insert_ban(s, b, addr) < 0)
 		goto rollback;
 	if (log_decision(s, now_ms, action, addr, b->ban.expires_ms, b->reason,
 			 b->origin, signer) < 0)
 		goto rollback;
-	if (exec(s, "COMMIT") < 0)
+	if (txn_commit(s) < 0)
 		goto rollback;
 	return 0;
 rollback:
-	exec(s, "ROLLBACK");
+	txn_rollback(s);
 	return -1;
 }
 
@@ -292,7 +366,7 @@ int bc_store_unban(struct bc_store *s, const struct bc_addr *a,
 	int rc;
 
 	bc_addr_format(a, addr, sizeof(addr));
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	if (txn_begin(s) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM bans WHERE addr = ?", -1,
 			       &st, NULL) != SQLITE_OK) {
@@ -308,11 +382,11 @@ int bc_store_unban(struct bc_store *s, const struct bc_addr *a,
 	}
 	if (log_decision(s, now_ms, action, addr, 0, "", "", signer) < 0)
 		goto rollback;
-	if (exec(s, "COMMIT") < 0)
+	if (txn_commit(s) < 0)
 		goto rollback;
 	return 0;
 rollback:
-	exec(s, "ROLLBACK");
+	txn_rollback(s);
 	return -1;
 }
 
@@ -341,13 +415,12 @@ int bc_store_counter_get(struct bc_store *s, const char *sender, int chan,
 static int counter_put(struct bc_store *s, const char *sender, int chan,
 		       uint64_t v, bool wait)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = kept(s, &s->st_counter,
+				"INSERT OR REPLACE INTO counters(sender, chan, v)"
+				" VALUES(?,?,?)");
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO counters(sender, chan, v)"
-			       " VALUES(?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return fail(s, "insert counter");
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, chan);
@@ -357,7 +430,7 @@ static int counter_put(struct bc_store *s, const char *sender, int chan,
 	rc = sqlite3_step(st);
 	if (!wait)
 		sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc == SQLITE_BUSY && !wait) {
 		snprintf(s->err, sizeof(s->err), "insert counter: %s",
 			 sqlite3_errstr(SQLITE_BUSY));
@@ -386,44 +459,45 @@ int bc_store_report_add(struct bc_store *s, const char *sender, int chan,
 			uint64_t report_id, size_t nevents, int64_t recv_ms,
 			const uint8_t *frame, size_t len, int64_t *rowid)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	if (txn_begin(s) < 0)
 		return -1;
 	if (bc_store_counter_set(s, sender, chan, report_id) < 0)
 		goto rollback;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO counters(sender, chan, v) VALUES(?,?,?)"
-			       " ON CONFLICT(sender, chan) DO UPDATE SET v = v + excluded.v",
-			       -1, &st, NULL) != SQLITE_OK)
+	st = kept(s, &s->st_count_add,
+		  "INSERT INTO counters(sender, chan, v) VALUES(?,?,?)"
+		  " ON CONFLICT(sender, chan) DO UPDATE SET v = v + excluded.v");
+	if (st == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, chan + 1);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)nevents);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO reports(sender, recv_ms, frame) VALUES(?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_reset(st);
+	st = kept(s, &s->st_report,
+		  "INSERT INTO reports(sender, recv_ms, frame) VALUES(?,?,?)");
+	if (st == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, recv_ms);
 	sqlite3_bind_blob(st, 3, frame, (int)len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
+	sqlite3_reset(st);
 	*rowid = sqlite3_last_insert_rowid(s->db);
-	if (exec(s, "COMMIT") < 0)
+	if (txn_commit(s) < 0)
 		goto rollback;
 	return 0;
 fail:
 	fail(s, "insert report");
 rollback:
-	sqlite3_finalize(st);
-	exec(s, "ROLLBACK");
+	if (s->st_count_add != NULL)
+		sqlite3_reset(s->st_count_add);
+	if (s->st_report != NULL)
+		sqlite3_reset(s->st_report);
+	txn_rollback(s);
 	return -1;
 }
 
@@ -527,7 +601,7 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 
 	bc_addr_format(&b->ban.addr, addr, sizeof(addr));
 	bc_addr_format(key, k, sizeof(k));
-	if (exec(s, "BEGIN IMMEDIATE") < 0)
+	if (txn_begin(s) < 0)
 		return -1;
 	if (insert_ban(s, b, addr) < 0)
 		goto rollback;
@@ -568,14 +642,14 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (exec(s, "COMMIT") < 0)
+	if (txn_commit(s) < 0)
 		goto rollback;
 	return 0;
 fail:
 	fail(s, "rule ban");
 rollback:
 	sqlite3_finalize(st);
-	exec(s, "ROLLBACK");
+	txn_rollback(s);
 	return -1;
 }
 

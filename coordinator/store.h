@@ -97,6 +97,19 @@ struct bc_store_event {
 typedef void (*bc_store_event_cb)(const struct bc_store_event *e, void *arg);
 
 /*
+ * Group commit: between bc_store_batch_begin and bc_store_batch_end every
+ * writing operation runs in a savepoint of one transaction (a failed one
+ * still leaves nothing behind), and nothing is durable before
+ * bc_store_batch_end commits it: whoever acknowledges the operations
+ * waits for that. begin: BEGIN IMMEDIATE, 0 or -1 (nothing opened);
+ * end: COMMIT, 0, or -1 after a ROLLBACK of the whole batch. Neither
+ * nests; outside a batch each operation commits on its own, as before.
+ */
+int bc_store_batch_begin(struct bc_store *s);
+int bc_store_batch_end(struct bc_store *s);
+bool bc_store_in_batch(const struct bc_store *s);
+
+/*
  * Store one verified report as it arrived (the signed frame: evidence an
  * agent cannot deny), record report_id as the sender's last counted
  * report (resend dedupe, channel `chan`) and add nevents to its event
