@@ -144,6 +144,16 @@ assert list(json.loads(raw))[:2] == [\"schema\", \"schema_version\"], sys.argv[1
 	"$WORK/list.json" "$WORK/show1.json" "$WORK/status.json" "$WORK/audit.json" \
 	"$WORK/replay.json" "$WORK/smtp.json"
 
+# a document that cannot be written: exit 1, one line naming why
+bc list --json >/dev/full 2>"$WORK/full.err"
+RC=$?
+check "list --json to a full device: exit 1, one line on stderr ($RC: $(head -1 "$WORK/full.err"))" \
+	sh -c '[ $1 -eq 1 ] && [ "$(cat "$2")" = "bancluster: --json: writing stdout: No space left on device" ]' - "$RC" "$WORK/full.err"
+"$BIN/bancluster" replay "$WORK/mail.log" --json >/dev/full 2>"$WORK/full.err"
+RC=$?
+check "replay --json to a full device: exit 1, one line on stderr ($RC: $(head -1 "$WORK/full.err"))" \
+	sh -c '[ $1 -eq 1 ] && [ "$(cat "$2")" = "bancluster: --json: writing stdout: No space left on device" ]' - "$RC" "$WORK/full.err"
+
 # the text output is the terminal's: bytes outside printable ASCII as \xHH
 check "list (text): the reasons escaped for the terminal as before" \
 	sh -c "bc() { ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini \"\$@\"; }
