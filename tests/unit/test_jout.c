@@ -7,13 +7,14 @@
  * The printed line is captured by pointing stdout at a temporary file.
  */
 #include "cli/jout.h"
+#include "common/log.h"
 #include "tap.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char out[1 << 14];
+static char out[1 << 18];
 
 /* Print *doc (bc_jout_print) or stream it (stream != 0) into out[]. */
 static int capture(json_t **doc, int stream)
@@ -68,6 +69,74 @@ static int text_is(const char *in, size_t len, const char *want, size_t wlen)
 	return ok;
 }
 #define TEXT_IS(in, want) text_is(in, sizeof(in) - 1, want, sizeof(want) - 1)
+
+/*
+ * 2,000 strings of random bytes (biased to UTF-8 lead and continuation
+ * bytes and controls) in one document: the printed line loads back with
+ * jansson, each string equal to its input with invalid bytes as U+FFFD,
+ * and the line holds no raw control: no byte below 0x20 but the final
+ * newline, no DEL, no C1, no bidi override.
+ */
+static void test_random(void)
+{
+	static const unsigned char pool[] = {
+		'a', 'Z', ' ', '"', '\\', '/', 0x01, 0x1b, '\n', 0x7f, 0x80, 0x9b,
+		0xbf, 0xc2, 0xc3, 0xe2, 0x80, 0xae, 0xed, 0xa0, 0xf0, 0x9f, 0xf4,
+		0xff, 0xd8, 0x9c, 0x81, 0xa6};
+	enum { N = 2000, LEN = 24 };
+	static char in[N][LEN + 1], want[N][3 * LEN + 1];
+	json_t *d = bc_jout_new("r", 1), *a = bc_jout_arr(d, "s"), *back;
+	json_error_t err;
+	unsigned seed = 12345;
+	size_t i, k, bad = 0, raw = 0;
+
+	for (i = 0; i < N; i++) {
+		size_t len = (seed = seed * 1103515245u + 12345u) >> 16 & 15, o = 0, n;
+
+		for (k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i][k] = (char)pool[(seed >> 16) % sizeof(pool)];
+			if (in[i][k] == 0)
+				in[i][k] = 'x';
+		}
+		in[i][len] = '\0';
+		for (k = 0; k < len; k += n) { /* the expected value */
+			n = bc_utf8_seq((const unsigned char *)in[i] + k, len - k);
+			if (n == 0) {
+				memcpy(want[i] + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				n = 1;
+			} else {
+				memcpy(want[i] + o, in[i] + k, n);
+				o += n;
+			}
+		}
+		want[i][o] = '\0';
+		bc_jout_push_str(a, in[i]);
+	}
+	CHECK(capture(&d, 0) == 0, "random strings: printed");
+	for (k = 0; out[k] != '\0'; k++) {
+		const unsigned char *p = (const unsigned char *)out + k;
+
+		if ((*p < 0x20 && out[k + 1] != '\0') || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+		    (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae))
+			raw++;
+	}
+	CHECK(raw == 0, "random strings: no raw control on stdout (%zu)", raw);
+	back = json_loads(out, 0, &err);
+	CHECK(back != NULL && json_array_size(json_object_get(back, "s")) == N,
+	      "random strings: the line loads back (%s)", back ? "ok" : err.text);
+	for (i = 0; back != NULL && i < N; i++) {
+		const char *v = json_string_value(json_array_get(json_object_get(back, "s"), i));
+
+		if (v == NULL || strcmp(v, want[i]) != 0)
+			bad++;
+	}
+	CHECK(back != NULL && bad == 0,
+	      "random strings: each comes back as given, invalid bytes as U+FFFD (%zu differ)", bad);
+	json_decref(back);
+}
 
 int main(void)
 {
@@ -144,5 +213,6 @@ int main(void)
 		CHECK(strstr(out, "\"t\": \"M\xc3\xbcller\\u007F\"}, {\"n\": 1") != NULL,
 		      "streamed items escaped and separated as jansson does");
 	}
+	test_random();
 	return tap_done();
 }
