@@ -27,15 +27,16 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wimplicit-fallthrough -Werror
 HARDEN  := -fstack-protector-strong -fPIE
-PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd libcurl
+PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd libcurl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # What each program links: its own libraries and nothing of another role
-# (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl).
+# (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl;
+# jansson, for --json, the CLI alone).
 BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
 COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl 2>/dev/null) -lm
 AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
-CLI_LIBS   := $(shell pkg-config --libs $(BASE_PKGS) openssl libcurl 2>/dev/null) -lm
+CLI_LIBS   := $(shell pkg-config --libs $(BASE_PKGS) openssl libcurl jansson 2>/dev/null) -lm
 CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 # --version: bancluster's version (the VERSION file; deploy/deb/build.sh
 # names the packages after it) and the versions of the libraries that

@@ -159,7 +159,7 @@ def main():
     check(len(benign) > 0, "benign addresses found in the log")
 
     # bancluster: the bans replay would make
-    bc = Bans([b["prefix"] for b in rep["bans"]])
+    bc = Bans([b["address"] for b in rep["bans"]])
     bc_att = {ip for ip in att_ip if bc.covers(ipaddress.ip_address(ip))}
     bc_ben = {a for a in benign if bc.covers(a)}
     bc_ge5 = bc_att & ge5

@@ -507,11 +507,8 @@ int bc_audit_smtp_main(int argc, char **argv)
 						      a->checks[i].detail);
 		fprintf(stderr, "bancluster: audit smtp: %s (%s): no SMTP port "
 			"reachable (%s)\n", h, a->dst_str, err);
-		if (a->json) {
-			printf("{\"schema\":\"bancluster/audit-smtp\",\"schema_version\":1,"
-			       "\"error\":\"unreachable\",\"checks\":[],\"summary\":"
-			       "{\"exit_code\":%d}}\n", BC_AUDIT_EXIT_UNKNOWN);
-		}
+		if (a->json)
+			bc_audit_report_json_unreachable(BC_AUDIT_EXIT_UNKNOWN);
 		rc = BC_AUDIT_EXIT_UNKNOWN;
 		goto out;
 	}
@@ -526,9 +523,10 @@ int bc_audit_smtp_main(int argc, char **argv)
 				   "auditing from %s", a->src_str);
 	bc_audit_bans(a);
 	rc = bc_audit_exit_code(a);
-	if (a->json)
-		bc_audit_report_json(a, rc);
-	else
+	if (a->json) {
+		if (bc_audit_report_json(a, rc) != 0)
+			rc = BC_AUDIT_EXIT_UNKNOWN;
+	} else
 		bc_audit_report_human(a, rc);
 	fflush(stdout);
 out:

@@ -308,7 +308,12 @@ int bc_audit_exit_code(const struct bc_audit *a);
 
 /* The report on stdout: JSON (schema 1 of docs/audit-smtp.md) or text
  * (colour when a->colour). code is the exit code it ends with. */
-void bc_audit_report_json(const struct bc_audit *a, int code);
+/* bancluster/audit-smtp's schema_version (docs/audit-smtp.md) */
+#define BC_AUDIT_JSON_VERSION 1
+/* The report; the document when no port answered. 0, or -1 when stdout
+ * could not be written (said on stderr). */
+int bc_audit_report_json(const struct bc_audit *a, int code);
+int bc_audit_report_json_unreachable(int code);
 void bc_audit_report_human(const struct bc_audit *a, int code);
 
 #endif

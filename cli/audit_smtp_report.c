@@ -3,13 +3,13 @@
  * (audit_smtp_int.h): the catalogue of checks (section, title and a fix
  * line naming Postfix and Exim settings), recording a finding, the exit
  * code they add up to, and the report on stdout as text (sections,
- * colour on a terminal) or JSON (schema 1, docs/audit-smtp.md).
+ * colour on a terminal) or JSON (cli/jout.c; schema bancluster/audit-smtp,
+ * docs/audit-smtp.md).
  *
  * A finding's detail is already escaped printable ASCII (the checks
- * escape server text before recording it); JSON strings go through
- * bc_json_escape_as in the short style (\" and \\), as the report
- * always wrote them. Findings beyond BC_AUDIT_MAX_CHECKS are
- * dropped. Nothing here reads the network.
+ * escape server text before recording it); in JSON it is a string like
+ * any other. Findings beyond BC_AUDIT_MAX_CHECKS are dropped. Nothing
+ * here reads the network.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,9 +17,8 @@
 
 #include "cli/audit_smtp.h"
 #include "cli/audit_smtp_int.h"
+#include "cli/jout.h"
 #include "common/log.h"
-
-#define REPORT_TEXT_MAX (BC_AUDIT_NAME_MAX * 4 + 8) /* longest JSON string in */
 
 /* Static description of every check id: section, title and fix line. */
 struct bc_audit_check_def {
@@ -189,70 +188,66 @@ int bc_audit_exit_code(const struct bc_audit *a)
 	return warn ? BC_AUDIT_EXIT_WARN : BC_AUDIT_EXIT_OK;
 }
 
-/* Print s as a JSON string (bc_json_escape_as, short style; every s
- * here is shorter than REPORT_TEXT_MAX, escaped server text included). */
-static void json_str(FILE *f, const char *s)
+int bc_audit_report_json(const struct bc_audit *a, int code)
 {
-	char e[6 * REPORT_TEXT_MAX + 1];
-
-	bc_json_escape_as(e, sizeof(e), s, strlen(s), BC_JSON_SHORT);
-	fprintf(f, "\"%s\"", e);
-}
-
-void bc_audit_report_json(const struct bc_audit *a, int code)
-{
+	json_t *d = bc_jout_new("audit-smtp", BC_AUDIT_JSON_VERSION), *t, *arr, *o;
 	size_t i;
 	int n[4] = {0, 0, 0, 0};
 	char h[BC_AUDIT_NAME_MAX * 4 + 8];
 
 	bc_audit_escs(a->host, h, sizeof(h));
-	printf("{\"schema\":\"bancluster/audit-smtp\",\"schema_version\":1,\n");
-	printf(" \"target\":{\"host\":");
-	json_str(stdout, h);
-	printf(",\"address\":");
-	json_str(stdout, a->dst_str);
-	printf(",\"source\":");
-	json_str(stdout, a->src_str);
-	printf(",\"domain\":");
-	json_str(stdout, a->domain);
-	printf(",\"ports\":[");
+	t = bc_jout_obj(d, "target");
+	bc_jout_str(t, "host", h);
+	bc_jout_str(t, "address", a->dst_str);
+	bc_jout_str(t, "source", a->src_str);
+	bc_jout_str(t, "domain", a->domain);
+	arr = bc_jout_arr(t, "ports");
 	for (i = 0; i < a->nports; i++) {
 		const struct bc_audit_port *p = &a->ports[i];
 
-		printf("%s\n  {\"port\":%d,\"role\":\"%s\",\"reachable\":%s,"
-		       "\"banner\":", i ? "," : "", p->port, role_name(p->role),
-		       p->reachable ? "true" : "false");
-		json_str(stdout, p->banner);
-		printf(",\"tls_version\":");
-		json_str(stdout, p->tls_version);
-		printf(",\"tls_cipher\":");
-		json_str(stdout, p->tls_cipher);
-		printf("}");
+		o = bc_jout_push_obj(arr);
+		bc_jout_int(o, "port", p->port);
+		bc_jout_str(o, "role", role_name(p->role));
+		bc_jout_bool(o, "reachable", p->reachable);
+		bc_jout_str(o, "banner", p->banner);
+		bc_jout_str(o, "tls_version", p->tls_version);
+		bc_jout_str(o, "tls_cipher", p->tls_cipher);
 	}
-	printf("]},\n \"checks\":[");
+	arr = bc_jout_arr(d, "checks");
 	for (i = 0; i < a->nchecks; i++) {
 		const struct bc_audit_check *c = &a->checks[i];
-		const struct bc_audit_check_def *d = check_def_find(c->id);
+		const struct bc_audit_check_def *def = check_def_find(c->id);
 
 		n[c->res]++;
-		printf("%s\n  {\"id\":\"%s\",\"section\":\"%s\",\"port\":%d,"
-		       "\"result\":\"%s\",\"info\":%s,\"title\":",
-		       i ? "," : "", c->id, d ? section_names[d->sec] : "general",
-		       c->port, result_names[c->res], c->info ? "true" : "false");
-		json_str(stdout, d ? d->title : c->id);
-		printf(",\"detail\":");
-		json_str(stdout, c->detail);
-		printf(",\"fix\":");
-		if (d && d->fix && (c->res == RES_FAIL || c->res == RES_WARN))
-			json_str(stdout, d->fix);
-		else
-			printf("null");
-		printf("}");
+		o = bc_jout_push_obj(arr);
+		bc_jout_str(o, "id", c->id);
+		bc_jout_str(o, "section", def ? section_names[def->sec] : "general");
+		bc_jout_int(o, "port", c->port);
+		bc_jout_str(o, "result", result_names[c->res]);
+		bc_jout_bool(o, "info", c->info);
+		bc_jout_str(o, "title", def ? def->title : c->id);
+		bc_jout_str(o, "detail", c->detail);
+		bc_jout_str(o, "fix", def && def->fix && (c->res == RES_FAIL || c->res == RES_WARN)
+					       ? def->fix : NULL);
 	}
-	printf("],\n \"summary\":{\"pass\":%d,\"warn\":%d,\"fail\":%d,\"skip\":%d,"
-	       "\"sessions\":%d,\"exit_code\":%d}}\n",
-	       n[RES_PASS], n[RES_WARN], n[RES_FAIL], n[RES_SKIP], a->sessions,
-	       code);
+	o = bc_jout_obj(d, "summary");
+	bc_jout_int(o, "pass", n[RES_PASS]);
+	bc_jout_int(o, "warn", n[RES_WARN]);
+	bc_jout_int(o, "fail", n[RES_FAIL]);
+	bc_jout_int(o, "skip", n[RES_SKIP]);
+	bc_jout_int(o, "sessions", a->sessions);
+	bc_jout_int(o, "exit_code", code);
+	return bc_jout_print(&d);
+}
+
+int bc_audit_report_json_unreachable(int code)
+{
+	json_t *d = bc_jout_new("audit-smtp", BC_AUDIT_JSON_VERSION);
+
+	bc_jout_str(d, "error", "unreachable");
+	bc_jout_arr(d, "checks");
+	bc_jout_int(bc_jout_obj(d, "summary"), "exit_code", code);
+	return bc_jout_print(&d);
 }
 
 void bc_audit_report_human(const struct bc_audit *a, int code)

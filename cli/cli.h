@@ -80,6 +80,24 @@ void bc_cli_ban_text(const Bancluster__Ban *b, char *addr, size_t alen);
  * other argument ends the program with EX_USAGE. */
 int bc_cli_json_flag(int argc, char **argv, const char *cmd);
 
+/*
+ * The --json schema version of each command's document (docs/cli.md,
+ * "JSON output"): bumped when a key is renamed, removed or changes its
+ * meaning; a new key leaves it.
+ */
+#define BC_JSON_LIST_VERSION 2
+#define BC_JSON_SHOW_VERSION 2
+#define BC_JSON_STATUS_VERSION 2
+#define BC_JSON_AUDIT_FLEET_VERSION 2
+
+/*
+ * The keys every ban object of --json starts with (list, show):
+ * address, permanent, expires, expires_ms, remaining_s (against now,
+ * Unix ms), created, created_ms. Defined in cmd_ban.c.
+ */
+struct json_t;
+void bc_cli_ban_json(struct json_t *o, const Bancluster__Ban *b, int64_t now);
+
 /* "2024-05-01T12:00:00Z" of wall-clock ms. */
 const char *bc_cli_fmt_time(int64_t ms, char *buf, size_t len);
 

@@ -8,7 +8,8 @@
  * request is signed and sent by bc_cli_call (request.c); a refusal is
  * the coordinator's escaped error and exit 1. The listing pages through
  * the coordinator's bans; their reasons and origins are remote text,
- * escaped for the terminal (bc_printable) or JSON (bc_json_escape).
+ * escaped for the terminal (bc_printable) or go into JSON as they are
+ * (cli/jout.c).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include "common/covering.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "cli/jout.h"
 
 #define DEFAULT_BAN_S (3 * 3600)
 #define REASON_MAX 200
@@ -150,6 +152,19 @@ int bc_cmd_unban(struct bc_cli *c, int argc, char **argv)
 	return rc;
 }
 
+void bc_cli_ban_json(json_t *o, const Bancluster__Ban *b, int64_t now)
+{
+	char as[BC_ADDR_STRLEN];
+	int64_t left = b->expires_ms ? (b->expires_ms - now) / 1000 : 0;
+
+	bc_cli_ban_text(b, as, sizeof(as));
+	bc_jout_str(o, "address", as);
+	bc_jout_bool(o, "permanent", b->expires_ms == 0);
+	bc_jout_time(o, "expires", b->expires_ms);
+	bc_jout_int(o, "remaining_s", left > 0 ? left : 0);
+	bc_jout_time(o, "created", b->created_ms);
+}
+
 int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {
@@ -162,6 +177,7 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 	int64_t now = bc_now_ms(), since_s = 0, since_ms = 0;
 	int json = 0, manual = 0, ch;
 	char err[256];
+	json_t *doc = NULL, *arr = NULL;
 
 	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (ch) {
@@ -201,41 +217,37 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 			exit(BC_EXIT_ERROR);
 		}
 		total = r->admin_reply->total;
-		if (offset == 0 && json)
-			printf("{\"bans\": [");
-		else if (offset == 0)
+		if (offset == 0 && json) {
+			doc = bc_jout_new("list", BC_JSON_LIST_VERSION);
+			arr = bc_jout_arr(doc, "bans");
+		} else if (offset == 0) {
 			printf("%-40s %-20s %-10s %-20s %s\n", "ADDRESS", "EXPIRES",
 			       "REMAINING", "ORIGIN", "REASON");
+		}
 		for (i = 0; i < r->admin_reply->n_bans; i++) {
 			const Bancluster__Ban *b = r->admin_reply->bans[i];
 			char as[BC_ADDR_STRLEN], t[32], d[32], reason[BC_WIRE_MAX_TEXT * 6],
 				origin[BC_WIRE_MAX_TEXT * 6];
 			int64_t left = b->expires_ms ? (b->expires_ms - now) / 1000 : 0;
 
+			if (json) {
+				json_t *jb = bc_jout_push_obj(arr);
+
+				bc_cli_ban_json(jb, b, now);
+				bc_jout_str(jb, "origin", b->origin);
+				bc_jout_str(jb, "reason", b->reason);
+				shown++;
+				continue;
+			}
 			bc_cli_ban_text(b, as, sizeof(as));
 			if (left < 0)
 				left = 0;
-			if (json) {
-				bc_json_escape(reason, sizeof(reason), b->reason, strlen(b->reason));
-				bc_json_escape(origin, sizeof(origin), b->origin, strlen(b->origin));
-				printf("%s\n  {\"address\": \"%s\", \"permanent\": %s, "
-				       "\"expires\": %s%s%s, \"expires_ms\": %" PRId64
-				       ", \"remaining_s\": %" PRId64 ", \"created_ms\": %" PRId64
-				       ", \"origin\": \"%s\", \"reason\": \"%s\"}",
-				       shown ? "," : "", as,
-				       b->expires_ms ? "false" : "true",
-				       b->expires_ms ? "\"" : "",
-				       b->expires_ms ? bc_cli_fmt_time(b->expires_ms, t, sizeof(t)) : "null",
-				       b->expires_ms ? "\"" : "", b->expires_ms, left,
-				       b->created_ms, origin, reason);
-			} else {
-				bc_printable(reason, sizeof(reason), b->reason, strlen(b->reason));
-				bc_printable(origin, sizeof(origin), b->origin, strlen(b->origin));
-				printf("%-40s %-20s %-10s %-20s %s\n", as,
-				       b->expires_ms ? bc_cli_fmt_time(b->expires_ms, t, sizeof(t)) : "never",
-				       b->expires_ms ? bc_cli_fmt_left(left, d, sizeof(d)) : "-",
-				       origin, reason);
-			}
+			bc_printable(reason, sizeof(reason), b->reason, strlen(b->reason));
+			bc_printable(origin, sizeof(origin), b->origin, strlen(b->origin));
+			printf("%-40s %-20s %-10s %-20s %s\n", as,
+			       b->expires_ms ? bc_cli_fmt_time(b->expires_ms, t, sizeof(t)) : "never",
+			       b->expires_ms ? bc_cli_fmt_left(left, d, sizeof(d)) : "-",
+			       origin, reason);
 			shown++;
 		}
 		offset += r->admin_reply->n_bans;
@@ -243,10 +255,11 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 			offset = total; /* list shrank meanwhile */
 		bancluster__payload__free_unpacked(r, NULL);
 	} while (offset < total);
-	if (json)
-		printf("%s], \"total\": %" PRIu64 "}\n", shown ? "\n" : "", shown);
-	else
-		printf("%" PRIu64 " active ban%s\n", shown, shown == 1 ? "" : "s");
+	if (json) {
+		bc_jout_uint(doc, "total", shown);
+		return bc_jout_print(&doc) == 0 ? 0 : BC_EXIT_ERROR;
+	}
+	printf("%" PRIu64 " active ban%s\n", shown, shown == 1 ? "" : "s");
 	return 0;
 }
 

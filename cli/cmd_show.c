@@ -6,9 +6,10 @@
  *
  * Requests go through bc_cli_call (request.c). Everything in a reply is
  * remote text: agent ids, evidence lines, reasons, origins and signers
- * are escaped for the terminal (bc_printable) or JSON (bc_json_escape);
- * stated software versions print as they are, bc_wire_open having held
- * them to [0-9A-Za-z.+~:_-]; kinds print by name from common/event.h.
+ * are escaped for the terminal (bc_printable) or go into the JSON tree
+ * as they are (cli/jout.c); stated software versions print as they are,
+ * bc_wire_open having held them to [0-9A-Za-z.+~:_-]; kinds print by
+ * name from common/event.h.
  * Exit 0, the coordinator's refusal 1 (audit fleet: 3), audit fleet's
  * own 0/1/2 as documented.
  */
@@ -22,17 +23,69 @@
 #include "common/clock.h"
 #include "common/event.h"
 #include "common/log.h"
+#include "cli/jout.h"
 
 /* JSON: a stated version is a string, an unstated one null. */
-#define Q(s) ((s)[0] ? "\"" : "")
+static void json_version(json_t *o, const char *key, const char *v)
+{
+	bc_jout_str(o, key, v[0] ? v : NULL);
+}
 
 /* JSON: a wire version, or null when 0 (not stated, never heard). */
-static const char *json_u32(uint32_t v, char buf[24])
+static void json_wire(json_t *o, const char *key, uint32_t v)
 {
 	if (v == 0)
-		return "null";
-	snprintf(buf, 24, "%" PRIu32, v);
-	return buf;
+		bc_jout_null(o, key);
+	else
+		bc_jout_int(o, key, v);
+}
+
+/* An agent's state in status: offline, in_sync or lagging. */
+static const char *status_state(const Bancluster__AgentStatus *a,
+				const Bancluster__AdminReply *ar)
+{
+	return !a->connected ? "offline"
+	       : a->applied_epoch == ar->epoch && a->applied_seq == ar->seq
+		       ? "in_sync"
+		       : "lagging";
+}
+
+static int status_json(const struct bc_cli *c, const Bancluster__AdminReply *ar)
+{
+	json_t *d = bc_jout_new("status", BC_JSON_STATUS_VERSION), *co, *arr;
+	size_t i;
+
+	co = bc_jout_obj(d, "coordinator");
+	bc_jout_str(co, "address", c->cfg.coordinator);
+	bc_jout_uint(co, "epoch", ar->epoch);
+	bc_jout_uint(co, "seq", ar->seq);
+	bc_jout_time(co, "started", ar->started_ms);
+	bc_jout_uint(co, "bans", ar->total);
+	json_version(co, "version", ar->software);
+	json_wire(co, "wire_min", ar->wire_min);
+	json_wire(co, "wire_max", ar->wire_max);
+	arr = bc_jout_arr(d, "agents");
+	for (i = 0; i < ar->n_agents; i++) {
+		const Bancluster__AgentStatus *a = ar->agents[i];
+		json_t *o = bc_jout_push_obj(arr);
+		const char *state = status_state(a, ar);
+
+		bc_jout_str(o, "id", a->id);
+		bc_jout_str(o, "state", state);
+		bc_jout_bool(o, "connected", a->connected);
+		bc_jout_bool(o, "in_sync", strcmp(state, "in_sync") == 0);
+		bc_jout_time(o, "last_seen", a->last_seen_ms);
+		bc_jout_uint(o, "applied_epoch", a->applied_epoch);
+		bc_jout_uint(o, "applied_seq", a->applied_seq);
+		bc_jout_uint(o, "fleet_bans", a->fleet_count);
+		bc_jout_uint(o, "events", a->events);
+		bc_jout_uint(o, "events_dropped", a->dropped);
+		json_version(o, "version", a->software);
+		json_wire(o, "wire", a->wire);
+		json_wire(o, "wire_min", a->wire_min);
+		json_wire(o, "wire_max", a->wire_max);
+	}
+	return bc_jout_print(&d) == 0 ? 0 : BC_EXIT_ERROR;
 }
 
 /*
@@ -72,38 +125,7 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 	}
 	ar = r->admin_reply;
 	if (json) {
-		printf("{\"coordinator\": {\"address\": \"%s\", \"epoch\": %" PRIu64
-		       ", \"seq\": %" PRIu64 ", \"started\": \"%s\", \"bans\": %" PRIu64
-		       ", \"version\": %s%s%s, \"wire_min\": %s, \"wire_max\": %s"
-		       "},\n \"agents\": [",
-		       c->cfg.coordinator, ar->epoch, ar->seq,
-		       bc_cli_fmt_time(ar->started_ms, t, sizeof(t)), ar->total,
-		       Q(ar->software), ar->software[0] ? ar->software : "null",
-		       Q(ar->software), json_u32(ar->wire_min, w[0]),
-		       json_u32(ar->wire_max, w[1]));
-		for (i = 0; i < ar->n_agents; i++) {
-			const Bancluster__AgentStatus *a = ar->agents[i];
-
-			printf("%s\n  {\"id\": \"%s\", \"connected\": %s, \"last_seen\": %s%s%s, "
-			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
-			       ", \"fleet_count\": %" PRIu64 ", \"events\": %" PRIu64
-			       ", \"events_dropped\": %" PRIu64 ", \"in_sync\": %s"
-			       ", \"version\": %s%s%s, \"wire\": %s, \"wire_min\": %s"
-			       ", \"wire_max\": %s}",
-			       i ? "," : "", a->id, a->connected ? "true" : "false",
-			       a->last_seen_ms ? "\"" : "",
-			       a->last_seen_ms ? bc_cli_fmt_time(a->last_seen_ms, t, sizeof(t)) : "null",
-			       a->last_seen_ms ? "\"" : "", a->applied_epoch,
-			       a->applied_seq, a->fleet_count, a->events, a->dropped,
-			       a->connected && a->applied_epoch == ar->epoch &&
-					       a->applied_seq == ar->seq
-				       ? "true"
-				       : "false",
-			       Q(a->software), a->software[0] ? a->software : "null",
-			       Q(a->software), json_u32(a->wire, w[0]),
-			       json_u32(a->wire_min, w[1]), json_u32(a->wire_max, w[2]));
-		}
-		printf("%s]}\n", ar->n_agents ? "\n" : "");
+		rc = status_json(c, ar);
 	} else {
 		printf("coordinator %s: up since %s, epoch %" PRIu64 ", seq %" PRIu64
 		       ", %" PRIu64 " active bans\n",
@@ -118,11 +140,7 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 		for (i = 0; i < ar->n_agents; i++) {
 			const Bancluster__AgentStatus *a = ar->agents[i];
 			char ap[48];
-			const char *state = !a->connected ? "offline"
-					    : a->applied_epoch == ar->epoch &&
-							    a->applied_seq == ar->seq
-						    ? "in_sync"
-						    : "lagging";
+			const char *state = status_state(a, ar);
 
 			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
 				 a->applied_epoch, a->applied_seq);
@@ -137,11 +155,28 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 		}
 	}
 	bancluster__payload__free_unpacked(r, NULL);
-	return 0;
+	return rc;
 }
 
-static void print_items(Bancluster__EvidenceItem **v, size_t n, int json,
-			const char *indent)
+/* JSON: evidence or window events, newest first, into array arr. */
+static void json_items(json_t *arr, Bancluster__EvidenceItem **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const Bancluster__EvidenceItem *e = v[i];
+		json_t *o = bc_jout_push_obj(arr);
+
+		bc_jout_time(o, "time", e->time_ms);
+		bc_jout_str(o, "host", e->host);
+		bc_jout_str(o, "kind", bc_kind_name((int)e->kind));
+		bc_jout_str(o, "address", e->addr);
+		bc_jout_str(o, "service", e->service);
+		bc_jout_str(o, "line", e->line);
+	}
+}
+
+static void print_items(Bancluster__EvidenceItem **v, size_t n, const char *indent)
 {
 	char t[32], line[BC_WIRE_MAX_TEXT * 6], host[BC_NAME_MAX * 6],
 		svc[BC_NAME_MAX * 6], addr[BC_NAME_MAX * 6];
@@ -150,26 +185,44 @@ static void print_items(Bancluster__EvidenceItem **v, size_t n, int json,
 	for (i = 0; i < n; i++) {
 		const Bancluster__EvidenceItem *e = v[i];
 
-		if (json) {
-			bc_json_escape(line, sizeof(line), e->line, strlen(e->line));
-			bc_json_escape(host, sizeof(host), e->host, strlen(e->host));
-			bc_json_escape(svc, sizeof(svc), e->service, strlen(e->service));
-			bc_json_escape(addr, sizeof(addr), e->addr, strlen(e->addr));
-			printf("%s{\"time\": \"%s\", \"time_ms\": %" PRId64
-			       ", \"host\": \"%s\", \"kind\": \"%s\", \"address\": \"%s\""
-			       ", \"service\": \"%s\", \"line\": \"%s\"}",
-			       i ? ", " : "", bc_cli_fmt_time(e->time_ms, t, sizeof(t)),
-			       e->time_ms, host, bc_kind_name((int)e->kind), addr, svc, line);
-		} else {
-			bc_printable(line, sizeof(line), e->line, strlen(e->line));
-			bc_printable(host, sizeof(host), e->host, strlen(e->host));
-			bc_printable(svc, sizeof(svc), e->service, strlen(e->service));
-			bc_printable(addr, sizeof(addr), e->addr, strlen(e->addr));
-			printf("%s%s  %-10s %-16s %-18s %-15s %s\n", indent,
-			       bc_cli_fmt_time(e->time_ms, t, sizeof(t)), host,
-			       bc_kind_name((int)e->kind), addr, svc, line);
-		}
+		bc_printable(line, sizeof(line), e->line, strlen(e->line));
+		bc_printable(host, sizeof(host), e->host, strlen(e->host));
+		bc_printable(svc, sizeof(svc), e->service, strlen(e->service));
+		bc_printable(addr, sizeof(addr), e->addr, strlen(e->addr));
+		printf("%s%s  %-10s %-16s %-18s %-15s %s\n", indent,
+		       bc_cli_fmt_time(e->time_ms, t, sizeof(t)), host,
+		       bc_kind_name((int)e->kind), addr, svc, line);
 	}
+}
+
+static int show_json(const char *as, const Bancluster__AdminReply *ar, int64_t now)
+{
+	json_t *d = bc_jout_new("show", BC_JSON_SHOW_VERSION), *arr;
+	size_t k;
+
+	bc_jout_str(d, "address", as);
+	bc_jout_bool(d, "allowed", ar->allowed);
+	bc_jout_bool(d, "banned", ar->n_bans > 0);
+	bc_jout_num(d, "score", ar->score);
+	arr = bc_jout_arr(d, "bans");
+	for (k = 0; k < ar->n_bans; k++)
+		bc_cli_ban_json(bc_jout_push_obj(arr), ar->bans[k], now);
+	arr = bc_jout_arr(d, "decisions");
+	for (k = 0; k < ar->n_decisions; k++) {
+		const Bancluster__Decision *dd = ar->decisions[k];
+		json_t *o = bc_jout_push_obj(arr);
+
+		bc_jout_time(o, "time", dd->time_ms);
+		bc_jout_str(o, "action", dd->action);
+		bc_jout_str(o, "address", dd->addr);
+		bc_jout_time(o, "expires", dd->expires_ms);
+		bc_jout_str(o, "reason", dd->reason);
+		bc_jout_str(o, "origin", dd->origin);
+		bc_jout_str(o, "signer", dd->signer);
+		json_items(bc_jout_arr(o, "evidence"), dd->evidence, dd->n_evidence);
+	}
+	json_items(bc_jout_arr(d, "recent"), ar->recent, ar->n_recent);
+	return bc_jout_print(&d) == 0 ? 0 : BC_EXIT_ERROR;
 }
 
 int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
@@ -208,42 +261,7 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 	ar = r->admin_reply;
 	bc_addr_format(&a, as, sizeof(as));
 	if (json) {
-		printf("{\"address\": \"%s\", \"allowed\": %s, \"banned\": %s, "
-		       "\"score\": %g,\n \"bans\": [",
-		       as, ar->allowed ? "true" : "false",
-		       ar->n_bans ? "true" : "false", ar->score);
-		for (k = 0; k < ar->n_bans; k++) {
-			char bs[BC_ADDR_STRLEN];
-
-			bc_cli_ban_text(ar->bans[k], bs, sizeof(bs));
-			printf("%s{\"address\": \"%s\", \"permanent\": %s, "
-			       "\"expires_ms\": %" PRId64 "}",
-			       k ? ", " : "", bs,
-			       ar->bans[k]->expires_ms ? "false" : "true",
-			       ar->bans[k]->expires_ms);
-		}
-		printf("],\n \"decisions\": [");
-		for (k = 0; k < ar->n_decisions; k++) {
-			const Bancluster__Decision *dd = ar->decisions[k];
-			char reason[BC_WIRE_MAX_TEXT * 6], origin[BC_WIRE_MAX_TEXT * 6],
-				signer[BC_NAME_MAX * 6];
-
-			bc_json_escape(reason, sizeof(reason), dd->reason, strlen(dd->reason));
-			bc_json_escape(origin, sizeof(origin), dd->origin, strlen(dd->origin));
-			bc_json_escape(signer, sizeof(signer), dd->signer, strlen(dd->signer));
-			printf("%s\n  {\"time\": \"%s\", \"time_ms\": %" PRId64
-			       ", \"action\": \"%s\", \"address\": \"%s\", \"expires_ms\": %" PRId64
-			       ", \"reason\": \"%s\", \"origin\": \"%s\", \"signer\": \"%s\", "
-			       "\"evidence\": [",
-			       k ? "," : "", bc_cli_fmt_time(dd->time_ms, t, sizeof(t)),
-			       dd->time_ms, dd->action, dd->addr, dd->expires_ms,
-			       reason, origin, signer);
-			print_items(dd->evidence, dd->n_evidence, 1, "");
-			printf("]}");
-		}
-		printf("],\n \"recent\": [");
-		print_items(ar->recent, ar->n_recent, 1, "");
-		printf("]}\n");
+		rc = show_json(as, ar, now);
 	} else {
 		printf("%s%s\n", as, ar->allowed ? "  (in the allow list: never banned)" : "");
 		if (ar->n_bans == 0)
@@ -262,7 +280,7 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 		}
 		printf("  current window: score %g; newest %zu event%s:\n", ar->score,
 		       ar->n_recent, ar->n_recent == 1 ? "" : "s");
-		print_items(ar->recent, ar->n_recent, 0, "    ");
+		print_items(ar->recent, ar->n_recent, "    ");
 		printf("  decisions (newest first): %zu\n", ar->n_decisions);
 		for (k = 0; k < ar->n_decisions; k++) {
 			const Bancluster__Decision *dd = ar->decisions[k];
@@ -285,12 +303,40 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 				printf("      reason: %s\n", reason);
 			if (dd->n_evidence) {
 				printf("      evidence:\n");
-				print_items(dd->evidence, dd->n_evidence, 0, "        ");
+				print_items(dd->evidence, dd->n_evidence, "        ");
 			}
 		}
 	}
 	bancluster__payload__free_unpacked(r, NULL);
-	return 0;
+	return rc;
+}
+
+static int audit_json(const Bancluster__AdminReply *ar, int worst)
+{
+	json_t *d = bc_jout_new("audit-fleet", BC_JSON_AUDIT_FLEET_VERSION), *co, *arr;
+	size_t i;
+
+	co = bc_jout_obj(d, "coordinator");
+	bc_jout_uint(co, "epoch", ar->epoch);
+	bc_jout_uint(co, "seq", ar->seq);
+	bc_jout_uint(co, "bans", ar->total);
+	bc_jout_bool(d, "in_sync", worst == 0);
+	arr = bc_jout_arr(d, "agents");
+	for (i = 0; i < ar->n_agents; i++) {
+		const Bancluster__AgentStatus *a = ar->agents[i];
+		json_t *o = bc_jout_push_obj(arr);
+
+		bc_jout_str(o, "id", a->id);
+		bc_jout_str(o, "state", a->audit);
+		bc_jout_bool(o, "connected", a->connected);
+		bc_jout_time(o, "last_seen", a->last_seen_ms);
+		bc_jout_uint(o, "applied_epoch", a->applied_epoch);
+		bc_jout_uint(o, "applied_seq", a->applied_seq);
+		bc_jout_uint(o, "fleet_bans", a->fleet_count);
+		bc_jout_uint(o, "kernel_elements", a->kernel_count);
+		bc_jout_uint(o, "repairs", a->repairs);
+	}
+	return bc_jout_print(&d);
 }
 
 /*
@@ -340,24 +386,9 @@ int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv)
 		if (level > worst)
 			worst = level;
 	}
-	if (json) {
-		printf("{\"coordinator\": {\"epoch\": %" PRIu64 ", \"seq\": %" PRIu64
-		       ", \"bans\": %" PRIu64 "},\n \"in_sync\": %s,\n \"agents\": [",
-		       ar->epoch, ar->seq, ar->total, worst == 0 ? "true" : "false");
-		for (i = 0; i < ar->n_agents; i++) {
-			const Bancluster__AgentStatus *a = ar->agents[i];
-
-			printf("%s\n  {\"id\": \"%s\", \"state\": \"%s\", \"connected\": %s, "
-			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
-			       ", \"bans\": %" PRIu64 ", \"kernel_elements\": %" PRIu64
-			       ", \"repairs\": %" PRIu64 "}",
-			       i ? "," : "", a->id, a->audit,
-			       a->connected ? "true" : "false", a->applied_epoch,
-			       a->applied_seq, a->fleet_count, a->kernel_count,
-			       a->repairs);
-		}
-		printf("%s]}\n", ar->n_agents ? "\n" : "");
-	} else {
+	if (json && audit_json(ar, worst) != 0)
+		worst = BC_EXIT_AUDIT_FAILED;
+	if (!json) {
 		printf("coordinator: epoch %" PRIu64 ", seq %" PRIu64 ", %" PRIu64
 		       " active bans\n",
 		       ar->epoch, ar->seq, ar->total);

@@ -421,9 +421,10 @@ int bc_replay_main(int argc, char **argv)
 			rc = REPLAY_EXIT_READ;
 			goto out;
 		}
-		if (r.json)
-			bc_replay_print_json(&r, v);
-		else
+		if (r.json) {
+			if (bc_replay_print_json(&r, v) != 0)
+				rc = REPLAY_EXIT_READ;
+		} else
 			bc_replay_print_text(&r, v);
 	}
 	if (fflush(stdout) != 0)

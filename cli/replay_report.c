@@ -2,12 +2,13 @@
  * replay_report.c - the report of `bancluster replay` on stdout
  * (replay_run.h): counts per kind, the policy that ran, every address
  * with its events and verdict, and the bans that would be made, as text
- * for people or as JSON (the shape of DESIGN.md; byte for byte stable,
- * scripts compare it).
+ * for people or as JSON (cli/jout.c; schema bancluster/replay, the shape
+ * of DESIGN.md and docs/replay.md; byte for byte stable, scripts
+ * compare it).
  *
  * Nothing of the log reaches the report but counts, times and addresses
  * formatted from their binary form; the file and --config names (ours)
- * are escaped anyway. Kinds print by name from common/event.h, in kind
+ * are escaped anyway (text) or go into JSON as any text does. Kinds print by name from common/event.h, in kind
  * order. Write errors are the caller's (fflush of stdout).
  */
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/jout.h"
 #include "cli/replay_run.h"
 #include "common/log.h"
 
@@ -41,121 +43,131 @@ static const char *role_name(enum bc_replay_role role)
 }
 
 /* ["a", "b"] of a list, for JSON. */
-static void print_json_list(const struct bc_addr_list *l)
+static void json_list(json_t *o, const char *key, const struct bc_addr_list *l)
 {
+	json_t *arr = bc_jout_arr(o, key);
 	char a[BC_ADDR_STRLEN];
 	size_t i;
 
-	printf("[");
 	for (i = 0; l != NULL && i < l->n; i++)
-		printf("%s\"%s\"", i ? ", " : "",
-		       bc_addr_format(&l->v[i], a, sizeof(a)));
-	printf("]");
+		bc_jout_push_str(arr, bc_addr_format(&l->v[i], a, sizeof(a)));
+}
+
+/* {"auth_fail": N, ...}: a count per kind, in kind order. */
+static void json_counts(json_t *o, const char *key, const uint64_t *n)
+{
+	json_t *c = bc_jout_obj(o, key);
+	int k;
+
+	for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
+		bc_jout_uint(c, bc_kind_name((enum bc_kind)k), n[k]);
 }
 
 /* {"auth_fail": 1, ...}: every kind's weight, in kind order. */
-static void print_json_weights(const struct bc_policy_cfg *c)
+static void json_weights(json_t *o, const struct bc_policy_cfg *c)
 {
+	json_t *w = bc_jout_obj(o, "weights");
 	int k;
 
-	printf("{");
 	for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
-		printf("%s\"%s\": %g", k > BC_KIND_FIRST ? ", " : "",
-		       bc_kind_name(k), c->weight[k]);
-	printf("}");
+		bc_jout_num(w, bc_kind_name(k), c->weight[k]);
 }
 
-static void print_json_policy(const struct bc_replay *r)
+static void json_policy(json_t *d, const struct bc_replay *r)
 {
 	const struct bc_policy_cfg *c = &r->cfg;
-	char file[1024];
+	json_t *p = bc_jout_obj(d, "policy"), *arr;
+	char a[BC_ADDR_STRLEN];
+	size_t i;
 
 	if (r->site.role == BC_REPLAY_DEFAULT) {
-		/* the exact text of every replay before --config */
-		printf(" \"policy\": {\"maxretry\": %g, \"findtime_s\": %lld, "
-		       "\"bantime_s\": %lld, \"ipv6_prefix\": %u, \"weights\": ",
-		       c->maxretry, (long long)(c->findtime_ms / 1000),
-		       (long long)r->site.bantime_s, c->ipv6_prefix);
-		print_json_weights(c);
-		printf(", \"allow\": [\"127.0.0.0/8\", \"::1\"]},\n");
+		bc_jout_num(p, "maxretry", c->maxretry);
+		bc_jout_int(p, "findtime_s", c->findtime_ms / 1000);
+		bc_jout_int(p, "bantime_s", r->site.bantime_s);
+		bc_jout_uint(p, "ipv6_prefix", c->ipv6_prefix);
+		json_weights(p, c);
+		arr = bc_jout_arr(p, "allow");
+		bc_jout_push_str(arr, "127.0.0.0/8");
+		bc_jout_push_str(arr, "::1");
 		return;
 	}
-	bc_json_escape(file, sizeof(file), r->site.path, strlen(r->site.path));
-	printf(" \"policy\": {\"config\": \"%s\", \"role\": \"%s\", "
-	       "\"maxretry\": %g, \"findtime_s\": %lld, \"bantime_s\": %lld, "
-	       "\"bantime_factor\": %g, \"bantime_max_s\": %lld, "
-	       "\"recidive_window_s\": %lld, \"ipv6_prefix\": %u, "
-	       "\"min_hosts\": %u, \"max_tracked\": %zu, \"weights\": ",
-	       file, role_name(r->site.role), c->maxretry,
-	       (long long)(c->findtime_ms / 1000), (long long)r->site.bantime_s,
-	       r->site.factor, (long long)r->site.bantime_max_s,
-	       (long long)(r->site.recidive_ms / 1000), c->ipv6_prefix,
-	       r->site.min_hosts, c->max_tracked);
-	print_json_weights(c);
-	printf(", \"allow\": ");
-	print_json_list(r->site.allow);
-	printf(", \"nat64_prefixes\": [\"%s\"%s", BC_ADDR_NAT64_WKP,
-	       r->site.nat64 != NULL && r->site.nat64->n ? ", " : "");
-	if (r->site.nat64 != NULL && r->site.nat64->n) {
-		char a[BC_ADDR_STRLEN];
-		size_t i;
-
-		for (i = 0; i < r->site.nat64->n; i++)
-			printf("%s\"%s\"", i ? ", " : "",
-			       bc_addr_format(&r->site.nat64->v[i], a, sizeof(a)));
-	}
-	printf("]},\n");
+	bc_jout_str(p, "config", r->site.path);
+	bc_jout_str(p, "role", role_name(r->site.role));
+	bc_jout_num(p, "maxretry", c->maxretry);
+	bc_jout_int(p, "findtime_s", c->findtime_ms / 1000);
+	bc_jout_int(p, "bantime_s", r->site.bantime_s);
+	bc_jout_num(p, "bantime_factor", r->site.factor);
+	bc_jout_int(p, "bantime_max_s", r->site.bantime_max_s);
+	bc_jout_int(p, "recidive_window_s", r->site.recidive_ms / 1000);
+	bc_jout_uint(p, "ipv6_prefix", c->ipv6_prefix);
+	bc_jout_uint(p, "min_hosts", r->site.min_hosts);
+	bc_jout_uint(p, "max_tracked", c->max_tracked);
+	json_weights(p, c);
+	json_list(p, "allow", r->site.allow);
+	arr = bc_jout_arr(p, "nat64_prefixes");
+	bc_jout_push_str(arr, BC_ADDR_NAT64_WKP);
+	for (i = 0; r->site.nat64 != NULL && i < r->site.nat64->n; i++)
+		bc_jout_push_str(arr, bc_addr_format(&r->site.nat64->v[i], a, sizeof(a)));
 }
 
-void bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v)
+/*
+ * The document is streamed (jout.h): one address object at a time, so
+ * a million addresses never make a million objects in memory.
+ */
+int bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v)
 {
-	char file[512], a[BC_ADDR_STRLEN], t1[32], t2[32];
+	struct bc_jout_stream st;
+	json_t *d = bc_jout_new("replay", BC_REPLAY_JSON_VERSION), *o;
 	size_t i;
-	int k;
 
-	bc_json_escape(file, sizeof(file), r->path, strlen(r->path));
-	printf("{\"file\": \"%s\", \"format\": \"%s\",\n", file,
-	       bc_format_name(r->fmt));
-	printf(" \"lines\": %" PRIu64 ", \"matched\": %" PRIu64
-	       ", \"ignored\": %" PRIu64 ", \"malformed\": %" PRIu64 ",\n",
-	       r->lines, r->matched, r->ignored, r->malformed);
-	printf(" \"events\": {");
-	for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
-		printf("%s\"%s\": %" PRIu64, k > BC_KIND_FIRST ? ", " : "",
-		       bc_kind_name((enum bc_kind)k), r->events[k]);
-	printf("},\n");
-	print_json_policy(r);
-	printf(" \"addresses\": [");
+	bc_jout_str(d, "file", r->path);
+	bc_jout_str(d, "format", bc_format_name(r->fmt));
+	bc_jout_uint(d, "lines", r->lines);
+	bc_jout_uint(d, "matched", r->matched);
+	bc_jout_uint(d, "ignored", r->ignored);
+	bc_jout_uint(d, "malformed", r->malformed);
+	json_counts(d, "events", r->events);
+	json_policy(d, r);
+	bc_jout_stream_open(&st, &d);
+	bc_jout_stream_array(&st, "addresses");
 	for (i = 0; i < r->addrs.n; i++) {
 		const struct bc_replay_rec *x = v[i];
 		const struct bc_replay_key *g = bc_replay_key_of(r, x);
 		int ban = !x->allowed && g != NULL && g->bans > 0;
 
-		printf("%s\n  {\"address\": \"%s\", \"events\": {", i ? "," : "",
-		       bc_addr_format(&x->addr, a, sizeof(a)));
-		for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
-			printf("%s\"%s\": %" PRIu64, k > BC_KIND_FIRST ? ", " : "",
-			       bc_kind_name((enum bc_kind)k), x->n[k]);
-		printf("}, \"allowed\": %s, \"would_ban\": %s",
-		       x->allowed ? "true" : "false", ban ? "true" : "false");
-		if (ban)
-			printf(", \"ban_prefix\": \"%s\", \"bans\": %u",
-			       bc_addr_format(&g->addr, a, sizeof(a)), g->bans);
-		printf("}");
+		o = json_object();
+		if (o == NULL)
+			bc_fatal(1, "--json: out of memory");
+		bc_jout_addr(o, "address", &x->addr);
+		json_counts(o, "events", x->n);
+		bc_jout_bool(o, "allowed", x->allowed);
+		bc_jout_bool(o, "would_ban", ban);
+		if (ban) {
+			bc_jout_addr(o, "ban_prefix", &g->addr);
+			bc_jout_uint(o, "bans", g->bans);
+		}
+		bc_jout_stream_push(&st, &o);
 	}
-	printf("%s],\n \"bans\": [", r->addrs.n ? "\n " : "");
-	for (i = 0; i < r->nbans; i++)
-		printf("%s\n  {\"prefix\": \"%s\", \"time\": \"%s\", \"time_ms\": %" PRId64
-		       ", \"until\": \"%s\", \"score\": %g}",
-		       i ? "," : "", bc_addr_format(&r->bans[i].prefix, a, sizeof(a)),
-		       fmt_time(r->bans[i].at, t1, sizeof(t1)), r->bans[i].at,
-		       fmt_time(r->bans[i].until, t2, sizeof(t2)),
-		       r->bans[i].score);
-	printf("%s],\n \"untracked_events\": %" PRIu64, r->nbans ? "\n " : "",
-	       r->untracked);
+	bc_jout_stream_array_close(&st);
+	bc_jout_stream_array(&st, "bans");
+	for (i = 0; i < r->nbans; i++) {
+		o = json_object();
+		if (o == NULL)
+			bc_fatal(1, "--json: out of memory");
+		bc_jout_addr(o, "address", &r->bans[i].prefix);
+		bc_jout_time(o, "time", r->bans[i].at);
+		bc_jout_time(o, "expires", r->bans[i].until);
+		bc_jout_num(o, "score", r->bans[i].score);
+		bc_jout_stream_push(&st, &o);
+	}
+	bc_jout_stream_array_close(&st);
+	o = json_object();
+	if (o == NULL)
+		bc_fatal(1, "--json: out of memory");
+	bc_jout_uint(o, "untracked_events", r->untracked);
 	if (r->site.role != BC_REPLAY_DEFAULT)
-		printf(", \"bans_refused_by_allow\": %" PRIu64, r->refused);
-	printf("}\n");
+		bc_jout_uint(o, "bans_refused_by_allow", r->refused);
+	return bc_jout_stream_close(&st, &o);
 }
 
 /* "127.0.0.0/8, ::1" (at most REPLAY_TEXT_LIST_MAX entries, then "+N"). */

@@ -132,7 +132,10 @@ void bc_replay_site_free(struct bc_replay_site *s);
 /* ---- replay_report.c ------------------------------------------------ */
 
 /* The report on stdout; v is bc_replay_table_sorted(&r->addrs). */
-void bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v);
+/* bancluster/replay's schema_version (docs/replay.md#json) */
+#define BC_REPLAY_JSON_VERSION 2
+/* 0, or -1 when stdout could not be written (said on stderr) */
+int bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v);
 void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v);
 
 #endif

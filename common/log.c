@@ -110,9 +110,7 @@ char *bc_printable(char *dst, size_t dstlen, const char *src, size_t len)
 	return escape(dst, dstlen, src, len, -1);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), 0 when there is none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t bc_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t len, i;
@@ -168,7 +166,7 @@ char *bc_json_escape_as(char *dst, size_t dstlen, const char *src,
 		} else if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
 			snprintf(e, sizeof(e), "\\u%04x", c);
 			ol = 6;
-		} else if ((used = utf8_seq(p + i, len - i)) > 0) {
+		} else if ((used = bc_utf8_seq(p + i, len - i)) > 0) {
 			out = src + i; /* printable ASCII or one whole character */
 			ol = used;
 		} else {

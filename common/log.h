@@ -61,6 +61,14 @@ enum bc_json_style { BC_JSON_UHEX, BC_JSON_SHORT };
 char *bc_json_escape_as(char *dst, size_t dstlen, const char *src,
 			size_t len, enum bc_json_style style);
 
+/*
+ * Length of the well-formed UTF-8 sequence at s (n > 0 bytes available;
+ * RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF),
+ * 1 for an ASCII byte, 0 when none starts there. The one UTF-8 check of
+ * the escapers above and of the CLI's JSON output (cli/jout.c).
+ */
+size_t bc_utf8_seq(const unsigned char *s, size_t n);
+
 /* bc_json_escape_as(..., BC_JSON_UHEX) */
 char *bc_json_escape(char *dst, size_t dstlen, const char *src, size_t len);
 

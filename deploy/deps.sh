@@ -12,7 +12,7 @@
 set -eu
 PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
  libsodium-dev libnftnl-dev libmnl-dev libinih-dev libsqlite3-dev libssl-dev
- libsystemd-dev libcurl4-openssl-dev nftables iproute2 sqlite3 clang libclang-rt-14-dev openssl
+ libsystemd-dev libcurl4-openssl-dev libjansson-dev nftables iproute2 sqlite3 clang libclang-rt-14-dev openssl
  swaks libnet-ssleay-perl procps psmisc python3 postfix dovecot-core
  libsasl2-modules socat netcat-openbsd util-linux systemd systemd-journal-remote
  ca-certificates curl prometheus groff-base"

@@ -37,13 +37,23 @@ check() {
 	shift
 	if "$@"; then ok "$n"; else nok "$n"; fi
 }
+# jcheck_of FILE ID PORT: that check of a --json output as compact JSON
+# (one line, "key":value, UTF-8 as is), or nothing.
+jcheck_of() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d.get("checks", []):
+    if c["id"] == sys.argv[2] and c["port"] == int(sys.argv[3]):
+        print(json.dumps(c, separators=(",", ":"), ensure_ascii=False))
+        break' "$1" "$2" "$3" 2>/dev/null
+}
 # jres FILE ID PORT: the result field of that check in a --json output.
 jres() {
-	grep "\"id\":\"$2\",[^}]*\"port\":$3," "$1" | head -1 |
-		sed -n 's/.*"result":"\([a-z]*\)".*/\1/p'
+	jcheck_of "$1" "$2" "$3" | sed -n 's/.*"result":"\([a-z]*\)".*/\1/p'
 }
 # jhas FILE ID PORT TEXT: the check's line contains TEXT.
-jhas() { grep "\"id\":\"$2\",[^}]*\"port\":$3," "$1" | grep -qF -- "$4"; }
+jhas() { jcheck_of "$1" "$2" "$3" | grep -qF -- "$4"; }
 # expect FILE ID PORT RESULT: a named case.
 expect() {
 	got=$(jres "$1" "$2" "$3")
@@ -288,6 +298,6 @@ audit "$LAB_WEAK" --ports 587 --ban-test auth --attempts 5 --timeout 2 \
 expect "$W/ban2.json" ban.auth 587 pass "simulated nftables ban"
 check "simulated ban: seen as a firewall drop at attempt 2 or 3" sh -c \
 	"grep -q 'ban.auth.*attempt [23] of 5: connect timed out' '$W/ban2.json'"
-grep '"ban.auth"' "$W/ban2.json" | sed 's/^/# /'
+jcheck_of "$W/ban2.json" ban.auth 587 | sed 's/^/# /'
 
 [ "$fails" -eq 0 ]

@@ -9,7 +9,7 @@
 #     libbc_coord.a or libbc_cli.a in the agent, none of libbc_agent.a,
 #     libbc_cli.a or libbc_logparse.a in the coordinator (each program's
 #     own library must show up in it, so nm is known to work on it);
-#   - the agent links no SQLite (ldd);
+#   - the agent links no SQLite (ldd); only the CLI links jansson;
 #   - a crossing is a link error: a file that calls bc_fw_apply, compiled
 #     and linked by the very commands make uses for the coordinator's
 #     main.o and binary (make -n -B), fails with "undefined reference to
@@ -68,6 +68,13 @@ check "ldd bancluster-agent: no libsqlite3${bad:+ (got: $(echo $bad))}" [ -z "$b
 # the same ldd reading sees what each program does link
 bad=$(ldd_has "$AGENT" '^libnftnl\.')
 check "ldd bancluster-agent: libnftnl (the check can see a library)" [ -n "$bad" ]
+# jansson (--json) is the CLI's alone
+for f in "$AGENT" "$COORD"; do
+	bad=$(ldd_has "$f" '^libjansson\.')
+	check "ldd $(basename "$f"): no libjansson${bad:+ (got: $(echo $bad))}" [ -z "$bad" ]
+done
+bad=$(ldd_has "$CLI" '^libjansson\.')
+check "ldd bancluster: libjansson (its --json)" [ -n "$bad" ]
 
 # --- no program holds another role's objects --------------------------
 # no_objects PROG NAME OWN-LIB OTHER-LIB...: no global symbol of the

@@ -186,7 +186,13 @@ if readelf -d "$B/bancluster-agent" 2>/dev/null | grep -q 'NEEDED.*libasan'; the
 else
 	check "bancluster-agent does not depend on libcurl4 (no HTTP in the agent)" \
 		sh -c 'case "$1" in *libcurl*) exit 1 ;; esac' - "$deps"
+	check "bancluster-agent does not depend on libjansson4 (JSON is the CLI's)" \
+		sh -c 'case "$1" in *libjansson*) exit 1 ;; esac' - "$deps"
+	check "bancluster-coordinator does not depend on libjansson4 (JSON is the CLI's)" \
+		sh -c 'case "$1" in *libjansson*) exit 1 ;; esac' - "$(field "$deb_bancluster_coordinator" Depends)"
 fi
+check "bancluster (the CLI) depends on libjansson4 (--json)" \
+	sh -c 'case "$1" in *libjansson4*) ;; *) exit 1 ;; esac' - "$(field "$deb_bancluster" Depends)"
 deps=$(field "$deb_bancluster_coordinator" Depends)
 check "bancluster-coordinator depends on libsqlite3-0, libcurl4, adduser, bancluster (= $ver)" \
 	sh -c 'for l in libsqlite3-0 libcurl4 adduser "bancluster (= $2)"; do

@@ -110,7 +110,7 @@ static const char *addr_obj(const char *addr)
 {
 	char key[96];
 
-	snprintf(key, sizeof(key), "{\"address\": \"%s\",", addr);
+	snprintf(key, sizeof(key), "{\"address\": \"%s\", \"events\": {", addr);
 	return strstr(out, key);
 }
 
@@ -203,8 +203,8 @@ static void test_addresses(const char *path)
 	CHECK(rc == 0, "addresses: exit 0 (%d)", rc);
 	CHECK(strstr(out, "\"lines\": 34, \"matched\": 22, \"ignored\": 0, \"malformed\": 12") != NULL,
 	      "addresses: 12 lines with unusable addresses are malformed");
-	CHECK(count(out, "{\"address\": ") == 7,
-	      "addresses: 7 addresses listed (%zu)", count(out, "{\"address\": "));
+	CHECK(count(out, "\", \"events\": {") == 7,
+	      "addresses: 7 addresses listed (%zu)", count(out, "\", \"events\": {"));
 	CHECK(verdict("192.0.2.20", "\"auth_fail\": 5") &&
 		      verdict("192.0.2.20", "\"ban_prefix\": \"192.0.2.20\""),
 	      "::ffff:192.0.2.20 is 192.0.2.20, banned as itself");
@@ -260,8 +260,8 @@ static void test_limit(const char *path)
 	fclose(f);
 	rc = run(5, argv);
 	CHECK(rc == 0, "limit: exit 0 (%d)", rc);
-	CHECK(count(out, "{\"address\": ") == 3,
-	      "limit: exactly 3 addresses listed (%zu)", count(out, "{\"address\": "));
+	CHECK(count(out, "\", \"events\": {") == 3,
+	      "limit: exactly 3 addresses listed (%zu)", count(out, "\", \"events\": {"));
 	CHECK(addr_obj("192.0.2.101") && addr_obj("192.0.2.103") &&
 		      !addr_obj("192.0.2.104"),
 	      "limit: the first 3 addresses are the ones listed");
@@ -269,9 +269,9 @@ static void test_limit(const char *path)
 	      "limit: 12 events of unlisted addresses");
 	CHECK(strstr(out, "\"events\": {\"auth_fail\": 15,") != NULL,
 	      "limit: every event counted");
-	CHECK(strstr(out, "{\"prefix\": \"192.0.2.106\"") != NULL &&
-		      strstr(out, "{\"prefix\": \"2001:db8:7:7::/64\"") != NULL &&
-		      count(out, "{\"prefix\": ") == 2,
+	CHECK(strstr(out, "{\"address\": \"192.0.2.106\", \"time\": ") != NULL &&
+		      strstr(out, "{\"address\": \"2001:db8:7:7::/64\", \"time\": ") != NULL &&
+		      count(out, "\"time_ms\": ") == 2,
 	      "limit: unlisted addresses still reach the policy: 2 bans");
 	rc = run(3, argt);
 	CHECK(rc == 0 && strstr(out, "12 events of addresses past the first 3 are in the counts and the bans above, but not listed\n") != NULL &&
@@ -344,11 +344,11 @@ static void test_config_coordinator(const char *dir, const char *path)
 	CHECK(strstr(out, "\"allow\": [\"127.0.0.0/8\", \"192.0.2.64/27\", \"2001:db8:5:5::99\"], "
 			  "\"nat64_prefixes\": [\"64:ff9b::/96\", \"2001:db8:64::/96\"]}") != NULL,
 	      "coordinator.ini: allow (with allow_file) and nat64_prefixes in the report");
-	CHECK(strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T12:01:00Z\", "
-			  "\"time_ms\": 1704888060000, \"until\": \"2024-01-10T13:01:00Z\", \"score\": 3}") != NULL,
+	CHECK(strstr(out, "{\"address\": \"192.0.2.40\", \"time\": \"2024-01-10T12:01:00.000Z\", "
+			  "\"time_ms\": 1704888060000, \"expires\": \"2024-01-10T13:01:00.000Z\", \"expires_ms\": 1704891660000, \"score\": 3}") != NULL,
 	      "coordinator.ini: maxretry 3 bans at the 3rd event, for bantime 1h");
-	CHECK(strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T14:01:00Z\", "
-			  "\"time_ms\": 1704895260000, \"until\": \"2024-01-10T17:01:00Z\", \"score\": 3}") != NULL,
+	CHECK(strstr(out, "{\"address\": \"192.0.2.40\", \"time\": \"2024-01-10T14:01:00.000Z\", "
+			  "\"time_ms\": 1704895260000, \"expires\": \"2024-01-10T17:01:00.000Z\", \"expires_ms\": 1704906060000, \"score\": 3}") != NULL,
 	      "coordinator.ini: the repeat is banned 1h x bantime_factor 3");
 	CHECK(verdict("192.0.2.70", "\"allowed\": true") &&
 		      verdict("192.0.2.70", "\"would_ban\": false"),
@@ -362,7 +362,7 @@ static void test_config_coordinator(const char *dir, const char *path)
 		      strstr(out, "\"bans_refused_by_allow\": 1}") != NULL &&
 		      strstr(out, "2001:db8:5:5::/64") == NULL,
 	      "coordinator.ini: no rule ban of a /64 that holds an allowed address");
-	CHECK(count(out, "{\"prefix\": ") == 3, "coordinator.ini: 3 bans in all");
+	CHECK(count(out, "\"time_ms\": ") == 3, "coordinator.ini: 3 bans in all");
 
 	rc = run(3, argt);
 	CHECK(rc == 0 && strstr(out, "coordinator.ini (coordinator [policy]): maxretry 3 in 10m, "
@@ -431,15 +431,15 @@ static void test_config_agent(const char *dir, const char *path)
 			  "\"bantime_s\": 1800, \"bantime_factor\": 1, \"bantime_max_s\": 1800, "
 			  "\"recidive_window_s\": 0, \"ipv6_prefix\": 64") != NULL,
 	      "agent.ini: its [local] policy in the report");
-	CHECK(strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T12:00:30Z\", "
-			  "\"time_ms\": 1704888030000, \"until\": \"2024-01-10T12:30:30Z\", \"score\": 2}") != NULL &&
-		      strstr(out, "{\"prefix\": \"192.0.2.40\", \"time\": \"2024-01-10T13:00:30Z\", "
-				  "\"time_ms\": 1704891630000, \"until\": \"2024-01-10T13:30:30Z\", \"score\": 2}") != NULL,
+	CHECK(strstr(out, "{\"address\": \"192.0.2.40\", \"time\": \"2024-01-10T12:00:30.000Z\", "
+			  "\"time_ms\": 1704888030000, \"expires\": \"2024-01-10T12:30:30.000Z\", \"expires_ms\": 1704889830000, \"score\": 2}") != NULL &&
+		      strstr(out, "{\"address\": \"192.0.2.40\", \"time\": \"2024-01-10T13:00:30.000Z\", "
+			  "\"time_ms\": 1704891630000, \"expires\": \"2024-01-10T13:30:30.000Z\", \"expires_ms\": 1704893430000, \"score\": 2}") != NULL,
 	      "agent.ini: maxretry 2, bantime 30m, no escalation");
 	CHECK(verdict("192.0.2.70", "\"allowed\": true"), "agent.ini: [local] allow");
 	CHECK(verdict("2001:db8:64::c000:207", "\"would_ban\": false") &&
-		      strstr(out, "{\"prefix\": \"2001:db8:5:5::/64\"") != NULL &&
-		      count(out, "{\"prefix\": ") == 3,
+		      strstr(out, "{\"address\": \"2001:db8:5:5::/64\", \"time\": ") != NULL &&
+		      count(out, "\"time_ms\": ") == 3,
 	      "agent.ini: [local] nat64_prefixes per /128, other IPv6 per /64");
 	unlink(ini);
 }
@@ -595,6 +595,9 @@ int main(void)
 
 	rc = run(3, a_json);
 	CHECK(rc == 0, "replay --json exits 0 (%d)", rc);
+	CHECK(strncmp(out, "{\"schema\": \"bancluster/replay\", \"schema_version\": 2, \"file\": \"", 62) == 0 &&
+		      strchr(out, '\n') == out + strlen(out) - 1,
+	      "replay --json: one line, starting with schema bancluster/replay, version 2");
 	CHECK(strstr(out, "\"lines\": 61, \"matched\": 60, \"ignored\": 1, \"malformed\": 0") != NULL,
 	      "line counts");
 	CHECK(strstr(out, "\"events\": {\"auth_fail\": 37, \"sender_violation\": 2, \"auth_abort\": 20, \"auth_success\": 1}") != NULL,
@@ -622,8 +625,8 @@ int main(void)
 		CHECK(pl && p7 && p10 && p6 && pl < p7 && p7 < p10 && p10 < p6,
 		      "addresses in a deterministic order");
 	}
-	CHECK(strstr(out, "\"prefix\": \"192.0.2.9\"") != NULL &&
-		      strstr(out, "\"prefix\": \"127.0.0.1\"") == NULL,
+	CHECK(strstr(out, "{\"address\": \"192.0.2.9\", \"time\": ") != NULL &&
+		      strstr(out, "{\"address\": \"127.0.0.1\", \"time\": ") == NULL,
 	      "bans list");
 
 	rc = run(4, a_text);
