@@ -27,13 +27,13 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wimplicit-fallthrough -Werror
 HARDEN  := -fstack-protector-strong -fPIE
-PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd libcurl
+PKGS    ?= libzmq libprotobuf-c libsodium libnftnl libmnl inih sqlite3 openssl libsystemd libcurl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # What each program links: its own libraries and nothing of another role
 # (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl).
 BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
-COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl 2>/dev/null) -lm
+COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl jansson 2>/dev/null) -lm
 AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
 CLI_LIBS   := $(shell pkg-config --libs $(BASE_PKGS) openssl libcurl 2>/dev/null) -lm
 CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
@@ -128,6 +128,11 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(ALL_LIBS)
 $(B)/tests/%: tests/tools/%.c $(L_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COMMON) $(LIBS)
+
+# etcd_probe drives the coordinator's etcd client (coordinator/etcd.h)
+$(B)/tests/etcd_probe: tests/tools/etcd_probe.c $(L_COORD) $(L_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COORD) $(L_COMMON) $(COORD_LIBS) -lpthread
 
 # test_request makes bc_keyring_add fail (as out of memory) through the wrap
 $(B)/tests/test_request: LDFLAGS += -Wl,--wrap=bc_keyring_add

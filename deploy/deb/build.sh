@@ -215,7 +215,7 @@ depends_of() {
 		echo "$d"
 	else
 		echo "build.sh: dpkg-shlibdeps unavailable or failed ($work/shlibdeps-$1.log); using the fixed Debian 12 list" >&2
-		echo "libc6 (>= 2.34), libcurl4, libinih1, libmnl0, libnftnl11, libprotobuf-c1, libsodium23, libsqlite3-0, libssl3, libsystemd0, libzmq5"
+		echo "libc6 (>= 2.34), libcurl4, libinih1, libjansson4, libmnl0, libnftnl11, libprotobuf-c1, libsodium23, libsqlite3-0, libssl3, libsystemd0, libzmq5"
 	fi
 }
 
