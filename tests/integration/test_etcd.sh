@@ -52,7 +52,17 @@ else
 	notok "three etcd members healthy within 30 s"
 	exit 1
 fi
-probe() { etcd_run "$PROBE" -e "$ETCD_EP" -c "$ETCD_CERT" -k "$ETCD_KEY" -a "$ETCD_CA" "$@"; }
+# probe ARGS: etcd_probe on the cluster; a non-zero exit without a "not ok"
+# line of its own (a sanitizer's report, a crash) is a failure too
+checked() {
+	"$@" >"$ETCD_DIR/probe.out" 2>&1
+	_rc=$?
+	cat "$ETCD_DIR/probe.out"
+	if [ "$_rc" -ne 0 ] && ! grep -q '^not ok - ' "$ETCD_DIR/probe.out"; then
+		notok "etcd_probe $* exited $_rc"
+	fi
+}
+probe() { checked etcd_run "$PROBE" -e "$ETCD_EP" -c "$ETCD_CERT" -k "$ETCD_KEY" -a "$ETCD_CA" "$@"; }
 
 probe kv
 probe lease
@@ -81,15 +91,14 @@ etcd_run python3 "$(dirname "$0")/etcd_fake.py" 23799 >/dev/null 2>&1 &
 FAKE_PID=$!
 wait_for 10 sh -c "ip netns exec $(etcd_ns 1) ss -ltnH 'sport = :23799' | grep -q ." ||
 	note "fake server not listening after 10 s"
-etcd_run "$PROBE" -e http://127.0.0.1:23799 -t 1000 -m 1048576 malformed
+checked etcd_run "$PROBE" -e http://127.0.0.1:23799 -t 1000 -m 1048576 malformed
 
 probe bench "${ETCD_BENCH:-300}"
 
 # failover: the member the client talks to, then the leader
 pids="$ETCD_EP_1=$ETCD_PID_1 $ETCD_EP_2=$ETCD_PID_2 $ETCD_EP_3=$ETCD_PID_3"
 # shellcheck disable=SC2086
-out=$(probe failover 3000 $pids)
-echo "$out"
+probe failover 3000 $pids
 restart_killed() {
 	for i in 1 2 3; do
 		eval "p=\$ETCD_PID_$i"

@@ -297,7 +297,7 @@ static void scen_watch(struct bc_etcd *e)
 	bool order = true;
 
 	for (int i = 0; i < 5; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "w%d", i);
 		key(k[i], sizeof(k[i]), name);
