@@ -294,13 +294,16 @@ static enum attempt attempt(struct bc_etcd *e, const char *path, const char *bod
 		a = A_FAIL;
 	} else if (rc != CURLE_OK) {
 		curl_off_t up = 0;
-		long req = 0;
 
+		/* a write whose body went out and then got no answer (timeout,
+		 * connection reset, empty reply) may have been applied; one that
+		 * never connected was not (curl resends on a fresh connection
+		 * by itself when a kept-alive one turns out dead) */
 		curl_easy_getinfo(e->h, CURLINFO_SIZE_UPLOAD_T, &up);
-		curl_easy_getinfo(e->h, CURLINFO_REQUEST_SIZE, &req);
-		if (!idempotent && (up > 0 || req > 0) && rc == CURLE_OPERATION_TIMEDOUT) {
-			bc_etcd_err(err, errlen, "etcd %s: write not answered within %d ms (outcome unknown): %.100s",
-				    ep, (int)left_ms, cerr[0] ? cerr : curl_easy_strerror(rc));
+		if (!idempotent && up > 0 && rc != CURLE_COULDNT_CONNECT &&
+		    rc != CURLE_COULDNT_RESOLVE_HOST) {
+			bc_etcd_err(err, errlen, "etcd %s: write not answered (outcome unknown): %.120s",
+				    ep, cerr[0] ? cerr : curl_easy_strerror(rc));
 			e->unknown = true;
 			a = A_FAIL;
 		} else {
@@ -314,8 +317,16 @@ static enum attempt attempt(struct bc_etcd *e, const char *path, const char *bod
 			int code;
 
 			answer_error(ep, http, &s, &code, err, errlen);
-			/* 14 Unavailable: no leader, leader changed, timed out */
-			a = code == 14 || http == 503 ? A_NEXT : A_FAIL;
+			/* 14 Unavailable (HTTP 503): no leader, leader changed:
+			 * the next member may answer. But "request timed out"
+			 * (also 14) means a write was proposed and may yet apply */
+			if (code != 14 && http != 503)
+				a = A_FAIL;
+			else if (!idempotent && strstr(err, "timed out")) {
+				e->unknown = true;
+				a = A_FAIL;
+			} else
+				a = A_NEXT;
 		} else {
 			json_error_t je;
 			json_t *j = s.p ? json_loadb(s.p, s.n, JSON_REJECT_DUPLICATES, &je) : NULL;
@@ -353,7 +364,9 @@ int bc_etcd_rpc(struct bc_etcd *e, const char *path, json_t *req, bool idempoten
 		int64_t left = deadline - bc_mono_ms();
 		enum attempt a;
 
-		if (left <= 0) {
+		/* no retry on a sliver of time: it would end as a timeout
+		 * (of unknown outcome for a write) hiding the real failure */
+		if (left <= 0 || (tried > 0 && left < ETCD_RETRY_MIN_MS)) {
 			if (tried == 0)
 				bc_etcd_err(err, errlen, "etcd: deadline passed");
 			break; /* err holds the last endpoint's failure */

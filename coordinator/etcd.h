@@ -13,9 +13,10 @@
  * answer within attempt_ms, or an "unavailable" answer (gRPC code 14: no
  * leader, leader changed, request timed out) it tries the next endpoint
  * until the call's deadline (timeout_ms). Except a write (put, delete,
- * txn) whose request was sent and not answered within attempt_ms: it is
- * not resent, the call fails at once with bc_etcd_outcome_unknown() true
- * (err says so): it may or may not have been applied. etcd 3.4 answers a
+ * txn) whose request was sent and then not answered (attempt_ms passed,
+ * the connection broke, or etcd said "request timed out"): it is not
+ * resent, the call fails at once with bc_etcd_outcome_unknown() true (err
+ * says so): it may or may not have been applied. etcd 3.4 answers a
  * proposal that a follower forwarded to a leader that then died only
  * after its own request timeout (about 5 s), so attempt_ms is what bounds
  * a write's wait across a leader's death; the caller decides whether to
@@ -206,7 +207,8 @@ enum bc_etcd_watch_end {
  * for each event until fn returns non-zero, *cancel (may be NULL) becomes
  * non-zero (seen within about a second, from any thread), or an error.
  * *next_rev: the revision to watch from to miss nothing (the last event's
- * mod revision + 1; start_rev while nothing came); *compact_rev (may be
+ * mod revision + 1; while nothing came, start_rev, or when start_rev was
+ * 0 the revision after the one etcd started the watch at); *compact_rev (may be
  * NULL): etcd's compaction revision when COMPACTED. */
 enum bc_etcd_watch_end bc_etcd_watch(struct bc_etcd *e, const void *prefix, size_t prefix_len,
 				     int64_t start_rev, bc_etcd_watch_fn fn, void *arg,

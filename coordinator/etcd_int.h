@@ -12,6 +12,7 @@
 #include "coordinator/etcd.h"
 
 #define ETCD_RETRY_PAUSE_MS 50 /* pause after every endpoint failed once */
+#define ETCD_RETRY_MIN_MS 100  /* no retry with less time than this left */
 
 struct bc_etcd {
 	char ep[BC_ETCD_ENDPOINTS_MAX][BC_ETCD_URL_MAX];

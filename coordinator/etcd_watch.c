@@ -135,8 +135,14 @@ static int message(struct wstate *w, const char *p, size_t n)
 		json_decref(j);
 		return -1;
 	}
-	if (b)
+	if (b) {
+		int64_t hrev;
+
 		w->created = true;
+		/* from now: the first revision not in the header's snapshot */
+		if (w->next_rev <= 0 && bc_etcd_header_rev(r, &hrev) == 0 && hrev > 0)
+			w->next_rev = hrev + 1;
+	}
 	if (bc_etcd_j_bool(r, "canceled", &b) < 0 || bc_etcd_j_i64(r, "compact_revision", &w->compact_rev) < 0) {
 		fail(w, BC_ETCD_WATCH_ERROR, "malformed watch message (canceled)");
 		json_decref(j);

@@ -33,6 +33,8 @@ UNARY = {
     "err500": (500, b'{"error":"x","message":"boom\\u001b[31m\\nsecond line","code":2}'),
     "kvtypes": (200, ('{' + HDR + ',"kvs":[{"key":"YQ==","mod_revision":{"x":1},"version":"1"}],"count":"1"}').encode()),
     "dup": (200, ('{' + HDR + ',' + HDR + '}').encode()),
+    "tmo": (503, b'{"error":"etcdserver: request timed out","message":"etcdserver: request timed out","code":14}'),
+    "noleader": (503, b'{"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14}'),
     "txnmismatch": (200, ('{' + HDR + ',"succeeded":true,"responses":[{"response_put":{}}]}').encode()),
 }
 
@@ -84,6 +86,9 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 self.wfile.flush()
                 time.sleep(0.05)
+            self.close_connection = True
+            return None
+        if m == "drop":  # read the request, close without an answer
             self.close_connection = True
             return None
         if m == "slow":

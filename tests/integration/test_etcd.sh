@@ -76,6 +76,15 @@ case "$out" in
 *) [ "$rc" -ne 0 ] && ok "put without a client certificate refused: $out" ||
 	notok "put without a client certificate: exit $rc: $out" ;;
 esac
+out=$(etcd_run "$PROBE" -e "$ETCD_EP" -a "$ETCD_CA" -t 2000 status 2>&1)
+rc=$?
+# (the TLS alert or the closed connection, whichever curl sees first)
+case "$out" in
+*leader*) notok "status without a client certificate answered: $out" ;;
+*"etcd_probe: etcd https://"*) [ "$rc" -ne 0 ] && ok "status without a client certificate refused by every member: $out" ||
+	notok "status without a client certificate: exit $rc: $out" ;;
+*) notok "status without a client certificate: exit $rc: $out" ;;
+esac
 # and the client checks the server against the CA it was given
 out=$(etcd_run "$PROBE" -e "$ETCD_EP_1" -c "$ETCD_CERT" -k "$ETCD_KEY" -a "$ETCD_DIR/pki/client.pem" \
 	-t 2000 put /hx/wrongca x 2>&1)
@@ -91,7 +100,7 @@ etcd_run python3 "$(dirname "$0")/etcd_fake.py" 23799 >/dev/null 2>&1 &
 FAKE_PID=$!
 wait_for 10 sh -c "ip netns exec $(etcd_ns 1) ss -ltnH 'sport = :23799' | grep -q ." ||
 	note "fake server not listening after 10 s"
-checked etcd_run "$PROBE" -e http://127.0.0.1:23799 -t 1000 -m 1048576 malformed
+checked etcd_run "$PROBE" -e http://127.0.0.1:23799,http://127.0.0.1:23799 -t 1000 -m 1048576 malformed
 
 probe bench "${ETCD_BENCH:-300}"
 

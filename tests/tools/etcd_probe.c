@@ -338,6 +338,14 @@ static void scen_watch(struct bc_etcd *e)
 		pthread_join(th, NULL);
 		OK(end == BC_ETCD_WATCH_STOPPED && s.n == 0 && took < 2500,
 		   "idle watch canceled from another thread: stopped in %" PRId64 " ms", took);
+		struct bc_etcd_range r;
+		int rc = bc_etcd_get(e, pfx, strlen(pfx), true, 0, 0, &r, err, sizeof(err));
+
+		OK(rc == 0 && next == r.revision + 1,
+		   "watch from now: next_rev %" PRId64 " is the store's revision %" PRId64 " + 1", next,
+		   rc == 0 ? r.revision : -1);
+		if (rc == 0)
+			bc_etcd_range_free(&r);
 	}
 	/* compaction: watching from a compacted revision */
 	{
@@ -571,6 +579,25 @@ static void scen_malformed(struct bc_etcd *e)
 		int rc = bc_etcd_status(e, &st, err, sizeof(err));
 
 		OK(rc < 0 && strstr(err, "malformed reply"), "status reply with wrong types: %s", err);
+	}
+	/* writes that may have been applied are never resent; reads are */
+	{
+		static const struct { const char *mode; bool unknown; const char *want; } wr[] = {
+			{"drop", true, "outcome unknown"},
+			{"tmo", true, "request timed out"},
+			{"noleader", false, "no leader"},
+		};
+
+		for (size_t i = 0; i < sizeof(wr) / sizeof(wr[0]); i++) {
+			int64_t t0 = bc_mono_ms();
+			int rc = bc_etcd_put(e, wr[i].mode, strlen(wr[i].mode), "x", 1, 0, NULL, err, sizeof(err));
+
+			OK(rc < 0 && bc_etcd_outcome_unknown(e) == wr[i].unknown && strstr(err, wr[i].want),
+			   "put answered \"%s\": error, outcome %s, in %" PRId64 " ms: %s", wr[i].mode,
+			   bc_etcd_outcome_unknown(e) ? "unknown" : "known (not applied)", bc_mono_ms() - t0, err);
+		}
+		bad_get(e, "drop", "Empty reply");
+		OK(!bc_etcd_outcome_unknown(e), "a read that got no answer is not of unknown outcome");
 	}
 }
 
