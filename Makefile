@@ -199,7 +199,7 @@ FUZZ_SECONDS ?= 20
 FZ      := build-fuzz
 FZFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -I$(FZ) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FZ_PARSE := $(wildcard logparse/*.c) common/addr.c common/event.c
-FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply
+FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply etcd
 
 $(FZ)/proto/bancluster.pb-c.c: proto/bancluster.proto
 	@mkdir -p $(FZ)/proto
@@ -218,6 +218,10 @@ $(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c conf/agent.c $(FZ)/p
 $(FZ)/fuzz_smtp_reply: tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c cli/audit_smtp_int.h common/clock.c
 	@mkdir -p $(FZ)
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c common/clock.c $(shell pkg-config --libs openssl 2>/dev/null)
+
+$(FZ)/fuzz_etcd: tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c coordinator/etcd_int.h coordinator/etcd.h common/clock.c
+	@mkdir -p $(FZ)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c common/clock.c $(shell pkg-config --libs libcurl jansson libsodium 2>/dev/null)
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

@@ -54,6 +54,12 @@ json_t *bc_etcd_prefix_end(const void *key, size_t n);
 int bc_etcd_set_key(json_t *o, const void *key, size_t n, bool prefix);
 int bc_etcd_set_i64(json_t *o, const char *name, int64_t v);
 
+/* the watch's stream reader over bytes already received (as if they were
+ * the whole stream), for tests/fuzz/fuzz_etcd.c */
+enum bc_etcd_watch_end bc_etcd_watch_feed(struct bc_etcd *e, const char *buf, size_t n,
+					  int64_t start_rev, bc_etcd_watch_fn fn, void *arg,
+					  int64_t *next_rev, char *err, size_t errlen);
+
 int bc_etcd_kv_parse(const json_t *o, struct bc_etcd_kv *kv);
 void bc_etcd_kv_clear(struct bc_etcd_kv *kv);
 int bc_etcd_range_parse(const json_t *o, struct bc_etcd_range *r);

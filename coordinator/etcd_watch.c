@@ -83,6 +83,7 @@ static int event(struct wstate *w, const json_t *ev, const json_t *next)
 		fail(w, BC_ETCD_WATCH_ERROR, "malformed watch event (type)");
 		return -1;
 	}
+	/* never older than the one before, nor than the start revision */
 	if (kv.mod_revision <= 0 || kv.mod_revision < w->last_rev) {
 		bc_etcd_kv_clear(&kv);
 		fail(w, BC_ETCD_WATCH_ERROR, "malformed watch event (revision out of order)");
@@ -232,6 +233,22 @@ static int wprogress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, cur
 	return 0;
 }
 
+enum bc_etcd_watch_end bc_etcd_watch_feed(struct bc_etcd *e, const char *buf, size_t n,
+					  int64_t start_rev, bc_etcd_watch_fn fn, void *arg,
+					  int64_t *next_rev, char *err, size_t errlen)
+{
+	struct wstate w = {.e = e, .fn = fn, .arg = arg, .err = err, .errlen = errlen,
+			   .next_rev = start_rev, .last_rev = start_rev};
+
+	if (n > 0 && wwrite((char *)buf, 1, n, &w) == n && !w.ended && w.n > 0)
+		message(&w, w.buf, w.n);
+	free(w.buf);
+	*next_rev = w.next_rev;
+	if (!w.ended)
+		bc_etcd_err(err, errlen, "etcd %s: watch stream ended", bc_etcd_endpoint(e));
+	return w.ended ? w.end : BC_ETCD_WATCH_ERROR;
+}
+
 static json_t *watch_req(const void *prefix, size_t prefix_len, int64_t start_rev)
 {
 	json_t *c = json_object(), *r = json_object();
@@ -252,7 +269,7 @@ enum bc_etcd_watch_end bc_etcd_watch(struct bc_etcd *e, const void *prefix, size
 				     int64_t *compact_rev, char *err, size_t errlen)
 {
 	struct wstate w = {.e = e, .fn = fn, .arg = arg, .cancel = cancel, .err = err,
-			   .errlen = errlen, .next_rev = start_rev};
+			   .errlen = errlen, .next_rev = start_rev, .last_rev = start_rev};
 	json_t *req = watch_req(prefix, prefix_len, start_rev);
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	CURL *h = curl_easy_init();

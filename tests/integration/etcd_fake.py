@@ -42,6 +42,7 @@ WATCH = {
     "wgarbage": [result('"created":true'), b"{{{ garbage\n"],
     "worder": [result('"created":true'), result('"events":[%s,%s]' % (kv("a", 7), kv("b", 6)))],
     "whuge": [result('"created":true'), b'{"result":{"events":[' + b"x" * (3 << 20)],
+    "wold": [result('"created":true'), result('"events":[%s]' % kv("a", 2))],
     "wcompact": [result('"canceled":true,"compact_revision":"9"')],
     "wtype": [result('"created":true'), result('"events":[{"type":"EXPLODE","kv":{"key":"YQ==","mod_revision":"6"}}]')],
     "wcancel": [result('"created":true'), result('"canceled":true,"cancel_reason":"\\u001b]0;pwned\\u0007 no"')],

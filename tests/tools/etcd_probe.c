@@ -549,6 +549,7 @@ static void scen_malformed(struct bc_etcd *e)
 	static const struct { const char *mode; enum bc_etcd_watch_end end; const char *want; } w[] = {
 		{"wgarbage", BC_ETCD_WATCH_ERROR, "malformed watch message"},
 		{"worder", BC_ETCD_WATCH_ERROR, "out of order"},
+		{"wold", BC_ETCD_WATCH_ERROR, "out of order"},
 		{"whuge", BC_ETCD_WATCH_ERROR, "over"},
 		{"wcompact", BC_ETCD_WATCH_COMPACTED, "compacted"},
 		{"wtype", BC_ETCD_WATCH_ERROR, "malformed watch event"},
