@@ -232,13 +232,14 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
 
 /* the error object of a non-200 answer: {"error","message","code"} */
 static void answer_error(const char *ep, long http, const struct sink *s, int *code,
-			 char *err, size_t errlen)
+			 bool *timed_out, char *err, size_t errlen)
 {
 	json_t *j = s->p ? json_loadb(s->p, s->n, 0, NULL) : NULL;
 	const json_t *m = j ? json_object_get(j, "message") : NULL;
 	const json_t *c = j ? json_object_get(j, "code") : NULL;
 
 	*code = -1;
+	*timed_out = m && json_is_string(m) && strstr(json_string_value(m), "timed out");
 	if (c && json_is_integer(c) && json_integer_value(c) >= 0 && json_integer_value(c) < 100)
 		*code = (int)json_integer_value(c);
 	if (m && json_is_string(m))
@@ -314,15 +315,16 @@ static enum attempt attempt(struct bc_etcd *e, const char *path, const char *bod
 	} else {
 		curl_easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &http);
 		if (http != 200) {
+			bool timed_out;
 			int code;
 
-			answer_error(ep, http, &s, &code, err, errlen);
+			answer_error(ep, http, &s, &code, &timed_out, err, errlen);
 			/* 14 Unavailable (HTTP 503): no leader, leader changed:
 			 * the next member may answer. But "request timed out"
 			 * (also 14) means a write was proposed and may yet apply */
 			if (code != 14 && http != 503)
 				a = A_FAIL;
-			else if (!idempotent && strstr(err, "timed out")) {
+			else if (!idempotent && timed_out) {
 				e->unknown = true;
 				a = A_FAIL;
 			} else

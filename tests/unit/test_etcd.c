@@ -178,6 +178,9 @@ static void refused(void)
 
 	CHECK(rc == -1 && strstr(err, "http://127.0.0.1:") && !bc_etcd_outcome_unknown(e) && took < 1500,
 	      "every endpoint refusing: error in %" PRId64 " ms, not of unknown outcome: %s", took, err);
+	CHECK(bc_etcd_put(e, "k", 1, "v", 1, 0, NULL, NULL, 0) == -1, "no error buffer: -1 all the same");
+	o.endpoints = "";
+	CHECK(bc_etcd_new(&o, NULL, 0) == NULL, "bc_etcd_new without an error buffer: NULL");
 	bc_etcd_free(&e);
 }
 
