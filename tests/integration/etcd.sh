@@ -36,6 +36,7 @@ etcd_host() { # etcd_host N: "namespace address" of member N
 	if [ -n "${ETCD_HOSTS:-}" ]; then
 		# shellcheck disable=SC2086
 		set -- "$1" $ETCD_HOSTS
+		_h=""
 		eval "_h=\${$(($1 + 1))}"
 		echo "${_h%%:*} ${_h#*:}"
 	else
@@ -143,6 +144,7 @@ etcd_wait_healthy() {
 	while [ "$(date +%s)" -lt "$_end" ]; do
 		_eps=""
 		for _i in 1 2 3; do
+			_ep=""
 			eval "_pid=\${ETCD_PID_$_i:-}"
 			eval "_ep=\$ETCD_EP_$_i"
 			[ -n "$_pid" ] && _eps="${_eps:+$_eps,}$_ep"
