@@ -32,7 +32,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # What each program links: its own libraries and nothing of another role
 # (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl;
-# jansson, for --json, the CLI alone).
+# jansson, for --json, the CLI alone: the coordinator's etcd client,
+# coordinator/etcd*.c, is linked only into its tests until cluster mode
+# calls it).
 BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
 COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl 2>/dev/null) -lm
 AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
@@ -130,6 +132,11 @@ $(B)/tests/%: tests/tools/%.c $(L_COMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COMMON) $(LIBS)
 
+# etcd_probe drives the coordinator's etcd client (coordinator/etcd.h)
+$(B)/tests/etcd_probe: tests/tools/etcd_probe.c $(L_COORD) $(L_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COORD) $(L_COMMON) $(COORD_LIBS) -lpthread
+
 # test_request makes bc_keyring_add fail (as out of memory) through the wrap
 $(B)/tests/test_request: LDFLAGS += -Wl,--wrap=bc_keyring_add
 
@@ -195,7 +202,7 @@ FUZZ_SECONDS ?= 20
 FZ      := build-fuzz
 FZFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -I$(FZ) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FZ_PARSE := $(wildcard logparse/*.c) common/addr.c common/event.c
-FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply
+FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply etcd
 
 $(FZ)/proto/bancluster.pb-c.c: proto/bancluster.proto
 	@mkdir -p $(FZ)/proto
@@ -214,6 +221,10 @@ $(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c conf/agent.c $(FZ)/p
 $(FZ)/fuzz_smtp_reply: tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c cli/audit_smtp_int.h common/clock.c
 	@mkdir -p $(FZ)
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c common/clock.c $(shell pkg-config --libs openssl 2>/dev/null)
+
+$(FZ)/fuzz_etcd: tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c coordinator/etcd_int.h coordinator/etcd.h common/clock.c
+	@mkdir -p $(FZ)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c common/clock.c $(shell pkg-config --libs libcurl jansson libsodium 2>/dev/null)
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

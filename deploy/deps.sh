@@ -9,13 +9,18 @@
 # are only downloaded, into $BC_DEB_CACHE, and unpacked by the tests into a
 # private tree (tests/integration/mta/), so the suite runs them without a
 # network (the fresh-machine check runs the suite in a namespace without one).
+# etcd-server is for tests/integration/test_etcd.sh, which runs its own
+# members on other ports in a namespace; the package's own service (enabled
+# and started by the package only where systemd runs; without systemd as
+# PID 1 nothing is started) is stopped and disabled when this script
+# installed it, so a test machine serves no etcd on localhost:2379.
 set -eu
 PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
  libsodium-dev libnftnl-dev libmnl-dev libinih-dev libsqlite3-dev libssl-dev
  libsystemd-dev libcurl4-openssl-dev libjansson-dev nftables iproute2 sqlite3 clang libclang-rt-14-dev openssl
  swaks libnet-ssleay-perl procps psmisc python3 postfix dovecot-core
  libsasl2-modules socat netcat-openbsd util-linux systemd systemd-journal-remote
- ca-certificates curl prometheus groff-base"
+ ca-certificates curl prometheus groff-base etcd-server etcd-client"
 # Downloaded, not installed: what tests/integration/mta/{exim,sendmail}.sh unpack.
 DEBS="exim4-daemon-light libidn12 libgnutls-dane0 libunbound8 libevent-2.1-7
  sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin"
@@ -43,6 +48,13 @@ if [ -n "$missing" ]; then
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing
+	case " $missing " in
+	*" etcd-server "*)
+		if [ -d /run/systemd/system ]; then
+			systemctl disable --now etcd.service >/dev/null 2>&1 || true
+		fi
+		;;
+	esac
 fi
 if [ -n "$missing_debs" ]; then
 	mkdir -p "$CACHE"

@@ -2,7 +2,7 @@
 # run.sh - run each libFuzzer target for FUZZ_SECONDS, seeded from the
 # test corpus (log lines for the parsers, the example configs for the
 # config loader, tests/fuzz/smtp_reply/ for the SMTP reply reader of
-# audit smtp). Any crash or sanitizer report fails; its reproducer is
+# audit smtp, tests/fuzz/etcd_reply/ for the etcd client's readers). Any crash or sanitizer report fails; its reproducer is
 # kept in $FZ/crash-*. Ends with "N passed, N failed".
 set -u
 FZ=${FZ:-build-fuzz}
@@ -17,6 +17,7 @@ for t in "$@"; do
 	parse_*) for f in tests/corpus/*/*.log; do cp "$f" "$seeds/$(echo "$f" | tr / _)"; done ;;
 	config) cp deploy/*.ini "$seeds/" ;;
 	smtp_reply) cp tests/fuzz/smtp_reply/* "$seeds/" ;;
+	etcd) cp tests/fuzz/etcd_reply/* "$seeds/" ;;
 	esac
 	if "$FZ/fuzz_$t" -max_total_time="$S" -max_len=9000 -artifact_prefix="$FZ/crash-$t-" \
 		"$seeds" >"$FZ/fuzz_$t.log" 2>&1; then
