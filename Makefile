@@ -38,6 +38,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
 COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl 2>/dev/null) -lm
 AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
+ETCD_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null)
 CLI_LIBS   := $(shell pkg-config --libs $(BASE_PKGS) openssl libcurl jansson 2>/dev/null) -lm
 CFLAGS  := $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 # --version: bancluster's version (the VERSION file; deploy/deb/build.sh
@@ -135,7 +136,7 @@ $(B)/tests/%: tests/tools/%.c $(L_COMMON)
 # etcd_probe drives the coordinator's etcd client (coordinator/etcd.h)
 $(B)/tests/etcd_probe: tests/tools/etcd_probe.c $(L_COORD) $(L_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COORD) $(L_COMMON) $(COORD_LIBS) -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(L_COORD) $(L_COMMON) $(COORD_LIBS) $(ETCD_LIBS) -lpthread
 
 # test_request makes bc_keyring_add fail (as out of memory) through the wrap
 $(B)/tests/test_request: LDFLAGS += -Wl,--wrap=bc_keyring_add
