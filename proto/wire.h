@@ -147,6 +147,23 @@ enum bc_reject bc_wire_open_seen(struct bc_keyring *kr, const uint8_t *buf,
 				 struct bc_peer **from, struct bc_wire_seen *seen);
 
 /*
+ * The signature check of bc_wire_open alone, for a verify pool: 1 when
+ * buf is an envelope (within maxlen) whose key id is a pinned key of kr
+ * and whose signature checks out with it, else 0. Reads kr and buf only,
+ * so several threads may call it at once while nobody changes kr.
+ * bc_wire_open_pre with preverified = 1 then skips that check (and only
+ * that) for the same buf and kr; with 0 it is bc_wire_open_seen.
+ */
+int bc_wire_preverify(const struct bc_keyring *kr, const uint8_t *buf,
+		      size_t len, size_t maxlen);
+enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
+				size_t len, size_t maxlen, uint32_t allowed,
+				enum bc_chan chan, const char *cluster,
+				int64_t now_ms, int preverified,
+				Bancluster__Payload **out, struct bc_peer **from,
+				struct bc_wire_seen *seen);
+
+/*
  * A software version as Heartbeat, Hugz, AgentStatus and AdminReply may
  * state it: empty, or at most BC_WIRE_SOFTWARE_MAX bytes of
  * [0-9A-Za-z.+~:_-]. Anything else is out_of_range.

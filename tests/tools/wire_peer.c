@@ -21,6 +21,13 @@
  *                     MIN..MAX software S" (what the hugz states)
  *   update:ADDR       waits 10 s for an update adding ADDR on PUB:
  *                     "update ADDR version W"
+ *   burst:N:F:NET     N reports of one auth_fail event each, from
+ *                     NET.1, NET.2, ... (NET: the first three octets),
+ *                     sent back to back without waiting, every F-th
+ *                     with one signature bit flipped (F = 0: none);
+ *                     then collects acks for 5 s and prints "burst
+ *                     acked A of G good, sent K forged" (an ack for a
+ *                     forged report is counted as not good: exit 1)
  *   sleep:MS
  *
  * A wire 1 agent opens only envelopes of version 1: the lines say which
@@ -185,6 +192,91 @@ static int step_report(struct peer *w, uint32_t v, unsigned n, const char *addr)
 	return 0;
 }
 
+static int step_burst(struct peer *w, unsigned n, unsigned f, const char *net)
+{
+	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	uint8_t *forged = calloc(n ? n : 1, 1);
+	unsigned i, good = 0, bad = 0, acked = 0, wrong = 0;
+	int64_t end;
+
+	if (ids == NULL || forged == NULL || n > 60000) {
+		free(ids);
+		free(forged);
+		return die("burst: bad count");
+	}
+	for (i = 0; i < n; i++) {
+		Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+		Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
+		Bancluster__Event ev = BANCLUSTER__EVENT__INIT, *evp = &ev;
+		char text[64];
+		struct bc_addr a;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		snprintf(text, sizeof(text), "%s.%u", net, i % 250 + 1);
+		if (bc_addr_parse_host(&a, text, strlen(text)) < 0) {
+			free(ids);
+			free(forged);
+			return die("burst: bad network");
+		}
+		ev.time_ms = bc_now_ms();
+		ev.kind = 1;
+		ev.family = 4;
+		ev.addr.data = a.a;
+		ev.addr.len = 4;
+		ev.service = (char *)"postfix/smtpd";
+		ev.line = (char *)"SASL LOGIN authentication failed (burst)";
+		rep.report_id = ids[i] = bc_counter_next(&w->signer.counter);
+		rep.n_events = 1;
+		rep.events = &evp;
+		p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
+		p.report = &rep;
+		if (bc_wire_seal(&w->signer, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p,
+				 &buf, &len) < 0) {
+			free(ids);
+			free(forged);
+			return die("burst: cannot seal");
+		}
+		forged[i] = f != 0 && i % f == f - 1;
+		if (forged[i])
+			buf[len - 1] ^= 0x01; /* the signature is the last field */
+		if (zmq_send(w->dealer, buf, len, 0) < 0) {
+			free(buf);
+			free(ids);
+			free(forged);
+			return die("burst: cannot send");
+		}
+		free(buf);
+		bad += forged[i];
+	}
+	good = n - bad;
+	end = bc_mono_ms() + 5000;
+	while (acked + wrong < good && bc_mono_ms() < end) {
+		uint32_t ver = 0;
+		Bancluster__Payload *r = recv_type(
+			w, w->dealer, BC_CHAN_DEALER, BANCLUSTER__MSG_TYPE__MSG_ACK,
+			(int)(end - bc_mono_ms()), &ver);
+
+		if (r == NULL)
+			break;
+		for (i = 0; i < n; i++)
+			if (ids[i] == r->ack->report_id) {
+				if (forged[i])
+					wrong++;
+				else
+					acked++;
+				break;
+			}
+		bancluster__payload__free_unpacked(r, NULL);
+	}
+	printf("burst acked %u of %u good, sent %u forged\n", acked, good, bad);
+	free(ids);
+	free(forged);
+	if (wrong > 0)
+		return die("burst: a forged report was acknowledged");
+	return acked == good ? 0 : die("burst: not every good report acked");
+}
+
 static int step_hugz(struct peer *w)
 {
 	uint32_t ver = 0;
@@ -276,6 +368,8 @@ int main(int argc, char **argv)
 			rc = step_hb(&w, v);
 		else if (sscanf(s, "report:%u:%u:%63s", &v, &n, addr) == 3)
 			rc = step_report(&w, v, n, addr);
+		else if (sscanf(s, "burst:%u:%u:%63s", &v, &n, addr) == 3)
+			rc = step_burst(&w, v, n, addr);
 		else if (strcmp(s, "hugz") == 0)
 			rc = step_hugz(&w);
 		else if (sscanf(s, "update:%63s", addr) == 1)
