@@ -208,7 +208,7 @@ static int step_burst(struct peer *w, unsigned n, unsigned f, const char *net)
 		Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 		Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
 		Bancluster__Event ev = BANCLUSTER__EVENT__INIT, *evp = &ev;
-		char text[64];
+		char text[96];
 		struct bc_addr a;
 		uint8_t *buf = NULL;
 		size_t len = 0;
