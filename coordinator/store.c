@@ -13,6 +13,7 @@
  * bc_store_error() says why.
  */
 #include "store.h"
+#include "store_priv.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -674,4 +675,30 @@ int bc_store_evidence(struct bc_store *s, int64_t decision,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "select evidence");
+}
+
+/* ---- lent to store_allow.c (store_priv.h) ------------------------------ */
+
+sqlite3 *bc_store_priv_db(struct bc_store *s)
+{
+	return s->db;
+}
+
+int bc_store_priv_exec(struct bc_store *s, const char *sql)
+{
+	return exec(s, sql);
+}
+
+int bc_store_priv_fail(struct bc_store *s, const char *what)
+{
+	return fail(s, what);
+}
+
+int bc_store_priv_decision(struct bc_store *s, int64_t now_ms,
+			   const char *action, const char *addr,
+			   int64_t expires_ms, const char *reason,
+			   const char *origin, const char *signer)
+{
+	return log_decision(s, now_ms, action, addr, expires_ms, reason, origin,
+			    signer);
 }
