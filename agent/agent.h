@@ -32,6 +32,7 @@
 #include "agent/fw_nft.h"
 #include "agent/fw_remote.h"
 #include "agent/spool.h"
+#include "common/allowlist.h"
 #include "common/banmap.h"
 #include "common/daemon.h"
 #include "common/config.h"
@@ -116,6 +117,10 @@ struct bc_agent_signer {
 	uint64_t rd_lines, rd_overlong;
 	struct bc_banmap fleet;  /* mirror of the coordinator's bans */
 	struct bc_banmap pending; /* snapshot parts being received */
+	struct bc_allowlist fleet_allow;   /* the coordinator's allow list
+					    * (bancluster allow): no local ban */
+	struct bc_allowlist pending_allow; /* ... of the snapshot being received */
+	uint64_t allowed_events; /* events kept from the local policy by it */
 	void *zctx, *sub, *dealer;
 	enum bc_agent_state state;
 	uint8_t nonce[16];

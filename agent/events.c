@@ -10,6 +10,9 @@
  * sends garbage is broken or taken over. The log excerpt in a record is
  * escaped by the reader and cut to BC_SPOOL_LINE. Local bans go to the
  * kernel through the firewall process; a failure is logged, not fatal.
+ * An address inside the coordinator's allow list (fleet_allow, from the
+ * Clone stream: follow.c) is reported but never counted toward a local
+ * ban, like one of [local] allow.
  */
 #include "agent/events.h"
 
@@ -35,6 +38,11 @@ static void local_ban(struct bc_agent_signer *a, const struct bc_policy_hit *h)
 	char err[256] = "out of memory", as[BC_ADDR_STRLEN];
 	int64_t now = bc_now_ms();
 
+	if (bc_allowlist_overlaps(&a->fleet_allow, &h->key, now) != NULL) {
+		bc_warn("no local ban of %s: it overlaps the coordinator's allow list",
+			bc_addr_format(&h->key, as, sizeof(as)));
+		return;
+	}
 	memset(&b, 0, sizeof(b));
 	b.addr = h->key;
 	b.created_ms = now;
@@ -89,6 +97,11 @@ static void on_event(struct bc_agent_signer *a, const struct bc_event *e,
 	/* escaped by the reader */
 	snprintf(sev.line, sizeof(sev.line), "%.*s", (int)len, line);
 	bc_spool_push(&a->spool, &sev);
+	/* inside the coordinator's allow list: reported, never banned here */
+	if (bc_allowlist_match(&a->fleet_allow, &e->addr, now) != NULL) {
+		a->allowed_events++;
+		return;
+	}
 	pe.time_ms = sev.time_ms;
 	pe.kind = e->kind;
 	pe.host = 0;

@@ -19,6 +19,9 @@
  * pinned coordinator key (proto/wire.h) before anything else looks at
  * it; a rejected one is counted and logged within the log budget, and
  * changes nothing. A fleet ban that overlaps [local] allow is refused.
+ * The coordinator's allow list (bancluster allow) arrives in the same
+ * stream, in snapshot part 0 and as sequenced Updates carrying an Allow;
+ * it is kept in fleet_allow for the local policy (events.c).
  * The kernel is reached only through the firewall process (s->fwr); a
  * failed transaction starts a resync, never a crash.
  */
@@ -123,6 +126,7 @@ void bc_follow_resync(struct bc_agent_signer *a, const char *why)
 	randombytes_buf(a->nonce, sizeof(a->nonce));
 	a->next_part = 0;
 	bc_banmap_clear(&a->pending);
+	bc_allowlist_clear(&a->pending_allow);
 	a->sync_started_ms = bc_mono_ms();
 	r.nonce.data = a->nonce;
 	r.nonce.len = sizeof(a->nonce);
@@ -160,6 +164,57 @@ void bc_follow_heartbeat(struct bc_agent_signer *a)
 	bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p);
 }
 
+/* ", N entries in the coordinator's allow list" for the snapshot's line */
+static const char *allow_note(const struct bc_agent_signer *a)
+{
+	static char buf[64];
+
+	if (a->fleet_allow.n == 0)
+		return "";
+	snprintf(buf, sizeof(buf), ", %zu entr%s in the coordinator's allow list",
+		 a->fleet_allow.n, a->fleet_allow.n == 1 ? "y" : "ies");
+	return buf;
+}
+
+/* An Allow of the Clone stream (range-checked by proto/wire.c) in
+ * memory: prefix and expiry, no text. */
+static void wire_allow(const Bancluster__Allow *pa, struct bc_allow *e)
+{
+	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
+
+	memset(e, 0, sizeof(*e));
+	tmp.family = pa->family;
+	tmp.addr = pa->addr;
+	tmp.plen = pa->plen;
+	bc_wire_ban_addr(&tmp, &e->addr);
+	e->expires_ms = pa->expires_ms;
+	e->created_ms = pa->created_ms;
+}
+
+/*
+ * A change of the coordinator's allow list (bancluster allow): kept for
+ * the local policy (events.c), no kernel change. Fleet bans are left as
+ * the coordinator publishes them: it checked them against this list.
+ */
+static void apply_allow(struct bc_agent_signer *a, const Bancluster__Update *u)
+{
+	struct bc_allow e;
+	char as[BC_ADDR_STRLEN];
+
+	wire_allow(u->allow, &e);
+	bc_addr_format(&e.addr, as, sizeof(as));
+	if (u->remove) {
+		bc_allowlist_del(&a->fleet_allow, &e.addr);
+		bc_info("allow entry %s removed by the coordinator (seq %" PRIu64 ")",
+			as, u->seq);
+	} else if (bc_allowlist_put(&a->fleet_allow, &e) < 0) {
+		bc_warn("allow entry %s: allow list full", as);
+	} else {
+		bc_info("allow entry %s from the coordinator (seq %" PRIu64 "): "
+			"no local ban inside it", as, u->seq);
+	}
+}
+
 static void apply_snapshot(struct bc_agent_signer *a)
 {
 	struct bc_interval_ops ops = {0};
@@ -182,14 +237,17 @@ static void apply_snapshot(struct bc_agent_signer *a)
 	bc_banmap_free(&a->fleet);
 	a->fleet = a->pending;
 	memset(&a->pending, 0, sizeof(a->pending));
+	bc_allowlist_free(&a->fleet_allow);
+	a->fleet_allow = a->pending_allow;
+	memset(&a->pending_allow, 0, sizeof(a->pending_allow));
 	a->epoch = a->snap_epoch;
 	a->seq = a->snap_seq;
 	a->state = BC_AGENT_ACTIVE;
 	a->last_heard_ms = bc_mono_ms();
 	bc_info("snapshot applied: %zu bans as %zu elements at epoch %" PRIu64
-		" seq %" PRIu64 " in %" PRId64 " ms (kernel transaction %" PRId64 " ms)",
+		" seq %" PRIu64 " in %" PRId64 " ms (kernel transaction %" PRId64 " ms)%s",
 		a->fleet.n, ops.n, a->epoch, a->seq, bc_mono_ms() - t0,
-		bc_mono_ms() - t1);
+		bc_mono_ms() - t1, allow_note(a));
 	bc_interval_ops_free(&ops);
 }
 
@@ -229,6 +287,13 @@ static void on_snapshot(struct bc_agent_signer *a, const Bancluster__Snapshot *s
 	a->snap_epoch = s->epoch;
 	a->snap_seq = s->seq;
 	a->next_part++;
+	for (i = 0; i < s->n_allows; i++) {
+		struct bc_allow e;
+
+		wire_allow(s->allows[i], &e);
+		if (bc_allowlist_put(&a->pending_allow, &e) < 0)
+			break; /* range-checked: at most BC_ALLOW_MAX */
+	}
 	for (i = 0; i < s->n_bans; i++) {
 		struct bc_ban b;
 
@@ -334,6 +399,9 @@ void bc_follow_updates(struct bc_agent_signer *a)
 			} else if (u->seq > a->seq + 1) {
 				resync = 1;
 				why = "gap in update sequence";
+			} else if (u->seq == a->seq + 1 && u->allow != NULL) {
+				apply_allow(a, u);
+				a->seq = u->seq;
 			} else if (u->seq == a->seq + 1) {
 				memset(&b, 0, sizeof(b));
 				bc_wire_ban_addr(u->ban, &b.addr);

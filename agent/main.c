@@ -307,6 +307,8 @@ int main(int argc, char **argv)
 	bc_spool_free(&a->spool);
 	bc_banmap_free(&a->fleet);
 	bc_banmap_free(&a->pending);
+	bc_allowlist_free(&a->fleet_allow);
+	bc_allowlist_free(&a->pending_allow);
 	bc_key_wipe(&a->signer.key);
 	bc_keyring_free(&a->coord);
 	bc_agent_free_config(&a->cfg);

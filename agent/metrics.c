@@ -117,6 +117,10 @@ void bc_agent_metrics_write(struct bc_agent_signer *a)
 	bc_metrics_value(&m, "bancluster_agent_local_bans_total", NULL, NULL, (double)a->local_bans);
 	bc_metrics_help(&m, "bancluster_agent_refused_total", "counter", "Fleet bans kept out by [local] allow.");
 	bc_metrics_value(&m, "bancluster_agent_refused_total", NULL, NULL, (double)a->refused);
+	bc_metrics_help(&m, "bancluster_agent_allow_entries", "gauge", "Entries of the coordinator's allow list (bancluster allow) held.");
+	bc_metrics_value(&m, "bancluster_agent_allow_entries", NULL, NULL, (double)a->fleet_allow.n);
+	bc_metrics_help(&m, "bancluster_agent_allowed_events_total", "counter", "Events kept from the local policy by the coordinator's allow list.");
+	bc_metrics_value(&m, "bancluster_agent_allowed_events_total", NULL, NULL, (double)a->allowed_events);
 	bc_metrics_help(&m, "bancluster_agent_rejected_total", "counter", "Coordinator messages rejected, by reason.");
 	for (k = 1; k < BC_REJ_MAX; k++)
 		bc_metrics_value(&m, "bancluster_agent_rejected_total", "reason",

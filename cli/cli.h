@@ -42,6 +42,13 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_show(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv);
 
+/* cmd_allow.c: allow add CIDR [--for D] [--comment T] | list [--json] |
+ * remove CIDR (argv[0] is "allow"). */
+int bc_cmd_allow(struct bc_cli *c, int argc, char **argv);
+
+/* "  allowed: P by ADMIN until T (L left): COMMENT" for show. */
+void bc_cli_allow_line(const Bancluster__Allow *e, int64_t now);
+
 /* ---- shared by the commands (cli.c) -------------------------------- */
 
 /* The whole usage: on stdout with exit 0 for status 0, else on stderr

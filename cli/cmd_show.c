@@ -264,6 +264,8 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 		rc = show_json(as, ar, now);
 	} else {
 		printf("%s%s\n", as, ar->allowed ? "  (in the allow list: never banned)" : "");
+		if (ar->allowed_by != NULL)
+			bc_cli_allow_line(ar->allowed_by, now);
 		if (ar->n_bans == 0)
 			printf("  not banned\n");
 		for (k = 0; k < ar->n_bans; k++) {
@@ -296,7 +298,8 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 			    strcmp(dd->action, "extend") != 0)
 				printf(" by %s", dd->signer);
 			if (dd->expires_ms && (strcmp(dd->action, "ban") == 0 ||
-					       strcmp(dd->action, "extend") == 0))
+					       strcmp(dd->action, "extend") == 0 ||
+					       strcmp(dd->action, "allow") == 0))
 				printf(" until %s", bc_cli_fmt_time(dd->expires_ms, t, sizeof(t)));
 			printf("\n");
 			if (reason[0])

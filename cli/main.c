@@ -4,8 +4,8 @@
  *
  *   bancluster [-c cli.ini] COMMAND [ARGS]    (cli.c holds the usage)
  *
- * Admin commands (ban, unban, list, status, show, audit fleet: cmd_ban.c,
- * cmd_show.c) load cli.ini and the keys on their first request
+ * Admin commands (ban, unban, list, status, show, audit fleet, allow:
+ * cmd_ban.c, cmd_show.c, cmd_allow.c) load cli.ini and the keys on their first request
  * (request.c); keygen and report (cmd_local.c), replay (replay.c) and
  * audit smtp (audit_smtp.c) need neither. Arguments are untrusted: a bad
  * one ends the program with one line naming it and EX_USAGE (64). The
@@ -86,6 +86,8 @@ int main(int argc, char **argv)
 		rc = bc_cmd_status(&c, argc, argv);
 	else if (strcmp(cmd, "show") == 0)
 		rc = bc_cmd_show(&c, argc, argv);
+	else if (strcmp(cmd, "allow") == 0)
+		rc = bc_cmd_allow(&c, argc, argv);
 	else if (strcmp(cmd, "replay") == 0)
 		rc = bc_replay_main(argc, argv);
 	else if (strcmp(cmd, "report") == 0)

@@ -1,8 +1,8 @@
 /*
  * admin.c - the requests of admin keys: ban, unban (with the bans that
  * cover the address: named, or lifted with --covering), list (paged)
- * and status here; show (show.c) and audit fleet (audit.c) are called
- * from here. One reply per request, sent to the ROUTER peer that asked.
+ * and status here; show (show.c), audit fleet (audit.c) and allow
+ * add/list/remove (allow.c) are called from here. One reply per request, sent to the ROUTER peer that asked.
  *
  * The request arrives verified (intake.c); its fields are an admin's
  * input: addresses are checked against the allow list (unless --force)
@@ -19,6 +19,7 @@
 #include "common/covering.h"
 #include "common/version.h"
 #include "coordinator/admin.h"
+#include "coordinator/allow.h"
 #include "coordinator/arena.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
@@ -172,15 +173,15 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 	switch (rq->cmd_case) {
 	case BANCLUSTER__ADMIN_REQ__CMD_BAN: {
 		const Bancluster__Ban *b = rq->ban->ban;
-		char a[BC_ADDR_STRLEN];
+		char a[BC_ADDR_STRLEN], why[BC_ADDR_STRLEN + BC_NAME_MAX + 32];
 
 		memset(&sb, 0, sizeof(sb));
 		bc_wire_ban_addr(b, &sb.ban.addr);
 		bc_addr_format(&sb.ban.addr, a, sizeof(a));
 		if (!rq->ban->force &&
-		    bc_addr_list_overlaps(&c->cfg.allow, &sb.ban.addr)) {
-			snprintf(err, sizeof(err),
-				 "%s overlaps the allow list; use --force to ban it anyway", a);
+		    bc_coord_allowed(c, &sb.ban.addr, why, sizeof(why))) {
+			snprintf(err, sizeof(err), "%s overlaps the allow list%s; "
+				 "use --force to ban it anyway", a, why);
 			break;
 		}
 		if (b->expires_ms != 0 && b->expires_ms <= bc_now_ms()) {
@@ -260,6 +261,11 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 	case BANCLUSTER__ADMIN_REQ__CMD_AUDIT:
 		bc_coord_audit(c, &r, &arena, err, sizeof(err));
 		break;
+	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_ADD:
+	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST:
+	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_REMOVE:
+		bc_coord_allow_admin(c, signer, rq, &r, &arena, err, sizeof(err));
+		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
 		as = calloc(c->ring.n + 1, sizeof(*as));
 		asp = calloc(c->ring.n + 1, sizeof(*asp));
@@ -306,6 +312,7 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.n_covering = 0;
 		r.n_decisions = 0;
 		r.n_recent = 0;
+		r.n_allows = 0;
 	}
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
 	p.admin_reply = &r;

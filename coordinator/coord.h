@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "common/addr.h"
+#include "common/allowlist.h"
 #include "common/banmap.h"
 #include "common/config.h"
 #include "common/keys.h"
@@ -76,6 +77,7 @@ struct bc_coord {
 	struct bc_agent_state *peer_state; /* parallel to ring.v */
 	struct bc_store *store;
 	struct bc_banmap bans;
+	struct bc_allowlist allows; /* bancluster allow (coordinator/allow.c) */
 	struct bc_policy *policy;
 	int64_t next_prune;
 	void *zctx, *router, *pub, *zap;

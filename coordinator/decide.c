@@ -23,6 +23,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "coordinator/allow.h"
 #include "coordinator/decide.h"
 #include "coordinator/evidence.h"
 #include "coordinator/intake.h"
@@ -61,6 +62,25 @@ static void publish_change(struct bc_coord *c, const struct bc_ban *b,
 	u.seq = ++c->seq;
 	u.remove = remove;
 	u.ban = &pb;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
+	p.update = &u;
+	if (publish(c, BANCLUSTER__MSG_TYPE__MSG_UPDATE, &p) < 0)
+		bc_warn("publish seq %" PRIu64 " failed: %s", u.seq,
+			zmq_strerror(errno));
+}
+
+void bc_coord_publish_allow(struct bc_coord *c, const struct bc_allow *e,
+			    bool remove)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Update u = BANCLUSTER__UPDATE__INIT;
+	Bancluster__Allow pa;
+
+	bc_coord_allow_fill(&pa, e, false);
+	u.epoch = c->epoch;
+	u.seq = ++c->seq;
+	u.remove = remove;
+	u.allow = &pa;
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
 	p.update = &u;
 	if (publish(c, BANCLUSTER__MSG_TYPE__MSG_UPDATE, &p) < 0)
@@ -163,7 +183,7 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		return;
 	bc_addr_mask(&net, key->family == AF_INET ? 24 : 48);
 	if (bc_banmap_find(&c->bans, &net) >= 0 ||
-	    bc_addr_list_overlaps(&c->cfg.allow, &net))
+	    bc_coord_allowed(c, &net, NULL, 0))
 		return;
 	for (i = bc_banmap_lower(&c->bans, &net);
 	     i < c->bans.n && bc_addr_contains(&net, &c->bans.v[i].addr); i++)
@@ -227,7 +247,7 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 	int64_t now = bc_now_ms(), secs;
 	long off;
 	size_t i;
-	char a[BC_ADDR_STRLEN], d[32];
+	char a[BC_ADDR_STRLEN], d[32], why[BC_ADDR_STRLEN + BC_NAME_MAX + 32];
 
 	/* already covered by an active ban (a late event): nothing to do */
 	for (i = 0; i <= h->key.plen; i++) {
@@ -240,9 +260,9 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 			       c->bans.v[k].expires_ms > now))
 			return;
 	}
-	if (bc_addr_list_overlaps(&c->cfg.allow, &h->key)) {
-		bc_warn("not banning %s: it overlaps the allow list",
-			bc_addr_format(&h->key, a, sizeof(a)));
+	if (bc_coord_allowed(c, &h->key, why, sizeof(why))) {
+		bc_warn("not banning %s: it overlaps the allow list%s",
+			bc_addr_format(&h->key, a, sizeof(a)), why);
 		return;
 	}
 	/* the reports that led here are committed (and acked) first, and

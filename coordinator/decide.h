@@ -35,6 +35,11 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h);
 /* Expire every ban whose time is over (now: bc_now_ms()). */
 void bc_coord_expire(struct bc_coord *c, int64_t now);
 
+/* Publish one sequenced change of the allow list (already committed):
+ * an Update carrying the entry's prefix and expiry. */
+void bc_coord_publish_allow(struct bc_coord *c, const struct bc_allow *e,
+			    bool remove);
+
 /* Publish the heartbeat (HUGZ) with the current epoch and sequence. */
 void bc_coord_hugz(struct bc_coord *c);
 

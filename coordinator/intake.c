@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "conf/coordinator.h"
 #include "coordinator/admin.h"
+#include "coordinator/allow.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
 #include "proto/wire_zmq.h"
@@ -190,14 +191,19 @@ static void send_snapshot(struct bc_coord *c, const zmq_msg_t *id,
 {
 	size_t total = c->bans.n, off = 0, part = 0;
 	Bancluster__Ban *pb = NULL, **pp = NULL;
-	size_t chunk = BC_WIRE_MAX_BANS_PER_MSG;
+	Bancluster__Allow *pa = NULL, **pap = NULL;
+	size_t chunk = BC_WIRE_MAX_BANS_PER_MSG, na;
 
 	pb = calloc(chunk, sizeof(*pb));
 	pp = calloc(chunk, sizeof(*pp));
-	if (pb == NULL || pp == NULL) {
+	pa = calloc(c->allows.n + 1, sizeof(*pa));
+	pap = calloc(c->allows.n + 1, sizeof(*pap));
+	if (pb == NULL || pp == NULL || pa == NULL || pap == NULL) {
 		bc_warn("snapshot: out of memory");
 		goto out;
 	}
+	/* the allow list (bancluster allow) travels in part 0 */
+	na = bc_coord_allow_wire(c, pa, pap, c->allows.n, bc_now_ms());
 	do {
 		Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 		Bancluster__Snapshot s = BANCLUSTER__SNAPSHOT__INIT;
@@ -214,6 +220,10 @@ static void send_snapshot(struct bc_coord *c, const zmq_msg_t *id,
 		s.total = total;
 		s.n_bans = n;
 		s.bans = pp;
+		if (part == 1) {
+			s.n_allows = na;
+			s.allows = pap;
+		}
 		off += n;
 		s.last = off >= total;
 		p.body_case = BANCLUSTER__PAYLOAD__BODY_SNAPSHOT;
@@ -226,6 +236,8 @@ static void send_snapshot(struct bc_coord *c, const zmq_msg_t *id,
 out:
 	free(pb);
 	free(pp);
+	free(pa);
+	free(pap);
 }
 
 /*

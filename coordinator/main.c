@@ -36,6 +36,7 @@
 #include "common/notify.h"
 #include "common/version.h"
 #include "common/zsock.h"
+#include "coordinator/allow.h"
 #include "coordinator/coord.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
@@ -57,6 +58,7 @@ static void tick(struct bc_coord *c)
 
 	bc_coord_expire(c, now);
 	bc_policy_sweep(c->policy, now, BC_POLICY_SWEEP);
+	bc_coord_allow_expire(c, now);
 	bc_coord_hugz(c);
 	for (i = 0; i < c->ring.n; i++) {
 		struct bc_agent_state *st = &c->peer_state[i];
@@ -158,7 +160,8 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	c->epoch = bc_store_next_epoch(c->store);
 	if (c->epoch == 0)
 		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));
-	if (bc_store_load(c->store, &c->bans) < 0)
+	if (bc_store_load(c->store, &c->bans) < 0 ||
+	    bc_store_allow_load(c->store, &c->allows) < 0)
 		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));
 	c->peer_state = calloc(c->ring.n + 1, sizeof(*c->peer_state));
 	if (c->peer_state == NULL)
@@ -300,6 +303,7 @@ int main(int argc, char **argv)
 	bc_store_close(&c->store);
 	bc_policy_free(&c->policy);
 	bc_banmap_free(&c->bans);
+	bc_allowlist_free(&c->allows);
 	bc_key_wipe(&c->signer.key);
 	bc_keyring_free(&c->ring);
 	bc_coord_free_config(&c->cfg);

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "coordinator/arena.h"
 #include "coordinator/admin.h"
+#include "coordinator/allow.h"
 #include "coordinator/evidence.h"
 
 #define SHOW_DECISIONS 50
@@ -166,6 +167,16 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 	r->recent = k.ev;
 	r->n_recent = k.en;
 	r->allowed = bc_addr_list_match(&c->cfg.allow, addr);
+	{
+		const struct bc_allow *e = bc_allowlist_match(&c->allows, addr, now);
+		Bancluster__Allow *pa = e ? bc_arena_alloc(ar, sizeof(*pa)) : NULL;
+
+		if (pa != NULL) { /* bancluster allow: by whom, until when */
+			bc_coord_allow_fill(pa, e, true);
+			r->allowed_by = pa;
+			r->allowed = true;
+		}
+	}
 	if (ar->oom) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

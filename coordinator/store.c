@@ -13,6 +13,7 @@
  * bc_store_error() says why.
  */
 #include "store.h"
+#include "store_priv.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -748,4 +749,40 @@ int bc_store_evidence(struct bc_store *s, int64_t decision,
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "select evidence");
+}
+
+/* ---- lent to store_allow.c (store_priv.h) ------------------------------ */
+
+sqlite3 *bc_store_priv_db(struct bc_store *s)
+{
+	return s->db;
+}
+
+int bc_store_priv_begin(struct bc_store *s)
+{
+	return txn_begin(s);
+}
+
+int bc_store_priv_commit(struct bc_store *s)
+{
+	return txn_commit(s);
+}
+
+void bc_store_priv_rollback(struct bc_store *s)
+{
+	txn_rollback(s);
+}
+
+int bc_store_priv_fail(struct bc_store *s, const char *what)
+{
+	return fail(s, what);
+}
+
+int bc_store_priv_decision(struct bc_store *s, int64_t now_ms,
+			   const char *action, const char *addr,
+			   int64_t expires_ms, const char *reason,
+			   const char *origin, const char *signer)
+{
+	return log_decision(s, now_ms, action, addr, expires_ms, reason, origin,
+			    signer);
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/allowlist.h"
 #include "common/banmap.h"
 #include "coordinator/store_schema.h"
 
@@ -173,6 +174,20 @@ int bc_store_evidence(struct bc_store *s, int64_t decision,
  * again later; nothing is marked failed). */
 int bc_store_prune(struct bc_store *s, int64_t reports_before_ms,
 		   int64_t decisions_before_ms);
+
+/*
+ * The allow list of `bancluster allow` (store_allow.c, schema version 3).
+ * Adding (or replacing) and removing an entry log a decision in the same
+ * commit: action "allow" (expiry, comment as reason, signer),
+ * "allow-remove" (signer) or "allow-expire" (no signer), addr the
+ * prefix's text, origin "".
+ */
+int bc_store_allow_put(struct bc_store *s, const struct bc_allow *e,
+		       int64_t now_ms);
+int bc_store_allow_del(struct bc_store *s, const struct bc_addr *a,
+		       const char *action, const char *signer, int64_t now_ms);
+/* Load every entry into l (replacing what it held). */
+int bc_store_allow_load(struct bc_store *s, struct bc_allowlist *l);
 
 const char *bc_store_error(struct bc_store *s);
 

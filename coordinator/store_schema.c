@@ -69,6 +69,14 @@ static const struct {
 	{"index decisions and offences by time",
 	 "CREATE INDEX decisions_time ON decisions(time_ms);"
 	 "CREATE INDEX offences_time ON offences(time_ms);"},
+	/* 2 -> 3: the allow list of `bancluster allow add`, one row per
+	 * prefix (its additions and removals are in decisions) */
+	{"the allow list of bancluster allow",
+	 "CREATE TABLE allows("
+	 " addr TEXT PRIMARY KEY, family INTEGER NOT NULL, bin BLOB NOT NULL,"
+	 " plen INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+	 " expires_ms INTEGER NOT NULL, comment TEXT NOT NULL,"
+	 " signer TEXT NOT NULL);"},
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == BC_STORE_SCHEMA - 1,

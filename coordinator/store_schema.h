@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 /* The schema version this build writes and reads. */
-#define BC_STORE_SCHEMA 2
+#define BC_STORE_SCHEMA 3
 
 #define BC_STORE_PATH_MAX 512 /* the database's path and a suffix */
 

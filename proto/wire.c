@@ -189,6 +189,17 @@ static bool ban_ok(const Bancluster__Ban *b)
 	       text_ok(b->origin, BC_WIRE_MAX_TEXT);
 }
 
+/* An allow entry: address as a ban's, times, the admins' text bounded. */
+static bool allow_ok(const Bancluster__Allow *a)
+{
+	return a != NULL &&
+	       ((a->family == 4 && a->addr.len == 4 && a->plen <= 32) ||
+		(a->family == 6 && a->addr.len == 16 && a->plen <= 128)) &&
+	       a->expires_ms >= 0 && a->created_ms >= 0 &&
+	       text_ok(a->comment, BC_WIRE_MAX_TEXT) &&
+	       text_ok(a->added_by, BC_NAME_MAX);
+}
+
 static bool evidence_ok(const Bancluster__EvidenceItem *e)
 {
 	return text_ok(e->host, BC_NAME_MAX) && text_ok(e->addr, BC_NAME_MAX) &&
@@ -252,9 +263,19 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		for (i = 0; i < p->snapshot->n_bans; i++)
 			if (!ban_ok(p->snapshot->bans[i]))
 				return -1;
+		if (p->snapshot->n_allows > BC_WIRE_MAX_ALLOWS)
+			return -1;
+		for (i = 0; i < p->snapshot->n_allows; i++)
+			if (!allow_ok(p->snapshot->allows[i]))
+				return -1;
 		return 0;
 	case BANCLUSTER__PAYLOAD__BODY_UPDATE:
-		return ban_ok(p->update->ban) && p->update->seq > 0 ? 0 : -1;
+		/* exactly one of a ban and an allow entry */
+		if (p->update->seq == 0 ||
+		    (p->update->ban != NULL) == (p->update->allow != NULL))
+			return -1;
+		return p->update->ban != NULL ? (ban_ok(p->update->ban) ? 0 : -1)
+					      : (allow_ok(p->update->allow) ? 0 : -1);
 	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
 		return p->snapshot_req->nonce.len == 16 ? 0 : -1;
 	case BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ: {
@@ -273,6 +294,16 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 				       r->show->plen) ? 0 : -1;
 		case BANCLUSTER__ADMIN_REQ__CMD_LIST:
 			return r->list->since_ms >= 0 ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_ADD:
+			return addr_ok(r->allow_add->family, &r->allow_add->addr,
+				       r->allow_add->plen) &&
+				       r->allow_add->for_s <= BC_WIRE_MAX_ALLOW_S &&
+				       text_ok(r->allow_add->comment, BC_WIRE_MAX_TEXT)
+				       ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_REMOVE:
+			return addr_ok(r->allow_remove->family, &r->allow_remove->addr,
+				       r->allow_remove->plen) ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST:
 		case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
 		case BANCLUSTER__ADMIN_REQ__CMD_AUDIT:
 			return 0;
@@ -287,6 +318,14 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		for (i = 0; i < p->admin_reply->n_bans; i++)
 			if (!ban_ok(p->admin_reply->bans[i]))
 				return -1;
+		if (p->admin_reply->n_allows > BC_WIRE_MAX_ALLOWS * 2)
+			return -1; /* the CLI's entries and the configuration's */
+		for (i = 0; i < p->admin_reply->n_allows; i++)
+			if (!allow_ok(p->admin_reply->allows[i]))
+				return -1;
+		if (p->admin_reply->allowed_by != NULL &&
+		    !allow_ok(p->admin_reply->allowed_by))
+			return -1;
 		if (!bc_wire_software_ok(p->admin_reply->software) ||
 		    !wire_range_ok(p->admin_reply->wire_min,
 				   p->admin_reply->wire_max))

@@ -47,7 +47,7 @@ check "sourcing registers it: $out" [ "$out" = "complete -F _bancluster banclust
 
 # commands and global options
 comp "ban" ba
-comp "audit ban keygen list replay report show status unban" ""
+comp "allow audit ban keygen list replay report show status unban" ""
 comp "replay report" re
 comp "--config --help --version -V -c -h" -
 comp "--config" --con
@@ -58,6 +58,12 @@ comp "etc/cli.ini" -c etc/c
 comp "fleet smtp" audit ""
 comp "--help --json" audit fleet ""
 comp "--ban-test" audit smtp mx.example.org --ban
+comp "add list remove" allow ""
+comp "remove" allow re
+comp "--comment --for --help" allow add 192.0.2.0/24 ""
+comp "--comment --for --help" allow add 192.0.2.0/24 --for 1h ""
+comp "--help --json" allow list ""
+comp "--help" allow remove 192.0.2.0/24 ""
 # options of a command, those given already left out
 comp "--for --force --help --reason" ban 192.0.2.1 --
 comp "--help --json --manual --since" list --active ""

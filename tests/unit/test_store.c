@@ -121,6 +121,7 @@ static void clean(void)
 	const char *names[] = {"c.db", "c.db-wal", "c.db-shm", "c.db-journal",
 			       "c.db.v0.bak", "c.db.v1.bak", "c.db.v2.bak",
 			       "c.db.v1.bak-wal", "c.db.v1.bak-shm",
+			       "c.db.v2.bak-wal", "c.db.v2.bak-shm",
 			       "c.db.v1.bak.tmp", "c.db.v1.bak.tmp-journal",
 			       "c.db.v1.bak.tmp-wal", "c.db.v1.bak.tmp-shm",
 			       "c.db.v1.bak/x", "c.db.v1.bak",
@@ -211,7 +212,7 @@ static void test_legacy(void)
 	if (s == NULL)
 		return;
 	sv = bc_store_schema(s);
-	CHECK(sv->found == 1 && sv->version == BC_STORE_SCHEMA && BC_STORE_SCHEMA == 2,
+	CHECK(sv->found == 1 && sv->version == BC_STORE_SCHEMA && BC_STORE_SCHEMA == 3,
 	      "legacy: found schema version 1, now %d (found %d)", sv->version, sv->found);
 	CHECK(strcmp(sv->backup, at("c.db.v1.bak")) == 0,
 	      "legacy: backup named c.db.v1.bak (%s)", sv->backup);
@@ -266,6 +267,8 @@ static void test_legacy(void)
 	CHECK(num(at("c.db"), "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
 			       " AND name IN ('decisions_time', 'offences_time')") == 2,
 	      "legacy: migration 2's indexes exist");
+	CHECK(num(at("c.db"), "SELECT count(*) FROM allows") == 0,
+	      "legacy: migration 3's allows table exists, empty");
 	CHECK(num(at("c.db.v1.bak"), "PRAGMA user_version") == 0 &&
 		      num(at("c.db.v1.bak"), "SELECT count(*) FROM decisions") == 8 &&
 		      num(at("c.db.v1.bak"), "SELECT count(*) FROM offences") == 2 &&
@@ -346,16 +349,17 @@ static void test_newer(void)
 {
 	char err[512], want[768];
 	struct bc_store *s;
+	char sql[160];
 
 	clean();
-	CHECK(tu_sql(at("c.db"), "PRAGMA journal_mode=WAL; CREATE TABLE bans(x);"
-			      " CREATE TABLE later(y); PRAGMA user_version = 3;") == 0 &&
-		      copy(at("c.db"), at("before.db")) == 0,
-	      "newer: a database of schema version 3");
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode=WAL; CREATE TABLE bans(x);"
+		 " CREATE TABLE later(y); PRAGMA user_version = %d;", BC_STORE_SCHEMA + 1);
+	CHECK(tu_sql(at("c.db"), sql) == 0 && copy(at("c.db"), at("before.db")) == 0,
+	      "newer: a database of schema version %d", BC_STORE_SCHEMA + 1);
 	snprintf(want, sizeof(want),
-		 "%s: schema version 3 is newer than this coordinator (%d): upgrade the "
+		 "%s: schema version %d is newer than this coordinator (%d): upgrade the "
 		 "coordinator, or restore the backup taken before the upgrade",
-		 at("c.db"), BC_STORE_SCHEMA);
+		 at("c.db"), BC_STORE_SCHEMA + 1, BC_STORE_SCHEMA);
 	s = bc_store_open(at("c.db"), err, sizeof(err));
 	CHECK(s == NULL && strcmp(err, want) == 0, "newer: refused by open: %s", err);
 	bc_store_close(&s);
@@ -363,7 +367,8 @@ static void test_newer(void)
 	CHECK(bc_store_check(at("c.db"), err, sizeof(err)) == -1 && strcmp(err, want) == 0,
 	      "newer: refused by check, the same line: %s", err);
 	CHECK(same(at("c.db"), at("before.db")) && !exists(at("c.db.v3.bak")) &&
-		      num(at("c.db"), "PRAGMA user_version") == 3,
+		      !exists(at("c.db.v4.bak")) &&
+		      num(at("c.db"), "PRAGMA user_version") == BC_STORE_SCHEMA + 1,
 	      "newer: the database untouched");
 
 	CHECK(tu_sql(at("c.db"), "PRAGMA user_version = -1") == 0, "negative: user_version -1");
@@ -475,6 +480,128 @@ static void test_foreign(void)
 	bc_store_close(&s);
 }
 
+/* ---- schema version 3: the allow list ---------------------------------- */
+
+static void test_allow(void)
+{
+	char err[512], as[BC_ADDR_STRLEN];
+	struct bc_store *s;
+	struct bc_allow e;
+	struct bc_allowlist l = {0};
+	struct seen k;
+
+	clean();
+	s = bc_store_open(at("c.db"), err, sizeof(err));
+	CHECK(s != NULL, "allow: a new database (%s)", s ? "" : err);
+	if (s == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	bc_addr_parse(&e.addr, "192.0.2.0/24", 12, err, sizeof(err));
+	e.created_ms = 1000;
+	e.expires_ms = 0;
+	snprintf(e.comment, sizeof(e.comment), "office 'M\xc3\xbcller'; DROP TABLE allows");
+	snprintf(e.by, sizeof(e.by), "admin");
+	CHECK(bc_store_allow_put(s, &e, 1000) == 0, "allow: 192.0.2.0/24 stored");
+	memset(&e, 0, sizeof(e));
+	bc_addr_parse(&e.addr, "2001:db8:77::/48", 16, err, sizeof(err));
+	e.created_ms = 2000;
+	e.expires_ms = 3600000;
+	snprintf(e.by, sizeof(e.by), "ops");
+	CHECK(bc_store_allow_put(s, &e, 2000) == 0, "allow: 2001:db8:77::/48 stored");
+	e.expires_ms = 7200000; /* added again: replaced, not doubled */
+	CHECK(bc_store_allow_put(s, &e, 2500) == 0, "allow: 2001:db8:77::/48 replaced");
+	bc_store_close(&s);
+
+	s = bc_store_open(at("c.db"), err, sizeof(err));
+	CHECK(s != NULL && bc_store_allow_load(s, &l) == 0 && l.n == 2,
+	      "allow: reopened, 2 entries loaded (%zu)", l.n);
+	if (s == NULL || l.n != 2) {
+		bc_store_close(&s);
+		bc_allowlist_free(&l);
+		return;
+	}
+	CHECK(strcmp(bc_addr_format(&l.v[0].addr, as, sizeof(as)), "192.0.2.0/24") == 0 &&
+		      l.v[0].created_ms == 1000 && l.v[0].expires_ms == 0 &&
+		      strcmp(l.v[0].comment, "office 'M\xc3\xbcller'; DROP TABLE allows") == 0 &&
+		      strcmp(l.v[0].by, "admin") == 0,
+	      "allow: the IPv4 entry byte for byte (%s, %s, %s)", as, l.v[0].comment, l.v[0].by);
+	CHECK(strcmp(bc_addr_format(&l.v[1].addr, as, sizeof(as)), "2001:db8:77::/48") == 0 &&
+		      l.v[1].expires_ms == 7200000 && strcmp(l.v[1].by, "ops") == 0,
+	      "allow: the IPv6 entry with its new expiry (%s %lld)", as,
+	      (long long)l.v[1].expires_ms);
+	memset(&k, 0, sizeof(k));
+	CHECK(bc_store_decisions(s, "192.0.2.0/24", "192.0.2.0/24", 10, decision_cb, &k) == 0 &&
+		      k.n == 1 &&
+		      strcmp(k.text[0], "allow|192.0.2.0/24|admin|office 'M\xc3\xbcller'; DROP TABLE allows") == 0,
+	      "allow: the decision with signer and comment (%s)", k.text[0]);
+	CHECK(bc_store_allow_del(s, &l.v[0].addr, "allow-remove", "ops", 3000) == 0 &&
+		      bc_store_allow_del(s, &l.v[1].addr, "allow-expire", "", 4000) == 0,
+	      "allow: both removed");
+	memset(&k, 0, sizeof(k));
+	CHECK(bc_store_decisions(s, "192.0.2.0/24", "192.0.2.0/24", 10, decision_cb, &k) == 0 &&
+		      k.n == 2 && strcmp(k.text[0], "allow-remove|192.0.2.0/24|ops|") == 0,
+	      "allow: the removal logged with its signer (%s)", k.text[0]);
+	memset(&k, 0, sizeof(k));
+	CHECK(bc_store_decisions(s, "2001:db8:77::/48", "", 10, decision_cb, &k) == 0 &&
+		      k.n == 3 && strcmp(k.text[0], "allow-expire|2001:db8:77::/48||") == 0,
+	      "allow: the expiry logged without signer, after two adds (%zu: %s)", k.n, k.text[0]);
+	bc_store_close(&s);
+	s = bc_store_open(at("c.db"), err, sizeof(err));
+	CHECK(s != NULL && bc_store_allow_load(s, &l) == 0 && l.n == 0,
+	      "allow: reopened, none left (%zu)", l.n);
+	bc_store_close(&s);
+	bc_allowlist_free(&l);
+}
+
+/* A database of schema version 2 (the 0.3.0 file with migration 2
+ * applied by hand, as the release before this one left it): backed up
+ * to .v2.bak, migrated to 3 with its bans, the allow list empty. And
+ * migration 3 failing (a table "allows" already there) leaves it as it
+ * was. */
+static void test_from_v2(void)
+{
+	char err[512], want[768];
+	struct bc_store *s;
+	struct bc_allowlist l = {0};
+	struct seen k;
+	const char *v2 = "CREATE INDEX decisions_time ON decisions(time_ms);"
+			 "CREATE INDEX offences_time ON offences(time_ms);"
+			 "PRAGMA user_version = 2;";
+
+	clean();
+	CHECK(copy(LEGACY, at("c.db")) == 0 && tu_sql(at("c.db"), v2) == 0 &&
+		      num(at("c.db"), "PRAGMA user_version") == 2,
+	      "v2: the 0.3.0 database at schema version 2");
+	s = bc_store_open(at("c.db"), err, sizeof(err));
+	CHECK(s != NULL && bc_store_schema(s)->found == 2 &&
+		      strcmp(bc_store_schema(s)->backup, at("c.db.v2.bak")) == 0,
+	      "v2: found 2, backup c.db.v2.bak (%s)", s ? bc_store_schema(s)->backup : err);
+	memset(&k, 0, sizeof(k));
+	CHECK(s != NULL && bc_store_each(s, ban_cb, &k) == 0 && k.n == 4 &&
+		      bc_store_allow_load(s, &l) == 0 && l.n == 0,
+	      "v2: 4 bans kept, no allow entry (%zu)", k.n);
+	bc_store_close(&s);
+	CHECK(num(at("c.db"), "PRAGMA user_version") == 3 &&
+		      num(at("c.db.v2.bak"), "PRAGMA user_version") == 2 &&
+		      num(at("c.db.v2.bak"), "SELECT count(*) FROM sqlite_master WHERE name = 'allows'") == 0,
+	      "v2: now version 3; the backup at version 2, without allows");
+
+	clean();
+	CHECK(copy(LEGACY, at("c.db")) == 0 && tu_sql(at("c.db"), v2) == 0 &&
+		      tu_sql(at("c.db"), "CREATE TABLE allows(x)") == 0 &&
+		      copy(at("c.db"), at("before.db")) == 0,
+	      "v2: a version 2 database with a table named allows");
+	s = bc_store_open(at("c.db"), err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: migration to schema version 3 (the allow list "
+		 "of bancluster allow): ", at("c.db"));
+	CHECK(s == NULL && strncmp(err, want, strlen(want)) == 0 && strstr(err, "allows") != NULL,
+	      "v2: migration 3 fails, named: %s", err);
+	bc_store_close(&s);
+	CHECK(same(at("c.db"), at("before.db")) && num(at("c.db"), "PRAGMA user_version") == 2,
+	      "v2: the failed migration left the database byte for byte as it was");
+	bc_allowlist_free(&l);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/bc-store.XXXXXX");
@@ -488,6 +615,8 @@ int main(void)
 	test_backup_fails();
 	test_migration_fails();
 	test_foreign();
+	test_allow();
+	test_from_v2();
 	clean();
 	rmdir(dir);
 	return tap_done();

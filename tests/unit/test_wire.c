@@ -60,6 +60,10 @@ struct msg {
 	Bancluster__AgentStatus ag;
 	Bancluster__AgentStatus *ags[1];
 	Bancluster__AdminReply arep;
+	Bancluster__Allow allow;        /* allow_v4() fills it */
+	Bancluster__Allow *allows[1];
+	Bancluster__AllowAddCmd aacmd;
+	Bancluster__AllowRemoveCmd arcmd;
 	uint8_t v4[4], v6[16], nonce[16], hash[80];
 	char text[TEXT_BIG];
 };
@@ -634,6 +638,82 @@ static void hb_hash65(struct msg *m)
 {
 	m->hb.fleet_hash.len = 65;
 }
+/* a valid allow entry: 192.0.2.0/24 until removed */
+static Bancluster__Allow *allow_v4(struct msg *m)
+{
+	static const Bancluster__Allow a0 = BANCLUSTER__ALLOW__INIT;
+
+	m->allow = a0;
+	m->allow.family = 4;
+	m->allow.addr.data = m->v4;
+	m->allow.addr.len = 4;
+	m->allow.plen = 24;
+	m->allow.created_ms = bc_now_ms();
+	m->allows[0] = &m->allow;
+	return &m->allow;
+}
+static void update_ban_and_allow(struct msg *m) { m->up.allow = allow_v4(m); }
+static void update_allow_plen33(struct msg *m)
+{
+	m->up.ban = NULL;
+	m->up.allow = allow_v4(m);
+	m->allow.plen = 33;
+}
+static void update_allow_expires_neg(struct msg *m)
+{
+	m->up.ban = NULL;
+	m->up.allow = allow_v4(m);
+	m->allow.expires_ms = -1;
+}
+static void update_allow_comment_long(struct msg *m)
+{
+	m->up.ban = NULL;
+	m->up.allow = allow_v4(m);
+	memset(m->text, 'c', BC_WIRE_MAX_TEXT + 1);
+	m->text[BC_WIRE_MAX_TEXT + 1] = '\0';
+	m->allow.comment = m->text;
+}
+static void snap_allow_family5(struct msg *m)
+{
+	allow_v4(m)->family = 5;
+	m->snap.n_allows = 1;
+	m->snap.allows = m->allows;
+}
+static void areq_allow_add_for_max(struct msg *m)
+{
+	static const Bancluster__AllowAddCmd a0 = BANCLUSTER__ALLOW_ADD_CMD__INIT;
+
+	m->aacmd = a0;
+	m->aacmd.family = 4;
+	m->aacmd.addr.data = m->v4;
+	m->aacmd.addr.len = 4;
+	m->aacmd.plen = 24;
+	m->aacmd.for_s = (uint64_t)BC_WIRE_MAX_ALLOW_S + 1;
+	m->areq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_ALLOW_ADD;
+	m->areq.allow_add = &m->aacmd;
+}
+static void areq_allow_remove_v6_129(struct msg *m)
+{
+	static const Bancluster__AllowRemoveCmd a0 = BANCLUSTER__ALLOW_REMOVE_CMD__INIT;
+
+	m->arcmd = a0;
+	m->arcmd.family = 6;
+	m->arcmd.addr.data = m->v6;
+	m->arcmd.addr.len = 16;
+	m->arcmd.plen = 129;
+	m->areq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_ALLOW_REMOVE;
+	m->areq.allow_remove = &m->arcmd;
+}
+static void arep_allowed_by_bad(struct msg *m) { allow_v4(m)->addr.len = 16; m->arep.allowed_by = &m->allow; }
+static void arep_allow_by_long(struct msg *m)
+{
+	allow_v4(m);
+	memset(m->text, 'b', BC_NAME_MAX + 1);
+	m->text[BC_NAME_MAX + 1] = '\0';
+	m->allow.added_by = m->text;
+	m->arep.n_allows = 1;
+	m->arep.allows = m->allows;
+}
 static void areq_nonce0(struct msg *m) { m->areq.nonce.len = 0; }
 static void areq_nocmd(struct msg *m) { m->areq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD__NOT_SET; }
 static void areq_ban_bad(struct msg *m) { m->ban.plen = 40; }
@@ -684,6 +764,15 @@ static const struct range_case range_cases[] = {
 	{"update: origin over 512 bytes", BANCLUSTER__MSG_TYPE__MSG_UPDATE, ban_origin_long},
 	{"update: seq 0", BANCLUSTER__MSG_TYPE__MSG_UPDATE, update_seq0},
 	{"update: no ban", BANCLUSTER__MSG_TYPE__MSG_UPDATE, update_noban},
+	{"update: both a ban and an allow entry", BANCLUSTER__MSG_TYPE__MSG_UPDATE, update_ban_and_allow},
+	{"update: allow entry /33 on IPv4", BANCLUSTER__MSG_TYPE__MSG_UPDATE, update_allow_plen33},
+	{"update: allow entry with negative expiry", BANCLUSTER__MSG_TYPE__MSG_UPDATE, update_allow_expires_neg},
+	{"update: allow comment over 512 bytes", BANCLUSTER__MSG_TYPE__MSG_UPDATE, update_allow_comment_long},
+	{"snapshot: allow entry of family 5", BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT, snap_allow_family5},
+	{"admin_req: allow_add --for over 3650 days", BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ, areq_allow_add_for_max},
+	{"admin_req: allow_remove /129 on IPv6", BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ, areq_allow_remove_v6_129},
+	{"admin_reply: allowed_by family 4 with 16 bytes", BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY, arep_allowed_by_bad},
+	{"admin_reply: allow added_by over 64 bytes", BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY, arep_allow_by_long},
 	{"snapshot: family 6 with 4 bytes", BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT, ban_v6_4},
 	{"snapshot: plen 129 on IPv6", BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT, ban_plen129},
 	{"snapshot: second ban bad", BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT, snap_ban2_bad},
@@ -745,6 +834,37 @@ static void test_ranges(void)
 		      c->what, rname(r));
 		free(good);
 		free(bad);
+	}
+}
+
+/* What the allow list sends that must pass: an update carrying only an
+ * allow entry, a snapshot with one, allow_add at the longest --for. */
+static void test_allow_ranges(void)
+{
+	struct msg m;
+
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_UPDATE);
+	m.up.ban = NULL;
+	m.up.allow = allow_v4(&m);
+	m.up.remove = 1;
+	CHECK(bc_wire_check_ranges(&m.p) == 0, "update carrying only an allow entry passes");
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT);
+	allow_v4(&m);
+	m.snap.n_allows = 1;
+	m.snap.allows = m.allows;
+	CHECK(bc_wire_check_ranges(&m.p) == 0, "snapshot with an allow entry passes");
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ);
+	areq_allow_add_for_max(&m);
+	m.aacmd.for_s = (uint64_t)BC_WIRE_MAX_ALLOW_S;
+	m.aacmd.comment = (char *)"office";
+	CHECK(bc_wire_check_ranges(&m.p) == 0, "allow_add for 3650 days passes");
+	m.areq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST;
+	m.areq.allow_list = NULL;
+	{
+		Bancluster__AllowListCmd l = BANCLUSTER__ALLOW_LIST_CMD__INIT;
+
+		m.areq.allow_list = &l;
+		CHECK(bc_wire_check_ranges(&m.p) == 0, "allow_list passes");
 	}
 }
 
@@ -1678,6 +1798,7 @@ int main(void)
 	test_rejects();
 	test_ranges();
 	test_range_edges();
+	test_allow_ranges();
 	test_too_many_events();
 	test_sizes();
 	test_garbage();
