@@ -135,7 +135,7 @@ static int txn_commit(struct bc_store *s)
 static void txn_rollback(struct bc_store *s)
 {
 	if (!s->batch) {
-		txn_rollback(s);
+		exec(s, "ROLLBACK");
 		return;
 	}
 	exec(s, "ROLLBACK TO op");
