@@ -125,6 +125,14 @@ int main(void)
 	CHECK(bc_store_counter_get(s, "mx1", 0, &v) == 0 && v == 3,
 	      "mx1's counter moved to 3 (%llu)", (unsigned long long)v);
 
+	/* a refused report outside a batch rolls its own transaction back:
+	 * another connection can write at once */
+	CHECK(report(s, "bad", 8) < 0 && !bc_store_in_batch(s),
+	      "no batch: the refused report fails on its own");
+	CHECK(exec_other("DROP TRIGGER no_bad") == 0,
+	      "... and leaves no transaction open (another connection drops "
+	      "the trigger)");
+
 	/* the kept statements, a thousand times, in batches of 100 */
 	for (i = 0; i < 1000; i++) {
 		if (i % 100 == 0)
