@@ -42,6 +42,19 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_show(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv);
 
+/* cmd_localbans.c: the agents' local bans (list --local; the local
+ * parts of unban, show and audit fleet replies). */
+int bc_cmd_list_local(struct bc_cli *c, int json);
+/* " locally: A on mx1, ..." (first: nothing printed before it) */
+void bc_cli_unban_local(const Bancluster__AdminReply *r, bool first);
+/* The covering bans an unban left (fleet and local) as covering.h words
+ * into buf, or "" when none. */
+const char *bc_cli_unban_still(const Bancluster__AdminReply *r, char *buf,
+			       size_t len);
+void bc_cli_show_local(const Bancluster__AdminReply *r, int json, int64_t now);
+/* "local bans: N on M agents[; K local lifts not yet applied (mx2)]" */
+void bc_cli_audit_local(const Bancluster__AdminReply *r);
+
 /* ---- shared by the commands (cli.c) -------------------------------- */
 
 /* The whole usage: on stdout with exit 0 for status 0, else on stderr

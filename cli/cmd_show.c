@@ -243,11 +243,14 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 		}
 		printf("],\n \"recent\": [");
 		print_items(ar->recent, ar->n_recent, 1, "");
-		printf("]}\n");
+		printf("]");
+		bc_cli_show_local(ar, 1, now);
+		printf("}\n");
 	} else {
 		printf("%s%s\n", as, ar->allowed ? "  (in the allow list: never banned)" : "");
-		if (ar->n_bans == 0)
+		if (ar->n_bans == 0 && ar->n_local == 0)
 			printf("  not banned\n");
+		bc_cli_show_local(ar, 0, now);
 		for (k = 0; k < ar->n_bans; k++) {
 			char bs[BC_ADDR_STRLEN];
 			int64_t left = (ar->bans[k]->expires_ms - now) / 1000;
@@ -350,34 +353,47 @@ int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv)
 			printf("%s\n  {\"id\": \"%s\", \"state\": \"%s\", \"connected\": %s, "
 			       "\"applied_epoch\": %" PRIu64 ", \"applied_seq\": %" PRIu64
 			       ", \"bans\": %" PRIu64 ", \"kernel_elements\": %" PRIu64
-			       ", \"repairs\": %" PRIu64 "}",
+			       ", \"repairs\": %" PRIu64,
 			       i ? "," : "", a->id, a->audit,
 			       a->connected ? "true" : "false", a->applied_epoch,
 			       a->applied_seq, a->fleet_count, a->kernel_count,
 			       a->repairs);
+			printf(", \"local_bans\": %" PRIu64 ", \"local_lifts_pending\": %"
+			       PRIu64 ", \"local_reported\": %s}",
+			       a->local_count, a->local_pending,
+			       a->local_known ? "true" : "false");
 		}
 		printf("%s]}\n", ar->n_agents ? "\n" : "");
 	} else {
 		printf("coordinator: epoch %" PRIu64 ", seq %" PRIu64 ", %" PRIu64
 		       " active bans\n",
 		       ar->epoch, ar->seq, ar->total);
-		printf("%-20s %-9s %-16s %-8s %-9s %-8s %s\n", "AGENT", "STATE",
-		       "APPLIED", "BANS", "ELEMENTS", "REPAIRS", "LAST SEEN");
+		printf("%-20s %-9s %-16s %-8s %-9s %-8s %-10s %s\n", "AGENT", "STATE",
+		       "APPLIED", "BANS", "ELEMENTS", "REPAIRS", "LOCAL", "LAST SEEN");
 		for (i = 0; i < ar->n_agents; i++) {
 			const Bancluster__AgentStatus *a = ar->agents[i];
-			char ap[48];
+			char ap[48], lc[48];
 
 			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
 				 a->applied_epoch, a->applied_seq);
+			/* local bans, "+N" lifts not yet applied, "?" not reported */
+			if (!a->local_known && a->local_count == 0)
+				snprintf(lc, sizeof(lc), "?");
+			else if (a->local_pending > 0)
+				snprintf(lc, sizeof(lc), "%" PRIu64 " -%" PRIu64,
+					 a->local_count, a->local_pending);
+			else
+				snprintf(lc, sizeof(lc), "%" PRIu64, a->local_count);
 			printf("%-20s %-9s %-16s %-8" PRIu64 " %-9" PRIu64 " %-8" PRIu64
-			       " %s\n",
+			       " %-10s %s\n",
 			       a->id, a->audit, ap, a->fleet_count, a->kernel_count,
-			       a->repairs,
+			       a->repairs, lc,
 			       a->last_seen_ms ? bc_cli_fmt_time(a->last_seen_ms, t, sizeof(t)) : "never");
 		}
 		printf("%s\n", worst == 0 ? "all agents in sync"
 			       : worst == 1 ? "some agents lag behind"
 					    : "some agents drifted or are offline");
+		bc_cli_audit_local(ar);
 	}
 	bancluster__payload__free_unpacked(r, NULL);
 	return worst;

@@ -39,6 +39,7 @@
 #include "coordinator/coord.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
+#include "coordinator/localbans.h"
 #include "coordinator/metrics.h"
 #include "coordinator/reload.h"
 
@@ -302,6 +303,8 @@ int main(int argc, char **argv)
 	bc_key_wipe(&c->signer.key);
 	bc_keyring_free(&c->ring);
 	bc_coord_free_config(&c->cfg);
+	for (i = 0; i < (int)c->ring.n; i++)
+		bc_coord_local_free(&c->peer_state[i]);
 	free(c->peer_state);
 	free(c);
 	return 0;

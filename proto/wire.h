@@ -38,6 +38,9 @@
 #define BC_WIRE_MAX_TEXT 512           /* reason, line excerpt */
 #define BC_WIRE_MAX_DECISIONS 100      /* show: decisions per reply */
 #define BC_WIRE_MAX_EVIDENCE 1000      /* show: evidence items per list */
+#define BC_WIRE_MAX_LOCAL_PER_MSG 2000 /* local bans per LocalBans part,
+					* lifts per LocalLift, entries per
+					* AdminReply list */
 #define BC_CLUSTER_DEFAULT "bancluster"
 
 /* Receiving channels: each keeps its own replay counter per sender. */
