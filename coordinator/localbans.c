@@ -46,6 +46,7 @@ struct bc_coord_local {
 	size_t nin;
 	uint64_t in_gen;
 	uint32_t in_next;
+	uint64_t in_cut;               /* of them, beyond BC_COORD_LOCAL_MAX */
 	uint64_t total, dropped;       /* as stated with v */
 	uint64_t hb_gen;               /* the last heartbeat's generation */
 	int64_t mismatch_ms, asked_ms, lift_sent_ms; /* monotonic */
@@ -213,6 +214,7 @@ void bc_coord_local_bans(struct bc_coord *c, size_t i, const zmq_msg_t *id,
 		l->nin = 0;
 		l->in_gen = m->gen;
 		l->in_next = 0;
+		l->in_cut = 0;
 	}
 	if (m->part != l->in_next || m->gen != l->in_gen)
 		return; /* a part of another list: wait for the next whole one */
@@ -222,6 +224,7 @@ void bc_coord_local_bans(struct bc_coord *c, size_t i, const zmq_msg_t *id,
 		size_t take = m->n_bans < room ? m->n_bans : room;
 		struct bc_coord_local_ban *nv;
 
+		l->in_cut += m->n_bans - take;
 		nv = realloc(l->in, (l->nin + take + 1) * sizeof(*nv));
 		if (nv == NULL)
 			return;
@@ -254,9 +257,7 @@ void bc_coord_local_bans(struct bc_coord *c, size_t i, const zmq_msg_t *id,
 			l->n == 1 ? "" : "s");
 	l->gen = m->gen;
 	l->total = m->total;
-	l->dropped = m->dropped + (m->total > l->n + m->dropped
-					   ? m->total - l->n - m->dropped
-					   : 0);
+	l->dropped = m->dropped + l->in_cut; /* the agent's and ours */
 	l->mismatch_ms = 0;
 	/* the pending lifts: confirmed (gone) or resent */
 	k = 0;

@@ -301,10 +301,10 @@ int main(int argc, char **argv)
 	bc_policy_free(&c->policy);
 	bc_banmap_free(&c->bans);
 	bc_key_wipe(&c->signer.key);
-	bc_keyring_free(&c->ring);
-	bc_coord_free_config(&c->cfg);
 	for (i = 0; i < (int)c->ring.n; i++)
 		bc_coord_local_free(&c->peer_state[i]);
+	bc_keyring_free(&c->ring);
+	bc_coord_free_config(&c->cfg);
 	free(c->peer_state);
 	free(c);
 	return 0;

@@ -171,18 +171,28 @@ check "audit fleet: no lift pending any more" wait_for 5 sh -c "ip netns exec $N
 rep 1 198.51.100.40 3
 rep 2 198.51.100.41 3
 check "two local bans listed" wait_for 5 sh -c "listed_local() { ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local | grep -Eq \"^mx\$1 +\$2 \"; }; listed_local 1 198.51.100.40 && listed_local 2 198.51.100.41"
+rep 1 2001:db8:6::1 3
+check "and a local /64 on mx1" wait_for 5 listed_local 1 2001:db8:6::/64
+kill -HUP "$COORD_PID"
+sleep 0.5
+check "coordinator reload (SIGHUP): the local lists stay" sh -c \
+	"ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local >$WORK/ll1.txt &&
+	grep -Eq '^mx1 +198\.51\.100\.40 ' $WORK/ll1.txt && grep -Eq '^mx2 +198\.51\.100\.41 ' $WORK/ll1.txt &&
+	grep -qx '3 local bans' $WORK/ll1.txt"
 kill "$AGENT_PID_1"
 wait "$AGENT_PID_1" 2>/dev/null
 start_agent 1
-check "agent restart: mx1 reads its local ban back from the kernel" wait_for 10 grep -q 'local bans: 1 found in the kernel' "$WORK/mx1.log"
-check "agent restart: list --local shows it again" wait_for 10 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local | grep -Eq '^mx1 +198\.51\.100\.40 .*found in the kernel at agent start$'"
+check "agent restart: mx1 reads its 2 local bans back from the kernel" wait_for 10 grep -q 'local bans: 2 found in the kernel' "$WORK/mx1.log"
+check "agent restart: list --local shows them again" wait_for 10 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local >$WORK/ll3.txt &&
+	grep -Eq '^mx1 +198\.51\.100\.40 .*found in the kernel at agent start$' $WORK/ll3.txt &&
+	grep -Eq '^mx1 +2001:db8:6::/64 .*found in the kernel at agent start$' $WORK/ll3.txt"
 kill "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null
 start_coord
 check "coordinator restart: list --local complete again" wait_for 15 sh -c \
 	"ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local >$WORK/ll2.txt 2>/dev/null &&
 	grep -Eq '^mx1 +198\.51\.100\.40 ' $WORK/ll2.txt && grep -Eq '^mx2 +198\.51\.100\.41 ' $WORK/ll2.txt &&
-	grep -qx '2 local bans' $WORK/ll2.txt"
+	grep -qx '3 local bans' $WORK/ll2.txt"
 u 198.51.100.40
 expect "after the restarts the ban is still liftable" 0 "unbanned locally: 198\.51\.100\.40 on mx1" ""
 check "and leaves mx1's local4" wait_for 1 local_gone 1 198.51.100.40
