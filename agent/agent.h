@@ -148,6 +148,9 @@ struct bc_agent_signer {
 	uint64_t local_sent_gen; /* generation last sent whole */
 	int64_t local_sent_ms;   /* monotonic: when a list was last sent */
 	bool local_asked;        /* the coordinator holds another generation */
+	uint64_t local_coord_epoch; /* epoch applied when the coordinator
+				  * last asked: lists go only to one that
+				  * asked since its start (0: none asked) */
 	uint64_t local_lifts;    /* local bans lifted by admins */
 	uint64_t local_dropped;  /* bans beyond BC_LOCALSYNC_MAX, last list */
 

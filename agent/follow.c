@@ -189,8 +189,6 @@ static void apply_snapshot(struct bc_agent_signer *a)
 	a->seq = a->snap_seq;
 	a->state = BC_AGENT_ACTIVE;
 	a->last_heard_ms = bc_mono_ms();
-	a->local_asked = true; /* the coordinator may be a new one: the
-				* local list again (localsync.c) */
 	bc_info("snapshot applied: %zu bans as %zu elements at epoch %" PRIu64
 		" seq %" PRIu64 " in %" PRId64 " ms (kernel transaction %" PRId64 " ms)",
 		a->fleet.n, ops.n, a->epoch, a->seq, bc_mono_ms() - t0,

@@ -10,7 +10,10 @@
  * and moves on every change, so a coordinator that restarted, or holds
  * the list of this agent's previous run, sees a generation it does not
  * have in the heartbeat and asks for it (a MSG_LOCAL_LIFT whose have_gen
- * differs). A failed send is tried again a second later.
+ * differs). Lists go only to a coordinator that asked since its start
+ * (the epoch applied when it asked): one of an older release never asks,
+ * so it is never sent a message type it would count as bad. A failed
+ * send is tried again a second later.
  *
  * Untrusted: nothing from the log reaches here but through the policy's
  * hit (numbers). Lifts come from the coordinator, verified; each names
@@ -237,6 +240,7 @@ void bc_localsync_lift(struct bc_agent_signer *a, const Bancluster__LocalLift *l
 	}
 	if (l->have_gen != a->local_gen)
 		a->local_asked = true;
+	a->local_coord_epoch = a->epoch ? a->epoch : 1; /* it knows lists */
 }
 
 /* One part of the list: bans [off, off + n) of the map. */
@@ -299,6 +303,10 @@ void bc_localsync_tick(struct bc_agent_signer *a)
 
 	if (a->local_sent_gen == a->local_gen && !a->local_asked)
 		return;
+	if (a->local_coord_epoch == 0 ||
+	    (a->epoch != 0 && a->local_coord_epoch != a->epoch))
+		return; /* not asked by this coordinator (yet): it asks when
+			 * the heartbeat's generation differs from its own */
 	if (a->local_sent_ms != 0 && now - a->local_sent_ms < BC_LOCALSYNC_DEBOUNCE_MS)
 		return;
 	a->local_sent_ms = now;
