@@ -17,6 +17,7 @@ sed -i 's/^maxretry = 5$/maxretry = 50/' "$WORK/coordinator.ini"
 for i in 1 2; do
 	printf '[local]\nmaxretry = 3\n' >>"$WORK/mx$i.ini"
 done
+printf '[agent]\nmetrics_file = state-mx1/mx1.prom\n' >>"$WORK/mx1.ini"
 start_coord
 start_agent 1
 start_agent 2
@@ -196,5 +197,8 @@ check "coordinator restart: list --local complete again" wait_for 15 sh -c \
 u 198.51.100.40
 expect "after the restarts the ban is still liftable" 0 "unbanned locally: 198\.51\.100\.40 on mx1" ""
 check "and leaves mx1's local4" wait_for 1 local_gone 1 198.51.100.40
+check "mx1's metrics: 1 local ban held (the /64), 1 lifted since its restart" wait_for 12 sh -c \
+	"grep -qx 'bancluster_agent_local_bans 1' $WORK/state-mx1/mx1.prom &&
+	grep -qx 'bancluster_agent_local_lifts_total 1' $WORK/state-mx1/mx1.prom"
 check "every agent in sync with the coordinator at the end" wait_for 10 agents_synced
 fleet_done
