@@ -99,6 +99,14 @@ int bc_cmd_list_local(struct bc_cli *c, int json)
 				bancluster__payload__free_unpacked(first, NULL);
 			exit(BC_EXIT_ERROR);
 		}
+		if (offset == 0 && r->admin_reply->n_agents == 0) {
+			/* a coordinator before list --local answers with its
+			 * fleet bans and no agents: say so, print nothing */
+			bancluster__payload__free_unpacked(r, NULL);
+			bc_fatal(BC_EXIT_ERROR, "list --local: the coordinator "
+				 "reports no agents' local bans (a release before "
+				 "them, or no agent in agents_dir)");
+		}
 		total = r->admin_reply->local_total;
 		if (offset == 0 && json)
 			printf("{\"local_bans\": [");

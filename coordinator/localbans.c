@@ -168,6 +168,18 @@ void bc_coord_local_heartbeat(struct bc_coord *c, size_t i, const zmq_msg_t *id,
 	l = state(c, i, id);
 	if (l == NULL)
 		return;
+	if (h->local_gen == 0 && (l->gen != 0 || l->nlifts > 0)) {
+		/* the agent reports no local bans any more (an older release
+		 * again): its list and the lifts it cannot take are dropped */
+		bc_info("agent %s reports no local bans any more: its list "
+			"(%zu) and %zu pending lifts dropped", c->ring.v[i].name,
+			l->n, l->nlifts);
+		free(l->v);
+		l->v = NULL;
+		l->n = 0;
+		l->gen = 0;
+		l->nlifts = 0;
+	}
 	l->hb_gen = h->local_gen;
 	lifts_expire(l, bc_now_ms());
 	if (h->local_gen != 0 && h->local_gen != l->gen) {

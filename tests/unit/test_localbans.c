@@ -389,6 +389,13 @@ int main(void)
 		free(s);
 	}
 
+	/* ---- an agent that states no generation any more (downgraded) ------- */
+	heartbeat(1, 0);
+	bancluster__agent_status__init(&st);
+	bc_coord_local_status(c, 1, &st);
+	CHECK(st.local_count == 0 && st.local_pending == 0 && !st.local_known,
+	      "mx2's heartbeat without a generation: its list is dropped");
+
 	/* ---- wire ranges ------------------------------------------------------ */
 	{
 		Bancluster__Payload pl = BANCLUSTER__PAYLOAD__INIT;
