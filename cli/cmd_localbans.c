@@ -181,7 +181,9 @@ void bc_cli_unban_local(const Bancluster__AdminReply *r, bool first)
 		local_addr(e->ban, as, sizeof(as));
 		printf("%s%s on %s%s", i ? ", " : "", as,
 		       host_text(e->host, host, sizeof(host)),
-		       e->pending ? " (offline: lifted when it reconnects)" : "");
+		       !e->pending ? ""
+		       : e->connected ? " (not reached yet: sent again within seconds)"
+				      : " (offline: lifted when it reconnects)");
 	}
 }
 
