@@ -396,6 +396,67 @@ int main(void)
 	CHECK(st.local_count == 0 && st.local_pending == 0 && !st.local_known,
 	      "mx2's heartbeat without a generation: its list is dropped");
 
+	/* ---- who may send a list: an agent key; an admin key or a stranger not */
+	{
+		const char *who[3] = {"mx9", "alice9", "stranger"};
+		struct bc_keyring ring = {0};
+		struct bc_signer sg[3];
+		enum bc_reject want[3] = {BC_REJ_OK, BC_REJ_TYPE, BC_REJ_SIGNER};
+		int k;
+
+		for (k = 0; k < 3; k++) {
+			char path[300], e2[256];
+			struct bc_peer pp;
+
+			memset(&sg[k], 0, sizeof(sg[k]));
+			snprintf(path, sizeof(path), "%s/%s", dir, who[k]);
+			memset(&pp, 0, sizeof(pp));
+			snprintf(pp.name, sizeof(pp.name), "%s", who[k]);
+			pp.role = k == 0 ? BC_ROLE_AGENT : BC_ROLE_ADMIN;
+			snprintf(sg[k].cluster, sizeof(sg[k].cluster), "bancluster");
+			snprintf(sg[k].sender, sizeof(sg[k].sender), "%s", who[k]);
+			if (bc_key_generate(path, e2, sizeof(e2)) < 0 ||
+			    bc_key_load_secret(&sg[k].key, path, e2, sizeof(e2)) < 0)
+				exit(2);
+			snprintf(path, sizeof(path), "%s/%s.pub", dir, who[k]);
+			if (bc_key_load_public(&pp, path, e2, sizeof(e2)) < 0)
+				exit(2);
+			snprintf(path, sizeof(path), "%s/%s.counter", dir, who[k]);
+			if (bc_counter_open(&sg[k].counter, path, e2, sizeof(e2)) < 0)
+				exit(2);
+			if (k < 2) /* the stranger's key is pinned nowhere */
+				bc_keyring_add(&ring, &pp);
+		}
+		bc_coord_set_allowed_types(&ring);
+		for (k = 0; k < 3; k++) {
+			Bancluster__Payload pl = BANCLUSTER__PAYLOAD__INIT, *out = NULL;
+			Bancluster__LocalBans lb = BANCLUSTER__LOCAL_BANS__INIT;
+			struct bc_peer *from;
+			uint8_t *f = NULL;
+			size_t fl = 0;
+			enum bc_reject rj = BC_REJ_MAX;
+
+			lb.gen = 42;
+			lb.last = 1;
+			pl.body_case = BANCLUSTER__PAYLOAD__BODY_LOCAL_BANS;
+			pl.local_bans = &lb;
+			if (bc_wire_seal(&sg[k], BANCLUSTER__MSG_TYPE__MSG_LOCAL_BANS, &pl,
+					 &f, &fl) == 0)
+				rj = bc_wire_open(&ring, f, fl, BC_WIRE_MAX_FRAME,
+						  (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_BANS) |
+							  (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT),
+						  BC_CHAN_ROUTER, "bancluster", bc_now_ms(),
+						  &out, &from);
+			CHECK(rj == want[k], "a local_bans signed by %s: %s (want %s)",
+			      who[k], bc_wire_reject_name(rj), bc_wire_reject_name(want[k]));
+			if (out != NULL)
+				bancluster__payload__free_unpacked(out, NULL);
+			free(f);
+			bc_key_wipe(&sg[k].key);
+		}
+		bc_keyring_free(&ring);
+	}
+
 	/* ---- wire ranges ------------------------------------------------------ */
 	{
 		Bancluster__Payload pl = BANCLUSTER__PAYLOAD__INIT;
