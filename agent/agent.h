@@ -66,6 +66,7 @@
 #define BC_AGENT_LOG_BURST 20       /* warnings per heartbeat period */
 
 struct bc_source; /* agent/source.h */
+struct bc_local_meta; /* agent/localsync.c */
 
 enum bc_agent_state { BC_AGENT_SYNCING, BC_AGENT_ACTIVE };
 
@@ -146,6 +147,18 @@ struct bc_agent_signer {
 	uint64_t events[BC_AGENT_SERVICES][BC_KINDS]; /* by service, kind */
 	uint64_t local_bans;
 	uint64_t refused;        /* fleet bans kept out by [local] allow */
+	/* the local list as reported to the coordinator (localsync.c) */
+	struct bc_local_meta *lmeta; /* per local ban: events, window */
+	size_t nlmeta, caplmeta;
+	uint64_t local_gen;      /* generation of the local list, never 0 */
+	uint64_t local_sent_gen; /* generation last sent whole */
+	int64_t local_sent_ms;   /* monotonic: when a list was last sent */
+	bool local_asked;        /* the coordinator holds another generation */
+	uint64_t local_coord_epoch; /* epoch applied when the coordinator
+				  * last asked: lists go only to one that
+				  * asked since its start (0: none asked) */
+	uint64_t local_lifts;    /* local bans lifted by admins */
+	uint64_t local_dropped;  /* bans beyond BC_LOCALSYNC_MAX, last list */
 
 	/* kernel self-check (audit fleet) */
 	uint8_t kernel_hash[16];

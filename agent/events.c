@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "agent/follow.h"
+#include "agent/localsync.h"
 #include "agent/metrics.h"
 #include "agent/reader.h"
 #include "common/clock.h"
@@ -53,6 +54,7 @@ static void local_ban(struct bc_agent_signer *a, const struct bc_policy_hit *h)
 			bc_addr_format(&b.addr, as, sizeof(as)), err);
 	else {
 		a->local_bans++;
+		bc_localsync_added(a, &b, h->score, (h->last_ms - h->first_ms) / 1000);
 		bc_info("local ban %s for %llds: %g events in %llds",
 			bc_addr_format(&b.addr, as, sizeof(as)),
 			(long long)a->cfg.local_bantime, h->score,
@@ -72,9 +74,12 @@ void bc_events_expire(struct bc_agent_signer *a)
 	bc_policy_sweep(a->local_policy, now, BC_POLICY_SWEEP);
 
 	while (i < a->local.n) {
-		if (a->local.v[i].expires_ms != 0 && a->local.v[i].expires_ms <= now)
-			bc_banmap_del(&a->local, &a->local.v[i].addr);
-		else
+		if (a->local.v[i].expires_ms != 0 && a->local.v[i].expires_ms <= now) {
+			struct bc_addr gone = a->local.v[i].addr;
+
+			bc_banmap_del(&a->local, &gone);
+			bc_localsync_removed(a, &gone);
+		} else
 			i++;
 	}
 }

@@ -36,6 +36,7 @@
 
 #include "agent/events.h"
 #include "agent/fleetcheck.h"
+#include "agent/localsync.h"
 #include "agent/metrics.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -156,6 +157,8 @@ void bc_follow_heartbeat(struct bc_agent_signer *a)
 	h.kernel_count = a->kernel_count;
 	h.repairs = a->repairs;
 	h.spooled = a->spool.n;
+	h.local_count = a->local.n;
+	h.local_gen = a->local_gen;
 	h.wire_min = BC_WIRE_VERSION_MIN;
 	h.wire_max = BC_WIRE_VERSION;
 	h.software = (char *)bc_version_wire();
@@ -330,7 +333,8 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
 				 BC_WIRE_MAX_FRAME,
 				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_ACK),
+					 (1u << BANCLUSTER__MSG_TYPE__MSG_ACK) |
+					 (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_LIFT),
 				 BC_CHAN_DEALER, a->cfg.cluster, bc_now_ms(), &p,
 				 &from);
 		if (r != BC_REJ_OK) {
@@ -343,6 +347,8 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 			on_snapshot(a, p->snapshot);
 		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
 			bc_events_ack(a, p->ack->report_id);
+		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_LOCAL_LIFT)
+			bc_localsync_lift(a, p->local_lift);
 		bancluster__payload__free_unpacked(p, NULL);
 	}
 }

@@ -33,6 +33,7 @@
 #include "agent/events.h"
 #include "agent/follow.h"
 #include "agent/local.h"
+#include "agent/localsync.h"
 #include "agent/metrics.h"
 #include "agent/privsep.h"
 #include "agent/reader.h"
@@ -63,6 +64,7 @@ static void timers(struct bc_agent_signer *a)
 	if (a->save_due && a->spool.n == 0)
 		bc_events_save(a); /* the reader waits for this to read on */
 	bc_events_report(a);
+	bc_localsync_tick(a);
 	if (now >= a->next_metrics_ms) {
 		bc_agent_metrics_write(a);
 		a->next_metrics_ms = now + BC_AGENT_METRICS_MS;
@@ -237,6 +239,7 @@ int main(int argc, char **argv)
 	setup(a, cfgpath, check);
 	bc_daemon_signals();
 	a->log_budget = BC_AGENT_LOG_BURST;
+	bc_localsync_start(a);
 	bc_follow_resync(a, "start");
 	bc_notify_ready("following the coordinator");
 	while (!bc_stop_flag) {
@@ -304,6 +307,7 @@ int main(int argc, char **argv)
 	zmq_ctx_term(a->zctx);
 	bc_policy_free(&a->local_policy);
 	bc_banmap_free(&a->local);
+	bc_localsync_free(a);
 	bc_spool_free(&a->spool);
 	bc_banmap_free(&a->fleet);
 	bc_banmap_free(&a->pending);

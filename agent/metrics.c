@@ -115,6 +115,10 @@ void bc_agent_metrics_write(struct bc_agent_signer *a)
 	bc_metrics_value(&m, "bancluster_agent_repairs_total", NULL, NULL, (double)a->repairs);
 	bc_metrics_help(&m, "bancluster_agent_local_bans_total", "counter", "Bans decided by the local policy.");
 	bc_metrics_value(&m, "bancluster_agent_local_bans_total", NULL, NULL, (double)a->local_bans);
+	bc_metrics_help(&m, "bancluster_agent_local_bans", "gauge", "Local bans held now (local4*, local6*), as reported to the coordinator.");
+	bc_metrics_value(&m, "bancluster_agent_local_bans", NULL, NULL, (double)a->local.n);
+	bc_metrics_help(&m, "bancluster_agent_local_lifts_total", "counter", "Local bans lifted by an admin's unban (MSG_LOCAL_LIFT).");
+	bc_metrics_value(&m, "bancluster_agent_local_lifts_total", NULL, NULL, (double)a->local_lifts);
 	bc_metrics_help(&m, "bancluster_agent_refused_total", "counter", "Fleet bans kept out by [local] allow.");
 	bc_metrics_value(&m, "bancluster_agent_refused_total", NULL, NULL, (double)a->refused);
 	bc_metrics_help(&m, "bancluster_agent_allow_entries", "gauge", "Entries of the coordinator's allow list (bancluster allow) held.");

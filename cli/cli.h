@@ -42,12 +42,31 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_show(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv);
 
+struct json_t;
+
 /* cmd_allow.c: allow add CIDR [--for D] [--comment T] | list [--json] |
  * remove CIDR (argv[0] is "allow"). */
 int bc_cmd_allow(struct bc_cli *c, int argc, char **argv);
 
 /* "  allowed: P by ADMIN until T (L left): COMMENT" for show. */
 void bc_cli_allow_line(const Bancluster__Allow *e, int64_t now);
+/* An allow entry's keys into a JSON object (allow list, show). */
+void bc_cli_allow_json(struct json_t *o, const Bancluster__Allow *e, int64_t now);
+/* cmd_localbans.c: the agents' local bans (list --local; the local
+ * parts of unban, show and audit fleet replies). */
+int bc_cmd_list_local(struct bc_cli *c, int json);
+/* " locally: A on mx1, ..." (first: nothing printed before it) */
+void bc_cli_unban_local(const Bancluster__AdminReply *r, bool first);
+/* The covering bans an unban left (fleet and local) as covering.h words
+ * into buf, or "" when none. */
+const char *bc_cli_unban_still(const Bancluster__AdminReply *r, char *buf,
+			       size_t len);
+void bc_cli_show_local(const Bancluster__AdminReply *r, int64_t now);
+/* show --json: each local ban covering the address into arr */
+void bc_cli_show_local_json(struct json_t *arr, const Bancluster__AdminReply *r,
+			    int64_t now);
+/* "local bans: N on M agents[; K local lifts not yet applied (mx2)]" */
+void bc_cli_audit_local(const Bancluster__AdminReply *r);
 
 /* ---- shared by the commands (cli.c) -------------------------------- */
 
@@ -96,13 +115,14 @@ int bc_cli_json_flag(int argc, char **argv, const char *cmd);
 #define BC_JSON_SHOW_VERSION 2
 #define BC_JSON_STATUS_VERSION 2
 #define BC_JSON_AUDIT_FLEET_VERSION 2
+#define BC_JSON_LIST_LOCAL_VERSION 1
+#define BC_JSON_ALLOW_LIST_VERSION 1
 
 /*
  * The keys every ban object of --json starts with (list, show):
  * address, permanent, expires, expires_ms, remaining_s (against now,
  * Unix ms), created, created_ms. Defined in cmd_ban.c.
  */
-struct json_t;
 void bc_cli_ban_json(struct json_t *o, const Bancluster__Ban *b, int64_t now);
 
 /* "2024-05-01T12:00:00Z" of wall-clock ms. */

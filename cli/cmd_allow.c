@@ -11,8 +11,8 @@
  * Arguments are parsed strictly (bad one: one line, EX_USAGE). Each
  * request is signed and sent by bc_cli_call (request.c); a refusal is
  * the coordinator's escaped error and exit 1. Comments and admin names
- * are remote text, escaped for the terminal (bc_printable) or JSON
- * (bc_json_escape_as).
+ * are remote text, escaped for the terminal (bc_printable); JSON goes
+ * through cli/jout.h.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/jout.h"
 #include "common/allowlist.h"
 #include "common/clock.h"
 #include "common/duration.h"
@@ -145,34 +146,32 @@ static int allow_remove(struct bc_cli *c, int argc, char **argv)
 }
 
 /* allow list --json (docs/cli.md): one object, every entry. */
-static void print_json(const Bancluster__AdminReply *ar, int64_t now)
+/* One allow entry's keys into o (allow list --json, show --json). */
+void bc_cli_allow_json(json_t *o, const Bancluster__Allow *e, int64_t now)
 {
+	char as[BC_ADDR_STRLEN];
+	int64_t left = e->expires_ms > now ? (e->expires_ms - now + 999) / 1000 : 0;
+
+	allow_text(e, as, sizeof(as));
+	bc_jout_str(o, "address", as);
+	bc_jout_str(o, "source", e->config ? "config" : "cli");
+	bc_jout_time(o, "expires", e->expires_ms);
+	bc_jout_int(o, "remaining_s", left);
+	bc_jout_time(o, "created", e->created_ms);
+	bc_jout_str(o, "added_by", e->config ? NULL : e->added_by);
+	bc_jout_str(o, "comment", e->comment);
+}
+
+static int print_json(const Bancluster__AdminReply *ar, int64_t now)
+{
+	json_t *d = bc_jout_new("allow-list", BC_JSON_ALLOW_LIST_VERSION);
+	json_t *arr = bc_jout_arr(d, "allow");
 	size_t i;
 
-	printf("{\"allow\": [");
-	for (i = 0; i < ar->n_allows; i++) {
-		const Bancluster__Allow *e = ar->allows[i];
-		char as[BC_ADDR_STRLEN], t[32], by[BC_NAME_MAX * 6],
-			cm[BC_WIRE_MAX_TEXT * 6];
-		int64_t left = e->expires_ms > now ? (e->expires_ms - now + 999) / 1000 : 0;
-
-		allow_text(e, as, sizeof(as));
-		bc_json_escape_as(by, sizeof(by), e->added_by, strlen(e->added_by),
-				  BC_JSON_UHEX);
-		bc_json_escape_as(cm, sizeof(cm), e->comment, strlen(e->comment),
-				  BC_JSON_UHEX);
-		printf("%s\n  {\"address\": \"%s\", \"source\": \"%s\", "
-		       "\"expires\": %s%s%s, \"expires_ms\": %" PRId64
-		       ", \"remaining_s\": %" PRId64 ", \"created_ms\": %" PRId64
-		       ", \"added_by\": %s%s%s, \"comment\": \"%s\"}",
-		       i ? "," : "", as, e->config ? "config" : "cli",
-		       e->expires_ms ? "\"" : "",
-		       e->expires_ms ? bc_cli_fmt_time(e->expires_ms, t, sizeof(t)) : "null",
-		       e->expires_ms ? "\"" : "", e->expires_ms, left,
-		       e->created_ms, e->config ? "" : "\"",
-		       e->config ? "null" : by, e->config ? "" : "\"", cm);
-	}
-	printf("%s], \"total\": %zu}\n", ar->n_allows ? "\n" : "", ar->n_allows);
+	for (i = 0; i < ar->n_allows; i++)
+		bc_cli_allow_json(bc_jout_push_obj(arr), ar->allows[i], now);
+	bc_jout_uint(d, "total", ar->n_allows);
+	return bc_jout_print(&d) == 0 ? 0 : BC_EXIT_ERROR;
 }
 
 static int allow_list(struct bc_cli *c, int argc, char **argv)
@@ -195,9 +194,9 @@ static int allow_list(struct bc_cli *c, int argc, char **argv)
 	}
 	ar = r->admin_reply;
 	if (json) {
-		print_json(ar, now);
+		rc = print_json(ar, now);
 		bancluster__payload__free_unpacked(r, NULL);
-		return 0;
+		return rc;
 	}
 	printf("%-40s %-20s %-10s %-20s %s\n", "ADDRESS", "EXPIRES", "REMAINING",
 	       "ADDED BY", "COMMENT");

@@ -1,8 +1,9 @@
 /*
  * cmd_ban.c - the commands that change or list the fleet's bans:
  *   ban ADDR[/LEN] [--for DURATION|permanent] [--reason TEXT] [--force]
- *   unban ADDR[/LEN] [--covering]
- *   list [--active] [--manual] [--since DURATION] [--json]
+ *   unban ADDR[/LEN] [--covering] [--fleet-only|--local-only]
+ *   list [--active] [--manual] [--since DURATION] [--local] [--json]
+ * (the local parts of unban and list --local: cmd_localbans.c)
  *
  * Arguments are parsed strictly (bad one: one line, EX_USAGE). Each
  * request is signed and sent by bc_cli_call (request.c); a refusal is
@@ -97,14 +98,19 @@ int bc_cmd_ban(struct bc_cli *c, int argc, char **argv)
  */
 static void print_unbanned(const struct bc_addr *a, const Bancluster__AdminReply *r)
 {
-	struct bc_addr still[BC_COVERING_MAX], b;
+	struct bc_addr b;
 	char as[BC_ADDR_STRLEN], bs[BC_ADDR_STRLEN],
-		text[BC_COVERING_MAX * (BC_ADDR_STRLEN + 16) + 64];
-	size_t i, n = r->n_bans, ns = 0;
+		text[(BC_COVERING_MAX + 64) * (BC_ADDR_STRLEN + 80) + 64];
+	size_t i, n = r->n_bans;
 	bool own;
 
 	bc_addr_format(a, as, sizeof(as));
 	own = n == 0 || (bc_wire_ban_addr(r->bans[0], &b) == 0 && bc_addr_equal(&b, a));
+	if (n == 0 && r->n_local > 0) { /* local bans only: "unbanned locally: ..." */
+		printf("unbanned");
+		bc_cli_unban_local(r, true);
+		goto still;
+	}
 	printf("unbanned %s", n == 0 ? as : "");
 	for (i = 0; i < n; i++) {
 		bc_cli_ban_text(r->bans[i], bs, sizeof(bs));
@@ -113,12 +119,10 @@ static void print_unbanned(const struct bc_addr *a, const Bancluster__AdminReply
 	if (n > (own ? 1u : 0u))
 		printf(" covering %s", own ? "it" : as);
 	printf(" (seq %" PRIu64 ")", r->seq);
-	for (i = 0; i < r->n_covering && ns < BC_COVERING_MAX; i++)
-		if (bc_wire_ban_addr(r->covering[i], &still[ns]) == 0)
-			ns++;
-	if (ns > 0)
-		printf(", but it is still %s",
-		       bc_covering_text(still, ns, text, sizeof(text)));
+	bc_cli_unban_local(r, false);
+still:
+	if (bc_cli_unban_still(r, text, sizeof(text))[0] != '\0')
+		printf(", but it is still %s", text);
 	printf("\n");
 }
 
@@ -126,6 +130,8 @@ int bc_cmd_unban(struct bc_cli *c, int argc, char **argv)
 {
 	static const struct option o[] = {
 		{"covering", no_argument, NULL, 'C'},
+		{"fleet-only", no_argument, NULL, 'F'},
+		{"local-only", no_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0}};
 	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
 	Bancluster__UnbanCmd u = BANCLUSTER__UNBAN_CMD__INIT;
@@ -134,10 +140,17 @@ int bc_cmd_unban(struct bc_cli *c, int argc, char **argv)
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
-		if (ch != 'C')
+		if (ch == 'C')
+			u.covering = 1;
+		else if (ch == 'F')
+			u.fleet_only = 1;
+		else if (ch == 'L')
+			u.local_only = 1;
+		else
 			bc_cli_usage();
-		u.covering = 1;
 	}
+	if (u.fleet_only && u.local_only)
+		bc_cli_usage_exit("%s", "unban: --fleet-only and --local-only exclude each other");
 	if (optind != argc - 1)
 		bc_cli_usage_exit("%s", "unban: expected one ADDR[/LEN]");
 	bc_cli_parse_addr(argv[optind], &a);
@@ -172,10 +185,11 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 		{"active", no_argument, NULL, 'a'},
 		{"manual", no_argument, NULL, 'm'},
 		{"since", required_argument, NULL, 's'},
+		{"local", no_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0}};
 	uint64_t offset = 0, total = 0, shown = 0;
 	int64_t now = bc_now_ms(), since_s = 0, since_ms = 0;
-	int json = 0, manual = 0, ch;
+	int json = 0, manual = 0, local = 0, ch;
 	char err[256];
 	json_t *doc = NULL, *arr = NULL;
 
@@ -189,6 +203,9 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 		case 'm':
 			manual = 1;
 			break;
+		case 'l':
+			local = 1;
+			break;
 		case 's':
 			if (bc_duration_parse(optarg, &since_s, err, sizeof(err)) < 0)
 				bc_cli_usage_exit("list --since %s", err);
@@ -200,6 +217,10 @@ int bc_cmd_list(struct bc_cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		bc_cli_usage_exit("list: unexpected argument \"%s\"", argv[optind]);
+	if (local && (manual || since_ms != 0))
+		bc_cli_usage_exit("%s", "list --local: --manual and --since are for fleet bans");
+	if (local)
+		return bc_cmd_list_local(c, json);
 	do {
 		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
 		Bancluster__ListCmd l = BANCLUSTER__LIST_CMD__INIT;

@@ -222,6 +222,11 @@ static int show_json(const char *as, const Bancluster__AdminReply *ar, int64_t n
 		json_items(bc_jout_arr(o, "evidence"), dd->evidence, dd->n_evidence);
 	}
 	json_items(bc_jout_arr(d, "recent"), ar->recent, ar->n_recent);
+	bc_cli_show_local_json(bc_jout_arr(d, "local_bans"), ar, now);
+	if (ar->allowed_by != NULL)
+		bc_cli_allow_json(bc_jout_obj(d, "allowed_by"), ar->allowed_by, now);
+	else
+		bc_jout_null(d, "allowed_by");
 	return bc_jout_print(&d) == 0 ? 0 : BC_EXIT_ERROR;
 }
 
@@ -266,8 +271,9 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 		printf("%s%s\n", as, ar->allowed ? "  (in the allow list: never banned)" : "");
 		if (ar->allowed_by != NULL)
 			bc_cli_allow_line(ar->allowed_by, now);
-		if (ar->n_bans == 0)
+		if (ar->n_bans == 0 && ar->n_local == 0)
 			printf("  not banned\n");
+		bc_cli_show_local(ar, now);
 		for (k = 0; k < ar->n_bans; k++) {
 			char bs[BC_ADDR_STRLEN];
 			int64_t left = (ar->bans[k]->expires_ms - now) / 1000;
@@ -338,6 +344,9 @@ static int audit_json(const Bancluster__AdminReply *ar, int worst)
 		bc_jout_uint(o, "fleet_bans", a->fleet_count);
 		bc_jout_uint(o, "kernel_elements", a->kernel_count);
 		bc_jout_uint(o, "repairs", a->repairs);
+		bc_jout_uint(o, "local_bans", a->local_count);
+		bc_jout_uint(o, "local_lifts_pending", a->local_pending);
+		bc_jout_bool(o, "local_reported", a->local_known);
 	}
 	return bc_jout_print(&d);
 }
@@ -395,23 +404,32 @@ int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv)
 		printf("coordinator: epoch %" PRIu64 ", seq %" PRIu64 ", %" PRIu64
 		       " active bans\n",
 		       ar->epoch, ar->seq, ar->total);
-		printf("%-20s %-9s %-16s %-8s %-9s %-8s %s\n", "AGENT", "STATE",
-		       "APPLIED", "BANS", "ELEMENTS", "REPAIRS", "LAST SEEN");
+		printf("%-20s %-9s %-16s %-8s %-9s %-8s %-10s %s\n", "AGENT", "STATE",
+		       "APPLIED", "BANS", "ELEMENTS", "REPAIRS", "LOCAL", "LAST SEEN");
 		for (i = 0; i < ar->n_agents; i++) {
 			const Bancluster__AgentStatus *a = ar->agents[i];
-			char ap[48];
+			char ap[48], lc[48];
 
 			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
 				 a->applied_epoch, a->applied_seq);
+			/* local bans, "+N" lifts not yet applied, "?" not reported */
+			if (!a->local_known && a->local_count == 0)
+				snprintf(lc, sizeof(lc), "?");
+			else if (a->local_pending > 0)
+				snprintf(lc, sizeof(lc), "%" PRIu64 " -%" PRIu64,
+					 a->local_count, a->local_pending);
+			else
+				snprintf(lc, sizeof(lc), "%" PRIu64, a->local_count);
 			printf("%-20s %-9s %-16s %-8" PRIu64 " %-9" PRIu64 " %-8" PRIu64
-			       " %s\n",
+			       " %-10s %s\n",
 			       a->id, a->audit, ap, a->fleet_count, a->kernel_count,
-			       a->repairs,
+			       a->repairs, lc,
 			       a->last_seen_ms ? bc_cli_fmt_time(a->last_seen_ms, t, sizeof(t)) : "never");
 		}
 		printf("%s\n", worst == 0 ? "all agents in sync"
 			       : worst == 1 ? "some agents lag behind"
 					    : "some agents drifted or are offline");
+		bc_cli_audit_local(ar);
 	}
 	bancluster__payload__free_unpacked(r, NULL);
 	return worst;

@@ -31,4 +31,13 @@
 const char *bc_covering_text(const struct bc_addr *v, size_t n, char *buf,
 			     size_t len);
 
+/*
+ * The same with a label per prefix instead of "fleet ban" (labels[i]
+ * for v[i], the caller's text: "local ban on mx1"); labels NULL is
+ * bc_covering_text. When none fits: "inside N bans: ...".
+ */
+const char *bc_covering_text_labelled(const struct bc_addr *v,
+				      const char *const *labels, size_t n,
+				      char *buf, size_t len);
+
 #endif

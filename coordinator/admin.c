@@ -1,8 +1,10 @@
 /*
- * admin.c - the requests of admin keys: ban, unban (with the bans that
- * cover the address: named, or lifted with --covering), list (paged)
- * and status here; show (show.c), audit fleet (audit.c) and allow
- * add/list/remove (allow.c) are called from here. One reply per request, sent to the ROUTER peer that asked.
+ * admin.c - the requests of admin keys: ban, unban (fleet and local
+ * bans, with the bans that cover the address: named, or lifted with
+ * --covering), list (paged; --local from localbans.c) and status here;
+ * show (show.c), audit fleet (audit.c) and allow add/list/remove
+ * (allow.c) are called from here. One reply per request, sent to the
+ * ROUTER peer that asked.
  *
  * The request arrives verified (intake.c); its fields are an admin's
  * input: addresses are checked against the allow list (unless --force)
@@ -130,6 +132,109 @@ int bc_coord_unban_admin(struct bc_coord *c, const struct bc_addr *addr,
 	return 0;
 }
 
+/* "inside P (fleet ban) and Q (local ban on mx1): use --covering ..." */
+static void covering_refusal(const struct bc_addr *addr, const struct bc_ban *fc,
+			     size_t nf, const struct bc_coord_local_hit *lc,
+			     size_t nl, struct bc_coord *c, char *err,
+			     size_t errlen)
+{
+	struct bc_addr v[BC_COVERING_MAX + BC_COORD_UNBAN_LOCAL_MAX];
+	char lab[BC_COORD_UNBAN_LOCAL_MAX][BC_NAME_MAX + 16];
+	const char *labels[BC_COVERING_MAX + BC_COORD_UNBAN_LOCAL_MAX];
+	char a[BC_ADDR_STRLEN];
+	size_t i, n = 0;
+	int w;
+
+	for (i = 0; i < nf; i++) {
+		v[n] = fc[i].addr;
+		labels[n++] = "fleet ban";
+	}
+	for (i = 0; i < nl; i++) {
+		snprintf(lab[i], sizeof(lab[i]), "local ban on %s",
+			 c->ring.v[lc[i].agent].name);
+		v[n] = lc[i].ban.addr;
+		labels[n++] = lab[i];
+	}
+	w = snprintf(err, errlen, "%s is not banned itself; it is ",
+		     bc_addr_format(addr, a, sizeof(a)));
+	if (w > 0 && (size_t)w < errlen)
+		bc_covering_text_labelled(v, labels, n, err + w, errlen - (size_t)w);
+}
+
+int bc_coord_unban_every(struct bc_coord *c, const struct bc_addr *addr,
+			 bool covering, bool fleet, bool local,
+			 const char *signer, struct bc_coord_unban_result *res,
+			 char *err, size_t errlen)
+{
+	struct bc_ban fcov[BC_COVERING_MAX];
+	struct bc_coord_local_hit *lown = res->llifted, *lcov = res->lstill;
+	size_t nfc = 0, nlo = 0, nlc = 0, i;
+	bool fown = false;
+	char a[BC_ADDR_STRLEN];
+
+	res->nlifted = res->nstill = res->nllifted = res->nlstill = 0;
+	if (!local)
+		return bc_coord_unban_admin(c, addr, covering, signer, res, err,
+					    errlen);
+	if (fleet) {
+		fown = bc_banmap_find(&c->bans, addr) >= 0;
+		nfc = covering_bans(c, addr, fcov);
+	}
+	/* found in place: own ones become the lifted, covering the left */
+	bc_coord_local_find(c, addr, lown, &nlo, lcov, &nlc,
+			    BC_COORD_UNBAN_LOCAL_MAX);
+	bc_addr_format(addr, a, sizeof(a));
+	if (!fown && nlo == 0 && nfc == 0 && nlc == 0) {
+		if (fleet) /* "ADDR: not banned", as always */
+			return bc_coord_unban(c, addr, "unban", signer, err, errlen);
+		snprintf(err, errlen, "%s: not banned locally on any MX", a);
+		return -1;
+	}
+	if (!fown && nlo == 0 && !covering) {
+		covering_refusal(addr, fcov, nfc, lcov, nlc, c, err, errlen);
+		return -1;
+	}
+	/* the fleet's part first: sequenced, stored, published */
+	if (fown || (covering && nfc > 0)) {
+		if (bc_coord_unban_admin(c, addr, covering, signer, res, err,
+					 errlen) < 0)
+			return -1;
+	} else {
+		for (i = 0; i < nfc; i++)
+			res->still[res->nstill++] = fcov[i];
+	}
+	/* then every MX's own: each lift logged, sent, kept until confirmed */
+	if (covering) {
+		for (i = 0; i < nlc && nlo < BC_COORD_UNBAN_LOCAL_MAX; i++)
+			lown[nlo++] = lcov[i];
+		nlc = 0;
+	}
+	for (i = 0; i < nlo; i++) {
+		bool sent;
+
+		if (bc_coord_local_lift(c, &lown[i], signer, &sent, err, errlen) < 0)
+			return -1; /* those before stay lifted */
+		lown[i].pending = !sent;
+	}
+	res->nllifted = nlo;
+	res->nlstill = nlc;
+	return 0;
+}
+
+/* LocalEntry list of the reply (in the arena): NULL when out of memory */
+static Bancluster__LocalEntry **reply_local(struct bc_coord *c, struct bc_arena *ar,
+					    const struct bc_coord_local_hit *v,
+					    size_t n)
+{
+	Bancluster__LocalEntry **pp = bc_arena_alloc(ar, (n + 1) * sizeof(*pp));
+	size_t i;
+
+	for (i = 0; pp != NULL && i < n; i++)
+		if ((pp[i] = bc_coord_local_entry(c, &v[i], ar)) == NULL)
+			return NULL;
+	return pp;
+}
+
 /* bans[] of the reply from n of v (in the arena): NULL when out of memory */
 static Bancluster__Ban **reply_bans(struct bc_arena *ar, const struct bc_ban *v,
 				    size_t n)
@@ -214,19 +319,32 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 			snprintf(err, sizeof(err), "out of memory");
 			break;
 		}
-		if (bc_coord_unban_admin(c, &a, rq->unban->covering, signer, u,
+		if (bc_coord_unban_every(c, &a, rq->unban->covering,
+					 !rq->unban->local_only,
+					 !rq->unban->fleet_only, signer, u,
 					 err, sizeof(err)) < 0)
 			break;
 		/* done; the lists only tell the CLI what it was */
 		r.bans = reply_bans(&arena, u->lifted, u->nlifted);
 		r.covering = reply_bans(&arena, u->still, u->nstill);
-		if (r.bans != NULL && r.covering != NULL) {
+		r.local = reply_local(c, &arena, u->llifted, u->nllifted);
+		r.local_covering = reply_local(c, &arena, u->lstill, u->nlstill);
+		if (r.bans != NULL && r.covering != NULL && r.local != NULL &&
+		    r.local_covering != NULL) {
 			r.n_bans = u->nlifted;
 			r.n_covering = u->nstill;
+			r.n_local = u->nllifted;
+			r.n_local_covering = u->nlstill;
 		}
 		break;
 	}
 	case BANCLUSTER__ADMIN_REQ__CMD_LIST:
+		if (rq->list->local) {
+			bc_coord_local_list(c, rq->list->offset,
+					    BC_WIRE_MAX_LOCAL_PER_MSG, &r,
+					    &arena, err, sizeof(err));
+			break;
+		}
 		l.max = LIST_PAGE;
 		l.offset = rq->list->offset;
 		l.manual_only = rq->list->manual_only;
@@ -293,6 +411,7 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 			as[na].wire = st->wire;
 			as[na].wire_min = st->wire_min;
 			as[na].wire_max = st->wire_max;
+			bc_coord_local_status(c, i, &as[na]);
 			asp[na] = &as[na];
 			na++;
 		}
@@ -313,6 +432,9 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.n_decisions = 0;
 		r.n_recent = 0;
 		r.n_allows = 0;
+		r.n_local = 0;
+		r.n_local_covering = 0;
+		r.n_agents = 0;
 	}
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
 	p.admin_reply = &r;

@@ -18,6 +18,9 @@
 #include "common/covering.h"
 #include "coordinator/arena.h"
 #include "coordinator/coord.h"
+#include "coordinator/localbans.h"
+
+#define BC_COORD_UNBAN_LOCAL_MAX 256 /* local bans one unban lifts or names */
 
 /* Carry out one admin request and send its reply to the ROUTER peer id. */
 void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
@@ -31,6 +34,12 @@ struct bc_coord_unban_result {
 	size_t nlifted;
 	struct bc_ban still[BC_COVERING_MAX];
 	size_t nstill;
+	/* bc_coord_unban_every: the local bans lifted (pending: the agent is
+	 * offline, lifted when it reconnects) and the covering ones left */
+	struct bc_coord_local_hit llifted[BC_COORD_UNBAN_LOCAL_MAX];
+	size_t nllifted;
+	struct bc_coord_local_hit lstill[BC_COORD_UNBAN_LOCAL_MAX];
+	size_t nlstill;
 };
 
 /*
@@ -48,6 +57,21 @@ int bc_coord_unban_admin(struct bc_coord *c, const struct bc_addr *addr,
 			 bool covering, const char *signer,
 			 struct bc_coord_unban_result *res, char *err,
 			 size_t errlen);
+
+/*
+ * `unban ADDR [--covering] [--fleet-only|--local-only]`: fleet and the
+ * agents' local bans (localbans.h) alike. fleet false: local bans only;
+ * local false: bc_coord_unban_admin as it is. With both, an address
+ * banned itself anywhere (fleet or locally on any MX) loses those bans
+ * and is told about the covering ones left; one banned nowhere itself
+ * but covered is refused, naming each covering ban ("(fleet ban)",
+ * "(local ban on mx1)") unless covering. Errors as bc_coord_unban_admin,
+ * and "ADDR: not banned locally on any MX" for local alone.
+ */
+int bc_coord_unban_every(struct bc_coord *c, const struct bc_addr *addr,
+			 bool covering, bool fleet, bool local,
+			 const char *signer, struct bc_coord_unban_result *res,
+			 char *err, size_t errlen);
 
 /* Fill r for `audit fleet`: each agent in_sync, lagging, drifted or
  * offline, with the kernel element counts. 0, or -1 + err (out of

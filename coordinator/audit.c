@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "coordinator/arena.h"
 #include "coordinator/admin.h"
+#include "coordinator/localbans.h"
 
 int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		   struct bc_arena *ar, char *err, size_t errlen)
@@ -54,6 +55,7 @@ int bc_coord_audit(struct bc_coord *c, Bancluster__AdminReply *r,
 		a->fleet_count = st->fleet_count;
 		a->kernel_count = st->kernel_count;
 		a->repairs = st->repairs;
+		bc_coord_local_status(c, i, a); /* its local bans, lifts pending */
 		if (!a->connected)
 			verdict = "offline";
 		else if (st->epoch != c->epoch || st->seq != c->seq ||

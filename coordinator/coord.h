@@ -36,6 +36,8 @@
 #define BC_CHAN_REPORTS 3          /* store slot for report-id dedupe */
 #define BC_COORD_METRICS_MS 10000  /* metrics_file rewritten this often */
 
+struct bc_coord_local; /* coordinator/localbans.c */
+
 struct bc_agent_state {
 	int64_t last_seen_ms;
 	uint64_t epoch;
@@ -60,6 +62,7 @@ struct bc_agent_state {
 	uint32_t wire_min, wire_max; /* range its heartbeat states; 0: none */
 	char software[BC_WIRE_SOFTWARE_MAX + 1]; /* "" = not stated */
 	bool versions_seen;     /* a heartbeat arrived since the start */
+	struct bc_coord_local *local; /* its local bans (localbans.c), owned */
 };
 
 /* An ack held back until the group commit of its report (intake.c). */

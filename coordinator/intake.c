@@ -12,8 +12,9 @@
  * as the signed frame, counted by the policy within the agent's
  * report_rate, and acked once committed: the reports of one drain of the
  * socket share one commit, group commit; a resent report is acked again,
- * not counted twice) and admin requests (admin.c; the reports before one
- * are committed first, and the request commits on its own).
+ * not counted twice), local ban lists (localbans.c) and admin requests
+ * (admin.c; the reports before one are committed first, and the request
+ * commits on its own).
  *
  * Replay counters: the last accepted counter of each key is saved to the
  * store after an admin request and every tick, and loaded at start-up
@@ -35,6 +36,7 @@
 #include "coordinator/allow.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
+#include "coordinator/localbans.h"
 #include "proto/wire_zmq.h"
 
 #define ROUTER_BATCH 256 /* frames handled per poll round, one commit */
@@ -394,7 +396,8 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 	const uint32_t allowed = (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
 				 (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
 				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ) |
-				 (1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ);
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ) |
+				 (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_BANS);
 	Bancluster__Payload *p = NULL;
 	struct bc_peer *from = NULL;
 	struct bc_wire_seen seen;
@@ -444,6 +447,12 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 				from->name, p->heartbeat->repairs);
 		st->repairs = p->heartbeat->repairs;
 		note_versions(st, from, p->heartbeat);
+		bc_coord_local_heartbeat(c, bc_coord_peer_index(c, from), id,
+					 p->heartbeat);
+		break;
+	case BANCLUSTER__PAYLOAD__BODY_LOCAL_BANS:
+		bc_coord_local_bans(c, bc_coord_peer_index(c, from), id,
+				    p->local_bans);
 		break;
 	case BANCLUSTER__PAYLOAD__BODY_SNAPSHOT_REQ:
 		bc_info("snapshot for %s: %zu bans at epoch %" PRIu64

@@ -40,6 +40,7 @@
 #include "coordinator/coord.h"
 #include "coordinator/decide.h"
 #include "coordinator/intake.h"
+#include "coordinator/localbans.h"
 #include "coordinator/metrics.h"
 #include "coordinator/reload.h"
 
@@ -305,6 +306,8 @@ int main(int argc, char **argv)
 	bc_banmap_free(&c->bans);
 	bc_allowlist_free(&c->allows);
 	bc_key_wipe(&c->signer.key);
+	for (i = 0; i < (int)c->ring.n; i++)
+		bc_coord_local_free(&c->peer_state[i]);
 	bc_keyring_free(&c->ring);
 	bc_coord_free_config(&c->cfg);
 	free(c->peer_state);

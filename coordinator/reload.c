@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "coordinator/intake.h"
+#include "coordinator/localbans.h"
 #include "coordinator/reload.h"
 
 void bc_coord_set_allowed_types(struct bc_keyring *ring)
@@ -30,7 +31,8 @@ void bc_coord_set_allowed_types(struct bc_keyring *ring)
 				? 1u << BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ
 				: (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
 					  (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
-					  (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ);
+					  (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ) |
+					  (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_BANS);
 }
 
 /*
@@ -70,7 +72,7 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 		if (old != NULL && memcmp(old->pk, ring.v[i].pk, 32) == 0) {
 			memcpy(ring.v[i].last_counter, old->last_counter,
 			       sizeof(old->last_counter));
-			nst[i] = c->peer_state[old - c->ring.v];
+			nst[i] = c->peer_state[old - c->ring.v]; /* local bans too */
 		} else {
 			bc_coord_load_counters(c->store, &ring.v[i], &nst[i]);
 		}
@@ -104,6 +106,14 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 		 c->cfg.metrics_listen);
 	bc_coord_free_config(&c->cfg);
 	c->cfg = ncfg;
+	for (i = 0; i < c->ring.n; i++) { /* local bans of keys that left */
+		size_t j;
+
+		for (j = 0; j < ring.n && nst[j].local != c->peer_state[i].local; j++)
+			;
+		if (j == ring.n)
+			bc_coord_local_free(&c->peer_state[i]);
+	}
 	bc_keyring_free(&c->ring);
 	c->ring = ring;
 	free(c->peer_state);

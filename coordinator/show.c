@@ -177,6 +177,9 @@ int bc_coord_show(struct bc_coord *c, const struct bc_addr *addr,
 			r->allowed = true;
 		}
 	}
+	/* the local bans of every MX that cover it */
+	if (bc_coord_local_show(c, addr, r, ar) < 0)
+		ar->oom = 1;
 	if (ar->oom) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

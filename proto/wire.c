@@ -23,6 +23,7 @@
 static const char *type_names[] = {
 	"none", "report", "heartbeat", "snapshot_req", "snapshot",
 	"update", "ack", "admin_req", "admin_reply", "hugz",
+	"local_bans", "local_lift",
 };
 #define TYPE_MAX ((uint32_t)(sizeof(type_names) / sizeof(type_names[0])) - 1)
 
@@ -200,6 +201,32 @@ static bool allow_ok(const Bancluster__Allow *a)
 	       text_ok(a->added_by, BC_NAME_MAX);
 }
 
+static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a,
+		    uint32_t plen)
+{
+	return (family == 4 && a->len == 4 && plen <= 32) ||
+	       (family == 6 && a->len == 16 && plen <= 128);
+}
+
+static bool local_ban_ok(const Bancluster__LocalBan *b)
+{
+	return b != NULL && addr_ok(b->family, &b->addr, b->plen) &&
+	       b->expires_ms >= 0 && b->created_ms >= 0 &&
+	       text_ok(b->reason, BC_WIRE_MAX_TEXT);
+}
+
+static bool local_entries_ok(Bancluster__LocalEntry **v, size_t n)
+{
+	size_t i;
+
+	if (n > BC_WIRE_MAX_LOCAL_PER_MSG)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!text_ok(v[i]->host, BC_NAME_MAX) || !local_ban_ok(v[i]->ban))
+			return false;
+	return true;
+}
+
 static bool evidence_ok(const Bancluster__EvidenceItem *e)
 {
 	return text_ok(e->host, BC_NAME_MAX) && text_ok(e->addr, BC_NAME_MAX) &&
@@ -227,13 +254,6 @@ bool bc_wire_software_ok(const char *s)
 static bool wire_range_ok(uint32_t min, uint32_t max)
 {
 	return (min == 0 && max == 0) || (min >= 1 && min <= max);
-}
-
-static bool addr_ok(uint32_t family, const ProtobufCBinaryData *a,
-		    uint32_t plen)
-{
-	return (family == 4 && a->len == 4 && plen <= 32) ||
-	       (family == 6 && a->len == 16 && plen <= 128);
 }
 
 int bc_wire_check_ranges(const Bancluster__Payload *p)
@@ -288,7 +308,11 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 			return ban_ok(r->ban->ban) ? 0 : -1;
 		case BANCLUSTER__ADMIN_REQ__CMD_UNBAN:
 			return addr_ok(r->unban->family, &r->unban->addr,
-				       r->unban->plen) ? 0 : -1;
+				       r->unban->plen) &&
+					       !(r->unban->fleet_only &&
+						 r->unban->local_only)
+				       ? 0
+				       : -1;
 		case BANCLUSTER__ADMIN_REQ__CMD_SHOW:
 			return addr_ok(r->show->family, &r->show->addr,
 				       r->show->plen) ? 0 : -1;
@@ -354,6 +378,11 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 				if (!evidence_ok(d->evidence[j]))
 					return -1;
 		}
+		if (!local_entries_ok(p->admin_reply->local,
+				      p->admin_reply->n_local) ||
+		    !local_entries_ok(p->admin_reply->local_covering,
+				      p->admin_reply->n_local_covering))
+			return -1;
 		if (p->admin_reply->n_decisions > BC_WIRE_MAX_DECISIONS ||
 		    p->admin_reply->n_recent > BC_WIRE_MAX_EVIDENCE)
 			return -1;
@@ -374,6 +403,26 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 			       ? 0
 			       : -1;
 	case BANCLUSTER__PAYLOAD__BODY_ACK:
+		return 0;
+	case BANCLUSTER__PAYLOAD__BODY_LOCAL_BANS:
+		if (p->local_bans->gen == 0 ||
+		    p->local_bans->n_bans > BC_WIRE_MAX_LOCAL_PER_MSG)
+			return -1;
+		for (i = 0; i < p->local_bans->n_bans; i++)
+			if (!local_ban_ok(p->local_bans->bans[i]))
+				return -1;
+		return 0;
+	case BANCLUSTER__PAYLOAD__BODY_LOCAL_LIFT:
+		if (p->local_lift->n_lifts > BC_WIRE_MAX_LOCAL_PER_MSG ||
+		    !text_ok(p->local_lift->admin, BC_NAME_MAX))
+			return -1;
+		for (i = 0; i < p->local_lift->n_lifts; i++) {
+			const Bancluster__LocalTarget *t = p->local_lift->lifts[i];
+
+			if (!addr_ok(t->family, &t->addr, t->plen) ||
+			    t->created_ms < 0)
+				return -1;
+		}
 		return 0;
 	default:
 		return -1;

@@ -40,6 +40,9 @@
 #define BC_WIRE_MAX_EVIDENCE 1000      /* show: evidence items per list */
 #define BC_WIRE_MAX_ALLOWS 1000        /* allow list entries (allow add) */
 #define BC_WIRE_MAX_ALLOW_S (3650LL * 86400) /* allow add --for: 10 years */
+#define BC_WIRE_MAX_LOCAL_PER_MSG 2000 /* local bans per LocalBans part,
+					* lifts per LocalLift, entries per
+					* AdminReply list */
 #define BC_CLUSTER_DEFAULT "bancluster"
 
 /* Receiving channels: each keeps its own replay counter per sender. */

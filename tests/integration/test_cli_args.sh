@@ -374,8 +374,8 @@ unban_refused "unban --covering of a bad prefix: exit 64 naming it" \
 run "$BIN/bancluster" -c "$WORK/absent.ini" unban --covering 192.0.2.0/24
 check "unban --covering PREFIX is a request: it gets as far as cli.ini (exit $RC)" [ $RC -eq 78 ]
 run "$BIN/bancluster" unban --help
-check "bancluster unban --help names --covering" \
-	[ "$OUT" = "usage: bancluster [-c cli.ini] unban ADDR[/LEN] [--covering]" ]
+check "bancluster unban --help names --covering, --fleet-only and --local-only" \
+	[ "$OUT" = "usage: bancluster [-c cli.ini] unban ADDR[/LEN] [--covering] [--fleet-only|--local-only]" ]
 
 echo "# $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -66,11 +66,14 @@ comp "--help --json" allow list ""
 comp "--help" allow remove 192.0.2.0/24 ""
 # options of a command, those given already left out
 comp "--for --force --help --reason" ban 192.0.2.1 --
-comp "--help --json --manual --since" list --active ""
+comp "--help --json --local --manual --since" list --active ""
 comp "--help --json" status ""
-comp "--covering --help" unban 192.0.2.7 --
+comp "--covering --fleet-only --help --local-only" unban 192.0.2.7 --
 comp "--covering" unban --cov
-comp "--help" unban --covering 192.0.2.7 --
+comp "--fleet-only --help --local-only" unban --covering 192.0.2.7 --
+# "[--a|--b]": once one is given, neither is offered again
+comp "--covering --help" unban --local-only 192.0.2.7 --
+comp "--covering --help" unban 192.0.2.7 --fleet-only --
 comp "--count --help --kind --service --socket" report 192.0.2.1 --
 # option values from their placeholders
 comp "permanent" ban 192.0.2.1 --for ""

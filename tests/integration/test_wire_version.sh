@@ -83,6 +83,29 @@ sys.exit(not (a['version'] is None and a['wire'] == 1 and a['wire_min'] is None
 	and a['wire_max'] is None and a['events'] == 5 and c['version'] == '$VER'
 	and c['wire_min'] == 1 and c['wire_max'] == 2))"
 
+# ---- local bans (issue 14) never reach an agent of wire 1 ---------------
+# mx1 bans 198.18.7.7 alone (10 events: its [local] maxretry); an unban
+# lifts it there; the wire 1 agent, heartbeating meanwhile, sees nothing
+# but types and versions of wire 1 (the fleet ban and its removal)
+peer hb:1 quiet:6000 >"$WORK/peer4.out" 2>"$WORK/peer4.err" &
+QPID=$!
+ns mx1 "$BIN/bancluster" report 198.18.7.7 --kind auth_fail --count 10 \
+	--socket "$WORK/state-mx1/agent.sock" >/dev/null 2>&1
+check "mx1 bans 198.18.7.7 locally" wait_for 5 in_set 1 local4 198.18.7.7
+check "list --local shows it on mx1" wait_for 6 sh -c \
+	"ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local | grep -Eq '^mx1 +198\.18\.7\.7 '"
+bc unban 198.18.7.7 >"$WORK/u4.out" 2>&1
+check "unban lifts it on mx1 ($(cat "$WORK/u4.out"))" \
+	grep -Eq 'locally: 198\.18\.7\.7 on mx1$' "$WORK/u4.out"
+check "gone from mx1's local4" wait_for 2 sh -c "! ip netns exec $NSP-mx1 nft get element inet bancluster local4 '{ 198.18.7.7 }' >/dev/null 2>&1"
+wait "$QPID"
+RC=$?
+note "wire 1 agent while a local ban was made and lifted: $(cat "$WORK/peer4.out" "$WORK/peer4.err")"
+[ $RC -eq 0 ] && grep -qE '^quiet [0-9]+ frames, all of wire 1$' "$WORK/peer4.out"
+verdict "the wire 1 agent got only messages of wire 1 types in version 1 (no local_bans/local_lift)"
+check "the coordinator names mx2 as reporting no local list" sh -c \
+	"ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli.ini list --local | grep -q '^mx2: list not reported'"
+
 # ---- replies follow the request's version ------------------------------
 peer report:2:1:198.18.5.9 >"$WORK/peer2.out" 2>&1
 check "a report in version 2 from the same key is acknowledged in version 2" \

@@ -29,6 +29,11 @@
  *                     acked A of G good, sent K forged" (an ack for a
  *                     forged report is counted as not good: exit 1)
  *   sleep:MS
+ *   quiet:MS          for MS, every frame on DEALER and SUB must be a type
+ *                     wire 1 knows (1..9) in an envelope of version 1:
+ *                     "quiet N frames, all of wire 1"; else it fails
+ *                     naming the type and version (issue 14: local ban
+ *                     messages never reach an agent of wire 1)
  *
  * A wire 1 agent opens only envelopes of version 1: the lines say which
  * version the coordinator sent, and the test checks it. Exit 0 when every
@@ -322,6 +327,49 @@ static int step_update(struct peer *w, const char *addr)
 	return die("update: none for the address within 10 s");
 }
 
+static int step_quiet(struct peer *w, unsigned ms)
+{
+	int64_t end = bc_mono_ms() + ms;
+	unsigned n = 0;
+
+	while (bc_mono_ms() < end) {
+		zmq_pollitem_t pi[2] = {{w->dealer, 0, ZMQ_POLLIN, 0},
+					{w->sub, 0, ZMQ_POLLIN, 0}};
+		int k;
+
+		if (zmq_poll(pi, 2, (long)(end - bc_mono_ms())) <= 0)
+			continue;
+		for (k = 0; k < 2; k++) {
+			Bancluster__Envelope *env;
+			zmq_msg_t m;
+
+			if (!(pi[k].revents & ZMQ_POLLIN))
+				continue;
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, pi[k].socket, 0) < 0) {
+				zmq_msg_close(&m);
+				continue;
+			}
+			env = bancluster__envelope__unpack(NULL, zmq_msg_size(&m),
+							   zmq_msg_data(&m));
+			zmq_msg_close(&m);
+			if (env == NULL)
+				return die("quiet: a frame that is no envelope");
+			if (env->type < 1 || env->type > 9 || env->version != 1) {
+				fprintf(stderr, "wire_peer: quiet: type %" PRIu32
+					" version %" PRIu32 " on %s\n", env->type,
+					env->version, k ? "SUB" : "DEALER");
+				bancluster__envelope__free_unpacked(env, NULL);
+				return 1;
+			}
+			bancluster__envelope__free_unpacked(env, NULL);
+			n++;
+		}
+	}
+	printf("quiet %u frames, all of wire 1\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct peer w;
@@ -374,6 +422,8 @@ int main(int argc, char **argv)
 			rc = step_hugz(&w);
 		else if (sscanf(s, "update:%63s", addr) == 1)
 			rc = step_update(&w, addr);
+		else if (sscanf(s, "quiet:%u", &v) == 1)
+			rc = step_quiet(&w, v);
 		else if (sscanf(s, "sleep:%u", &v) == 1) {
 			struct timespec ts = {v / 1000, (long)(v % 1000) * 1000000};
 

@@ -43,7 +43,7 @@ static struct bc_addr A(const char *s)
 static void text_cases(void)
 {
 	struct bc_addr v[BC_COVERING_MAX];
-	char buf[512], *more;
+	char buf[512], one[512], *more;
 	size_t i, k;
 	unsigned long n_more = 0;
 
@@ -107,6 +107,24 @@ static void text_cases(void)
 	memset(buf, 'x', sizeof(buf));
 	bc_covering_text(v, 1, buf, 1);
 	CHECK(buf[0] == '\0' && buf[1] == 'x', "1-byte buffer: empty string");
+
+	/* labelled (issue 14: local bans): each prefix with its own kind */
+	{
+		const char *labels[2] = {"fleet ban", "local ban on mx1"};
+
+		v[0] = A("2001:db8::/48");
+		v[1] = A("2001:db8:0:5::/64");
+		CHECK(strcmp(bc_covering_text_labelled(v, labels, 2, buf, sizeof(buf)),
+			     "inside 2001:db8::/48 (fleet ban) and 2001:db8:0:5::/64 "
+			     "(local ban on mx1): use --covering to lift those bans") == 0,
+		      "labelled: fleet and local named with their kind: \"%s\"", buf);
+		bc_covering_text_labelled(v, labels, 2, buf, 12);
+		CHECK(strcmp(buf, "inside 2 ba") == 0,
+		      "labelled, 12-byte buffer: \"inside 2 bans...\" cut (\"%s\")", buf);
+		CHECK(strcmp(bc_covering_text_labelled(v, NULL, 1, buf, sizeof(buf)),
+			     bc_covering_text(v, 1, one, sizeof(one))) == 0,
+		      "labels NULL: the fleet text");
+	}
 }
 
 /* the coordinator, with a store in dir and a PUB the test subscribes to */
