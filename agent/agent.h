@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/handshake.h"
 #include "agent/fw_nft.h"
 #include "agent/fw_remote.h"
 #include "agent/spool.h"
@@ -116,6 +117,7 @@ struct bc_agent_signer {
 	struct bc_banmap fleet;  /* mirror of the coordinator's bans */
 	struct bc_banmap pending; /* snapshot parts being received */
 	void *zctx, *sub, *dealer;
+	struct bc_handshake hs;  /* refused handshakes retried (handshake.c) */
 	enum bc_agent_state state;
 	uint8_t nonce[16];
 	uint32_t next_part;

@@ -42,6 +42,10 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_show(struct bc_cli *c, int argc, char **argv);
 int bc_cmd_audit_fleet(struct bc_cli *c, int argc, char **argv);
 
+/* cmd_keys.c: enrolment, argv[1] add, remove or list. */
+int bc_cmd_agent(struct bc_cli *c, int argc, char **argv);
+int bc_cmd_admin(struct bc_cli *c, int argc, char **argv);
+
 /* ---- shared by the commands (cli.c) -------------------------------- */
 
 /* The whole usage: on stdout with exit 0 for status 0, else on stderr
