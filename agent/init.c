@@ -143,8 +143,8 @@ static int install_coordinator_key(const char *cfgpath,
 		snprintf(err, sizeof(err), "--coordinator-key: %s", e);
 		return fail(err);
 	}
-	printf("wrote %s: the coordinator's key (fingerprint %s), from %s\n",
-	       cfg->coordinator_key, fpr, cfgpath);
+	printf("wrote %s ([agent] coordinator_key of %s): the coordinator's "
+	       "key, fingerprint %s\n", cfg->coordinator_key, cfgpath, fpr);
 	return 0;
 }
 
