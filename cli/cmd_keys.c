@@ -50,7 +50,7 @@ static void check_name(const char *cmd, const char *name)
 
 	if (bc_name_valid(name))
 		return;
-	bc_printable(esc, sizeof(esc), name, strnlen(name, BC_NAME_MAX));
+	bc_printable(esc, sizeof(esc), name, strnlen(name, BC_NAME_MAX - 1));
 	bc_cli_usage_exit("%s: name \"%s%s\": expected 1 to %d of A-Z a-z 0-9 . _ -, "
 			  "not starting with \".\"", cmd, esc,
 			  strlen(name) >= BC_NAME_MAX ? "..." : "", BC_NAME_MAX - 1);

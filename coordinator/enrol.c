@@ -99,7 +99,7 @@ static int name_check(const char *name, int role, char *err, size_t errlen)
 
 	if (bc_name_valid(name))
 		return 0;
-	bc_escape(esc, sizeof(esc), name, strnlen(name, BC_NAME_MAX));
+	bc_escape(esc, sizeof(esc), name, strnlen(name, BC_NAME_MAX - 1));
 	snprintf(err, errlen,
 		 "%s name \"%s%s\": expected 1 to %d of A-Z a-z 0-9 . _ -, "
 		 "not starting with \".\"", role_word(role), esc,

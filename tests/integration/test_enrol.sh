@@ -203,6 +203,42 @@ verdict "agent remove of an unknown agent: exit 1 with \"$ERR\""
 r bc agent frob
 check "agent frob: exit 64 ($ERR)" [ "$RC" -eq 64 ]
 
+# ---- the coordinator's own checks, past the CLI's (raw admin requests) --
+hex() { python3 -c 'import base64,sys; print(base64.b64decode(open(sys.argv[1]).read().split()[1]).hex())' "$1"; }
+H2=$(hex "$ETCS/etc-mx2/mx2.pub")
+HC=$(hex "$WORK/coordinator.pub")
+long=$(printf 'a%.0s' $(seq 64))
+ns coord "$BIN/tests/wire_peer" "$WORK" admin tcp://198.18.0.1:7710 tcp://198.18.0.1:7711 \
+	"enrol:1:../x:$H2" "enrol:1::$H2" "enrol:1:$long:$H2" "enrol:1:.hidden:$H2" \
+	"enrol:1:a/b:$H2" "enrol:1:ok1:abcd" "enrol:1:ok1:$(printf '0%.0s' $(seq 64))" \
+	"enrol:2:ok1:$HC" "unenrol:2:admin" "unenrol:1:../mx1" >"$WORK/peer.out" 2>"$WORK/peer.err"
+check "raw enrolment requests: 10 replies (wire_peer exit $?: $(cat "$WORK/peer.err"))" \
+	[ "$(grep -c '^reply 1 ' "$WORK/peer.out")" -eq 10 ]
+want() { # want N TEXT: reply N is "reply 1 TEXT"
+	got=$(sed -n "${1}p" "$WORK/peer.out")
+	[ "$got" = "reply 1 $2" ]
+	verdict "coordinator refuses: $2 (got: $got)"
+}
+rule='expected 1 to 63 of A-Z a-z 0-9 . _ -, not starting with "."'
+want 1 "agent name \"../x\": $rule"
+want 2 "agent name \"\": $rule"
+want 3 "agent name \"$(printf 'a%.0s' $(seq 63))...\": $rule"
+want 4 "agent name \".hidden\": $rule"
+want 5 "agent name \"a/b\": $rule"
+want 6 "agent ok1: not a valid Ed25519 public key"
+want 7 "agent ok1: not a valid Ed25519 public key"
+want 8 "key $(fpr "$WORK/coordinator.pub") is the coordinator's own key"
+want 9 "admin admin cannot remove its own key: another admin must (and the last admin cannot be removed)"
+want 10 "agent name \"../mx1\": $rule"
+[ -z "$(ls -A "$WORK/agents.d" | grep -v '^mx1.pub$')" ] && [ ! -e "$WORK/x.pub" ] &&
+	[ -z "$(ls -A "$WORK/admins.d" | grep -v '^admin.pub$')" ]
+verdict "nothing written by the refused requests (agents.d: $(ls -A "$WORK/agents.d" | tr '\n' ' '))"
+ns coord "$BIN/tests/wire_peer" "$WORK" admin tcp://198.18.0.1:7710 tcp://198.18.0.1:7711 \
+	"enrol:3:x:$H2" >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -qF "rejected message: out_of_range: key $(fpr "$WORK/admin.pub"), enrolled as admin \"admin\"" "$WORK/coordinator.log"
+verdict "an unknown role is out_of_range: no reply, logged with the admin's fingerprint (wire_peer exit $rc)"
+
 # ---- mx2 enrolled while the coordinator runs, then mx1 removed ----------
 r bc agent add mx2 "$P2"
 check "agent add mx2: exit 0" [ "$RC" -eq 0 ]
