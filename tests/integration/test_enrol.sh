@@ -15,7 +15,12 @@
 #     names its fingerprint as not enrolled, and it leaves status;
 #   - admin add: the new admin can ban; admin remove: its requests are
 #     refused; an admin cannot remove itself;
-#   - bad names, bad keys, duplicates: one line and the exit code.
+#   - bad names, bad keys, duplicates: one line and the exit code, from
+#     the CLI and (raw requests through tests/tools/wire_peer) from the
+#     coordinator itself;
+#   - a coordinator running as an unprivileged user (as under the unit)
+#     names the directory it cannot write, then writes it once given;
+#   - key directories that do not load: add and remove change nothing.
 # Env: B, NSP.
 . "$(dirname "$0")/lib.sh"
 
@@ -305,6 +310,53 @@ verdict "the last admin cannot remove itself ($ERR)"
 r bc admin list
 printf '%s\n' "$OUT" | tail -1 | grep -qx "1 admin"
 verdict "admin list: 1 admin left"
+
+# ---- a coordinator that runs unprivileged writes the key directories ---
+# as the shipped unit does (User=bancluster): here as nobody, with the key
+# --init gave to it; agents.d first not writable by it, then given to it
+C3=$WORK/c3
+mkdir -p "$C3/agents.d" "$C3/admins.d"
+cat >"$C3/coordinator.ini" <<INI
+[coordinator]
+listen      = tcp://127.0.0.1:17710
+publish     = tcp://127.0.0.1:17711
+key         = coordinator.key
+agents_dir  = agents.d
+admins_dir  = admins.d
+database    = coordinator.db
+INI
+r "$BIN/bancluster-coordinator" -c "$C3/coordinator.ini" --init --user nobody
+[ "$RC" -eq 0 ] && [ "$(stat -c '%a %U' "$C3/coordinator.key")" = "600 nobody" ] &&
+	printf '%s\n' "$OUT" | grep -qF "(secret, mode 0600, owner nobody)"
+verdict "coordinator --init --user nobody: key 0600 owned by nobody ($(stat -c '%a %U' "$C3/coordinator.key"))"
+r "$BIN/bancluster-coordinator" -c "$C3/coordinator.ini" --admin admin "$(cat "$WORK/admin.pub")"
+check "coordinator --admin admin: exit 0" [ "$RC" -eq 0 ]
+chown nobody "$C3"
+ip netns exec "$NSP-coord" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$BIN/bancluster-coordinator" -c "$C3/coordinator.ini" >>"$WORK/c3.log" 2>&1 &
+PIDS="$PIDS $!"
+cat >"$WORK/cli-c3.ini" <<INI
+[cli]
+coordinator     = tcp://127.0.0.1:17710
+key             = admin.key
+coordinator_key = c3/coordinator.pub
+timeout         = 3s
+INI
+c3() { ns coord "$BIN/bancluster" -c "$WORK/cli-c3.ini" "$@"; }
+check "the coordinator running as nobody answers" wait_for 10 c3 status
+r c3 agent add mx5 "$P2"
+want="bancluster: $C3/agents.d/mx5.pub: Permission denied (the coordinator runs as nobody: it needs write access to $C3/agents.d; the packages and the unit give it /etc/bancluster/agents.d and admins.d)"
+[ "$RC" -eq 1 ] && [ "$ERR" = "$want" ] && [ -z "$(ls -A "$C3/agents.d")" ]
+verdict "agents.d not writable by the coordinator's user: exit 1 with \"$ERR\", nothing left"
+chown nobody:nogroup "$C3/agents.d"
+chmod 0750 "$C3/agents.d"
+r c3 agent add mx5 "$P2"
+[ "$RC" -eq 0 ] && [ "$(stat -c '%a %U' "$C3/agents.d/mx5.pub")" = "644 nobody" ] &&
+	cmp -s "$C3/agents.d/mx5.pub" "$ETCS/etc-mx2/mx2.pub"
+verdict "agents.d given to its user: agent add writes mx5.pub, 0644, owned by nobody ($OUT$ERR)"
+r c3 agent remove mx5
+[ "$RC" -eq 0 ] && [ ! -e "$C3/agents.d/mx5.pub" ] && [ -z "$(ls -A "$C3/agents.d")" ]
+verdict "agent remove as nobody: the file is gone, nothing left aside ($OUT$ERR)"
 
 # ---- a key set that does not load: nothing changes ----------------------
 echo "garbage" >"$WORK/agents.d/broken.pub"
