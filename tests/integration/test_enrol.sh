@@ -85,6 +85,20 @@ P2=$(b64 "$ETCS/etc-mx2/mx2.pub")
 F2=$(fpr "$ETCS/etc-mx2/mx2.pub")
 check "agent --init for mx2" [ "$RC" -eq 0 ]
 
+# ---- command lines that make no sense: usage, exit 64 -------------------
+r "$BIN/bancluster-agent" -c "$WORK/mx2.ini" --init --check-config
+check "agent --init --check-config: exit 64 ($(printf '%s' "$ERR" | head -1))" [ "$RC" -eq 64 ]
+r "$BIN/bancluster-agent" -c "$WORK/mx2.ini" --admin x y
+check "agent --admin (a coordinator option): exit 64 ($(printf '%s' "$ERR" | head -1))" [ "$RC" -eq 64 ]
+r "$BIN/bancluster-coordinator" -c "$WORK/coordinator.ini" --admin alice
+[ "$RC" -eq 64 ] && printf '%s\n' "$ERR" | head -1 | grep -qx "bancluster-coordinator: --admin NAME PUBKEY: missing PUBKEY"
+verdict "coordinator --admin NAME without PUBKEY: exit 64 ($(printf '%s' "$ERR" | head -1))"
+r "$BIN/bancluster-coordinator" -c "$WORK/coordinator.ini" --user nobody
+check "coordinator --user without --init: exit 64" [ "$RC" -eq 64 ]
+r "$BIN/bancluster-agent" --help
+printf '%s\n' "$OUT" | grep -qF -- "--coordinator-key PUBKEY" && printf '%s\n' "$OUT" | grep -qF -- "--init"
+verdict "agent --help names --init and --coordinator-key"
+
 # ---- --coordinator-key ------------------------------------------------
 CP=$(b64 "$WORK/coordinator.pub")
 r "$BIN/bancluster-agent" -c "$WORK/mx1.ini" --coordinator-key "not-a-key"
