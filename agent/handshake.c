@@ -7,8 +7,11 @@
  * coordinator key is not the coordinator's) is counted, logged at most
  * once a minute with the key's fingerprint and the `bancluster agent
  * add` line that enrols it, and the socket is disconnected from and
- * connected again to its configured endpoint BC_HANDSHAKE_RETRY_MS
- * later. Nothing here changes what is sent or accepted.
+ * connected again to its configured endpoint 3 s later, then 6, 12, 24
+ * and every 30 s while it is refused (a removed agent left running costs
+ * the coordinator two log lines per 30 s, not per 3 s); a handshake that
+ * succeeds resets the delay. Nothing here changes what is sent or
+ * accepted.
  */
 #include "agent/handshake.h"
 
@@ -43,7 +46,8 @@ int bc_handshake_watch(struct bc_agent_signer *a)
 	for (i = 0; i < 2; i++) {
 		if (zmq_socket_monitor(sock_of(a, i), mon_ep[i],
 				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-					       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0) {
+					       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+					       ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0) {
 			rc = -1;
 			continue;
 		}
@@ -67,8 +71,13 @@ static void refused(struct bc_agent_signer *a, int i, uint16_t ev)
 	char fpr[BC_KEY_FPR_LEN], b64[BC_KEY_B64_LEN];
 
 	h->refused++;
-	if (h->retry_ms[i] == 0)
-		h->retry_ms[i] = now + BC_HANDSHAKE_RETRY_MS;
+	if (h->retry_ms[i] == 0) {
+		h->delay_ms[i] = h->delay_ms[i] == 0 ? BC_HANDSHAKE_RETRY_MS
+						     : h->delay_ms[i] * 2;
+		if (h->delay_ms[i] > BC_HANDSHAKE_RETRY_MAX_MS)
+			h->delay_ms[i] = BC_HANDSHAKE_RETRY_MAX_MS;
+		h->retry_ms[i] = now + h->delay_ms[i];
+	}
 	if (h->logged_ms != 0 && now - h->logged_ms < BC_HANDSHAKE_LOG_MS)
 		return;
 	h->logged_ms = now;
@@ -77,14 +86,16 @@ static void refused(struct bc_agent_signer *a, int i, uint16_t ev)
 	if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 		bc_warn("coordinator %s refused this agent's key (fingerprint "
 			"%s): it is not enrolled there; on the admin host: "
-			"bancluster agent add %s %s (tried again every %d s)",
+			"bancluster agent add %s %s (tried again after %d s, "
+			"then at most every %d s)",
 			ep_of(a, i), fpr, a->cfg.id, b64,
-			BC_HANDSHAKE_RETRY_MS / 1000);
+			BC_HANDSHAKE_RETRY_MS / 1000, BC_HANDSHAKE_RETRY_MAX_MS / 1000);
 	else
 		bc_warn("coordinator %s: CurveZMQ handshake failed: is "
 			"coordinator_key %s the coordinator's key? (tried again "
-			"every %d s)", ep_of(a, i), a->cfg.coordinator_key,
-			BC_HANDSHAKE_RETRY_MS / 1000);
+			"after %d s, then at most every %d s)", ep_of(a, i),
+			a->cfg.coordinator_key, BC_HANDSHAKE_RETRY_MS / 1000,
+			BC_HANDSHAKE_RETRY_MAX_MS / 1000);
 }
 
 void bc_handshake_tick(struct bc_agent_signer *a)
@@ -105,6 +116,8 @@ void bc_handshake_tick(struct bc_agent_signer *a)
 			if (e == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
 			    e == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
 				refused(a, i, e);
+			else if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+				h->delay_ms[i] = 0;
 		}
 		if (h->retry_ms[i] == 0 || now < h->retry_ms[i])
 			continue;

@@ -4,23 +4,26 @@
  * (the coordinator's ZAP refused this agent's key: not enrolled yet, or
  * removed; or the coordinator's key is not the pinned one) and never
  * connects it again. This module watches both sockets, says in the log
- * what was refused and how to enrol the key, and connects again every
- * BC_HANDSHAKE_RETRY_MS, so that `bancluster agent add` takes effect
- * without restarting the agent.
+ * what was refused and how to enrol the key, and connects again after
+ * BC_HANDSHAKE_RETRY_MS, doubling up to BC_HANDSHAKE_RETRY_MAX_MS while
+ * refusals go on (a handshake that succeeds starts over), so that
+ * `bancluster agent add` takes effect without restarting the agent.
  */
 #ifndef BC_AGENT_HANDSHAKE_H
 #define BC_AGENT_HANDSHAKE_H
 
 #include <stdint.h>
 
-#define BC_HANDSHAKE_RETRY_MS 3000  /* a refused connection tried again */
-#define BC_HANDSHAKE_LOG_MS 60000   /* the refusal logged again after */
+#define BC_HANDSHAKE_RETRY_MS 3000      /* first retry of a refused connection */
+#define BC_HANDSHAKE_RETRY_MAX_MS 30000 /* doubling up to this */
+#define BC_HANDSHAKE_LOG_MS 60000       /* the refusal logged again after */
 
 struct bc_agent_signer;
 
 struct bc_handshake {
 	void *mon[2];         /* PAIR ends of the monitors: dealer, sub */
 	int64_t retry_ms[2];  /* monotonic: connect again then; 0: none due */
+	int64_t delay_ms[2];  /* the next retry's delay; 0: none refused yet */
 	int64_t logged_ms;    /* monotonic: the refusal last logged */
 	uint64_t refused;     /* handshakes that failed */
 };
