@@ -5,11 +5,12 @@
  *   bancluster [-c cli.ini] COMMAND [ARGS]    (cli.c holds the usage)
  *
  * Admin commands (ban, unban, list, status, show, audit fleet: cmd_ban.c,
- * cmd_show.c; agent and admin add/remove/list: cmd_keys.c) load cli.ini and the keys on their first request
- * (request.c); keygen and report (cmd_local.c), replay (replay.c) and
- * audit smtp (audit_smtp.c) need neither. Arguments are untrusted: a bad
- * one ends the program with one line naming it and EX_USAGE (64). The
- * exit status is the command's (cli.h).
+ * cmd_show.c; agent and admin add/remove/list: cmd_keys.c) load cli.ini
+ * and the keys on their first request (request.c); keygen and report
+ * (cmd_local.c), replay (replay.c) and audit smtp (audit_smtp.c) need
+ * neither. Arguments are untrusted: a bad one ends the program with one
+ * line naming it and EX_USAGE (64). The exit status is the command's
+ * (cli.h).
  */
 #include <getopt.h>
 #include <openssl/crypto.h>

@@ -32,9 +32,10 @@ void bc_daemon_signals(void);
 /*
  * What the command line asked besides starting. The caller sets
  * coordinator (true for bancluster-coordinator) before the call; the
- * rest is filled in. First set-up (enrolment, docs/operations.md):
- *   agent:       --init [--force-user]? no: --init, --coordinator-key PUBKEY
- *   coordinator: --init [--user NAME], --admin NAME PUBKEY
+ * rest is filled in. The first set-up options (enrolment,
+ * docs/operations.md) are acted on by agent/init.c and coordinator/init.c;
+ * --check-config goes with none of them, --user only with --init, and
+ * each program refuses the other's (EX_USAGE).
  */
 struct bc_daemon_opts {
 	bool coordinator;            /* in: which program's options */
