@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/handshake.h"
 #include "agent/fw_nft.h"
 #include "agent/fw_remote.h"
 #include "agent/spool.h"
@@ -123,6 +124,7 @@ struct bc_agent_signer {
 	struct bc_allowlist pending_allow; /* ... of the snapshot being received */
 	uint64_t allowed_events; /* events kept from the local policy by it */
 	void *zctx, *sub, *dealer;
+	struct bc_handshake hs;  /* refused handshakes retried (handshake.c) */
 	enum bc_agent_state state;
 	uint8_t nonce[16];
 	uint32_t next_part;

@@ -32,6 +32,7 @@
 #include "agent/agent.h"
 #include "agent/events.h"
 #include "agent/follow.h"
+#include "agent/init.h"
 #include "agent/local.h"
 #include "agent/localsync.h"
 #include "agent/metrics.h"
@@ -65,6 +66,7 @@ static void timers(struct bc_agent_signer *a)
 		bc_events_save(a); /* the reader waits for this to read on */
 	bc_events_report(a);
 	bc_localsync_tick(a);
+	bc_handshake_tick(a);
 	if (now >= a->next_metrics_ms) {
 		bc_agent_metrics_write(a);
 		a->next_metrics_ms = now + BC_AGENT_METRICS_MS;
@@ -204,6 +206,10 @@ static void setup(struct bc_agent_signer *a, const char *cfgpath, bool check_onl
 		zmq_setsockopt(a->sub, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
 		zmq_setsockopt(a->sub, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof(ivlmax));
 	}
+	/* a refused key is retried, so enrolment needs no restart */
+	if (bc_handshake_watch(a) < 0)
+		bc_warn("socket monitor: %s: a refused handshake needs a restart",
+			zmq_strerror(errno));
 	if (zmq_setsockopt(a->sub, ZMQ_SUBSCRIBE, "", 0) < 0 ||
 	    zmq_connect(a->sub, a->cfg.updates) < 0)
 		bc_fatal(1, "updates %s: %s", a->cfg.updates, zmq_strerror(errno));
@@ -225,18 +231,20 @@ int main(int argc, char **argv)
 	};
 	const char *cfgpath = "/etc/bancluster/agent.ini";
 	struct bc_agent_signer *a;
-	bool check = false;
+	struct bc_daemon_opts o = {.coordinator = false};
 
 	mallopt(M_ARENA_MAX, 1);
 	bc_log_init("bancluster-agent", BC_LOG_INFO);
 	bc_daemon_args(argc, argv, "bancluster-agent", libs,
-		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
+		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &o);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
+	if (o.init || o.coordinator_key != NULL) /* first set-up: init.c */
+		return bc_agent_init(cfgpath, &o);
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		bc_fatal(1, "out of memory");
-	setup(a, cfgpath, check);
+	setup(a, cfgpath, o.check);
 	bc_daemon_signals();
 	a->log_budget = BC_AGENT_LOG_BURST;
 	bc_localsync_start(a);
@@ -302,6 +310,7 @@ int main(int argc, char **argv)
 		waitpid(a->fw_pid, NULL, 0);
 		close(a->rd_fd);
 	}
+	bc_handshake_close(a);
 	zmq_close(a->sub);
 	zmq_close(a->dealer);
 	zmq_ctx_term(a->zctx);

@@ -45,6 +45,12 @@ static const struct {
 	 {"--format", "--config", "--max-addresses"}},
 	{"report", "report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]",
 	 {"--kind", "--count", "--service", "--socket"}},
+	{"agent", "agent add NAME PUBKEY", {NULL}},
+	{"agent", "agent remove NAME", {NULL}},
+	{"agent", "agent list [--json]", {NULL}},
+	{"admin", "admin add NAME PUBKEY", {NULL}},
+	{"admin", "admin remove NAME", {NULL}},
+	{"admin", "admin list [--json]", {NULL}},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

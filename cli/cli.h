@@ -68,6 +68,10 @@ void bc_cli_show_local_json(struct json_t *arr, const Bancluster__AdminReply *r,
 /* "local bans: N on M agents[; K local lifts not yet applied (mx2)]" */
 void bc_cli_audit_local(const Bancluster__AdminReply *r);
 
+/* cmd_keys.c: enrolment, argv[1] add, remove or list. */
+int bc_cmd_agent(struct bc_cli *c, int argc, char **argv);
+int bc_cmd_admin(struct bc_cli *c, int argc, char **argv);
+
 /* ---- shared by the commands (cli.c) -------------------------------- */
 
 /* The whole usage: on stdout with exit 0 for status 0, else on stderr
@@ -117,6 +121,7 @@ int bc_cli_json_flag(int argc, char **argv, const char *cmd);
 #define BC_JSON_AUDIT_FLEET_VERSION 2
 #define BC_JSON_LIST_LOCAL_VERSION 1
 #define BC_JSON_ALLOW_LIST_VERSION 1
+#define BC_JSON_KEY_LIST_VERSION 1
 
 /*
  * The keys every ban object of --json starts with (list, show):

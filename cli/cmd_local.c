@@ -1,6 +1,8 @@
 /*
  * cmd_local.c - the commands that need no coordinator and no admin key:
- *   keygen --out PATH        a key pair: PATH.key (0600) and PATH.pub
+ *   keygen --out PATH        a key pair: PATH.key (0600) and PATH.pub;
+ *                            prints the public key, its fingerprint and
+ *                            the `admin add` line that enrols it
  *   report ADDR --kind KIND [--count N] [--service NAME] [--socket PATH]
  *                            one event to this host's agent
  *
@@ -71,8 +73,9 @@ int bc_cmd_keygen(int argc, char **argv)
 {
 	static const struct option o[] = {{"out", required_argument, NULL, 'o'},
 					  {NULL, 0, NULL, 0}};
-	const char *out = NULL;
-	char err[512];
+	const char *out = NULL, *name;
+	char err[512], b64[BC_KEY_B64_LEN], fpr[BC_KEY_FPR_LEN];
+	uint8_t pk[32], id[BC_KEY_ID_BYTES];
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "o:", o, NULL)) != -1) {
@@ -85,9 +88,17 @@ int bc_cmd_keygen(int argc, char **argv)
 		bc_cli_usage_exit("%s", "keygen: --out PATH is required");
 	if (keygen_dir(out, err, sizeof(err)) < 0)
 		bc_fatal(BC_EXIT_ERROR, "keygen: %s", err);
-	if (bc_key_generate(out, err, sizeof(err)) < 0)
+	if (bc_key_generate_as(out, (uid_t)-1, (gid_t)-1, pk, err, sizeof(err)) < 0)
 		bc_fatal(BC_EXIT_ERROR, "keygen: %s", err);
+	bc_key_id(pk, id);
+	name = strrchr(out, '/') != NULL ? strrchr(out, '/') + 1 : out;
 	printf("wrote %s.key (secret, mode 0600) and %s.pub\n", out, out);
+	printf("public key:  %s\n", bc_key_public_b64(pk, b64));
+	printf("fingerprint: %s\n", bc_key_fingerprint(id, sizeof(id), fpr));
+	/* an admin key's file name is the admin's name (request.c) */
+	if (bc_name_valid(name))
+		printf("enrol it as an admin (on a host whose admin key is enrolled):\n"
+		       "  bancluster admin add %s %s\n", name, b64);
 	return 0;
 }
 

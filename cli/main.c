@@ -5,7 +5,8 @@
  *   bancluster [-c cli.ini] COMMAND [ARGS]    (cli.c holds the usage)
  *
  * Admin commands (ban, unban, list, status, show, audit fleet, allow:
- * cmd_ban.c, cmd_show.c, cmd_allow.c) load cli.ini and the keys on their first request
+ * cmd_ban.c, cmd_show.c, cmd_allow.c; agent and admin add/remove/list:
+ * cmd_keys.c) load cli.ini and the keys on their first request
  * (request.c); keygen and report (cmd_local.c), replay (replay.c) and
  * audit smtp (audit_smtp.c) need neither. Arguments are untrusted: a bad
  * one ends the program with one line naming it and EX_USAGE (64). The
@@ -92,6 +93,10 @@ int main(int argc, char **argv)
 		rc = bc_replay_main(argc, argv);
 	else if (strcmp(cmd, "report") == 0)
 		rc = bc_cmd_report(argc, argv);
+	else if (strcmp(cmd, "agent") == 0)
+		rc = bc_cmd_agent(&c, argc, argv);
+	else if (strcmp(cmd, "admin") == 0)
+		rc = bc_cmd_admin(&c, argc, argv);
 	else if (strcmp(cmd, "audit") == 0 && argc >= 2 &&
 		 strcmp(argv[1], "smtp") == 0)
 		rc = bc_audit_smtp_main(argc - 1, argv + 1);

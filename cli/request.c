@@ -108,15 +108,17 @@ static void monitor_read(void *mon, int *seen)
 static void no_reply(const struct bc_cli *c, int seen, char *err,
 		     size_t errlen)
 {
-	char fpr[BC_KEY_FPR_LEN], ck[BC_KEY_CURVE_HEX_LEN];
+	char fpr[BC_KEY_FPR_LEN], ck[BC_KEY_CURVE_HEX_LEN], b64[BC_KEY_B64_LEN];
 
 	bc_key_fingerprint(c->signer.key.id, BC_KEY_ID_BYTES, fpr);
 	bc_key_fingerprint_curve(c->signer.key.curve_pk, ck);
-	if (seen & SEEN_REFUSED)
+	if (seen & SEEN_REFUSED) /* with the line that enrols it */
 		snprintf(err, errlen,
 			 "coordinator %s refused this admin key (%s, CURVE key "
-			 "%s): it is not in the coordinator's admins_dir",
-			 c->cfg.coordinator, c->cfg.key, ck);
+			 "%s): it is not in the coordinator's admins_dir; an "
+			 "enrolled admin adds it with: bancluster admin add %s %s",
+			 c->cfg.coordinator, c->cfg.key, ck, c->signer.sender,
+			 bc_key_public_b64(c->signer.key.pk, b64));
 	else if (seen & SEEN_HANDSHAKE)
 		snprintf(err, errlen,
 			 "coordinator %s accepted this admin key (fingerprint %s)"

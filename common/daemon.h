@@ -1,6 +1,8 @@
 /*
  * daemon.h - what both daemons share at start-up: the command line
  *   PROG [-c FILE] [--check-config]
+ *   bancluster-agent [-c FILE] [--init] [--coordinator-key PUBKEY]
+ *   bancluster-coordinator [-c FILE] [--init [--user NAME]] [--admin NAME PUBKEY]
  *   PROG --version | --help
  * and the signal flags. --help prints the usage to stdout and --version
  * the version, the wire protocol and the libraries (common/version.h),
@@ -28,10 +30,28 @@ extern volatile sig_atomic_t bc_reload_flag;
  * ignored (a peer that went away is an error return, not a death). */
 void bc_daemon_signals(void);
 
+/*
+ * What the command line asked besides starting. The caller sets
+ * coordinator (true for bancluster-coordinator) before the call; the
+ * rest is filled in. The first set-up options (enrolment,
+ * docs/operations.md) are acted on by agent/init.c and coordinator/init.c;
+ * --check-config goes with none of them, --user only with --init, and
+ * each program refuses the other's (EX_USAGE).
+ */
+struct bc_daemon_opts {
+	bool coordinator;            /* in: which program's options */
+	bool check;                  /* --check-config */
+	bool init;                   /* --init: make the key */
+	const char *coordinator_key; /* agent: --coordinator-key PUBKEY */
+	const char *admin_name;      /* coordinator: --admin NAME PUBKEY */
+	const char *admin_key;
+	const char *user;            /* coordinator: --init --user NAME */
+};
+
 /* *cfgpath holds the default on entry (shown by --help). */
 void bc_daemon_args(int argc, char **argv, const char *prog,
 		    const struct bc_version_lib *libs, size_t nlibs,
-		    const char **cfgpath, bool *check);
+		    const char **cfgpath, struct bc_daemon_opts *o);
 
 /*
  * Freed heap back to the kernel after a burst. glibc keeps what a burst

@@ -38,13 +38,19 @@ bool bc_name_valid(const char *s)
 	return true;
 }
 
-static void key_id(uint8_t id[BC_KEY_ID_BYTES], const uint8_t pk[32])
+void bc_key_id(const uint8_t pk[32], uint8_t id[BC_KEY_ID_BYTES])
 {
 	crypto_generichash(id, BC_KEY_ID_BYTES, pk, 32, NULL, 0);
 }
 
+static void key_id(uint8_t id[BC_KEY_ID_BYTES], const uint8_t pk[32])
+{
+	bc_key_id(pk, id);
+}
+
+/* Create path (O_EXCL), owned by uid:gid before a byte is written. */
 static int write_file(const char *path, const char *text, mode_t mode,
-		      char *err, size_t errlen)
+		      uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	size_t len = strlen(text);
@@ -53,22 +59,28 @@ static int write_file(const char *path, const char *text, mode_t mode,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len ||
-	    fsync(fd) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (fchmod(fd, mode) < 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
+	    write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		close(fd);
 		unlink(path);
+		errno = e;
 		return -1;
 	}
 	close(fd);
 	return 0;
 }
 
-int bc_key_generate(const char *path, char *err, size_t errlen)
+int bc_key_generate_as(const char *path, uid_t uid, gid_t gid,
+		       uint8_t pk[32], char *err, size_t errlen)
 {
-	uint8_t pk[32], sk[64];
+	uint8_t sk[64];
 	char b64[sodium_base64_ENCODED_LEN(32, KEY_B64_VARIANT)];
 	char text[KEY_FILE_MAX], kpath[4096], ppath[4096];
+	struct stat st;
 	int rc = -1;
 
 	if (snprintf(kpath, sizeof(kpath), "%s.key", path) >= (int)sizeof(kpath) ||
@@ -76,15 +88,24 @@ int bc_key_generate(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "\"%.64s\": path too long", path);
 		return -1;
 	}
+	/* both or neither: a .pub left from an old key is not overwritten */
+	if (lstat(ppath, &st) == 0) {
+		snprintf(err, errlen, "%s: %s", ppath, strerror(EEXIST));
+		errno = EEXIST;
+		return -1;
+	}
 	crypto_sign_keypair(pk, sk);
 	sodium_bin2base64(b64, sizeof(b64), sk, 32, KEY_B64_VARIANT);
 	snprintf(text, sizeof(text), KEY_SECRET_TAG "%s\n", b64);
-	if (write_file(kpath, text, 0600, err, errlen) < 0)
+	if (write_file(kpath, text, 0600, uid, gid, err, errlen) < 0)
 		goto out;
 	sodium_bin2base64(b64, sizeof(b64), pk, 32, KEY_B64_VARIANT);
 	snprintf(text, sizeof(text), KEY_PUBLIC_TAG "%s\n", b64);
-	if (write_file(ppath, text, 0644, err, errlen) < 0) {
+	if (write_file(ppath, text, 0644, uid, gid, err, errlen) < 0) {
+		int e = errno;
+
 		unlink(kpath);
+		errno = e;
 		goto out;
 	}
 	rc = 0;
@@ -92,6 +113,104 @@ out:
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(text, sizeof(text));
 	return rc;
+}
+
+int bc_key_generate(const char *path, char *err, size_t errlen)
+{
+	uint8_t pk[32];
+
+	return bc_key_generate_as(path, (uid_t)-1, (gid_t)-1, pk, err, errlen);
+}
+
+int bc_key_parse_public(const char *text, uint8_t pk[32], char *err,
+			size_t errlen)
+{
+	const char *p = text, *end;
+	size_t taglen = strlen(KEY_PUBLIC_TAG), n, bin_len = 0;
+	uint8_t curve[32];
+
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (strncmp(p, KEY_PUBLIC_TAG, taglen) == 0)
+		p += taglen;
+	else if (strncmp(p, KEY_SECRET_TAG, strlen(KEY_SECRET_TAG)) == 0) {
+		snprintf(err, errlen, "that is a secret key: give the public key (the .pub file's)");
+		return -1;
+	}
+	n = strlen(p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n'))
+		n--;
+	if (n != BC_KEY_B64_LEN - 1 ||
+	    sodium_base642bin(pk, 32, p, n, NULL, &bin_len, &end,
+			      KEY_B64_VARIANT) != 0 ||
+	    bin_len != 32 || end != p + n) {
+		snprintf(err, errlen,
+			 "not a bancluster public key (expected the %d base64 "
+			 "characters of a .pub file)", BC_KEY_B64_LEN - 1);
+		return -1;
+	}
+	if (crypto_sign_ed25519_pk_to_curve25519(curve, pk) != 0) {
+		snprintf(err, errlen, "not a valid Ed25519 public key");
+		return -1;
+	}
+	return 0;
+}
+
+char *bc_key_public_b64(const uint8_t pk[32], char out[BC_KEY_B64_LEN])
+{
+	sodium_bin2base64(out, BC_KEY_B64_LEN, pk, 32, KEY_B64_VARIANT);
+	return out;
+}
+
+int bc_key_install_public(const char *path, const uint8_t pk[32], char *err,
+			  size_t errlen)
+{
+	char dir[4096], tmp[4096 + 32], text[KEY_FILE_MAX], b64[BC_KEY_B64_LEN];
+	const char *slash = strrchr(path, '/');
+	uint8_t rnd[8];
+	int fd, e;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) >= sizeof(dir)) {
+		snprintf(err, errlen, "\"%.64s\": path too long", path);
+		return -1;
+	} else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	/* ".NAME.pub.RANDOM": not a NAME.pub to bc_keyring_load_dir */
+	randombytes_buf(rnd, sizeof(rnd));
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.%02x%02x%02x%02x%02x%02x%02x%02x",
+		     dir, slash ? slash + 1 : path, rnd[0], rnd[1], rnd[2],
+		     rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "\"%.64s\": path too long", path);
+		return -1;
+	}
+	snprintf(text, sizeof(text), KEY_PUBLIC_TAG "%s\n",
+		 bc_key_public_b64(pk, b64));
+	if (write_file(tmp, text, 0644, (uid_t)-1, (gid_t)-1, err, errlen) < 0)
+		return -1;
+	if (link(tmp, path) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	unlink(tmp);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Read "TAG base64\n" from path and decode 32 bytes. */

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define BC_KEY_ID_BYTES 16
 #define BC_NAME_MAX 64   /* node names: [A-Za-z0-9._-], 1..63 chars */
@@ -51,6 +52,40 @@ struct bc_keyring {
 
 /* Generate PATH.key (0600, refuses to overwrite) and PATH.pub. */
 int bc_key_generate(const char *path, char *err, size_t errlen);
+
+/*
+ * bc_key_generate, with both files owned by uid:gid (set before anything
+ * is written; (uid_t)-1 keeps the caller's) and the public key in pk.
+ * Refuses when either file exists (errno EEXIST, nothing written).
+ */
+int bc_key_generate_as(const char *path, uid_t uid, gid_t gid,
+		       uint8_t pk[32], char *err, size_t errlen);
+
+/*
+ * A public key as an admin types it (`agent add NAME PUBKEY`): the
+ * base64 of a .pub file, alone or with its "bancluster-ed25519-public "
+ * tag (the whole line of the file); blanks around it are ignored. The
+ * key must be a usable Ed25519 key (it converts to a CURVE key).
+ * Returns 0, or -1 with a one-line reason.
+ */
+int bc_key_parse_public(const char *text, uint8_t pk[32], char *err,
+			size_t errlen);
+
+/* The base64 form bc_key_parse_public reads (and .pub files hold). */
+#define BC_KEY_B64_LEN 45 /* 44 characters and the NUL */
+char *bc_key_public_b64(const uint8_t pk[32], char out[BC_KEY_B64_LEN]);
+
+/*
+ * Write pk as the public key file path, atomically and never over an
+ * existing file: a temporary file in the same directory, fsync, link to
+ * path, fsync of the directory. Mode 0644, owned by the caller. Returns
+ * 0, or -1 with a one-line reason (errno EEXIST when path exists).
+ */
+int bc_key_install_public(const char *path, const uint8_t pk[32], char *err,
+			  size_t errlen);
+
+/* The key id (fingerprint bytes) of a public key. */
+void bc_key_id(const uint8_t pk[32], uint8_t id[BC_KEY_ID_BYTES]);
 
 /*
  * The secret key file a configured `key` names: PATH itself when it ends

@@ -24,6 +24,7 @@
 #include "coordinator/allow.h"
 #include "coordinator/arena.h"
 #include "coordinator/decide.h"
+#include "coordinator/enrol.h"
 #include "coordinator/intake.h"
 
 #define LIST_PAGE 2000   /* bans per list reply: 2000 x ~700 B < 4 MiB */
@@ -384,6 +385,11 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_REMOVE:
 		bc_coord_allow_admin(c, signer, rq, &r, &arena, err, sizeof(err));
 		break;
+	case BANCLUSTER__ADMIN_REQ__CMD_ENROL_ADD: /* enrol.c; from is stale after */
+	case BANCLUSTER__ADMIN_REQ__CMD_ENROL_REMOVE:
+	case BANCLUSTER__ADMIN_REQ__CMD_ENROL_LIST:
+		bc_coord_enrol(c, from, rq, &r, &arena, err, sizeof(err));
+		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
 		as = calloc(c->ring.n + 1, sizeof(*as));
 		asp = calloc(c->ring.n + 1, sizeof(*asp));
@@ -435,6 +441,7 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.n_local = 0;
 		r.n_local_covering = 0;
 		r.n_agents = 0;
+		r.n_keys = 0;
 	}
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REPLY;
 	p.admin_reply = &r;

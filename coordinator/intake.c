@@ -466,9 +466,10 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 		/* an admin's change commits on its own, after the reports */
 		bc_coord_commit_reports(c);
 		c->reply_version = from->wire_version;
-		bc_coord_admin(c, id, from, p->admin_req);
-		/* an admin command is state-changing: keep its counter durable */
+		/* an admin command is state-changing: keep its counter durable
+		 * (first: enrolment replaces the ring that from points into) */
 		bc_coord_save_counter(c, bc_coord_peer_index(c, from));
+		bc_coord_admin(c, id, from, p->admin_req);
 		break;
 	default:
 		break;

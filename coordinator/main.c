@@ -39,6 +39,7 @@
 #include "coordinator/allow.h"
 #include "coordinator/coord.h"
 #include "coordinator/decide.h"
+#include "coordinator/init.h"
 #include "coordinator/intake.h"
 #include "coordinator/localbans.h"
 #include "coordinator/metrics.h"
@@ -232,18 +233,20 @@ int main(int argc, char **argv)
 	};
 	const char *cfgpath = "/etc/bancluster/coordinator.ini";
 	struct bc_coord *c;
-	bool check = false;
+	struct bc_daemon_opts o = {.coordinator = true};
 	int i;
 
 	bc_log_init("bancluster-coordinator", BC_LOG_INFO);
 	bc_daemon_args(argc, argv, "bancluster-coordinator", libs,
-		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &check);
+		       sizeof(libs) / sizeof(libs[0]), &cfgpath, &o);
 	if (sodium_init() < 0)
 		bc_fatal(1, "libsodium failed to initialise");
+	if (o.init || o.admin_name != NULL) /* first set-up: init.c */
+		return bc_coord_init(cfgpath, &o);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		bc_fatal(1, "out of memory");
-	setup(c, cfgpath, check);
+	setup(c, cfgpath, o.check);
 	bc_daemon_signals();
 	c->next_tick = bc_mono_ms() + BC_COORD_TICK_MS;
 	{

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "coordinator/enrol.h"
 #include "coordinator/intake.h"
 #include "coordinator/localbans.h"
 #include "coordinator/reload.h"
@@ -45,10 +46,8 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 {
 	struct bc_coord_cfg ncfg;
 	struct bc_keyring ring = {0};
-	struct bc_agent_state *nst;
 	struct bc_policy_cfg pc;
 	char err[512];
-	size_t i;
 
 	if (bc_coord_load_config(&ncfg, cfgpath, err, sizeof(err)) < 0 ||
 	    bc_coord_check_files(&ncfg, cfgpath, NULL, &ring, err,
@@ -58,25 +57,6 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 		bc_keyring_free(&ring);
 		return;
 	}
-	nst = calloc(ring.n + 1, sizeof(*nst));
-	if (nst == NULL) {
-		bc_warn("reload: out of memory");
-		bc_coord_free_config(&ncfg);
-		bc_keyring_free(&ring);
-		return;
-	}
-	bc_coord_set_allowed_types(&ring);
-	for (i = 0; i < ring.n; i++) {
-		struct bc_peer *old = bc_keyring_find_name(&c->ring, ring.v[i].name);
-
-		if (old != NULL && memcmp(old->pk, ring.v[i].pk, 32) == 0) {
-			memcpy(ring.v[i].last_counter, old->last_counter,
-			       sizeof(old->last_counter));
-			nst[i] = c->peer_state[old - c->ring.v]; /* local bans too */
-		} else {
-			bc_coord_load_counters(c->store, &ring.v[i], &nst[i]);
-		}
-	}
 	{
 		struct bc_hooks_cfg hc;
 
@@ -85,9 +65,14 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 			bc_warn("reload refused, running configuration kept: %s", err);
 			bc_coord_free_config(&ncfg);
 			bc_keyring_free(&ring);
-			free(nst);
 			return;
 		}
+	}
+	/* the keys that stay keep their counters and state (enrol.c) */
+	if (bc_coord_adopt_ring(c, &ring) < 0) {
+		bc_warn("reload: out of memory");
+		bc_coord_free_config(&ncfg);
+		return;
 	}
 	if (strcmp(ncfg.listen, c->cfg.listen) != 0 ||
 	    strcmp(ncfg.publish, c->cfg.publish) != 0 ||
@@ -106,18 +91,6 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 		 c->cfg.metrics_listen);
 	bc_coord_free_config(&c->cfg);
 	c->cfg = ncfg;
-	for (i = 0; i < c->ring.n; i++) { /* local bans of keys that left */
-		size_t j;
-
-		for (j = 0; j < ring.n && nst[j].local != c->peer_state[i].local; j++)
-			;
-		if (j == ring.n)
-			bc_coord_local_free(&c->peer_state[i]);
-	}
-	bc_keyring_free(&c->ring);
-	c->ring = ring;
-	free(c->peer_state);
-	c->peer_state = nst;
 	bc_coord_policy_cfg(&c->cfg, &pc);
 	bc_policy_set_cfg(c->policy, &pc);
 	bc_info("reloaded %s: %zu trusted keys, %zu allow entries, maxretry %lld",

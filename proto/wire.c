@@ -256,6 +256,13 @@ static bool wire_range_ok(uint32_t min, uint32_t max)
 	return (min == 0 && max == 0) || (min >= 1 && min <= max);
 }
 
+/* An enrolment role: agent or admin. */
+static bool key_role_ok(Bancluster__KeyRole r)
+{
+	return r == BANCLUSTER__KEY_ROLE__KEY_ROLE_AGENT ||
+	       r == BANCLUSTER__KEY_ROLE__KEY_ROLE_ADMIN;
+}
+
 int bc_wire_check_ranges(const Bancluster__Payload *p)
 {
 	size_t i;
@@ -331,6 +338,19 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		case BANCLUSTER__ADMIN_REQ__CMD_STATUS:
 		case BANCLUSTER__ADMIN_REQ__CMD_AUDIT:
 			return 0;
+		/* enrolment: the name and key are judged by the coordinator,
+		 * which answers a bad one with a reason; here only bounds */
+		case BANCLUSTER__ADMIN_REQ__CMD_ENROL_ADD:
+			return key_role_ok(r->enrol_add->role) &&
+				       text_ok(r->enrol_add->name, BC_WIRE_MAX_TEXT) &&
+				       r->enrol_add->public_key.len <= 64
+				       ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_ENROL_REMOVE:
+			return key_role_ok(r->enrol_remove->role) &&
+				       text_ok(r->enrol_remove->name, BC_WIRE_MAX_TEXT)
+				       ? 0 : -1;
+		case BANCLUSTER__ADMIN_REQ__CMD_ENROL_LIST:
+			return key_role_ok(r->enrol_list->role) ? 0 : -1;
 		default:
 			return -1;
 		}
@@ -383,6 +403,15 @@ int bc_wire_check_ranges(const Bancluster__Payload *p)
 		    !local_entries_ok(p->admin_reply->local_covering,
 				      p->admin_reply->n_local_covering))
 			return -1;
+		if (p->admin_reply->n_keys > 2 * BC_MAX_PEERS)
+			return -1;
+		for (i = 0; i < p->admin_reply->n_keys; i++) {
+			const Bancluster__KeyEntry *k = p->admin_reply->keys[i];
+
+			if (!text_ok(k->name, BC_NAME_MAX) || !key_role_ok(k->role) ||
+			    k->public_key.len != 32 || k->last_seen_ms < 0)
+				return -1;
+		}
 		if (p->admin_reply->n_decisions > BC_WIRE_MAX_DECISIONS ||
 		    p->admin_reply->n_recent > BC_WIRE_MAX_EVIDENCE)
 			return -1;

@@ -126,7 +126,8 @@ write_postinst() { # write_postinst PKG UNIT
 	cat >"$(stage "$1")/DEBIAN/postinst" <<EOF
 #!/bin/sh
 # postinst of $1: system user and group "bancluster", /etc/bancluster
-# (0750 root:bancluster), /var/lib/bancluster (0750 bancluster:bancluster).
+# (0750 root:bancluster), /var/lib/bancluster (0750 bancluster:bancluster),
+# the coordinator's agents.d and admins.d (0750 bancluster:bancluster).
 # Idempotent. A dpkg-statoverride on either directory is respected. The
 # unit is not enabled: create the keys and edit the configuration first.
 set -e
@@ -150,6 +151,13 @@ if [ "\$1" = configure ]; then
 		chown bancluster:bancluster /var/lib/bancluster
 		chmod 0750 /var/lib/bancluster
 	fi
+	# the coordinator's key directories: it writes them on enrolment
+	for d in /etc/bancluster/agents.d /etc/bancluster/admins.d; do
+		if [ -d "\$d" ] && ! dpkg-statoverride --list "\$d" >/dev/null 2>&1; then
+			chown bancluster:bancluster "\$d"
+			chmod 0750 "\$d"
+		fi
+	done
 	if [ -d /run/systemd/system ]; then
 		systemctl --system daemon-reload >/dev/null 2>&1 || true
 		if [ -n "\${2:-}" ]; then
@@ -309,12 +317,12 @@ bancluster-agent for Debian
 
 The service is installed but not enabled. On each MX:
 
-  bancluster keygen --out /etc/bancluster/mx1     # the file name is the agent id
-  chown bancluster /etc/bancluster/mx1.key        # the unit runs as bancluster
-  # copy /etc/bancluster/mx1.pub to the coordinator's agents_dir as mx1.pub
-  # copy the coordinator's coordinator.pub to /etc/bancluster/coordinator.pub
   editor /etc/bancluster/agent.ini                # id, endpoints, [source.*], [local] allow
   # or leave agent.ini as shipped and add drop-ins: /etc/bancluster/agent.d/*.ini
+  bancluster-agent -c /etc/bancluster/agent.ini --init --coordinator-key KEY
+  #   makes the agent's key (owned by bancluster, 0600) and prints the line
+  #   for the admin host: bancluster agent add mx1 AGENTKEY
+  #   KEY: the coordinator's public key, as its --init printed it
   bancluster-agent -c /etc/bancluster/agent.ini --check-config
   systemctl enable --now bancluster-agent
 
@@ -356,14 +364,20 @@ bancluster-coordinator for Debian
 
 The service is installed but not enabled. On the admin host:
 
-  bancluster keygen --out /etc/bancluster/coordinator
-  chown bancluster /etc/bancluster/coordinator.key   # the unit runs as bancluster
-  # agents.d/NAME.pub: one public key per agent; admins.d/NAME.pub: per admin
   editor /etc/bancluster/coordinator.ini          # listen, publish, [policy]
   # or drop-ins: /etc/bancluster/coordinator.d/*.ini, read after it
+  bancluster keygen --out /etc/bancluster/alice   # your admin key
+  bancluster-coordinator -c /etc/bancluster/coordinator.ini --init \
+      --admin alice "$(cat /etc/bancluster/alice.pub)"
+  #   the coordinator's key (owned by bancluster), printed for the MX hosts,
+  #   and you as its first admin
   bancluster-coordinator -c /etc/bancluster/coordinator.ini --check-config
   systemctl enable --now bancluster-coordinator
-  systemctl reload bancluster-coordinator         # after adding or removing keys
+  bancluster agent add mx1 AGENTKEY               # per MX: what its --init printed
+  bancluster admin add bob ADMINKEY               # more admins
+
+The coordinator writes agents.d and admins.d itself (both 0750 bancluster,
+in the unit's ReadWritePaths); no reload is needed after agent add/remove.
 
 The admins' /etc/bancluster/cli.ini comes with the package bancluster
 (point its coordinator and key at this host's). The database is

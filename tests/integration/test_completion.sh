@@ -47,7 +47,7 @@ check "sourcing registers it: $out" [ "$out" = "complete -F _bancluster banclust
 
 # commands and global options
 comp "ban" ba
-comp "allow audit ban keygen list replay report show status unban" ""
+comp "admin agent allow audit ban keygen list replay report show status unban" ""
 comp "replay report" re
 comp "--config --help --version -V -c -h" -
 comp "--config" --con
@@ -56,6 +56,12 @@ comp "status" --config etc/cli.ini st
 comp "etc/cli.ini" -c etc/c
 # subcommands
 comp "fleet smtp" audit ""
+comp "add list remove" agent ""
+comp "add list remove" admin ""
+comp "remove" agent rem
+comp "--help --json" agent list ""
+comp "--help" admin add ""
+comp "agent" ag
 comp "--help --json" audit fleet ""
 comp "--ban-test" audit smtp mx.example.org --ban
 comp "add list remove" allow ""

@@ -319,6 +319,11 @@ check "$ETC is 0750 root:bancluster ($(stat -c '%a %U:%G' $ETC))" \
 	[ "$(stat -c '%a %U:%G' $ETC)" = "750 root:bancluster" ]
 check "$VAR is 0750 bancluster:bancluster ($(stat -c '%a %U:%G' $VAR))" \
 	[ "$(stat -c '%a %U:%G' $VAR)" = "750 bancluster:bancluster" ]
+checkx "agents.d and admins.d are 0750 bancluster:bancluster: the coordinator writes them ($(stat -c '%a %U:%G' $ETC/agents.d $ETC/admins.d | tr '\n' ' '))" \
+	'[ "$(stat -c "%a %U:%G" $ETC/agents.d $ETC/admins.d | tr "\n" " ")" = "750 bancluster:bancluster 750 bancluster:bancluster " ]'
+check "the coordinator unit may write them (ReadWritePaths)" \
+	grep -qx 'ReadWritePaths=-/etc/bancluster/agents.d -/etc/bancluster/admins.d' \
+	/lib/systemd/system/bancluster-coordinator.service
 
 # reinstalling runs postinst again: nothing changes, nothing fails
 if dpkg -i "$deb_bancluster" "$deb_bancluster_agent" "$deb_bancluster_coordinator" \
@@ -628,6 +633,17 @@ EOF2
 	checkx "agent made table inet bancluster in its kernel" 'sd nft list table inet bancluster >/dev/null'
 	sd /usr/bin/bancluster -c /run/cli.ini ban 192.0.2.77 --for 1h >/dev/null 2>&1
 	check "bancluster ban 192.0.2.77: in fleet4" sd_wait 5 in_fleet4 192.0.2.77
+	# enrolment under the unit: the coordinator (user bancluster,
+	# ProtectSystem=strict) writes and removes agents.d/NAME.pub itself
+	keygen $ETC/enrol-mx9
+	sd /usr/bin/bancluster -c /run/cli.ini agent add mx9 "$(awk '{print $2}' $ETC/enrol-mx9.pub)" \
+		>"$WORK/enrol.log" 2>&1
+	checkx "bancluster agent add mx9 under the unit: agents.d/mx9.pub written by bancluster, 0644 ($(tr '\n' ' ' <"$WORK/enrol.log"))" \
+		'[ "$(stat -c "%a %U" $ETC/agents.d/mx9.pub 2>/dev/null)" = "644 bancluster" ] &&
+		cmp -s $ETC/agents.d/mx9.pub $ETC/enrol-mx9.pub'
+	sd /usr/bin/bancluster -c /run/cli.ini agent remove mx9 >>"$WORK/enrol.log" 2>&1
+	check "bancluster agent remove mx9 under the unit: the file is gone" [ ! -e $ETC/agents.d/mx9.pub ]
+	rm -f $ETC/enrol-mx9.key $ETC/enrol-mx9.pub
 	if [ "$digest" = 1 ]; then
 		queued() { sd sh -c 'grep -qs "192.0.2.77" /var/spool/postfix/maildrop/*'; }
 		check "digest queued by Postfix's sendmail/postdrop under the unit (SupplementaryGroups=postdrop)" \

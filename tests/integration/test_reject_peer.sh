@@ -63,7 +63,7 @@ check "coordinator log names fingerprint $F and both names" grep -qF "$line" "$W
 # 2. carol.key, in no directory: the ZAP refusal, told at once
 r cli-carol.ini status
 CK=$(printf '%s\n' "$ERR" | sed -n 's/.*CURVE key \([0-9a-f]\{64\}\)).*/\1/p')
-want="bancluster: coordinator tcp://198.18.0.1:7710 refused this admin key ($WORK/carol.key, CURVE key $CK): it is not in the coordinator's admins_dir"
+want="bancluster: coordinator tcp://198.18.0.1:7710 refused this admin key ($WORK/carol.key, CURVE key $CK): it is not in the coordinator's admins_dir; an enrolled admin adds it with: bancluster admin add carol $(awk '{print $2}' "$WORK/carol.pub")"
 [ "$RC" -eq 69 ] && [ -n "$CK" ] && [ "$ERR" = "$want" ] && [ "$MS" -lt 1500 ]
 verdict "unknown key: exit 69 in ${MS}ms with \"$ERR\""
 check "coordinator log names that CURVE key as not enrolled" grep -qE \

@@ -28,6 +28,12 @@
  *                     then collects acks for 5 s and prints "burst
  *                     acked A of G good, sent K forged" (an ack for a
  *                     forged report is counted as not good: exit 1)
+ *   enrol:ROLE:NAME:HEX  an admin request enrol_add (NAME.key must then be
+ *                     an admin key): role ROLE (1 agent, 2 admin), name
+ *                     NAME as given (no ':'; may be empty), public key
+ *                     the bytes of HEX (any length, may be empty); waits
+ *                     5 s for the reply: "reply CODE ERROR"
+ *   unenrol:ROLE:NAME enrol_remove, likewise
  *   sleep:MS
  *   quiet:MS          for MS, every frame on DEALER and SUB must be a type
  *                     wire 1 knows (1..9) in an envelope of version 1:
@@ -42,6 +48,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +378,62 @@ static int step_quiet(struct peer *w, unsigned ms)
 	return 0;
 }
 
+/* enrol:ROLE:NAME:HEX or unenrol:ROLE:NAME, sent raw: the coordinator's
+ * own checks of the name and key, past the CLI's. */
+static int step_enrol(struct peer *w, const char *s, bool add)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT, *r;
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__EnrolAddCmd a = BANCLUSTER__ENROL_ADD_CMD__INIT;
+	Bancluster__EnrolRemoveCmd m = BANCLUSTER__ENROL_REMOVE_CMD__INIT;
+	uint8_t nonce[16], key[64];
+	char name[600];
+	const char *q = strchr(s, ':'), *e;
+	size_t klen = 0, nlen;
+	uint32_t ver = 0;
+	unsigned role;
+
+	if (q == NULL || sscanf(q + 1, "%u", &role) != 1 ||
+	    (q = strchr(q + 1, ':')) == NULL)
+		return die("enrol: expected ROLE:NAME[:HEX]");
+	e = strchr(q + 1, ':');
+	nlen = e ? (size_t)(e - q - 1) : strlen(q + 1);
+	if (nlen >= sizeof(name) || (add && e == NULL))
+		return die("enrol: bad NAME or no HEX");
+	memcpy(name, q + 1, nlen);
+	name[nlen] = '\0';
+	if (add && sodium_hex2bin(key, sizeof(key), e + 1, strlen(e + 1), NULL,
+				  &klen, NULL) != 0)
+		return die("enrol: bad HEX");
+	randombytes_buf(nonce, sizeof(nonce));
+	rq.nonce.data = nonce;
+	rq.nonce.len = sizeof(nonce);
+	if (add) {
+		a.role = (Bancluster__KeyRole)role;
+		a.name = name;
+		a.public_key.data = key;
+		a.public_key.len = klen;
+		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_ENROL_ADD;
+		rq.enrol_add = &a;
+	} else {
+		m.role = (Bancluster__KeyRole)role;
+		m.name = name;
+		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_ENROL_REMOVE;
+		rq.enrol_remove = &m;
+	}
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_ADMIN_REQ;
+	p.admin_req = &rq;
+	if (send_as(w, BC_WIRE_VERSION, BANCLUSTER__MSG_TYPE__MSG_ADMIN_REQ, &p) < 0)
+		return die("enrol: cannot send");
+	r = recv_type(w, w->dealer, BC_CHAN_DEALER,
+		      BANCLUSTER__MSG_TYPE__MSG_ADMIN_REPLY, 5000, &ver);
+	if (r == NULL)
+		return die("enrol: no reply within 5 s");
+	printf("reply %d %s\n", (int)r->admin_reply->code, r->admin_reply->error);
+	bancluster__payload__free_unpacked(r, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct peer w;
@@ -424,6 +488,10 @@ int main(int argc, char **argv)
 			rc = step_update(&w, addr);
 		else if (sscanf(s, "quiet:%u", &v) == 1)
 			rc = step_quiet(&w, v);
+		else if (strncmp(s, "enrol:", 6) == 0)
+			rc = step_enrol(&w, s, true);
+		else if (strncmp(s, "unenrol:", 8) == 0)
+			rc = step_enrol(&w, s, false);
 		else if (sscanf(s, "sleep:%u", &v) == 1) {
 			struct timespec ts = {v / 1000, (long)(v % 1000) * 1000000};
 

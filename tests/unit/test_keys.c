@@ -5,6 +5,7 @@
 #include "common/keys.h"
 #include "tests/unit/tap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -555,6 +556,97 @@ static int rm_one(const char *p, const struct stat *sb, int flag,
 	return remove(p);
 }
 
+/* Enrolment: keys as admins type them, installed without overwriting. */
+static void test_enrol_keys(void)
+{
+	char base[PATHBUF], path[PATHBUF + 8], err[ERRLEN], b64[BC_KEY_B64_LEN],
+		line[FILE_MAX], text[FILE_MAX];
+	uint8_t pk[32], pk2[32], zero[32] = {0};
+	struct bc_peer p;
+	DIR *d;
+	struct dirent *de;
+	int n;
+
+	snprintf(base, sizeof(base), "%s/enrol", tmpdir);
+	CHECK(bc_key_generate_as(base, (uid_t)-1, (gid_t)-1, pk, err, sizeof(err)) == 0,
+	      "generate_as: %s", err);
+	snprintf(path, sizeof(path), "%s.pub", base);
+	memset(&p, 0, sizeof(p));
+	CHECK(bc_key_load_public(&p, path, err, sizeof(err)) == 0 &&
+		      memcmp(p.pk, pk, 32) == 0,
+	      "generate_as: the public key it returns is the .pub's");
+	bc_key_public_b64(pk, b64);
+	CHECK(strlen(b64) == BC_KEY_B64_LEN - 1, "base64 form: %zu characters", strlen(b64));
+	CHECK(bc_key_parse_public(b64, pk2, err, sizeof(err)) == 0 &&
+		      memcmp(pk, pk2, 32) == 0,
+	      "parse_public: the base64 alone");
+	read_text(path, line, sizeof(line));
+	CHECK(bc_key_parse_public(line, pk2, err, sizeof(err)) == 0 &&
+		      memcmp(pk, pk2, 32) == 0,
+	      "parse_public: the .pub file's whole line (with its newline)");
+	snprintf(text, sizeof(text), "  %s  ", b64);
+	CHECK(bc_key_parse_public(text, pk2, err, sizeof(err)) == 0,
+	      "parse_public: blanks around it");
+	CHECK(bc_key_parse_public("", pk2, err, sizeof(err)) < 0 &&
+		      strstr(err, "not a bancluster public key") != NULL,
+	      "parse_public: empty refused (%s)", err);
+	snprintf(text, sizeof(text), "%s=", b64);
+	CHECK(bc_key_parse_public(text, pk2, err, sizeof(err)) < 0,
+	      "parse_public: one character too many refused");
+	snprintf(text, sizeof(text), "%.43s", b64);
+	CHECK(bc_key_parse_public(text, pk2, err, sizeof(err)) < 0,
+	      "parse_public: one character short refused");
+	snprintf(text, sizeof(text), "%s x", b64);
+	CHECK(bc_key_parse_public(text, pk2, err, sizeof(err)) < 0,
+	      "parse_public: trailing text refused");
+	snprintf(text, sizeof(text), "bancluster-ed25519-secret %s", b64);
+	CHECK(bc_key_parse_public(text, pk2, err, sizeof(err)) < 0 &&
+		      strstr(err, "secret key") != NULL,
+	      "parse_public: a secret key's line refused as such (%s)", err);
+	/* a point of small order: no usable CURVE key */
+	sodium_bin2base64(text, sizeof(text), zero, 32, sodium_base64_VARIANT_ORIGINAL);
+	CHECK(bc_key_parse_public(text, pk2, err, sizeof(err)) < 0,
+	      "parse_public: the all-zero key refused (%s)", err);
+
+	/* install: new file, 0644, the key; never over a file */
+	snprintf(path, sizeof(path), "%s/inst.pub", tmpdir);
+	CHECK(bc_key_install_public(path, pk, err, sizeof(err)) == 0, "install: %s", err);
+	memset(&p, 0, sizeof(p));
+	CHECK(bc_key_load_public(&p, path, err, sizeof(err)) == 0 &&
+		      memcmp(p.pk, pk, 32) == 0 && file_mode(path) == 0644,
+	      "install: the key, mode 0644 (%03o)", (unsigned)file_mode(path));
+	errno = 0;
+	CHECK(bc_key_install_public(path, pk2, err, sizeof(err)) < 0 && errno == EEXIST,
+	      "install over an existing file refused with EEXIST (%s)", err);
+	memset(&p, 0, sizeof(p));
+	CHECK(bc_key_load_public(&p, path, err, sizeof(err)) == 0 &&
+		      memcmp(p.pk, pk, 32) == 0,
+	      "install refused: the file kept its key");
+	n = 0;
+	d = opendir(tmpdir);
+	while (d != NULL && (de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".inst.pub.", 10) == 0)
+			n++;
+	if (d != NULL)
+		closedir(d);
+	CHECK(n == 0, "install: no temporary file left (%d)", n);
+	snprintf(path, sizeof(path), "%s/missing-dir/x.pub", tmpdir);
+	CHECK(bc_key_install_public(path, pk, err, sizeof(err)) < 0 &&
+		      strstr(err, "No such file") != NULL,
+	      "install into a missing directory: %s", err);
+	/* generate_as over a left-over .pub: refused, nothing written */
+	snprintf(base, sizeof(base), "%s/inst", tmpdir);
+	errno = 0;
+	CHECK(bc_key_generate_as(base, (uid_t)-1, (gid_t)-1, pk2, err, sizeof(err)) < 0 &&
+		      errno == EEXIST,
+	      "generate_as with PATH.pub there: refused (%s)", err);
+	snprintf(path, sizeof(path), "%s/inst.key", tmpdir);
+	CHECK(access(path, F_OK) < 0, "generate_as refused: no PATH.key written");
+	snprintf(base, sizeof(base), "%s/enrol", tmpdir);
+	CHECK(bc_key_generate_as(base, (uid_t)-1, (gid_t)-1, pk2, err, sizeof(err)) < 0,
+	      "generate_as over an existing key refused (%s)", err);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -575,6 +667,7 @@ int main(void)
 	test_names();
 	test_ring();
 	test_ring_add();
+	test_enrol_keys();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -1,0 +1,42 @@
+/*
+ * handshake.h - the CurveZMQ handshakes of the signer's two sockets
+ * (handshake.c). libzmq gives up on a connection whose handshake failed
+ * (the coordinator's ZAP refused this agent's key: not enrolled yet, or
+ * removed; or the coordinator's key is not the pinned one) and never
+ * connects it again. This module watches both sockets, says in the log
+ * what was refused and how to enrol the key, and connects again after
+ * BC_HANDSHAKE_RETRY_MS, doubling up to BC_HANDSHAKE_RETRY_MAX_MS while
+ * refusals go on (a handshake that succeeds starts over), so that
+ * `bancluster agent add` takes effect without restarting the agent.
+ */
+#ifndef BC_AGENT_HANDSHAKE_H
+#define BC_AGENT_HANDSHAKE_H
+
+#include <stdint.h>
+
+#define BC_HANDSHAKE_RETRY_MS 3000      /* first retry of a refused connection */
+#define BC_HANDSHAKE_RETRY_MAX_MS 30000 /* doubling up to this */
+#define BC_HANDSHAKE_LOG_MS 60000       /* the refusal logged again after */
+
+struct bc_agent_signer;
+
+struct bc_handshake {
+	void *mon[2];         /* PAIR ends of the monitors: dealer, sub */
+	int64_t retry_ms[2];  /* monotonic: connect again then; 0: none due */
+	int64_t delay_ms[2];  /* the next retry's delay; 0: none refused yet */
+	int64_t logged_ms;    /* monotonic: the refusal last logged */
+	uint64_t refused;     /* handshakes that failed */
+};
+
+/* Start watching a->dealer and a->sub (after they are made, before they
+ * connect). Without a monitor the agent runs as before: 0 or -1. */
+int bc_handshake_watch(struct bc_agent_signer *a);
+
+/* Read what the monitors saw; log a refusal; reconnect the sockets whose
+ * retry is due. Called from the loop's timers. */
+void bc_handshake_tick(struct bc_agent_signer *a);
+
+/* Close the monitors (before the sockets). */
+void bc_handshake_close(struct bc_agent_signer *a);
+
+#endif
