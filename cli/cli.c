@@ -176,6 +176,18 @@ int bc_cli_check_reply(Bancluster__Payload *r)
 	return BC_EXIT_ERROR;
 }
 
+Bancluster__Payload *bc_cli_ask(struct bc_cli *c, Bancluster__AdminReq *rq,
+			       int *rc)
+{
+	Bancluster__Payload *r = bc_cli_call(c, rq);
+
+	*rc = bc_cli_check_reply(r);
+	if (*rc == 0)
+		return r;
+	bancluster__payload__free_unpacked(r, NULL);
+	return NULL;
+}
+
 void bc_cli_ban_text(const Bancluster__Ban *b, char *addr, size_t alen)
 {
 	struct bc_addr a;

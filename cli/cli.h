@@ -98,6 +98,10 @@ Bancluster__Payload *bc_cli_call(struct bc_cli *c, Bancluster__AdminReq *rq);
 /* 0 for an accepted request; else prints the coordinator's error
  * (escaped) and returns BC_EXIT_ERROR. */
 int bc_cli_check_reply(Bancluster__Payload *r);
+/* bc_cli_call and bc_cli_check_reply: the reply, or NULL (freed, its
+ * error printed) with the exit status in *rc. */
+Bancluster__Payload *bc_cli_ask(struct bc_cli *c, Bancluster__AdminReq *rq,
+			       int *rc);
 
 /* ADDR[/LEN] of the command line, or exit EX_USAGE with the parser's
  * message. */

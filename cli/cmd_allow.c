@@ -186,12 +186,9 @@ static int allow_list(struct bc_cli *c, int argc, char **argv)
 
 	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST;
 	rq.allow_list = &lc;
-	r = bc_cli_call(c, &rq);
-	rc = bc_cli_check_reply(r);
-	if (rc != 0) {
-		bancluster__payload__free_unpacked(r, NULL);
+	r = bc_cli_ask(c, &rq, &rc);
+	if (r == NULL)
 		return rc;
-	}
 	ar = r->admin_reply;
 	if (json) {
 		rc = print_json(ar, now);

@@ -117,12 +117,9 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 
 	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_STATUS;
 	rq.status = &sc;
-	r = bc_cli_call(c, &rq);
-	rc = bc_cli_check_reply(r);
-	if (rc != 0) {
-		bancluster__payload__free_unpacked(r, NULL);
+	r = bc_cli_ask(c, &rq, &rc);
+	if (r == NULL)
 		return rc;
-	}
 	ar = r->admin_reply;
 	if (json) {
 		rc = status_json(c, ar);
@@ -257,12 +254,9 @@ int bc_cmd_show(struct bc_cli *c, int argc, char **argv)
 	bc_wire_addr_fill(&a, &sc.family, &sc.addr, &sc.plen);
 	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_SHOW;
 	rq.show = &sc;
-	r = bc_cli_call(c, &rq);
-	rc = bc_cli_check_reply(r);
-	if (rc != 0) {
-		bancluster__payload__free_unpacked(r, NULL);
+	r = bc_cli_ask(c, &rq, &rc);
+	if (r == NULL)
 		return rc;
-	}
 	ar = r->admin_reply;
 	bc_addr_format(&a, as, sizeof(as));
 	if (json) {

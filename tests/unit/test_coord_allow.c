@@ -20,18 +20,9 @@
 #include "coordinator/allow.h"
 #include "coordinator/decide.h"
 #include "tap.h"
+#include "tests/unit/testutil.h"
 
-static struct bc_addr A(const char *s)
-{
-	struct bc_addr a;
-	char err[128];
-
-	if (bc_addr_parse(&a, s, strlen(s), err, sizeof(err)) < 0) {
-		fprintf(stderr, "bad test address %s: %s\n", s, err);
-		exit(2);
-	}
-	return a;
-}
+#define A(s) tu_addr(s)
 
 static void *sub;
 

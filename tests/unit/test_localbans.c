@@ -26,6 +26,7 @@
 #include "coordinator/localbans.h"
 #include "coordinator/reload.h"
 #include "tap.h"
+#include "tests/unit/testutil.h"
 
 static struct bc_coord *c;
 static void *dealer;     /* mx1's DEALER */
@@ -39,17 +40,7 @@ static void hook_log(void *arg, bool warn, const char *msg)
 	(void)msg;
 }
 
-static struct bc_addr A(const char *s)
-{
-	struct bc_addr a;
-	char err[128];
-
-	if (bc_addr_parse(&a, s, strlen(s), err, sizeof(err)) < 0) {
-		fprintf(stderr, "bad test address %s: %s\n", s, err);
-		exit(2);
-	}
-	return a;
-}
+#define A(s) tu_addr(s)
 
 struct lb {
 	const char *addr;

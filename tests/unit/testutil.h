@@ -1,6 +1,6 @@
 /*
- * testutil.h - helpers the unit tests share (header-only, static): a ban
- * record from text, and with BC_TESTUTIL_SQL defined before inclusion,
+ * testutil.h - helpers the unit tests share (header-only, static): an
+ * address and a ban record from text, and with BC_TESTUTIL_SQL defined before inclusion,
  * one SQL statement run on a database file through a connection of its
  * own (a second writer, as another process would be).
  */
@@ -9,9 +9,23 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/banmap.h"
+
+/* The address or prefix `text`; a test's own typo ends it (exit 2). */
+static inline struct bc_addr tu_addr(const char *text)
+{
+	struct bc_addr a;
+	char err[128];
+
+	if (bc_addr_parse(&a, text, strlen(text), err, sizeof(err)) < 0) {
+		fprintf(stderr, "bad test address %s: %s\n", text, err);
+		exit(2);
+	}
+	return a;
+}
 
 /* A ban of the address or prefix `text` (reported on stderr when it does
  * not parse: the check using it then fails). */
