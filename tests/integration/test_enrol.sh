@@ -161,7 +161,10 @@ sleep 1.5
 bc status >"$WORK/st.out" 2>&1
 check "mx1, not enrolled yet, is not in status" sh -c "! grep -q '^mx1 ' '$WORK/st.out'"
 check "mx1's log names the refusal, its fingerprint and the agent add line" \
-	wait_for 5 grep -qF "coordinator tcp://198.18.0.1:7710 refused this agent's key (fingerprint $F1): it is not enrolled there; on the admin host: bancluster agent add mx1 $P1 (tried again after 3 s, then at most every 30 s)" "$WORK/mx1.log"
+	wait_for 5 grep -qF "refused this agent's key (fingerprint $F1): it is not enrolled there; on the admin host: bancluster agent add mx1 $P1 (tried again after 3 s, then at most every 30 s)" "$WORK/mx1.log"
+# whichever of its two sockets' handshakes failed first names its endpoint
+check "... naming the coordinator's endpoint (7710, or 7711 for updates)" \
+	grep -qE "^[^ ]+ bancluster-agent: warning: coordinator tcp://198\.18\.0\.1:771[01] refused this agent's key" "$WORK/mx1.log"
 
 r bc agent add mx1 "$P1"
 [ "$RC" -eq 0 ] && [ -z "$ERR" ] &&
