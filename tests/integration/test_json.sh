@@ -98,6 +98,8 @@ x = d['decisions'][0]
 assert x['action'] == 'ban' and x['signer'] == 'admin' and x['time_ms'] > 0
 assert x['time'].endswith('Z') and x['expires_ms'] == d['bans'][0]['expires_ms']"
 
+# the agent's heartbeat states the five bans applied (once a second)
+wait_for 10 agents_synced
 bc status --json >"$WORK/status.json"
 check "status --json: schema bancluster/status 2; mx1 state in_sync, fleet_bans 5, last_seen + last_seen_ms" \
 	jcheck "$WORK/status.json" "
