@@ -183,13 +183,9 @@ static const char *allow_note(const struct bc_agent_signer *a)
  * memory: prefix and expiry, no text. */
 static void wire_allow(const Bancluster__Allow *pa, struct bc_allow *e)
 {
-	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 
 	memset(e, 0, sizeof(*e));
-	tmp.family = pa->family;
-	tmp.addr = pa->addr;
-	tmp.plen = pa->plen;
-	bc_wire_ban_addr(&tmp, &e->addr);
+	bc_wire_addr(pa->family, &pa->addr, pa->plen, &e->addr);
 	e->expires_ms = pa->expires_ms;
 	e->created_ms = pa->created_ms;
 }

@@ -188,17 +188,13 @@ void bc_localsync_removed(struct bc_agent_signer *a, const struct bc_addr *addr)
 static int lift_one(struct bc_agent_signer *a, const Bancluster__LocalTarget *t,
 		    const char *admin)
 {
-	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 	struct bc_interval_ops ops = {0};
 	struct bc_ban b;
 	char err[256] = "out of memory", as[BC_ADDR_STRLEN];
 	long i;
 
-	tmp.family = t->family;
-	tmp.addr = t->addr;
-	tmp.plen = t->plen;
 	memset(&b, 0, sizeof(b));
-	if (bc_wire_ban_addr(&tmp, &b.addr) < 0)
+	if (bc_wire_addr(t->family, &t->addr, t->plen, &b.addr) < 0)
 		return -1;
 	i = bc_banmap_find(&a->local, &b.addr);
 	if (i < 0)

@@ -188,14 +188,20 @@ Bancluster__Payload *bc_cli_ask(struct bc_cli *c, Bancluster__AdminReq *rq,
 	return NULL;
 }
 
-void bc_cli_ban_text(const Bancluster__Ban *b, char *addr, size_t alen)
+void bc_cli_addr_text(uint32_t family, const ProtobufCBinaryData *bin,
+		      uint32_t plen, char *addr, size_t alen)
 {
 	struct bc_addr a;
 
-	if (bc_wire_ban_addr(b, &a) == 0)
+	if (bc_wire_addr(family, bin, plen, &a) == 0)
 		bc_addr_format(&a, addr, alen);
 	else
 		snprintf(addr, alen, "?");
+}
+
+void bc_cli_ban_text(const Bancluster__Ban *b, char *addr, size_t alen)
+{
+	bc_cli_addr_text(b->family, &b->addr, b->plen, addr, alen);
 }
 
 int bc_cli_json_flag(int argc, char **argv, const char *cmd)

@@ -108,6 +108,9 @@ Bancluster__Payload *bc_cli_ask(struct bc_cli *c, Bancluster__AdminReq *rq,
 void bc_cli_parse_addr(const char *s, struct bc_addr *a);
 
 /* A ban's prefix as text ("?" when the reply carries a bad one). */
+/* A message's (family, addr, plen) as text, "?" when not an address. */
+void bc_cli_addr_text(uint32_t family, const ProtobufCBinaryData *bin,
+		      uint32_t plen, char *addr, size_t alen);
 void bc_cli_ban_text(const Bancluster__Ban *b, char *addr, size_t alen);
 
 /* 1 when the only arguments are "--json", 0 when there are none; any

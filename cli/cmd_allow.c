@@ -31,17 +31,12 @@
 /* An Allow of a reply as text ("?" when it carries a bad prefix). */
 static void allow_text(const Bancluster__Allow *e, char *buf, size_t len)
 {
-	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
-
-	tmp.family = e->family;
-	tmp.addr = e->addr;
-	tmp.plen = e->plen;
-	bc_cli_ban_text(&tmp, buf, len);
+	bc_cli_addr_text(e->family, &e->addr, e->plen, buf, len);
 }
 
 void bc_cli_allow_line(const Bancluster__Allow *e, int64_t now)
 {
-	char as[BC_ADDR_STRLEN], by[BC_NAME_MAX * 4], cm[BC_WIRE_MAX_TEXT * 4],
+	char as[BC_ADDR_STRLEN], by[BC_NAME_MAX * 4], cm[BC_WIRE_MAX_TEXT * 4 + 1],
 		t[32], d[32];
 
 	allow_text(e, as, sizeof(as));
@@ -200,7 +195,7 @@ static int allow_list(struct bc_cli *c, int argc, char **argv)
 	for (i = 0; i < ar->n_allows; i++) {
 		const Bancluster__Allow *e = ar->allows[i];
 		char as[BC_ADDR_STRLEN], t[32], d[32], by[BC_NAME_MAX * 4],
-			cm[BC_WIRE_MAX_TEXT * 4];
+			cm[BC_WIRE_MAX_TEXT * 4 + 1];
 		int64_t left = e->expires_ms > now ? (e->expires_ms - now + 999) / 1000 : 0;
 
 		allow_text(e, as, sizeof(as));

@@ -26,12 +26,7 @@
 
 static void local_addr(const Bancluster__LocalBan *b, char *buf, size_t len)
 {
-	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
-
-	tmp.family = b->family;
-	tmp.addr = b->addr;
-	tmp.plen = b->plen;
-	bc_cli_ban_text(&tmp, buf, len);
+	bc_cli_addr_text(b->family, &b->addr, b->plen, buf, len);
 }
 
 static const char *host_text(const char *h, char *buf, size_t len)
@@ -203,13 +198,9 @@ const char *bc_cli_unban_still(const Bancluster__AdminReply *r, char *buf,
 			labels[n++] = "fleet ban";
 	for (i = 0; i < r->n_local_covering && n < MAXV; i++) {
 		const Bancluster__LocalEntry *e = r->local_covering[i];
-		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 		char host[HOST_TEXT];
 
-		tmp.family = e->ban->family;
-		tmp.addr = e->ban->addr;
-		tmp.plen = e->ban->plen;
-		if (bc_wire_ban_addr(&tmp, &v[n]) < 0)
+		if (bc_wire_addr(e->ban->family, &e->ban->addr, e->ban->plen, &v[n]) < 0)
 			continue;
 		snprintf(lab[i], sizeof(lab[i]), "local ban on %s",
 			 host_text(e->host, host, sizeof(host)));

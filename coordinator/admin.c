@@ -309,13 +309,9 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 	}
 	case BANCLUSTER__ADMIN_REQ__CMD_UNBAN: {
 		struct bc_addr a;
-		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 		struct bc_coord_unban_result *u = bc_arena_alloc(&arena, sizeof(*u));
 
-		tmp.family = rq->unban->family;
-		tmp.addr = rq->unban->addr;
-		tmp.plen = rq->unban->plen;
-		bc_wire_ban_addr(&tmp, &a);
+		bc_wire_addr(rq->unban->family, &rq->unban->addr, rq->unban->plen, &a);
 		if (u == NULL) {
 			snprintf(err, sizeof(err), "out of memory");
 			break;
@@ -368,12 +364,8 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_SHOW: {
 		struct bc_addr a;
-		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 
-		tmp.family = rq->show->family;
-		tmp.addr = rq->show->addr;
-		tmp.plen = rq->show->plen;
-		bc_wire_ban_addr(&tmp, &a);
+		bc_wire_addr(rq->show->family, &rq->show->addr, rq->show->plen, &a);
 		bc_coord_show(c, &a, &r, &arena, err, sizeof(err));
 		break;
 	}

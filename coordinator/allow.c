@@ -72,7 +72,6 @@ static void allow_add(struct bc_coord *c, const char *signer,
 		      Bancluster__AdminReply *r, struct bc_arena *ar,
 		      char *err, size_t errlen)
 {
-	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 	Bancluster__Allow *pa = bc_arena_alloc(ar, sizeof(*pa));
 	Bancluster__Allow **pp = bc_arena_alloc(ar, sizeof(*pp));
 	struct bc_allow *e = bc_arena_alloc(ar, sizeof(*e));
@@ -84,11 +83,8 @@ static void allow_add(struct bc_coord *c, const char *signer,
 		snprintf(err, errlen, "out of memory");
 		return;
 	}
-	tmp.family = cmd->family;
-	tmp.addr = cmd->addr;
-	tmp.plen = cmd->plen;
 	memset(e, 0, sizeof(*e));
-	bc_wire_ban_addr(&tmp, &e->addr);
+	bc_wire_addr(cmd->family, &cmd->addr, cmd->plen, &e->addr);
 	bc_addr_format(&e->addr, as, sizeof(as));
 	if (strlen(cmd->comment) > BC_ALLOW_COMMENT_MAX) {
 		snprintf(err, errlen, "%s: comment longer than %d characters", as,
@@ -133,17 +129,13 @@ static void allow_remove(struct bc_coord *c, const char *signer,
 			 const Bancluster__AllowRemoveCmd *cmd, char *err,
 			 size_t errlen)
 {
-	Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 	struct bc_allow e;
 	char as[BC_ADDR_STRLEN];
 	long i;
 	size_t k;
 
-	tmp.family = cmd->family;
-	tmp.addr = cmd->addr;
-	tmp.plen = cmd->plen;
 	memset(&e, 0, sizeof(e));
-	bc_wire_ban_addr(&tmp, &e.addr);
+	bc_wire_addr(cmd->family, &cmd->addr, cmd->plen, &e.addr);
 	bc_addr_format(&e.addr, as, sizeof(as));
 	i = bc_allowlist_find(&c->allows, &e.addr);
 	if (i < 0) {

@@ -244,13 +244,9 @@ void bc_coord_local_bans(struct bc_coord *c, size_t i, const zmq_msg_t *id,
 		for (k = 0; k < take; k++) {
 			const Bancluster__LocalBan *b = m->bans[k];
 			struct bc_coord_local_ban *d = &l->in[l->nin++];
-			Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 
 			memset(d, 0, sizeof(*d));
-			tmp.family = b->family;
-			tmp.addr = b->addr;
-			tmp.plen = b->plen;
-			bc_wire_ban_addr(&tmp, &d->addr);
+			bc_wire_addr(b->family, &b->addr, b->plen, &d->addr);
 			d->expires_ms = b->expires_ms;
 			d->created_ms = b->created_ms;
 			d->events = b->events;

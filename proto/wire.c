@@ -603,17 +603,23 @@ out:
 	return r;
 }
 
-int bc_wire_ban_addr(const Bancluster__Ban *b, struct bc_addr *a)
+int bc_wire_addr(uint32_t family, const ProtobufCBinaryData *bin,
+		 uint32_t plen, struct bc_addr *a)
 {
-	if (b->family == 4 && b->addr.len == 4 && b->plen <= 32) {
-		bc_addr_from_bin(a, AF_INET, b->addr.data, b->plen);
+	if (family == 4 && bin->len == 4 && plen <= 32) {
+		bc_addr_from_bin(a, AF_INET, bin->data, plen);
 		return 0;
 	}
-	if (b->family == 6 && b->addr.len == 16 && b->plen <= 128) {
-		bc_addr_from_bin(a, AF_INET6, b->addr.data, b->plen);
+	if (family == 6 && bin->len == 16 && plen <= 128) {
+		bc_addr_from_bin(a, AF_INET6, bin->data, plen);
 		return 0;
 	}
 	return -1;
+}
+
+int bc_wire_ban_addr(const Bancluster__Ban *b, struct bc_addr *a)
+{
+	return bc_wire_addr(b->family, &b->addr, b->plen, a);
 }
 
 void bc_wire_addr_fill(const struct bc_addr *a, uint32_t *family,

@@ -181,6 +181,10 @@ int bc_wire_check_ranges(const Bancluster__Payload *p);
 /* Ban <-> address helpers shared by every program. */
 struct bc_addr;
 int bc_wire_ban_addr(const Bancluster__Ban *b, struct bc_addr *a);
+/* The same for any message's (family, addr, plen) triple: 0, or -1 when
+ * they do not make an address (a is then left as it was). */
+int bc_wire_addr(uint32_t family, const ProtobufCBinaryData *bin,
+		 uint32_t plen, struct bc_addr *a);
 void bc_wire_addr_fill(const struct bc_addr *a, uint32_t *family,
 		       ProtobufCBinaryData *bin, uint32_t *plen);
 
