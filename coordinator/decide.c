@@ -49,43 +49,43 @@ void bc_coord_fill_ban(Bancluster__Ban *pb, const struct bc_ban *b)
 	pb->created_ms = b->created_ms;
 }
 
+/* The next sequence number on u (ban or allow entry set), published. */
+static void publish_update(struct bc_coord *c, Bancluster__Update *u,
+			   bool remove)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+
+	u->epoch = c->epoch;
+	u->seq = ++c->seq;
+	u->remove = remove;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
+	p.update = u;
+	if (publish(c, BANCLUSTER__MSG_TYPE__MSG_UPDATE, &p) < 0)
+		bc_warn("publish seq %" PRIu64 " failed: %s", u->seq,
+			zmq_strerror(errno));
+}
+
 /* Publish one sequenced change (the ban is already committed). */
 static void publish_change(struct bc_coord *c, const struct bc_ban *b,
 			   bool remove)
 {
-	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 	Bancluster__Update u = BANCLUSTER__UPDATE__INIT;
 	Bancluster__Ban pb;
 
 	bc_coord_fill_ban(&pb, b);
-	u.epoch = c->epoch;
-	u.seq = ++c->seq;
-	u.remove = remove;
 	u.ban = &pb;
-	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
-	p.update = &u;
-	if (publish(c, BANCLUSTER__MSG_TYPE__MSG_UPDATE, &p) < 0)
-		bc_warn("publish seq %" PRIu64 " failed: %s", u.seq,
-			zmq_strerror(errno));
+	publish_update(c, &u, remove);
 }
 
 void bc_coord_publish_allow(struct bc_coord *c, const struct bc_allow *e,
 			    bool remove)
 {
-	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 	Bancluster__Update u = BANCLUSTER__UPDATE__INIT;
 	Bancluster__Allow pa;
 
 	bc_coord_allow_fill(&pa, e, false);
-	u.epoch = c->epoch;
-	u.seq = ++c->seq;
-	u.remove = remove;
 	u.allow = &pa;
-	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
-	p.update = &u;
-	if (publish(c, BANCLUSTER__MSG_TYPE__MSG_UPDATE, &p) < 0)
-		bc_warn("publish seq %" PRIu64 " failed: %s", u.seq,
-			zmq_strerror(errno));
+	publish_update(c, &u, remove);
 }
 
 /* Hand a published change to on_ban/on_unban and the webhook (queued). */
