@@ -205,6 +205,83 @@ bool bc_cfg_endpoint_any(const char *host)
 	       memcmp(&a6, &in6addr_any, sizeof(a6)) == 0;
 }
 
+/* "a, b ,c" -> "a,b,c", each a valid endpoint to connect to, no repeats */
+static int parse_endpoints(const char *value, char *dst, char *err,
+			   size_t errlen)
+{
+	char out[BC_CFG_STR_MAX] = "", one[BC_CFG_STR_MAX];
+	char seen[BC_CFG_ENDPOINTS_MAX][BC_CFG_STR_MAX];
+	const char *p = value;
+	size_t n = 0, i;
+
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		while (l > 0 && (*p == ' ' || *p == '\t'))
+			p++, l--;
+		while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+			l--;
+		if (l == 0 || l >= sizeof(one)) {
+			snprintf(err, errlen, "%s", l == 0 ?
+				 "empty endpoint in the list (tcp://HOST:PORT, comma separated)" :
+				 "endpoint too long");
+			return -1;
+		}
+		memcpy(one, p, l);
+		one[l] = '\0';
+		if (bc_cfg_endpoint(one, false, NULL, 0, NULL, err, errlen) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (strcmp(seen[i], one) == 0) {
+				snprintf(err, errlen, "%s is listed twice", one);
+				return -1;
+			}
+		if (n == BC_CFG_ENDPOINTS_MAX) {
+			snprintf(err, errlen, "more than %d endpoints",
+				 BC_CFG_ENDPOINTS_MAX);
+			return -1;
+		}
+		memcpy(seen[n++], one, l + 1);
+		if (strlen(out) + l + 2 > sizeof(out)) {
+			snprintf(err, errlen, "the list is longer than %d bytes",
+				 BC_CFG_STR_MAX - 1);
+			return -1;
+		}
+		if (out[0] != '\0')
+			strcat(out, ",");
+		strcat(out, one);
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	memcpy(dst, out, strlen(out) + 1);
+	return 0;
+}
+
+size_t bc_cfg_endpoints_split(const char *list, char out[][BC_CFG_STR_MAX],
+			      size_t max)
+{
+	size_t n = 0;
+	const char *p = list;
+
+	while (*p != '\0' && n < max) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l >= BC_CFG_STR_MAX)
+			l = BC_CFG_STR_MAX - 1;
+		if (l > 0) {
+			memcpy(out[n], p, l);
+			out[n++][l] = '\0';
+		}
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return n;
+}
+
 int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 		       const char *value, const char *dir, char *err,
 		       size_t errlen)
@@ -302,6 +379,8 @@ int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 			return -1;
 		memcpy(dst, value, strlen(value) + 1);
 		return 0;
+	case BC_CFG_ENDPOINTS:
+		return parse_endpoints(value, dst, err, errlen);
 	}
 	snprintf(err, errlen, "internal: bad key type");
 	return -1;

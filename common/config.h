@@ -48,7 +48,11 @@ enum bc_cfg_type {
 	BC_CFG_PORTS, /* struct bc_cfg_ports */
 	BC_CFG_ENDPOINT, /* char[BC_CFG_STR_MAX]: tcp://HOST:PORT to connect to */
 	BC_CFG_BIND,  /* char[BC_CFG_STR_MAX]: tcp://HOST:PORT to bind (HOST may be *) */
+	BC_CFG_ENDPOINTS, /* char[BC_CFG_STR_MAX]: 1..BC_CFG_ENDPOINTS_MAX endpoints to
+			   * connect to, comma separated; stored "a,b,c" (no blanks) */
 };
+
+#define BC_CFG_ENDPOINTS_MAX 8
 
 struct bc_cfg_ports {
 	bool all;
@@ -129,6 +133,13 @@ int bc_cfg_load(const char *path, const struct bc_cfg_key *keys, size_t nkeys,
 int bc_cfg_parse_value(const struct bc_cfg_key *k, void *obj,
 		       const char *value, const char *dir, char *err,
 		       size_t errlen);
+
+/*
+ * Split a BC_CFG_ENDPOINTS value ("a,b,c") into out[0..n-1]; returns n
+ * (at most max; an empty list: 0).
+ */
+size_t bc_cfg_endpoints_split(const char *list, char out[][BC_CFG_STR_MAX],
+			      size_t max);
 
 /* Resolve a path relative to dir into out (BC_CFG_STR_MAX). */
 int bc_cfg_path(char *out, const char *value, const char *dir);

@@ -63,6 +63,14 @@ static const struct bc_cfg_key keys[] = {
 	K("policy", "allow_file", BC_CFG_STR, allow_file, 0, 0, ""),
 	K("policy", "subnet_threshold", BC_CFG_INT, subnet_threshold, 0, 65536, "0"),
 	K("policy", "report_rate", BC_CFG_INT, report_rate, 1, 100000000, "100000"),
+	K("cluster", "etcd", BC_CFG_STR, etcd, 0, BC_CFG_STR_MAX - 1, ""),
+	K("cluster", "etcd_cert", BC_CFG_PATH, etcd_cert, 0, 0, ""),
+	K("cluster", "etcd_key", BC_CFG_PATH, etcd_key, 0, 0, ""),
+	K("cluster", "etcd_ca", BC_CFG_PATH, etcd_ca, 0, 0, ""),
+	K("cluster", "name", BC_CFG_STR, node, 0, 63, ""),
+	K("cluster", "advertise", BC_CFG_STR, advertise, 0, BC_CFG_STR_MAX - 1, ""),
+	K("cluster", "lease_ttl", BC_CFG_DUR, lease_ttl, 1, 60, "2s"),
+	K("cluster", "max_txn_ops", BC_CFG_INT, max_txn_ops, 16, 100000, "128"),
 };
 
 /* allow_file: one CIDR per line; '#' starts a comment. */

@@ -60,6 +60,15 @@ struct bc_coord_cfg {
 	char allow_file[BC_CFG_STR_MAX];
 	int64_t subnet_threshold;
 	int64_t report_rate;
+	/* [cluster] (docs/ha.md): etcd "" is the single coordinator */
+	char etcd[BC_CFG_STR_MAX];      /* https://a:2379, https://b:2379 */
+	char etcd_cert[BC_CFG_STR_MAX]; /* client certificate, key, CA */
+	char etcd_key[BC_CFG_STR_MAX];
+	char etcd_ca[BC_CFG_STR_MAX];
+	char node[BC_CFG_STR_MAX];      /* this coordinator's name; "": hostname */
+	char advertise[BC_CFG_STR_MAX]; /* its listen endpoint as others reach it */
+	int64_t lease_ttl;              /* leader lease, seconds */
+	int64_t max_txn_ops;            /* etcd's --max-txn-ops */
 };
 
 /* The table's defaults alone (no file; the keys without a default stay
