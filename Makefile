@@ -32,11 +32,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # What each program links: its own libraries and nothing of another role
 # (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl;
-# jansson, for --json, the CLI alone: the coordinator's etcd client,
-# coordinator/etcd*.c, is linked only into its tests until cluster mode
-# calls it).
+# jansson: the CLI's --json and the coordinator's etcd client, cluster
+# mode).
 BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
-COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl 2>/dev/null) -lm
+COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl jansson 2>/dev/null) -lm -lpthread
 AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
 ETCD_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null)
 CLI_LIBS   := $(shell pkg-config --libs $(BASE_PKGS) openssl libcurl jansson 2>/dev/null) -lm

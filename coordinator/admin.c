@@ -22,6 +22,7 @@
 #include "common/version.h"
 #include "coordinator/admin.h"
 #include "coordinator/allow.h"
+#include "coordinator/cluster.h"
 #include "coordinator/arena.h"
 #include "coordinator/decide.h"
 #include "coordinator/enrol.h"
@@ -373,8 +374,15 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		bc_coord_audit(c, &r, &arena, err, sizeof(err));
 		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_ADD:
-	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST:
 	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_REMOVE:
+		if (c->cluster != NULL) { /* its changes would need a seq of etcd's */
+			snprintf(err, sizeof(err), "allow add/remove is not "
+				 "replicated in cluster mode yet: use [policy] "
+				 "allow on every coordinator (docs/ha.md)");
+			break;
+		}
+		/* fall through */
+	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST:
 		bc_coord_allow_admin(c, signer, rq, &r, &arena, err, sizeof(err));
 		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_ENROL_ADD: /* enrol.c; from is stale after */
@@ -416,6 +424,7 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		r.n_agents = na;
 		r.agents = asp;
 		r.total = c->bans.n;
+		bc_cluster_status(c, &arena, &r);
 		break;
 	default:
 		snprintf(err, sizeof(err), "unknown command");

@@ -37,6 +37,7 @@
 #define BC_COORD_METRICS_MS 10000  /* metrics_file rewritten this often */
 
 struct bc_coord_local; /* coordinator/localbans.c */
+struct bc_cluster;     /* coordinator/cluster.c, NULL: one coordinator */
 
 struct bc_agent_state {
 	int64_t last_seen_ms;
@@ -104,6 +105,7 @@ struct bc_coord {
 	struct bc_coord_ack acks[BC_COORD_ACKS];
 	size_t nacks;
 	uint64_t batches, batch_failures;
+	struct bc_cluster *cluster; /* cluster mode (cluster.h), or NULL */
 };
 
 /* The index of p in c->ring.v, which is also its index in c->peer_state. */

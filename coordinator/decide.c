@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "coordinator/allow.h"
+#include "coordinator/cluster.h"
 #include "coordinator/decide.h"
 #include "coordinator/evidence.h"
 #include "coordinator/intake.h"
@@ -49,14 +50,14 @@ void bc_coord_fill_ban(Bancluster__Ban *pb, const struct bc_ban *b)
 	pb->created_ms = b->created_ms;
 }
 
-/* The next sequence number on u (ban or allow entry set), published. */
+/* u (ban or allow entry set) as change c->seq (the caller numbered it). */
 static void publish_update(struct bc_coord *c, Bancluster__Update *u,
 			   bool remove)
 {
 	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 
 	u->epoch = c->epoch;
-	u->seq = ++c->seq;
+	u->seq = c->seq;
 	u->remove = remove;
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_UPDATE;
 	p.update = u;
@@ -85,6 +86,7 @@ void bc_coord_publish_allow(struct bc_coord *c, const struct bc_allow *e,
 
 	bc_coord_allow_fill(&pa, e, false);
 	u.allow = &pa;
+	c->seq++;
 	publish_update(c, &u, remove);
 }
 
@@ -101,41 +103,64 @@ static void announce(struct bc_coord *c, const struct bc_ban *b, bool remove,
 	bc_hooks_fire(c->hooks, &e);
 }
 
-/* Commit, then apply in memory, then publish. Returns 0 or -1 + err. */
-int bc_coord_ban(struct bc_coord *c, const struct bc_store_ban *sb,
-		  const char *signer, char *err, size_t errlen)
+/* "permanent" or the time left of a ban, for log lines */
+static const char *left(const struct bc_ban *b, int64_t now, char *d, size_t dl)
+{
+	if (b->expires_ms == 0)
+		snprintf(d, dl, "permanent");
+	else
+		bc_duration_format((b->expires_ms - now + 999) / 1000, d, dl);
+	return d;
+}
+
+int bc_coord_apply_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+		       const char *action, const char *signer, bool rule,
+		       const struct bc_store_event *ev, size_t nev,
+		       const struct bc_coord_seq *q, char *err, size_t errlen)
 {
 	char a[BC_ADDR_STRLEN], d[32];
-	bool exists = bc_banmap_find(&c->bans, &sb->ban.addr) >= 0;
 	int64_t now = bc_now_ms();
+	int rc = rule ? bc_store_ban_rule(c->store, sb, &sb->ban.addr, ev, nev, now)
+		      : bc_store_ban(c->store, sb, action, signer, now);
 
-	if (bc_store_ban(c->store, sb, exists ? "extend" : "ban", signer,
-			 now) < 0) {
+	if (rc < 0) {
 		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
-		return -1;
+		if (!q->committed)
+			return -1;
+		/* committed in etcd: the cluster's decision stands */
+		bc_warn("%s %s: %s (applied without the local store)", action,
+			bc_addr_format(&sb->ban.addr, a, sizeof(a)), err);
 	}
 	if (bc_banmap_put(&c->bans, &sb->ban) < 0) {
 		snprintf(err, errlen, "ban table full");
 		return -1;
 	}
+	if (!q->publish)
+		return 0;
+	c->seq = q->seq != 0 ? q->seq : c->seq + 1;
 	publish_change(c, &sb->ban, false);
+	if (!q->mine)
+		return 0;
 	announce(c, &sb->ban, false, sb->origin, sb->reason, signer);
-	c->bans_manual++;
+	if (rule)
+		c->bans_rule++;
+	else
+		c->bans_manual++;
 	bc_digest_add(&c->digest, &sb->ban, sb->origin, sb->reason);
 	bc_addr_format(&sb->ban.addr, a, sizeof(a));
-	if (sb->ban.expires_ms == 0)
-		snprintf(d, sizeof(d), "permanent");
+	if (rule)
+		bc_info("ban %s for %s origin=%s seq=%" PRIu64 ": %s", a,
+			left(&sb->ban, sb->ban.created_ms, d, sizeof(d)), sb->origin,
+			c->seq, sb->reason);
 	else
-		bc_duration_format((sb->ban.expires_ms - now + 999) / 1000, d,
-				   sizeof(d));
-	bc_info("%s %s for %s origin=%s seq=%" PRIu64, exists ? "extend" : "ban",
-		a, d, sb->origin, c->seq);
+		bc_info("%s %s for %s origin=%s seq=%" PRIu64, action, a,
+			left(&sb->ban, now, d, sizeof(d)), sb->origin, c->seq);
 	return 0;
 }
 
-int bc_coord_unban(struct bc_coord *c, const struct bc_addr *addr,
-		    const char *action, const char *signer, char *err,
-		    size_t errlen)
+int bc_coord_apply_unban(struct bc_coord *c, const struct bc_addr *addr,
+			 const char *action, const char *signer,
+			 const struct bc_coord_seq *q, char *err, size_t errlen)
 {
 	long i = bc_banmap_find(&c->bans, addr);
 	struct bc_ban b;
@@ -149,11 +174,19 @@ int bc_coord_unban(struct bc_coord *c, const struct bc_addr *addr,
 	b = c->bans.v[i];
 	if (bc_store_unban(c->store, addr, action, signer, bc_now_ms()) < 0) {
 		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
-		return -1;
+		if (!q->committed)
+			return -1;
+		bc_warn("%s %s: %s (applied without the local store)", action, a,
+			err);
 	}
 	bc_banmap_del(&c->bans, addr);
 	bc_policy_forget(c->policy, addr); /* a fresh start after an unban */
+	if (!q->publish)
+		return 0;
+	c->seq = q->seq != 0 ? q->seq : c->seq + 1;
 	publish_change(c, &b, true);
+	if (!q->mine)
+		return 0;
 	announce(c, &b, true, action, NULL, signer);
 	if (strcmp(action, "expire") == 0)
 		c->expiries++;
@@ -162,6 +195,40 @@ int bc_coord_unban(struct bc_coord *c, const struct bc_addr *addr,
 	bc_info("%s %s by %s seq=%" PRIu64, action, a,
 		signer[0] ? signer : "policy", c->seq);
 	return 0;
+}
+
+static const struct bc_coord_seq local_seq = {0, true, true, false};
+
+/* Commit, then apply in memory, then publish. Returns 0 or -1 + err. */
+int bc_coord_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+		  const char *signer, char *err, size_t errlen)
+{
+	bool exists = bc_banmap_find(&c->bans, &sb->ban.addr) >= 0;
+
+	if (c->cluster != NULL)
+		return bc_cluster_ban(c, sb, signer, err, errlen);
+	return bc_coord_apply_ban(c, sb, exists ? "extend" : "ban", signer, false,
+				  NULL, 0, &local_seq, err, errlen);
+}
+
+int bc_coord_unban(struct bc_coord *c, const struct bc_addr *addr,
+		    const char *action, const char *signer, char *err,
+		    size_t errlen)
+{
+	long i = bc_banmap_find(&c->bans, addr);
+	char a[BC_ADDR_STRLEN];
+
+	if (c->cluster != NULL) {
+		if (i < 0) {
+			snprintf(err, errlen, "%s: not banned",
+				 bc_addr_format(addr, a, sizeof(a)));
+			return -1;
+		}
+		return bc_cluster_unban(c, &c->bans.v[i], action, signer, err,
+					errlen);
+	}
+	return bc_coord_apply_unban(c, addr, action, signer, &local_seq, err,
+				    errlen);
 }
 
 /*
@@ -176,7 +243,7 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 	size_t i, n = 0;
 	int64_t now = bc_now_ms(), secs;
 	long off;
-	char a[BC_ADDR_STRLEN], d[32];
+	char a[BC_ADDR_STRLEN], e[256];
 
 	/* one NAT64 address is one IPv4 host: never widen it to its /48 */
 	if (bc_addr_is_nat64(key, &c->cfg.nat64_prefixes))
@@ -203,17 +270,13 @@ static void subnet_escalate(struct bc_coord *c, const struct bc_addr *key)
 		 "%zu banned addresses in %s (subnet_threshold %lld)", n,
 		 bc_addr_format(&net, a, sizeof(a)),
 		 (long long)c->cfg.subnet_threshold);
-	if (bc_store_ban_rule(c->store, &sb, &net, NULL, 0, now) < 0 ||
-	    bc_banmap_put(&c->bans, &sb.ban) < 0) {
-		bc_warn("ban %s: %s", a, bc_store_error(c->store));
+	if (c->cluster != NULL) {
+		bc_cluster_rule_ban(c, &sb, NULL, 0);
 		return;
 	}
-	publish_change(c, &sb.ban, false);
-	announce(c, &sb.ban, false, sb.origin, sb.reason, "");
-	c->bans_rule++;
-	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
-	bc_info("ban %s for %s origin=rule:subnet seq=%" PRIu64 ": %s", a,
-		bc_duration_format(secs, d, sizeof(d)), c->seq, sb.reason);
+	if (bc_coord_apply_ban(c, &sb, "ban", "", true, NULL, 0, &local_seq, e,
+			       sizeof(e)) < 0)
+		bc_warn("ban %s: %s", a, e);
 }
 
 /* Evidence events copied out of decoded reports (they are freed next). */
@@ -293,26 +356,25 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 					? h->nrefs
 					: (size_t)c->cfg.evidence_max,
 				collect_event, ev);
-	if (bc_store_ban_rule(c->store, &sb, &h->key, ev ? ev->v : NULL,
-			      ev ? ev->n : 0, now) < 0) {
+	if (c->cluster != NULL) {
+		bc_cluster_rule_ban(c, &sb, ev ? ev->v : NULL, ev ? ev->n : 0);
 		free(ev);
-		bc_warn("ban %s: store: %s", bc_addr_format(&h->key, a, sizeof(a)),
-			bc_store_error(c->store));
+		return;
+	}
+	if (bc_coord_apply_ban(c, &sb, "ban", "", true, ev ? ev->v : NULL,
+			       ev ? ev->n : 0, &local_seq, why, sizeof(why)) < 0) {
+		free(ev);
+		bc_warn("ban %s: %s", bc_addr_format(&h->key, a, sizeof(a)), why);
 		return;
 	}
 	free(ev);
-	if (bc_banmap_put(&c->bans, &sb.ban) < 0) {
-		bc_warn("ban table full");
-		return;
-	}
-	publish_change(c, &sb.ban, false);
-	announce(c, &sb.ban, false, sb.origin, sb.reason, "");
-	c->bans_rule++;
-	bc_digest_add(&c->digest, &sb.ban, sb.origin, sb.reason);
-	bc_info("ban %s for %s origin=rule:maxretry seq=%" PRIu64 ": %s",
-		bc_addr_format(&h->key, a, sizeof(a)), d, c->seq, sb.reason);
+	bc_coord_escalate(c, &h->key);
+}
+
+void bc_coord_escalate(struct bc_coord *c, const struct bc_addr *key)
+{
 	if (c->cfg.subnet_threshold > 0)
-		subnet_escalate(c, &h->key);
+		subnet_escalate(c, key);
 }
 
 /* expiry: a sequenced removal for every ban whose time is over */
@@ -321,6 +383,8 @@ void bc_coord_expire(struct bc_coord *c, int64_t now)
 	size_t i;
 	char err[256];
 
+	if (c->cluster != NULL) /* the leader's, through etcd (cluster.c) */
+		return;
 	for (i = 0; i < c->bans.n;) {
 		const struct bc_ban *b = &c->bans.v[i];
 

@@ -8,6 +8,7 @@
 #ifndef BC_COORD_DECIDE_H
 #define BC_COORD_DECIDE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,28 @@
 
 /* The wire form of a ban (address, prefix, times; no text). */
 void bc_coord_fill_ban(Bancluster__Ban *pb, const struct bc_ban *b);
+
+/* How a decision is applied: seq 0 takes the next number (one
+ * coordinator); publish false applies it without a word to the agents
+ * (cluster start-up); mine: this coordinator made it (hooks, digest,
+ * counters, log line); committed: it is in etcd already, so a local
+ * store failure does not stop it. */
+struct bc_coord_seq {
+	uint64_t seq;
+	bool publish, mine, committed;
+};
+
+/* Apply a decision: store (rule: with the offence and evidence ev),
+ * ban table, PUB, hooks. Returns 0, or -1 + err. */
+int bc_coord_apply_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+		       const char *action, const char *signer, bool rule,
+		       const struct bc_store_event *ev, size_t nev,
+		       const struct bc_coord_seq *q, char *err, size_t errlen);
+int bc_coord_apply_unban(struct bc_coord *c, const struct bc_addr *addr,
+			 const char *action, const char *signer,
+			 const struct bc_coord_seq *q, char *err, size_t errlen);
+/* Prefix escalation after a rule ban of key (subnet_threshold). */
+void bc_coord_escalate(struct bc_coord *c, const struct bc_addr *key);
 
 /* A manual ban (or extension): commit, apply, publish, announce.
  * Returns 0, or -1 + err (store failure, table full): nothing changed. */

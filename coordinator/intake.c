@@ -35,6 +35,7 @@
 #include "coordinator/admin.h"
 #include "coordinator/allow.h"
 #include "coordinator/decide.h"
+#include "coordinator/cluster.h"
 #include "coordinator/intake.h"
 #include "coordinator/localbans.h"
 #include "proto/wire_zmq.h"
@@ -289,7 +290,10 @@ void bc_coord_commit_reports(struct bc_coord *c)
 		return;
 	c->batches++;
 	ok = bc_store_batch_end(c->store) == 0;
-	if (!ok) {
+	/* cluster: acked once the events are in etcd (cluster_write.c) */
+	if (c->cluster != NULL && bc_cluster_flush_events(c) < 0)
+		ok = false;
+	else if (!ok) {
 		c->batch_failures++;
 		bc_warn("reports: store: %s (%zu reports not acknowledged; the "
 			"agents send them again)", bc_store_error(c->store),
@@ -373,11 +377,18 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			pe.ref = (uint64_t)row << 16 | i;
 			if (pe.kind < BC_POLICY_KINDS)
 				c->events_kind[pe.kind]++;
-			if (bc_policy_event(c->policy, &pe, now, &hit) ==
-			    BC_POLICY_BAN)
-				bc_coord_rule_ban(c, &hit);
 			n++;
+			/* cluster: counted by every coordinator from etcd */
+			if (c->cluster != NULL)
+				bc_cluster_event(c, bc_coord_peer_index(c, from), now,
+						 row, (uint32_t)i, &pe);
+			else if (bc_policy_event(c->policy, &pe, now, &hit) ==
+				 BC_POLICY_BAN)
+				bc_coord_rule_ban(c, &hit);
 		}
+		if (c->cluster != NULL)
+			bc_cluster_report(c, bc_coord_peer_index(c, from),
+					  st->last_report);
 		st->last_report = r->report_id;
 		st->events += n;
 		c->reports++;

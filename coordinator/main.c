@@ -37,6 +37,7 @@
 #include "common/version.h"
 #include "common/zsock.h"
 #include "coordinator/allow.h"
+#include "coordinator/cluster.h"
 #include "coordinator/coord.h"
 #include "coordinator/decide.h"
 #include "coordinator/init.h"
@@ -59,6 +60,8 @@ static void tick(struct bc_coord *c)
 	size_t i;
 
 	bc_coord_expire(c, now);
+	if (c->cluster != NULL)
+		bc_cluster_tick(c, now);
 	bc_policy_sweep(c->policy, now, BC_POLICY_SWEEP);
 	bc_coord_allow_expire(c, now);
 	bc_coord_hugz(c);
@@ -202,9 +205,15 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 		c->policy = bc_policy_new(&pc);
 		if (c->policy == NULL)
 			bc_fatal(1, "out of memory");
-		if (bc_coord_recount(c) < 0)
+		if (c->cfg.etcd[0] != '\0') {
+			/* cluster mode: bans, epoch, seq and the windows' events
+			 * come from etcd (cluster.h) */
+			if (bc_cluster_start(c, err, sizeof(err)) < 0)
+				bc_fatal(1, "%s", err);
+		} else if (bc_coord_recount(c) < 0) {
 			bc_fatal(1, "%s: %s", c->cfg.database,
 				 bc_store_error(c->store));
+		}
 	}
 	if (c->cfg.metrics_listen[0] != '\0') {
 		const struct bc_httpd_ops ops = {bc_coord_http_metrics, bc_coord_http_health, c};
@@ -257,19 +266,24 @@ int main(int argc, char **argv)
 		bc_notify_ready(st);
 	}
 	while (!bc_stop_flag) {
-		zmq_pollitem_t items[2 + BC_HTTPD_POLLITEMS] = {
+		zmq_pollitem_t items[3 + BC_HTTPD_POLLITEMS] = {
 			{c->router, 0, ZMQ_POLLIN, 0},
 			{c->zap, 0, ZMQ_POLLIN, 0},
 		};
+		int base = 2;
 		int64_t wait = c->next_tick - bc_mono_ms();
 		long hw = bc_hooks_wait_ms(c->hooks);
-		size_t nh = c->httpd != NULL
-				    ? bc_httpd_pollitems(c->httpd, items + 2, BC_HTTPD_POLLITEMS)
-				    : 0;
+		size_t nh;
 
+		if (c->cluster != NULL)
+			items[base++] = (zmq_pollitem_t){bc_cluster_socket(c), 0,
+							 ZMQ_POLLIN, 0};
+		nh = c->httpd != NULL ? bc_httpd_pollitems(c->httpd, items + base,
+							   BC_HTTPD_POLLITEMS)
+				      : 0;
 		if (hw >= 0 && hw < wait)
 			wait = hw;
-		if (zmq_poll(items, 2 + (int)nh, wait > 0 ? (long)wait : 0) < 0) {
+		if (zmq_poll(items, base + (int)nh, wait > 0 ? (long)wait : 0) < 0) {
 			if (errno != EINTR)
 				bc_fatal(1, "poll: %s", zmq_strerror(errno));
 			nh = 0; /* revents not set */
@@ -278,9 +292,11 @@ int main(int argc, char **argv)
 			bc_coord_zap(c);
 		if (items[0].revents & ZMQ_POLLIN)
 			bc_coord_drain_router(c);
+		if (c->cluster != NULL && (items[2].revents & ZMQ_POLLIN))
+			bc_cluster_drain(c);
 		bc_hooks_poll(c->hooks, bc_mono_ms());
 		if (c->httpd != NULL)
-			bc_httpd_handle(c->httpd, items + 2, nh, bc_mono_ms());
+			bc_httpd_handle(c->httpd, items + base, nh, bc_mono_ms());
 		bc_notify_tick(&c->notify, bc_mono_ms());
 		if (bc_reload_flag) {
 			bc_reload_flag = 0;
@@ -298,6 +314,7 @@ int main(int argc, char **argv)
 		if (c->rejected[i])
 			bc_info("rejected %s: %" PRIu64, bc_wire_reject_name(i),
 				c->rejected[i]);
+	bc_cluster_stop(c);
 	bc_hooks_free(&c->hooks);
 	bc_httpd_close(&c->httpd);
 	zmq_close(c->router);

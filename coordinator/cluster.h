@@ -1,0 +1,94 @@
+/*
+ * cluster.h - cluster mode (docs/ha.md): several coordinators on etcd.
+ * Off unless coordinator.ini has [cluster] etcd; then, on every
+ * coordinator of the cluster:
+ *
+ *   intake     the events of every report are written to etcd (one put
+ *              per ROUTER drain, on a lease that outlives findtime)
+ *              before the report is acked;
+ *   counting   every coordinator counts every event of the cluster, from
+ *              one watch of the cluster's prefix, in etcd's revision
+ *              order (so a new leader's windows hold every acked event);
+ *   deciding   one leader (an etcd lease holding PREFIX/leader) commits
+ *              rule bans and expiries; admins' bans and unbans commit
+ *              through any coordinator. A decision is an etcd txn that
+ *              takes the next number of PREFIX/seq (compare and set) and,
+ *              for the leader's, holds only while PREFIX/leader still
+ *              has its lease: a paused or cut-off leader cannot write;
+ *   applying   every coordinator applies the decisions from its watch,
+ *              in seq order: store (a mirror, plus its own evidence),
+ *              ban table, PUB with the cluster's epoch and that seq. So
+ *              every coordinator publishes the identical Clone stream.
+ *
+ * Keys under PREFIX = "/bancluster/CLUSTER/": epoch, seq, leader,
+ * n/NODE (a coordinator's registration, on its lease), d/ADDR/PLEN (the
+ * last decision on that address, JSON), ev/NODE/COUNTER (events, binary,
+ * on a lease). Everything here runs on the loop's thread except the
+ * session and watch threads of cluster.c, which own their own etcd
+ * clients.
+ */
+#ifndef BC_COORD_CLUSTER_H
+#define BC_COORD_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordinator/coord.h"
+
+/* Connect, read the cluster's state (epoch, seq, bans, events) into c,
+ * start the session and watch threads. Fatal errors come back as -1. */
+int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen);
+void bc_cluster_stop(struct bc_coord *c);
+
+/* The socket the loop polls (ZMQ_POLLIN: watched changes to apply). */
+void *bc_cluster_socket(struct bc_coord *c);
+/* Apply what the watch delivered; then commit queued decisions (leader). */
+void bc_cluster_drain(struct bc_coord *c);
+/* Once a second: expiry (leader), pending decisions, metrics. */
+void bc_cluster_tick(struct bc_coord *c, int64_t now);
+
+/* ---- intake (intake.c) ---------------------------------------------- */
+
+/* One event of a report of agent `agent` (index in c->ring) stored as row. */
+void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
+		      int64_t row, uint32_t i, const struct bc_policy_event *pe);
+/* A report of agent `agent` is in the batch; prev: its last_report before. */
+void bc_cluster_report(struct bc_coord *c, size_t agent, uint64_t prev);
+/* Write the batch to etcd. 0: done (ack); -1: not written, the agents'
+ * last_report put back (they resend, and are counted then). */
+int bc_cluster_flush_events(struct bc_coord *c);
+
+/* ---- decisions (decide.c) ------------------------------------------- */
+
+/* A manual ban / an unban or expiry through etcd; returns once this
+ * coordinator applied it (or -1 + err: not committed, or unknown). */
+int bc_cluster_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+		   const char *signer, char *err, size_t errlen);
+int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
+		     const char *action, const char *signer, char *err,
+		     size_t errlen);
+/* The policy's ban (sb with its evidence ev[0..n), copied): the leader
+ * queues it for the next batched commit; a follower keeps it pending
+ * until the leader's decision on that key arrives (or it leads). */
+void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+			 const struct bc_store_event *ev, size_t n);
+/* A change of the allow list would take a sequence number outside etcd. */
+bool bc_cluster_on(const struct bc_coord *c);
+
+/* ---- status --------------------------------------------------------- */
+
+struct bc_arena;
+/* Fill the reply's ClusterStatus (allocated in ar). */
+void bc_cluster_status(struct bc_coord *c, struct bc_arena *ar,
+		       Bancluster__AdminReply *r);
+/* metrics: leader 0/1, etcd reachable 0/1, pending, commits, failures */
+struct bc_cluster_metrics {
+	bool leader, etcd_ok;
+	uint64_t pending, commits, commit_failures, fenced, event_puts,
+		event_put_failures, applied;
+	int64_t revision;
+};
+void bc_cluster_metrics(struct bc_coord *c, struct bc_cluster_metrics *m);
+
+#endif

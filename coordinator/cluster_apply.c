@@ -1,0 +1,403 @@
+/*
+ * cluster_apply.c - the loop applies what the watch thread delivers
+ * (cluster.h): decisions (PREFIX/d/...) in seq order through decide.c,
+ * event batches (PREFIX/ev/...) into the policy, PREFIX/seq into what the
+ * next commit compares against.
+ *
+ * A change whose revision is not above the last applied one was applied
+ * already (a RESET after a compaction lists the whole prefix again): it
+ * is skipped, so nothing is counted or published twice. Before the
+ * first SYNCED (start-up) decisions rebuild the ban table without a word
+ * to the agents, and the local store's bans are made to match etcd's.
+ * Records come from etcd, written by coordinators holding the cluster's
+ * client certificate; they are still parsed strictly: a malformed one is
+ * counted and logged, never applied.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <zmq.h>
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "coordinator/cluster_int.h"
+#include "coordinator/decide.h"
+
+/* Drop queued decisions and flights on a, and their evidence. Returns the
+ * flight's evidence (moved to *fl) when fl is not NULL and one matched. */
+static bool take_flight(struct bc_cluster *k, const struct bc_addr *a,
+			struct cl_flight *fl)
+{
+	size_t i;
+	bool found = false;
+
+	for (i = 0; i < k->nfl;) {
+		if (memcmp(&k->fl[i].addr, a, sizeof(*a)) == 0) {
+			if (fl != NULL && !found) {
+				*fl = k->fl[i];
+				found = true;
+			} else {
+				cl_flight_free(&k->fl[i]);
+			}
+			k->fl[i] = k->fl[--k->nfl];
+			continue;
+		}
+		i++;
+	}
+	return found;
+}
+
+void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < k->nq;) {
+		if (memcmp(&k->q[i].sb.ban.addr, a, sizeof(*a)) == 0) {
+			cl_prop_free(&k->q[i]);
+			k->q[i] = k->q[--k->nq];
+			continue;
+		}
+		i++;
+	}
+}
+
+static int64_t jint(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+static int jstr(json_t *o, const char *name, char *out, size_t len)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_string(v) || json_string_length(v) >= len)
+		return -1;
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+struct rec {
+	uint64_t seq;
+	char action[16];
+	char signer[128];
+	char node[CL_NAME_MAX];
+	bool rule;
+	struct bc_store_ban sb;
+};
+
+static int parse_record(const uint8_t *v, size_t len, struct rec *r,
+			char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o = json_loadb((const char *)v, len, JSON_REJECT_DUPLICATES, &je);
+	char addr[80];
+	int64_t q;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	q = jint(o, "q");
+	r->sb.ban.created_ms = jint(o, "c");
+	r->sb.ban.expires_ms = jint(o, "e");
+	r->rule = json_is_true(json_object_get(o, "k"));
+	if (q <= 0 || r->sb.ban.created_ms < 0 || r->sb.ban.expires_ms < 0 ||
+	    jstr(o, "x", r->action, sizeof(r->action)) < 0 ||
+	    jstr(o, "a", addr, sizeof(addr)) < 0 ||
+	    jstr(o, "o", r->sb.origin, sizeof(r->sb.origin)) < 0 ||
+	    jstr(o, "r", r->sb.reason, sizeof(r->sb.reason)) < 0 ||
+	    jstr(o, "s", r->signer, sizeof(r->signer)) < 0 ||
+	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
+		snprintf(err, errlen, "a field is missing or out of range");
+		goto out;
+	}
+	if (strcmp(r->action, "ban") != 0 && strcmp(r->action, "extend") != 0 &&
+	    strcmp(r->action, "unban") != 0 && strcmp(r->action, "expire") != 0) {
+		snprintf(err, errlen, "unknown action");
+		goto out;
+	}
+	if (bc_addr_parse(&r->sb.ban.addr, addr, strlen(addr), err, errlen) < 0)
+		goto out;
+	r->seq = (uint64_t)q;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+static bool live(const char *action)
+{
+	return strcmp(action, "ban") == 0 || strcmp(action, "extend") == 0;
+}
+
+static void apply_decision(struct bc_cluster *k, const uint8_t *val,
+			   size_t vlen, const char *key)
+{
+	struct bc_coord *c = k->c;
+	struct rec r;
+	struct cl_flight fl;
+	struct bc_coord_seq q;
+	char err[256];
+	bool has_fl;
+
+	if (parse_record(val, vlen, &r, err, sizeof(err)) < 0) {
+		k->bad_records++;
+		bc_warn("cluster: %s: malformed decision: %s (skipped)", key, err);
+		return;
+	}
+	if (k->synced && r.seq != c->seq + 1 && r.seq > c->seq)
+		bc_warn("cluster: decision seq %" PRIu64 " after %" PRIu64
+			" (agents resynchronise)", r.seq, c->seq);
+	if (k->synced && r.seq <= c->seq) {
+		k->bad_records++; /* out of order: a writer did not take seq */
+		bc_warn("cluster: %s: seq %" PRIu64 " not after %" PRIu64
+			" (skipped)", key, r.seq, c->seq);
+		return;
+	}
+	q.seq = r.seq;
+	q.publish = k->synced;
+	q.mine = k->synced && strcmp(r.node, k->node) == 0;
+	q.committed = true;
+	cl_forget_key(k, &r.sb.ban.addr);
+	has_fl = take_flight(k, &r.sb.ban.addr, &fl);
+	if (live(r.action)) {
+		long j = k->synced ? -1
+			 : bc_banmap_find(&k->reset_bans, &r.sb.ban.addr);
+
+		/* start-up: a ban the local store holds already as it is */
+		if (j >= 0 && k->reset_bans.v[j].created_ms == r.sb.ban.created_ms &&
+		    k->reset_bans.v[j].expires_ms == r.sb.ban.expires_ms) {
+			bc_banmap_put(&c->bans, &r.sb.ban);
+		} else if (bc_coord_apply_ban(c, &r.sb, r.action, r.signer, r.rule,
+					      has_fl ? fl.ev : NULL,
+					      has_fl ? fl.nev : 0, &q, err,
+					      sizeof(err)) < 0) {
+			bc_warn("cluster: %s: %s", key, err);
+		} else if (q.mine && r.rule) {
+			bc_coord_escalate(c, &r.sb.ban.addr);
+		}
+	} else if (bc_banmap_find(&c->bans, &r.sb.ban.addr) >= 0) {
+		if (bc_coord_apply_unban(c, &r.sb.ban.addr, r.action, r.signer, &q,
+					 err, sizeof(err)) < 0)
+			bc_warn("cluster: %s: %s", key, err);
+	} else {
+		/* a removal of a ban this coordinator never had (it was
+		 * applied before a reset): only the sequence moves, and an
+		 * agent that sees the gap resynchronises */
+		bc_policy_forget(c->policy, &r.sb.ban.addr);
+		if (q.publish)
+			c->seq = r.seq;
+	}
+	if (!k->synced && r.seq > c->seq)
+		c->seq = r.seq;
+	if (has_fl)
+		cl_flight_free(&fl);
+	k->applied++;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* One event batch (cluster_write.c writes it): counted in the policy. */
+static void apply_events(struct bc_cluster *k, const uint8_t *v, size_t len,
+			 const char *key)
+{
+	struct bc_coord *c = k->c;
+	size_t off = 4, nl, al, i;
+	char node[CL_NAME_MAX], agent[BC_NAME_MAX + 1];
+	bool mine;
+
+	if (len < 5 || memcmp(v, CL_EV_MAGIC, 4) != 0)
+		goto bad;
+	nl = v[off++];
+	if (nl >= sizeof(node) || off + nl > len)
+		goto bad;
+	memcpy(node, v + off, nl);
+	node[nl] = '\0';
+	off += nl;
+	mine = strcmp(node, k->node) == 0;
+	while (off < len) {
+		int64_t recv_ms, row;
+		uint32_t n;
+		const struct bc_peer *p;
+
+		al = v[off++];
+		if (al >= sizeof(agent) || off + al + 20 > len)
+			goto bad;
+		memcpy(agent, v + off, al);
+		agent[al] = '\0';
+		off += al;
+		recv_ms = (int64_t)rd64(v + off);
+		row = (int64_t)rd64(v + off + 8);
+		n = (uint32_t)v[off + 16] | (uint32_t)v[off + 17] << 8 |
+		    (uint32_t)v[off + 18] << 16 | (uint32_t)v[off + 19] << 24;
+		off += 20;
+		if ((size_t)n > (len - off) / CL_EV_REC)
+			goto bad;
+		p = bc_keyring_find_name(&c->ring, agent);
+		for (i = 0; i < n; i++, off += CL_EV_REC) {
+			const uint8_t *e = v + off;
+			struct bc_policy_event pe;
+			struct bc_policy_hit hit;
+
+			memset(&pe, 0, sizeof(pe));
+			if (e[0] != 4 && e[0] != 6)
+				continue;
+			pe.addr.family = e[0] == 4 ? AF_INET : AF_INET6;
+			pe.addr.plen = e[0] == 4 ? 32 : 128;
+			memcpy(pe.addr.a, e + 10, e[0] == 4 ? 4 : 16);
+			pe.kind = e[1];
+			pe.time_ms = (int64_t)rd64(e + 2);
+			pe.host = p != NULL ? (uint16_t)bc_coord_peer_index(c, p)
+					    : UINT16_MAX;
+			pe.ref = mine && row > 0 ? (uint64_t)row << 16 | i : 0;
+			if (bc_policy_event(c->policy, &pe, recv_ms, &hit) ==
+			    BC_POLICY_BAN)
+				bc_coord_rule_ban(c, &hit);
+		}
+	}
+	return;
+bad:
+	k->bad_records++;
+	bc_warn("cluster: %s: malformed event batch (skipped)", key);
+}
+
+void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
+	      size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct bc_coord *c = k->c;
+	char name[CL_KEY_MAX];
+	const char *rest;
+
+	if (getenv("BC_CLUSTER_DEBUG"))
+		bc_info("apply %c rev %" PRId64 " applied %" PRId64 " key %.*s", type, rev,
+			k->applied_rev, (int)klen, (const char *)key);
+	if (type == CL_MSG_RESET) {
+		k->resetting = true;
+		return;
+	}
+	if (type == CL_MSG_SYNCED) {
+		if (!k->synced) {
+			size_t i;
+
+			/* the local store keeps no ban etcd does not hold */
+			for (i = 0; i < k->reset_bans.n; i++)
+				if (bc_banmap_find(&c->bans, &k->reset_bans.v[i].addr) < 0)
+					bc_store_unban(c->store, &k->reset_bans.v[i].addr,
+						       "sync", "", bc_now_ms());
+			bc_banmap_free(&k->reset_bans);
+			if (k->seq_known > c->seq)
+				c->seq = k->seq_known;
+		}
+		k->resetting = false;
+		k->synced = true;
+		if (rev > k->applied_rev)
+			k->applied_rev = rev;
+		k->done_rev = k->applied_rev;
+		return;
+	}
+	if (type == CL_MSG_ERROR) {
+		bc_warn("cluster: watch: %.*s", (int)vlen, (const char *)val);
+		return;
+	}
+	/* every event of a revision comes in one watch answer: a revision
+	 * is done once a later one arrives (or SYNCED says so) */
+	if (rev <= k->done_rev)
+		return; /* applied already */
+	if (rev > k->applied_rev) {
+		k->done_rev = k->applied_rev;
+		k->applied_rev = rev;
+	}
+	if (klen <= k->plen || klen >= sizeof(name) ||
+	    memcmp(key, k->prefix, k->plen) != 0)
+		goto done;
+	memcpy(name, key, klen);
+	name[klen] = '\0';
+	rest = name + k->plen;
+	if (type == CL_MSG_DEL)
+		goto done; /* leases ending, collected tombstones: nothing to do */
+	if (strncmp(rest, "d/", 2) == 0) {
+		apply_decision(k, val, vlen, name);
+	} else if (strncmp(rest, "ev/", 3) == 0) {
+		apply_events(k, val, vlen, name);
+	} else if (strcmp(rest, "seq") == 0) {
+		char v[24];
+		uint64_t s;
+
+		if (vlen > 0 && vlen < sizeof(v)) {
+			memcpy(v, val, vlen);
+			v[vlen] = '\0';
+			s = strtoull(v, NULL, 10);
+			if (s > k->seq_known)
+				k->seq_known = s;
+		}
+	}
+done:
+	return;
+}
+
+/* everything the watch delivered so far */
+static void drain_pipe(struct bc_cluster *k)
+{
+	for (;;) {
+		zmq_msg_t m[3];
+		int i, ok = 1;
+		const uint8_t *h;
+
+		for (i = 0; i < 3; i++)
+			zmq_msg_init(&m[i]);
+		if (zmq_msg_recv(&m[0], k->pipe_r, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m[0]);
+			return;
+		}
+		for (i = 1; i < 3; i++)
+			if (zmq_msg_recv(&m[i], k->pipe_r, 0) < 0)
+				ok = 0;
+		h = zmq_msg_data(&m[0]);
+		if (ok && zmq_msg_size(&m[0]) == 9)
+			cl_apply(k, h[0], (int64_t)rd64(h + 1), zmq_msg_data(&m[1]),
+				 zmq_msg_size(&m[1]), zmq_msg_data(&m[2]),
+				 zmq_msg_size(&m[2]));
+		for (i = 0; i < 3; i++)
+			zmq_msg_close(&m[i]);
+	}
+}
+
+int cl_wait_seq(struct bc_cluster *k, uint64_t seq, int ms)
+{
+	int64_t end = bc_mono_ms() + ms;
+
+	while (k->c->seq < seq) {
+		zmq_pollitem_t it = {k->pipe_r, 0, ZMQ_POLLIN, 0};
+		int64_t left = end - bc_mono_ms();
+
+		if (left <= 0)
+			return -1;
+		if (zmq_poll(&it, 1, (long)left) > 0)
+			drain_pipe(k);
+	}
+	return 0;
+}
+
+void bc_cluster_drain(struct bc_coord *c)
+{
+	struct bc_cluster *k = c->cluster;
+
+	drain_pipe(k);
+	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
+		cl_commit_queue(k);
+}

@@ -1,0 +1,130 @@
+/*
+ * cluster_int.h - what cluster.c (start, session and watch threads,
+ * status), cluster_apply.c (applying what the watch delivers) and
+ * cluster_write.c (event batches, decisions) share. Callers use
+ * cluster.h.
+ */
+#ifndef BC_COORD_CLUSTER_INT_H
+#define BC_COORD_CLUSTER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "coordinator/cluster.h"
+#include "coordinator/etcd.h"
+#include "coordinator/store.h"
+
+#define CL_NAME_MAX 64
+#define CL_PREFIX_MAX 128
+#define CL_KEY_MAX (CL_PREFIX_MAX + 96)
+#define CL_EV_MAGIC "BCE1"
+#define CL_EV_REC 26          /* family, kind, time_ms (8), addr (16) */
+#define CL_EV_MAX (1u << 20)  /* a batch's bytes (etcd's request cap is 1.5 MiB) */
+#define CL_QUEUE_MAX 65536    /* decisions waiting (leader) or pending */
+#define CL_WAIT_MS 3000       /* an admin's change: wait for it to apply */
+#define CL_SESSION_MS 100     /* session thread's cycle */
+
+/* messages of the watch thread to the loop (first frame's byte) */
+enum { CL_MSG_PUT = 'P', CL_MSG_DEL = 'D', CL_MSG_RESET = 'R', CL_MSG_SYNCED = 'S',
+       CL_MSG_ERROR = 'E' };
+
+/* A decision waiting to be committed: the leader's next batch, or a
+ * follower's pending rule ban. */
+struct cl_prop {
+	struct bc_store_ban sb;
+	bool expiry;                 /* a tombstone for an expired ban */
+	bool rule;
+	int64_t since_ms;            /* queued at (local clock) */
+	struct bc_store_event *ev;   /* evidence, owned (rule bans) */
+	char (*evtext)[3][BC_WIRE_MAX_TEXT + 1];
+	size_t nev;
+};
+
+/* Committed by this coordinator, not yet applied from the watch. */
+struct cl_flight {
+	struct bc_addr addr;
+	int64_t rev;
+	struct bc_store_event *ev;   /* evidence for the apply, owned */
+	char (*evtext)[3][BC_WIRE_MAX_TEXT + 1];
+	size_t nev;
+};
+
+struct bc_cluster {
+	struct bc_coord *c;
+	char prefix[CL_PREFIX_MAX];
+	size_t plen;
+	char node[CL_NAME_MAX];
+	struct bc_etcd_opts opts;
+	struct bc_etcd *etcd;        /* the loop's client */
+	int64_t started_ms;
+
+	/* threads */
+	pthread_t session_th, watch_th;
+	bool session_up, watch_up;
+	atomic_int stop;
+	void *pipe_r, *pipe_w;       /* inproc PAIR: watch thread -> loop */
+
+	/* shared with the session thread (mu) */
+	pthread_mutex_t mu;
+	int64_t lease;               /* our lease, 0 none */
+	bool leader;                 /* PREFIX/leader holds our lease */
+	char leader_name[CL_NAME_MAX];
+	int64_t leader_lease;
+	bool etcd_ok;
+	char etcd_err[BC_ETCD_ERR_MAX];
+	atomic_int leader_now;       /* the loop's quick read of leader */
+
+	/* the loop's */
+	int64_t applied_rev;         /* last revision seen applied (maybe in part) */
+	int64_t done_rev;            /* every event up to it applied */
+	uint64_t seq_known;          /* PREFIX/seq as last seen or written */
+	bool synced;                 /* the first full read was applied */
+	bool resetting;              /* between RESET and SYNCED */
+	struct bc_banmap reset_bans; /* bans of a reset being read */
+	uint64_t reset_seq;
+
+	/* events of this drain, one etcd put */
+	uint8_t *ev;
+	size_t evlen, evcap, evreports_at; /* evreports_at: offset of the open report's count */
+	uint32_t evcount;            /* events in the open report */
+	size_t cur_agent;            /* the open report's agent, SIZE_MAX none */
+	int64_t cur_row;             /* and its store row */
+	bool ev_failed;              /* a put of this drain failed */
+	struct { size_t agent; uint64_t prev; } *reps;
+	size_t nreps, capreps;
+	uint64_t evseq;
+	int64_t ev_lease, ev_lease_next_ms;
+
+	/* decisions */
+	struct cl_prop *q;
+	size_t nq, capq;
+	struct cl_flight *fl;
+	size_t nfl, capfl;
+
+	/* counters */
+	uint64_t commits, commit_failures, fenced, event_puts,
+		event_put_failures, applied, bad_records;
+};
+
+/* cluster.c */
+void cl_key(const struct bc_cluster *k, char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+bool cl_is_leader(struct bc_cluster *k, int64_t *lease);
+bool cl_etcd_ok(struct bc_cluster *k);
+
+/* cluster_apply.c: one message of the watch thread */
+void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
+	      size_t klen, const uint8_t *val, size_t vlen);
+void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a);
+
+/* cluster_write.c */
+int cl_commit_queue(struct bc_cluster *k);
+void cl_prop_free(struct cl_prop *p);
+void cl_flight_free(struct cl_flight *f);
+/* a decision record (JSON) of sb as seq */
+char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
+		const char *action, const char *signer, bool rule, uint64_t seq);
+/* wait until the loop applied decision seq (drains the watch meanwhile) */
+int cl_wait_seq(struct bc_cluster *k, uint64_t seq, int ms);
+
+#endif

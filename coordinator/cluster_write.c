@@ -1,0 +1,650 @@
+/*
+ * cluster_write.c - what the loop writes to etcd in cluster mode
+ * (cluster.h): the events of each ROUTER drain, and decisions.
+ *
+ * Events: one binary batch per drain (more when it passes CL_EV_MAX),
+ * "BCE1", node, then per report: agent, receive time, store row, count,
+ * and count records of CL_EV_REC bytes (family 4/6, kind, time_ms,
+ * address). Put on a lease of findtime + 2 min granted each minute, so
+ * etcd forgets a batch once none of its events can count. A put that
+ * fails withholds the drain's acks and puts back each agent's
+ * last_report: the agents resend and the events are counted then.
+ *
+ * Decisions: a txn that compares PREFIX/seq with the last value known
+ * and sets it n higher, with one record per decision under PREFIX/d/
+ * (JSON: q seq, x action, a address, c created, e expires, o origin,
+ * r reason, s signer, n node, k rule). The leader's (rule bans, expiry)
+ * also compare PREFIX/leader's lease with its own: the fence. A failed
+ * compare reads seq and leader back in the same txn: another writer
+ * took the number (wait until its decisions are applied, which drops
+ * what they decided already, and try again) or this coordinator does not
+ * lead (its decisions stay pending). A txn of unknown outcome is not
+ * resent blindly: the watch says whether it landed.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <jansson.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "coordinator/allow.h"
+#include "coordinator/cluster_int.h"
+
+void cl_prop_free(struct cl_prop *p)
+{
+	free(p->ev);
+	free(p->evtext);
+	p->ev = NULL;
+	p->evtext = NULL;
+}
+
+void cl_flight_free(struct cl_flight *f)
+{
+	free(f->ev);
+	free(f->evtext);
+	f->ev = NULL;
+	f->evtext = NULL;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static int ev_reserve(struct bc_cluster *k, size_t more)
+{
+	if (k->evlen + more <= k->evcap)
+		return 0;
+	size_t cap = k->evcap ? k->evcap : 65536;
+	uint8_t *n;
+
+	while (cap < k->evlen + more)
+		cap *= 2;
+	n = realloc(k->ev, cap);
+	if (n == NULL)
+		return -1;
+	k->ev = n;
+	k->evcap = cap;
+	return 0;
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int ev_lease(struct bc_cluster *k, char *err, size_t errlen)
+{
+	int64_t now = bc_mono_ms();
+
+	if (k->ev_lease != 0 && now < k->ev_lease_next_ms)
+		return 0;
+	if (bc_etcd_lease_grant(k->etcd, k->c->cfg.findtime + 120, &k->ev_lease,
+				NULL, err, errlen) < 0) {
+		k->ev_lease = 0;
+		return -1;
+	}
+	k->ev_lease_next_ms = now + 60000;
+	return 0;
+}
+
+static int ev_put(struct bc_cluster *k)
+{
+	char key[CL_KEY_MAX], err[BC_ETCD_ERR_MAX];
+	int rc = -1;
+
+	if (k->evlen == 0)
+		return 0;
+	if (!cl_etcd_ok(k)) {
+		snprintf(err, sizeof(err), "etcd unreachable");
+	} else if (ev_lease(k, err, sizeof(err)) == 0) {
+		cl_key(k, key, sizeof(key), "ev/%s/%" PRId64 "-%" PRIu64, k->node,
+		       k->started_ms, ++k->evseq);
+		rc = bc_etcd_put(k->etcd, key, strlen(key), k->ev, k->evlen,
+				 k->ev_lease, NULL, err, sizeof(err));
+		if (rc < 0 && strstr(err, "lease") != NULL)
+			k->ev_lease = 0; /* expired under us: a new one next time */
+	}
+	if (rc == 0) {
+		k->event_puts++;
+	} else {
+		k->event_put_failures++;
+		if (k->c->log_budget > 0) {
+			k->c->log_budget--;
+			bc_warn("cluster: events not written to etcd: %s (reports "
+				"not acknowledged; the agents send them again)", err);
+		}
+	}
+	k->evlen = 0;
+	k->cur_agent = SIZE_MAX;
+	return rc;
+}
+
+void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
+		      int64_t row, uint32_t i, const struct bc_policy_event *pe)
+{
+	struct bc_cluster *k = c->cluster;
+	const char *name = c->ring.v[agent].name;
+	size_t nl = strlen(name) > 255 ? 255 : strlen(name);
+	uint8_t *p;
+	uint32_t n;
+
+	(void)i;
+	if (k->evlen > CL_EV_MAX && ev_put(k) < 0)
+		k->ev_failed = true;
+	if (k->evlen == 0) {
+		size_t l = strlen(k->node);
+
+		if (ev_reserve(k, 5 + l) < 0)
+			goto oom;
+		memcpy(k->ev, CL_EV_MAGIC, 4);
+		k->ev[4] = (uint8_t)l;
+		memcpy(k->ev + 5, k->node, l);
+		k->evlen = 5 + l;
+		k->cur_agent = SIZE_MAX;
+	}
+	if (k->cur_agent != agent || k->cur_row != row) {
+		if (ev_reserve(k, 1 + nl + 20) < 0)
+			goto oom;
+		p = k->ev + k->evlen;
+		p[0] = (uint8_t)nl;
+		memcpy(p + 1, name, nl);
+		wr64(p + 1 + nl, (uint64_t)recv_ms);
+		wr64(p + 9 + nl, (uint64_t)row);
+		memset(p + 17 + nl, 0, 4);
+		k->evreports_at = k->evlen + 17 + nl;
+		k->evlen += 1 + nl + 20;
+		k->cur_agent = agent;
+		k->cur_row = row;
+		k->evcount = 0;
+	}
+	if (ev_reserve(k, CL_EV_REC) < 0)
+		goto oom;
+	p = k->ev + k->evlen;
+	p[0] = pe->addr.family == AF_INET ? 4 : 6;
+	p[1] = pe->kind;
+	wr64(p + 2, (uint64_t)pe->time_ms);
+	memset(p + 10, 0, 16);
+	memcpy(p + 10, pe->addr.a, pe->addr.family == AF_INET ? 4 : 16);
+	k->evlen += CL_EV_REC;
+	n = ++k->evcount;
+	p = k->ev + k->evreports_at;
+	p[0] = (uint8_t)n;
+	p[1] = (uint8_t)(n >> 8);
+	p[2] = (uint8_t)(n >> 16);
+	p[3] = (uint8_t)(n >> 24);
+	return;
+oom:
+	k->ev_failed = true;
+}
+
+void bc_cluster_report(struct bc_coord *c, size_t agent, uint64_t prev)
+{
+	struct bc_cluster *k = c->cluster;
+
+	if (k->nreps == k->capreps) {
+		size_t cap = k->capreps ? k->capreps * 2 : 64;
+		void *n = realloc(k->reps, cap * sizeof(*k->reps));
+
+		if (n == NULL) {
+			k->ev_failed = true;
+			return;
+		}
+		k->reps = n;
+		k->capreps = cap;
+	}
+	k->reps[k->nreps].agent = agent;
+	k->reps[k->nreps].prev = prev;
+	k->nreps++;
+}
+
+int bc_cluster_flush_events(struct bc_coord *c)
+{
+	struct bc_cluster *k = c->cluster;
+	size_t i;
+	int rc = ev_put(k) < 0 || k->ev_failed ? -1 : 0;
+
+	if (rc < 0) /* counted when resent: the last report counted goes back */
+		for (i = k->nreps; i-- > 0;)
+			c->peer_state[k->reps[i].agent].last_report = k->reps[i].prev;
+	k->nreps = 0;
+	k->ev_failed = false;
+	return rc;
+}
+
+/* ---- decisions --------------------------------------------------------- */
+
+char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
+		const char *action, const char *signer, bool rule, uint64_t seq)
+{
+	char a[BC_ADDR_STRLEN + 8];
+	json_t *o;
+	char *s;
+
+	bc_addr_format(&sb->ban.addr, a, sizeof(a));
+	if (strchr(a, '/') == NULL)
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), "/%u", sb->ban.addr.plen);
+	o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b}",
+		      "q", (json_int_t)seq, "x", action, "a", a,
+		      "c", (json_int_t)sb->ban.created_ms,
+		      "e", (json_int_t)sb->ban.expires_ms, "o", sb->origin,
+		      "r", sb->reason, "s", signer, "n", k->node, "k", rule);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* PREFIX/d/ADDR/PLEN */
+static void dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+		 size_t len)
+{
+	char t[BC_ADDR_STRLEN + 8];
+
+	bc_addr_format(a, t, sizeof(t));
+	if (strchr(t, '/') == NULL)
+		snprintf(t + strlen(t), sizeof(t) - strlen(t), "/%u", a->plen);
+	cl_key(k, out, len, "d/%s", t);
+}
+
+struct one {
+	struct bc_store_ban sb;
+	const char *action, *signer;
+	bool rule;
+};
+
+enum { C_OK = 0, C_FAIL = -1, C_RETRY = -2, C_FENCED = -3 };
+
+/*
+ * One txn of decisions v[0..n), numbered from seq_known + 1. C_OK: done
+ * (*rev its revision); C_RETRY: another writer took the number (the
+ * loop applied up to its revision: call again with what is left);
+ * C_FENCED: not the leader; C_FAIL: err (etcd error, outcome unknown).
+ */
+static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
+	       int64_t *rev, char *err, size_t errlen)
+{
+	char skey[CL_KEY_MAX], lkey[CL_KEY_MAX], sv[24], nv[24];
+	char (*keys)[CL_KEY_MAX] = calloc(n, sizeof(*keys));
+	char **recs = calloc(n, sizeof(*recs));
+	struct bc_etcd_op *ops = calloc(n + 1, sizeof(*ops));
+	struct bc_etcd_cmp cmp[2];
+	struct bc_etcd_op fail[2];
+	struct bc_etcd_txn_result t;
+	int64_t lease = 0;
+	size_t i, nc = 1;
+	int rc = C_FAIL;
+
+	if (keys == NULL || recs == NULL || ops == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (fence && !cl_is_leader(k, &lease)) {
+		rc = C_FENCED;
+		goto out;
+	}
+	cl_key(k, skey, sizeof(skey), "seq");
+	cl_key(k, lkey, sizeof(lkey), "leader");
+	snprintf(sv, sizeof(sv), "%" PRIu64, k->seq_known);
+	snprintf(nv, sizeof(nv), "%" PRIu64, k->seq_known + n);
+	cmp[0] = (struct bc_etcd_cmp){skey, strlen(skey), BC_ETCD_VALUE,
+				      BC_ETCD_EQUAL, 0, sv, strlen(sv)};
+	if (fence)
+		cmp[nc++] = (struct bc_etcd_cmp){lkey, strlen(lkey), BC_ETCD_LEASE,
+						 BC_ETCD_EQUAL, lease, NULL, 0};
+	ops[0] = (struct bc_etcd_op){BC_ETCD_OP_PUT, skey, strlen(skey), nv,
+				     strlen(nv), 0, false};
+	for (i = 0; i < n; i++) {
+		dkey(k, &v[i].sb.ban.addr, keys[i], sizeof(keys[i]));
+		recs[i] = cl_record(k, &v[i].sb, v[i].action, v[i].signer, v[i].rule,
+				    k->seq_known + 1 + i);
+		if (recs[i] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		ops[1 + i] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[i],
+						 strlen(keys[i]), recs[i],
+						 strlen(recs[i]), 0, false};
+	}
+	fail[0] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, skey, strlen(skey), NULL, 0, 0, false};
+	fail[1] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, lkey, strlen(lkey), NULL, 0, 0, false};
+	if (bc_etcd_txn(k->etcd, cmp, nc, ops, n + 1, fail, 2, &t, err, errlen) < 0) {
+		k->commit_failures++;
+		goto out;
+	}
+	*rev = t.revision;
+	if (t.succeeded) {
+		k->seq_known += n;
+		k->commits++;
+		rc = C_OK;
+	} else {
+		bool seq_moved = false, fenced = false;
+
+		if (t.n == 2 && t.r[0].range.n == 1) {
+			uint64_t s = strtoull((const char *)t.r[0].range.kvs[0].value,
+					      NULL, 10);
+
+			seq_moved = s != k->seq_known;
+			if (s > k->seq_known)
+				k->seq_known = s;
+		}
+		if (fence && t.n == 2 &&
+		    (t.r[1].range.n != 1 || t.r[1].range.kvs[0].lease != lease))
+			fenced = true;
+		if (fenced) {
+			k->fenced++;
+			rc = C_FENCED;
+		} else if (seq_moved) {
+			rc = C_RETRY;
+		} else {
+			snprintf(err, errlen, "txn refused");
+		}
+	}
+	bc_etcd_txn_free(&t);
+out:
+	for (i = 0; recs != NULL && i < n; i++)
+		free(recs[i]);
+	free(recs);
+	free(keys);
+	free(ops);
+	return rc;
+}
+
+/* An admin's change: commit (taking the next number), then wait until
+ * this coordinator applied it. */
+static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
+		      size_t errlen)
+{
+	int64_t rev = 0;
+	int attempt, rc = C_FAIL;
+
+	if (!cl_etcd_ok(k)) {
+		snprintf(err, errlen, "etcd unreachable: no fleet decision can be "
+			 "made now (bans already made stay in force)");
+		return -1;
+	}
+	for (attempt = 0; attempt < 8; attempt++) {
+		rc = txn(k, o, 1, false, &rev, err, errlen);
+		if (rc != C_RETRY)
+			break;
+		cl_wait_seq(k, k->seq_known, 1000);
+	}
+	if (rc != C_OK) {
+		if (rc == C_RETRY)
+			snprintf(err, errlen, "etcd: too many concurrent changes, "
+				 "try again");
+		else if (bc_etcd_outcome_unknown(k->etcd))
+			snprintf(err + strlen(err), errlen - strlen(err),
+				 " (it may have been made: see bancluster list)");
+		return -1;
+	}
+	if (cl_wait_seq(k, k->seq_known, CL_WAIT_MS) < 0) {
+		snprintf(err, errlen, "committed at etcd revision %" PRId64
+			 " but not yet seen here; see bancluster list", rev);
+		return -1;
+	}
+	return 0;
+}
+
+int bc_cluster_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+		   const char *signer, char *err, size_t errlen)
+{
+	struct one o = {*sb, bc_banmap_find(&c->bans, &sb->ban.addr) >= 0 ? "extend"
+									    : "ban",
+			signer, false};
+
+	return commit_one(c->cluster, &o, err, errlen);
+}
+
+int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
+		     const char *action, const char *signer, char *err,
+		     size_t errlen)
+{
+	struct one o;
+
+	memset(&o, 0, sizeof(o));
+	o.sb.ban = *b;
+	snprintf(o.sb.origin, sizeof(o.sb.origin), "%s", action);
+	o.action = action;
+	o.signer = signer;
+	return commit_one(c->cluster, &o, err, errlen);
+}
+
+static bool in_flight(const struct bc_cluster *k, const struct bc_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < k->nfl; i++)
+		if (memcmp(&k->fl[i].addr, a, sizeof(*a)) == 0)
+			return true;
+	return false;
+}
+
+static bool queued(const struct bc_cluster *k, const struct bc_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < k->nq; i++)
+		if (memcmp(&k->q[i].sb.ban.addr, a, sizeof(*a)) == 0)
+			return true;
+	return false;
+}
+
+static struct cl_prop *push(struct bc_cluster *k)
+{
+	if (k->nq >= CL_QUEUE_MAX)
+		return NULL;
+	if (k->nq == k->capq) {
+		size_t cap = k->capq ? k->capq * 2 : 64;
+		void *n = realloc(k->q, cap * sizeof(*k->q));
+
+		if (n == NULL)
+			return NULL;
+		k->q = n;
+		k->capq = cap;
+	}
+	memset(&k->q[k->nq], 0, sizeof(k->q[0]));
+	k->q[k->nq].since_ms = bc_mono_ms();
+	return &k->q[k->nq++];
+}
+
+void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
+			 const struct bc_store_event *ev, size_t n)
+{
+	struct bc_cluster *k = c->cluster;
+	struct cl_prop *p;
+	size_t i;
+
+	if (queued(k, &sb->ban.addr) || in_flight(k, &sb->ban.addr))
+		return;
+	p = push(k);
+	if (p == NULL) {
+		bc_warn("cluster: decision queue full: ban of the policy dropped");
+		return;
+	}
+	p->sb = *sb;
+	p->rule = true;
+	if (n > 0) {
+		p->ev = calloc(n, sizeof(*p->ev));
+		p->evtext = calloc(n, sizeof(*p->evtext));
+		if (p->ev == NULL || p->evtext == NULL) {
+			cl_prop_free(p);
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			p->ev[i] = ev[i];
+			snprintf(p->evtext[i][0], sizeof(p->evtext[i][0]), "%s", ev[i].host ? ev[i].host : "");
+			snprintf(p->evtext[i][1], sizeof(p->evtext[i][1]), "%s", ev[i].service ? ev[i].service : "");
+			snprintf(p->evtext[i][2], sizeof(p->evtext[i][2]), "%s", ev[i].line ? ev[i].line : "");
+			p->ev[i].host = p->evtext[i][0];
+			p->ev[i].service = p->evtext[i][1];
+			p->ev[i].line = p->evtext[i][2];
+		}
+		p->nev = n;
+	}
+}
+
+/* Still worth committing: a rule ban not covered by an active ban nor
+ * allowed; an expiry of a ban still there and over. */
+static bool still_due(struct bc_coord *c, const struct cl_prop *p, int64_t now)
+{
+	long i;
+	unsigned l;
+
+	if (p->expiry) {
+		i = bc_banmap_find(&c->bans, &p->sb.ban.addr);
+		return i >= 0 && c->bans.v[i].expires_ms != 0 &&
+		       c->bans.v[i].expires_ms <= now &&
+		       c->bans.v[i].created_ms == p->sb.ban.created_ms;
+	}
+	for (l = 0; l <= p->sb.ban.addr.plen; l++) {
+		struct bc_addr t = p->sb.ban.addr;
+
+		bc_addr_mask(&t, l);
+		i = bc_banmap_find(&c->bans, &t);
+		if (i >= 0 && (c->bans.v[i].expires_ms == 0 ||
+			       c->bans.v[i].expires_ms > now))
+			return false;
+	}
+	return !bc_coord_allowed(c, &p->sb.ban.addr, NULL, 0);
+}
+
+static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)
+{
+	struct cl_flight *f;
+
+	if (k->nfl == k->capfl) {
+		size_t cap = k->capfl ? k->capfl * 2 : 64;
+		void *n = realloc(k->fl, cap * sizeof(*k->fl));
+
+		if (n == NULL)
+			return -1;
+		k->fl = n;
+		k->capfl = cap;
+	}
+	f = &k->fl[k->nfl++];
+	f->addr = p->sb.ban.addr;
+	f->rev = rev;
+	f->ev = p->ev;
+	f->evtext = p->evtext;
+	f->nev = p->nev;
+	p->ev = NULL;
+	p->evtext = NULL;
+	return 0;
+}
+
+/* The leader commits its queue, max_txn_ops - 1 decisions a txn. */
+int cl_commit_queue(struct bc_cluster *k)
+{
+	struct bc_coord *c = k->c;
+	size_t per = (size_t)c->cfg.max_txn_ops - 1, round;
+	char err[BC_ETCD_ERR_MAX];
+
+	if (per > BC_ETCD_TXN_OPS * 64)
+		per = BC_ETCD_TXN_OPS * 64;
+	for (round = 0; round < 64 && k->nq > 0; round++) {
+		int64_t now = bc_now_ms(), rev = 0;
+		struct one *v = calloc(per, sizeof(*v));
+		size_t *idx = calloc(per, sizeof(*idx));
+		size_t i, n = 0;
+		int rc;
+
+		if (v == NULL || idx == NULL) {
+			free(v);
+			free(idx);
+			return -1;
+		}
+		for (i = 0; i < k->nq && n < per;) {
+			if (!still_due(c, &k->q[i], now)) {
+				cl_prop_free(&k->q[i]);
+				k->q[i] = k->q[--k->nq];
+				continue;
+			}
+			v[n].sb = k->q[i].sb;
+			v[n].action = k->q[i].expiry ? "expire" : "ban";
+			v[n].signer = "";
+			v[n].rule = k->q[i].rule;
+			idx[n++] = i;
+			i++;
+		}
+		rc = n > 0 ? txn(k, v, n, true, &rev, err, sizeof(err)) : C_OK;
+		if (rc == C_OK) {
+			/* highest index first: removal moves the last entry */
+			for (i = n; i-- > 0;) {
+				struct cl_prop *p = &k->q[idx[i]];
+
+				if (p->rule)
+					add_flight(k, p, rev);
+				cl_prop_free(p);
+				k->q[idx[i]] = k->q[--k->nq];
+			}
+		}
+		free(v);
+		free(idx);
+		if (rc == C_RETRY) { /* what the other writer decided first */
+			cl_wait_seq(k, k->seq_known, 1000);
+			continue;
+		}
+		if (rc == C_FENCED) {
+			bc_warn("cluster: %s does not hold the leader's lease: %zu "
+				"decisions wait for the leader", k->node, k->nq);
+			return -1;
+		}
+		if (rc == C_FAIL) {
+			if (c->log_budget > 0) {
+				c->log_budget--;
+				bc_warn("cluster: %zu decisions not committed: %s%s",
+					k->nq, err,
+					bc_etcd_outcome_unknown(k->etcd)
+						? " (the watch will tell)" : "");
+			}
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void bc_cluster_tick(struct bc_coord *c, int64_t now)
+{
+	struct bc_cluster *k = c->cluster;
+	int64_t mono = bc_mono_ms(), keep = c->cfg.findtime * 1000;
+	size_t i;
+
+	for (i = 0; i < k->nq;) {
+		if (k->q[i].expiry || mono - k->q[i].since_ms > keep) {
+			cl_prop_free(&k->q[i]);
+			k->q[i] = k->q[--k->nq];
+			continue;
+		}
+		i++;
+	}
+	for (i = 0; i < k->nfl;) {
+		if (k->fl[i].rev <= k->done_rev) { /* its record never came */
+			cl_flight_free(&k->fl[i]);
+			k->fl[i] = k->fl[--k->nfl];
+			continue;
+		}
+		i++;
+	}
+	if (!atomic_load(&k->leader_now) || !k->synced)
+		return;
+	for (i = 0; i < c->bans.n; i++) {
+		const struct bc_ban *b = &c->bans.v[i];
+		struct cl_prop *p;
+
+		if (b->expires_ms == 0 || b->expires_ms > now)
+			continue;
+		p = push(k);
+		if (p == NULL)
+			break;
+		p->sb.ban = *b;
+		p->expiry = true;
+		snprintf(p->sb.origin, sizeof(p->sb.origin), "expire");
+	}
+	if (k->nq > 0)
+		cl_commit_queue(k);
+}
