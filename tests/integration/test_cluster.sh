@@ -1,0 +1,165 @@
+#!/bin/sh
+# test_cluster.sh - cluster mode (docs/ha.md): three coordinators on a
+# three-member etcd cluster with client-certificate TLS, three agents
+# with real nftables, all in namespaces (tests/integration/cluster.sh).
+#   - one leader; an admin ban through a follower is in every
+#     coordinator's list and every kernel; an unban through another;
+#   - a burst of 1,000 events from 200 attackers spread over the MX, the
+#     leading coordinator killed -9 half-way: every attacker banned on
+#     every MX, each exactly once (200 decisions, seq 200 after them),
+#     the new leader made the bans after the kill;
+#   - SIGSTOP of the leader for longer than its lease: another leads,
+#     decisions go on; after SIGCONT the old leader writes nothing;
+#   - kill -9 of etcd's raft leader member: bans resume;
+#   - etcd majority lost: status says so, an admin ban fails with one
+#     line, existing bans stay in the kernels; majority back: decisions
+#     resume, nothing duplicated;
+#   - a coordinator restarted: it reads the cluster's bans back.
+# Skips when /usr/bin/etcd is missing. Env: B, NSP.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd.sh"
+. "$(dirname "$0")/cluster.sh"
+
+if [ ! -x "$ETCD_BIN" ]; then
+	ok "# SKIP $ETCD_BIN missing (apt-get install etcd-server etcd-client, or make deps)"
+	exit 0
+fi
+# seq: the cluster's decision counter in etcd
+cseq() { etcdctl_ get --print-value-only /bancluster/bancluster/seq 2>/dev/null; }
+# leads_other N: a coordinator other than cN holds PREFIX/leader
+leads_other() {
+	_l=$(leader_node)
+	[ -n "$_l" ] && [ "$_l" != "$1" ]
+}
+follower() { for _n in 1 2 3; do [ "$_n" != "$1" ] && { echo "$_n"; return; }; done; }
+
+CLUSTER_TTL=1s
+cluster_init 3 || { notok "cluster set-up"; exit 1; }
+mail_logs
+for n in 1 2 3; do start_cnode $n; done
+wait_for 15 leads_other 0
+L=$(leader_node)
+check "one coordinator leads (c$L)" test -n "$L"
+for i in 1 2 3; do start_agent $i; done
+start_listeners
+check "agents in sync" wait_for 20 agents_synced
+
+# ---- admin ban through a follower, unban through another ---------------------
+F=$(follower "$L")
+out=$(bcn "$F" ban 203.0.113.250 --for 1h 2>&1)
+check "admin ban through follower c$F: $out" test $? -eq 0
+for n in 1 2 3; do
+	check "c$n lists the ban" sh -c "$(command -v ip) netns exec $NSP-$(cnode_ns $n) $BIN/bancluster -c $WORK/cli-c$n.ini list | grep -q '^203.0.113.250 '"
+done
+check "the ban reaches every kernel" wait_for 5 all_in_set fleet4 203.0.113.250
+G=$(follower "$F")
+[ "$G" = "$F" ] && G=$L
+out=$(bcn "$G" unban 203.0.113.250 2>&1)
+check "unban through c$G: $out" test $? -eq 0
+check "the unban reaches every kernel" wait_for 5 none_in_set fleet4 203.0.113.250
+S0=$(cseq)
+check "two decisions, seq 2 (got $S0)" test "$S0" = 2
+
+# ---- burst of 1,000 events from 200 attackers, leader killed half-way --------
+# attacker k (1..200) is 203.0.113.k when k <= 200; each fails 5 times,
+# the five spread over the three MX
+burst() { # burst FROM TO
+	_k=$1
+	while [ "$_k" -le "$2" ]; do
+		for _j in 1 2 3 4 5; do
+			fail $(((_k + _j) % 3 + 1)) "203.0.113.$_k"
+		done
+		_k=$((_k + 1))
+	done
+}
+T0=$(date +%s%3N)
+burst 1 100
+sleep 0.3
+OLD=$L
+kill_cnode "$OLD"
+note "killed c$OLD (leader) after 500 of 1,000 events"
+burst 101 200
+check "another coordinator leads after the kill" wait_for 10 leads_other "$OLD"
+L=$(leader_node)
+note "c$L leads now"
+all_banned() {
+	for _m in 1 2 3; do
+		_c=$(ns "mx$_m" nft -j list set inet bancluster fleet4 2>/dev/null | python3 -c '
+import json, sys
+n = 0
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        v = e.get("elem", {}).get("val", e) if isinstance(e, dict) else e
+        if isinstance(v, str) and v.startswith("203.0.113."):
+            n += 1
+print(n)' 2>/dev/null)
+		[ "${_c:-0}" -ge 200 ] || return 1
+	done
+}
+check "all 200 attackers banned on every MX" wait_for 30 all_banned
+T1=$(date +%s%3N)
+note "burst to the last ban in every kernel: $((T1 - T0)) ms"
+S1=$(cseq)
+check "each banned exactly once: 200 rule decisions (seq $S0 -> $S1)" test "$S1" = $((S0 + 200))
+n=$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/d/203.0.113. 2>/dev/null | grep -c .)
+check "200 decision records in etcd (got $n)" test "$n" -ge 200
+after=$(etcdctl_ get --prefix --print-value-only /bancluster/bancluster/d/203.0.113. 2>/dev/null | grep -c "\"n\":\"c$L\"")
+check "the new leader c$L made bans after the kill ($after)" test "$after" -gt 0
+
+# ---- a killed coordinator comes back and reads the cluster -----------------
+start_cnode "$OLD"
+check "restarted c$OLD lists the 200 bans" wait_for 15 sh -c "ip netns exec $NSP-$(cnode_ns "$OLD") $BIN/bancluster -c $WORK/cli-c$OLD.ini list 2>/dev/null | grep -q '^2.. active bans'"
+
+# ---- SIGSTOP of the leader longer than its lease ----------------------------
+L=$(leader_node)
+S2=$(cseq)
+kill_cnode "$L" STOP
+note "c$L (leader) stopped"
+check "another leads while c$L is stopped" wait_for 10 leads_other "$L"
+for j in 1 2 3 4 5; do fail $((j % 3 + 1)) 198.51.100.7; done
+check "a ban while c$L is stopped" wait_for 10 all_in_set fleet4 198.51.100.7
+kill_cnode "$L" CONT
+sleep 2
+stale=$(etcdctl_ get --prefix --print-value-only /bancluster/bancluster/d/ 2>/dev/null | grep "\"n\":\"c$L\"" | grep -c '"q":'"$((S2 + 1))"',')
+check "the resumed old leader c$L did not write (fenced)" test "$stale" -eq 0
+check "c$L says it no longer leads" grep -q "c$L no longer leads" "$WORK/c$L.log"
+
+# ---- etcd's raft leader member killed ----------------------------------------
+EL=""
+for i in 1 2 3; do
+	eval "_ep=\$ETCD_EP_$i"
+	if etcd_run "$ETCDCTL_BIN" --endpoints "$_ep" --cacert "$ETCD_CA" --cert "$ETCD_CERT" --key "$ETCD_KEY" \
+		endpoint status 2>/dev/null | awk -F', ' '{print $5}' | grep -q true; then EL=$i; fi
+done
+note "etcd leader: e$EL"
+TK=$(date +%s%3N)
+etcd_kill "$EL"
+for j in 1 2 3 4 5; do fail $((j % 3 + 1)) 198.51.100.8; done
+check "a ban after the etcd leader's death" wait_for 15 all_in_set fleet4 198.51.100.8
+note "etcd leader killed -> ban in every kernel: $(($(date +%s%3N) - TK)) ms"
+etcd_start "$EL"
+
+# ---- etcd majority lost, then restored --------------------------------------
+etcd_wait_healthy 20 >/dev/null
+A=$(follower 0)
+etcd_kill 1
+etcd_kill 2
+sleep 3
+out=$(bcn "$A" status 2>&1)
+echo "$out" | grep -q "etcd" && echo "$out" | grep -qi "unreachable\|no majority\|not reach" 
+verdict "status says etcd has no majority"
+out=$(bcn "$A" ban 192.0.2.77 2>&1)
+rc=$?
+check "an admin ban without etcd fails ($out)" test "$rc" -ne 0
+check "existing bans stay in the kernels" all_in_set fleet4 198.51.100.7
+etcd_start 1
+etcd_start 2
+etcd_wait_healthy 30 >/dev/null
+S3=$(cseq)
+for j in 1 2 3 4 5; do fail $((j % 3 + 1)) 198.51.100.9; done
+check "decisions resume with the majority back" wait_for 20 all_in_set fleet4 198.51.100.9
+sleep 1
+S4=$(cseq)
+check "one decision for one attacker after the outage ($S3 -> $S4)" test "$S4" = $((S3 + 1))
+
+fleet_done
