@@ -8,7 +8,9 @@
 # first, status, ban and list work (exit 0, the ban listed, status names
 # the coordinator that answered); with none alive, one line names each
 # endpoint and why, exit 69, within the timeout; an admin key the
-# coordinator refuses is named with the line that enrols it.
+# coordinator refuses is named with the line that enrols it; a paused
+# (SIGSTOP) coordinator first is left after its share of the timeout and,
+# resumed, never applies the request.
 . "$(dirname "$0")/lib.sh"
 
 fleet_init 0
@@ -79,6 +81,37 @@ cli live-first "$LIVE, $HOLE" 4s
 run live-first status
 [ $RC -eq 0 ] && [ $MS -lt 1500 ]
 verdict "status, the live coordinator first: answered at once (exit $RC, $MS ms)"
+
+# ---- a coordinator paused (SIGSTOP) first -----------------------------
+# a second, independent coordinator (its own database) on 7720: paused,
+# its kernel still accepts the connection, it never answers; the request
+# goes to the next, and once resumed the paused one never applies it
+sed 's|:7710|:7720|; s|:7711|:7721|; s|coordinator.db|second.db|' \
+	"$WORK/coordinator.ini" >"$WORK/second.ini"
+ip netns exec "$NSP-coord" "$BIN/bancluster-coordinator" -c "$WORK/second.ini" \
+	>>"$WORK/second.log" 2>&1 &
+SECOND_PID=$!
+PIDS="$PIDS $SECOND_PID"
+SECOND=tcp://198.18.0.1:7720
+cli second-cli "$SECOND" 4s
+check "a second coordinator on 7720 answers" wait_for 10 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/second-cli.ini status >/dev/null 2>&1"
+kill -STOP "$SECOND_PID"
+cli paused-first "$SECOND, $LIVE" 4s
+run paused-first ban 192.0.2.5 --for 1h
+[ $RC -eq 0 ] && [ -z "$ERR" ] && [ $MS -ge 1900 ] && [ $MS -lt 4000 ]
+verdict "ban, the first coordinator paused: its share (2 s), then the second bans (exit $RC, $MS ms: $OUT $ERR)"
+cli paused-none "$SECOND, $SHUT" 2s
+run paused-none status
+[ $RC -eq 69 ] && [ "$ERR" = "bancluster: no coordinator answered: $SECOND (connected, no CurveZMQ handshake in 1 s), $SHUT (connection refused or unreachable)" ]
+verdict "the paused one named as connected without a handshake (exit $RC, \"$ERR\")"
+kill -CONT "$SECOND_PID"
+sleep 2
+run second-cli list
+[ $RC -eq 0 ] && ! printf '%s\n' "$OUT" | grep -q '^192\.0\.2\.5 '
+verdict "resumed, the paused coordinator never got the request (fresh socket per attempt, nothing left queued): not in its list (exit $RC: $OUT $ERR)"
+run live-first list
+[ $RC -eq 0 ] && printf '%s\n' "$OUT" | grep -q '^192\.0\.2\.5 '
+verdict "the ban is on the coordinator that answered (exit $RC)"
 
 # ---- none alive -------------------------------------------------------
 cli none "$HOLE, $SHUT" 2s
