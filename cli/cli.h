@@ -124,7 +124,7 @@ int bc_cli_json_flag(int argc, char **argv, const char *cmd);
  */
 #define BC_JSON_LIST_VERSION 2
 #define BC_JSON_SHOW_VERSION 2
-#define BC_JSON_STATUS_VERSION 2
+#define BC_JSON_STATUS_VERSION 3
 #define BC_JSON_AUDIT_FLEET_VERSION 2
 #define BC_JSON_LIST_LOCAL_VERSION 1
 #define BC_JSON_ALLOW_LIST_VERSION 1

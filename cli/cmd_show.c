@@ -4,7 +4,8 @@
  *   show ADDR [--json]       one address: bans, window, decisions
  *   audit fleet [--json]     every agent's kernel read-back
  *
- * Requests go through bc_cli_call (request.c). Everything in a reply is
+ * Requests go through bc_cli_call (request.c); status prints through
+ * status.c. Everything in a reply is
  * remote text: agent ids, evidence lines, reasons, origins and signers
  * are escaped for the terminal (bc_printable) or go into the JSON tree
  * as they are (cli/jout.c); stated software versions print as they are,
@@ -24,85 +25,7 @@
 #include "common/event.h"
 #include "common/log.h"
 #include "cli/jout.h"
-
-/* JSON: a stated version is a string, an unstated one null. */
-static void json_version(json_t *o, const char *key, const char *v)
-{
-	bc_jout_str(o, key, v[0] ? v : NULL);
-}
-
-/* JSON: a wire version, or null when 0 (not stated, never heard). */
-static void json_wire(json_t *o, const char *key, uint32_t v)
-{
-	if (v == 0)
-		bc_jout_null(o, key);
-	else
-		bc_jout_int(o, key, v);
-}
-
-/* An agent's state in status: offline, in_sync or lagging. */
-static const char *status_state(const Bancluster__AgentStatus *a,
-				const Bancluster__AdminReply *ar)
-{
-	return !a->connected ? "offline"
-	       : a->applied_epoch == ar->epoch && a->applied_seq == ar->seq
-		       ? "in_sync"
-		       : "lagging";
-}
-
-static int status_json(const struct bc_cli *c, const Bancluster__AdminReply *ar)
-{
-	json_t *d = bc_jout_new("status", BC_JSON_STATUS_VERSION), *co, *arr;
-	size_t i;
-
-	co = bc_jout_obj(d, "coordinator");
-	bc_jout_str(co, "address", c->cfg.coordinator);
-	bc_jout_uint(co, "epoch", ar->epoch);
-	bc_jout_uint(co, "seq", ar->seq);
-	bc_jout_time(co, "started", ar->started_ms);
-	bc_jout_uint(co, "bans", ar->total);
-	json_version(co, "version", ar->software);
-	json_wire(co, "wire_min", ar->wire_min);
-	json_wire(co, "wire_max", ar->wire_max);
-	arr = bc_jout_arr(d, "agents");
-	for (i = 0; i < ar->n_agents; i++) {
-		const Bancluster__AgentStatus *a = ar->agents[i];
-		json_t *o = bc_jout_push_obj(arr);
-		const char *state = status_state(a, ar);
-
-		bc_jout_str(o, "id", a->id);
-		bc_jout_str(o, "state", state);
-		bc_jout_bool(o, "connected", a->connected);
-		bc_jout_bool(o, "in_sync", strcmp(state, "in_sync") == 0);
-		bc_jout_time(o, "last_seen", a->last_seen_ms);
-		bc_jout_uint(o, "applied_epoch", a->applied_epoch);
-		bc_jout_uint(o, "applied_seq", a->applied_seq);
-		bc_jout_uint(o, "fleet_bans", a->fleet_count);
-		bc_jout_uint(o, "events", a->events);
-		bc_jout_uint(o, "events_dropped", a->dropped);
-		json_version(o, "version", a->software);
-		json_wire(o, "wire", a->wire);
-		json_wire(o, "wire_min", a->wire_min);
-		json_wire(o, "wire_max", a->wire_max);
-	}
-	return bc_jout_print(&d) == 0 ? 0 : BC_EXIT_ERROR;
-}
-
-/*
- * Text: the wire range a peer states ("1..2"), else the version of its
- * last envelope ("1": a peer of wire 1 states none), else "-".
- */
-static const char *wire_text(uint32_t min, uint32_t max, uint32_t seen,
-			     char *buf, size_t len)
-{
-	if (max != 0)
-		snprintf(buf, len, "%" PRIu32 "..%" PRIu32, min, max);
-	else if (seen != 0)
-		snprintf(buf, len, "%" PRIu32, seen);
-	else
-		snprintf(buf, len, "-");
-	return buf;
-}
+#include "cli/status.h"
 
 int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 {
@@ -110,9 +33,6 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
 	Bancluster__StatusCmd sc = BANCLUSTER__STATUS_CMD__INIT;
 	Bancluster__Payload *r;
-	Bancluster__AdminReply *ar;
-	char t[32], w[3][24];
-	size_t i;
 	int rc;
 
 	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_STATUS;
@@ -120,36 +40,12 @@ int bc_cmd_status(struct bc_cli *c, int argc, char **argv)
 	r = bc_cli_ask(c, &rq, &rc);
 	if (r == NULL)
 		return rc;
-	ar = r->admin_reply;
 	if (json) {
-		rc = status_json(c, ar);
-	} else {
-		printf("coordinator %s: up since %s, epoch %" PRIu64 ", seq %" PRIu64
-		       ", %" PRIu64 " active bans\n",
-		       c->cfg.coordinator, bc_cli_fmt_time(ar->started_ms, t, sizeof(t)),
-		       ar->epoch, ar->seq, ar->total);
-		printf("coordinator version %s, wire %s\n",
-		       ar->software[0] ? ar->software : "unknown",
-		       wire_text(ar->wire_min, ar->wire_max, 1, w[0], sizeof(w[0])));
-		printf("%-20s %-10s %-22s %-24s %-8s %-8s %-12s %s\n", "AGENT",
-		       "STATE", "LAST SEEN", "APPLIED", "BANS", "EVENTS", "VERSION",
-		       "WIRE");
-		for (i = 0; i < ar->n_agents; i++) {
-			const Bancluster__AgentStatus *a = ar->agents[i];
-			char ap[48];
-			const char *state = status_state(a, ar);
+		json_t *d = bc_cli_status_doc(c->answered, r->admin_reply, bc_now_ms());
 
-			snprintf(ap, sizeof(ap), "%" PRIu64 ":%" PRIu64,
-				 a->applied_epoch, a->applied_seq);
-			printf("%-20s %-10s %-22s %-24s %-8" PRIu64 " %-8" PRIu64
-			       " %-12s %s\n",
-			       a->id, state,
-			       a->last_seen_ms ? bc_cli_fmt_time(a->last_seen_ms, t, sizeof(t)) : "never",
-			       ap, a->fleet_count, a->events,
-			       a->software[0] ? a->software : "unknown",
-			       wire_text(a->wire_min, a->wire_max, a->wire, w[0],
-					 sizeof(w[0])));
-		}
+		rc = bc_jout_print(&d) == 0 ? 0 : BC_EXIT_ERROR;
+	} else {
+		bc_cli_status_text(stdout, c->answered, r->admin_reply, bc_now_ms());
 	}
 	bancluster__payload__free_unpacked(r, NULL);
 	return rc;

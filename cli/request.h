@@ -21,9 +21,11 @@
 #include "proto/wire.h"
 
 #define BC_CLI_INI_DEFAULT "/etc/bancluster/cli.ini"
+/* a list of coordinators: the least wait for each (docs/cli.md) */
+#define BC_CLI_ATTEMPT_MIN_MS 1000
 
 struct bc_cli_cfg {
-	char coordinator[BC_CFG_STR_MAX];
+	char coordinator[BC_CFG_STR_MAX]; /* "a,b,c": 1..BC_CFG_ENDPOINTS_MAX */
 	char key[BC_CFG_STR_MAX];
 	char coordinator_key[BC_CFG_STR_MAX];
 	char cluster[BC_CFG_STR_MAX];
@@ -40,6 +42,7 @@ struct bc_cli {
 	struct bc_signer signer;
 	struct bc_keyring coord; /* exactly the coordinator's key once loaded */
 	int loaded;
+	char answered[BC_CFG_STR_MAX]; /* the endpoint of the last reply */
 };
 
 /*
@@ -52,10 +55,20 @@ int bc_cli_load(struct bc_cli *c, char *err, size_t errlen);
 /*
  * Load (as bc_cli_load), sign rq with a fresh random nonce, send it and
  * wait up to [cli] timeout for the reply that echoes the nonce. Returns
- * the decoded reply (caller frees with bancluster__payload__free_unpacked),
- * or NULL with *status set and a one-line error in err: EX_CONFIG (cli.ini,
- * keys, the coordinator endpoint), 1 (socket or signing failed) or
- * EX_UNAVAILABLE (no answer within the timeout).
+ * the decoded reply (caller frees with bancluster__payload__free_unpacked;
+ * c->answered names the endpoint that sent it), or NULL with *status set
+ * and a one-line error in err: EX_CONFIG (cli.ini, keys, the coordinator
+ * endpoint), 1 (socket or signing failed) or EX_UNAVAILABLE (no answer
+ * within the timeout).
+ *
+ * A list of coordinators: each in turn, on a fresh socket, the request
+ * signed anew (fresh nonce, next counter); an endpoint waits its share
+ * of the time left, (timeout left) / (endpoints left), at least
+ * BC_CLI_ATTEMPT_MIN_MS, and is left at once when its connection fails
+ * (refused, unreachable) or it refuses the admin key. The first reply
+ * wins. None: EX_UNAVAILABLE (EX_CONFIG when zmq refused every
+ * endpoint) and "no coordinator answered: EP (why), EP (why)", with the
+ * line that enrols the key when one refused it.
  */
 Bancluster__Payload *bc_cli_request(struct bc_cli *c, Bancluster__AdminReq *rq,
 				    int *status, char *err, size_t errlen);

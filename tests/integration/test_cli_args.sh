@@ -248,6 +248,23 @@ f=$(variant "$WORK/cli.ini" 's|^coordinator .*|coordinator = 127.0.0.1:7710|' cl
 run "$BIN/bancluster" -c "$f" status
 [ $RC -eq 78 ] && [ "$ERR" = "bancluster: $f:2: [cli] coordinator: expected tcp://HOST:PORT with PORT 1..65535, got \"127.0.0.1:7710\"" ]
 verdict "cli.ini: coordinator without tcp:// (exit $RC, \"$ERR\")"
+# a list of coordinators (issue 13): each checked, no repeats, at most 8
+f=$(variant "$WORK/cli.ini" 's|^coordinator .*|coordinator = tcp://127.0.0.1:7710, tcp://127.0.0.1:7710|' cli-twice.ini)
+run "$BIN/bancluster" -c "$f" status
+[ $RC -eq 78 ] && [ -z "$OUT" ] && [ "$ERR" = "bancluster: $f:2: [cli] coordinator: tcp://127.0.0.1:7710 is listed twice" ]
+verdict "cli.ini: an endpoint listed twice (exit $RC, \"$ERR\")"
+f=$(variant "$WORK/cli.ini" 's|^coordinator .*|coordinator = tcp://127.0.0.1:7710, 127.0.0.1:7711|' cli-bad2.ini)
+run "$BIN/bancluster" -c "$f" status
+[ $RC -eq 78 ] && [ "$ERR" = "bancluster: $f:2: [cli] coordinator: expected tcp://HOST:PORT with PORT 1..65535, got \"127.0.0.1:7711\"" ]
+verdict "cli.ini: a bad endpoint second in the list (exit $RC, \"$ERR\")"
+f=$(variant "$WORK/cli.ini" "s|^coordinator .*|coordinator = $(seq -s, -f 'tcp://h%g:7710' 1 9)|" cli-nine.ini)
+run "$BIN/bancluster" -c "$f" status
+[ $RC -eq 78 ] && [ "$ERR" = "bancluster: $f:2: [cli] coordinator: more than 8 endpoints" ]
+verdict "cli.ini: 9 endpoints (exit $RC, \"$ERR\")"
+f=$(variant "$WORK/cli.ini" 's|^coordinator .*|coordinator = tcp://127.0.0.1:7710,,tcp://127.0.0.1:7711|' cli-empty.ini)
+run "$BIN/bancluster" -c "$f" status
+[ $RC -eq 78 ] && [ "$ERR" = "bancluster: $f:2: [cli] coordinator: empty endpoint in the list (tcp://HOST:PORT, comma separated)" ]
+verdict "cli.ini: an empty place in the list (exit $RC, \"$ERR\")"
 
 # ---- --version ---------------------------------------------------------
 VER=$(cat "$TOP/VERSION")

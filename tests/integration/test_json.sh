@@ -101,10 +101,13 @@ assert x['time'].endswith('Z') and x['expires_ms'] == d['bans'][0]['expires_ms']
 # the agent's heartbeat states the five bans applied (once a second)
 wait_for 10 agents_synced
 bc status --json >"$WORK/status.json"
-check "status --json: schema bancluster/status 2; mx1 state in_sync, fleet_bans 5, last_seen + last_seen_ms" \
+check "status --json: schema bancluster/status 3; the address that answered, cluster null (one coordinator); mx1 state in_sync, fleet_bans 5, last_seen + last_seen_ms" \
 	jcheck "$WORK/status.json" "
-assert d['schema'] == 'bancluster/status' and d['schema_version'] == 2
+assert d['schema'] == 'bancluster/status' and d['schema_version'] == 3
+assert list(d) == ['schema', 'schema_version', 'coordinator', 'cluster', 'agents'], list(d)
+assert d['cluster'] is None
 c = d['coordinator']
+assert c['address'] == 'tcp://198.18.0.1:7710', c['address']
 assert c['started'].endswith('Z') and c['started_ms'] > 0 and c['bans'] == 5
 a = d['agents'][0]
 assert a['id'] == 'mx1' and a['state'] == 'in_sync' and a['in_sync'] is True, a

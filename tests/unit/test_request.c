@@ -8,13 +8,18 @@
  * so a test can make it fail as it does when memory runs out.
  */
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "common/keys.h"
 #include "tests/unit/tap.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define ERRLEN 1024
@@ -142,6 +147,99 @@ static void test_no_answer(void)
 	bc_cli_free(&c);
 }
 
+/* a status request to cli.ini's coordinator list; its time in *ms */
+static Bancluster__Payload *ask_status(struct bc_cli *c, int *status, char *err,
+				       int64_t *ms)
+{
+	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+	Bancluster__StatusCmd sc = BANCLUSTER__STATUS_CMD__INIT;
+	Bancluster__Payload *r;
+	int64_t t0;
+
+	memset(c, 0, sizeof(*c));
+	c->cfgpath = ini;
+	rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_STATUS;
+	rq.status = &sc;
+	t0 = bc_mono_ms();
+	r = bc_cli_request(c, &rq, status, err, ERRLEN);
+	*ms = bc_mono_ms() - t0;
+	return r;
+}
+
+/*
+ * A list where no coordinator answers: one line naming each endpoint and
+ * why, EX_UNAVAILABLE. A refused connection is left at once; a listener
+ * that never speaks CurveZMQ gets its share of the timeout (1 s: the
+ * least, timeout 1s over two endpoints).
+ */
+static void test_list_none(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct bc_cli c;
+	char err[ERRLEN] = "", want[ERRLEN], list[128];
+	int status = 0, fd = socket(AF_INET, SOCK_STREAM, 0);
+	int64_t ms;
+
+	write_ini("tcp://127.0.0.1:9, tcp://127.0.0.1:19");
+	CHECK(ask_status(&c, &status, err, &ms) == NULL && status == EX_UNAVAILABLE,
+	      "list, both refused: EX_UNAVAILABLE (got %d)", status);
+	CHECK(strcmp(err, "no coordinator answered: tcp://127.0.0.1:9 (connection "
+		      "refused or unreachable), tcp://127.0.0.1:19 (connection "
+		      "refused or unreachable)") == 0,
+	      "list, both refused: one line naming each and why (\"%s\")", err);
+	CHECK(ms < 900, "list, both refused: left at once, not after the timeout (%lld ms)",
+	      (long long)ms);
+	bc_cli_free(&c);
+
+	/* a TCP listener that never answers: connected, no handshake */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 8) < 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		CHECK(0, "list: a silent listener (%s)", strerror(errno));
+		return;
+	}
+	snprintf(list, sizeof(list), "tcp://127.0.0.1:%u,tcp://127.0.0.1:9",
+		 (unsigned)ntohs(sa.sin_port));
+	write_ini(list);
+	CHECK(ask_status(&c, &status, err, &ms) == NULL && status == EX_UNAVAILABLE,
+	      "list, silent and refused: EX_UNAVAILABLE (got %d)", status);
+	snprintf(want, sizeof(want), "no coordinator answered: tcp://127.0.0.1:%u "
+		 "(connected, no CurveZMQ handshake in 1 s), tcp://127.0.0.1:9 "
+		 "(connection refused or unreachable)", (unsigned)ntohs(sa.sin_port));
+	CHECK(strcmp(err, want) == 0, "list, silent listener: its share of the "
+	      "timeout, then the next (\"%s\")", err);
+	CHECK(ms >= 950 && ms < 1900, "list, silent listener: about 1 s in all (%lld ms)",
+	      (long long)ms);
+	bc_cli_free(&c);
+	close(fd);
+
+	/* a bad endpoint in a list set by hand, beside a refused one */
+	write_ini("tcp://127.0.0.1:9");
+	memset(&c, 0, sizeof(c));
+	c.cfgpath = ini;
+	if (bc_cli_load(&c, err, sizeof(err)) == 0) {
+		Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
+		Bancluster__StatusCmd sc = BANCLUSTER__STATUS_CMD__INIT;
+
+		rq.cmd_case = BANCLUSTER__ADMIN_REQ__CMD_STATUS;
+		rq.status = &sc;
+		snprintf(c.cfg.coordinator, sizeof(c.cfg.coordinator),
+			 "tcp://,tcp://127.0.0.1:9");
+		CHECK(bc_cli_request(&c, &rq, &status, err, sizeof(err)) == NULL &&
+			      status == EX_UNAVAILABLE &&
+			      strcmp(err, "no coordinator answered: tcp:// (bad endpoint: "
+				     "Invalid argument), tcp://127.0.0.1:9 (connection "
+				     "refused or unreachable)") == 0,
+		      "list with an endpoint zmq refuses: named, the next tried (%d: %s)",
+		      status, err);
+	}
+	bc_cli_free(&c);
+	write_ini("tcp://127.0.0.1:9");
+}
+
 static void test_bad_endpoint(void)
 {
 	Bancluster__AdminReq rq = BANCLUSTER__ADMIN_REQ__INIT;
@@ -185,6 +283,7 @@ int main(void)
 	test_keyring_add_fails();
 	test_no_answer();
 	test_bad_endpoint();
+	test_list_none();
 	{
 		static const char *const files[] = {"cli.ini", "admin.key", "admin.pub",
 						    "coordinator.key", "coordinator.pub"};
