@@ -555,6 +555,10 @@ void bc_cluster_status(struct bc_coord *c, struct bc_arena *ar,
 	cs->lease_ttl = c->cfg.lease_ttl;
 	cs->revision = k->applied_rev;
 	cs->pending = k->nq;
+	if (!cs->etcd_ok) { /* every call would wait for its timeout */
+		r->cluster = cs;
+		return;
+	}
 	cl_key(k, key, sizeof(key), "n/");
 	if (bc_etcd_get(k->etcd, key, strlen(key), true, 0, 64, &nodes, err,
 			sizeof(err)) == 0) {

@@ -283,9 +283,6 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 	char name[CL_KEY_MAX];
 	const char *rest;
 
-	if (getenv("BC_CLUSTER_DEBUG"))
-		bc_info("apply %c rev %" PRId64 " applied %" PRId64 " key %.*s", type, rev,
-			k->applied_rev, (int)klen, (const char *)key);
 	if (type == CL_MSG_RESET) {
 		k->resetting = true;
 		return;

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/event.h"
 #include "common/log.h"
+#include "coordinator/cluster.h"
 #include "coordinator/metrics.h"
 
 /*
@@ -104,6 +105,30 @@ void bc_coord_metrics_text(struct bc_coord *c, struct bc_metrics *m)
 	bc_metrics_value(m, "bancluster_coordinator_webhook_retries_total", NULL, NULL, (double)hs.webhook[BC_WEBHOOK_RETRIED]);
 	bc_metrics_help(m, "bancluster_coordinator_webhook_queued", "gauge", "Changes queued, in flight or waiting to retry for the webhook.");
 	bc_metrics_value(m, "bancluster_coordinator_webhook_queued", NULL, NULL, (double)hs.webhook_queued);
+	if (c->cluster != NULL) {
+		struct bc_cluster_metrics cm;
+
+		bc_cluster_metrics(c, &cm);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_leader", "gauge", "1 while this coordinator leads the cluster.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_leader", NULL, NULL, cm.leader ? 1 : 0);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_etcd_up", "gauge", "1 while a majority of etcd answers (fleet decisions are made).");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_etcd_up", NULL, NULL, cm.etcd_ok ? 1 : 0);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_pending", "gauge", "Decisions waiting to be committed (by the leader) or for the leader's.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_pending", NULL, NULL, (double)cm.pending);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_revision", "gauge", "etcd revision applied.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_revision", NULL, NULL, (double)cm.revision);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_commits_total", "counter", "Decision transactions committed to etcd by this coordinator.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_commits_total", NULL, NULL, (double)cm.commits);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_commit_failures_total", "counter", "Decision transactions etcd did not take (error or unknown outcome).");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_commit_failures_total", NULL, NULL, (double)cm.commit_failures);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_fenced_total", "counter", "Leader's transactions refused because its lease no longer held the leadership.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_fenced_total", NULL, NULL, (double)cm.fenced);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_event_puts_total", "counter", "Event batches written to etcd, by result.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_event_puts_total", "result", "ok", (double)cm.event_puts);
+		bc_metrics_value(m, "bancluster_coordinator_cluster_event_puts_total", "result", "failed", (double)cm.event_put_failures);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_applied_total", "counter", "Decisions applied from the watch.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_applied_total", NULL, NULL, (double)cm.applied);
+	}
 	if (c->httpd != NULL) {
 		struct bc_httpd_stats st;
 
