@@ -17,7 +17,8 @@ static void usage(FILE *f, const char *prog, const char *cfgpath,
 	fprintf(f, "usage: %s [-c FILE] [--check-config]\n", prog);
 	if (coordinator)
 		fprintf(f, "       %s [-c FILE] [--init [--user NAME]] "
-			   "[--admin NAME PUBKEY]\n", prog);
+			   "[--admin NAME PUBKEY]\n"
+			   "       %s [-c FILE] --cluster-import\n", prog, prog);
 	else
 		fprintf(f, "       %s [-c FILE] [--init] [--coordinator-key "
 			   "PUBKEY]\n", prog);
@@ -39,7 +40,11 @@ static void usage(FILE *f, const char *prog, const char *cfgpath,
 			"                     print its public key and fingerprint\n"
 			"      --admin NAME PUBKEY  enrol the first admin: write\n"
 			"                     admins_dir/NAME.pub (PUBKEY: what `bancluster\n"
-			"                     keygen` printed, or the .pub file's line)\n");
+			"                     keygen` printed, or the .pub file's line)\n"
+			"      --cluster-import  copy the active bans and offence history of\n"
+			"                     [coordinator] database into the etcd of\n"
+			"                     [cluster] (docs/ha.md), once, before the\n"
+			"                     cluster's first decision; print what it did\n");
 	else
 		fprintf(f,
 			"      --init         make this agent's key where [agent] key says\n"
@@ -79,6 +84,7 @@ void bc_daemon_args(int argc, char **argv, const char *prog,
 		{"coordinator-key", required_argument, NULL, 'K'},
 		{"admin", required_argument, NULL, 'A'},
 		{"user", required_argument, NULL, 'U'},
+		{"cluster-import", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *def = *cfgpath;
@@ -106,7 +112,9 @@ void bc_daemon_args(int argc, char **argv, const char *prog,
 			o->admin_name = optarg;
 		} else if (ch == 'U' && coord) {
 			o->user = optarg;
-		} else if (ch == 'K' || ch == 'A' || ch == 'U') {
+		} else if (ch == 'M' && coord) {
+			o->cluster_import = true;
+		} else if (ch == 'K' || ch == 'A' || ch == 'U' || ch == 'M') {
 			bad_usage(prog, def, coord, "unknown option", argv[optind - 1]);
 		} else {
 			bad_usage(prog, def, coord, NULL, NULL); /* getopt said what */
@@ -123,6 +131,9 @@ void bc_daemon_args(int argc, char **argv, const char *prog,
 		bad_usage(prog, def, coord, "unexpected argument", argv[optind]);
 	if (o->user != NULL && !o->init)
 		bad_usage(prog, def, coord, "--user goes with --init", NULL);
+	if (o->cluster_import && (o->check || o->init || o->admin_name))
+		bad_usage(prog, def, coord,
+			  "--cluster-import goes alone (with -c FILE)", NULL);
 	if (o->check && (o->init || o->coordinator_key || o->admin_name))
 		bad_usage(prog, def, coord,
 			  "--check-config does not go with --init, --admin or "

@@ -46,6 +46,7 @@ struct bc_daemon_opts {
 	const char *admin_name;      /* coordinator: --admin NAME PUBKEY */
 	const char *admin_key;
 	const char *user;            /* coordinator: --init --user NAME */
+	bool cluster_import;         /* coordinator: --cluster-import */
 };
 
 /* *cfgpath holds the default on entry (shown by --help). */

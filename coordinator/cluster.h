@@ -41,6 +41,10 @@
 int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen);
 void bc_cluster_stop(struct bc_coord *c);
 
+/* --cluster-import (cluster_import.c): the store's active bans and
+ * offence history into etcd; the exit code (prints one line). */
+int bc_cluster_import(const char *cfgpath);
+
 /* The socket the loop polls (ZMQ_POLLIN: watched changes to apply). */
 void *bc_cluster_socket(struct bc_coord *c);
 /* Apply what the watch delivered; then commit queued decisions (leader). */

@@ -276,6 +276,39 @@ bad:
 	bc_warn("cluster: %s: malformed event batch (skipped)", key);
 }
 
+/* PREFIX/off/ADDR/PLEN {"t":[...]}: the key's offence history, merged
+ * into the local store (escalation reads it there) */
+static void apply_offences(struct bc_cluster *k, const char *addr,
+			   const uint8_t *v, size_t len, const char *key)
+{
+	int64_t t[CL_OFFENCES_MAX];
+	struct bc_addr a;
+	json_error_t je;
+	json_t *o = json_loadb((const char *)v, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *arr = json_object_get(o, "t");
+	char err[128];
+	size_t i, n = 0;
+
+	if (!json_is_array(arr) ||
+	    bc_addr_parse(&a, addr, strlen(addr), err, sizeof(err)) < 0)
+		goto bad;
+	for (i = 0; i < json_array_size(arr) && n < CL_OFFENCES_MAX; i++) {
+		json_t *x = json_array_get(arr, i);
+
+		if (!json_is_integer(x) || json_integer_value(x) <= 0)
+			goto bad;
+		t[n++] = (int64_t)json_integer_value(x);
+	}
+	json_decref(o);
+	if (bc_store_offence_merge(k->c->store, &a, t, n) < 0)
+		bc_warn("cluster: %s: store: %s", key, bc_store_error(k->c->store));
+	return;
+bad:
+	json_decref(o);
+	k->bad_records++;
+	bc_warn("cluster: %s: malformed offence history (skipped)", key);
+}
+
 void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 	      size_t klen, const uint8_t *val, size_t vlen)
 {
@@ -331,6 +364,8 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 		apply_decision(k, val, vlen, name);
 	} else if (strncmp(rest, "ev/", 3) == 0) {
 		apply_events(k, val, vlen, name);
+	} else if (strncmp(rest, "off/", 4) == 0) {
+		apply_offences(k, rest + 4, val, vlen, name);
 	} else if (strcmp(rest, "seq") == 0) {
 		char v[24];
 		uint64_t s;

@@ -23,6 +23,7 @@
 #define CL_QUEUE_MAX 65536    /* decisions waiting (leader) or pending */
 #define CL_WAIT_MS 3000       /* an admin's change: wait for it to apply */
 #define CL_SESSION_MS 100     /* session thread's cycle */
+#define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
 
 /* messages of the watch thread to the loop (first frame's byte) */
 enum { CL_MSG_PUT = 'P', CL_MSG_DEL = 'D', CL_MSG_RESET = 'R', CL_MSG_SYNCED = 'S',
@@ -124,6 +125,10 @@ void cl_flight_free(struct cl_flight *f);
 /* a decision record (JSON) of sb as seq */
 char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 		const char *action, const char *signer, bool rule, uint64_t seq);
+/* PREFIX/off/ADDR/PLEN and its value: a's offences, at included */
+void cl_offkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	       size_t len);
+char *cl_offences(const struct bc_cluster *k, const struct bc_addr *a, int64_t at);
 /* wait until the loop applied decision seq (drains the watch meanwhile) */
 int cl_wait_seq(struct bc_cluster *k, uint64_t seq, int ms);
 

@@ -239,6 +239,43 @@ char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 	return s;
 }
 
+void cl_offkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	       size_t len)
+{
+	char t[BC_ADDR_STRLEN + 8];
+
+	bc_addr_format(a, t, sizeof(t));
+	if (strchr(t, '/') == NULL)
+		snprintf(t + strlen(t), sizeof(t) - strlen(t), "/%u", a->plen);
+	cl_key(k, out, len, "off/%s", t);
+}
+
+/* {"t":[ms,...]}: a's offences within recidive_window, plus at */
+char *cl_offences(const struct bc_cluster *k, const struct bc_addr *a, int64_t at)
+{
+	struct bc_coord *c = k->c;
+	int64_t t[CL_OFFENCES_MAX];
+	long n = bc_store_offence_times(c->store, a,
+					at - c->cfg.recidive_window * 1000, t,
+					CL_OFFENCES_MAX - 1);
+	json_t *o = json_object(), *arr = json_array();
+	char *s = NULL;
+	long i;
+
+	if (o == NULL || arr == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (t[i] != at)
+			json_array_append_new(arr, json_integer(t[i]));
+	json_array_append_new(arr, json_integer(at));
+	json_object_set(o, "t", arr);
+	s = json_dumps(o, JSON_COMPACT);
+out:
+	json_decref(arr);
+	json_decref(o);
+	return s;
+}
+
 /* PREFIX/d/ADDR/PLEN */
 static void dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 		 size_t len)
@@ -269,14 +306,14 @@ static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
 	       int64_t *rev, char *err, size_t errlen)
 {
 	char skey[CL_KEY_MAX], lkey[CL_KEY_MAX], sv[24], nv[24];
-	char (*keys)[CL_KEY_MAX] = calloc(n, sizeof(*keys));
-	char **recs = calloc(n, sizeof(*recs));
-	struct bc_etcd_op *ops = calloc(n + 1, sizeof(*ops));
+	char (*keys)[CL_KEY_MAX] = calloc(2 * n, sizeof(*keys));
+	char **recs = calloc(2 * n, sizeof(*recs));
+	struct bc_etcd_op *ops = calloc(2 * n + 1, sizeof(*ops));
 	struct bc_etcd_cmp cmp[2];
 	struct bc_etcd_op fail[2];
 	struct bc_etcd_txn_result t;
 	int64_t lease = 0;
-	size_t i, nc = 1;
+	size_t i, nc = 1, nops = 1;
 	int rc = C_FAIL;
 
 	if (keys == NULL || recs == NULL || ops == NULL) {
@@ -306,13 +343,25 @@ static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		ops[1 + i] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[i],
-						 strlen(keys[i]), recs[i],
-						 strlen(recs[i]), 0, false};
+		ops[nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[i],
+						  strlen(keys[i]), recs[i],
+						  strlen(recs[i]), 0, false};
+		if (!v[i].rule)
+			continue;
+		/* the offence history of the key, this offence included */
+		cl_offkey(k, &v[i].sb.ban.addr, keys[n + i], sizeof(keys[n + i]));
+		recs[n + i] = cl_offences(k, &v[i].sb.ban.addr, v[i].sb.ban.created_ms);
+		if (recs[n + i] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		ops[nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[n + i],
+						  strlen(keys[n + i]), recs[n + i],
+						  strlen(recs[n + i]), 0, false};
 	}
 	fail[0] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, skey, strlen(skey), NULL, 0, 0, false};
 	fail[1] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, lkey, strlen(lkey), NULL, 0, 0, false};
-	if (bc_etcd_txn(k->etcd, cmp, nc, ops, n + 1, fail, 2, &t, err, errlen) < 0) {
+	if (bc_etcd_txn(k->etcd, cmp, nc, ops, nops, fail, 2, &t, err, errlen) < 0) {
 		k->commit_failures++;
 		goto out;
 	}
@@ -346,7 +395,7 @@ static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
 	}
 	bc_etcd_txn_free(&t);
 out:
-	for (i = 0; recs != NULL && i < n; i++)
+	for (i = 0; recs != NULL && i < 2 * n; i++)
 		free(recs[i]);
 	free(recs);
 	free(keys);
@@ -541,7 +590,7 @@ static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)
 int cl_commit_queue(struct bc_cluster *k)
 {
 	struct bc_coord *c = k->c;
-	size_t per = (size_t)c->cfg.max_txn_ops - 1, round;
+	size_t per = ((size_t)c->cfg.max_txn_ops - 1) / 2, round; /* ban + history */
 	char err[BC_ETCD_ERR_MAX];
 
 	if (per > BC_ETCD_TXN_OPS * 64)

@@ -120,7 +120,10 @@ int bc_coord_apply_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 {
 	char a[BC_ADDR_STRLEN], d[32];
 	int64_t now = bc_now_ms();
-	int rc = rule ? bc_store_ban_rule(c->store, sb, &sb->ban.addr, ev, nev, now)
+	/* a rule's offence is dated by its decision (the same on every
+	 * coordinator of a cluster) */
+	int rc = rule ? bc_store_ban_rule(c->store, sb, &sb->ban.addr, ev, nev,
+					  sb->ban.created_ms)
 		      : bc_store_ban(c->store, sb, action, signer, now);
 
 	if (rc < 0) {

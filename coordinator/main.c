@@ -252,6 +252,8 @@ int main(int argc, char **argv)
 		bc_fatal(1, "libsodium failed to initialise");
 	if (o.init || o.admin_name != NULL) /* first set-up: init.c */
 		return bc_coord_init(cfgpath, &o);
+	if (o.cluster_import) /* one coordinator to a cluster: cluster_import.c */
+		return bc_cluster_import(cfgpath);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		bc_fatal(1, "out of memory");

@@ -590,6 +590,78 @@ long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
 	return n;
 }
 
+long bc_store_offence_times(struct bc_store *s, const struct bc_addr *key,
+			    int64_t since_ms, int64_t *t, size_t max)
+{
+	sqlite3_stmt *st;
+	char k[BC_ADDR_STRLEN];
+	long n = 0;
+	int rc;
+
+	bc_addr_format(key, k, sizeof(k));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT time_ms FROM offences WHERE key = ? AND"
+			       " time_ms > ? ORDER BY time_ms",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select offences");
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((size_t)n < max)
+			t[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : fail(s, "select offences");
+}
+
+int bc_store_offence_merge(struct bc_store *s, const struct bc_addr *key,
+			   const int64_t *t, size_t n)
+{
+	sqlite3_stmt *st;
+	char k[BC_ADDR_STRLEN];
+	size_t i;
+
+	bc_addr_format(key, k, sizeof(k));
+	if (txn_begin(s) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO offences(key, time_ms, decision) SELECT ?1, ?2, 0"
+			       " WHERE NOT EXISTS (SELECT 1 FROM offences WHERE key = ?1"
+			       " AND time_ms = ?2)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		txn_rollback(s);
+		return fail(s, "merge offences");
+	}
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, t[i]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			txn_rollback(s);
+			return fail(s, "merge offences");
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return txn_commit(s);
+}
+
+int bc_store_offence_keys(struct bc_store *s, int64_t since_ms,
+			  void (*cb)(const char *key, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT DISTINCT key FROM offences WHERE time_ms > ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, "select offences");
+	sqlite3_bind_int64(st, 1, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(col_text(st, 0), arg);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, "select offences");
+}
+
 int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 		      const struct bc_addr *key,
 		      const struct bc_store_event *ev, size_t n,

@@ -141,6 +141,18 @@ int bc_store_decided_since(struct bc_store *s, int64_t since_ms,
 long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
 		       int64_t since_ms);
 
+/* The times of key's offences after since_ms, oldest first, at most max
+ * into t; returns how many, or -1. */
+long bc_store_offence_times(struct bc_store *s, const struct bc_addr *key,
+			    int64_t since_ms, int64_t *t, size_t max);
+/* Add the offences of key at t[0..n) it does not hold yet (cluster mode:
+ * the history etcd holds). Returns 0 or -1. */
+int bc_store_offence_merge(struct bc_store *s, const struct bc_addr *key,
+			   const int64_t *t, size_t n);
+/* Every key with offences after since_ms: cb(key text, arg). */
+int bc_store_offence_keys(struct bc_store *s, int64_t since_ms,
+			  void (*cb)(const char *key, void *arg), void *arg);
+
 /*
  * A rule's ban: insert the ban, log the decision, record the offence of
  * key and store ev[0..n) as its evidence, in one commit.
