@@ -19,7 +19,8 @@
 #define CL_KEY_MAX (CL_PREFIX_MAX + 96)
 #define CL_EV_MAGIC "BCE1"
 #define CL_EV_REC 26          /* family, kind, time_ms (8), addr (16) */
-#define CL_EV_MAX (1u << 20)  /* a batch's bytes (etcd's request cap is 1.5 MiB) */
+#define CL_EV_MAX (768u << 10) /* a batch's bytes: base64 in JSON stays under
+			       * etcd's default request cap of 1.5 MiB */
 #define CL_QUEUE_MAX 65536    /* decisions waiting (leader) or pending */
 #define CL_WAIT_MS 3000       /* an admin's change: wait for it to apply */
 #define CL_SESSION_MS 100     /* session thread's cycle */

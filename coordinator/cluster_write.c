@@ -517,7 +517,9 @@ void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 	}
 	p->sb = *sb;
 	p->rule = true;
-	if (n > 0) {
+	/* a follower's pending ban carries no evidence: kilobytes each, and
+	 * it is committed only if the leader dies first */
+	if (n > 0 && atomic_load(&k->leader_now)) {
 		p->ev = calloc(n, sizeof(*p->ev));
 		p->evtext = calloc(n, sizeof(*p->evtext));
 		if (p->ev == NULL || p->evtext == NULL) {
