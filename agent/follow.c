@@ -11,6 +11,15 @@
  * starts a resync; meanwhile the kernel keeps every ban and expires
  * each on time by its element timeout.
  *
+ * Several coordinators (a cluster, [agent] updates a list): each
+ * publishes the identical stream (one epoch, one seq), so the SUB hears
+ * every Update once per coordinator. An Update whose seq is already
+ * applied is another's copy: skipped, counted in `duplicates` only; a
+ * hugz below the applied seq is a coordinator a little behind; silence
+ * means no coordinator was heard. A snapshot comes from whichever
+ * coordinator the DEALER gave the request to; if that one dies, the
+ * request is repeated after BC_AGENT_SYNC_RETRY_MS and reaches another.
+ *
  * Wire versions: the agent states its range in every heartbeat and
  * seals with the highest version the coordinator's hugz says it speaks
  * (BC_WIRE_VERSION_MIN before the first hugz).
@@ -98,6 +107,35 @@ static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
 			h->wire_max, BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, v);
 	if (v != 0)
 		a->send_version = v;
+}
+
+/*
+ * bc_wire_open for a frame of the coordinator's on SUB or DEALER. The
+ * coordinators of a cluster share one key and one sender name, and each
+ * numbers its frames with its own counter: when the agent follows
+ * several on a channel, their counters interleave, and the replay guard
+ * (a counter above the last one seen) would refuse every frame of the
+ * coordinator that is behind, duplicates and acks alike. On such a
+ * channel the guard is left out (the last counter is cleared before
+ * each open). What it guarded stays guarded: an Update applies only as
+ * the next seq of its epoch, a snapshot only as the answer to the
+ * request's nonce, an ack only for the report in flight, a lift only
+ * for the exact ban; the send time must lie within BC_WIRE_SKEW_MS; and
+ * only a holder of the coordinator's secret key can put a frame on the
+ * CurveZMQ connection at all.
+ */
+static enum bc_reject coord_open(struct bc_agent_signer *a, zmq_msg_t *m,
+				 uint32_t allowed, enum bc_chan chan,
+				 Bancluster__Payload **p)
+{
+	struct bc_peer *from;
+	size_t n = chan == BC_CHAN_SUB ? a->nupd_ep : a->ncoord_ep;
+
+	if (n > 1)
+		a->coord.v[0].last_counter[chan] = 0;
+	return bc_wire_open(&a->coord, zmq_msg_data(m), zmq_msg_size(m),
+			    BC_WIRE_MAX_FRAME, allowed, chan, a->cfg.cluster,
+			    bc_now_ms(), p, &from);
 }
 
 int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
@@ -241,6 +279,7 @@ static void apply_snapshot(struct bc_agent_signer *a)
 	memset(&a->pending_allow, 0, sizeof(a->pending_allow));
 	a->epoch = a->snap_epoch;
 	a->seq = a->snap_seq;
+	a->coord_seq = a->seq;
 	a->state = BC_AGENT_ACTIVE;
 	a->last_heard_ms = bc_mono_ms();
 	bc_info("snapshot applied: %zu bans as %zu elements at epoch %" PRIu64
@@ -317,7 +356,6 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 
 	for (i = 0; i < 64; i++) {
 		Bancluster__Payload *p;
-		struct bc_peer *from;
 		enum bc_reject r;
 		zmq_msg_t m;
 
@@ -326,13 +364,11 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 			zmq_msg_close(&m);
 			return;
 		}
-		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
-				 BC_WIRE_MAX_FRAME,
-				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_ACK) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_LIFT),
-				 BC_CHAN_DEALER, a->cfg.cluster, bc_now_ms(), &p,
-				 &from);
+		r = coord_open(a, &m,
+			       (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT) |
+				       (1u << BANCLUSTER__MSG_TYPE__MSG_ACK) |
+				       (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_LIFT),
+			       BC_CHAN_DEALER, &p);
 		if (r != BC_REJ_OK) {
 			reject(a, r, "dealer", &m);
 			zmq_msg_close(&m);
@@ -359,7 +395,6 @@ void bc_follow_updates(struct bc_agent_signer *a)
 
 	while (n < BC_AGENT_UPDATE_BURST && !resync) {
 		Bancluster__Payload *p;
-		struct bc_peer *from;
 		enum bc_reject r;
 		zmq_msg_t m;
 
@@ -368,12 +403,10 @@ void bc_follow_updates(struct bc_agent_signer *a)
 			zmq_msg_close(&m);
 			break;
 		}
-		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
-				 BC_WIRE_MAX_FRAME,
-				 (1u << BANCLUSTER__MSG_TYPE__MSG_UPDATE) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
-				 BC_CHAN_SUB, a->cfg.cluster, bc_now_ms(), &p,
-				 &from);
+		r = coord_open(a, &m,
+			       (1u << BANCLUSTER__MSG_TYPE__MSG_UPDATE) |
+				       (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
+			       BC_CHAN_SUB, &p);
 		if (r != BC_REJ_OK) {
 			reject(a, r, "updates", &m);
 			zmq_msg_close(&m);
@@ -383,7 +416,11 @@ void bc_follow_updates(struct bc_agent_signer *a)
 		a->last_heard_ms = bc_mono_ms();
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_HUGZ) {
 			learn_versions(a, p->hugz);
-			a->coord_seq = p->hugz->seq;
+			if (p->hugz->epoch == a->epoch &&
+			    p->hugz->seq > a->coord_seq)
+				a->coord_seq = p->hugz->seq;
+			/* a seq below the applied one: a coordinator a few
+			 * ms behind another, nothing missed */
 			if (p->hugz->epoch != a->epoch) {
 				resync = 1;
 				why = "coordinator restarted (new epoch)";
@@ -421,7 +458,11 @@ void bc_follow_updates(struct bc_agent_signer *a)
 					a->updates_applied++;
 					n++;
 				}
-			} /* else: already in the snapshot */
+			} else {
+				/* already applied: in the snapshot, or another
+				 * coordinator's copy of the same decision */
+				a->duplicates++;
+			}
 		}
 		bancluster__payload__free_unpacked(p, NULL);
 	}
