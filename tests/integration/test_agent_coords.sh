@@ -13,7 +13,12 @@
 #     counted as a duplicate, nothing is rejected, no resync;
 #   - a second coordinator joins mx1's DEALER list and is SIGSTOPped with
 #     reports on their way: the reports it swallowed are sent again and
-#     reach the live one, every event counted exactly once.
+#     reach the live one, every event counted exactly once;
+#   - the coordinator's host vanishes without a FIN (namespace deleted
+#     with its link down) and comes back with a new coordinator: the
+#     agents' SUB, which sends nothing, learns its connection is dead
+#     only from ZMTP heartbeats; without them mx1 kept resyncing
+#     ("resync: coordinator silent" every few seconds) for good.
 # Not a cluster: the second coordinator has its own database and epoch,
 # so it is never on an updates list. Env: B, NSP.
 . "$(dirname "$0")/lib.sh"
@@ -135,5 +140,37 @@ rej=$(grep '^bancluster_agent_rejected_total' "$WORK/state-mx2/mx2.prom" |
 check "bancluster_agent_rejected_total of mx2 is 0 ($rej)" [ "$rej" = 0 ]
 check "no resync on mx1 but the one at start" \
 	[ "$(grep -c 'resync:' "$WORK/mx1.log")" = 1 ]
-kill "$MIRROR" 2>/dev/null
+
+# ---- the coordinator's host gone without a FIN, back with a new process ----
+# its namespace deleted with its link down (no FIN, no RST reaches the
+# agents: their connections stay open on their side), then made again
+# and the coordinator started on the same address: only ZMTP heartbeats
+# tell the SUB its connection is dead (it sends nothing else)
+MAC=$(ns coord cat /sys/class/net/eth0/address) # the same host comes back
+ns coord ip link set eth0 down
+for p in $PIDS; do
+	[ "$p" = "$AGENT_PID_1" ] || [ "$p" = "$AGENT_PID_2" ] || kill -9 "$p" 2>/dev/null
+done
+sleep 0.5
+ip netns pids "$NSP-coord" 2>/dev/null | xargs -r kill -9 2>/dev/null
+sleep 0.3
+ns br ip link del "${NSP}vcoord" # both ends: the new host gets the name
+ip netns del "$NSP-coord"
+PIDS="$AGENT_PID_1 $AGENT_PID_2"
+host_add coord 198.18.0.1 fd00::1
+ns coord ip link set eth0 address "$MAC"
+mark=$(wc -l <"$WORK/mx1.log")
+start_coord
+check "after the host came back, both agents in sync with the new coordinator" \
+	wait_for 20 agents_synced
+sleep 6
+mark2=$(wc -l <"$WORK/mx1.log")
+bc ban 203.0.113.77 --for 1h >/dev/null || notok "ban 203.0.113.77"
+check "a new ban reaches both kernels within 3 s (the updates flow again)" \
+	wait_for 3 all_in_set fleet4 203.0.113.77
+sleep 4
+silent=$(tail -n +"$((mark2 + 1))" "$WORK/mx1.log" | grep -c 'resync: coordinator silent')
+check "mx1 stays in sync: no 'coordinator silent' resync 6 s after the restart ($silent)" \
+	[ "$silent" = 0 ]
+note "mx1 after the restart: $(tail -n +"$((mark + 1))" "$WORK/mx1.log" | grep -c 'resync:') resyncs"
 fleet_done
