@@ -26,9 +26,13 @@
 PEER="$BIN/tests/wire_peer"
 [ -x "$PEER" ] || { echo "not ok - $PEER missing (make unit-bins)"; exit 1; }
 
-fleet_init 2
+fleet_init 3
 mail_logs
+MXN=2 # mx3 is enrolled later
 C=tcp://198.18.0.1
+rm "$WORK/agents.d/mx3.pub"
+sed -i "s|^coordinator .*|coordinator     = $C:7722, $C:7710|;
+	s|^updates .*|updates         = $C:7723, $C:7711|" "$WORK/mx3.ini"
 sed -i "s|^coordinator .*|coordinator     = $C:7722, $C:7720, $C:7740, $C:7710|;
 	s|^updates .*|updates         = $C:7723, $C:7721, $C:7711|" "$WORK/mx1.ini"
 sed -i "s|^updates .*|updates         = $C:7711, $C:7731|" "$WORK/mx2.ini"
@@ -141,6 +145,17 @@ check "bancluster_agent_rejected_total of mx2 is 0 ($rej)" [ "$rej" = 0 ]
 check "no resync on mx1 but the one at start" \
 	[ "$(grep -c 'resync:' "$WORK/mx1.log")" = 1 ]
 
+# ---- enrolment with a list: the refused endpoint is retried ----------------
+start_agent 3
+check "mx3, not enrolled, logs the refusal naming the live endpoint of its list" \
+	wait_for 10 grep -qE "warning: coordinator $C:771[01] refused this agent's key \(fingerprint" "$WORK/mx3.log"
+P3=$(sed 's/^bancluster-ed25519-public //' "$WORK/mx3.pub")
+bc agent add mx3 "$P3" >/dev/null || notok "agent add mx3"
+MXN=3
+check "after agent add, mx3 syncs without a restart (its refused endpoint connected again)" \
+	wait_for 20 agents_synced
+check "... and holds the fleet bans" wait_for 5 in_set 3 fleet4 203.0.113.10
+
 # ---- the coordinator's host gone without a FIN, back with a new process ----
 # its namespace deleted with its link down (no FIN, no RST reaches the
 # agents: their connections stay open on their side), then made again
@@ -149,24 +164,25 @@ check "no resync on mx1 but the one at start" \
 MAC=$(ns coord cat /sys/class/net/eth0/address) # the same host comes back
 ns coord ip link set eth0 down
 for p in $PIDS; do
-	[ "$p" = "$AGENT_PID_1" ] || [ "$p" = "$AGENT_PID_2" ] || kill -9 "$p" 2>/dev/null
+	[ "$p" = "$AGENT_PID_1" ] || [ "$p" = "$AGENT_PID_2" ] ||
+		[ "$p" = "$AGENT_PID_3" ] || kill -9 "$p" 2>/dev/null
 done
 sleep 0.5
 ip netns pids "$NSP-coord" 2>/dev/null | xargs -r kill -9 2>/dev/null
 sleep 0.3
 ns br ip link del "${NSP}vcoord" # both ends: the new host gets the name
 ip netns del "$NSP-coord"
-PIDS="$AGENT_PID_1 $AGENT_PID_2"
+PIDS="$AGENT_PID_1 $AGENT_PID_2 $AGENT_PID_3"
 host_add coord 198.18.0.1 fd00::1
 ns coord ip link set eth0 address "$MAC"
 mark=$(wc -l <"$WORK/mx1.log")
 start_coord
-check "after the host came back, both agents in sync with the new coordinator" \
+check "after the host came back, the three agents in sync with the new coordinator" \
 	wait_for 20 agents_synced
 sleep 6
 mark2=$(wc -l <"$WORK/mx1.log")
 bc ban 203.0.113.77 --for 1h >/dev/null || notok "ban 203.0.113.77"
-check "a new ban reaches both kernels within 3 s (the updates flow again)" \
+check "a new ban reaches the three kernels within 3 s (the updates flow again)" \
 	wait_for 3 all_in_set fleet4 203.0.113.77
 sleep 4
 silent=$(tail -n +"$((mark2 + 1))" "$WORK/mx1.log" | grep -c 'resync: coordinator silent')
