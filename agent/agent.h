@@ -51,6 +51,7 @@
 #define BC_AGENT_HEARTBEAT_MS 1000
 #define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
 #define BC_AGENT_SYNC_RETRY_MS 3000 /* snapshot not complete: ask again */
+#define BC_AGENT_WIRE_FORGET_MS 10000 /* a coordinator's range unheard */
 #define BC_AGENT_ZMTP_PING_MS 1000  /* ZMTP heartbeat on every connection */
 #define BC_AGENT_ZMTP_TIMEOUT_MS 3000 /* ... unanswered: connection dropped */
 #define BC_AGENT_ZMTP_TTL_MS 10000  /* the coordinator drops ours after */
@@ -187,11 +188,16 @@ struct bc_agent_signer {
 	int64_t next_metrics_ms;
 	uint64_t coord_seq;      /* newest sequence a coordinator announced
 				  * in the applied epoch */
-	/* wire versions: what the coordinator's hugz states (0, 0: a
-	 * coordinator of wire 1), and the version this agent seals with */
-	bool coord_wire_known;
-	uint32_t coord_wire_min, coord_wire_max;
-	char coord_software[BC_WIRE_SOFTWARE_MAX + 1];
+	/* wire versions: what the coordinators' hugz state (0, 0: a
+	 * coordinator of wire 1), each distinct range heard in the last
+	 * BC_AGENT_WIRE_FORGET_MS, and the version this agent seals with:
+	 * the lowest they all open (follow.c) */
+	struct bc_agent_wire {
+		uint32_t min, max;
+		char software[BC_WIRE_SOFTWARE_MAX + 1];
+		int64_t heard_ms;
+	} coord_wire[BC_CFG_ENDPOINTS_MAX];
+	size_t ncoord_wire;
 	uint32_t send_version;   /* BC_WIRE_VERSION_MIN until a hugz says more */
 	uint64_t reports_sent, reports_acked;
 	uint64_t apply_hist[BC_AGENT_HIST_BUCKETS];

@@ -72,29 +72,85 @@ static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *wher
 }
 
 /*
+ * The lowest version every coordinator heard lately opens (the highest
+ * each speaks with this agent, and the lowest of those), or 0 if none
+ * stated a range in common.
+ */
+static uint32_t common_of_all(const struct bc_agent_signer *a)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	for (i = 0; i < a->ncoord_wire; i++) {
+		uint32_t c = bc_wire_common_version(a->coord_wire[i].min,
+						    a->coord_wire[i].max);
+
+		if (c != 0 && (v == 0 || c < v))
+			v = c;
+	}
+	return v;
+}
+
+/*
  * The coordinator states its wire range in every hugz (none: it is of
  * wire 1). The agent seals with the highest version both speak; until it
  * has heard a hugz, with BC_WIRE_VERSION_MIN, which every coordinator
  * of this and the previous release opens. Logged when it changes.
+ * Several coordinators (a cluster in a rolling upgrade) may state
+ * different ranges, and the DEALER hands a message to any of them: the
+ * agent keeps each distinct range heard in the last
+ * BC_AGENT_WIRE_FORGET_MS and seals with the lowest version they all
+ * open. A range is logged when first heard, the version when it changes.
  */
 static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
 {
-	uint32_t v;
+	int64_t now = bc_mono_ms();
+	struct bc_agent_wire *w = NULL;
+	uint32_t v, mine;
+	size_t i;
 
-	if (a->coord_wire_known && a->coord_wire_min == h->wire_min &&
-	    a->coord_wire_max == h->wire_max &&
-	    strcmp(a->coord_software, h->software) == 0)
+	for (i = 0; i < a->ncoord_wire;) {
+		if (now - a->coord_wire[i].heard_ms > BC_AGENT_WIRE_FORGET_MS)
+			a->coord_wire[i] = a->coord_wire[--a->ncoord_wire];
+		else
+			i++;
+	}
+	for (i = 0; i < a->ncoord_wire && w == NULL; i++)
+		if (a->coord_wire[i].min == h->wire_min &&
+		    a->coord_wire[i].max == h->wire_max &&
+		    strcmp(a->coord_wire[i].software, h->software) == 0)
+			w = &a->coord_wire[i];
+	if (w != NULL) {
+		w->heard_ms = now;
+		v = common_of_all(a);
+		if (v != 0 && v != a->send_version) {
+			bc_info("coordinators heard in the last %d s speak wire %" PRIu32
+				" in common: sending wire %" PRIu32,
+				BC_AGENT_WIRE_FORGET_MS / 1000, v, v);
+			a->send_version = v;
+		}
 		return;
-	a->coord_wire_known = true;
-	a->coord_wire_min = h->wire_min;
-	a->coord_wire_max = h->wire_max;
-	snprintf(a->coord_software, sizeof(a->coord_software), "%s", h->software);
-	v = bc_wire_common_version(h->wire_min, h->wire_max);
+	}
+	if (a->ncoord_wire == BC_CFG_ENDPOINTS_MAX) { /* replace the oldest */
+		size_t o = 0;
+
+		for (i = 1; i < a->ncoord_wire; i++)
+			if (a->coord_wire[i].heard_ms < a->coord_wire[o].heard_ms)
+				o = i;
+		a->coord_wire[o] = a->coord_wire[--a->ncoord_wire];
+	}
+	w = &a->coord_wire[a->ncoord_wire++];
+	w->min = h->wire_min;
+	w->max = h->wire_max;
+	snprintf(w->software, sizeof(w->software), "%s", h->software);
+	w->heard_ms = now;
+	mine = bc_wire_common_version(h->wire_min, h->wire_max);
+	v = common_of_all(a);
 	if (h->wire_max == 0)
 		bc_info("coordinator states no version: it speaks wire 1 only "
 			"(an older release), this agent %d..%d: sending wire %" PRIu32,
 			BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, v);
-	else if (v == 0)
+	else if (mine == 0)
 		bc_warn("coordinator %s speaks wire %" PRIu32 "..%" PRIu32
 			", this agent %d..%d: no version in common; "
 			"upgrade this agent (docs/upgrade.md)",

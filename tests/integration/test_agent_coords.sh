@@ -71,7 +71,7 @@ start_coord
 wait_for 10 sh -c "ip netns exec $NSP-coord ss -ltnH 'sport = :7711' | grep -q ." ||
 	note "the coordinator does not listen after 10 s"
 ip netns exec "$NSP-coord" "$PEER" "$WORK" relay $C:7710 $C:7711 \
-	mirror:$C:7731:300000:40 >"$WORK/mirror.log" 2>&1 &
+	mirror:$C:7731:300000:40:1 >"$WORK/mirror.log" 2>&1 &
 MIRROR=$!
 PIDS="$PIDS $MIRROR"
 sleep 0.5
@@ -144,6 +144,17 @@ rej=$(grep '^bancluster_agent_rejected_total' "$WORK/state-mx2/mx2.prom" |
 check "bancluster_agent_rejected_total of mx2 is 0 ($rej)" [ "$rej" = 0 ]
 check "no resync on mx1 but the one at start" \
 	[ "$(grep -c 'resync:' "$WORK/mx1.log")" = 1 ]
+# the mirror states wire 1..1 (a release behind), the coordinator 1..2:
+# mx2 seals what it sends with 1, which both open, and says so once
+check "mx2 logged each coordinator's wire range once (2 lines)" \
+	[ "$(grep -c 'speaks wire' "$WORK/mx2.log")" = 2 ]
+check "... the mirror's, and sends wire 1" \
+	grep -qF "coordinator mirror-old speaks wire 1..1, this agent 1..2: sending wire 1" "$WORK/mx2.log"
+wire_of_mx2() {
+	bc status --json 2>/dev/null | python3 -c 'import json,sys; print([a["wire"] for a in json.load(sys.stdin)["agents"] if a["id"] == "mx2"][0])'
+}
+w2=$(wire_of_mx2)
+check "the coordinator sees mx2's messages sealed as wire 1 ($w2)" [ "$w2" = 1 ]
 
 # ---- enrolment with a list: the refused endpoint is retried ----------------
 start_agent 3

@@ -34,7 +34,7 @@
  *                     the bytes of HEX (any length, may be empty); waits
  *                     5 s for the reply: "reply CODE ERROR"
  *   unenrol:ROLE:NAME enrol_remove, likewise
- *   mirror:BIND:MS:DELAY  a second coordinator of a cluster, for
+ *   mirror:BIND:MS:DELAY:WMAX  a second coordinator of a cluster, for
  *                     tests/integration/test_agent_coords.sh: binds a PUB
  *                     at BIND as a CURVE server with DIR/coordinator.key
  *                     and, for MS, publishes every Update and Hugz the
@@ -43,8 +43,10 @@
  *                     (epoch, seq, ban), sealed again with the
  *                     coordinator's key under the sender "coordinator"
  *                     and its own counter, which runs 10 s ahead of the
- *                     real one's (as a coordinator's may): "mirrored U
- *                     updates, H hugz"
+ *                     real one's (as a coordinator's may); WMAX > 0:
+ *                     its hugz state wire 1..WMAX and software
+ *                     "mirror-old" (a release behind, in a rolling
+ *                     upgrade): "mirrored U updates, H hugz"
  *   sleep:MS
  *   quiet:MS          for MS, every frame on DEALER and SUB must be a type
  *                     wire 1 knows (1..9) in an envelope of version 1:
@@ -475,7 +477,7 @@ static int mirror_send(struct bc_signer *cs, void *pub, struct mirrored *q)
 }
 
 static int step_mirror(struct peer *w, const char *dir, const char *bind,
-		       unsigned ms, unsigned delay)
+		       unsigned ms, unsigned delay, unsigned wmax)
 {
 	static struct mirrored q[MIRROR_MAX];
 	struct bc_signer cs;
@@ -552,6 +554,18 @@ static int step_mirror(struct peer *w, const char *dir, const char *bind,
 				updates++;
 			else
 				hugz++;
+			if (wmax != 0 && e->type == BANCLUSTER__MSG_TYPE__MSG_HUGZ) {
+				/* an older release: states 1..WMAX */
+				if (p->hugz->software != NULL &&
+				    p->hugz->software[0] != '\0')
+					free(p->hugz->software); /* else the
+							  * decoder's static "" */
+				p->hugz->software = strdup("mirror-old");
+				p->hugz->wire_min = 1;
+				p->hugz->wire_max = wmax;
+				if (p->hugz->software == NULL)
+					rc = die("mirror: out of memory");
+			}
 			zmq_msg_close(&m);
 		}
 	}
@@ -611,19 +625,21 @@ int main(int argc, char **argv)
 
 		if (strncmp(s, "mirror:", 7) == 0) {
 			char bind[256];
-			unsigned d = 0;
-			const char *c = strrchr(s, ':'), *b;
+			unsigned d = 0, wmax = 0;
+			const char *b = s + strlen(s);
+			int colons = 0;
 
-			/* mirror:tcp://HOST:PORT:MS:DELAY */
-			for (b = c - 1; b > s + 7 && *b != ':'; b--)
-				;
-			if (c == NULL || b <= s + 7 || (size_t)(b - s - 7) >= sizeof(bind) ||
-			    sscanf(b, ":%u:%u", &v, &d) != 2)
-				rc = die("mirror: expected mirror:BIND:MS:DELAY");
+			/* mirror:tcp://HOST:PORT:MS:DELAY:WMAX */
+			while (b > s + 7 && colons < 3)
+				if (*--b == ':')
+					colons++;
+			if (colons < 3 || (size_t)(b - s - 7) >= sizeof(bind) ||
+			    sscanf(b, ":%u:%u:%u", &v, &d, &wmax) != 3)
+				rc = die("mirror: expected mirror:BIND:MS:DELAY:WMAX");
 			else {
 				memcpy(bind, s + 7, (size_t)(b - s - 7));
 				bind[b - s - 7] = '\0';
-				rc = step_mirror(&w, argv[1], bind, v, d);
+				rc = step_mirror(&w, argv[1], bind, v, d, wmax);
 			}
 		} else if (sscanf(s, "hb:%u", &v) == 1)
 			rc = step_hb(&w, v);
