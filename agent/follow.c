@@ -101,6 +101,8 @@ static uint32_t common_of_all(const struct bc_agent_signer *a)
  * agent keeps each distinct range heard in the last
  * BC_AGENT_WIRE_FORGET_MS and seals with the lowest version they all
  * open. A range is logged when first heard, the version when it changes.
+ * With one updates endpoint, a new range replaces the one known at once
+ * (the coordinator was replaced), as before lists.
  */
 static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
 {
@@ -110,7 +112,12 @@ static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
 	size_t i;
 
 	for (i = 0; i < a->ncoord_wire;) {
-		if (now - a->coord_wire[i].heard_ms > BC_AGENT_WIRE_FORGET_MS)
+		/* one publisher: its last hugz is the coordinator's range */
+		if (now - a->coord_wire[i].heard_ms > BC_AGENT_WIRE_FORGET_MS ||
+		    (a->nupd_ep <= 1 &&
+		     (a->coord_wire[i].min != h->wire_min ||
+		      a->coord_wire[i].max != h->wire_max ||
+		      strcmp(a->coord_wire[i].software, h->software) != 0)))
 			a->coord_wire[i] = a->coord_wire[--a->ncoord_wire];
 		else
 			i++;
