@@ -19,6 +19,7 @@
 #include "agent/handshake.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,9 +54,13 @@ static size_t neps(const struct bc_agent_signer *a, int i)
  * connected to: the configured text when that was an address, else what
  * the name resolved to ("tcp://10.0.0.11:7710" for "tcp://c1:7710"), so
  * an endpoint whose text differs is matched by port and resolved
- * address. A list of one endpoint is that endpoint.
+ * address (only when resolve: getaddrinfo may block the loop, so it is
+ * done for a refusal, which is retried 3 s later at the earliest, and
+ * not for every handshake that succeeds). A list of one endpoint is
+ * that endpoint.
  */
-static int ep_index(struct bc_agent_signer *a, int i, const char *addr)
+static int ep_index(struct bc_agent_signer *a, int i, const char *addr,
+		    bool resolve)
 {
 	const char *colon = strrchr(addr, ':');
 	size_t k;
@@ -65,7 +70,7 @@ static int ep_index(struct bc_agent_signer *a, int i, const char *addr)
 			return (int)k;
 	if (neps(a, i) == 1)
 		return 0;
-	if (colon == NULL || strncmp(addr, "tcp://", 6) != 0)
+	if (!resolve || colon == NULL || strncmp(addr, "tcp://", 6) != 0)
 		return -1;
 	for (k = 0; k < neps(a, i); k++) {
 		struct addrinfo hints, *res = NULL, *r;
@@ -132,7 +137,7 @@ static void refused(struct bc_agent_signer *a, int i, const char *addr,
 	struct bc_handshake *h = &a->hs;
 	int64_t now = bc_mono_ms();
 	char fpr[BC_KEY_FPR_LEN], b64[BC_KEY_B64_LEN];
-	int k = ep_index(a, i, addr);
+	int k = ep_index(a, i, addr, true);
 
 	h->refused++;
 	if (k >= 0 && h->retry_ms[i][k] == 0) {
@@ -190,7 +195,7 @@ void bc_handshake_tick(struct bc_agent_signer *a)
 			    e == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
 				refused(a, i, ep, e);
 			else if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED &&
-				 (x = ep_index(a, i, ep)) >= 0)
+				 (x = ep_index(a, i, ep, false)) >= 0)
 				h->delay_ms[i][x] = 0;
 		}
 		for (k = 0; k < neps(a, i); k++) {
