@@ -51,6 +51,10 @@
 #define BC_AGENT_HEARTBEAT_MS 1000
 #define BC_AGENT_COORD_TTL_MS 3500  /* no hugz for this long: resync */
 #define BC_AGENT_SYNC_RETRY_MS 3000 /* snapshot not complete: ask again */
+#define BC_AGENT_WIRE_FORGET_MS 10000 /* a coordinator's range unheard */
+#define BC_AGENT_ZMTP_PING_MS 1000  /* ZMTP heartbeat on every connection */
+#define BC_AGENT_ZMTP_TIMEOUT_MS 3000 /* ... unanswered: connection dropped */
+#define BC_AGENT_ZMTP_TTL_MS 10000  /* the coordinator drops ours after */
 #define BC_AGENT_SYNC_SEND_RETRY_MS 500 /* request could not be sent: again */
 #define BC_AGENT_UPDATE_BURST 4096  /* updates applied per transaction */
 #define BC_AGENT_REPORT_MAX 5000    /* events per report */
@@ -111,7 +115,8 @@ struct bc_agent_firewall {
 struct bc_agent_signer {
 	struct bc_agent_cfg cfg;
 	struct bc_signer signer;
-	struct bc_keyring coord; /* exactly one key: the coordinator's */
+	struct bc_keyring coord; /* exactly one key: the coordinator's (every
+				  * coordinator of a cluster has it) */
 	struct bc_fwr fwr;       /* the firewall process */
 	int rd_fd;               /* the reader process */
 	pid_t fw_pid, rd_pid;
@@ -124,6 +129,11 @@ struct bc_agent_signer {
 	struct bc_allowlist pending_allow; /* ... of the snapshot being received */
 	uint64_t allowed_events; /* events kept from the local policy by it */
 	void *zctx, *sub, *dealer;
+	/* [agent] coordinator and updates, split: the DEALER is connected
+	 * to every coord_ep, the SUB to every upd_ep (main.c) */
+	char coord_ep[BC_CFG_ENDPOINTS_MAX][BC_CFG_STR_MAX];
+	char upd_ep[BC_CFG_ENDPOINTS_MAX][BC_CFG_STR_MAX];
+	size_t ncoord_ep, nupd_ep;
 	struct bc_handshake hs;  /* refused handshakes retried (handshake.c) */
 	enum bc_agent_state state;
 	uint8_t nonce[16];
@@ -138,6 +148,8 @@ struct bc_agent_signer {
 	uint64_t resyncs;        /* resyncs started (start, gap, silence, ...) */
 	uint64_t snap_requests, snap_request_failures; /* attempts; not sent */
 	uint64_t updates_applied;
+	uint64_t duplicates;     /* updates already applied: another
+				  * coordinator's copy (follow.c) */
 	int log_budget;
 
 	/* detection: the events the reader sends */
@@ -174,12 +186,18 @@ struct bc_agent_signer {
 	struct bc_notify notify;
 	struct bc_trim trim;     /* freed heap back after a burst */
 	int64_t next_metrics_ms;
-	uint64_t coord_seq;      /* newest sequence the coordinator announced */
-	/* wire versions: what the coordinator's hugz states (0, 0: a
-	 * coordinator of wire 1), and the version this agent seals with */
-	bool coord_wire_known;
-	uint32_t coord_wire_min, coord_wire_max;
-	char coord_software[BC_WIRE_SOFTWARE_MAX + 1];
+	uint64_t coord_seq;      /* newest sequence a coordinator announced
+				  * in the applied epoch */
+	/* wire versions: what the coordinators' hugz state (0, 0: a
+	 * coordinator of wire 1), each distinct range heard in the last
+	 * BC_AGENT_WIRE_FORGET_MS, and the version this agent seals with:
+	 * the lowest they all open (follow.c) */
+	struct bc_agent_wire {
+		uint32_t min, max;
+		char software[BC_WIRE_SOFTWARE_MAX + 1];
+		int64_t heard_ms;
+	} coord_wire[BC_CFG_ENDPOINTS_MAX];
+	size_t ncoord_wire;
 	uint32_t send_version;   /* BC_WIRE_VERSION_MIN until a hugz says more */
 	uint64_t reports_sent, reports_acked;
 	uint64_t apply_hist[BC_AGENT_HIST_BUCKETS];

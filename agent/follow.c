@@ -11,6 +11,15 @@
  * starts a resync; meanwhile the kernel keeps every ban and expires
  * each on time by its element timeout.
  *
+ * Several coordinators (a cluster, [agent] updates a list): each
+ * publishes the identical stream (one epoch, one seq), so the SUB hears
+ * every Update once per coordinator. An Update whose seq is already
+ * applied is another's copy: skipped, counted in `duplicates` only; a
+ * hugz below the applied seq is a coordinator a little behind; silence
+ * means no coordinator was heard. A snapshot comes from whichever
+ * coordinator the DEALER gave the request to; if that one dies, the
+ * request is repeated after BC_AGENT_SYNC_RETRY_MS and reaches another.
+ *
  * Wire versions: the agent states its range in every heartbeat and
  * seals with the highest version the coordinator's hugz says it speaks
  * (BC_WIRE_VERSION_MIN before the first hugz).
@@ -63,29 +72,92 @@ static void reject(struct bc_agent_signer *a, enum bc_reject r, const char *wher
 }
 
 /*
+ * The lowest version every coordinator heard lately opens (the highest
+ * each speaks with this agent, and the lowest of those), or 0 if none
+ * stated a range in common.
+ */
+static uint32_t common_of_all(const struct bc_agent_signer *a)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	for (i = 0; i < a->ncoord_wire; i++) {
+		uint32_t c = bc_wire_common_version(a->coord_wire[i].min,
+						    a->coord_wire[i].max);
+
+		if (c != 0 && (v == 0 || c < v))
+			v = c;
+	}
+	return v;
+}
+
+/*
  * The coordinator states its wire range in every hugz (none: it is of
  * wire 1). The agent seals with the highest version both speak; until it
  * has heard a hugz, with BC_WIRE_VERSION_MIN, which every coordinator
  * of this and the previous release opens. Logged when it changes.
+ * Several coordinators (a cluster in a rolling upgrade) may state
+ * different ranges, and the DEALER hands a message to any of them: the
+ * agent keeps each distinct range heard in the last
+ * BC_AGENT_WIRE_FORGET_MS and seals with the lowest version they all
+ * open. A range is logged when first heard, the version when it changes.
+ * With one updates endpoint, a new range replaces the one known at once
+ * (the coordinator was replaced), as before lists.
  */
 static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
 {
-	uint32_t v;
+	int64_t now = bc_mono_ms();
+	struct bc_agent_wire *w = NULL;
+	uint32_t v, mine;
+	size_t i;
 
-	if (a->coord_wire_known && a->coord_wire_min == h->wire_min &&
-	    a->coord_wire_max == h->wire_max &&
-	    strcmp(a->coord_software, h->software) == 0)
+	for (i = 0; i < a->ncoord_wire;) {
+		/* one publisher: its last hugz is the coordinator's range */
+		if (now - a->coord_wire[i].heard_ms > BC_AGENT_WIRE_FORGET_MS ||
+		    (a->nupd_ep <= 1 &&
+		     (a->coord_wire[i].min != h->wire_min ||
+		      a->coord_wire[i].max != h->wire_max ||
+		      strcmp(a->coord_wire[i].software, h->software) != 0)))
+			a->coord_wire[i] = a->coord_wire[--a->ncoord_wire];
+		else
+			i++;
+	}
+	for (i = 0; i < a->ncoord_wire && w == NULL; i++)
+		if (a->coord_wire[i].min == h->wire_min &&
+		    a->coord_wire[i].max == h->wire_max &&
+		    strcmp(a->coord_wire[i].software, h->software) == 0)
+			w = &a->coord_wire[i];
+	if (w != NULL) {
+		w->heard_ms = now;
+		v = common_of_all(a);
+		if (v != 0 && v != a->send_version) {
+			bc_info("coordinators heard in the last %d s speak wire %" PRIu32
+				" in common: sending wire %" PRIu32,
+				BC_AGENT_WIRE_FORGET_MS / 1000, v, v);
+			a->send_version = v;
+		}
 		return;
-	a->coord_wire_known = true;
-	a->coord_wire_min = h->wire_min;
-	a->coord_wire_max = h->wire_max;
-	snprintf(a->coord_software, sizeof(a->coord_software), "%s", h->software);
-	v = bc_wire_common_version(h->wire_min, h->wire_max);
+	}
+	if (a->ncoord_wire == BC_CFG_ENDPOINTS_MAX) { /* replace the oldest */
+		size_t o = 0;
+
+		for (i = 1; i < a->ncoord_wire; i++)
+			if (a->coord_wire[i].heard_ms < a->coord_wire[o].heard_ms)
+				o = i;
+		a->coord_wire[o] = a->coord_wire[--a->ncoord_wire];
+	}
+	w = &a->coord_wire[a->ncoord_wire++];
+	w->min = h->wire_min;
+	w->max = h->wire_max;
+	snprintf(w->software, sizeof(w->software), "%s", h->software);
+	w->heard_ms = now;
+	mine = bc_wire_common_version(h->wire_min, h->wire_max);
+	v = common_of_all(a);
 	if (h->wire_max == 0)
 		bc_info("coordinator states no version: it speaks wire 1 only "
 			"(an older release), this agent %d..%d: sending wire %" PRIu32,
 			BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, v);
-	else if (v == 0)
+	else if (mine == 0)
 		bc_warn("coordinator %s speaks wire %" PRIu32 "..%" PRIu32
 			", this agent %d..%d: no version in common; "
 			"upgrade this agent (docs/upgrade.md)",
@@ -98,6 +170,35 @@ static void learn_versions(struct bc_agent_signer *a, const Bancluster__Hugz *h)
 			h->wire_max, BC_WIRE_VERSION_MIN, BC_WIRE_VERSION, v);
 	if (v != 0)
 		a->send_version = v;
+}
+
+/*
+ * bc_wire_open for a frame of the coordinator's on SUB or DEALER. The
+ * coordinators of a cluster share one key and one sender name, and each
+ * numbers its frames with its own counter: when the agent follows
+ * several on a channel, their counters interleave, and the replay guard
+ * (a counter above the last one seen) would refuse every frame of the
+ * coordinator that is behind, duplicates and acks alike. On such a
+ * channel the guard is left out (the last counter is cleared before
+ * each open). What it guarded stays guarded: an Update applies only as
+ * the next seq of its epoch, a snapshot only as the answer to the
+ * request's nonce, an ack only for the report in flight, a lift only
+ * for the exact ban; the send time must lie within BC_WIRE_SKEW_MS; and
+ * only a holder of the coordinator's secret key can put a frame on the
+ * CurveZMQ connection at all.
+ */
+static enum bc_reject coord_open(struct bc_agent_signer *a, zmq_msg_t *m,
+				 uint32_t allowed, enum bc_chan chan,
+				 Bancluster__Payload **p)
+{
+	struct bc_peer *from;
+	size_t n = chan == BC_CHAN_SUB ? a->nupd_ep : a->ncoord_ep;
+
+	if (n > 1)
+		a->coord.v[0].last_counter[chan] = 0;
+	return bc_wire_open(&a->coord, zmq_msg_data(m), zmq_msg_size(m),
+			    BC_WIRE_MAX_FRAME, allowed, chan, a->cfg.cluster,
+			    bc_now_ms(), p, &from);
 }
 
 int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
@@ -241,6 +342,7 @@ static void apply_snapshot(struct bc_agent_signer *a)
 	memset(&a->pending_allow, 0, sizeof(a->pending_allow));
 	a->epoch = a->snap_epoch;
 	a->seq = a->snap_seq;
+	a->coord_seq = a->seq;
 	a->state = BC_AGENT_ACTIVE;
 	a->last_heard_ms = bc_mono_ms();
 	bc_info("snapshot applied: %zu bans as %zu elements at epoch %" PRIu64
@@ -317,7 +419,6 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 
 	for (i = 0; i < 64; i++) {
 		Bancluster__Payload *p;
-		struct bc_peer *from;
 		enum bc_reject r;
 		zmq_msg_t m;
 
@@ -326,13 +427,11 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 			zmq_msg_close(&m);
 			return;
 		}
-		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
-				 BC_WIRE_MAX_FRAME,
-				 (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_ACK) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_LIFT),
-				 BC_CHAN_DEALER, a->cfg.cluster, bc_now_ms(), &p,
-				 &from);
+		r = coord_open(a, &m,
+			       (1u << BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT) |
+				       (1u << BANCLUSTER__MSG_TYPE__MSG_ACK) |
+				       (1u << BANCLUSTER__MSG_TYPE__MSG_LOCAL_LIFT),
+			       BC_CHAN_DEALER, &p);
 		if (r != BC_REJ_OK) {
 			reject(a, r, "dealer", &m);
 			zmq_msg_close(&m);
@@ -359,7 +458,6 @@ void bc_follow_updates(struct bc_agent_signer *a)
 
 	while (n < BC_AGENT_UPDATE_BURST && !resync) {
 		Bancluster__Payload *p;
-		struct bc_peer *from;
 		enum bc_reject r;
 		zmq_msg_t m;
 
@@ -368,12 +466,10 @@ void bc_follow_updates(struct bc_agent_signer *a)
 			zmq_msg_close(&m);
 			break;
 		}
-		r = bc_wire_open(&a->coord, zmq_msg_data(&m), zmq_msg_size(&m),
-				 BC_WIRE_MAX_FRAME,
-				 (1u << BANCLUSTER__MSG_TYPE__MSG_UPDATE) |
-					 (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
-				 BC_CHAN_SUB, a->cfg.cluster, bc_now_ms(), &p,
-				 &from);
+		r = coord_open(a, &m,
+			       (1u << BANCLUSTER__MSG_TYPE__MSG_UPDATE) |
+				       (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
+			       BC_CHAN_SUB, &p);
 		if (r != BC_REJ_OK) {
 			reject(a, r, "updates", &m);
 			zmq_msg_close(&m);
@@ -383,7 +479,11 @@ void bc_follow_updates(struct bc_agent_signer *a)
 		a->last_heard_ms = bc_mono_ms();
 		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_HUGZ) {
 			learn_versions(a, p->hugz);
-			a->coord_seq = p->hugz->seq;
+			if (p->hugz->epoch == a->epoch &&
+			    p->hugz->seq > a->coord_seq)
+				a->coord_seq = p->hugz->seq;
+			/* a seq below the applied one: a coordinator a few
+			 * ms behind another, nothing missed */
 			if (p->hugz->epoch != a->epoch) {
 				resync = 1;
 				why = "coordinator restarted (new epoch)";
@@ -421,7 +521,11 @@ void bc_follow_updates(struct bc_agent_signer *a)
 					a->updates_applied++;
 					n++;
 				}
-			} /* else: already in the snapshot */
+			} else {
+				/* already applied: in the snapshot, or another
+				 * coordinator's copy of the same decision */
+				a->duplicates++;
+			}
 		}
 		bancluster__payload__free_unpacked(p, NULL);
 	}

@@ -8,11 +8,15 @@
  * BC_HANDSHAKE_RETRY_MS, doubling up to BC_HANDSHAKE_RETRY_MAX_MS while
  * refusals go on (a handshake that succeeds starts over), so that
  * `bancluster agent add` takes effect without restarting the agent.
+ * Each endpoint of a socket's list (several coordinators) has its own
+ * retry: only the refused connection is made again.
  */
 #ifndef BC_AGENT_HANDSHAKE_H
 #define BC_AGENT_HANDSHAKE_H
 
 #include <stdint.h>
+
+#include "common/config.h"
 
 #define BC_HANDSHAKE_RETRY_MS 3000      /* first retry of a refused connection */
 #define BC_HANDSHAKE_RETRY_MAX_MS 30000 /* doubling up to this */
@@ -20,10 +24,13 @@
 
 struct bc_agent_signer;
 
+/* per socket (dealer, sub) and endpoint of its list */
 struct bc_handshake {
 	void *mon[2];         /* PAIR ends of the monitors: dealer, sub */
-	int64_t retry_ms[2];  /* monotonic: connect again then; 0: none due */
-	int64_t delay_ms[2];  /* the next retry's delay; 0: none refused yet */
+	int64_t retry_ms[2][BC_CFG_ENDPOINTS_MAX]; /* monotonic: connect
+					* again then; 0: none due */
+	int64_t delay_ms[2][BC_CFG_ENDPOINTS_MAX]; /* the next retry's
+					* delay; 0: none refused yet */
 	int64_t logged_ms;    /* monotonic: the refusal last logged */
 	uint64_t refused;     /* handshakes that failed */
 };

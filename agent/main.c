@@ -125,6 +125,81 @@ static int check_files(struct bc_agent_signer *a, const char *cfgpath,
 }
 
 /*
+ * The DEALER and the SUB, each connected to every endpoint of its list
+ * ([agent] coordinator, updates: one, or the coordinators of a cluster,
+ * which share one key, so one CURVE set-up serves every connection).
+ * ZMQ_IMMEDIATE: a report or request is queued only to a coordinator
+ * whose connection is up (the DEALER deals them round-robin among
+ * those); ZMTP heartbeats drop a connection whose peer stopped answering
+ * without closing it (host gone, firewall, SIGSTOP), so what was queued
+ * to it is not stuck there: an unacknowledged report is sent again after
+ * BC_AGENT_ACK_TIMEOUT_MS (events.c) and a snapshot asked again
+ * (timers()), each reaching a live coordinator.
+ */
+static void sockets_connect(struct bc_agent_signer *a)
+{
+	int one = 1, ivl = 200, ivlmax = 2000;
+	int hb_ivl = BC_AGENT_ZMTP_PING_MS, hb_timeout = BC_AGENT_ZMTP_TIMEOUT_MS;
+	int hb_ttl = BC_AGENT_ZMTP_TTL_MS;
+	char list[2][BC_CFG_ENDPOINTS_MAX * (BC_CFG_STR_MAX + 2)];
+	size_t i, k;
+
+	a->ncoord_ep = bc_cfg_endpoints_split(a->cfg.coordinator, a->coord_ep,
+					      BC_CFG_ENDPOINTS_MAX);
+	a->nupd_ep = bc_cfg_endpoints_split(a->cfg.updates, a->upd_ep,
+					    BC_CFG_ENDPOINTS_MAX);
+	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
+	a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
+	if (a->sub == NULL || a->dealer == NULL ||
+	    bc_zsock_options(a->sub, BC_WIRE_MAX_FRAME, 100000) < 0 ||
+	    bc_zsock_options(a->dealer, BC_WIRE_MAX_FRAME, 10000) < 0 ||
+	    bc_zsock_curve_client(a->sub, &a->signer.key, &a->coord.v[0]) < 0 ||
+	    bc_zsock_curve_client(a->dealer, &a->signer.key, &a->coord.v[0]) < 0)
+		bc_fatal(1, "socket: %s", zmq_strerror(errno));
+	zmq_setsockopt(a->dealer, ZMQ_IMMEDIATE, &one, sizeof(one));
+	for (k = 0; k < 2; k++) {
+		void *s = k == 0 ? a->dealer : a->sub;
+
+		zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+		zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof(ivlmax));
+		if (zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl)) < 0 ||
+		    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
+				   sizeof(hb_timeout)) < 0 ||
+		    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof(hb_ttl)) < 0)
+			bc_fatal(1, "socket: heartbeats: %s", zmq_strerror(errno));
+	}
+	/* a refused key is retried, so enrolment needs no restart */
+	if (bc_handshake_watch(a) < 0)
+		bc_warn("socket monitor: %s: a refused handshake needs a restart",
+			zmq_strerror(errno));
+	if (zmq_setsockopt(a->sub, ZMQ_SUBSCRIBE, "", 0) < 0)
+		bc_fatal(1, "socket: %s", zmq_strerror(errno));
+	for (i = 0; i < a->nupd_ep; i++)
+		if (zmq_connect(a->sub, a->upd_ep[i]) < 0)
+			bc_fatal(1, "updates %s: %s", a->upd_ep[i],
+				 zmq_strerror(errno));
+	for (i = 0; i < a->ncoord_ep; i++)
+		if (zmq_connect(a->dealer, a->coord_ep[i]) < 0)
+			bc_fatal(1, "coordinator %s: %s", a->coord_ep[i],
+				 zmq_strerror(errno));
+	for (k = 0; k < 2; k++) {
+		const char *l = k == 0 ? a->cfg.coordinator : a->cfg.updates;
+		size_t o = 0;
+
+		/* "a, b, c" as agent.ini lists them */
+		for (i = 0; l[i] != '\0' && o + 3 < sizeof(list[k]); i++) {
+			list[k][o++] = l[i];
+			if (l[i] == ',')
+				list[k][o++] = ' ';
+		}
+		list[k][o] = '\0';
+	}
+	bc_info("started: agent %s, coordinator %s, updates %s; version %s, "
+		"wire %d..%d", a->cfg.id, list[0], list[1], bc_version(),
+		BC_WIRE_VERSION_MIN, BC_WIRE_VERSION);
+}
+
+/*
  * Start-up as root: the signer's context a, then the firewall's and the
  * reader's, which agent/split.c hands to the two processes it forks;
  * back in the signer, only a is left, and the ZeroMQ sockets are made.
@@ -189,36 +264,9 @@ static void setup(struct bc_agent_signer *a, const char *cfgpath, bool check_onl
 	bc_split_processes(a, r, &f, &u);
 	free(r); /* the signer keeps nothing of the reader's */
 	a->zctx = zmq_ctx_new();
-	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
-	a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
-	if (a->sub == NULL || a->dealer == NULL ||
-	    bc_zsock_options(a->sub, BC_WIRE_MAX_FRAME, 100000) < 0 ||
-	    bc_zsock_options(a->dealer, BC_WIRE_MAX_FRAME, 10000) < 0 ||
-	    bc_zsock_curve_client(a->sub, &a->signer.key, &a->coord.v[0]) < 0 ||
-	    bc_zsock_curve_client(a->dealer, &a->signer.key, &a->coord.v[0]) < 0)
+	if (a->zctx == NULL)
 		bc_fatal(1, "socket: %s", zmq_strerror(errno));
-	{
-		int one = 1, ivl = 200, ivlmax = 2000;
-
-		zmq_setsockopt(a->dealer, ZMQ_IMMEDIATE, &one, sizeof(one));
-		zmq_setsockopt(a->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
-		zmq_setsockopt(a->dealer, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof(ivlmax));
-		zmq_setsockopt(a->sub, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
-		zmq_setsockopt(a->sub, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof(ivlmax));
-	}
-	/* a refused key is retried, so enrolment needs no restart */
-	if (bc_handshake_watch(a) < 0)
-		bc_warn("socket monitor: %s: a refused handshake needs a restart",
-			zmq_strerror(errno));
-	if (zmq_setsockopt(a->sub, ZMQ_SUBSCRIBE, "", 0) < 0 ||
-	    zmq_connect(a->sub, a->cfg.updates) < 0)
-		bc_fatal(1, "updates %s: %s", a->cfg.updates, zmq_strerror(errno));
-	if (zmq_connect(a->dealer, a->cfg.coordinator) < 0)
-		bc_fatal(1, "coordinator %s: %s", a->cfg.coordinator,
-			 zmq_strerror(errno));
-	bc_info("started: agent %s, coordinator %s, updates %s; version %s, "
-		"wire %d..%d", a->cfg.id, a->cfg.coordinator, a->cfg.updates,
-		bc_version(), BC_WIRE_VERSION_MIN, BC_WIRE_VERSION);
+	sockets_connect(a);
 }
 
 int main(int argc, char **argv)

@@ -86,7 +86,7 @@ void bc_agent_metrics_write(struct bc_agent_signer *a)
 	bc_metrics_value(&m, "bancluster_agent_fleet_bans", NULL, NULL, (double)a->fleet.n);
 	bc_metrics_help(&m, "bancluster_agent_kernel_elements", "gauge", "Fleet set elements read back from the kernel.");
 	bc_metrics_value(&m, "bancluster_agent_kernel_elements", NULL, NULL, (double)a->kernel_count);
-	bc_metrics_help(&m, "bancluster_agent_lag", "gauge", "Sequences behind the coordinator's last announcement.");
+	bc_metrics_help(&m, "bancluster_agent_lag", "gauge", "Sequences behind the newest a coordinator announced.");
 	bc_metrics_value(&m, "bancluster_agent_lag", NULL, NULL,
 			 a->coord_seq > a->seq ? (double)(a->coord_seq - a->seq) : 0);
 	bc_metrics_help(&m, "bancluster_agent_apply_seconds", "histogram",
@@ -105,6 +105,8 @@ void bc_agent_metrics_write(struct bc_agent_signer *a)
 			 (double)a->apply_count);
 	bc_metrics_help(&m, "bancluster_agent_updates_applied_total", "counter", "Sequenced updates applied.");
 	bc_metrics_value(&m, "bancluster_agent_updates_applied_total", NULL, NULL, (double)a->updates_applied);
+	bc_metrics_help(&m, "bancluster_agent_updates_duplicate_total", "counter", "Updates skipped as already applied: with several coordinators, every copy after the first.");
+	bc_metrics_value(&m, "bancluster_agent_updates_duplicate_total", NULL, NULL, (double)a->duplicates);
 	bc_metrics_help(&m, "bancluster_agent_resyncs_total", "counter", "Resyncs started: at start, and on a gap, a new epoch, coordinator silence, a reload or a failed repair.");
 	bc_metrics_value(&m, "bancluster_agent_resyncs_total", NULL, NULL, (double)a->resyncs);
 	bc_metrics_help(&m, "bancluster_agent_snapshot_requests_total", "counter", "Snapshot requests attempted: the first of each resync and every repeat while syncing.");

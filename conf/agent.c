@@ -16,8 +16,8 @@
 
 static const struct bc_cfg_key keys[] = {
 	K("agent", "id", BC_CFG_STR, id, 1, 63, NULL),
-	K("agent", "coordinator", BC_CFG_ENDPOINT, coordinator, 0, 0, NULL),
-	K("agent", "updates", BC_CFG_ENDPOINT, updates, 0, 0, NULL),
+	K("agent", "coordinator", BC_CFG_ENDPOINTS, coordinator, 0, 0, NULL),
+	K("agent", "updates", BC_CFG_ENDPOINTS, updates, 0, 0, NULL),
 	K("agent", "key", BC_CFG_PATH, key, 1, 0, NULL),
 	K("agent", "coordinator_key", BC_CFG_PATH, coordinator_key, 1, 0, NULL),
 	K("agent", "state_dir", BC_CFG_PATH, state_dir, 1, 0, "/var/lib/bancluster"),

@@ -28,8 +28,9 @@ struct bc_source_cfg {
 
 struct bc_agent_cfg {
 	char id[BC_CFG_STR_MAX];
-	char coordinator[BC_CFG_STR_MAX];
-	char updates[BC_CFG_STR_MAX];
+	char coordinator[BC_CFG_STR_MAX]; /* 1..8 endpoints, "a,b,c": the
+					   * coordinators of a cluster */
+	char updates[BC_CFG_STR_MAX];     /* likewise, their PUBs */
 	char key[BC_CFG_STR_MAX];
 	char coordinator_key[BC_CFG_STR_MAX];
 	char state_dir[BC_CFG_STR_MAX];

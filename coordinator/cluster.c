@@ -488,6 +488,7 @@ void bc_cluster_stop(struct bc_coord *c)
 	free(k->fl);
 	free(k->ev);
 	free(k->reps);
+	free(k->seen);
 	bc_banmap_free(&k->reset_bans);
 	pthread_mutex_destroy(&k->mu);
 	free(k);

@@ -54,9 +54,11 @@ void bc_cluster_tick(struct bc_coord *c, int64_t now);
 
 /* ---- intake (intake.c) ---------------------------------------------- */
 
-/* One event of a report of agent `agent` (index in c->ring) stored as row. */
+/* One event of report report_id of agent `agent` (index in c->ring),
+ * stored as row. */
 void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
-		      int64_t row, uint32_t i, const struct bc_policy_event *pe);
+		      int64_t row, uint64_t report_id,
+		      const struct bc_policy_event *pe);
 /* A report of agent `agent` is in the batch; prev: its last_report before. */
 void bc_cluster_report(struct bc_coord *c, size_t agent, uint64_t prev);
 /* Write the batch to etcd. 0: done (ack); -1: not written, the agents'

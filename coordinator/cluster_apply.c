@@ -212,6 +212,36 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
+/*
+ * An agent has one report in flight at a time and its report ids only
+ * grow (agent/events.c): an id not above the last one counted from that
+ * agent is a resend. The same on every coordinator (the same stream).
+ */
+static bool report_new(struct bc_cluster *k, const char *agent, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < k->nseen; i++)
+		if (strcmp(k->seen[i].name, agent) == 0) {
+			if (id <= k->seen[i].last)
+				return false;
+			k->seen[i].last = id;
+			return true;
+		}
+	if (k->nseen == k->capseen) {
+		size_t cap = k->capseen ? k->capseen * 2 : 16;
+		void *nv = realloc(k->seen, cap * sizeof(*k->seen));
+
+		if (nv == NULL)
+			return true;
+		k->seen = nv;
+		k->capseen = cap;
+	}
+	snprintf(k->seen[k->nseen].name, sizeof(k->seen[0].name), "%s", agent);
+	k->seen[k->nseen++].last = id;
+	return true;
+}
+
 /* One event batch (cluster_write.c writes it): counted in the policy. */
 static void apply_events(struct bc_cluster *k, const uint8_t *v, size_t len,
 			 const char *key)
@@ -232,22 +262,33 @@ static void apply_events(struct bc_cluster *k, const uint8_t *v, size_t len,
 	mine = strcmp(node, k->node) == 0;
 	while (off < len) {
 		int64_t recv_ms, row;
+		uint64_t id;
 		uint32_t n;
 		const struct bc_peer *p;
+		bool dup;
 
 		al = v[off++];
-		if (al >= sizeof(agent) || off + al + 20 > len)
+		if (al >= sizeof(agent) || off + al + 28 > len)
 			goto bad;
 		memcpy(agent, v + off, al);
 		agent[al] = '\0';
 		off += al;
 		recv_ms = (int64_t)rd64(v + off);
 		row = (int64_t)rd64(v + off + 8);
-		n = (uint32_t)v[off + 16] | (uint32_t)v[off + 17] << 8 |
-		    (uint32_t)v[off + 18] << 16 | (uint32_t)v[off + 19] << 24;
-		off += 20;
+		id = rd64(v + off + 16);
+		n = (uint32_t)v[off + 24] | (uint32_t)v[off + 25] << 8 |
+		    (uint32_t)v[off + 26] << 16 | (uint32_t)v[off + 27] << 24;
+		off += 28;
 		if ((size_t)n > (len - off) / CL_EV_REC)
 			goto bad;
+		/* a report resent to another coordinator (its ack was lost
+		 * with the first) is in etcd twice: counted once */
+		dup = !report_new(k, agent, id);
+		if (dup) {
+			k->dup_reports++;
+			off += (size_t)n * CL_EV_REC;
+			continue;
+		}
 		p = bc_keyring_find_name(&c->ring, agent);
 		for (i = 0; i < n; i++, off += CL_EV_REC) {
 			const uint8_t *e = v + off;

@@ -103,9 +103,13 @@ struct bc_cluster {
 	struct cl_flight *fl;
 	size_t nfl, capfl;
 
+	/* per agent: the last report id counted (cluster_apply.c) */
+	struct { char name[BC_NAME_MAX + 1]; uint64_t last; } *seen;
+	size_t nseen, capseen;
+
 	/* counters */
 	uint64_t commits, commit_failures, fenced, event_puts,
-		event_put_failures, applied, bad_records;
+		event_put_failures, applied, bad_records, dup_reports;
 };
 
 /* cluster.c */

@@ -3,8 +3,8 @@
  * (cluster.h): the events of each ROUTER drain, and decisions.
  *
  * Events: one binary batch per drain (more when it passes CL_EV_MAX),
- * "BCE1", node, then per report: agent, receive time, store row, count,
- * and count records of CL_EV_REC bytes (family 4/6, kind, time_ms,
+ * "BCE1", node, then per report: agent, receive time, store row, report
+ * id, count, and count records of CL_EV_REC bytes (family 4/6, kind, time_ms,
  * address). Put on a lease of findtime + 2 min granted each minute, so
  * etcd forgets a batch once none of its events can count. A put that
  * fails withholds the drain's acks and puts back each agent's
@@ -124,7 +124,8 @@ static int ev_put(struct bc_cluster *k)
 }
 
 void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
-		      int64_t row, uint32_t i, const struct bc_policy_event *pe)
+		      int64_t row, uint64_t report_id,
+		      const struct bc_policy_event *pe)
 {
 	struct bc_cluster *k = c->cluster;
 	const char *name = c->ring.v[agent].name;
@@ -132,7 +133,6 @@ void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 	uint8_t *p;
 	uint32_t n;
 
-	(void)i;
 	if (k->evlen > CL_EV_MAX && ev_put(k) < 0)
 		k->ev_failed = true;
 	if (k->evlen == 0) {
@@ -147,16 +147,17 @@ void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 		k->cur_agent = SIZE_MAX;
 	}
 	if (k->cur_agent != agent || k->cur_row != row) {
-		if (ev_reserve(k, 1 + nl + 20) < 0)
+		if (ev_reserve(k, 1 + nl + 28) < 0)
 			goto oom;
 		p = k->ev + k->evlen;
 		p[0] = (uint8_t)nl;
 		memcpy(p + 1, name, nl);
 		wr64(p + 1 + nl, (uint64_t)recv_ms);
 		wr64(p + 9 + nl, (uint64_t)row);
-		memset(p + 17 + nl, 0, 4);
-		k->evreports_at = k->evlen + 17 + nl;
-		k->evlen += 1 + nl + 20;
+		wr64(p + 17 + nl, report_id);
+		memset(p + 25 + nl, 0, 4);
+		k->evreports_at = k->evlen + 25 + nl;
+		k->evlen += 1 + nl + 28;
 		k->cur_agent = agent;
 		k->cur_row = row;
 		k->evcount = 0;

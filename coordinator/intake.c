@@ -381,7 +381,7 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 			/* cluster: counted by every coordinator from etcd */
 			if (c->cluster != NULL)
 				bc_cluster_event(c, bc_coord_peer_index(c, from), now,
-						 row, (uint32_t)i, &pe);
+						 row, r->report_id, &pe);
 			else if (bc_policy_event(c->policy, &pe, now, &hit) ==
 				 BC_POLICY_BAN)
 				bc_coord_rule_ban(c, &hit);

@@ -144,6 +144,25 @@ refuses "agent: key missing" bancluster-agent "$f" \
 f=$(variant "$A" 's|^coordinator .*|coordinator = tcp://[::1]:7710|' a-v6.ini)
 run "$BIN/bancluster-agent" -c "$f" --check-config
 check "agent: coordinator tcp://[::1]:7710 accepted ($OUT$ERR)" [ $RC -eq 0 ]
+# lists of coordinators (a cluster, issue 13)
+f=$(variant "$A" 's|^coordinator .*|coordinator = tcp://127.0.0.1:7710, tcp://127.0.0.2:7710,tcp://[::1]:7710|; s|^updates .*|updates = tcp://127.0.0.1:7711 , tcp://127.0.0.2:7711|' a-list.ini)
+run "$BIN/bancluster-agent" -c "$f" --check-config
+check "agent: lists of 3 and 2 coordinators accepted ($OUT$ERR)" \
+	[ $RC -eq 0 ] && [ "$OUT" = "$f: OK (agent mx1, 0 sources)" ]
+f=$(variant "$A" 's|^coordinator .*|coordinator = tcp://127.0.0.1:7710, 127.0.0.2:7710|' a-list-bad.ini)
+refuses "agent: a list with an endpoint without tcp://" bancluster-agent "$f" \
+	"$PA $f:3: [agent] coordinator: expected tcp://HOST:PORT with PORT 1..65535, got \"127.0.0.2:7710\""
+start_refuses "agent start: the same list refused the same way" bancluster-agent "$f" \
+	"$PA $f:3: [agent] coordinator: expected tcp://HOST:PORT with PORT 1..65535, got \"127.0.0.2:7710\""
+f=$(variant "$A" 's|^updates .*|updates = tcp://127.0.0.1:7711, tcp://127.0.0.2:7711, tcp://127.0.0.1:7711|' a-list-twice.ini)
+refuses "agent: an updates endpoint listed twice" bancluster-agent "$f" \
+	"$PA $f:4: [agent] updates: tcp://127.0.0.1:7711 is listed twice"
+f=$(variant "$A" 's|^coordinator .*|coordinator = tcp://a:1, tcp://a:2, tcp://a:3, tcp://a:4, tcp://a:5, tcp://a:6, tcp://a:7, tcp://a:8, tcp://a:9|' a-list-9.ini)
+refuses "agent: 9 coordinators" bancluster-agent "$f" \
+	"$PA $f:3: [agent] coordinator: more than 8 endpoints"
+f=$(variant "$A" 's|^coordinator .*|coordinator = tcp://127.0.0.1:7710,,tcp://127.0.0.2:7710|' a-list-empty.ini)
+refuses "agent: an empty element in the list" bancluster-agent "$f" \
+	"$PA $f:3: [agent] coordinator: empty endpoint in the list (tcp://HOST:PORT, comma separated)"
 
 # ---- coordinator refusals ----------------------------------------------
 PC="bancluster-coordinator:"

@@ -34,6 +34,19 @@
  *                     the bytes of HEX (any length, may be empty); waits
  *                     5 s for the reply: "reply CODE ERROR"
  *   unenrol:ROLE:NAME enrol_remove, likewise
+ *   mirror:BIND:MS:DELAY:WMAX  a second coordinator of a cluster, for
+ *                     tests/integration/test_agent_coords.sh: binds a PUB
+ *                     at BIND as a CURVE server with DIR/coordinator.key
+ *                     and, for MS, publishes every Update and Hugz the
+ *                     real coordinator publishes on PUB, DELAY ms later
+ *                     (a coordinator behind the other), same payload
+ *                     (epoch, seq, ban), sealed again with the
+ *                     coordinator's key under the sender "coordinator"
+ *                     and its own counter, which runs 10 s ahead of the
+ *                     real one's (as a coordinator's may); WMAX > 0:
+ *                     its hugz state wire 1..WMAX and software
+ *                     "mirror-old" (a release behind, in a rolling
+ *                     upgrade): "mirrored U updates, H hugz"
  *   sleep:MS
  *   quiet:MS          for MS, every frame on DEALER and SUB must be a type
  *                     wire 1 knows (1..9) in an envelope of version 1:
@@ -434,6 +447,140 @@ static int step_enrol(struct peer *w, const char *s, bool add)
 	return 0;
 }
 
+#define MIRROR_MAX 8192
+
+struct mirrored {
+	Bancluster__Payload *p;
+	uint32_t type, version;
+	int64_t due_ms;
+};
+
+/* Seal q->p again as the coordinator (cs) and publish it; frees it. */
+static int mirror_send(struct bc_signer *cs, void *pub, struct mirrored *q)
+{
+	char *cluster = q->p->cluster, *sender = q->p->sender;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = bc_wire_seal_version(cs, q->version, (Bancluster__MsgType)q->type,
+				  q->p, &buf, &len);
+	q->p->cluster = cluster; /* the unpacked strings, freed with it */
+	q->p->sender = sender;
+	bancluster__payload__free_unpacked(q->p, NULL);
+	q->p = NULL;
+	if (rc < 0)
+		return -1;
+	rc = zmq_send(pub, buf, len, 0);
+	free(buf);
+	return rc < 0 ? -1 : 0;
+}
+
+static int step_mirror(struct peer *w, const char *dir, const char *bind,
+		       unsigned ms, unsigned delay, unsigned wmax)
+{
+	static struct mirrored q[MIRROR_MAX];
+	struct bc_signer cs;
+	char path[4096], err[512];
+	size_t head = 0, n = 0;
+	unsigned updates = 0, hugz = 0;
+	int64_t end = bc_mono_ms() + ms;
+	void *pub;
+	int rc = 0;
+
+	memset(&cs, 0, sizeof(cs));
+	snprintf(cs.cluster, sizeof(cs.cluster), "%s", CLUSTER);
+	snprintf(cs.sender, sizeof(cs.sender), "coordinator");
+	snprintf(path, sizeof(path), "%s/coordinator.key", dir);
+	if (bc_key_load_secret(&cs.key, path, err, sizeof(err)) < 0 ||
+	    bc_counter_open(&cs.counter, NULL, err, sizeof(err)) < 0)
+		return die(err);
+	cs.counter.next += 10000000; /* 10 s ahead of the time */
+	pub = zmq_socket(w->zctx, ZMQ_PUB);
+	if (pub == NULL || bc_zsock_options(pub, BC_WIRE_MAX_FRAME, 100000) < 0 ||
+	    bc_zsock_curve_server(pub, &cs.key) < 0 || zmq_bind(pub, bind) < 0) {
+		bc_key_wipe(&cs.key);
+		return die(zmq_strerror(errno));
+	}
+	while (rc == 0 && (bc_mono_ms() < end || n > 0)) {
+		zmq_pollitem_t it = {w->sub, 0, ZMQ_POLLIN, 0};
+		int64_t now = bc_mono_ms();
+
+		while (n > 0 && q[head].due_ms <= now) {
+			if (mirror_send(&cs, pub, &q[head]) < 0)
+				rc = die("mirror: cannot send");
+			head = (head + 1) % MIRROR_MAX;
+			n--;
+		}
+		if (zmq_poll(&it, 1, 5) <= 0 || bc_mono_ms() >= end)
+			continue;
+		for (;;) {
+			Bancluster__Payload *p = NULL;
+			struct bc_peer *from = NULL;
+			struct mirrored *e;
+			zmq_msg_t m;
+
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, w->sub, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&m);
+				break;
+			}
+			if (bc_wire_open(&w->coord, zmq_msg_data(&m), zmq_msg_size(&m),
+					 BC_WIRE_MAX_FRAME,
+					 (1u << BANCLUSTER__MSG_TYPE__MSG_UPDATE) |
+						 (1u << BANCLUSTER__MSG_TYPE__MSG_HUGZ),
+					 BC_CHAN_SUB, CLUSTER, bc_now_ms(), &p,
+					 &from) != BC_REJ_OK) {
+				zmq_msg_close(&m);
+				continue;
+			}
+			if (n == MIRROR_MAX) {
+				zmq_msg_close(&m);
+				bancluster__payload__free_unpacked(p, NULL);
+				rc = die("mirror: queue full");
+				break;
+			}
+			e = &q[(head + n++) % MIRROR_MAX];
+			e->p = p;
+			e->type = p->body_case == BANCLUSTER__PAYLOAD__BODY_UPDATE
+					  ? BANCLUSTER__MSG_TYPE__MSG_UPDATE
+					  : BANCLUSTER__MSG_TYPE__MSG_HUGZ;
+			e->version = bc_wire_peek_version(zmq_msg_data(&m),
+							  zmq_msg_size(&m));
+			if (e->version == 0)
+				e->version = 1;
+			e->due_ms = bc_mono_ms() + delay;
+			if (e->type == BANCLUSTER__MSG_TYPE__MSG_UPDATE)
+				updates++;
+			else
+				hugz++;
+			if (wmax != 0 && e->type == BANCLUSTER__MSG_TYPE__MSG_HUGZ) {
+				/* an older release: states 1..WMAX */
+				if (p->hugz->software != NULL &&
+				    p->hugz->software[0] != '\0')
+					free(p->hugz->software); /* else the
+							  * decoder's static "" */
+				p->hugz->software = strdup("mirror-old");
+				p->hugz->wire_min = 1;
+				p->hugz->wire_max = wmax;
+				if (p->hugz->software == NULL)
+					rc = die("mirror: out of memory");
+			}
+			zmq_msg_close(&m);
+		}
+	}
+	while (n > 0) { /* after a failure: free what is left */
+		bancluster__payload__free_unpacked(q[head].p, NULL);
+		head = (head + 1) % MIRROR_MAX;
+		n--;
+	}
+	zmq_close(pub);
+	bc_key_wipe(&cs.key);
+	if (rc == 0)
+		printf("mirrored %u updates, %u hugz\n", updates, hugz);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct peer w;
@@ -476,7 +623,25 @@ int main(int argc, char **argv)
 		char addr[64];
 		int rc;
 
-		if (sscanf(s, "hb:%u", &v) == 1)
+		if (strncmp(s, "mirror:", 7) == 0) {
+			char bind[256];
+			unsigned d = 0, wmax = 0;
+			const char *b = s + strlen(s);
+			int colons = 0;
+
+			/* mirror:tcp://HOST:PORT:MS:DELAY:WMAX */
+			while (b > s + 7 && colons < 3)
+				if (*--b == ':')
+					colons++;
+			if (colons < 3 || (size_t)(b - s - 7) >= sizeof(bind) ||
+			    sscanf(b, ":%u:%u:%u", &v, &d, &wmax) != 3)
+				rc = die("mirror: expected mirror:BIND:MS:DELAY:WMAX");
+			else {
+				memcpy(bind, s + 7, (size_t)(b - s - 7));
+				bind[b - s - 7] = '\0';
+				rc = step_mirror(&w, argv[1], bind, v, d, wmax);
+			}
+		} else if (sscanf(s, "hb:%u", &v) == 1)
 			rc = step_hb(&w, v);
 		else if (sscanf(s, "report:%u:%u:%63s", &v, &n, addr) == 3)
 			rc = step_report(&w, v, n, addr);

@@ -1,0 +1,212 @@
+#!/bin/sh
+# test_agent_coords.sh - an agent that follows several coordinators
+# ([agent] coordinator and updates as lists, issue 13), with real sockets
+# and real kernel sets:
+#   - mx1 lists first an endpoint where nothing listens, then one that
+#     accepts TCP and never speaks (a host gone silent), then the live
+#     coordinator: it syncs, its events are acknowledged and counted, the
+#     coordinator bans at maxretry and the fleet ban reaches its kernel;
+#   - mx2's updates list the coordinator and a second publisher
+#     (wire_peer mirror: the same stream 40 ms later, sealed with the
+#     coordinator's key and its own counter, 10 s ahead): every update is
+#     applied once (as many as mx1, which follows one), every copy is
+#     counted as a duplicate, nothing is rejected, no resync;
+#   - a second coordinator joins mx1's DEALER list and is SIGSTOPped with
+#     reports on their way: the reports it swallowed are sent again and
+#     reach the live one, every event counted exactly once;
+#   - the coordinator's host vanishes without a FIN (namespace deleted
+#     with its link down) and comes back with a new coordinator: the
+#     agents' SUB, which sends nothing, learns its connection is dead
+#     only from ZMTP heartbeats; without them mx1 kept resyncing
+#     ("resync: coordinator silent" every few seconds) for good.
+# Not a cluster: the second coordinator has its own database and epoch,
+# so it is never on an updates list. Env: B, NSP.
+. "$(dirname "$0")/lib.sh"
+
+PEER="$BIN/tests/wire_peer"
+[ -x "$PEER" ] || { echo "not ok - $PEER missing (make unit-bins)"; exit 1; }
+
+fleet_init 3
+mail_logs
+MXN=2 # mx3 is enrolled later
+C=tcp://198.18.0.1
+rm "$WORK/agents.d/mx3.pub"
+sed -i "s|^coordinator .*|coordinator     = $C:7722, $C:7710|;
+	s|^updates .*|updates         = $C:7723, $C:7711|" "$WORK/mx3.ini"
+sed -i "s|^coordinator .*|coordinator     = $C:7722, $C:7720, $C:7740, $C:7710|;
+	s|^updates .*|updates         = $C:7723, $C:7721, $C:7711|" "$WORK/mx1.ini"
+sed -i "s|^updates .*|updates         = $C:7711, $C:7731|" "$WORK/mx2.ini"
+for i in 1 2; do
+	sed -i "/^state_dir/a metrics_file    = state-mx$i/mx$i.prom" "$WORK/mx$i.ini"
+	printf '[local]\nmaxretry = 1000\n' >>"$WORK/mx$i.ini"
+done
+"$BIN/bancluster" keygen --out "$WORK/relay" >/dev/null
+cp "$WORK/relay.pub" "$WORK/agents.d/relay.pub"
+# the second coordinator: same key and agents, its own database
+sed "s|:7710|:7740|; s|:7711|:7741|; s|coordinator.db|coordinator2.db|" \
+	"$WORK/coordinator.ini" >"$WORK/coordinator2.ini"
+sed "s|:7710|:7740|" "$WORK/cli.ini" >"$WORK/cli2.ini"
+
+# metric FILE NAME[{LABELS}]: its value, or -1
+metric() {
+	awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print -1 }' \
+		"$WORK/$1" 2>/dev/null || echo -1
+}
+
+# 7720 and 7721 accept and never answer (ZMTP never starts)
+ip netns exec "$NSP-coord" python3 -c '
+import socket, select
+ls = []
+for p in (7720, 7721):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("198.18.0.1", p)); s.listen(16); ls.append(s)
+held = []
+while True:
+    r, _, _ = select.select(ls, [], [])
+    for s in r:
+        held.append(s.accept()[0])
+' >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+start_coord
+wait_for 10 sh -c "ip netns exec $NSP-coord ss -ltnH 'sport = :7711' | grep -q ." ||
+	note "the coordinator does not listen after 10 s"
+ip netns exec "$NSP-coord" "$PEER" "$WORK" relay $C:7710 $C:7711 \
+	mirror:$C:7731:300000:40:1 >"$WORK/mirror.log" 2>&1 &
+MIRROR=$!
+PIDS="$PIDS $MIRROR"
+sleep 0.5
+start_agent 1
+start_agent 2
+check "both agents sync (mx1 past a dead and a silent endpoint)" wait_for 15 agents_synced
+check "mx1's start line names every endpoint of both lists" grep -qF \
+	"started: agent mx1, coordinator $C:7722, $C:7720, $C:7740, $C:7710, updates $C:7723, $C:7721, $C:7711;" \
+	"$WORK/mx1.log"
+
+# ---- events through the list: acked, counted, banned ----------------------
+for n in 1 2 3 4 5; do fail 1 198.18.0.100; done
+check "mx1's 5 events banned 198.18.0.100 (maxretry 5) in mx1's and mx2's kernel" \
+	wait_for 15 all_in_set fleet4 198.18.0.100
+check "mx1's 5 events counted by the coordinator ($(events_of 1))" [ "$(events_of 1)" = 5 ]
+check "the attacker cannot reach mx1" cannot_connect 198.18.0.100 198.18.0.11
+i=1
+while [ $i -le 10 ]; do
+	bc ban 203.0.113.$i --for 1h >/dev/null || notok "ban 203.0.113.$i"
+	i=$((i + 1))
+done
+check "10 admin bans in both kernels" wait_for 15 all_in_set fleet4 203.0.113.10
+all_in_set fleet4 203.0.113.1 && all_in_set fleet4 203.0.113.5
+verdict "... the first and the fifth too"
+
+# ---- a coordinator stopped with reports on their way ---------------------
+ip netns exec "$NSP-coord" "$BIN/bancluster-coordinator" \
+	-c "$WORK/coordinator2.ini" >>"$WORK/coordinator2.log" 2>&1 &
+C2=$!
+PIDS="$PIDS $C2"
+c2_heard() {
+	ns coord "$BIN/bancluster" -c "$WORK/cli2.ini" status --json 2>/dev/null |
+		python3 -c 'import json,sys; sys.exit(0 if any(a["id"] == "mx1" and a["connected"] for a in json.load(sys.stdin)["agents"]) else 1)'
+}
+check "the second coordinator hears mx1's heartbeats (it is on mx1's DEALER list)" \
+	wait_for 15 c2_heard
+kill -STOP "$C2"
+# a resync now: its snapshot request may go to the stopped coordinator
+# (until ZMTP heartbeats drop it, ~3 s), and is then asked again
+mark=$(wc -l <"$WORK/mx1.log")
+kill -HUP "$AGENT_PID_1"
+snap_after_reload() {
+	tail -n +"$((mark + 1))" "$WORK/mx1.log" | grep -q 'snapshot applied: 11 bans'
+}
+att_addr 198.18.0.101
+for n in 1 2 3 4 5 6 7 8; do fail 1 198.18.0.101; sleep 0.4; done
+check "8 events while a coordinator is stopped: 198.18.0.101 banned in both kernels" \
+	wait_for 20 all_in_set fleet4 198.18.0.101
+check "mx1's resync (reload) completed from the live coordinator: 11 bans" \
+	wait_for 10 snap_after_reload
+sleep 4 # one more ack timeout: a report counted twice would show now
+check "all 13 events counted exactly once by the live coordinator ($(events_of 1))" \
+	[ "$(events_of 1)" = 13 ]
+resent() {
+	s=$(metric state-mx1/mx1.prom 'bancluster_agent_reports_total{state="sent"}')
+	a=$(metric state-mx1/mx1.prom 'bancluster_agent_reports_total{state="acked"}')
+	[ "${s%.*}" -gt "${a%.*}" ] && [ "${a%.*}" -gt 0 ]
+}
+check "a report the stopped coordinator swallowed was sent again (sent > acked)" \
+	wait_for 15 resent
+kill -9 "$C2"
+
+# ---- duplicates from a second publisher ------------------------------------
+applied() { metric "state-mx$1/mx$1.prom" bancluster_agent_updates_applied_total; }
+same_applied() {
+	[ "$(applied 1)" = 12 ] && [ "$(applied 2)" = 12 ]
+}
+check "mx1 and mx2 applied each of the 12 updates once ($(applied 1), $(applied 2))" \
+	wait_for 15 same_applied
+dups=$(metric state-mx2/mx2.prom bancluster_agent_updates_duplicate_total)
+check "mx2 skipped the mirror's copy of every update ($dups duplicates, >= 12)" \
+	[ "${dups%.*}" -ge 12 ]
+check "no resync on mx2 but the one at start" \
+	[ "$(grep -c 'resync:' "$WORK/mx2.log")" = 1 ]
+check "no message rejected on mx2 (no 'rejected message' line)" \
+	sh -c "! grep 'rejected message' '$WORK/mx2.log'"
+rej=$(grep '^bancluster_agent_rejected_total' "$WORK/state-mx2/mx2.prom" |
+	awk '{ s += $2 } END { print s + 0 }')
+check "bancluster_agent_rejected_total of mx2 is 0 ($rej)" [ "$rej" = 0 ]
+check "no resync on mx1 but the one at start and the reload's" \
+	[ "$(grep -c 'resync:' "$WORK/mx1.log")" = 2 ]
+# the mirror states wire 1..1 (a release behind), the coordinator 1..2:
+# mx2 seals what it sends with 1, which both open, and says so once
+check "mx2 logged each coordinator's wire range once (2 lines)" \
+	[ "$(grep -c 'speaks wire' "$WORK/mx2.log")" = 2 ]
+check "... the mirror's, and sends wire 1" \
+	grep -qF "coordinator mirror-old speaks wire 1..1, this agent 1..2: sending wire 1" "$WORK/mx2.log"
+wire_of_mx2() {
+	bc status --json 2>/dev/null | python3 -c 'import json,sys; print([a["wire"] for a in json.load(sys.stdin)["agents"] if a["id"] == "mx2"][0])'
+}
+w2=$(wire_of_mx2)
+check "the coordinator sees mx2's messages sealed as wire 1 ($w2)" [ "$w2" = 1 ]
+
+# ---- enrolment with a list: the refused endpoint is retried ----------------
+start_agent 3
+check "mx3, not enrolled, logs the refusal naming the live endpoint of its list" \
+	wait_for 10 grep -qE "warning: coordinator $C:771[01] refused this agent's key \(fingerprint" "$WORK/mx3.log"
+P3=$(sed 's/^bancluster-ed25519-public //' "$WORK/mx3.pub")
+bc agent add mx3 "$P3" >/dev/null || notok "agent add mx3"
+MXN=3
+check "after agent add, mx3 syncs without a restart (its refused endpoint connected again)" \
+	wait_for 20 agents_synced
+check "... and holds the fleet bans" wait_for 5 in_set 3 fleet4 203.0.113.10
+
+# ---- the coordinator's host gone without a FIN, back with a new process ----
+# its namespace deleted with its link down (no FIN, no RST reaches the
+# agents: their connections stay open on their side), then made again
+# and the coordinator started on the same address: only ZMTP heartbeats
+# tell the SUB its connection is dead (it sends nothing else)
+MAC=$(ns coord cat /sys/class/net/eth0/address) # the same host comes back
+ns coord ip link set eth0 down
+for p in $PIDS; do
+	[ "$p" = "$AGENT_PID_1" ] || [ "$p" = "$AGENT_PID_2" ] ||
+		[ "$p" = "$AGENT_PID_3" ] || kill -9 "$p" 2>/dev/null
+done
+sleep 0.5
+ip netns pids "$NSP-coord" 2>/dev/null | xargs -r kill -9 2>/dev/null
+sleep 0.3
+ns br ip link del "${NSP}vcoord" # both ends: the new host gets the name
+ip netns del "$NSP-coord"
+PIDS="$AGENT_PID_1 $AGENT_PID_2 $AGENT_PID_3"
+host_add coord 198.18.0.1 fd00::1
+ns coord ip link set eth0 address "$MAC"
+mark=$(wc -l <"$WORK/mx1.log")
+start_coord
+check "after the host came back, the three agents in sync with the new coordinator" \
+	wait_for 20 agents_synced
+sleep 6
+mark2=$(wc -l <"$WORK/mx1.log")
+bc ban 203.0.113.77 --for 1h >/dev/null || notok "ban 203.0.113.77"
+check "a new ban reaches the three kernels within 3 s (the updates flow again)" \
+	wait_for 3 all_in_set fleet4 203.0.113.77
+sleep 4
+silent=$(tail -n +"$((mark2 + 1))" "$WORK/mx1.log" | grep -c 'resync: coordinator silent')
+check "mx1 stays in sync: no 'coordinator silent' resync 6 s after the restart ($silent)" \
+	[ "$silent" = 0 ]
+note "mx1 after the restart: $(tail -n +"$((mark + 1))" "$WORK/mx1.log" | grep -c 'resync:') resyncs"
+fleet_done
