@@ -24,6 +24,7 @@
 #define CL_QUEUE_MAX 65536    /* decisions waiting (leader) or pending */
 #define CL_WAIT_MS 3000       /* an admin's change: wait for it to apply */
 #define CL_SESSION_MS 100     /* session thread's cycle */
+#define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
 
 /* messages of the watch thread to the loop (first frame's byte) */

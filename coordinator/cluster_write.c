@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <jansson.h>
 
@@ -91,6 +92,13 @@ static int ev_lease(struct bc_cluster *k, char *err, size_t errlen)
 	return 0;
 }
 
+static void nap_ms(int ms)
+{
+	struct timespec ts = {0, (long)ms * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 static int ev_put(struct bc_cluster *k)
 {
 	char key[CL_KEY_MAX], err[BC_ETCD_ERR_MAX];
@@ -100,13 +108,27 @@ static int ev_put(struct bc_cluster *k)
 		return 0;
 	if (!cl_etcd_ok(k)) {
 		snprintf(err, sizeof(err), "etcd unreachable");
-	} else if (ev_lease(k, err, sizeof(err)) == 0) {
+	} else {
+		int64_t end = bc_mono_ms() + CL_EV_RETRY_MS;
+
 		cl_key(k, key, sizeof(key), "ev/%s/%" PRId64 "-%" PRIu64, k->node,
 		       k->started_ms, ++k->evseq);
-		rc = bc_etcd_put(k->etcd, key, strlen(key), k->ev, k->evlen,
-				 k->ev_lease, NULL, err, sizeof(err));
-		if (rc < 0 && strstr(err, "lease") != NULL)
-			k->ev_lease = 0; /* expired under us: a new one next time */
+		/* etcd electing a leader answers nothing for about a second:
+		 * try again within CL_EV_RETRY_MS rather than leave it to the
+		 * agents' 3 s resend. A put that did land twice is counted
+		 * once (the report ids, cluster_apply.c). */
+		for (;;) {
+			rc = ev_lease(k, err, sizeof(err));
+			if (rc == 0)
+				rc = bc_etcd_put(k->etcd, key, strlen(key), k->ev,
+						 k->evlen, k->ev_lease, NULL, err,
+						 sizeof(err));
+			if (rc < 0 && strstr(err, "lease") != NULL)
+				k->ev_lease = 0; /* expired under us: a new one */
+			if (rc == 0 || bc_mono_ms() + 100 > end || !cl_etcd_ok(k))
+				break;
+			nap_ms(50);
+		}
 	}
 	if (rc == 0) {
 		k->event_puts++;
