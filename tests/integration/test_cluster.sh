@@ -14,7 +14,12 @@
 #   - etcd majority lost: status says so, an admin ban fails with one
 #     line, existing bans stay in the kernels; majority back: decisions
 #     resume, nothing duplicated;
-#   - a coordinator restarted: it reads the cluster's bans back.
+#   - a coordinator restarted: it reads the cluster's bans back;
+#   - expiry committed once by the leader; the leader cut off from etcd
+#     by a firewall rule; an unban right after the leader died;
+#   - garbage put into etcd: logged as malformed, never applied;
+#   - an agent that follows one coordinator alone, which dies: the
+#     others ban meanwhile, it catches up when that one is back.
 # Skips when /usr/bin/etcd is missing. Env: B, NSP.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd.sh"
@@ -175,6 +180,42 @@ no_majority "$X" || bcn "$X" status 2>&1 | sed 's/^/#   /'
 ns "$(cnode_ns "$X")" nft delete table inet bc_cut
 check "c$X reaches etcd again" wait_for 10 sh -c "ip netns exec $NSP-$(cnode_ns "$X") $BIN/bancluster -c $WORK/cli-c$X.ini status 2>/dev/null | grep -q 'etcd: majority up'"
 check "c$X applied the ban made while it was cut off" wait_for 10 sh -c "ip netns exec $NSP-$(cnode_ns "$X") $BIN/bancluster -c $WORK/cli-c$X.ini list 2>/dev/null | grep -q '^198.51.100.10 '"
+
+# ---- an unban during a failover ---------------------------------------------
+L=$(leader_node)
+F=$(follower "$L")
+kill_cnode "$L"
+out=$(bcn "$F" unban 203.0.113.7 2>&1)
+check "unban through c$F right after the leader c$L died: $out" test $? -eq 0
+check "the unban reaches every kernel" wait_for 10 none_in_set fleet4 203.0.113.7
+start_cnode "$L"
+
+# ---- garbage in etcd: counted and logged, never applied ---------------------
+etcdctl_ put /bancluster/bancluster/d/192.0.2.99/32 'not json' >/dev/null
+etcdctl_ put /bancluster/bancluster/ev/x/1 'BCE1garbage' >/dev/null
+etcdctl_ put /bancluster/bancluster/off/192.0.2.98/32 '{"t":["x"]}' >/dev/null
+bad_logged() { grep -q "malformed decision" "$WORK/c$1.log" && grep -q "malformed event batch" "$WORK/c$1.log" && grep -q "malformed offence history" "$WORK/c$1.log"; }
+F=$(follower "$(leader_node)")
+check "c$F logs the three malformed keys" wait_for 5 bad_logged "$F"
+check "and bans nothing for them" sh -c "! ip netns exec $NSP-$(cnode_ns "$F") $BIN/bancluster -c $WORK/cli-c$F.ini list 2>/dev/null | grep -q '^192.0.2.99 '"
+for j in 1 2 3 4 5; do fail $((j % 3 + 1)) 198.51.100.11; done
+check "decisions go on after the garbage" wait_for 10 all_in_set fleet4 198.51.100.11
+
+# ---- an agent that follows only one coordinator, which dies -----------------
+ONE=$(follower "$(leader_node)")
+stop_agent3() { eval "kill \$AGENT_PID_3; wait \$AGENT_PID_3" 2>/dev/null; }
+stop_agent3
+sed -i -e "s|^coordinator *=.*|coordinator     = tcp://198.18.0.$ONE:7710|" \
+	-e "s|^updates *=.*|updates         = tcp://198.18.0.$ONE:7711|" "$WORK/mx3.ini"
+start_agent 3
+check "mx3 follows c$ONE alone" wait_for 15 sh -c "grep -q 'snapshot applied' $WORK/mx3.log"
+kill_cnode "$ONE"
+for j in 1 2 3 4 5; do fail $((j % 2 + 1)) 198.51.100.12; done
+wait_for 10 in_set 1 fleet4 198.51.100.12 && wait_for 5 in_set 2 fleet4 198.51.100.12
+verdict "mx1 and mx2 get the ban made while c$ONE is dead"
+check "mx3 (following dead c$ONE) does not have it yet" sh -c "! ip netns exec $NSP-mx3 nft get element inet bancluster fleet4 '{ 198.51.100.12 }' >/dev/null 2>&1"
+start_cnode "$ONE"
+check "mx3 gets it once c$ONE is back (resync from a restarted coordinator)" wait_for 20 in_set 3 fleet4 198.51.100.12
 
 # ---- etcd majority lost, then restored --------------------------------------
 etcd_wait_healthy 20 >/dev/null
