@@ -365,6 +365,37 @@ static int read_or_create(struct bc_cluster *k, const char *name,
 	return 0;
 }
 
+int bc_cluster_check(const struct bc_coord_cfg *cfg, const char *cfgpath,
+		     char *err, size_t errlen)
+{
+	struct bc_etcd_opts o = {0};
+	struct bc_etcd *e;
+	char why[BC_ETCD_ERR_MAX];
+	const char *files[3] = {cfg->etcd_cert, cfg->etcd_key, cfg->etcd_ca};
+	const char *names[3] = {"etcd_cert", "etcd_key", "etcd_ca"};
+	int i;
+
+	o.endpoints = cfg->etcd;
+	e = bc_etcd_new(&o, why, sizeof(why));
+	if (e == NULL) {
+		snprintf(err, errlen, "%s: [cluster] etcd: %s", cfgpath, why);
+		return -1;
+	}
+	bc_etcd_free(&e);
+	for (i = 0; i < 3; i++)
+		if (files[i][0] != '\0' && access(files[i], R_OK) != 0) {
+			snprintf(err, errlen, "%s: [cluster] %s: %s: %s", cfgpath,
+				 names[i], files[i], strerror(errno));
+			return -1;
+		}
+	if ((cfg->etcd_cert[0] == '\0') != (cfg->etcd_key[0] == '\0')) {
+		snprintf(err, errlen, "%s: [cluster] etcd_cert and etcd_key go "
+			 "together", cfgpath);
+		return -1;
+	}
+	return 0;
+}
+
 int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 {
 	struct bc_cluster *k = calloc(1, sizeof(*k));

@@ -36,6 +36,11 @@
 
 #include "coordinator/coord.h"
 
+/* [cluster] as start and --check-config check it, connecting to nothing:
+ * the URLs parse, the certificate, key and CA files are readable. */
+int bc_cluster_check(const struct bc_coord_cfg *cfg, const char *cfgpath,
+		     char *err, size_t errlen);
+
 /* Connect, read the cluster's state (epoch, seq, bans, events) into c,
  * start the session and watch threads. Fatal errors come back as -1. */
 int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen);

@@ -141,6 +141,9 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 	if (bc_store_check(c->cfg.database, err, sizeof(err)) < 0)
 		bc_fatal(1, "%s", err);
 	bc_coord_set_allowed_types(&c->ring);
+	if (c->cfg.etcd[0] != '\0' && bc_cluster_check(&c->cfg, cfgpath, err,
+							sizeof(err)) < 0)
+		bc_fatal(1, "%s", err);
 	if (check_only) {
 		char note[1024];
 

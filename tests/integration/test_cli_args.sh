@@ -191,6 +191,19 @@ refuses "coordinator: listen without tcp://" bancluster-coordinator "$f" \
 f=$(variant "$C" 's|^database .*|database = no-dir/coordinator.db|' c-db.ini)
 refuses "coordinator: database directory missing" bancluster-coordinator "$f" \
 	"$PC $f:7: [coordinator] database: directory \"$WORK/no-dir\": No such file or directory"
+# [cluster] (docs/ha.md): checked as start checks it, connecting to nothing
+f="$WORK/c-etcd-scheme.ini"
+{ cat "$C"; printf '[cluster]\netcd = ftp://10.0.0.1:2379\n'; } >"$f"
+refuses "coordinator: [cluster] etcd not http(s)" bancluster-coordinator "$f" \
+	"$PC $f: [cluster] etcd: etcd endpoint \"ftp://10.0.0.1:2379\": expected http://host:port or https://host:port"
+f="$WORK/c-etcd-cert.ini"
+{ cat "$C"; printf '[cluster]\netcd = https://10.0.0.1:2379\netcd_cert = no-cert.pem\netcd_key = no-cert.key\n'; } >"$f"
+refuses "coordinator: [cluster] etcd_cert missing" bancluster-coordinator "$f" \
+	"$PC $f: [cluster] etcd_cert: $WORK/no-cert.pem: No such file or directory"
+f="$WORK/c-etcd-ttl.ini"
+{ cat "$C"; printf '[cluster]\netcd = https://10.0.0.1:2379\nlease_ttl = 0s\n'; } >"$f"
+run "$BIN/bancluster-coordinator" -c "$f" --check-config
+check "coordinator: [cluster] lease_ttl 0s refused ($ERR)" sh -c "[ $RC -eq 1 ] && echo '$ERR' | grep -q 'lease_ttl'"
 # a database of a schema newer than this coordinator's (docs/upgrade.md):
 # refused by --check-config and by start with the same line, and left as
 # it was (no -wal or -shm made either)
