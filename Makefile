@@ -202,7 +202,7 @@ FUZZ_SECONDS ?= 20
 FZ      := build-fuzz
 FZFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -I. -I$(FZ) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FZ_PARSE := $(wildcard logparse/*.c) common/addr.c common/event.c
-FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply etcd
+FZ_TARGETS := parse_postfix parse_exim parse_sendmail parse_dovecot parse_auto wire config smtp_reply etcd cluster
 
 $(FZ)/proto/bancluster.pb-c.c: proto/bancluster.proto
 	@mkdir -p $(FZ)/proto
@@ -225,6 +225,10 @@ $(FZ)/fuzz_smtp_reply: tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c cli/
 $(FZ)/fuzz_etcd: tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c coordinator/etcd_int.h coordinator/etcd.h common/clock.c
 	@mkdir -p $(FZ)
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c common/clock.c $(shell pkg-config --libs libcurl jansson libsodium 2>/dev/null)
+
+$(FZ)/fuzz_cluster: tests/fuzz/fuzz_cluster.c coordinator/cluster_codec.c coordinator/cluster_codec.h common/addr.c
+	@mkdir -p $(FZ)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_cluster.c coordinator/cluster_codec.c common/addr.c $(shell pkg-config --libs jansson 2>/dev/null)
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

@@ -64,74 +64,6 @@ void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a)
 	}
 }
 
-static int64_t jint(json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
-}
-
-static int jstr(json_t *o, const char *name, char *out, size_t len)
-{
-	json_t *v = json_object_get(o, name);
-
-	if (!json_is_string(v) || json_string_length(v) >= len)
-		return -1;
-	memcpy(out, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
-
-struct rec {
-	uint64_t seq;
-	char action[16];
-	char signer[128];
-	char node[CL_NAME_MAX];
-	bool rule;
-	struct bc_store_ban sb;
-};
-
-static int parse_record(const uint8_t *v, size_t len, struct rec *r,
-			char *err, size_t errlen)
-{
-	json_error_t je;
-	json_t *o = json_loadb((const char *)v, len, JSON_REJECT_DUPLICATES, &je);
-	char addr[80];
-	int64_t q;
-	int rc = -1;
-
-	memset(r, 0, sizeof(*r));
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "not a JSON object");
-		goto out;
-	}
-	q = jint(o, "q");
-	r->sb.ban.created_ms = jint(o, "c");
-	r->sb.ban.expires_ms = jint(o, "e");
-	r->rule = json_is_true(json_object_get(o, "k"));
-	if (q <= 0 || r->sb.ban.created_ms < 0 || r->sb.ban.expires_ms < 0 ||
-	    jstr(o, "x", r->action, sizeof(r->action)) < 0 ||
-	    jstr(o, "a", addr, sizeof(addr)) < 0 ||
-	    jstr(o, "o", r->sb.origin, sizeof(r->sb.origin)) < 0 ||
-	    jstr(o, "r", r->sb.reason, sizeof(r->sb.reason)) < 0 ||
-	    jstr(o, "s", r->signer, sizeof(r->signer)) < 0 ||
-	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
-		snprintf(err, errlen, "a field is missing or out of range");
-		goto out;
-	}
-	if (strcmp(r->action, "ban") != 0 && strcmp(r->action, "extend") != 0 &&
-	    strcmp(r->action, "unban") != 0 && strcmp(r->action, "expire") != 0) {
-		snprintf(err, errlen, "unknown action");
-		goto out;
-	}
-	if (bc_addr_parse(&r->sb.ban.addr, addr, strlen(addr), err, errlen) < 0)
-		goto out;
-	r->seq = (uint64_t)q;
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
-}
-
 static bool live(const char *action)
 {
 	return strcmp(action, "ban") == 0 || strcmp(action, "extend") == 0;
@@ -141,13 +73,13 @@ static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 			   size_t vlen, const char *key)
 {
 	struct bc_coord *c = k->c;
-	struct rec r;
+	struct cl_rec r;
 	struct cl_flight fl;
 	struct bc_coord_seq q;
 	char err[256];
 	bool has_fl;
 
-	if (parse_record(val, vlen, &r, err, sizeof(err)) < 0) {
+	if (cl_rec_parse(val, vlen, &r, err, sizeof(err)) < 0) {
 		k->bad_records++;
 		bc_warn("cluster: %s: malformed decision: %s (skipped)", key, err);
 		return;
@@ -242,79 +174,52 @@ static bool report_new(struct bc_cluster *k, const char *agent, uint64_t id)
 	return true;
 }
 
+struct evctx {
+	struct bc_cluster *k;
+	bool mine;
+};
+
+static void count_report(void *arg, const struct cl_ev_report *r)
+{
+	struct evctx *x = arg;
+	struct bc_coord *c = x->k->c;
+	const struct bc_peer *p;
+	uint32_t i;
+
+	/* a report resent to another coordinator (its ack was lost with the
+	 * first) is in etcd twice: counted once */
+	if (!report_new(x->k, r->agent, r->report_id)) {
+		x->k->dup_reports++;
+		return;
+	}
+	p = bc_keyring_find_name(&c->ring, r->agent);
+	for (i = 0; i < r->n; i++) {
+		struct bc_policy_event pe;
+		struct bc_policy_hit hit;
+
+		if (cl_ev_record(r, i, &pe) < 0)
+			continue;
+		pe.host = p != NULL ? (uint16_t)bc_coord_peer_index(c, p) : UINT16_MAX;
+		pe.ref = x->mine && r->row > 0 ? (uint64_t)r->row << 16 | i : 0;
+		if (bc_policy_event(c->policy, &pe, r->recv_ms, &hit) == BC_POLICY_BAN)
+			bc_coord_rule_ban(c, &hit);
+	}
+}
+
 /* One event batch (cluster_write.c writes it): counted in the policy. */
 static void apply_events(struct bc_cluster *k, const uint8_t *v, size_t len,
 			 const char *key)
 {
-	struct bc_coord *c = k->c;
-	size_t off = 4, nl, al, i;
-	char node[CL_NAME_MAX], agent[BC_NAME_MAX + 1];
-	bool mine;
+	char node[CL_NAME_MAX];
+	struct evctx x = {k, false};
 
-	if (len < 5 || memcmp(v, CL_EV_MAGIC, 4) != 0)
-		goto bad;
-	nl = v[off++];
-	if (nl >= sizeof(node) || off + nl > len)
-		goto bad;
-	memcpy(node, v + off, nl);
-	node[nl] = '\0';
-	off += nl;
-	mine = strcmp(node, k->node) == 0;
-	while (off < len) {
-		int64_t recv_ms, row;
-		uint64_t id;
-		uint32_t n;
-		const struct bc_peer *p;
-		bool dup;
-
-		al = v[off++];
-		if (al >= sizeof(agent) || off + al + 28 > len)
-			goto bad;
-		memcpy(agent, v + off, al);
-		agent[al] = '\0';
-		off += al;
-		recv_ms = (int64_t)rd64(v + off);
-		row = (int64_t)rd64(v + off + 8);
-		id = rd64(v + off + 16);
-		n = (uint32_t)v[off + 24] | (uint32_t)v[off + 25] << 8 |
-		    (uint32_t)v[off + 26] << 16 | (uint32_t)v[off + 27] << 24;
-		off += 28;
-		if ((size_t)n > (len - off) / CL_EV_REC)
-			goto bad;
-		/* a report resent to another coordinator (its ack was lost
-		 * with the first) is in etcd twice: counted once */
-		dup = !report_new(k, agent, id);
-		if (dup) {
-			k->dup_reports++;
-			off += (size_t)n * CL_EV_REC;
-			continue;
-		}
-		p = bc_keyring_find_name(&c->ring, agent);
-		for (i = 0; i < n; i++, off += CL_EV_REC) {
-			const uint8_t *e = v + off;
-			struct bc_policy_event pe;
-			struct bc_policy_hit hit;
-
-			memset(&pe, 0, sizeof(pe));
-			if (e[0] != 4 && e[0] != 6)
-				continue;
-			pe.addr.family = e[0] == 4 ? AF_INET : AF_INET6;
-			pe.addr.plen = e[0] == 4 ? 32 : 128;
-			memcpy(pe.addr.a, e + 10, e[0] == 4 ? 4 : 16);
-			pe.kind = e[1];
-			pe.time_ms = (int64_t)rd64(e + 2);
-			pe.host = p != NULL ? (uint16_t)bc_coord_peer_index(c, p)
-					    : UINT16_MAX;
-			pe.ref = mine && row > 0 ? (uint64_t)row << 16 | i : 0;
-			if (bc_policy_event(c->policy, &pe, recv_ms, &hit) ==
-			    BC_POLICY_BAN)
-				bc_coord_rule_ban(c, &hit);
-		}
+	if (cl_ev_parse(v, len, node, NULL, NULL) < 0) {
+		k->bad_records++;
+		bc_warn("cluster: %s: malformed event batch (skipped)", key);
+		return;
 	}
-	return;
-bad:
-	k->bad_records++;
-	bc_warn("cluster: %s: malformed event batch (skipped)", key);
+	x.mine = strcmp(node, k->node) == 0;
+	cl_ev_parse(v, len, node, count_report, &x); /* checked: cannot fail */
 }
 
 /* PREFIX/off/ADDR/PLEN {"t":[...]}: the key's offence history, merged

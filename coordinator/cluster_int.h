@@ -11,14 +11,12 @@
 #include <stdatomic.h>
 
 #include "coordinator/cluster.h"
+#include "coordinator/cluster_codec.h"
 #include "coordinator/etcd.h"
 #include "coordinator/store.h"
 
-#define CL_NAME_MAX 64
 #define CL_PREFIX_MAX 128
 #define CL_KEY_MAX (CL_PREFIX_MAX + 96)
-#define CL_EV_MAGIC "BCE1"
-#define CL_EV_REC 26          /* family, kind, time_ms (8), addr (16) */
 #define CL_EV_MAX (768u << 10) /* a batch's bytes: base64 in JSON stays under
 			       * etcd's default request cap of 1.5 MiB */
 #define CL_QUEUE_MAX 65536    /* decisions waiting (leader) or pending */

@@ -18,6 +18,7 @@ for t in "$@"; do
 	config) cp deploy/*.ini "$seeds/" ;;
 	smtp_reply) cp tests/fuzz/smtp_reply/* "$seeds/" ;;
 	etcd) cp tests/fuzz/etcd_reply/* "$seeds/" ;;
+	cluster) cp tests/fuzz/cluster/* "$seeds/" ;;
 	esac
 	if "$FZ/fuzz_$t" -max_total_time="$S" -max_len=9000 -artifact_prefix="$FZ/crash-$t-" \
 		"$seeds" >"$FZ/fuzz_$t.log" 2>&1; then

@@ -1,0 +1,148 @@
+/*
+ * cluster_codec.c - decision records and event batches read back from
+ * etcd (cluster_codec.h). Written by coordinators holding the cluster's
+ * client certificate, still parsed as untrusted: every length is checked
+ * against what is left before it is used, JSON by jansson with
+ * duplicate keys refused, every field type- and range-checked.
+ */
+#include "coordinator/cluster_codec.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <jansson.h>
+
+static int64_t jint(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+static int jstr(json_t *o, const char *name, char *out, size_t len)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_string(v) || json_string_length(v) >= len ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return -1; /* too long, or a NUL inside */
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
+		 size_t errlen)
+{
+	json_error_t je;
+	json_t *o = json_loadb((const char *)v, len,
+			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	char addr[80];
+	int64_t q;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	q = jint(o, "q");
+	r->sb.ban.created_ms = jint(o, "c");
+	r->sb.ban.expires_ms = jint(o, "e");
+	r->rule = json_is_true(json_object_get(o, "k"));
+	if (q <= 0 || r->sb.ban.created_ms < 0 || r->sb.ban.expires_ms < 0 ||
+	    jstr(o, "x", r->action, sizeof(r->action)) < 0 ||
+	    jstr(o, "a", addr, sizeof(addr)) < 0 ||
+	    jstr(o, "o", r->sb.origin, sizeof(r->sb.origin)) < 0 ||
+	    jstr(o, "r", r->sb.reason, sizeof(r->sb.reason)) < 0 ||
+	    jstr(o, "s", r->signer, sizeof(r->signer)) < 0 ||
+	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
+		snprintf(err, errlen, "a field is missing or out of range");
+		goto out;
+	}
+	if (strcmp(r->action, "ban") != 0 && strcmp(r->action, "extend") != 0 &&
+	    strcmp(r->action, "unban") != 0 && strcmp(r->action, "expire") != 0) {
+		snprintf(err, errlen, "unknown action");
+		goto out;
+	}
+	if (bc_addr_parse(&r->sb.ban.addr, addr, strlen(addr), err, errlen) < 0)
+		goto out;
+	r->seq = (uint64_t)q;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
+		void (*fn)(void *arg, const struct cl_ev_report *r), void *arg)
+{
+	size_t off = 4, nl, al;
+
+	/* all or nothing: the whole batch checked before any report goes */
+	if (fn != NULL && cl_ev_parse(v, len, node, NULL, NULL) < 0)
+		return -1;
+	if (len < 5 || memcmp(v, CL_EV_MAGIC, 4) != 0)
+		return -1;
+	nl = v[off++];
+	if (nl == 0 || nl >= CL_NAME_MAX || nl > len - off)
+		return -1;
+	memcpy(node, v + off, nl);
+	node[nl] = '\0';
+	if (memchr(node, '\0', nl) != NULL)
+		return -1;
+	off += nl;
+	while (off < len) {
+		struct cl_ev_report r;
+		const uint8_t *h;
+
+		al = v[off++];
+		if (al == 0 || al > BC_NAME_MAX || al > len - off ||
+		    len - off - al < CL_EV_REPORT_HDR)
+			return -1;
+		memcpy(r.agent, v + off, al);
+		r.agent[al] = '\0';
+		if (memchr(r.agent, '\0', al) != NULL)
+			return -1;
+		off += al;
+		h = v + off;
+		r.recv_ms = (int64_t)rd64(h);
+		r.row = (int64_t)rd64(h + 8);
+		r.report_id = rd64(h + 16);
+		r.n = (uint32_t)h[24] | (uint32_t)h[25] << 8 |
+		      (uint32_t)h[26] << 16 | (uint32_t)h[27] << 24;
+		off += CL_EV_REPORT_HDR;
+		if ((size_t)r.n > (len - off) / CL_EV_REC)
+			return -1;
+		r.recs = v + off;
+		off += (size_t)r.n * CL_EV_REC;
+		if (fn != NULL)
+			fn(arg, &r);
+	}
+	return 0;
+}
+
+int cl_ev_record(const struct cl_ev_report *r, uint32_t i,
+		 struct bc_policy_event *pe)
+{
+	const uint8_t *e = r->recs + (size_t)i * CL_EV_REC;
+
+	memset(pe, 0, sizeof(*pe));
+	if (i >= r->n || (e[0] != 4 && e[0] != 6))
+		return -1;
+	pe->addr.family = e[0] == 4 ? AF_INET : AF_INET6;
+	pe->addr.plen = e[0] == 4 ? 32 : 128;
+	memcpy(pe->addr.a, e + 10, e[0] == 4 ? 4 : 16);
+	pe->kind = e[1];
+	pe->time_ms = (int64_t)rd64(e + 2);
+	return 0;
+}

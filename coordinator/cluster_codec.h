@@ -1,0 +1,64 @@
+/*
+ * cluster_codec.h - the two formats cluster mode keeps in etcd, read
+ * back strictly (cluster.h has the design): decision records (JSON under
+ * PREFIX/d/) and event batches (binary under PREFIX/ev/). Pure
+ * functions: no coordinator, no etcd, so the unit tests and the fuzz
+ * target (tests/fuzz/fuzz_cluster.c) drive them alone.
+ *
+ * Event batch: "BCE1", node length (1 byte) and node, then reports:
+ * agent length (1) and agent, receive time (8), store row (8), report
+ * id (8), count n (4), n records of CL_EV_REC bytes: family (4 or 6),
+ * kind, event time (8), address (16, IPv4 in the first 4). Integers are
+ * little-endian.
+ */
+#ifndef BC_COORD_CLUSTER_CODEC_H
+#define BC_COORD_CLUSTER_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/keys.h"
+#include "common/policy.h"
+#include "coordinator/store.h"
+
+#define CL_NAME_MAX 64
+#define CL_EV_MAGIC "BCE1"
+#define CL_EV_REC 26          /* family, kind, time_ms (8), addr (16) */
+#define CL_EV_REPORT_HDR 28   /* after the agent: recv, row, id, n */
+
+/* A decision record. */
+struct cl_rec {
+	uint64_t seq;
+	char action[16];          /* ban, extend, unban, expire */
+	char signer[128];
+	char node[CL_NAME_MAX];
+	bool rule;
+	struct bc_store_ban sb;
+};
+
+/* 0, or -1 with the reason in err (not JSON, a field missing, mistyped
+ * or out of range, an unknown action, a bad address). */
+int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
+		 size_t errlen);
+
+/* One report of a batch; recs points into the batch (n * CL_EV_REC). */
+struct cl_ev_report {
+	char agent[BC_NAME_MAX + 1];
+	int64_t recv_ms, row;
+	uint64_t report_id;
+	uint32_t n;
+	const uint8_t *recs;
+};
+
+/* Check the whole batch, then call fn for each report in order. -1 (and
+ * no call) when any part is malformed; node gets the writer's name. */
+int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
+		void (*fn)(void *arg, const struct cl_ev_report *r), void *arg);
+
+/* Record i of r as a policy event (time, kind, address; host and ref
+ * left 0). -1 for a family other than 4 or 6. */
+int cl_ev_record(const struct cl_ev_report *r, uint32_t i,
+		 struct bc_policy_event *pe);
+
+#endif

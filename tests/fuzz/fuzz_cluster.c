@@ -1,0 +1,55 @@
+/*
+ * fuzz_cluster.c - libFuzzer harness for what cluster mode reads back
+ * from etcd (coordinator/cluster_codec.c): the first byte picks the
+ * reader, the rest is the value a hostile or broken writer left.
+ *   even: an event batch (cl_ev_parse, then cl_ev_record on every event
+ *         of every report handed over)
+ *   odd:  a decision record (cl_rec_parse)
+ * Aborts when the contract breaks: a report whose events lie outside the
+ * input, a name that is not NUL-terminated within its bound, a record
+ * accepted with an unknown action. Built and run by `make fuzz`.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordinator/cluster_codec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const uint8_t *base;
+static size_t blen;
+
+static void each(void *arg, const struct cl_ev_report *r)
+{
+	struct bc_policy_event pe;
+	uint32_t i;
+
+	(void)arg;
+	if (r->recs < base || r->recs + (size_t)r->n * CL_EV_REC > base + blen ||
+	    memchr(r->agent, '\0', sizeof(r->agent)) == NULL)
+		abort();
+	for (i = 0; i < r->n; i++)
+		cl_ev_record(r, i, &pe);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char node[CL_NAME_MAX], err[128];
+	struct cl_rec r;
+
+	if (size < 1)
+		return 0;
+	base = data + 1;
+	blen = size - 1;
+	if (data[0] % 2 == 0) {
+		if (cl_ev_parse(base, blen, node, each, NULL) == 0 &&
+		    memchr(node, '\0', sizeof(node)) == NULL)
+			abort();
+	} else if (cl_rec_parse(base, blen, &r, err, sizeof(err)) == 0 &&
+		   strcmp(r.action, "ban") != 0 && strcmp(r.action, "extend") != 0 &&
+		   strcmp(r.action, "unban") != 0 && strcmp(r.action, "expire") != 0) {
+		abort();
+	}
+	return 0;
+}

@@ -1,0 +1,190 @@
+/*
+ * test_cluster_codec.c - what cluster mode reads back from etcd
+ * (coordinator/cluster_codec.h): decision records and event batches.
+ * Valid ones decode field by field; every truncation of a valid batch,
+ * a bad magic, an empty or NUL-holding name, a count beyond the bytes
+ * left, and records with a missing, mistyped, duplicated or NUL-holding
+ * field, an unknown action or a bad address are refused whole (no
+ * report handed over from a batch that is malformed anywhere).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "coordinator/cluster_codec.h"
+#include "tap.h"
+
+static size_t put64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return 8;
+}
+
+/* node "c1"; report mx1 (recv 1000, row 7, id 42) with one IPv4 and one
+ * IPv6 event; report mx2 (recv 2000, row 0, id 43) with none */
+static size_t batch(uint8_t *b)
+{
+	size_t o = 0;
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+				       0, 0, 0, 0, 0, 0, 0, 0x05};
+
+	memcpy(b, "BCE1", 4);
+	o = 4;
+	b[o++] = 2;
+	memcpy(b + o, "c1", 2);
+	o += 2;
+	b[o++] = 3;
+	memcpy(b + o, "mx1", 3);
+	o += 3;
+	o += put64(b + o, 1000);
+	o += put64(b + o, 7);
+	o += put64(b + o, 42);
+	b[o++] = 2; b[o++] = 0; b[o++] = 0; b[o++] = 0;
+	b[o++] = 4; b[o++] = 1;
+	o += put64(b + o, 900);
+	memset(b + o, 0, 16);
+	b[o] = 203; b[o + 1] = 0; b[o + 2] = 113; b[o + 3] = 7;
+	o += 16;
+	b[o++] = 6; b[o++] = 3;
+	o += put64(b + o, 950);
+	memcpy(b + o, v6, 16);
+	o += 16;
+	b[o++] = 3;
+	memcpy(b + o, "mx2", 3);
+	o += 3;
+	o += put64(b + o, 2000);
+	o += put64(b + o, 0);
+	o += put64(b + o, 43);
+	b[o++] = 0; b[o++] = 0; b[o++] = 0; b[o++] = 0;
+	return o;
+}
+
+struct seen {
+	int n;
+	struct cl_ev_report r[4];
+};
+
+static void take(void *arg, const struct cl_ev_report *r)
+{
+	struct seen *s = arg;
+
+	if (s->n < 4)
+		s->r[s->n] = *r;
+	s->n++;
+}
+
+static void test_batch(void)
+{
+	uint8_t b[512], c[512];
+	size_t len = batch(b), cut;
+	char node[CL_NAME_MAX], t[64];
+	struct seen s = {0};
+	struct bc_policy_event pe;
+	int bad = 0;
+
+	CHECK(cl_ev_parse(b, len, node, take, &s) == 0, "valid batch parses");
+	CHECK(strcmp(node, "c1") == 0, "node c1 (%s)", node);
+	CHECK(s.n == 2, "two reports (%d)", s.n);
+	CHECK(strcmp(s.r[0].agent, "mx1") == 0 && s.r[0].recv_ms == 1000 &&
+		      s.r[0].row == 7 && s.r[0].report_id == 42 && s.r[0].n == 2,
+	      "report 1: mx1, recv 1000, row 7, id 42, 2 events");
+	CHECK(strcmp(s.r[1].agent, "mx2") == 0 && s.r[1].report_id == 43 &&
+		      s.r[1].n == 0, "report 2: mx2, id 43, no event");
+	CHECK(cl_ev_record(&s.r[0], 0, &pe) == 0 && pe.addr.family == AF_INET &&
+		      pe.addr.plen == 32 && pe.time_ms == 900 && pe.kind == 1 &&
+		      strcmp(bc_addr_format(&pe.addr, t, sizeof(t)), "203.0.113.7") == 0,
+	      "event 1: 203.0.113.7, kind 1, time 900 (%s)", t);
+	CHECK(cl_ev_record(&s.r[0], 1, &pe) == 0 && pe.addr.family == AF_INET6 &&
+		      pe.kind == 3 &&
+		      strcmp(bc_addr_format(&pe.addr, t, sizeof(t)), "2001:db8::5") == 0,
+	      "event 2: 2001:db8::5, kind 3 (%s)", t);
+	CHECK(cl_ev_record(&s.r[0], 2, &pe) < 0, "no event 3");
+	/* every truncation but the cut between the two reports is refused,
+	 * and hands over nothing */
+	for (cut = 0; cut < len; cut++) {
+		struct seen z = {0};
+		int rc = cl_ev_parse(b, cut, node, take, &z);
+
+		if (cut == 7 || cut == len - (1 + 3 + CL_EV_REPORT_HDR)) {
+			/* the node alone, or the first report whole */
+			if (rc != 0 || z.n != (cut == 7 ? 0 : 1))
+				bad++;
+		} else if (rc != -1 || z.n != 0) {
+			bad++;
+		}
+	}
+	CHECK(bad == 0, "every truncation refused whole but at the two report boundaries (%d wrong)", bad);
+	memcpy(c, b, len);
+	c[0] = 'X';
+	CHECK(cl_ev_parse(c, len, node, NULL, NULL) < 0, "bad magic refused");
+	memcpy(c, b, len);
+	c[4] = 0;
+	CHECK(cl_ev_parse(c, len, node, NULL, NULL) < 0, "empty node refused");
+	memcpy(c, b, len);
+	c[5] = 0;
+	CHECK(cl_ev_parse(c, len, node, NULL, NULL) < 0, "NUL in the node refused");
+	memcpy(c, b, len);
+	c[8] = 0; /* mx1 -> m\0 1 */
+	CHECK(cl_ev_parse(c, len, node, NULL, NULL) < 0, "NUL in an agent refused");
+	memcpy(c, b, len);
+	c[7 + 1 + 3 + 24] = 3; /* 3 events where 2 are */
+	CHECK(cl_ev_parse(c, len, node, NULL, NULL) < 0, "a count beyond the bytes refused");
+	memcpy(c, b, len);
+	c[7 + 1 + 3 + 24 + 3] = 0xff; /* n = 2 + 0xff << 24 */
+	CHECK(cl_ev_parse(c, len, node, NULL, NULL) < 0, "a huge count refused");
+	memcpy(c, b, len);
+	c[7 + 1 + 3 + 28] = 5; /* family 5 */
+	s.n = 0;
+	CHECK(cl_ev_parse(c, len, node, take, &s) == 0 &&
+		      cl_ev_record(&s.r[0], 0, &pe) < 0,
+	      "a record of family 5 is refused alone");
+}
+
+static void test_record(void)
+{
+	struct cl_rec r;
+	char err[128], t[64];
+	static const char ok[] =
+		"{\"q\":7,\"x\":\"ban\",\"a\":\"203.0.113.0/24\",\"c\":100,\"e\":200,"
+		"\"o\":\"rule:subnet\",\"r\":\"why\",\"s\":\"\",\"n\":\"c2\",\"k\":true}";
+	static const char *bad[] = {
+		"not json",
+		"[1,2]",
+		"{\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":0,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"x\":\"nuke\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.777/32\",\"c\":1,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":-5,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":\"2\",\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"q\":2,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"a\\u0000b\",\"r\":\"\",\"s\":\"\",\"n\":\"c\"}",
+		"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"\",\"r\":\"\",\"s\":\"\"}",
+	};
+	size_t i;
+
+	CHECK(cl_rec_parse((const uint8_t *)ok, strlen(ok), &r, err, sizeof(err)) == 0,
+	      "a valid record parses (%s)", err);
+	CHECK(r.seq == 7 && strcmp(r.action, "ban") == 0 && r.rule &&
+		      r.sb.ban.created_ms == 100 && r.sb.ban.expires_ms == 200 &&
+		      strcmp(r.sb.origin, "rule:subnet") == 0 &&
+		      strcmp(r.sb.reason, "why") == 0 && strcmp(r.node, "c2") == 0 &&
+		      strcmp(bc_addr_format(&r.sb.ban.addr, t, sizeof(t)), "203.0.113.0/24") == 0,
+	      "every field of it");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(cl_rec_parse((const uint8_t *)bad[i], strlen(bad[i]), &r, err,
+				   sizeof(err)) < 0 && err[0] != '\0',
+		      "bad record %zu refused with a reason (%s)", i, err);
+	}
+}
+
+int main(void)
+{
+	test_batch();
+	test_record();
+	return tap_done();
+}
