@@ -47,6 +47,13 @@
  *                     its hugz state wire 1..WMAX and software
  *                     "mirror-old" (a release behind, in a rolling
  *                     upgrade): "mirrored U updates, H hugz"
+ *   swallow:BIND:MS   a coordinator that takes everything and answers
+ *                     nothing (its process stuck, libzmq's I/O thread
+ *                     alive: ZMTP heartbeats answered): binds a ROUTER
+ *                     at BIND as a CURVE server with DIR/coordinator.key
+ *                     and, for MS, reads every frame; one line per frame
+ *                     on stdout, "swallowed TYPE" (the envelope's type
+ *                     number), then "swallowed N frames"
  *   sleep:MS
  *   quiet:MS          for MS, every frame on DEALER and SUB must be a type
  *                     wire 1 knows (1..9) in an envelope of version 1:
@@ -581,6 +588,55 @@ static int step_mirror(struct peer *w, const char *dir, const char *bind,
 	return rc;
 }
 
+static int step_swallow(struct peer *w, const char *dir, const char *bind,
+			unsigned ms)
+{
+	struct bc_key ck;
+	char path[4096], err[512];
+	int64_t end = bc_mono_ms() + ms;
+	unsigned n = 0;
+	void *router;
+
+	snprintf(path, sizeof(path), "%s/coordinator.key", dir);
+	if (bc_key_load_secret(&ck, path, err, sizeof(err)) < 0)
+		return die(err);
+	router = zmq_socket(w->zctx, ZMQ_ROUTER);
+	if (router == NULL || bc_zsock_options(router, BC_WIRE_MAX_FRAME, 100000) < 0 ||
+	    bc_zsock_curve_server(router, &ck) < 0 || zmq_bind(router, bind) < 0) {
+		bc_key_wipe(&ck);
+		return die(zmq_strerror(errno));
+	}
+	bc_key_wipe(&ck);
+	while (bc_mono_ms() < end) {
+		zmq_pollitem_t it = {router, 0, ZMQ_POLLIN, 0};
+		zmq_msg_t m;
+		int more;
+
+		if (zmq_poll(&it, 1, (long)(end - bc_mono_ms())) <= 0)
+			continue;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			continue;
+		}
+		more = zmq_msg_more(&m);
+		if (!more) { /* the frame after the routing id */
+			Bancluster__Envelope *env = bancluster__envelope__unpack(
+				NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+
+			printf("swallowed %u\n", env ? (unsigned)env->type : 0u);
+			fflush(stdout);
+			if (env != NULL)
+				bancluster__envelope__free_unpacked(env, NULL);
+			n++;
+		}
+		zmq_msg_close(&m);
+	}
+	zmq_close(router);
+	printf("swallowed %u frames\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct peer w;
@@ -623,7 +679,20 @@ int main(int argc, char **argv)
 		char addr[64];
 		int rc;
 
-		if (strncmp(s, "mirror:", 7) == 0) {
+		if (strncmp(s, "swallow:", 8) == 0) {
+			char bind[256];
+			const char *b = strrchr(s, ':');
+
+			if (b == NULL || b <= s + 8 ||
+			    (size_t)(b - s - 8) >= sizeof(bind) ||
+			    sscanf(b, ":%u", &v) != 1)
+				rc = die("swallow: expected swallow:BIND:MS");
+			else {
+				memcpy(bind, s + 8, (size_t)(b - s - 8));
+				bind[b - s - 8] = '\0';
+				rc = step_swallow(&w, argv[1], bind, v);
+			}
+		} else if (strncmp(s, "mirror:", 7) == 0) {
 			char bind[256];
 			unsigned d = 0, wmax = 0;
 			const char *b = s + strlen(s);
