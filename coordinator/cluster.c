@@ -123,7 +123,7 @@ static void *session_main(void *arg)
 	struct bc_etcd *e;
 	char err[BC_ETCD_ERR_MAX] = "", lkey[CL_KEY_MAX], nkey[CL_KEY_MAX];
 	char reg[512], lname[CL_NAME_MAX] = "";
-	int64_t lease = 0, lleader = 0, ttl_ms = k->c->cfg.lease_ttl * 1000;
+	int64_t lease = 0, lleader = 0, ttl_ms = k->ttl_s * 1000;
 	int64_t next_ka = 0, last_ok = bc_mono_ms();
 	bool leader = false, ok = true;
 
@@ -138,14 +138,13 @@ static void *session_main(void *arg)
 	cl_key(k, nkey, sizeof(nkey), "n/%s", k->node);
 	snprintf(reg, sizeof(reg),
 		 "{\"endpoint\":\"%s\",\"started_ms\":%" PRId64 ",\"software\":\"%s\"}",
-		 k->c->cfg.advertise[0] ? k->c->cfg.advertise : k->c->cfg.listen,
-		 k->started_ms, bc_version());
+		 k->advertise, k->started_ms, bc_version());
 	while (!atomic_load(&k->stop)) {
 		int64_t now = bc_mono_ms();
 		bool fine = true;
 
 		if (lease == 0) {
-			if (bc_etcd_lease_grant(e, k->c->cfg.lease_ttl, &lease, NULL,
+			if (bc_etcd_lease_grant(e, k->ttl_s, &lease, NULL,
 						err, sizeof(err)) < 0) {
 				lease = 0;
 				fine = false;
@@ -248,12 +247,27 @@ static int on_event(void *arg, const struct bc_etcd_event *ev)
 	return atomic_load(&w->k->stop) ? 1 : 0;
 }
 
+/* a decision record's seq ("q", written first by cl_record); 0 else */
+static uint64_t rec_seq(const struct bc_etcd_kv *kv)
+{
+	const char *v = (const char *)kv->value;
+
+	return kv->value_len > 5 && strncmp(v, "{\"q\":", 5) == 0
+		       ? strtoull(v + 5, NULL, 10) : 0;
+}
+
+/* revision order; within one revision (one txn), decisions in seq order
+ * (etcd lists a txn's keys in key order) */
 static int by_rev(const void *a, const void *b)
 {
 	const struct bc_etcd_kv *x = a, *y = b;
+	uint64_t qx, qy;
 
-	return x->mod_revision < y->mod_revision ? -1
-	       : x->mod_revision > y->mod_revision ? 1 : 0;
+	if (x->mod_revision != y->mod_revision)
+		return x->mod_revision < y->mod_revision ? -1 : 1;
+	qx = rec_seq(x);
+	qy = rec_seq(y);
+	return qx < qy ? -1 : qx > qy ? 1 : 0;
 }
 
 /* The whole prefix, in revision order, between RESET and SYNCED. */
@@ -288,6 +302,7 @@ static void *watch_main(void *arg)
 	int64_t last_err_log = 0;
 
 	o.timeout_ms = 2000;
+	o.max_reply = CL_READ_MAX; /* the whole prefix in one range */
 	e = bc_etcd_new(&o, err, sizeof(err));
 	if (e == NULL) {
 		send_msg(w.pipe, CL_MSG_ERROR, 0, "", 0, err, strlen(err));
@@ -409,6 +424,17 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 	}
 	c->cluster = k;
 	k->c = c;
+	/* `allow add` entries are not replicated (docs/ha.md): the store's
+	 * would make this coordinator decide unlike the others, and their
+	 * expiry would take a sequence number outside etcd */
+	if (c->allows.n > 0) {
+		bc_warn("cluster: %zu entr%s of `bancluster allow` in %s not used "
+			"in cluster mode: put them in [policy] allow of every "
+			"coordinator", c->allows.n, c->allows.n == 1 ? "y" : "ies",
+			c->cfg.database);
+		bc_allowlist_free(&c->allows);
+		memset(&c->allows, 0, sizeof(c->allows));
+	}
 	/* the store's bans: kept where etcd holds them alike (cluster_apply.c) */
 	k->reset_bans = c->bans;
 	memset(&c->bans, 0, sizeof(c->bans));
@@ -426,10 +452,18 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 		host[sizeof(host) - 1] = '\0';
 		snprintf(k->node, sizeof(k->node), "%s", host);
 	}
-	k->opts.endpoints = c->cfg.etcd;
-	k->opts.cert = c->cfg.etcd_cert[0] ? c->cfg.etcd_cert : NULL;
-	k->opts.key = c->cfg.etcd_key[0] ? c->cfg.etcd_key : NULL;
-	k->opts.ca = c->cfg.etcd_ca[0] ? c->cfg.etcd_ca : NULL;
+	/* the threads read copies: a reload rewrites c->cfg */
+	memcpy(k->etcd_eps, c->cfg.etcd, sizeof(k->etcd_eps));
+	memcpy(k->cert, c->cfg.etcd_cert, sizeof(k->cert));
+	memcpy(k->key, c->cfg.etcd_key, sizeof(k->key));
+	memcpy(k->ca, c->cfg.etcd_ca, sizeof(k->ca));
+	memcpy(k->advertise, c->cfg.advertise[0] ? c->cfg.advertise : c->cfg.listen,
+	       sizeof(k->advertise));
+	k->ttl_s = c->cfg.lease_ttl;
+	k->opts.endpoints = k->etcd_eps;
+	k->opts.cert = k->cert[0] ? k->cert : NULL;
+	k->opts.key = k->key[0] ? k->key : NULL;
+	k->opts.ca = k->ca[0] ? k->ca : NULL;
 	k->opts.attempt_ms = 500;
 	k->opts.timeout_ms = 2000;
 	k->etcd = bc_etcd_new(&k->opts, e, sizeof(e));
@@ -451,6 +485,37 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 		nap(500);
 	}
 	k->seq_known = seq0;
+	/* one name, one coordinator: hooks, the digest and evidence follow
+	 * the name. A registration of this name still alive is another
+	 * coordinator, or this one killed less than lease_ttl ago: wait for
+	 * it to expire, then refuse */
+	{
+		char nkey[CL_KEY_MAX];
+		int64_t until = bc_mono_ms() + k->ttl_s * 1000 + 2000;
+		struct bc_etcd_range r;
+
+		cl_key(k, nkey, sizeof(nkey), "n/%s", k->node);
+		for (;;) {
+			if (bc_etcd_get(k->etcd, nkey, strlen(nkey), false, 0, 0, &r, e,
+					sizeof(e)) < 0) {
+				snprintf(err, errlen, "[cluster] etcd %s: %s", c->cfg.etcd, e);
+				return -1;
+			}
+			if (r.n == 0) {
+				bc_etcd_range_free(&r);
+				break;
+			}
+			bc_etcd_range_free(&r);
+			if (bc_mono_ms() > until) {
+				snprintf(err, errlen, "[cluster] name %s: another coordinator "
+					 "of this name is running (its registration %s is "
+					 "alive): give each coordinator its own name",
+					 k->node, nkey);
+				return -1;
+			}
+			nap(200);
+		}
+	}
 	k->pipe_r = zmq_socket(c->zctx, ZMQ_PAIR);
 	k->pipe_w = zmq_socket(c->zctx, ZMQ_PAIR);
 	if (k->pipe_r == NULL || k->pipe_w == NULL ||

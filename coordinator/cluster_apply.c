@@ -112,7 +112,11 @@ static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 					      has_fl ? fl.nev : 0, &q, err,
 					      sizeof(err)) < 0) {
 			bc_warn("cluster: %s: %s", key, err);
-		} else if (q.mine && r.rule) {
+			if (q.publish && r.seq > c->seq)
+				c->seq = r.seq; /* agents see the gap, resync */
+		} else if (r.rule && k->synced) {
+			/* every coordinator: the leader commits, the others keep
+			 * it pending in case the leader dies first */
 			bc_coord_escalate(c, &r.sb.ban.addr);
 		}
 	} else if (bc_banmap_find(&c->bans, &r.sb.ban.addr) >= 0) {

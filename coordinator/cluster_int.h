@@ -17,12 +17,15 @@
 
 #define CL_PREFIX_MAX 128
 #define CL_KEY_MAX (CL_PREFIX_MAX + 96)
-#define CL_EV_MAX (768u << 10) /* a batch's bytes: base64 in JSON stays under
-			       * etcd's default request cap of 1.5 MiB */
+#define CL_EV_MAX (512u << 10) /* a batch's bytes before the next report: with
+			       * the largest report (~260 KB) base64 in JSON
+			       * stays under etcd's request cap of 1.5 MiB */
 #define CL_QUEUE_MAX 65536    /* decisions waiting (leader) or pending */
-#define CL_WAIT_MS 3000       /* an admin's change: wait for it to apply */
+#define CL_WAIT_MS 1500       /* an admin's change: wait for it to apply */
+#define CL_ADMIN_MS 1500      /* an admin's change: commit attempts within */
 #define CL_SESSION_MS 100     /* session thread's cycle */
 #define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
+#define CL_READ_MAX (256u << 20) /* the prefix read in one range (start, reset) */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
 
 /* messages of the watch thread to the loop (first frame's byte) */
@@ -55,7 +58,10 @@ struct bc_cluster {
 	char prefix[CL_PREFIX_MAX];
 	size_t plen;
 	char node[CL_NAME_MAX];
-	struct bc_etcd_opts opts;
+	struct bc_etcd_opts opts;    /* its strings point into the copies below */
+	char etcd_eps[BC_CFG_STR_MAX], cert[BC_CFG_STR_MAX], key[BC_CFG_STR_MAX],
+		ca[BC_CFG_STR_MAX], advertise[BC_CFG_STR_MAX];
+	int64_t ttl_s;               /* lease_ttl, as started */
 	struct bc_etcd *etcd;        /* the loop's client */
 	int64_t started_ms;
 

@@ -155,7 +155,10 @@ void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 	uint8_t *p;
 	uint32_t n;
 
-	if (k->evlen > CL_EV_MAX && ev_put(k) < 0)
+	/* a batch is cut between reports only: a report's events go in one
+	 * put, or the second part would read as a resend of the first */
+	if (k->evlen > CL_EV_MAX && (k->cur_agent != agent || k->cur_row != row) &&
+	    ev_put(k) < 0)
 		k->ev_failed = true;
 	if (k->evlen == 0) {
 		size_t l = strlen(k->node);
@@ -230,9 +233,18 @@ int bc_cluster_flush_events(struct bc_coord *c)
 	size_t i;
 	int rc = ev_put(k) < 0 || k->ev_failed ? -1 : 0;
 
-	if (rc < 0) /* counted when resent: the last report counted goes back */
-		for (i = k->nreps; i-- > 0;)
-			c->peer_state[k->reps[i].agent].last_report = k->reps[i].prev;
+	if (rc < 0) /* counted when resent: the last report counted goes back,
+		     * in memory and in the store (a restart must not ack the
+		     * resend as seen) */
+		for (i = k->nreps; i-- > 0;) {
+			size_t a = k->reps[i].agent;
+
+			c->peer_state[a].last_report = k->reps[i].prev;
+			if (bc_store_counter_set(c->store, c->ring.v[a].name,
+						 BC_CHAN_REPORTS, k->reps[i].prev) < 0)
+				bc_warn("cluster: report counter of %s: store: %s",
+					c->ring.v[a].name, bc_store_error(c->store));
+		}
 	k->nreps = 0;
 	k->ev_failed = false;
 	return rc;
@@ -431,7 +443,7 @@ out:
 static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
 		      size_t errlen)
 {
-	int64_t rev = 0;
+	int64_t rev = 0, end = bc_mono_ms() + CL_ADMIN_MS;
 	int attempt, rc = C_FAIL;
 
 	if (!cl_etcd_ok(k)) {
@@ -439,11 +451,11 @@ static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
 			 "made now (bans already made stay in force)");
 		return -1;
 	}
-	for (attempt = 0; attempt < 8; attempt++) {
+	for (attempt = 0; attempt < 8 && bc_mono_ms() < end; attempt++) {
 		rc = txn(k, o, 1, false, &rev, err, errlen);
 		if (rc != C_RETRY)
 			break;
-		cl_wait_seq(k, k->seq_known, 1000);
+		cl_wait_seq(k, k->seq_known, 500);
 	}
 	if (rc != C_OK) {
 		if (rc == C_RETRY)
@@ -454,7 +466,7 @@ static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
 				 " (it may have been made: see bancluster list)");
 		return -1;
 	}
-	if (cl_wait_seq(k, k->seq_known, CL_WAIT_MS) < 0) {
+	if (cl_wait_seq(k, k->seq_known, CL_WAIT_MS) < 0) { /* rev: for the message */
 		snprintf(err, errlen, "committed at etcd revision %" PRId64
 			 " but not yet seen here; see bancluster list", rev);
 		return -1;
@@ -622,6 +634,13 @@ int cl_commit_queue(struct bc_cluster *k)
 		per = BC_ETCD_TXN_OPS * 64;
 	for (round = 0; round < 64 && k->nq > 0; round++) {
 		int64_t now = bc_now_ms(), rev = 0;
+
+		/* decide only on a ban table holding every decision etcd has
+		 * numbered: else one decided by the previous leader (still in
+		 * the watch) would be decided again */
+		if (c->seq < k->seq_known && cl_wait_seq(k, k->seq_known, 1000) < 0)
+			return -1;
+		now = bc_now_ms();
 		struct one *v = calloc(per, sizeof(*v));
 		size_t *idx = calloc(per, sizeof(*idx));
 		size_t i, n = 0;
@@ -685,11 +704,14 @@ int cl_commit_queue(struct bc_cluster *k)
 void bc_cluster_tick(struct bc_coord *c, int64_t now)
 {
 	struct bc_cluster *k = c->cluster;
-	int64_t mono = bc_mono_ms(), keep = c->cfg.findtime * 1000;
 	size_t i;
 
+	/* expiries are found again each tick; rule bans wait until the
+	 * leader's decision on their key arrives, or they are no longer due
+	 * (cl_commit_queue): a leader cut off longer than findtime still
+	 * commits what it counted */
 	for (i = 0; i < k->nq;) {
-		if (k->q[i].expiry || mono - k->q[i].since_ms > keep) {
+		if (k->q[i].expiry || !still_due(c, &k->q[i], now)) {
 			cl_prop_free(&k->q[i]);
 			k->q[i] = k->q[--k->nq];
 			continue;

@@ -74,6 +74,24 @@ void bc_coord_reload(struct bc_coord *c, const char *cfgpath)
 		bc_coord_free_config(&ncfg);
 		return;
 	}
+	if (strcmp(ncfg.etcd, c->cfg.etcd) != 0 ||
+	    strcmp(ncfg.etcd_cert, c->cfg.etcd_cert) != 0 ||
+	    strcmp(ncfg.etcd_key, c->cfg.etcd_key) != 0 ||
+	    strcmp(ncfg.etcd_ca, c->cfg.etcd_ca) != 0 ||
+	    strcmp(ncfg.node, c->cfg.node) != 0 ||
+	    strcmp(ncfg.advertise, c->cfg.advertise) != 0 ||
+	    ncfg.lease_ttl != c->cfg.lease_ttl ||
+	    ncfg.max_txn_ops != c->cfg.max_txn_ops)
+		bc_warn("reload: [cluster] changes take effect at the next restart");
+	/* [cluster] is read by the cluster's threads: never changed live */
+	memcpy(ncfg.etcd, c->cfg.etcd, sizeof(ncfg.etcd));
+	memcpy(ncfg.etcd_cert, c->cfg.etcd_cert, sizeof(ncfg.etcd_cert));
+	memcpy(ncfg.etcd_key, c->cfg.etcd_key, sizeof(ncfg.etcd_key));
+	memcpy(ncfg.etcd_ca, c->cfg.etcd_ca, sizeof(ncfg.etcd_ca));
+	memcpy(ncfg.node, c->cfg.node, sizeof(ncfg.node));
+	memcpy(ncfg.advertise, c->cfg.advertise, sizeof(ncfg.advertise));
+	ncfg.lease_ttl = c->cfg.lease_ttl;
+	ncfg.max_txn_ops = c->cfg.max_txn_ops;
 	if (strcmp(ncfg.listen, c->cfg.listen) != 0 ||
 	    strcmp(ncfg.publish, c->cfg.publish) != 0 ||
 	    strcmp(ncfg.database, c->cfg.database) != 0 ||

@@ -19,7 +19,8 @@
 #     by a firewall rule; an unban right after the leader died;
 #   - garbage put into etcd: logged as malformed, never applied;
 #   - an agent that follows one coordinator alone, which dies: the
-#     others ban meanwhile, it catches up when that one is back.
+#     others ban meanwhile, it catches up when that one is back;
+#   - a second coordinator with a name in use is refused.
 # Skips when /usr/bin/etcd is missing. Env: B, NSP.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd.sh"
@@ -239,5 +240,13 @@ check "decisions resume with the majority back" wait_for 20 all_in_set fleet4 19
 sleep 1
 S4=$(cseq)
 check "one decision for one attacker after the outage ($S3 -> $S4)" test "$S4" = $((S3 + 1))
+
+# ---- one name, one coordinator ----------------------------------------------
+sed -e 's|:7710|:7720|' -e 's|:7711|:7721|' -e 's|^database .*|database    = c1-dup.db|' "$WORK/c1.ini" >"$WORK/c1-dup.ini"
+out=$(timeout 20 ip netns exec "$NSP-coord" "$BIN/bancluster-coordinator" -c "$WORK/c1-dup.ini" 2>&1)
+rc=$?
+check "a second coordinator named c1 is refused (exit $rc)" test "$rc" -eq 1
+echo "$out" | grep -q "name c1: another coordinator of this name is running"
+verdict "and says why ($(echo "$out" | tail -1 | cut -c1-160))"
 
 fleet_done
