@@ -8,6 +8,8 @@
  * Starts a real bancluster-coordinator ($B/bancluster-coordinator) on
  * 127.0.0.1 with fresh keys in a temporary directory and talks to it as
  * an agent over CurveZMQ, one report in flight at a time, as agents do.
+ * With BC_BENCH_ETCD set (bench/cluster.sh), the coordinator runs in
+ * cluster mode against that etcd.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -166,6 +168,17 @@ int main(void)
 			   "database = c.db\n[policy]\nmaxretry = 1000\nmax_tracked = 10000000\n"
 			   "report_rate = 100000000\n",
 			ep, port + 1);
+		/* BC_BENCH_ETCD=URLS (with BC_BENCH_ETCD_CERT, _KEY, _CA): the
+		 * same coordinator in cluster mode, every drain's events put
+		 * to that etcd before the ack (bench/cluster.sh sets them) */
+		if (getenv("BC_BENCH_ETCD") != NULL)
+			fprintf(f, "[cluster]\netcd = %s\netcd_cert = %s\n"
+				   "etcd_key = %s\netcd_ca = %s\nname = bench%d\n",
+				getenv("BC_BENCH_ETCD"),
+				getenv("BC_BENCH_ETCD_CERT") ? getenv("BC_BENCH_ETCD_CERT") : "",
+				getenv("BC_BENCH_ETCD_KEY") ? getenv("BC_BENCH_ETCD_KEY") : "",
+				getenv("BC_BENCH_ETCD_CA") ? getenv("BC_BENCH_ETCD_CA") : "",
+				port);
 		fclose(f);
 	}
 	pid = fork();
@@ -199,7 +212,8 @@ int main(void)
 	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
 	zmq_connect(s, ep);
 
-	printf("coordinator intake (one core; every event verified, stored in SQLite and counted):\n");
+	printf("coordinator intake (one core; every event verified, stored in SQLite and counted%s):\n",
+	       getenv("BC_BENCH_ETCD") ? "; cluster mode: put to etcd before the ack, counted from the watch" : "");
 	report(s, &sg, &kr, id++, 10, 0); /* warm up the connection */
 	t0 = bc_mono_ms();
 	for (i = 0; i < BATCHED_EVENTS / BATCH; i++)
