@@ -163,6 +163,8 @@ rc=$?
 cat "$WORK/status2.out"
 [ $rc -eq 0 ] || die "bancluster status through c$S exited $rc"
 grep -q "leader c$N, lease " "$WORK/status2.out" || die "status through c$S does not name c$N as the leader"
+grep -q "^c$L " "$WORK/status2.out" && die "status through c$S still lists c$L among the coordinators"
+echo "   c$L is gone from the coordinators (its registration lived on the lease that expired)"
 
 say "It goes on: 3 more guesses on mx2 and mx3, 5 in all: banned only if the cluster kept the 2 made before the kill"
 guess 2 3

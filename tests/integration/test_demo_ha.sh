@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_demo_ha.sh - `make demo-ha` reports what it shows, and says when it
 # fails. Runs tests/demo_ha.sh twice: as shipped (exit 0, the leader's
-# kill narrated, another coordinator leading, the attacker blocked on all
-# three MX, the latency printed once, nothing left behind); and with the
+# kill narrated, another coordinator leading and the killed one gone from
+# status, the attacker blocked on all three MX, the latency printed once,
+# nothing left behind); and with the
 # agents protecting a port the attacker does not use (the ban lands in
 # every kernel but blocks nothing: exit 1, one line naming mx1 and the
 # missing outcome, no success claimed, no namespace left). Skips when
@@ -26,6 +27,8 @@ check "demo-ha as shipped: the kill of the leader narrated" \
 	grep -qE '^\$ kill -9 [0-9]+   # bancluster-coordinator c[123], the leader$' "$W/ok.out"
 check "demo-ha as shipped: another coordinator leads after the kill" \
 	grep -qE '^   c[123] leads [0-9]+ ms after the kill' "$W/ok.out"
+check "demo-ha as shipped: the killed leader gone from a survivor's status" \
+	grep -qE '^   c[123] is gone from the coordinators' "$W/ok.out"
 check "demo-ha as shipped: every probe after the ban blocked (3 MX)" \
 	[ "$(grep -c '198.18.0.100 -> mx[123]:587  BLOCKED' "$W/ok.out")" -eq 3 ]
 check "demo-ha as shipped: latency printed once, in ms" \
