@@ -5,6 +5,7 @@
 #   make test SANITIZE=1   the same in an ASan + UBSan build (build-san/)
 #   make deps         install every build and test dependency (Debian 12)
 #   make demo         narrated demo fleet in network namespaces
+#   make demo-ha      the same with three coordinators on etcd, the leader killed -9
 #   make bench        benchmarks side by side with today's tools
 #   make install      PREFIX=/usr/local DESTDIR=
 
@@ -89,7 +90,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test unit-bins demo bench install clean fuzz check-deps deb
+.PHONY: all deps test unit-bins demo demo-ha bench install clean fuzz check-deps deb
 all: $(PROGS)
 
 $(PROTO_GEN) $(PROTO_HDR): proto/bancluster.proto
@@ -159,6 +160,10 @@ test: check-deps
 demo: check-deps
 	$(MAKE) all
 	B=$(B) sh tests/demo.sh
+
+demo-ha: check-deps
+	$(MAKE) all
+	B=$(B) sh tests/demo_ha.sh
 
 bench: check-deps
 	$(MAKE) all $(BENCH_BIN)
