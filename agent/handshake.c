@@ -114,7 +114,8 @@ int bc_handshake_watch(struct bc_agent_signer *a)
 		if (zmq_socket_monitor(sock_of(a, i), mon_ep[i],
 				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 					       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-					       ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0) {
+					       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+					       (i == 0 ? ZMQ_EVENT_DISCONNECTED : 0)) < 0) {
 			rc = -1;
 			continue;
 		}
@@ -172,6 +173,22 @@ static void refused(struct bc_agent_signer *a, int i, const char *addr,
 			BC_HANDSHAKE_RETRY_MS / 1000, BC_HANDSHAKE_RETRY_MAX_MS / 1000);
 }
 
+/*
+ * A coordinator of the list went away (its process died: the connection
+ * closed; or ZMTP heartbeats gave up on it): what was in flight may have
+ * gone with it. The report in flight is sent again now (same id: the
+ * cluster counts it once) and a snapshot request asked again, rather
+ * than after BC_AGENT_ACK_TIMEOUT_MS: the fleet's bans resume within
+ * milliseconds of a coordinator's death instead of seconds.
+ */
+static void lost_coordinator(struct bc_agent_signer *a, int64_t now)
+{
+	if (a->spool.inflight > 0)
+		a->spool.sent_ms = now - BC_AGENT_ACK_TIMEOUT_MS;
+	if (a->state == BC_AGENT_SYNCING && a->request_sent)
+		a->sync_started_ms = now - BC_AGENT_SYNC_RETRY_MS - 1;
+}
+
 void bc_handshake_tick(struct bc_agent_signer *a)
 {
 	struct bc_handshake *h = &a->hs;
@@ -197,6 +214,8 @@ void bc_handshake_tick(struct bc_agent_signer *a)
 			else if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED &&
 				 (x = ep_index(a, i, ep, false)) >= 0)
 				h->delay_ms[i][x] = 0;
+			else if (e == ZMQ_EVENT_DISCONNECTED && i == 0 && neps(a, 0) > 1)
+				lost_coordinator(a, now);
 		}
 		for (k = 0; k < neps(a, i); k++) {
 			if (h->retry_ms[i][k] == 0 || now < h->retry_ms[i][k])
