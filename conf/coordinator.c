@@ -70,7 +70,7 @@ static const struct bc_cfg_key keys[] = {
 	K("cluster", "name", BC_CFG_STR, node, 0, 63, ""),
 	K("cluster", "advertise", BC_CFG_STR, advertise, 0, BC_CFG_STR_MAX - 1, ""),
 	K("cluster", "lease_ttl", BC_CFG_DUR, lease_ttl, 1, 60, "2s"),
-	K("cluster", "max_txn_ops", BC_CFG_INT, max_txn_ops, 16, 100000, "128"),
+	K("cluster", "max_txn_ops", BC_CFG_INT, max_txn_ops, 16, 4096, "128"),
 };
 
 /* allow_file: one CIDR per line; '#' starts a comment. */

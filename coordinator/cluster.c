@@ -74,6 +74,11 @@ bool bc_cluster_on(const struct bc_coord *c)
 	return c->cluster != NULL;
 }
 
+bool bc_cluster_leading(struct bc_coord *c)
+{
+	return atomic_load(&c->cluster->leader_now) != 0;
+}
+
 void *bc_cluster_socket(struct bc_coord *c)
 {
 	return c->cluster->pipe_r;
@@ -156,13 +161,20 @@ static void *session_main(void *arg)
 		} else if (now >= next_ka) {
 			int64_t t = 0;
 
-			if (bc_etcd_lease_keepalive(e, lease, &t, err, sizeof(err)) < 0 ||
-			    t <= 0) {
-				/* gone (expired, revoked) or unknown: lead no more */
-				if (strstr(err, "not found") != NULL || t <= 0)
+			int rc = bc_etcd_lease_keepalive(e, lease, &t, err, sizeof(err));
+
+			if (rc < 0 || t <= 0) {
+				/* gone (expired, revoked): a new lease, no longer
+				 * leading. No answer (etcd electing its leader, which
+				 * keeps every lease alive): the same lease, tried
+				 * again; leading ends only if that lasts a whole ttl */
+				if (rc == 0 || strstr(err, "not found") != NULL) {
 					lease = 0;
+					leader = false;
+					if (rc == 0)
+						snprintf(err, sizeof(err), "lease expired");
+				}
 				fine = false;
-				leader = false;
 			}
 			next_ka = now + ttl_ms / 3;
 		}

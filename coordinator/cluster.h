@@ -52,8 +52,12 @@ int bc_cluster_import(const char *cfgpath);
 
 /* The socket the loop polls (ZMQ_POLLIN: watched changes to apply). */
 void *bc_cluster_socket(struct bc_coord *c);
-/* Apply what the watch delivered; then commit queued decisions (leader). */
+/* Apply what the watch delivered (at most CL_DRAIN_MAX changes: the loop
+ * serves agents between), then commit queued decisions (leader). */
 void bc_cluster_drain(struct bc_coord *c);
+/* Every loop turn: a coordinator that just became leader commits what
+ * it kept pending, without waiting for the next change or tick. */
+void bc_cluster_turn(struct bc_coord *c);
 /* Once a second: expiry (leader), pending decisions, metrics. */
 void bc_cluster_tick(struct bc_coord *c, int64_t now);
 
@@ -84,8 +88,10 @@ int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
  * until the leader's decision on that key arrives (or it leads). */
 void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 			 const struct bc_store_event *ev, size_t n);
-/* A change of the allow list would take a sequence number outside etcd. */
 bool bc_cluster_on(const struct bc_coord *c);
+/* This coordinator holds the leader's lease (as its session thread last
+ * saw; the fence decides). */
+bool bc_cluster_leading(struct bc_coord *c);
 
 /* ---- status --------------------------------------------------------- */
 

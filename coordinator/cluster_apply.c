@@ -332,10 +332,12 @@ done:
 	return;
 }
 
-/* everything the watch delivered so far */
-static void drain_pipe(struct bc_cluster *k)
+/* what the watch delivered so far, at most max changes */
+static void drain_pipe(struct bc_cluster *k, size_t max)
 {
-	for (;;) {
+	size_t done;
+
+	for (done = 0; done < max; done++) {
 		zmq_msg_t m[3];
 		int i, ok = 1;
 		const uint8_t *h;
@@ -370,7 +372,7 @@ int cl_wait_seq(struct bc_cluster *k, uint64_t seq, int ms)
 		if (left <= 0)
 			return -1;
 		if (zmq_poll(&it, 1, (long)left) > 0)
-			drain_pipe(k);
+			drain_pipe(k, SIZE_MAX);
 	}
 	return 0;
 }
@@ -379,7 +381,23 @@ void bc_cluster_drain(struct bc_coord *c)
 {
 	struct bc_cluster *k = c->cluster;
 
-	drain_pipe(k);
+	/* one SQLite commit for the decisions of a turn, not one a ban */
+	bool batch = !bc_store_in_batch(c->store) &&
+		     bc_store_batch_begin(c->store) == 0;
+
+	drain_pipe(k, k->synced ? CL_DRAIN_MAX : SIZE_MAX);
+	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
+		cl_commit_queue(k);
+	if (batch && bc_store_batch_end(c->store) < 0)
+		bc_warn("cluster: store: %s (this coordinator's mirror of the "
+			"decisions lacks some; etcd holds them)",
+			bc_store_error(c->store));
+}
+
+void bc_cluster_turn(struct bc_coord *c)
+{
+	struct bc_cluster *k = c->cluster;
+
 	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
 		cl_commit_queue(k);
 }

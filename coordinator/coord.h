@@ -35,9 +35,11 @@
 #define BC_COORD_PRUNE_MS 60000    /* retention sweep interval */
 #define BC_CHAN_REPORTS 3          /* store slot for report-id dedupe */
 #define BC_COORD_METRICS_MS 10000  /* metrics_file rewritten this often */
+#define BC_COORD_CLUSTER_TURN_MS 100 /* cluster mode: leadership looked at */
 
 struct bc_coord_local; /* coordinator/localbans.c */
 struct bc_cluster;     /* coordinator/cluster.c, NULL: one coordinator */
+struct bc_evcache;     /* coordinator/evidence.c */
 
 struct bc_agent_state {
 	int64_t last_seen_ms;
@@ -106,6 +108,7 @@ struct bc_coord {
 	size_t nacks;
 	uint64_t batches, batch_failures;
 	struct bc_cluster *cluster; /* cluster mode (cluster.h), or NULL */
+	struct bc_evcache *evcache; /* decoded reports (evidence.c), or NULL */
 };
 
 /* The index of p in c->ring.v, which is also its index in c->peer_state. */

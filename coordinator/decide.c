@@ -332,8 +332,10 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 		return;
 	}
 	/* the reports that led here are committed (and acked) first, and
-	 * the ban commits on its own before it is published */
-	bc_coord_commit_reports(c);
+	 * the ban commits on its own before it is published (cluster mode:
+	 * the events are in etcd already; the decision commits there) */
+	if (c->cluster == NULL)
+		bc_coord_commit_reports(c);
 	off = bc_store_offences(c->store, &h->key,
 				now - c->cfg.recidive_window * 1000);
 	if (off < 0)
@@ -352,7 +354,9 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 		 (long long)((h->last_ms - h->first_ms) / 1000), h->counts[1],
 		 h->counts[2], h->counts[3], off + 1,
 		 bc_duration_format(secs, d, sizeof(d)));
-	ev = calloc(1, sizeof(*ev));
+	/* a follower's pending ban carries no evidence (cluster_write.c) */
+	ev = c->cluster == NULL || bc_cluster_leading(c) ? calloc(1, sizeof(*ev))
+							 : NULL;
 	if (ev != NULL)
 		bc_coord_events(c, h->refs,
 				h->nrefs < (size_t)c->cfg.evidence_max

@@ -148,8 +148,9 @@ void bc_etcd_txn_free(struct bc_etcd_txn_result *t);
 
 /* Runs success when every compare holds, else failure (either may be
  * empty). 0 when etcd answered (whichever branch ran: see succeeded). At
- * most BC_ETCD_TXN_OPS ops per branch (etcd's default --max-txn-ops). */
-#define BC_ETCD_TXN_OPS 128
+ * most BC_ETCD_TXN_OPS ops per branch (etcd refuses more than its
+ * --max-txn-ops, 128 by default). */
+#define BC_ETCD_TXN_OPS 4096
 int bc_etcd_txn(struct bc_etcd *e, const struct bc_etcd_cmp *cmp, size_t ncmp,
 		const struct bc_etcd_op *success, size_t nsuccess,
 		const struct bc_etcd_op *failure, size_t nfailure,

@@ -54,10 +54,58 @@ static int load(struct bc_coord *c, struct decoded *d, int64_t row)
 	return 0;
 }
 
+/*
+ * The reports decoded last, kept across calls: in a burst every ban's
+ * evidence lies in the same few reports of thousands of events, and
+ * reading and decoding one per ban was most of a burst's cost. Stored
+ * reports never change; bc_coord_events_forget (after a prune, whose
+ * deletions may let SQLite hand a row id out again) empties it.
+ */
+#define EVCACHE 8
+struct bc_evcache {
+	struct decoded d[EVCACHE];
+	uint64_t used[EVCACHE];
+	uint64_t clock;
+};
+
+void bc_coord_events_forget(struct bc_coord *c)
+{
+	size_t i;
+
+	if (c->evcache == NULL)
+		return;
+	for (i = 0; i < EVCACHE; i++)
+		drop(&c->evcache->d[i]);
+	free(c->evcache);
+	c->evcache = NULL;
+}
+
+/* the decoded report of row, from the cache or loaded into it */
+static struct decoded *report(struct bc_coord *c, int64_t row)
+{
+	struct bc_evcache *k = c->evcache;
+	size_t i, old = 0;
+
+	if (k == NULL && (k = c->evcache = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	for (i = 0; i < EVCACHE; i++) {
+		if (k->d[i].p != NULL && k->d[i].row == row) {
+			k->used[i] = ++k->clock;
+			return &k->d[i];
+		}
+		if (k->used[i] < k->used[old])
+			old = i;
+	}
+	if (load(c, &k->d[old], row) < 0)
+		return NULL;
+	k->used[old] = ++k->clock;
+	return &k->d[old];
+}
+
 size_t bc_coord_events(struct bc_coord *c, const uint64_t *refs, size_t n,
 		       bc_store_event_cb cb, void *arg)
 {
-	struct decoded d = {0};
+	struct decoded *d = NULL;
 	size_t i, done = 0;
 
 	for (i = 0; i < n; i++) {
@@ -67,11 +115,11 @@ size_t bc_coord_events(struct bc_coord *c, const uint64_t *refs, size_t n,
 		Bancluster__Ban tmp = BANCLUSTER__BAN__INIT;
 		struct bc_store_event se;
 
-		if ((d.p == NULL || d.row != row) && load(c, &d, row) < 0)
+		if ((d == NULL || d->row != row) && (d = report(c, row)) == NULL)
 			continue; /* pruned meanwhile */
-		if (idx >= d.p->report->n_events)
+		if (idx >= d->p->report->n_events)
 			continue;
-		e = d.p->report->events[idx];
+		e = d->p->report->events[idx];
 		memset(&se, 0, sizeof(se));
 		tmp.family = e->family;
 		tmp.addr = e->addr;
@@ -80,12 +128,11 @@ size_t bc_coord_events(struct bc_coord *c, const uint64_t *refs, size_t n,
 			continue;
 		se.time_ms = e->time_ms;
 		se.kind = (uint8_t)e->kind;
-		se.host = d.sender;
+		se.host = d->sender;
 		se.service = e->service;
 		se.line = e->line;
 		cb(&se, arg);
 		done++;
 	}
-	drop(&d);
 	return done;
 }

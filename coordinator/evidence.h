@@ -16,5 +16,7 @@
  */
 size_t bc_coord_events(struct bc_coord *c, const uint64_t *refs, size_t n,
 		       bc_store_event_cb cb, void *arg);
+/* Empty the cache of decoded reports (after a prune; at exit). */
+void bc_coord_events_forget(struct bc_coord *c);
 
 #endif

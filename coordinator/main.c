@@ -40,6 +40,7 @@
 #include "coordinator/cluster.h"
 #include "coordinator/coord.h"
 #include "coordinator/decide.h"
+#include "coordinator/evidence.h"
 #include "coordinator/init.h"
 #include "coordinator/intake.h"
 #include "coordinator/localbans.h"
@@ -101,6 +102,7 @@ static void tick(struct bc_coord *c)
 
 		if (rc < 0)
 			bc_warn("prune: %s", bc_store_error(c->store));
+		bc_coord_events_forget(c); /* row ids may be handed out again */
 		/* locked by another process: the next tick tries again */
 		c->next_prune = bc_mono_ms() + (rc == 1 ? BC_COORD_TICK_MS
 						       : BC_COORD_PRUNE_MS);
@@ -288,6 +290,8 @@ int main(int argc, char **argv)
 				      : 0;
 		if (hw >= 0 && hw < wait)
 			wait = hw;
+		if (c->cluster != NULL && wait > BC_COORD_CLUSTER_TURN_MS)
+			wait = BC_COORD_CLUSTER_TURN_MS; /* leadership changes */
 		if (zmq_poll(items, base + (int)nh, wait > 0 ? (long)wait : 0) < 0) {
 			if (errno != EINTR)
 				bc_fatal(1, "poll: %s", zmq_strerror(errno));
@@ -299,6 +303,8 @@ int main(int argc, char **argv)
 			bc_coord_drain_router(c);
 		if (c->cluster != NULL && (items[2].revents & ZMQ_POLLIN))
 			bc_cluster_drain(c);
+		else if (c->cluster != NULL)
+			bc_cluster_turn(c);
 		bc_hooks_poll(c->hooks, bc_mono_ms());
 		if (c->httpd != NULL)
 			bc_httpd_handle(c->httpd, items + base, nh, bc_mono_ms());
@@ -320,6 +326,7 @@ int main(int argc, char **argv)
 			bc_info("rejected %s: %" PRIu64, bc_wire_reject_name(i),
 				c->rejected[i]);
 	bc_cluster_stop(c);
+	bc_coord_events_forget(c);
 	bc_hooks_free(&c->hooks);
 	bc_httpd_close(&c->httpd);
 	zmq_close(c->router);
