@@ -20,7 +20,8 @@
 # A figure that cannot be measured is said so and the bench exits 1; a
 # goal missed is printed as missed (the exit status stays 0).
 # Env: B, NSP (default bcc), ATTACKERS, KILLS, BURST, CLUSTER_TTL (1s),
-# TXN_OPS (max_txn_ops and etcd's --max-txn-ops; default 128).
+# TXN_OPS (max_txn_ops and etcd's --max-txn-ops; default 128), PARTS
+# (the figures to measure, default "1 2 3 4").
 set -u
 cd "$(dirname "$0")/.." || exit 1
 NSP=${NSP:-bcc}
@@ -32,6 +33,8 @@ K=${KILLS:-5}
 BURST=${BURST:-10000}
 CLUSTER_TTL=${CLUSTER_TTL:-1s}
 TXN_OPS=${TXN_OPS:-128}
+PARTS=${PARTS:-1 2 3 4}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 if [ ! -x "$ETCD_BIN" ]; then
 	echo "cannot measure: $ETCD_BIN missing (apt-get install etcd-server etcd-client, or make deps)"
@@ -61,14 +64,12 @@ T_START=$(date +%s)
 cluster_init 3 || { cannot "cluster set-up"; exit 1; }
 mail_logs
 for n in 1 2 3; do
-	sed -i "/^\[coordinator\]/a metrics_listen = 127.0.0.1:9310" "$WORK/c$n.ini"
 	echo "max_txn_ops = $TXN_OPS" >>"$WORK/c$n.ini"
 	# the agents of the one-coordinator reference
 	sed -e "s|^coordinator *=.*|coordinator     = tcp://198.18.0.1:7710|" \
 		-e "s|^updates *=.*|updates         = tcp://198.18.0.1:7711|" \
 		"$WORK/mx$n.ini" >"$WORK/mx$n-one.ini"
 done
-sed -i "/^\[coordinator\]/a metrics_listen = 127.0.0.1:9310" "$WORK/coordinator.ini"
 
 # start_agent_ini N INI: agent of mxN on INI (lib.sh's start_agent uses mxN.ini)
 start_agent_ini() {
@@ -133,33 +134,34 @@ PY
 }
 
 # ---- 1a. the reference: one coordinator without etcd ------------------------
-echo
-echo "1. log line on one MX -> ban in every kernel"
-start_coord
-for i in 1 2 3; do start_agent_ini "$i" "$WORK/mx$i-one.ini"; done
-if wait_for 20 agents_synced; then
-	latency "one coordinator, no etcd" 10 "$WORK/lat-one" || cannot "latency with one coordinator"
-else
-	cannot "agents did not sync with one coordinator"
+if part 1; then
+	echo
+	echo "1. log line on one MX -> ban in every kernel"
+	start_coord
+	for i in 1 2 3; do start_agent_ini "$i" "$WORK/mx$i-one.ini"; done
+	if wait_for 20 agents_synced; then
+		latency "one coordinator, no etcd" 10 "$WORK/lat-one" || cannot "latency with one coordinator"
+	else
+		cannot "agents did not sync with one coordinator"
+	fi
+	stop_agents
+	stop_pid "$COORD_PID"
 fi
-stop_agents
-stop_pid "$COORD_PID"
 
 # ---- 1b. three coordinators on etcd -------------------------------------------
 for n in 1 2 3; do start_cnode $n; done
 has_leader() { [ -n "$(leader_node)" ]; }
 wait_for 15 has_leader || { cannot "no coordinator leads after 15 s"; exit 1; }
 for i in 1 2 3; do start_agent "$i"; done
-if wait_for 20 agents_synced; then
+wait_for 20 agents_synced || { cannot "agents did not sync with three coordinators"; exit 1; }
+if part 1; then
 	latency "three coordinators, etcd" 20 "$WORK/lat-three" || cannot "latency with three coordinators"
-else
-	cannot "agents did not sync with three coordinators"
+	one=$(cat "$WORK/lat-one" 2>/dev/null)
+	three=$(cat "$WORK/lat-three" 2>/dev/null)
+	row "log line -> every kernel, median ($N attackers)" "$(echo "$three" | cut -d' ' -f1) ms" "" "$(echo "$one" | cut -d' ' -f1) ms" ""
+	p99=$(echo "$three" | cut -d' ' -f2)
+	row "log line -> every kernel, p99" "$p99 ms" "<= 20 ms" "$(echo "$one" | cut -d' ' -f2) ms" "$(goal_ok "$p99" "<=" 20)"
 fi
-one=$(cat "$WORK/lat-one" 2>/dev/null)
-three=$(cat "$WORK/lat-three" 2>/dev/null)
-row "log line -> every kernel, median" "$(echo "$three" | cut -d' ' -f1) ms" "" "$(echo "$one" | cut -d' ' -f1) ms" ""
-p99=$(echo "$three" | cut -d' ' -f2)
-row "log line -> every kernel, p99" "$p99 ms" "<= 20 ms" "$(echo "$one" | cut -d' ' -f2) ms" "$(goal_ok "$p99" "<=" 20)"
 
 # a watcher for figures 2 and 3: "TIME_MS MX ADDR" for each element added
 # to fleet4 on each MX (nft monitor), in $SEEN
@@ -205,11 +207,12 @@ wait_seen() {
 four() { fail 2 "$1"; fail 3 "$1"; fail 2 "$1"; fail 3 "$1"; }
 
 # ---- 2. kill -9 of the leading coordinator -------------------------------------
+part 2 || K2=0
 echo
-echo "2. kill -9 of the leading coordinator -> the next ban in every kernel (lease_ttl $CLUSTER_TTL)"
+part 2 && echo "2. kill -9 of the leading coordinator -> the next ban in every kernel (lease_ttl $CLUSTER_TTL)"
 : >"$WORK/kill-coord"
 r=1
-while [ "$r" -le "$K" ]; do
+while [ "$r" -le "${K2:-$K}" ]; do
 	L=$(leader_node)
 	[ -n "$L" ] || { wait_for 10 has_leader; L=$(leader_node); }
 	[ -n "$L" ] || { cannot "no leader before kill $r"; break; }
@@ -238,8 +241,8 @@ if s=$(stats "$WORK/kill-coord"); then
 fi
 
 # ---- 3. kill -9 of etcd's raft leader member ----------------------------------
-echo
-echo "3. kill -9 of etcd's raft leader member -> the next ban in every kernel"
+part 3 || K3=0
+part 3 && echo && echo "3. kill -9 of etcd's raft leader member -> the next ban in every kernel"
 etcd_leader() {
 	for _i in 1 2 3; do
 		eval "_ep=\$ETCD_EP_$_i"
@@ -253,7 +256,7 @@ etcd_leader() {
 }
 : >"$WORK/kill-etcd"
 r=1
-while [ "$r" -le "$K" ]; do
+while [ "$r" -le "${K3:-$K}" ]; do
 	EL=$(etcd_leader) || { cannot "no etcd leader before kill $r"; break; }
 	a=198.19.31.$r
 	four "$a"
@@ -280,83 +283,149 @@ fi
 stop_pid "$WATCH_PID"
 
 # ---- 4. a burst of BURST attackers x 5 failures ----------------------------------
-echo
-echo "4. burst: $BURST attackers x 5 failures written at once"
-cseq() { etcdctl_ get --print-value-only /bancluster/bancluster/seq 2>/dev/null; }
-# metric NAME: the sum over the three coordinators of NAME's samples
-metric() {
-	for _n in 1 2 3; do
-		ns "$(cnode_ns $_n)" curl -s -m 1 http://127.0.0.1:9310/metrics 2>/dev/null
-	done | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%d\n", s }'
-}
-# in_kernel MX: burst addresses (198.19.100.0 and up) in mxN's fleet4
-in_kernel() {
-	ns "mx$1" nft list set inet bancluster fleet4 2>/dev/null |
-		grep -o '198\.19\.1[0-9][0-9]\.[0-9]*' | wc -l
-}
-S0=$(cseq)
-E0=$(metric bancluster_coordinator_events_total)
-C0=$(metric bancluster_coordinator_cluster_commits_total)
-P0=$(metric bancluster_coordinator_cluster_event_puts_total)
-[ -n "$S0" ] || { cannot "etcd's seq"; S0=0; }
-want=$((S0 + BURST))
-T0=$(now_ms)
-awk -v n="$BURST" -v w="$WORK" -v ts="$(date '+%b %e %H:%M:%S')" 'BEGIN {
-	pid = 5000000
-	for (k = 0; k < n; k++)
-		for (j = 1; j <= 5; j++) {
-			m = (k + j) % 3 + 1
-			printf "%s mx%d postfix/submission/smtpd[%d]: warning: unknown[198.19.%d.%d]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", ts, m, pid++, 100 + int(k / 250), 1 + k % 250 >> (w "/mx" m "-mail.log")
-		}
-}'
-TW=$(now_ms)
-t_ev="" t_seq="" t_k1="" t_k2="" t_k3="" seq=""
-end=$((T0 + 120000))
-while [ "$(now_ms)" -lt "$end" ]; do
-	t=$(now_ms)
-	if [ -z "$t_ev" ]; then
-		e=$(metric bancluster_coordinator_events_total)
-		[ $((e - E0)) -ge $((BURST * 5)) ] && t_ev=$t
-	fi
-	if [ -z "$t_seq" ]; then
-		seq=$(cseq)
-		[ -n "$seq" ] && [ "$seq" -ge "$want" ] && t_seq=$t
-	fi
-	for i in 1 2 3; do
-		eval "_d=\$t_k$i"
-		if [ -z "$_d" ] && [ "$(in_kernel $i)" -ge "$BURST" ]; then
-			eval "t_k$i=\$(now_ms)"
+part 4 || { BURST=0; echo; }
+[ "$BURST" -gt 0 ] && echo && echo "4. burst: $BURST attackers x 5 failures written at once"
+# python: writes the lines (attacker k is 198.19.(100 + k / 250).(1 + k % 250),
+# its five failures spread over the three MX as test_cluster.sh's burst),
+# then samples in threads, each as fast as its command answers: etcd's
+# seq (etcdctl) and each MX's fleet4 (nft list). Then reads from etcd
+# when the coordinators received each report (event batches) and the
+# decisions' txns. Prints the stages, a timeline and "RATE KERNEL_MS
+# COMMIT_RATE" into $WORK/burst.
+[ "$BURST" -gt 0 ] && python3 - "$NSP" "$WORK" "$BURST" "$(etcd_ns 1)" "$ETCDCTL_BIN" "$ETCD_EP" "$ETCD_CA" "$ETCD_CERT" "$ETCD_KEY" \
+	"$WORK/burst" <<'PY'
+import os, re, subprocess, sys, threading, time
+nsp, work, burst, etcdns, ctl, ep, ca, cert, key, out = sys.argv[1:11]
+burst = int(burst)
+env = dict(os.environ, ETCDCTL_API="3")
+def run(cmd):
+    try: return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=10).stdout
+    except subprocess.TimeoutExpired: return ""
+def seq():
+    v = run(["ip", "netns", "exec", etcdns, ctl, "--endpoints", ep, "--cacert", ca, "--cert", cert,
+             "--key", key, "get", "--print-value-only", "/bancluster/bancluster/seq"]).strip()
+    return int(v) if v.isdigit() else None
+pat = re.compile(r"198\.19\.1[0-9][0-9]\.[0-9]+")
+def kernel(mx):
+    return len(pat.findall(run(["ip", "netns", "exec", f"{nsp}-{mx}", "nft", "list", "set", "inet",
+                                "bancluster", "fleet4"])))
+s0 = seq()
+if s0 is None: print("  cannot read etcd's seq"); sys.exit(1)
+want = s0 + burst
+samples = {"seq": [], "mx1": [], "mx2": [], "mx3": []}
+done = threading.Event()
+def sampler(name):
+    while not done.is_set():
+        t = time.monotonic()
+        if name == "seq":
+            v = seq()
+            if v is not None: samples["seq"].append((t, v - s0))
+        else:
+            samples[name].append((t, kernel(name)))
+        time.sleep(0.05)
+pid = 5000000
+ts = time.strftime("%b %e %H:%M:%S")
+buf = {1: [], 2: [], 3: []}
+for k in range(burst):
+    for j in range(1, 6):
+        m = (k + j) % 3 + 1
+        pid += 1
+        buf[m].append(f"{ts} mx{m} postfix/submission/smtpd[{pid}]: warning: unknown[198.19.{100 + k // 250}.{1 + k % 250}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n")
+text = {m: "".join(v) for m, v in buf.items()}
+t0, wall0 = time.monotonic(), time.time() * 1000
+for m in (1, 2, 3):
+    with open(f"{work}/mx{m}-mail.log", "a") as f: f.write(text[m])
+tw = time.monotonic()
+ths = [threading.Thread(target=sampler, args=(n,), daemon=True) for n in ("seq", "mx1", "mx2", "mx3")]
+for t in ths: t.start()
+def first(name, at_least):
+    for t, v in list(samples[name]):
+        if v >= at_least: return t
+    return None
+while time.monotonic() - t0 < 120:
+    time.sleep(0.2)
+    if first("seq", burst) and all(first(mx, burst) for mx in ("mx1", "mx2", "mx3")): break
+done.set()
+for t in ths: t.join(timeout=15)
+ms = lambda t: "-" if t is None else f"{(t - t0) * 1000:.0f} ms"
+last = lambda n: samples[n][-1][1] if samples[n] else 0
+print(f"  {5 * burst} lines written in {(tw - t0) * 1000:.0f} ms; sampled every ~50 ms + the time each command takes")
+print(f"  decisions in etcd (seq): first {ms(first('seq', 1))}, half {ms(first('seq', burst // 2))}, all {burst} {ms(first('seq', burst))} ({last('seq')} made)")
+tk = [first(mx, burst) for mx in ("mx1", "mx2", "mx3")]
+print(f"  kernels: all {burst} in mx1 {ms(tk[0])}, mx2 {ms(tk[1])}, mx3 {ms(tk[2])}")
+print("  timeline (ms after the write: decisions in etcd / in mx1's kernel):")
+row, nxt = [], 0.0
+step = max(0.5, (samples["seq"][-1][0] - t0) / 24) if samples["seq"] else 0.5
+for t, v in samples["seq"]:
+    if t - t0 < nxt: continue
+    nxt = t - t0 + step
+    k1 = max([x for u, x in samples["mx1"] if u <= t] or [0])
+    row.append(f"{(t - t0) * 1000:.0f}: {v}/{k1}")
+for i in range(0, len(row), 6): print("    " + "   ".join(row[i:i + 6]))
+# where the time went, from etcd: each event batch holds the time its
+# coordinator received each report; each decision record its creation
+# time, and the txn that wrote it is its mod_revision
+import base64, json, struct
+def kvs(prefix):
+    o = run(["ip", "netns", "exec", etcdns, ctl, "--endpoints", ep, "--cacert", ca, "--cert", cert,
+             "--key", key, "--command-timeout", "10s", "get", "--prefix", prefix, "-w", "json"])
+    try: return json.loads(o).get("kvs", [])
+    except ValueError: return []
+reps = []   # (recv_ms, node, agent, burst events)
+for kv in kvs("/bancluster/bancluster/ev/"):
+    v = base64.b64decode(kv["value"])
+    if v[:4] != b"BCE1": continue
+    nl = v[4]; node = v[5:5 + nl].decode(); off = 5 + nl
+    while off < len(v):
+        al = v[off]; agent = v[off + 1:off + 1 + al].decode(); off += 1 + al
+        recv, row, rid, n = struct.unpack_from("<qqqI", v, off); off += 28
+        nb = sum(1 for i in range(n) if v[off + i * 26] == 4 and v[off + i * 26 + 10:off + i * 26 + 12] == bytes([198, 19])
+                 and v[off + i * 26 + 12] >= 100)
+        off += n * 26
+        if nb: reps.append((recv, node, agent, nb))
+rel = lambda w: f"+{w - wall0:.0f}"
+if reps:
+    reps.sort()
+    print(f"  intake, from etcd's event batches: {len(reps)} reports with {sum(r[3] for r in reps)} of the burst's events, received by the coordinators at (ms after the write):")
+    print("    " + ", ".join(f"{r[2]}->{r[1]} {rel(r[0])} ({r[3]})" for r in reps[:24]) + (" ..." if len(reps) > 24 else ""))
+txns = {}
+for kv in kvs("/bancluster/bancluster/d/198.19.1"):
+    try: d = json.loads(base64.b64decode(kv["value"]))
+    except ValueError: continue
+    txns.setdefault(int(kv["mod_revision"]), []).append(d.get("c", 0))
+if txns:
+    tl = sorted((min(c), len(c)) for c in txns.values())
+    gaps = sorted(((tl[i][0] - tl[i - 1][0], tl[i - 1][0]) for i in range(1, len(tl))), reverse=True)[:3]
+    print(f"  decisions, from etcd's records: {sum(n for _, n in tl)} in {len(tl)} txns (at most {max(n for _, n in tl)} a txn); created {rel(tl[0][0])} .. {rel(tl[-1][0])} ms;"
+          f" longest pauses between txns: " + ", ".join(f"{g:.0f} ms after {rel(t)}" for g, t in gaps))
+ts_ = first("seq", burst)
+with open(out, "w") as f:
+    # MADE RATE COMMIT_RATE KERNEL_MS KERNEL_MIN ("-": not reached in 120 s;
+    # then RATE is what was made per second of the whole wait)
+    made, tend = last("seq"), time.monotonic()
+    rate = burst / (ts_ - t0) if ts_ else made / (tend - t0)
+    first_c = first("seq", 1)
+    crate = f"{burst / (ts_ - first_c):.0f}" if ts_ and first_c and ts_ > first_c else "-"
+    kall = f"{(max(tk) - t0) * 1000:.0f}" if all(tk) else "-"
+    f.write(f"{made} {rate:.0f} {crate} {kall} {min(last(mx) for mx in ('mx1', 'mx2', 'mx3'))}\n")
+PY
+if [ "$BURST" -gt 0 ]; then
+	set -- $(cat "$WORK/burst" 2>/dev/null)
+	if [ $# -ne 5 ]; then
+		cannot "burst: no figures"
+	else
+		if [ "$1" -ge "$BURST" ]; then
+			row "burst: rule bans/s, write -> etcd seq +$BURST" "$2 /s" ">= 10000 /s" "-" "$(goal_ok "$2" ">=" 10000)"
+			row "burst: rule bans/s, first decision -> seq +$BURST" "$3 /s" "" "-" ""
+		else
+			row "burst: rule bans/s (only $1 of $BURST in 120 s)" "$2 /s" ">= 10000 /s" "-" "MISSED"
 		fi
-	done
-	[ -n "$t_seq" ] && [ -n "$t_k1" ] && [ -n "$t_k2" ] && [ -n "$t_k3" ] && break
-	sleep 0.1
-done
-E1=$(metric bancluster_coordinator_events_total)
-C1=$(metric bancluster_coordinator_cluster_commits_total)
-P1=$(metric bancluster_coordinator_cluster_event_puts_total)
-echo "  the $((BURST * 5)) lines written in $((TW - T0)) ms"
-if [ -n "$t_ev" ]; then
-	echo "  all $((BURST * 5)) events counted by the coordinators' intake (sum of events_total): $((t_ev - T0)) ms"
-else
-	echo "  events counted by the coordinators' intake: $((E1 - E0)) of $((BURST * 5))"
-fi
-echo "  event batches put to etcd: $((P1 - P0)); decision txns: $((C1 - C0)) ($(awk -v b="$BURST" -v c=$((C1 - C0)) 'BEGIN { if (c > 0) printf "%.1f", b / c; else print "-" }') bans a txn)"
-if [ -n "$t_seq" ]; then
-	rate=$((BURST * 1000 / (t_seq - T0 > 0 ? t_seq - T0 : 1)))
-	echo "  etcd seq $S0 -> $seq: $((t_seq - T0)) ms after the write: $rate bans/s"
-	row "burst: rule bans committed/s ($BURST, write -> seq +$BURST)" "$rate /s" ">= 10000 /s" "-" "$(goal_ok "$rate" ">=" 10000)"
-else
-	cannot "burst: etcd seq reached $seq of $want in 120 s"
-fi
-if [ -n "$t_k1" ] && [ -n "$t_k2" ] && [ -n "$t_k3" ]; then
-	tk=$t_k1
-	[ "$t_k2" -gt "$tk" ] && tk=$t_k2
-	[ "$t_k3" -gt "$tk" ] && tk=$t_k3
-	krate=$((BURST * 1000 / (tk - T0)))
-	echo "  all $BURST in the 3 kernels: $((tk - T0)) ms after the write (mx1 $((t_k1 - T0)), mx2 $((t_k2 - T0)), mx3 $((t_k3 - T0)) ms; polled every 0.1 s + nft list): $krate bans/s"
-	row "burst: write -> all $BURST in every kernel" "$((tk - T0)) ms ($krate /s)" "" "-" ""
-else
-	cannot "burst: not every kernel holds the $BURST bans after 120 s ($(in_kernel 1), $(in_kernel 2), $(in_kernel 3))"
+		if [ "$4" != - ]; then
+			row "burst: write -> all $BURST in every kernel" "$4 ms" "" "-" ""
+		else
+			row "burst: write -> all $BURST in every kernel" "> 120 s ($5 in the last)" "" "-" ""
+		fi
+	fi
 fi
 
 # ---- the table ------------------------------------------------------------------
