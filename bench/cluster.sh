@@ -68,10 +68,15 @@ cluster_init 3 || { cannot "cluster set-up"; exit 1; }
 mail_logs
 for n in 1 2 3; do
 	echo "max_txn_ops = $TXN_OPS" >>"$WORK/c$n.ini"
-	# the agents of the one-coordinator reference
+	# the agents of the one-coordinator reference: a state and mail log
+	# of their own, so nothing they leave unread reaches the cluster
 	sed -e "s|^coordinator *=.*|coordinator     = tcp://198.18.0.1:7710|" \
 		-e "s|^updates *=.*|updates         = tcp://198.18.0.1:7711|" \
+		-e "s|^state_dir *=.*|state_dir       = state-mx$n-one|" \
+		-e "s|^path *= *mx$n-mail.log|path = mx$n-one-mail.log|" \
 		"$WORK/mx$n.ini" >"$WORK/mx$n-one.ini"
+	mkdir -p "$WORK/state-mx$n-one"
+	: >"$WORK/mx$n-one-mail.log"
 done
 
 # start_agent_ini N INI: agent of mxN on INI (lib.sh's start_agent uses mxN.ini)
@@ -87,8 +92,9 @@ stop_agents() { for i in 1 2 3; do eval "stop_pid \$AGENT_PID_$i"; done; }
 # three kernels with nft monitor); OUT gets "median p99 max" in ms
 latency() {
 	python3 - "$NSP" "$WORK" "$N" "$2" "$1" "$3" <<'PY'
-import subprocess, sys, threading, time, statistics
+import os, subprocess, sys, threading, time, statistics
 nsp, work, n, base, phase, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+sfx = os.environ.get("LOGSFX", "")   # mxN-one-mail.log: the one coordinator's agents
 hosts = ["mx1", "mx2", "mx3"]
 seen, lock, procs = {}, threading.Lock(), []
 def watch(mx):
@@ -110,14 +116,14 @@ def lines(mx, addr):
     return time.strftime("%b %e %H:%M:%S") + f" {mx} postfix/submission/smtpd[{pid[0]}]: warning: unknown[{addr}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
 # the four earlier failures of every attacker, two on mx2, two on mx3
 for mx in ("mx2", "mx3"):
-    with open(f"{work}/{mx}-mail.log", "a") as f:
+    with open(f"{work}/{mx}{sfx}-mail.log", "a") as f:
         f.write("".join(lines(mx, a) + lines(mx, a) for a in addrs))
 time.sleep(3.0)
 lat, wall = [], {}
 for addr in addrs:
     t0 = time.monotonic()
     wall[addr] = time.time() * 1000
-    with open(f"{work}/mx1-mail.log", "a") as f:
+    with open(f"{work}/mx1{sfx}-mail.log", "a") as f:
         f.write(lines("mx1", addr))      # the 5th: the offending line
     deadline = t0 + 5
     while time.monotonic() < deadline:
@@ -208,7 +214,7 @@ for k in range(burst):
 text = {m: "".join(v) for m, v in buf.items()}
 t0, wall0 = time.monotonic(), time.time() * 1000
 for m in (1, 2, 3):
-    with open(f"{work}/mx{m}-mail.log", "a") as f: f.write(text[m])
+    with open(f"{work}/mx{m}{os.environ.get('LOGSFX', '')}-mail.log", "a") as f: f.write(text[m])
 tw = time.monotonic()
 ths = [threading.Thread(target=sampler, args=(n,), daemon=True) for n in (("seq",) if three else ()) + ("mx1", "mx2", "mx3")]
 for t in ths: t.start()
@@ -307,11 +313,11 @@ if part 1 || [ "$BURST" -gt 0 ]; then
 	else
 		if part 1; then
 			echo "1. log line on one MX -> ban in every kernel"
-			latency "one coordinator, no etcd" 10 "$WORK/lat-one" || cannot "latency with one coordinator"
+			LOGSFX=-one latency "one coordinator, no etcd" 10 "$WORK/lat-one" || cannot "latency with one coordinator"
 		fi
 		if [ "$BURST" -gt 0 ]; then
 			echo "4. burst: $BURST attackers x 5 failures written at once (at most 60 s)"
-			burst_run one 200 "$WORK/burst-one" 60
+			LOGSFX=-one burst_run one 200 "$WORK/burst-one" 60
 		fi
 	fi
 	stop_agents
@@ -331,6 +337,8 @@ if part 1; then
 	latency "three coordinators, etcd" 20 "$WORK/lat-three" || cannot "latency with three coordinators"
 	one=$(cat "$WORK/lat-one" 2>/dev/null)
 	three=$(cat "$WORK/lat-three" 2>/dev/null)
+	[ -n "$one" ] || one="- - -"
+	[ -n "$three" ] || three="- - -"
 	row "log line -> every kernel, median ($N attackers)" "$(echo "$three" | cut -d' ' -f1) ms" "" "$(echo "$one" | cut -d' ' -f1) ms" ""
 	p99=$(echo "$three" | cut -d' ' -f2)
 	row "log line -> every kernel, p99" "$p99 ms" "<= 20 ms" "$(echo "$one" | cut -d' ' -f2) ms" "$(goal_ok "$p99" "<=" 20)"
