@@ -4,7 +4,8 @@
 # exits non-zero on failure; this script then exits non-zero at the end.
 # Shell benchmarks (bench/*.sh but this one) run after the binaries, with
 # B exported: detect_truth.sh (detection vs ground truth and fail2ban's
-# stock jails), detect_latency.sh, fleet.sh, agent_tail.sh.
+# stock jails), detect_latency.sh, fleet.sh, agent_tail.sh, cluster.sh
+# (cluster mode on etcd, docs/ha.md).
 # Environment: B = build directory (default build). ONLY=pattern runs
 # only the benchmarks whose name matches.
 set -u

@@ -19,7 +19,8 @@
 # member N on an existing host of lib.sh instead, set ETCD_HOSTS to three
 # "NAMESPACE:ADDRESS" words before etcd_init (e.g. "$NSP-e1:198.18.0.21
 # ..."); the ports stay the same. Timings are the tuned ones of docs/ha.md:
-# --heartbeat-interval=50 --election-timeout=500.
+# --heartbeat-interval=50 --election-timeout=500. ETCD_EXTRA (optional):
+# more flags for every member, split on blanks (e.g. --max-txn-ops=1024).
 #
 # Set after etcd_init: ETCD_EP (client URLs, comma-separated), ETCD_EP_N,
 # ETCD_CA, ETCD_CERT, ETCD_KEY (the client's), ETCD_PID_N, ETCD_PIDS.
@@ -112,7 +113,7 @@ etcd_start() {
 		--trusted-ca-file "$_p/ca.pem" --client-cert-auth \
 		--peer-cert-file "$_p/server.pem" --peer-key-file "$_p/server.key" \
 		--peer-trusted-ca-file "$_p/ca.pem" --peer-client-cert-auth \
-		--logger zap --log-outputs stderr --log-level warn \
+		--logger zap --log-outputs stderr --log-level warn ${ETCD_EXTRA:-} \
 		>>"$ETCD_DIR/e$1.log" 2>&1 &
 	eval "ETCD_PID_$1=$!"
 	ETCD_PIDS="$ETCD_PIDS $!"
