@@ -17,13 +17,15 @@
 #      failures written at once: time to the BURST decision records in
 #      etcd and to every kernel holding them (rule bans per second), and
 #      where the time went; the same burst (other addresses) against the
-#      one coordinator, to every kernel, at most 60 s.
+#      one coordinator, to every kernel, at most 60 s;
+#   5. coordinator intake of batched reports (bench_intake) in cluster
+#      mode on this etcd, beside the same coordinator alone.
 # Prints a table: figure, measured, goal, reference (one coordinator).
 # A figure that cannot be measured is said so and the bench exits 1; a
 # goal missed is printed as missed (the exit status stays 0).
 # Env: B, NSP (default bcc), ATTACKERS, KILLS, BURST, CLUSTER_TTL (1s),
 # TXN_OPS (max_txn_ops and etcd's --max-txn-ops; default 128), PARTS
-# (the figures to measure, default "1 2 3 4").
+# (the figures to measure, default "1 2 3 4 5").
 set -u
 cd "$(dirname "$0")/.." || exit 1
 NSP=${NSP:-bcc}
@@ -36,7 +38,7 @@ BURST=${BURST:-10000}
 CLUSTER_TTL=${CLUSTER_TTL:-1s}
 TXN_OPS=${TXN_OPS:-128}
 [ "$BURST" -le 13750 ] || { echo "BURST: at most 13750"; exit 1; }
-PARTS=${PARTS:-1 2 3 4}
+PARTS=${PARTS:-1 2 3 4 5}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 if [ ! -x "$ETCD_BIN" ]; then
@@ -511,6 +513,28 @@ if [ "$BURST" -gt 0 ]; then
 		else
 			row "burst: write -> all $BURST in every kernel" "> 120 s ($5 in the last)" "" "$ref2" ""
 		fi
+	fi
+fi
+
+# ---- 5. intake of one coordinator in cluster mode ------------------------------
+# bench_intake's coordinator, once alone and once in cluster mode on this
+# etcd (BC_BENCH_ETCD): batched reports, every drain's events put to
+# etcd before the ack
+if part 5; then
+	echo
+	echo "5. intake, batched reports (bench_intake), one coordinator vs cluster mode"
+	if [ -x "$BIN/bench/bench_intake" ]; then
+		one=$(ns coord "$BIN/bench/bench_intake" 2>&1 | sed -n 's/^  batched reports of [0-9]* events: *\([0-9]*\) events.*/\1/p')
+		cl=$(BC_BENCH_ETCD=$ETCD_EP BC_BENCH_ETCD_CERT=$ETCD_CERT BC_BENCH_ETCD_KEY=$ETCD_KEY \
+			BC_BENCH_ETCD_CA=$ETCD_CA ns coord "$BIN/bench/bench_intake" 2>&1 |
+			sed -n 's/^  batched reports of [0-9]* events: *\([0-9]*\) events.*/\1/p')
+		if [ -n "$cl" ] && [ -n "$one" ]; then
+			row "intake, batched reports, per coordinator" "$cl ev/s" ">= 326000" "$one ev/s" "$(goal_ok "$cl" ">=" 326000)"
+		else
+			cannot "bench_intake gave no figure (cluster '$cl', one '$one')"
+		fi
+	else
+		cannot "$BIN/bench/bench_intake not built (make bench)"
 	fi
 fi
 
