@@ -21,6 +21,9 @@
 #include "common/log.h"
 
 #define REPLAY_TEXT_LIST_MAX 8        /* allow entries shown in the text */
+/* one "addresses" element: two addresses, a count per kind (names under
+ * 24 bytes, up to 19 digits) and the fixed text, with room to spare */
+#define ITEM_MAX (2 * BC_ADDR_STRLEN + (BC_KIND_MAX + 1) * 56 + 192)
 
 static const char *fmt_time(int64_t ms, char *buf, size_t len)
 {
@@ -110,6 +113,91 @@ static void json_policy(json_t *d, const struct bc_replay *r)
 		bc_jout_push_str(arr, bc_addr_format(&r->site.nat64->v[i], a, sizeof(a)));
 }
 
+/* A JSON item being formatted (json_item); bounded, see ITEM_MAX. */
+struct item {
+	char b[ITEM_MAX];
+	size_t n;
+};
+
+static void put_s(struct item *it, const char *s, size_t n)
+{
+	if (n > ITEM_MAX - it->n) /* cannot happen: ITEM_MAX has room */
+		bc_fatal(1, "--json: an address element over %d bytes", ITEM_MAX);
+	memcpy(it->b + it->n, s, n);
+	it->n += n;
+}
+#define PUT_LIT(it, lit) put_s((it), (lit), sizeof(lit) - 1)
+
+/* An unsigned integer, as bc_jout_uint writes it (above INT64_MAX:
+ * INT64_MAX). */
+static void put_u(struct item *it, uint64_t v)
+{
+	char d[20];
+	size_t k = sizeof(d);
+
+	if (v > INT64_MAX)
+		v = INT64_MAX;
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	put_s(it, d + k, sizeof(d) - k);
+}
+
+/* "address" text, as bc_jout_addr writes it (no byte needs an escape). */
+static void put_addr(struct item *it, const struct bc_addr *a)
+{
+	char s[BC_ADDR_STRLEN];
+
+	bc_addr_format(a, s, sizeof(s));
+	PUT_LIT(it, "\"");
+	put_s(it, s, strlen(s));
+	PUT_LIT(it, "\"");
+}
+
+/*
+ * One element of "addresses", byte for byte what jansson prints for the
+ * object {"address", "events" {kind: count, ...}, "allowed", "would_ban"
+ * [, "ban_prefix", "bans"]} (jansson's default separators ", " and ": "),
+ * without a jansson object per address: the array is most of a large
+ * replay's report. Only addresses formatted from binary, the kinds'
+ * fixed names and numbers go in (bc_jout_stream_push_raw checks it).
+ */
+static void json_item(struct item *it, const struct bc_replay_rec *x,
+		      const struct bc_replay_key *g, int ban)
+{
+	int k;
+
+	it->n = 0;
+	PUT_LIT(it, "{\"address\": ");
+	put_addr(it, &x->addr);
+	PUT_LIT(it, ", \"events\": {");
+	for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++) {
+		const char *name = bc_kind_name(k);
+
+		if (k > BC_KIND_FIRST)
+			PUT_LIT(it, ", ");
+		PUT_LIT(it, "\"");
+		put_s(it, name, strlen(name));
+		PUT_LIT(it, "\": ");
+		put_u(it, x->n[k]);
+	}
+	PUT_LIT(it, "}, \"allowed\": ");
+	if (x->allowed)
+		PUT_LIT(it, "true");
+	else
+		PUT_LIT(it, "false");
+	if (!ban) {
+		PUT_LIT(it, ", \"would_ban\": false}");
+		return;
+	}
+	PUT_LIT(it, ", \"would_ban\": true, \"ban_prefix\": ");
+	put_addr(it, &g->addr);
+	PUT_LIT(it, ", \"bans\": ");
+	put_u(it, g->bans);
+	PUT_LIT(it, "}");
+}
+
 /*
  * The document is streamed (jout.h): one address object at a time, so
  * a million addresses never make a million objects in memory.
@@ -118,6 +206,7 @@ int bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v)
 {
 	struct bc_jout_stream st;
 	json_t *d = bc_jout_new("replay", BC_REPLAY_JSON_VERSION), *o;
+	struct item it;
 	size_t i;
 
 	bc_jout_str(d, "file", r->path);
@@ -135,18 +224,8 @@ int bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v)
 		const struct bc_replay_key *g = bc_replay_key_of(r, x);
 		int ban = !x->allowed && g != NULL && g->bans > 0;
 
-		o = json_object();
-		if (o == NULL)
-			bc_fatal(1, "--json: out of memory");
-		bc_jout_addr(o, "address", &x->addr);
-		json_counts(o, "events", x->n);
-		bc_jout_bool(o, "allowed", x->allowed);
-		bc_jout_bool(o, "would_ban", ban);
-		if (ban) {
-			bc_jout_addr(o, "ban_prefix", &g->addr);
-			bc_jout_uint(o, "bans", g->bans);
-		}
-		bc_jout_stream_push(&st, &o);
+		json_item(&it, x, g, ban);
+		bc_jout_stream_push_raw(&st, it.b, it.n);
 	}
 	bc_jout_stream_array_close(&st);
 	bc_jout_stream_array(&st, "bans");
