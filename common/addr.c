@@ -191,12 +191,6 @@ bool bc_addr_contains(const struct bc_addr *outer, const struct bc_addr *inner)
 	return memcmp(t.a, outer->a, 16) == 0;
 }
 
-bool bc_addr_equal(const struct bc_addr *x, const struct bc_addr *y)
-{
-	return x->family == y->family && x->plen == y->plen &&
-	       memcmp(x->a, y->a, 16) == 0;
-}
-
 int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y)
 {
 	int c;

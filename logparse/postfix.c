@@ -433,8 +433,7 @@ static const char *skip_queue_id(const char *q, const char *end)
 	const char *s = q;
 
 	while (q < end && q - s < 32 &&
-	       ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
-		(*q >= 'a' && *q <= 'z')))
+	       bc_alnum(*q))
 		q++;
 	if (q == s || !BC_PREFIX(q, end, ": "))
 		return NULL;
