@@ -13,6 +13,8 @@
  * or a ban silently (the counts stay right); the tables are freed by
  * bc_replay_table_free.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,39 +22,51 @@
 
 #define REPLAY_KEYS_MAX (1u << 22)    /* banned keys remembered */
 
+/* Mix of the address's 18 significant bytes (the table's own order;
+ * nothing here is ordered by it). */
 static uint64_t addr_hash(const struct bc_addr *a)
 {
-	uint64_t h = 1469598103934665603ULL ^ a->family ^ ((uint64_t)a->plen << 8);
-	size_t i;
+	uint64_t lo, hi, h;
 
-	for (i = 0; i < 16; i++) {
-		h ^= a->a[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	memcpy(&lo, a->a, 8);
+	memcpy(&hi, a->a + 8, 8);
+	h = (lo ^ ((uint64_t)a->family << 56 | (uint64_t)a->plen << 48)) *
+	    0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	h = (h ^ hi) * 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
 }
 
-static const struct bc_addr *slot_addr(const struct bc_replay_table *t, size_t j)
+static void *slot_at(const struct bc_replay_table *t, size_t j)
 {
-	return (const struct bc_addr *)t->slot[j];
+	return t->slot + j * t->size;
+}
+
+static bool slot_empty(const struct bc_replay_table *t, size_t j)
+{
+	return ((const struct bc_addr *)slot_at(t, j))->family == 0;
 }
 
 static int table_grow(struct bc_replay_table *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 1024, i;
-	void **ns = calloc(ncap, sizeof(*ns));
+	unsigned char *ns;
 
+	if (ncap > SIZE_MAX / t->size)
+		return -1;
+	ns = calloc(ncap, t->size);
 	if (ns == NULL)
 		return -1;
 	for (i = 0; i < t->cap; i++) {
 		size_t j;
 
-		if (t->slot[i] == NULL)
+		if (slot_empty(t, i))
 			continue;
-		for (j = addr_hash(slot_addr(t, i)) & (ncap - 1); ns[j] != NULL;
+		for (j = addr_hash(slot_at(t, i)) & (ncap - 1);
+		     ((const struct bc_addr *)(ns + j * t->size))->family != 0;
 		     j = (j + 1) & (ncap - 1))
 			;
-		ns[j] = t->slot[i];
+		memcpy(ns + j * t->size, slot_at(t, i), t->size);
 	}
 	free(t->slot);
 	t->slot = ns;
@@ -65,60 +79,73 @@ static size_t table_probe(const struct bc_replay_table *t, const struct bc_addr 
 {
 	size_t j;
 
-	for (j = addr_hash(a) & (t->cap - 1); t->slot[j] != NULL;
+	for (j = addr_hash(a) & (t->cap - 1); !slot_empty(t, j);
 	     j = (j + 1) & (t->cap - 1))
-		if (bc_addr_equal(slot_addr(t, j), a))
+		if (bc_addr_equal(slot_at(t, j), a))
 			break;
 	return j;
 }
 
 static void *table_find(const struct bc_replay_table *t, const struct bc_addr *a)
 {
-	return t->cap == 0 ? NULL : t->slot[table_probe(t, a)];
+	size_t j;
+
+	if (t->cap == 0)
+		return NULL;
+	j = table_probe(t, a);
+	return slot_empty(t, j) ? NULL : slot_at(t, j);
 }
 
 /*
- * Find or add. A new record is made only while the table holds fewer
- * than max (checked on every insert, not only when the table grows).
- * NULL when a is new and the table is full, or out of memory.
+ * Find or add (a new record is zero but for its address). A new record
+ * is made only while the table holds fewer than max (checked on every
+ * insert, not only when the table grows). NULL when a is new and the
+ * table is full, or out of memory. The record moves when a later insert
+ * grows the table.
  */
 static void *table_get(struct bc_replay_table *t, const struct bc_addr *a, size_t max)
 {
 	size_t j;
 
+	if (a->family == 0) /* the empty slot's mark: no record of it */
+		return NULL;
 	if (t->cap > 0) {
 		j = table_probe(t, a);
-		if (t->slot[j] != NULL)
-			return t->slot[j];
+		if (!slot_empty(t, j))
+			return slot_at(t, j);
 	}
 	if (t->n >= max)
 		return NULL;
 	if ((t->n + 1) * 4 > t->cap * 3 && table_grow(t) < 0)
 		return NULL;
 	j = table_probe(t, a);
-	t->slot[j] = calloc(1, t->size);
-	if (t->slot[j] == NULL)
-		return NULL;
-	memcpy(t->slot[j], a, sizeof(*a));
+	memcpy(slot_at(t, j), a, sizeof(*a));
 	t->n++;
-	return t->slot[j];
+	return slot_at(t, j);
 }
 
 void bc_replay_table_free(struct bc_replay_table *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		free(t->slot[i]);
 	free(t->slot);
 	t->slot = NULL;
 	t->cap = t->n = 0;
 }
 
+/* bc_addr_cmp's order (family, address, prefix), inline for the sort */
 static int cmp_rec(const void *x, const void *y)
 {
-	return bc_addr_cmp(&(*(struct bc_replay_rec *const *)x)->addr,
-			   &(*(struct bc_replay_rec *const *)y)->addr);
+	const struct bc_addr *a = &(*(struct bc_replay_rec *const *)x)->addr;
+	const struct bc_addr *b = &(*(struct bc_replay_rec *const *)y)->addr;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->a, b->a, 16);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	if (a->plen != b->plen)
+		return a->plen < b->plen ? -1 : 1;
+	return 0;
 }
 
 /* Records of the address table in address order (caller frees). */
@@ -130,8 +157,8 @@ struct bc_replay_rec **bc_replay_table_sorted(const struct bc_replay_table *t)
 	if (v == NULL)
 		return NULL;
 	for (i = 0; i < t->cap; i++)
-		if (t->slot[i] != NULL)
-			v[k++] = t->slot[i];
+		if (!slot_empty(t, i))
+			v[k++] = slot_at(t, i);
 	qsort(v, k, sizeof(*v), cmp_rec);
 	return v;
 }

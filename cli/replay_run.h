@@ -70,8 +70,14 @@ struct bc_replay_key {
 	int64_t offence[REPLAY_OFFENCES_MAX]; /* ring of ban times */
 };
 
+/*
+ * Open addressing with the records in the slots (one cache miss a probe,
+ * no allocation per record): size bytes a slot, each record starting
+ * with its struct bc_addr, family 0 for an empty slot. A record's
+ * address moves when the table grows: hold none across an insert.
+ */
 struct bc_replay_table {
-	void **slot; /* records whose first member is a struct bc_addr */
+	unsigned char *slot;
 	size_t cap, n, size;
 };
 
