@@ -23,7 +23,7 @@
 #define REPLAY_KEYS_MAX (1u << 22)    /* banned keys remembered */
 
 /* Mix of the address's 18 significant bytes (the table's own order;
- * nothing here is ordered by it). */
+ * nothing here is ordered by it); its high 32 bits are the slot's. */
 static uint64_t addr_hash(const struct bc_addr *a)
 {
 	uint64_t lo, hi, h;
@@ -37,36 +37,35 @@ static uint64_t addr_hash(const struct bc_addr *a)
 	return h ^ (h >> 32);
 }
 
-static void *slot_at(const struct bc_replay_table *t, size_t j)
+static void *rec_at(const struct bc_replay_table *t, size_t k)
 {
-	return t->slot + j * t->size;
+	return t->rec + k * t->size;
 }
 
-static bool slot_empty(const struct bc_replay_table *t, size_t j)
+static uint32_t hash32(const struct bc_addr *a)
 {
-	return ((const struct bc_addr *)slot_at(t, j))->family == 0;
+	return (uint32_t)(addr_hash(a) >> 32);
 }
 
 static int table_grow(struct bc_replay_table *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 1024, i;
-	unsigned char *ns;
+	struct bc_replay_slot *ns;
 
-	if (ncap > SIZE_MAX / t->size)
+	if (ncap > UINT32_MAX)
 		return -1;
-	ns = calloc(ncap, t->size);
+	ns = calloc(ncap, sizeof(*ns));
 	if (ns == NULL)
 		return -1;
 	for (i = 0; i < t->cap; i++) {
 		size_t j;
 
-		if (slot_empty(t, i))
+		if (t->slot[i].rec == 0)
 			continue;
-		for (j = addr_hash(slot_at(t, i)) & (ncap - 1);
-		     ((const struct bc_addr *)(ns + j * t->size))->family != 0;
+		for (j = t->slot[i].hash & (ncap - 1); ns[j].rec != 0;
 		     j = (j + 1) & (ncap - 1))
 			;
-		memcpy(ns + j * t->size, slot_at(t, i), t->size);
+		ns[j] = t->slot[i];
 	}
 	free(t->slot);
 	t->slot = ns;
@@ -74,14 +73,15 @@ static int table_grow(struct bc_replay_table *t)
 	return 0;
 }
 
-/* Slot of a, or the empty slot where it would go (t->cap > 0). */
-static size_t table_probe(const struct bc_replay_table *t, const struct bc_addr *a)
+/* Slot of a (hash h), or the empty slot where it would go (t->cap > 0). */
+static size_t table_probe(const struct bc_replay_table *t,
+			  const struct bc_addr *a, uint32_t h)
 {
 	size_t j;
 
-	for (j = addr_hash(a) & (t->cap - 1); !slot_empty(t, j);
-	     j = (j + 1) & (t->cap - 1))
-		if (bc_addr_equal(slot_at(t, j), a))
+	for (j = h & (t->cap - 1); t->slot[j].rec != 0; j = (j + 1) & (t->cap - 1))
+		if (t->slot[j].hash == h &&
+		    bc_addr_equal(rec_at(t, t->slot[j].rec - 1), a))
 			break;
 	return j;
 }
@@ -92,43 +92,58 @@ static void *table_find(const struct bc_replay_table *t, const struct bc_addr *a
 
 	if (t->cap == 0)
 		return NULL;
-	j = table_probe(t, a);
-	return slot_empty(t, j) ? NULL : slot_at(t, j);
+	j = table_probe(t, a, hash32(a));
+	return t->slot[j].rec == 0 ? NULL : rec_at(t, t->slot[j].rec - 1);
 }
 
 /*
  * Find or add (a new record is zero but for its address). A new record
  * is made only while the table holds fewer than max (checked on every
  * insert, not only when the table grows). NULL when a is new and the
- * table is full, or out of memory. The record moves when a later insert
- * grows the table.
+ * table is full, or out of memory. Records may move on a later insert.
  */
 static void *table_get(struct bc_replay_table *t, const struct bc_addr *a, size_t max)
 {
+	uint32_t h = hash32(a);
 	size_t j;
+	void *r;
 
-	if (a->family == 0) /* the empty slot's mark: no record of it */
-		return NULL;
 	if (t->cap > 0) {
-		j = table_probe(t, a);
-		if (!slot_empty(t, j))
-			return slot_at(t, j);
+		j = table_probe(t, a, h);
+		if (t->slot[j].rec != 0)
+			return rec_at(t, t->slot[j].rec - 1);
 	}
-	if (t->n >= max)
+	if (t->n >= max || t->n >= UINT32_MAX - 1)
 		return NULL;
 	if ((t->n + 1) * 4 > t->cap * 3 && table_grow(t) < 0)
 		return NULL;
-	j = table_probe(t, a);
-	memcpy(slot_at(t, j), a, sizeof(*a));
+	if (t->n == t->reccap) {
+		size_t nc = t->reccap ? t->reccap * 2 : 1024;
+		unsigned char *nr;
+
+		if (nc > SIZE_MAX / t->size ||
+		    (nr = realloc(t->rec, nc * t->size)) == NULL)
+			return NULL;
+		t->rec = nr;
+		t->reccap = nc;
+	}
+	j = table_probe(t, a, h);
+	r = rec_at(t, t->n);
+	memset(r, 0, t->size);
+	memcpy(r, a, sizeof(*a));
 	t->n++;
-	return slot_at(t, j);
+	t->slot[j].rec = (uint32_t)t->n;
+	t->slot[j].hash = h;
+	return r;
 }
 
 void bc_replay_table_free(struct bc_replay_table *t)
 {
 	free(t->slot);
+	free(t->rec);
 	t->slot = NULL;
-	t->cap = t->n = 0;
+	t->rec = NULL;
+	t->cap = t->n = t->reccap = 0;
 }
 
 /* bc_addr_cmp's order (family, address, prefix), inline for the sort */
@@ -156,9 +171,8 @@ struct bc_replay_rec **bc_replay_table_sorted(const struct bc_replay_table *t)
 
 	if (v == NULL)
 		return NULL;
-	for (i = 0; i < t->cap; i++)
-		if (!slot_empty(t, i))
-			v[k++] = slot_at(t, i);
+	for (i = 0; i < t->n; i++)
+		v[k++] = rec_at(t, i);
 	qsort(v, k, sizeof(*v), cmp_rec);
 	return v;
 }
