@@ -146,11 +146,18 @@ void bc_replay_table_free(struct bc_replay_table *t)
 	t->cap = t->n = t->reccap = 0;
 }
 
+/* An address and its record number, sorted by value (no record is
+ * read while sorting). */
+struct sort_item {
+	struct bc_addr addr;
+	uint32_t rec;
+};
+
 /* bc_addr_cmp's order (family, address, prefix), inline for the sort */
-static int cmp_rec(const void *x, const void *y)
+static int cmp_item(const void *x, const void *y)
 {
-	const struct bc_addr *a = &(*(struct bc_replay_rec *const *)x)->addr;
-	const struct bc_addr *b = &(*(struct bc_replay_rec *const *)y)->addr;
+	const struct bc_addr *a = &((const struct sort_item *)x)->addr;
+	const struct bc_addr *b = &((const struct sort_item *)y)->addr;
 	int c;
 
 	if (a->family != b->family)
@@ -167,13 +174,22 @@ static int cmp_rec(const void *x, const void *y)
 struct bc_replay_rec **bc_replay_table_sorted(const struct bc_replay_table *t)
 {
 	struct bc_replay_rec **v = malloc((t->n ? t->n : 1) * sizeof(*v));
-	size_t i, k = 0;
+	struct sort_item *s = malloc((t->n ? t->n : 1) * sizeof(*s));
+	size_t i;
 
-	if (v == NULL)
+	if (v == NULL || s == NULL) {
+		free(v);
+		free(s);
 		return NULL;
+	}
+	for (i = 0; i < t->n; i++) {
+		memcpy(&s[i].addr, rec_at(t, i), sizeof(s[i].addr));
+		s[i].rec = (uint32_t)i;
+	}
+	qsort(s, t->n, sizeof(*s), cmp_item);
 	for (i = 0; i < t->n; i++)
-		v[k++] = rec_at(t, i);
-	qsort(v, k, sizeof(*v), cmp_rec);
+		v[i] = rec_at(t, s[i].rec);
+	free(s);
 	return v;
 }
 
