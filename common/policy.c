@@ -34,11 +34,17 @@ struct rec {
 struct entry {
 	struct entry *next;
 	struct bc_addr key;
+	uint32_t hash;    /* hash_addr(&key)'s low bits: a split needs no rehash */
 	int64_t last_ms;
 	struct rec *ring; /* oldest first; &one while cap is 1 */
 	uint32_t n, cap;
 	struct rec one;   /* most keys never see a second event */
 };
+
+/* the hash fills the key's padding: no byte more per tracked key */
+_Static_assert(sizeof(struct entry) == 80, "struct entry grew");
+/* buckets stay at most 1 << 24, so the hash's low 32 bits place a key */
+#define BUCKETS_MAX ((size_t)1 << 24)
 
 struct bc_policy {
 	struct bc_policy_cfg cfg;
@@ -82,7 +88,7 @@ struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
 	if (p == NULL)
 		return NULL;
 	p->cfg = *cfg;
-	while (n < cfg->max_tracked && n < ((size_t)1 << 24))
+	while (n < cfg->max_tracked && n < BUCKETS_MAX)
 		n <<= 1;
 	p->nbuckets_max = n;
 	n = BUCKETS_MIN;
@@ -135,7 +141,7 @@ static void grow(struct bc_policy *p)
 		struct entry *e = p->buckets[b], *next;
 
 		for (; e != NULL; e = next) {
-			int hi = (hash_addr(&e->key) & (n - 1)) != b;
+			int hi = (e->hash & (n - 1)) != b;
 
 			next = e->next;
 			e->next = NULL;
@@ -296,6 +302,7 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		if (e == NULL)
 			return BC_POLICY_IGNORED;
 		e->key = key;
+		e->hash = (uint32_t)hash_addr(&key);
 		*slot = e;
 		p->count++;
 	}
