@@ -12,6 +12,7 @@
  * order. Write errors are the caller's (fflush of stdout).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -265,9 +266,39 @@ static void print_text_list(const struct bc_addr_list *l)
 		printf(" and %zu more", l->n - REPLAY_TEXT_LIST_MAX);
 }
 
+/* v in decimal, as printf's PRIu64 (d holds 21 bytes at least). */
+static void u64_text(char *d, uint64_t v)
+{
+	char t[20];
+	size_t k = sizeof(t), n;
+
+	do {
+		t[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	n = sizeof(t) - k;
+	memcpy(d, t + k, n);
+	d[n] = '\0';
+}
+
+/* s left- (right = false) or right-aligned in width columns, as printf's
+ * "%-Ns" and "%Ns": never cut. */
+static void put_pad(struct item *it, const char *s, size_t width, bool right)
+{
+	size_t n = strlen(s);
+	static const char sp[] = "                                        ";
+
+	if (right && n < width)
+		put_s(it, sp, width - n);
+	put_s(it, s, n);
+	if (!right && n < width)
+		put_s(it, sp, width - n);
+}
+
 void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v)
 {
 	char file[256], a[BC_ADDR_STRLEN], t1[32], t2[32];
+	struct item it;
 	size_t i;
 	int k;
 
@@ -314,24 +345,34 @@ void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v)
 	for (i = 0; i < r->addrs.n; i++) {
 		const struct bc_replay_rec *x = v[i];
 		const struct bc_replay_key *g = bc_replay_key_of(r, x);
-		const char *verdict = "-";
-		char vb[80];
 
-		if (x->allowed) {
-			verdict = "allowed";
-		} else if (g != NULL && g->bans > 0) {
-			if (g->addr.plen != bc_addr_maxlen(&g->addr)) {
-				snprintf(vb, sizeof(vb), "ban %s",
-					 bc_addr_format(&g->addr, t1, sizeof(t1)));
-				verdict = vb;
-			} else {
-				verdict = "ban";
-			}
+		/* printf's "%-39s", " %9" PRIu64 per kind, "  VERDICT\n",
+		 * written by hand: one row per address of a large log */
+		it.n = 0;
+		bc_addr_format(&x->addr, a, sizeof(a));
+		put_pad(&it, a, 39, false);
+		for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++) {
+			char d[24];
+
+			u64_text(d, x->n[k]);
+			PUT_LIT(&it, " ");
+			put_pad(&it, d, 9, true);
 		}
-		printf("%-39s", bc_addr_format(&x->addr, a, sizeof(a)));
-		for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
-			printf(" %9" PRIu64, x->n[k]);
-		printf("  %s\n", verdict);
+		PUT_LIT(&it, "  ");
+		if (x->allowed) {
+			PUT_LIT(&it, "allowed");
+		} else if (g != NULL && g->bans > 0) {
+			PUT_LIT(&it, "ban");
+			if (g->addr.plen != bc_addr_maxlen(&g->addr)) {
+				bc_addr_format(&g->addr, a, sizeof(a));
+				PUT_LIT(&it, " ");
+				put_s(&it, a, strlen(a));
+			}
+		} else {
+			PUT_LIT(&it, "-");
+		}
+		PUT_LIT(&it, "\n");
+		fwrite(it.b, 1, it.n, stdout);
 	}
 	printf("\n%zu ban%s would be made\n", r->nbans, r->nbans == 1 ? "" : "s");
 	for (i = 0; i < r->nbans; i++)

@@ -339,6 +339,38 @@ static int write_file(const char *path, const char *text)
 	return fclose(f);
 }
 
+/*
+ * The text report's verdict names the banned prefix whole: with
+ * ipv6_prefix = 96 it was cut to 31 bytes ("ban
+ * 2001:db8:1234:5678:9abc:def0::/" without the 96).
+ */
+static void test_text_prefix(const char *dir, const char *path)
+{
+	char ini[256];
+	char *argt[] = {"replay", "--config", ini, (char *)path, NULL};
+	FILE *f;
+	int i, rc;
+
+	snprintf(ini, sizeof(ini), "%s/c96.ini", dir);
+	CHECK(write_file(ini,
+			 "[coordinator]\nkey = c.key\nagents_dir = agents.d\n"
+			 "admins_dir = admins.d\n[policy]\nipv6_prefix = 96\n") == 0,
+	      "c96.ini written");
+	f = reopen(path);
+	for (i = 0; i < 5; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "2001:db8:1234:5678:9abc:def0:1:%d", i + 1);
+		addt(f, i, FAIL, a);
+	}
+	fclose(f);
+	rc = run(4, argt);
+	CHECK(rc == 0 && strstr(out, "2001:db8:1234:5678:9abc:def0:1:5                "
+				    "1         0         0         0  "
+				    "ban 2001:db8:1234:5678:9abc:def0::/96\n") != NULL,
+	      "text: a /96 verdict names the whole prefix (%d)", rc);
+}
+
 /* --config coordinator.ini: its [policy], allow_file and nat64_prefixes. */
 static void test_config_coordinator(const char *dir, const char *path)
 {
@@ -714,6 +746,7 @@ int main(void)
 		test_addresses(path);
 		test_limit(path);
 		test_many(path);
+		test_text_prefix(dir, path);
 		test_config_coordinator(dir, path);
 		test_config_agent(dir, path);
 		test_config_detect(dir, path);
