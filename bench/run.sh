@@ -7,11 +7,25 @@
 # stock jails), detect_latency.sh, fleet.sh, agent_tail.sh, cluster.sh
 # (cluster mode on etcd, docs/ha.md).
 # Environment: B = build directory (default build). ONLY=pattern runs
-# only the benchmarks whose name matches.
+# only the benchmarks whose name matches. BC_SSHG_PARSER names sshguard's
+# sshg-parser when it is not installed (else it is unpacked from the
+# downloaded .deb, see below).
 set -u
 B=${B:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+# sshguard's parser, bench_parse's reference: the installed one, else the
+# one in the sshguard .deb that deploy/deps.sh downloads (unpacked here,
+# never installed), passed as BC_SSHG_PARSER.
+if [ -z "${BC_SSHG_PARSER:-}" ] && [ ! -x /usr/libexec/sshguard/sshg-parser ]; then
+	deb=$(ls "${BC_DEB_CACHE:-/var/cache/bancluster-test/debs}"/sshguard_*.deb 2>/dev/null | sort -V | tail -1)
+	if [ -n "$deb" ] && rm -rf "$B/bench/peers" && mkdir -p "$B/bench/peers" &&
+		dpkg-deb -x "$deb" "$B/bench/peers" &&
+		[ -x "$B/bench/peers/usr/libexec/sshguard/sshg-parser" ]; then
+		BC_SSHG_PARSER=$top/$B/bench/peers/usr/libexec/sshguard/sshg-parser
+		export BC_SSHG_PARSER
+	fi
+fi
 failed=0
 ran=0
 for b in "$B"/bench/bench_*; do

@@ -23,6 +23,7 @@
 #include "common/log.h"
 
 #define JOUT_EXIT_NOMEM 1          /* BC_EXIT_ERROR (cli.h) */
+#define JOUT_EXIT_BUG 1            /* BC_EXIT_ERROR: a raw element not plain */
 #define JOUT_KEY_MAX 40            /* a time's key, before "_ms" */
 #define JOUT_REAL_DIGITS 15        /* significant digits of a fraction */
 
@@ -302,6 +303,22 @@ void bc_jout_stream_push(struct bc_jout_stream *st, json_t **item)
 		stream_put(st, ", ", 2);
 	stream_put(st, s, strlen(s));
 	free(s);
+}
+
+void bc_jout_stream_push_raw(struct bc_jout_stream *st, const char *s,
+			     size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '\\')
+			bc_fatal(JOUT_EXIT_BUG, "--json: unescaped byte 0x%02x "
+				 "in a raw element", (unsigned char)s[i]);
+	if (st->items++ > 0)
+		stream_put(st, ", ", 2);
+	/* printable ASCII: nothing for write_text's control filter */
+	if (st->err == 0 && fwrite(s, 1, n, stdout) != n)
+		st->err = -1;
 }
 
 void bc_jout_stream_array_close(struct bc_jout_stream *st)

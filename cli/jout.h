@@ -60,6 +60,17 @@ struct bc_jout_stream {
 void bc_jout_stream_open(struct bc_jout_stream *st, json_t **head);
 void bc_jout_stream_array(struct bc_jout_stream *st, const char *key);
 void bc_jout_stream_push(struct bc_jout_stream *st, json_t **item);
+/*
+ * An element the caller formatted as JSON itself, for arrays too long to
+ * build in jansson one object at a time (replay's addresses): it must be
+ * printable ASCII (0x20-0x7e) without a backslash, so only numbers,
+ * literals and strings that need no escape (addresses formatted from
+ * binary, fixed names), which jansson would print byte for byte the
+ * same. Any other byte is a bug of the caller: the program ends (one
+ * line on stderr, exit 1) before anything of it is written.
+ */
+void bc_jout_stream_push_raw(struct bc_jout_stream *st, const char *s,
+			     size_t n);
 void bc_jout_stream_array_close(struct bc_jout_stream *st);
 int bc_jout_stream_close(struct bc_jout_stream *st, json_t **tail);
 

@@ -13,6 +13,8 @@
  * or a ban silently (the counts stay right); the tables are freed by
  * bc_replay_table_free.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,36 +22,47 @@
 
 #define REPLAY_KEYS_MAX (1u << 22)    /* banned keys remembered */
 
+/* Mix of the address's 18 significant bytes (the table's own order;
+ * nothing here is ordered by it); its high 32 bits are the slot's. */
 static uint64_t addr_hash(const struct bc_addr *a)
 {
-	uint64_t h = 1469598103934665603ULL ^ a->family ^ ((uint64_t)a->plen << 8);
-	size_t i;
+	uint64_t lo, hi, h;
 
-	for (i = 0; i < 16; i++) {
-		h ^= a->a[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	memcpy(&lo, a->a, 8);
+	memcpy(&hi, a->a + 8, 8);
+	h = (lo ^ ((uint64_t)a->family << 56 | (uint64_t)a->plen << 48)) *
+	    0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	h = (h ^ hi) * 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
 }
 
-static const struct bc_addr *slot_addr(const struct bc_replay_table *t, size_t j)
+static void *rec_at(const struct bc_replay_table *t, size_t k)
 {
-	return (const struct bc_addr *)t->slot[j];
+	return t->rec + k * t->size;
+}
+
+static uint32_t hash32(const struct bc_addr *a)
+{
+	return (uint32_t)(addr_hash(a) >> 32);
 }
 
 static int table_grow(struct bc_replay_table *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 1024, i;
-	void **ns = calloc(ncap, sizeof(*ns));
+	struct bc_replay_slot *ns;
 
+	if (ncap > UINT32_MAX)
+		return -1;
+	ns = calloc(ncap, sizeof(*ns));
 	if (ns == NULL)
 		return -1;
 	for (i = 0; i < t->cap; i++) {
 		size_t j;
 
-		if (t->slot[i] == NULL)
+		if (t->slot[i].rec == 0)
 			continue;
-		for (j = addr_hash(slot_addr(t, i)) & (ncap - 1); ns[j] != NULL;
+		for (j = t->slot[i].hash & (ncap - 1); ns[j].rec != 0;
 		     j = (j + 1) & (ncap - 1))
 			;
 		ns[j] = t->slot[i];
@@ -60,79 +73,123 @@ static int table_grow(struct bc_replay_table *t)
 	return 0;
 }
 
-/* Slot of a, or the empty slot where it would go (t->cap > 0). */
-static size_t table_probe(const struct bc_replay_table *t, const struct bc_addr *a)
+/* Slot of a (hash h), or the empty slot where it would go (t->cap > 0). */
+static size_t table_probe(const struct bc_replay_table *t,
+			  const struct bc_addr *a, uint32_t h)
 {
 	size_t j;
 
-	for (j = addr_hash(a) & (t->cap - 1); t->slot[j] != NULL;
-	     j = (j + 1) & (t->cap - 1))
-		if (bc_addr_equal(slot_addr(t, j), a))
+	for (j = h & (t->cap - 1); t->slot[j].rec != 0; j = (j + 1) & (t->cap - 1))
+		if (t->slot[j].hash == h &&
+		    bc_addr_equal(rec_at(t, t->slot[j].rec - 1), a))
 			break;
 	return j;
 }
 
 static void *table_find(const struct bc_replay_table *t, const struct bc_addr *a)
 {
-	return t->cap == 0 ? NULL : t->slot[table_probe(t, a)];
+	size_t j;
+
+	if (t->cap == 0)
+		return NULL;
+	j = table_probe(t, a, hash32(a));
+	return t->slot[j].rec == 0 ? NULL : rec_at(t, t->slot[j].rec - 1);
 }
 
 /*
- * Find or add. A new record is made only while the table holds fewer
- * than max (checked on every insert, not only when the table grows).
- * NULL when a is new and the table is full, or out of memory.
+ * Find or add (a new record is zero but for its address). A new record
+ * is made only while the table holds fewer than max (checked on every
+ * insert, not only when the table grows). NULL when a is new and the
+ * table is full, or out of memory. Records may move on a later insert.
  */
 static void *table_get(struct bc_replay_table *t, const struct bc_addr *a, size_t max)
 {
+	uint32_t h = hash32(a);
 	size_t j;
+	void *r;
 
 	if (t->cap > 0) {
-		j = table_probe(t, a);
-		if (t->slot[j] != NULL)
-			return t->slot[j];
+		j = table_probe(t, a, h);
+		if (t->slot[j].rec != 0)
+			return rec_at(t, t->slot[j].rec - 1);
 	}
-	if (t->n >= max)
+	if (t->n >= max || t->n >= UINT32_MAX - 1)
 		return NULL;
 	if ((t->n + 1) * 4 > t->cap * 3 && table_grow(t) < 0)
 		return NULL;
-	j = table_probe(t, a);
-	t->slot[j] = calloc(1, t->size);
-	if (t->slot[j] == NULL)
-		return NULL;
-	memcpy(t->slot[j], a, sizeof(*a));
+	if (t->n == t->reccap) {
+		size_t nc = t->reccap ? t->reccap * 2 : 1024;
+		unsigned char *nr;
+
+		if (nc > SIZE_MAX / t->size ||
+		    (nr = realloc(t->rec, nc * t->size)) == NULL)
+			return NULL;
+		t->rec = nr;
+		t->reccap = nc;
+	}
+	j = table_probe(t, a, h);
+	r = rec_at(t, t->n);
+	memset(r, 0, t->size);
+	memcpy(r, a, sizeof(*a));
 	t->n++;
-	return t->slot[j];
+	t->slot[j].rec = (uint32_t)t->n;
+	t->slot[j].hash = h;
+	return r;
 }
 
 void bc_replay_table_free(struct bc_replay_table *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		free(t->slot[i]);
 	free(t->slot);
+	free(t->rec);
 	t->slot = NULL;
-	t->cap = t->n = 0;
+	t->rec = NULL;
+	t->cap = t->n = t->reccap = 0;
 }
 
-static int cmp_rec(const void *x, const void *y)
+/* An address and its record number, sorted by value (no record is
+ * read while sorting). */
+struct sort_item {
+	struct bc_addr addr;
+	uint32_t rec;
+};
+
+/* bc_addr_cmp's order (family, address, prefix), inline for the sort */
+static int cmp_item(const void *x, const void *y)
 {
-	return bc_addr_cmp(&(*(struct bc_replay_rec *const *)x)->addr,
-			   &(*(struct bc_replay_rec *const *)y)->addr);
+	const struct bc_addr *a = &((const struct sort_item *)x)->addr;
+	const struct bc_addr *b = &((const struct sort_item *)y)->addr;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->a, b->a, 16);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	if (a->plen != b->plen)
+		return a->plen < b->plen ? -1 : 1;
+	return 0;
 }
 
 /* Records of the address table in address order (caller frees). */
 struct bc_replay_rec **bc_replay_table_sorted(const struct bc_replay_table *t)
 {
 	struct bc_replay_rec **v = malloc((t->n ? t->n : 1) * sizeof(*v));
-	size_t i, k = 0;
+	struct sort_item *s = malloc((t->n ? t->n : 1) * sizeof(*s));
+	size_t i;
 
-	if (v == NULL)
+	if (v == NULL || s == NULL) {
+		free(v);
+		free(s);
 		return NULL;
-	for (i = 0; i < t->cap; i++)
-		if (t->slot[i] != NULL)
-			v[k++] = t->slot[i];
-	qsort(v, k, sizeof(*v), cmp_rec);
+	}
+	for (i = 0; i < t->n; i++) {
+		memcpy(&s[i].addr, rec_at(t, i), sizeof(s[i].addr));
+		s[i].rec = (uint32_t)i;
+	}
+	qsort(s, t->n, sizeof(*s), cmp_item);
+	for (i = 0; i < t->n; i++)
+		v[i] = rec_at(t, s[i].rec);
+	free(s);
 	return v;
 }
 

@@ -12,6 +12,7 @@
  * order. Write errors are the caller's (fflush of stdout).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,9 @@
 #include "common/log.h"
 
 #define REPLAY_TEXT_LIST_MAX 8        /* allow entries shown in the text */
+/* one "addresses" element: two addresses, a count per kind (names under
+ * 24 bytes, up to 19 digits) and the fixed text, with room to spare */
+#define ITEM_MAX (2 * BC_ADDR_STRLEN + (BC_KIND_MAX + 1) * 56 + 192)
 
 static const char *fmt_time(int64_t ms, char *buf, size_t len)
 {
@@ -110,6 +114,91 @@ static void json_policy(json_t *d, const struct bc_replay *r)
 		bc_jout_push_str(arr, bc_addr_format(&r->site.nat64->v[i], a, sizeof(a)));
 }
 
+/* A JSON item being formatted (json_item); bounded, see ITEM_MAX. */
+struct item {
+	char b[ITEM_MAX];
+	size_t n;
+};
+
+static void put_s(struct item *it, const char *s, size_t n)
+{
+	if (n > ITEM_MAX - it->n) /* cannot happen: ITEM_MAX has room */
+		bc_fatal(1, "--json: an address element over %d bytes", ITEM_MAX);
+	memcpy(it->b + it->n, s, n);
+	it->n += n;
+}
+#define PUT_LIT(it, lit) put_s((it), (lit), sizeof(lit) - 1)
+
+/* An unsigned integer, as bc_jout_uint writes it (above INT64_MAX:
+ * INT64_MAX). */
+static void put_u(struct item *it, uint64_t v)
+{
+	char d[20];
+	size_t k = sizeof(d);
+
+	if (v > INT64_MAX)
+		v = INT64_MAX;
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	put_s(it, d + k, sizeof(d) - k);
+}
+
+/* "address" text, as bc_jout_addr writes it (no byte needs an escape). */
+static void put_addr(struct item *it, const struct bc_addr *a)
+{
+	char s[BC_ADDR_STRLEN];
+
+	bc_addr_format(a, s, sizeof(s));
+	PUT_LIT(it, "\"");
+	put_s(it, s, strlen(s));
+	PUT_LIT(it, "\"");
+}
+
+/*
+ * One element of "addresses", byte for byte what jansson prints for the
+ * object {"address", "events" {kind: count, ...}, "allowed", "would_ban"
+ * [, "ban_prefix", "bans"]} (jansson's default separators ", " and ": "),
+ * without a jansson object per address: the array is most of a large
+ * replay's report. Only addresses formatted from binary, the kinds'
+ * fixed names and numbers go in (bc_jout_stream_push_raw checks it).
+ */
+static void json_item(struct item *it, const struct bc_replay_rec *x,
+		      const struct bc_replay_key *g, int ban)
+{
+	int k;
+
+	it->n = 0;
+	PUT_LIT(it, "{\"address\": ");
+	put_addr(it, &x->addr);
+	PUT_LIT(it, ", \"events\": {");
+	for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++) {
+		const char *name = bc_kind_name(k);
+
+		if (k > BC_KIND_FIRST)
+			PUT_LIT(it, ", ");
+		PUT_LIT(it, "\"");
+		put_s(it, name, strlen(name));
+		PUT_LIT(it, "\": ");
+		put_u(it, x->n[k]);
+	}
+	PUT_LIT(it, "}, \"allowed\": ");
+	if (x->allowed)
+		PUT_LIT(it, "true");
+	else
+		PUT_LIT(it, "false");
+	if (!ban) {
+		PUT_LIT(it, ", \"would_ban\": false}");
+		return;
+	}
+	PUT_LIT(it, ", \"would_ban\": true, \"ban_prefix\": ");
+	put_addr(it, &g->addr);
+	PUT_LIT(it, ", \"bans\": ");
+	put_u(it, g->bans);
+	PUT_LIT(it, "}");
+}
+
 /*
  * The document is streamed (jout.h): one address object at a time, so
  * a million addresses never make a million objects in memory.
@@ -118,6 +207,7 @@ int bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v)
 {
 	struct bc_jout_stream st;
 	json_t *d = bc_jout_new("replay", BC_REPLAY_JSON_VERSION), *o;
+	struct item it;
 	size_t i;
 
 	bc_jout_str(d, "file", r->path);
@@ -135,18 +225,8 @@ int bc_replay_print_json(const struct bc_replay *r, struct bc_replay_rec **v)
 		const struct bc_replay_key *g = bc_replay_key_of(r, x);
 		int ban = !x->allowed && g != NULL && g->bans > 0;
 
-		o = json_object();
-		if (o == NULL)
-			bc_fatal(1, "--json: out of memory");
-		bc_jout_addr(o, "address", &x->addr);
-		json_counts(o, "events", x->n);
-		bc_jout_bool(o, "allowed", x->allowed);
-		bc_jout_bool(o, "would_ban", ban);
-		if (ban) {
-			bc_jout_addr(o, "ban_prefix", &g->addr);
-			bc_jout_uint(o, "bans", g->bans);
-		}
-		bc_jout_stream_push(&st, &o);
+		json_item(&it, x, g, ban);
+		bc_jout_stream_push_raw(&st, it.b, it.n);
 	}
 	bc_jout_stream_array_close(&st);
 	bc_jout_stream_array(&st, "bans");
@@ -186,9 +266,39 @@ static void print_text_list(const struct bc_addr_list *l)
 		printf(" and %zu more", l->n - REPLAY_TEXT_LIST_MAX);
 }
 
+/* v in decimal, as printf's PRIu64 (d holds 21 bytes at least). */
+static void u64_text(char *d, uint64_t v)
+{
+	char t[20];
+	size_t k = sizeof(t), n;
+
+	do {
+		t[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	n = sizeof(t) - k;
+	memcpy(d, t + k, n);
+	d[n] = '\0';
+}
+
+/* s left- (right = false) or right-aligned in width columns, as printf's
+ * "%-Ns" and "%Ns": never cut. */
+static void put_pad(struct item *it, const char *s, size_t width, bool right)
+{
+	size_t n = strlen(s);
+	static const char sp[] = "                                        ";
+
+	if (right && n < width)
+		put_s(it, sp, width - n);
+	put_s(it, s, n);
+	if (!right && n < width)
+		put_s(it, sp, width - n);
+}
+
 void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v)
 {
 	char file[256], a[BC_ADDR_STRLEN], t1[32], t2[32];
+	struct item it;
 	size_t i;
 	int k;
 
@@ -235,24 +345,34 @@ void bc_replay_print_text(const struct bc_replay *r, struct bc_replay_rec **v)
 	for (i = 0; i < r->addrs.n; i++) {
 		const struct bc_replay_rec *x = v[i];
 		const struct bc_replay_key *g = bc_replay_key_of(r, x);
-		const char *verdict = "-";
-		char vb[80];
 
-		if (x->allowed) {
-			verdict = "allowed";
-		} else if (g != NULL && g->bans > 0) {
-			if (g->addr.plen != bc_addr_maxlen(&g->addr)) {
-				snprintf(vb, sizeof(vb), "ban %s",
-					 bc_addr_format(&g->addr, t1, sizeof(t1)));
-				verdict = vb;
-			} else {
-				verdict = "ban";
-			}
+		/* printf's "%-39s", " %9" PRIu64 per kind, "  VERDICT\n",
+		 * written by hand: one row per address of a large log */
+		it.n = 0;
+		bc_addr_format(&x->addr, a, sizeof(a));
+		put_pad(&it, a, 39, false);
+		for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++) {
+			char d[24];
+
+			u64_text(d, x->n[k]);
+			PUT_LIT(&it, " ");
+			put_pad(&it, d, 9, true);
 		}
-		printf("%-39s", bc_addr_format(&x->addr, a, sizeof(a)));
-		for (k = BC_KIND_FIRST; k <= BC_KIND_MAX; k++)
-			printf(" %9" PRIu64, x->n[k]);
-		printf("  %s\n", verdict);
+		PUT_LIT(&it, "  ");
+		if (x->allowed) {
+			PUT_LIT(&it, "allowed");
+		} else if (g != NULL && g->bans > 0) {
+			PUT_LIT(&it, "ban");
+			if (g->addr.plen != bc_addr_maxlen(&g->addr)) {
+				bc_addr_format(&g->addr, a, sizeof(a));
+				PUT_LIT(&it, " ");
+				put_s(&it, a, strlen(a));
+			}
+		} else {
+			PUT_LIT(&it, "-");
+		}
+		PUT_LIT(&it, "\n");
+		fwrite(it.b, 1, it.n, stdout);
 	}
 	printf("\n%zu ban%s would be made\n", r->nbans, r->nbans == 1 ? "" : "s");
 	for (i = 0; i < r->nbans; i++)

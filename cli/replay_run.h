@@ -70,9 +70,23 @@ struct bc_replay_key {
 	int64_t offence[REPLAY_OFFENCES_MAX]; /* ring of ban times */
 };
 
+/*
+ * Open addressing over a compact slot array (record number and hash, 8
+ * bytes a slot: probes stay in cache and compare hashes, not records),
+ * the records themselves dense in insertion order, size bytes each,
+ * starting with their struct bc_addr. Growing rebuilds only the slots;
+ * the record array grows by realloc, so a record's address may change
+ * on any insert: hold none across one.
+ */
+struct bc_replay_slot {
+	uint32_t rec;  /* record number + 1, 0 for an empty slot */
+	uint32_t hash;
+};
+
 struct bc_replay_table {
-	void **slot; /* records whose first member is a struct bc_addr */
-	size_t cap, n, size;
+	struct bc_replay_slot *slot;
+	unsigned char *rec;
+	size_t cap, n, size, reccap;
 };
 
 struct bc_replay_ban {

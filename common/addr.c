@@ -38,14 +38,14 @@ void bc_addr_mask(struct bc_addr *a, unsigned plen)
 	if (plen > max)
 		plen = max;
 	a->plen = (uint8_t)plen;
-	for (i = 0; i < 16; i++) {
-		unsigned bit = i * 8;
-
-		if (i >= bc_addr_bytes(a) || bit >= plen)
-			a->a[i] = 0;
-		else if (bit + 8 > plen)
-			a->a[i] &= (uint8_t)(0xff << (8 - (plen - bit)));
+	/* the plen / 8 whole bytes stay, then the partial one is masked,
+	 * then every byte after it (past the family's bytes too) is 0 */
+	i = plen / 8;
+	if (plen % 8 != 0) {
+		a->a[i] &= (uint8_t)(0xff << (8 - plen % 8));
+		i++;
 	}
+	memset(a->a + i, 0, 16 - i);
 }
 
 void bc_addr_from_bin(struct bc_addr *out, int family, const void *bin,
@@ -189,12 +189,6 @@ bool bc_addr_contains(const struct bc_addr *outer, const struct bc_addr *inner)
 	t = *inner;
 	bc_addr_mask(&t, outer->plen);
 	return memcmp(t.a, outer->a, 16) == 0;
-}
-
-bool bc_addr_equal(const struct bc_addr *x, const struct bc_addr *y)
-{
-	return x->family == y->family && x->plen == y->plen &&
-	       memcmp(x->a, y->a, 16) == 0;
 }
 
 int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define BC_ADDR_STRLEN 64 /* enough for "ffff:...:ffff/128" and a NUL */
 
@@ -62,8 +63,14 @@ void bc_addr_range(const struct bc_addr *a, uint8_t first[16],
 /* True when prefix `outer` contains address or prefix `inner`. */
 bool bc_addr_contains(const struct bc_addr *outer, const struct bc_addr *inner);
 
-/* Equality of family, prefix and address. */
-bool bc_addr_equal(const struct bc_addr *x, const struct bc_addr *y);
+/* Equality of family, prefix and address (inline: every hash table's
+ * probe calls it). */
+static inline bool bc_addr_equal(const struct bc_addr *x,
+				 const struct bc_addr *y)
+{
+	return x->family == y->family && x->plen == y->plen &&
+	       memcmp(x->a, y->a, 16) == 0;
+}
 
 /* Total order: family, then address, then prefix (shorter first). */
 int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y);

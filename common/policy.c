@@ -5,6 +5,14 @@
  * recent events (time, kind, host). The score is recomputed over the
  * ring on each event: rings are short (bounded by the window) and this
  * keeps "events within findtime" exact rather than bucketed.
+ *
+ * The bucket array starts small and doubles while the keys outnumber
+ * the buckets, up to the size max_tracked calls for (the smallest power
+ * of two at or above it), which it reaches before the table is full: a
+ * policy made for a million keys that tracks a few thousand keeps them
+ * in a few cache-friendly pages, not in an 8 MB array touched at random.
+ * A split keeps each chain's order (insertion order), so the heads that
+ * eviction samples are those a full-size table would have.
  */
 #include "policy.h"
 
@@ -26,16 +34,23 @@ struct rec {
 struct entry {
 	struct entry *next;
 	struct bc_addr key;
+	uint32_t hash;    /* hash_addr(&key)'s low bits: a split needs no rehash */
 	int64_t last_ms;
 	struct rec *ring; /* oldest first; &one while cap is 1 */
 	uint32_t n, cap;
 	struct rec one;   /* most keys never see a second event */
 };
 
+/* the hash fills the key's padding: no byte more per tracked key */
+_Static_assert(sizeof(struct entry) == 80, "struct entry grew");
+/* buckets stay at most 1 << 24, so the hash's low 32 bits place a key */
+#define BUCKETS_MAX ((size_t)1 << 24)
+
 struct bc_policy {
 	struct bc_policy_cfg cfg;
 	struct entry **buckets;
 	size_t nbuckets;
+	size_t nbuckets_max; /* what max_tracked calls for */
 	size_t count;
 	size_t sweep_at;  /* next bucket bc_policy_sweep visits */
 	uint64_t evicted, events, bans;
@@ -73,8 +88,10 @@ struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
 	if (p == NULL)
 		return NULL;
 	p->cfg = *cfg;
-	while (n < cfg->max_tracked && n < ((size_t)1 << 24))
+	while (n < cfg->max_tracked && n < BUCKETS_MAX)
 		n <<= 1;
+	p->nbuckets_max = n;
+	n = BUCKETS_MIN;
 	p->buckets = calloc(n, sizeof(*p->buckets));
 	if (p->buckets == NULL) {
 		free(p);
@@ -106,6 +123,35 @@ static struct entry **find_slot(struct bc_policy *p, const struct bc_addr *k)
 	while (*e != NULL && !bc_addr_equal(&(*e)->key, k))
 		e = &(*e)->next;
 	return e;
+}
+
+/*
+ * Double the bucket array, each chain split in order (see the top).
+ * Out of memory keeps the current array: longer chains, same answers.
+ */
+static void grow(struct bc_policy *p)
+{
+	size_t n = p->nbuckets * 2, b;
+	struct entry **nb = calloc(n, sizeof(*nb));
+
+	if (nb == NULL)
+		return;
+	for (b = 0; b < p->nbuckets; b++) {
+		struct entry **tail[2] = {&nb[b], &nb[b + p->nbuckets]};
+		struct entry *e = p->buckets[b], *next;
+
+		for (; e != NULL; e = next) {
+			int hi = (e->hash & (n - 1)) != b;
+
+			next = e->next;
+			e->next = NULL;
+			*tail[hi] = e;
+			tail[hi] = &e->next;
+		}
+	}
+	free(p->buckets);
+	p->buckets = nb;
+	p->nbuckets = n;
 }
 
 static void free_entry(struct entry *e)
@@ -248,10 +294,15 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 			evict_one(p);
 			slot = find_slot(p, &key);
 		}
+		if (p->count >= p->nbuckets && p->nbuckets < p->nbuckets_max) {
+			grow(p);
+			slot = find_slot(p, &key);
+		}
 		e = calloc(1, sizeof(*e));
 		if (e == NULL)
 			return BC_POLICY_IGNORED;
 		e->key = key;
+		e->hash = (uint32_t)hash_addr(&key);
 		*slot = e;
 		p->count++;
 	}

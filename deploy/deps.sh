@@ -21,9 +21,11 @@ PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compil
  swaks libnet-ssleay-perl procps psmisc python3 postfix dovecot-core
  libsasl2-modules socat netcat-openbsd util-linux systemd systemd-journal-remote
  ca-certificates curl prometheus groff-base etcd-server etcd-client"
-# Downloaded, not installed: what tests/integration/mta/{exim,sendmail}.sh unpack.
+# Downloaded, not installed: what tests/integration/mta/{exim,sendmail}.sh unpack,
+# and sshguard, whose sshg-parser bench/run.sh unpacks for `make bench` (the
+# installed package would start a firewall daemon on the test machine).
 DEBS="exim4-daemon-light libidn12 libgnutls-dane0 libunbound8 libevent-2.1-7
- sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin"
+ sendmail-bin sendmail-cf liblockfile1 m4 sasl2-bin sshguard"
 CACHE=${BC_DEB_CACHE:-/var/cache/bancluster-test/debs}
 
 missing=""

@@ -782,8 +782,7 @@ static const char *skip_msgid(const char *q, const char *end)
 		const char *g = q;
 
 		while (q < end && q - g < 12 &&
-		       ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
-			(*q >= 'a' && *q <= 'z')))
+		       bc_alnum(*q))
 			q++;
 		if (q == g)
 			return s;

@@ -178,12 +178,25 @@ void bc_syslog_init(struct bc_syslog *fs);
 bool bc_syslog_frame(struct bc_syslog *fs, const char *s, const char *end,
 		     struct bc_line *l);
 
-/* The bytes of a program tag; also what an event's service name keeps. */
+/*
+ * Byte classes, one table load per byte where the scanners walk a tag or
+ * a queue id (logparse/parse.c holds the table).
+ */
+#define BC_CC_ALNUM 1u /* 0-9 A-Z a-z */
+#define BC_CC_TAG 2u   /* alnum and - _ / . @ */
+extern const unsigned char bc_char_class[256];
+
+/* 0-9 A-Z a-z */
+static inline bool bc_alnum(char c)
+{
+	return (bc_char_class[(unsigned char)c] & BC_CC_ALNUM) != 0;
+}
+
+/* The bytes of a program tag; also what an event's service name keeps:
+ * alnum and - _ / . @ */
 static inline bool bc_tag_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '/' ||
-	       c == '.' || c == '@';
+	return (bc_char_class[(unsigned char)c] & BC_CC_TAG) != 0;
 }
 
 /* Does the line's program tag start with lit? */

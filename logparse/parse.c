@@ -44,6 +44,27 @@ struct bc_parser {
 
 /* ---- small helpers ------------------------------------------------- */
 
+/* Byte classes (internal.h): BC_CC_ALNUM 0-9 A-Z a-z, BC_CC_TAG those
+ * and - _ / . @; 16 bytes a row (test_parse checks every byte). */
+const unsigned char bc_char_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0,
+	2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 2,
+	0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 const char *bc_find(const char *p, const char *end, const char *lit, size_t n)
 {
 	if (p >= end || (size_t)(end - p) < n)
@@ -86,15 +107,9 @@ int bc_parse_addr(const char *p, const char *end, struct bc_addr *out)
 
 /* ---- reasons ------------------------------------------------------ */
 
-static bool alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
-}
-
 bool bc_lit_match(const char *r, const char *end, const char *s, size_t n)
 {
-	return bc_has_prefix(r, end, s, n) && (r + n == end || !alnum(r[n]));
+	return bc_has_prefix(r, end, s, n) && (r + n == end || !bc_alnum(r[n]));
 }
 
 bool bc_parse_is_reason(const struct bc_parser *p, enum bc_format fmt,

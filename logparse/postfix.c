@@ -430,11 +430,9 @@ static enum bc_parse_result reject_line(struct bc_parser *p,
 /* [0-9A-Za-z]+ ": " (a queue id) or "NOQUEUE: " at q; returns after it. */
 static const char *skip_queue_id(const char *q, const char *end)
 {
-	const char *s = q;
+	const char *s = q, *lim = end - q > 32 ? q + 32 : end;
 
-	while (q < end && q - s < 32 &&
-	       ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
-		(*q >= 'a' && *q <= 'z')))
+	while (q < lim && bc_alnum(*q))
 		q++;
 	if (q == s || !BC_PREFIX(q, end, ": "))
 		return NULL;

@@ -218,8 +218,7 @@ enum bc_parse_result bc_scan_sendmail(struct bc_parser *p,
 
 	/* QID: [0-9A-Za-z]{8,20} ": " (absent on some connection lines) */
 	while (q < end && q - qid < 24 &&
-	       ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
-		(*q >= 'a' && *q <= 'z')))
+	       bc_alnum(*q))
 		q++;
 	if (q - qid >= 8 && BC_PREFIX(q, end, ": ")) {
 		qid_len = (size_t)(q - qid);

@@ -250,9 +250,9 @@ static const char *parse_3164(struct bc_syslog *p, const char *s,
  */
 static const char *parse_tag(const char *s, const char *end, struct bc_line *l)
 {
-	const char *q = s;
+	const char *q = s, *lim = end - s > TAG_MAX ? s + TAG_MAX : end;
 
-	while (q < end && q - s < TAG_MAX && bc_tag_char(*q))
+	while (q < lim && bc_tag_char(*q))
 		q++;
 	if (q == s || q >= end)
 		return NULL;

@@ -10,8 +10,11 @@
 #include "common/log.h"
 #include "tap.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char out[1 << 18];
@@ -36,7 +39,16 @@ static int capture(json_t **doc, int stream)
 		for (i = 0; i < 3; i++) {
 			item = json_object();
 			bc_jout_int(item, "n", i);
-			bc_jout_str(item, "t", "M\xc3\xbcller\x7f");
+			bc_jout_str(item, "t", stream == 2 ? "plain" : "M\xc3\xbcller\x7f");
+			if (stream == 2 && i != 1) { /* as the caller formats it */
+				char raw[64];
+				int rn = snprintf(raw, sizeof(raw),
+						 "{\"n\": %d, \"t\": \"plain\"}", i);
+
+				json_decref(item);
+				bc_jout_stream_push_raw(&st, raw, (size_t)rn);
+				continue;
+			}
 			bc_jout_stream_push(&st, &item);
 		}
 		bc_jout_stream_array_close(&st);
@@ -212,6 +224,48 @@ int main(void)
 		CHECK(strcmp(out, whole) == 0, "streamed byte for byte as printed whole: %s", out);
 		CHECK(strstr(out, "\"t\": \"M\xc3\xbcller\\u007F\"}, {\"n\": 1") != NULL,
 		      "streamed items escaped and separated as jansson does");
+	}
+	/* raw elements: the bytes jansson prints for the same objects */
+	{
+		char whole[sizeof(out)];
+		json_t *w = bc_jout_new("s", 1), *items;
+		int i, st;
+		pid_t pid;
+
+		bc_jout_str(w, "k", "v");
+		items = bc_jout_arr(w, "items");
+		for (i = 0; i < 3; i++) {
+			json_t *it = bc_jout_push_obj(items);
+
+			bc_jout_int(it, "n", i);
+			bc_jout_str(it, "t", "plain");
+		}
+		bc_jout_arr(w, "none");
+		bc_jout_int(w, "total", 3);
+		capture(&w, 0);
+		memcpy(whole, out, sizeof(whole));
+		d = bc_jout_new("s", 1);
+		bc_jout_str(d, "k", "v");
+		CHECK(capture(&d, 2) == 0, "raw elements streamed: exit 0");
+		CHECK(strcmp(out, whole) == 0,
+		      "raw elements byte for byte as jansson prints them: %s", out);
+
+		/* a raw element with a byte that needs an escape: a bug, the
+		 * program ends before any of it is written */
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			struct bc_jout_stream s2 = {0, 0};
+			int dn = open("/dev/null", O_WRONLY);
+
+			dup2(dn, STDERR_FILENO);
+			bc_jout_stream_push_raw(&s2, "{\"t\": \"\x1b[2J\"}",
+						strlen("{\"t\": \"\x1b[2J\"}"));
+			_exit(0);
+		}
+		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+			      WEXITSTATUS(st) == 1,
+		      "a raw element holding ESC ends the program with exit 1");
 	}
 	test_random();
 	return tap_done();

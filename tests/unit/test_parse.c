@@ -14,6 +14,7 @@
  * Every line not listed must produce no event and not be malformed.
  */
 #include "conf/agent.h"
+#include "logparse/internal.h"
 #include "logparse/parse.h"
 #include "tap.h"
 
@@ -749,8 +750,34 @@ static void test_corpus(void)
 	CHECK(files >= 4, "corpus has files for every MTA (%d)", files);
 }
 
+/*
+ * The scanners' byte classes (logparse/internal.h): the table says for
+ * each of the 256 bytes what the ranges it replaced said.
+ */
+static void test_char_class(void)
+{
+	int c, wrong_alnum = 0, wrong_tag = 0;
+
+	for (c = 0; c < 256; c++) {
+		bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+			     (c >= 'a' && c <= 'z');
+		bool tag = alnum || c == '-' || c == '_' || c == '/' ||
+			   c == '.' || c == '@';
+
+		if (bc_alnum((char)c) != alnum)
+			wrong_alnum++;
+		if (bc_tag_char((char)c) != tag)
+			wrong_tag++;
+	}
+	CHECK(wrong_alnum == 0, "bc_alnum: 0-9 A-Z a-z exactly (%d bytes wrong)",
+	      wrong_alnum);
+	CHECK(wrong_tag == 0, "bc_tag_char: alnum and - _ / . @ exactly (%d "
+			      "bytes wrong)", wrong_tag);
+}
+
 int main(void)
 {
+	test_char_class();
 	test_api();
 	test_cases();
 	test_overlong();

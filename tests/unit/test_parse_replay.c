@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char out[1 << 16];
+static char out[1 << 20];
 static char errout[4096];
 
 /* Read fd (rewound) into buf, NUL-terminated. */
@@ -279,6 +279,56 @@ static void test_limit(const char *path)
 	      "limit: text report");
 }
 
+/*
+ * Thousands of addresses: the tables grow (replay's address table from
+ * 1,024 slots, the policy's buckets from 1,024) and every address keeps
+ * its counts and verdict through the moves, listed in address order.
+ */
+static void test_many(const char *path)
+{
+	char *argv[] = {"replay", (char *)path, "--json", NULL};
+	FILE *f = reopen(path);
+	int i, k, rc, bans = 0, wrong = 0, order = 0;
+	char a[64], want[160];
+	const char *o, *prev = NULL;
+
+	/* 2,000 IPv4 addresses, round robin: i%7 == 0 fails 5 times (a
+	 * ban), the others i%3 + 1 times */
+	for (k = 0; k < 5; k++)
+		for (i = 0; i < 2000; i++) {
+			if (k >= (i % 7 == 0 ? 5 : i % 3 + 1))
+				continue;
+			snprintf(a, sizeof(a), "10.0.%d.%d", i >> 8, i & 255);
+			addt(f, k * 60, FAIL, a);
+		}
+	fclose(f);
+	for (i = 0; i < 2000; i++)
+		bans += i % 7 == 0;
+	rc = run(3, argv);
+	CHECK(rc == 0 && count(out, "\", \"events\": {") == 2000,
+	      "many: 2000 addresses listed (%zu)", count(out, "\", \"events\": {"));
+	CHECK(count(out, "\"would_ban\": true") == (size_t)bans &&
+		      count(out, "\"time_ms\": ") == (size_t)bans,
+	      "many: %d bans, one per 5-failure address (%zu, %zu)", bans,
+	      count(out, "\"would_ban\": true"), count(out, "\"time_ms\": "));
+	for (i = 0; i < 2000; i++) {
+		snprintf(a, sizeof(a), "10.0.%d.%d", i >> 8, i & 255);
+		snprintf(want, sizeof(want),
+			 "{\"address\": \"%s\", \"events\": {\"auth_fail\": %d, ", a,
+			 i % 7 == 0 ? 5 : i % 3 + 1);
+		o = strstr(out, want);
+		if (o == NULL)
+			wrong++;
+		else if (prev != NULL && o < prev)
+			order++;
+		if (o != NULL)
+			prev = o;
+	}
+	CHECK(wrong == 0 && order == 0,
+	      "many: each address with its own count, in address order (%d "
+	      "wrong, %d out of order)", wrong, order);
+}
+
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -287,6 +337,38 @@ static int write_file(const char *path, const char *text)
 		return -1;
 	fputs(text, f);
 	return fclose(f);
+}
+
+/*
+ * The text report's verdict names the banned prefix whole: with
+ * ipv6_prefix = 96 it was cut to 31 bytes ("ban
+ * 2001:db8:1234:5678:9abc:def0::/" without the 96).
+ */
+static void test_text_prefix(const char *dir, const char *path)
+{
+	char ini[256];
+	char *argt[] = {"replay", "--config", ini, (char *)path, NULL};
+	FILE *f;
+	int i, rc;
+
+	snprintf(ini, sizeof(ini), "%s/c96.ini", dir);
+	CHECK(write_file(ini,
+			 "[coordinator]\nkey = c.key\nagents_dir = agents.d\n"
+			 "admins_dir = admins.d\n[policy]\nipv6_prefix = 96\n") == 0,
+	      "c96.ini written");
+	f = reopen(path);
+	for (i = 0; i < 5; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "2001:db8:1234:5678:9abc:def0:1:%d", i + 1);
+		addt(f, i, FAIL, a);
+	}
+	fclose(f);
+	rc = run(4, argt);
+	CHECK(rc == 0 && strstr(out, "2001:db8:1234:5678:9abc:def0:1:5                "
+				    "1         0         0         0  "
+				    "ban 2001:db8:1234:5678:9abc:def0::/96\n") != NULL,
+	      "text: a /96 verdict names the whole prefix (%d)", rc);
 }
 
 /* --config coordinator.ini: its [policy], allow_file and nat64_prefixes. */
@@ -663,6 +745,8 @@ int main(void)
 		CHECK(mkdtemp(dir) != NULL, "temporary directory");
 		test_addresses(path);
 		test_limit(path);
+		test_many(path);
+		test_text_prefix(dir, path);
 		test_config_coordinator(dir, path);
 		test_config_agent(dir, path);
 		test_config_detect(dir, path);

@@ -647,6 +647,75 @@ static void test_max_tracked(void)
 	bc_policy_free(&p);
 }
 
+/*
+ * The bucket array grows with the keys (1,024 buckets first, doubling up
+ * to what max_tracked calls for): every key keeps its window through the
+ * splits, a table grown to its full size still evicts at max_tracked,
+ * and a sweep still visits every bucket.
+ */
+static void test_grow(void)
+{
+	struct bc_policy_cfg cfg;
+	struct bc_policy *p;
+	struct bc_policy_stats st;
+	struct bc_policy_hit hit;
+	unsigned i, k, wrong = 0, banned = 0;
+	size_t gone = 0, calls;
+	char a[BC_ADDR_STRLEN];
+
+	bc_policy_cfg_defaults(&cfg);
+	cfg.max_tracked = 1u << 20;
+	p = bc_policy_new(&cfg);
+	/* 4 events for each of 40,000 keys (v4 and v6), interleaved so
+	 * every key lives through the splits from 1,024 to 65,536 buckets */
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < 40000; i++) {
+			if (i & 1)
+				snprintf(a, sizeof(a), "2001:db8:%x::%x", i, k);
+			else
+				snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16,
+					 (i >> 8) & 255, i & 255);
+			if (feed(p, a, F, 0, T0 + k * SEC, T0 + k * SEC, &hit) !=
+			    COUNTED || fabs(hit.score - (k + 1)) > 1e-9)
+				wrong++;
+		}
+	bc_policy_stats(p, &st);
+	CHECK(wrong == 0 && st.tracked == 40000,
+	      "grow: 40000 keys counted through the splits (%u wrong, %zu "
+	      "tracked)", wrong, st.tracked);
+	for (i = 0; i < 40000; i++) {
+		if (i & 1)
+			snprintf(a, sizeof(a), "2001:db8:%x::ff", i);
+		else
+			snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16,
+				 (i >> 8) & 255, i & 255);
+		if (feed(p, a, F, 0, T0 + 5 * SEC, T0 + 5 * SEC, &hit) == BAN)
+			banned++;
+	}
+	bc_policy_stats(p, &st);
+	CHECK(banned == 40000 && st.tracked == 0,
+	      "grow: each key's 5th event bans it (%u bans, %zu left)", banned,
+	      st.tracked);
+	bc_policy_free(&p);
+
+	/* max_tracked 3000: grown to 4,096 buckets before it is full */
+	cfg.max_tracked = 3000;
+	p = bc_policy_new(&cfg);
+	for (i = 0; i < 10000; i++) {
+		snprintf(a, sizeof(a), "10.1.%u.%u", i >> 8, i & 255);
+		feed(p, a, F, 0, T0 + i, T0 + i, &hit);
+	}
+	bc_policy_stats(p, &st);
+	CHECK(st.tracked == 3000 && st.evicted == 7000,
+	      "grow: a grown table evicts at max_tracked (%zu tracked, %llu "
+	      "evicted)", st.tracked, (unsigned long long)st.evicted);
+	for (calls = 0; calls < 100000 && gone < 3000; calls++)
+		gone += bc_policy_sweep(p, T0 + 20 * MIN, 5);
+	CHECK(gone == 3000, "grow: the sweep reaches every bucket of a grown "
+			    "table (%zu forgotten)", gone);
+	bc_policy_free(&p);
+}
+
 /* A reload keeps the counts and applies the new thresholds. */
 static void test_reload(void)
 {
@@ -781,6 +850,7 @@ int main(void)
 	test_hit_window();
 	test_peek_forget();
 	test_max_tracked();
+	test_grow();
 	test_sweep();
 	test_reload();
 	test_bantime();
