@@ -393,10 +393,11 @@ Description: fleet-wide bans for mail servers - coordinator
  The coordinator receives the signed events of every agent, counts them
  per address across the fleet, decides bans (escalating for repeat
  offenders) and publishes them to the agents; bans, decisions and their
- evidence are kept in SQLite. One coordinator per fleet.
+ evidence are kept in SQLite. One coordinator per fleet, or several on
+ an etcd cluster (cluster mode: no single point of failure).
 EOF
 write_control $p net "$(depends_of $p), adduser, bancluster (= $version)" \
-	"Suggests: sqlite3" "$work/desc-$p"
+	"Suggests: sqlite3, etcd-server, etcd-client" "$work/desc-$p"
 
 # ---- build --------------------------------------------------------------
 for p in bancluster bancluster-agent bancluster-coordinator; do

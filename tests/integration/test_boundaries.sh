@@ -68,11 +68,12 @@ check "ldd bancluster-agent: no libsqlite3${bad:+ (got: $(echo $bad))}" [ -z "$b
 # the same ldd reading sees what each program does link
 bad=$(ldd_has "$AGENT" '^libnftnl\.')
 check "ldd bancluster-agent: libnftnl (the check can see a library)" [ -n "$bad" ]
-# jansson (--json) is the CLI's alone
-for f in "$AGENT" "$COORD"; do
-	bad=$(ldd_has "$f" '^libjansson\.')
-	check "ldd $(basename "$f"): no libjansson${bad:+ (got: $(echo $bad))}" [ -z "$bad" ]
-done
+# jansson: the CLI's --json and the coordinator's etcd client (cluster
+# mode); never the agent's
+bad=$(ldd_has "$AGENT" '^libjansson\.')
+check "ldd bancluster-agent: no libjansson${bad:+ (got: $(echo $bad))}" [ -z "$bad" ]
+bad=$(ldd_has "$COORD" '^libjansson\.')
+check "ldd bancluster-coordinator: libjansson (cluster mode's etcd client)" [ -n "$bad" ]
 bad=$(ldd_has "$CLI" '^libjansson\.')
 check "ldd bancluster: libjansson (its --json)" [ -n "$bad" ]
 
