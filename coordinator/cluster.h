@@ -58,6 +58,9 @@ void bc_cluster_drain(struct bc_coord *c);
 /* Every loop turn: a coordinator that just became leader commits what
  * it kept pending, without waiting for the next change or tick. */
 void bc_cluster_turn(struct bc_coord *c);
+/* Work left for the next turn at once (the leader's queue, a watch
+ * backlog): the loop then does not sleep. */
+bool bc_cluster_busy(struct bc_coord *c);
 /* Once a second: expiry (leader), pending decisions, metrics. */
 void bc_cluster_tick(struct bc_coord *c, int64_t now);
 

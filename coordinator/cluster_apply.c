@@ -394,6 +394,14 @@ void bc_cluster_drain(struct bc_coord *c)
 			bc_store_error(c->store));
 }
 
+bool bc_cluster_busy(struct bc_coord *c)
+{
+	struct bc_cluster *k = c->cluster;
+
+	return k->synced && k->nq > 0 && atomic_load(&k->leader_now) &&
+	       cl_etcd_ok(k);
+}
+
 void bc_cluster_turn(struct bc_coord *c)
 {
 	struct bc_cluster *k = c->cluster;

@@ -25,6 +25,7 @@
 #define CL_ADMIN_MS 1500      /* an admin's change: commit attempts within */
 #define CL_SESSION_MS 100     /* session thread's cycle */
 #define CL_DRAIN_MAX 512      /* watched changes applied per loop turn */
+#define CL_COMMIT_ROUNDS 4    /* decision txns per loop turn */
 #define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
 #define CL_READ_MAX (256u << 20) /* the prefix read in one range (start, reset) */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
@@ -86,6 +87,8 @@ struct bc_cluster {
 	int64_t applied_rev;         /* last revision seen applied (maybe in part) */
 	int64_t done_rev;            /* every event up to it applied */
 	uint64_t seq_known;          /* PREFIX/seq as last seen or written */
+	bool streak;                 /* the leader's txns follow each other */
+	uint64_t streak_from;        /* seq before the first of them */
 	bool synced;                 /* the first full read was applied */
 	bool resetting;              /* between RESET and SYNCED */
 	struct bc_banmap reset_bans; /* bans of a reset being read */

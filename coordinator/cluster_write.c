@@ -632,18 +632,25 @@ int cl_commit_queue(struct bc_cluster *k)
 
 	if (per > BC_ETCD_TXN_OPS * 64)
 		per = BC_ETCD_TXN_OPS * 64;
-	for (round = 0; round < 64 && k->nq > 0; round++) {
+	/* a few txns a loop turn: the loop acks reports and sends hugz in
+	 * between (more than the agents' 3 s ack timeout spent here made
+	 * them send their reports again to another coordinator) */
+	for (round = 0; round < CL_COMMIT_ROUNDS && k->nq > 0; round++) {
 		int64_t now = bc_now_ms(), rev = 0;
 
-		/* decide only on a ban table holding every decision etcd has
-		 * numbered: else one decided by the previous leader (still in
-		 * the watch) would be decided again */
-		if (c->seq < k->seq_known && cl_wait_seq(k, k->seq_known, 1000) < 0)
+		/* decide only on a ban table holding every decision another
+		 * writer numbered: else one decided by the previous leader
+		 * (still in the watch) would be decided again. This leader's
+		 * own txns since then need no wait (their bans are flights). */
+		uint64_t need = k->streak ? k->streak_from : k->seq_known;
+
+		if (c->seq < need && cl_wait_seq(k, need, 1000) < 0)
 			return -1;
 		now = bc_now_ms();
 		struct one *v = calloc(per, sizeof(*v));
 		size_t *idx = calloc(per, sizeof(*idx));
 		size_t i, n = 0;
+		uint64_t before;
 		int rc;
 
 		if (v == NULL || idx == NULL) {
@@ -664,7 +671,14 @@ int cl_commit_queue(struct bc_cluster *k)
 			idx[n++] = i;
 			i++;
 		}
+		before = k->seq_known;
 		rc = n > 0 ? txn(k, v, n, true, &rev, err, sizeof(err)) : C_OK;
+		if (rc == C_OK && n > 0 && !k->streak) {
+			k->streak = true;
+			k->streak_from = before;
+		} else if (rc != C_OK) {
+			k->streak = false;
+		}
 		if (rc == C_OK) {
 			/* highest index first: removal moves the last entry */
 			for (i = n; i-- > 0;) {

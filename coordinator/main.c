@@ -292,6 +292,8 @@ int main(int argc, char **argv)
 			wait = hw;
 		if (c->cluster != NULL && wait > BC_COORD_CLUSTER_TURN_MS)
 			wait = BC_COORD_CLUSTER_TURN_MS; /* leadership changes */
+		if (c->cluster != NULL && bc_cluster_busy(c))
+			wait = 0; /* decisions to commit: no sleep */
 		if (zmq_poll(items, base + (int)nh, wait > 0 ? (long)wait : 0) < 0) {
 			if (errno != EINTR)
 				bc_fatal(1, "poll: %s", zmq_strerror(errno));
