@@ -138,15 +138,6 @@ static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 	k->applied++;
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /*
  * An agent has one report in flight at a time and its report ids only
@@ -353,7 +344,7 @@ static void drain_pipe(struct bc_cluster *k, size_t max)
 				ok = 0;
 		h = zmq_msg_data(&m[0]);
 		if (ok && zmq_msg_size(&m[0]) == 9)
-			cl_apply(k, h[0], (int64_t)rd64(h + 1), zmq_msg_data(&m[1]),
+			cl_apply(k, h[0], (int64_t)cl_rd64(h + 1), zmq_msg_data(&m[1]),
 				 zmq_msg_size(&m[1]), zmq_msg_data(&m[2]),
 				 zmq_msg_size(&m[2]));
 		for (i = 0; i < 3; i++)

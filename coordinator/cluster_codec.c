@@ -73,7 +73,7 @@ out:
 	return rc;
 }
 
-static uint64_t rd64(const uint8_t *p)
+uint64_t cl_rd64(const uint8_t *p)
 {
 	uint64_t v = 0;
 	int i;
@@ -115,9 +115,9 @@ int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
 			return -1;
 		off += al;
 		h = v + off;
-		r.recv_ms = (int64_t)rd64(h);
-		r.row = (int64_t)rd64(h + 8);
-		r.report_id = rd64(h + 16);
+		r.recv_ms = (int64_t)cl_rd64(h);
+		r.row = (int64_t)cl_rd64(h + 8);
+		r.report_id = cl_rd64(h + 16);
 		r.n = (uint32_t)h[24] | (uint32_t)h[25] << 8 |
 		      (uint32_t)h[26] << 16 | (uint32_t)h[27] << 24;
 		off += CL_EV_REPORT_HDR;
@@ -143,6 +143,6 @@ int cl_ev_record(const struct cl_ev_report *r, uint32_t i,
 	pe->addr.plen = e[0] == 4 ? 32 : 128;
 	memcpy(pe->addr.a, e + 10, e[0] == 4 ? 4 : 16);
 	pe->kind = e[1];
-	pe->time_ms = (int64_t)rd64(e + 2);
+	pe->time_ms = (int64_t)cl_rd64(e + 2);
 	return 0;
 }

@@ -27,6 +27,9 @@
 #define CL_EV_REC 26          /* family, kind, time_ms (8), addr (16) */
 #define CL_EV_REPORT_HDR 28   /* after the agent: recv, row, id, n */
 
+/* 8 bytes at p, little-endian */
+uint64_t cl_rd64(const uint8_t *p);
+
 /* A decision record. */
 struct cl_rec {
 	uint64_t seq;

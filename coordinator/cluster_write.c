@@ -274,15 +274,22 @@ char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 	return s;
 }
 
-void cl_offkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
-	       size_t len)
+/* PREFIX/WHAT/ADDR/PLEN (the prefix length always written) */
+static void addr_key(const struct bc_cluster *k, const char *what,
+		     const struct bc_addr *a, char *out, size_t len)
 {
 	char t[BC_ADDR_STRLEN + 8];
 
 	bc_addr_format(a, t, sizeof(t));
 	if (strchr(t, '/') == NULL)
 		snprintf(t + strlen(t), sizeof(t) - strlen(t), "/%u", a->plen);
-	cl_key(k, out, len, "off/%s", t);
+	cl_key(k, out, len, "%s/%s", what, t);
+}
+
+void cl_offkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	       size_t len)
+{
+	addr_key(k, "off", a, out, len);
 }
 
 /* {"t":[ms,...]}: a's offences within recidive_window, plus at */
@@ -315,12 +322,7 @@ out:
 static void dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 		 size_t len)
 {
-	char t[BC_ADDR_STRLEN + 8];
-
-	bc_addr_format(a, t, sizeof(t));
-	if (strchr(t, '/') == NULL)
-		snprintf(t + strlen(t), sizeof(t) - strlen(t), "/%u", a->plen);
-	cl_key(k, out, len, "d/%s", t);
+	addr_key(k, "d", a, out, len);
 }
 
 struct one {
