@@ -29,6 +29,7 @@
 #include <sodium.h>
 #include <unistd.h>
 #include <zmq.h>
+#include <jansson.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -141,9 +142,16 @@ static void *session_main(void *arg)
 	}
 	cl_key(k, lkey, sizeof(lkey), "leader");
 	cl_key(k, nkey, sizeof(nkey), "n/%s", k->node);
-	snprintf(reg, sizeof(reg),
-		 "{\"endpoint\":\"%s\",\"started_ms\":%" PRId64 ",\"software\":\"%s\"}",
-		 k->advertise, k->started_ms, bc_version());
+	{ /* JSON by jansson: advertise is the admin's text, escaped */
+		json_t *j = json_pack("{s:s, s:I, s:s}", "endpoint", k->advertise,
+				      "started_ms", (json_int_t)k->started_ms,
+				      "software", bc_version());
+		char *t = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+		snprintf(reg, sizeof(reg), "%s", t != NULL ? t : "{}");
+		free(t);
+		json_decref(j);
+	}
 	while (!atomic_load(&k->stop)) {
 		int64_t now = bc_mono_ms();
 		bool fine = true;
@@ -615,26 +623,24 @@ static char *adup(struct bc_arena *ar, const char *s)
 	return d != NULL ? d : (char *)"";
 }
 
-/* one coordinator's registration {"endpoint":..,"started_ms":..,"software":..} */
-static void parse_reg(const char *v, Bancluster__ClusterNode *n, struct bc_arena *ar)
+/* one coordinator's registration {"endpoint","started_ms","software"}
+ * (session_main writes it), read with jansson; what is missing stays "" */
+static void parse_reg(const struct bc_etcd_kv *kv, Bancluster__ClusterNode *n,
+		      struct bc_arena *ar)
 {
-	const char *p;
-	char buf[256];
+	json_error_t je;
+	json_t *o = json_loadb((const char *)kv->value, kv->value_len,
+			       JSON_REJECT_DUPLICATES, &je);
+	json_t *ep = json_object_get(o, "endpoint"), *sw = json_object_get(o, "software");
+	json_t *st = json_object_get(o, "started_ms");
 
-	if ((p = strstr(v, "\"endpoint\":\"")) != NULL) {
-		size_t l = strcspn(p + 12, "\"");
-
-		snprintf(buf, sizeof(buf), "%.*s", (int)(l < 255 ? l : 255), p + 12);
-		n->endpoint = adup(ar, buf);
-	}
-	if ((p = strstr(v, "\"software\":\"")) != NULL) {
-		size_t l = strcspn(p + 12, "\"");
-
-		snprintf(buf, sizeof(buf), "%.*s", (int)(l < 63 ? l : 63), p + 12);
-		n->software = adup(ar, buf);
-	}
-	if ((p = strstr(v, "\"started_ms\":")) != NULL)
-		n->started_ms = strtoll(p + 13, NULL, 10);
+	if (json_is_string(ep))
+		n->endpoint = adup(ar, json_string_value(ep));
+	if (json_is_string(sw))
+		n->software = adup(ar, json_string_value(sw));
+	if (json_is_integer(st))
+		n->started_ms = (int64_t)json_integer_value(st);
+	json_decref(o);
 }
 
 void bc_cluster_status(struct bc_coord *c, struct bc_arena *ar,
@@ -680,7 +686,7 @@ void bc_cluster_status(struct bc_coord *c, struct bc_arena *ar,
 			bancluster__cluster_node__init(n);
 			n->name = adup(ar, (const char *)nodes.kvs[i].key + strlen(key));
 			n->leader = strcmp(n->name, cs->leader) == 0;
-			parse_reg((const char *)nodes.kvs[i].value, n, ar);
+			parse_reg(&nodes.kvs[i], n, ar);
 			cs->coordinators[cs->n_coordinators++] = n;
 		}
 		bc_etcd_range_free(&nodes);

@@ -171,7 +171,7 @@ static bool report_new(struct bc_cluster *k, const char *agent, uint64_t id)
 
 struct evctx {
 	struct bc_cluster *k;
-	bool mine;
+	const char *node; /* the writer's: filled before the first report */
 };
 
 static void count_report(void *arg, const struct cl_ev_report *r)
@@ -179,6 +179,7 @@ static void count_report(void *arg, const struct cl_ev_report *r)
 	struct evctx *x = arg;
 	struct bc_coord *c = x->k->c;
 	const struct bc_peer *p;
+	bool mine = strcmp(x->node, x->k->node) == 0;
 	uint32_t i;
 
 	/* a report resent to another coordinator (its ack was lost with the
@@ -195,7 +196,7 @@ static void count_report(void *arg, const struct cl_ev_report *r)
 		if (cl_ev_record(r, i, &pe) < 0)
 			continue;
 		pe.host = p != NULL ? (uint16_t)bc_coord_peer_index(c, p) : UINT16_MAX;
-		pe.ref = x->mine && r->row > 0 ? (uint64_t)r->row << 16 | i : 0;
+		pe.ref = mine && r->row > 0 ? (uint64_t)r->row << 16 | i : 0;
 		if (bc_policy_event(c->policy, &pe, r->recv_ms, &hit) == BC_POLICY_BAN)
 			bc_coord_rule_ban(c, &hit);
 	}
@@ -206,15 +207,13 @@ static void apply_events(struct bc_cluster *k, const uint8_t *v, size_t len,
 			 const char *key)
 {
 	char node[CL_NAME_MAX];
-	struct evctx x = {k, false};
+	struct evctx x = {k, node};
 
-	if (cl_ev_parse(v, len, node, NULL, NULL) < 0) {
+	/* all or nothing: checked whole before the first report is counted */
+	if (cl_ev_parse(v, len, node, count_report, &x) < 0) {
 		k->bad_records++;
 		bc_warn("cluster: %s: malformed event batch (skipped)", key);
-		return;
 	}
-	x.mine = strcmp(node, k->node) == 0;
-	cl_ev_parse(v, len, node, count_report, &x); /* checked: cannot fail */
 }
 
 /* PREFIX/off/ADDR/PLEN {"t":[...]}: the key's offence history, merged

@@ -204,16 +204,7 @@ int bc_cluster_import(const char *cfgpath)
 			if (i < m.n) {
 				const struct bc_store_ban *b = &m.bans[i];
 
-				cl_key(k, keys[n], sizeof(keys[n]), "d/");
-				{
-					char a[BC_ADDR_STRLEN + 8];
-
-					bc_addr_format(&b->ban.addr, a, sizeof(a));
-					if (strchr(a, '/') == NULL)
-						snprintf(a + strlen(a), sizeof(a) - strlen(a),
-							 "/%u", b->ban.addr.plen);
-					cl_key(k, keys[n], sizeof(keys[n]), "d/%s", a);
-				}
+				cl_dkey(k, &b->ban.addr, keys[n], sizeof(keys[n]));
 				vals[n] = cl_record(k, b, "ban", "import", false, ++to);
 			} else {
 				struct bc_addr a;

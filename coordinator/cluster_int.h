@@ -139,6 +139,9 @@ void cl_flight_free(struct cl_flight *f);
 /* a decision record (JSON) of sb as seq */
 char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 		const char *action, const char *signer, bool rule, uint64_t seq);
+/* PREFIX/d/ADDR/PLEN: the key of a's decision record */
+void cl_dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	     size_t len);
 /* PREFIX/off/ADDR/PLEN and its value: a's offences, at included */
 void cl_offkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 	       size_t len);

@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "coordinator/allow.h"
 #include "coordinator/cluster_int.h"
+#include "coordinator/decide.h"
 
 void cl_prop_free(struct cl_prop *p)
 {
@@ -318,9 +319,8 @@ out:
 	return s;
 }
 
-/* PREFIX/d/ADDR/PLEN */
-static void dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
-		 size_t len)
+void cl_dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	     size_t len)
 {
 	addr_key(k, "d", a, out, len);
 }
@@ -373,7 +373,7 @@ static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
 	ops[0] = (struct bc_etcd_op){BC_ETCD_OP_PUT, skey, strlen(skey), nv,
 				     strlen(nv), 0, false};
 	for (i = 0; i < n; i++) {
-		dkey(k, &v[i].sb.ban.addr, keys[i], sizeof(keys[i]));
+		cl_dkey(k, &v[i].sb.ban.addr, keys[i], sizeof(keys[i]));
 		recs[i] = cl_record(k, &v[i].sb, v[i].action, v[i].signer, v[i].rule,
 				    k->seq_known + 1 + i);
 		if (recs[i] == NULL) {
@@ -581,7 +581,6 @@ void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 static bool still_due(struct bc_coord *c, const struct cl_prop *p, int64_t now)
 {
 	long i;
-	unsigned l;
 
 	if (p->expiry) {
 		i = bc_banmap_find(&c->bans, &p->sb.ban.addr);
@@ -589,16 +588,8 @@ static bool still_due(struct bc_coord *c, const struct cl_prop *p, int64_t now)
 		       c->bans.v[i].expires_ms <= now &&
 		       c->bans.v[i].created_ms == p->sb.ban.created_ms;
 	}
-	for (l = 0; l <= p->sb.ban.addr.plen; l++) {
-		struct bc_addr t = p->sb.ban.addr;
-
-		bc_addr_mask(&t, l);
-		i = bc_banmap_find(&c->bans, &t);
-		if (i >= 0 && (c->bans.v[i].expires_ms == 0 ||
-			       c->bans.v[i].expires_ms > now))
-			return false;
-	}
-	return !bc_coord_allowed(c, &p->sb.ban.addr, NULL, 0);
+	return !bc_coord_covered(c, &p->sb.ban.addr, now) &&
+	       !bc_coord_allowed(c, &p->sb.ban.addr, NULL, 0);
 }
 
 static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)

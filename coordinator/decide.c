@@ -305,6 +305,24 @@ static void collect_event(const struct bc_store_event *e, void *arg)
 	l->n++;
 }
 
+bool bc_coord_covered(const struct bc_coord *c, const struct bc_addr *a,
+		      int64_t now)
+{
+	unsigned l;
+
+	for (l = 0; l <= a->plen; l++) {
+		struct bc_addr t = *a;
+		long k;
+
+		bc_addr_mask(&t, l);
+		k = bc_banmap_find(&c->bans, &t);
+		if (k >= 0 && (c->bans.v[k].expires_ms == 0 ||
+			       c->bans.v[k].expires_ms > now))
+			return true;
+	}
+	return false;
+}
+
 /* Ban a counting key the policy flagged: escalate, commit, publish. */
 void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 {
@@ -312,20 +330,11 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 	struct bc_store_ban sb;
 	int64_t now = bc_now_ms(), secs;
 	long off;
-	size_t i;
 	char a[BC_ADDR_STRLEN], d[32], why[BC_ADDR_STRLEN + BC_NAME_MAX + 32];
 
 	/* already covered by an active ban (a late event): nothing to do */
-	for (i = 0; i <= h->key.plen; i++) {
-		struct bc_addr t = h->key;
-		long k;
-
-		bc_addr_mask(&t, (unsigned)i);
-		k = bc_banmap_find(&c->bans, &t);
-		if (k >= 0 && (c->bans.v[k].expires_ms == 0 ||
-			       c->bans.v[k].expires_ms > now))
-			return;
-	}
+	if (bc_coord_covered(c, &h->key, now))
+		return;
 	if (bc_coord_allowed(c, &h->key, why, sizeof(why))) {
 		bc_warn("not banning %s: it overlaps the allow list%s",
 			bc_addr_format(&h->key, a, sizeof(a)), why);

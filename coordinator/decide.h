@@ -36,6 +36,10 @@ int bc_coord_apply_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 int bc_coord_apply_unban(struct bc_coord *c, const struct bc_addr *addr,
 			 const char *action, const char *signer,
 			 const struct bc_coord_seq *q, char *err, size_t errlen);
+/* a, or a prefix containing it, is banned and the ban not over at now */
+bool bc_coord_covered(const struct bc_coord *c, const struct bc_addr *a,
+		      int64_t now);
+
 /* Prefix escalation after a rule ban of key (subnet_threshold). */
 void bc_coord_escalate(struct bc_coord *c, const struct bc_addr *key);
 
