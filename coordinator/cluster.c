@@ -739,5 +739,7 @@ void bc_cluster_metrics(struct bc_coord *c, struct bc_cluster_metrics *m)
 	m->event_puts = k->event_puts;
 	m->event_put_failures = k->event_put_failures;
 	m->applied = k->applied;
+	m->malformed = k->bad_records;
+	m->duplicate_reports = k->dup_reports;
 	m->revision = k->applied_rev;
 }

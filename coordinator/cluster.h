@@ -106,7 +106,7 @@ void bc_cluster_status(struct bc_coord *c, struct bc_arena *ar,
 struct bc_cluster_metrics {
 	bool leader, etcd_ok;
 	uint64_t pending, commits, commit_failures, fenced, event_puts,
-		event_put_failures, applied;
+		event_put_failures, applied, malformed, duplicate_reports;
 	int64_t revision;
 };
 void bc_cluster_metrics(struct bc_coord *c, struct bc_cluster_metrics *m);

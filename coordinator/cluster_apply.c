@@ -256,10 +256,8 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 	char name[CL_KEY_MAX];
 	const char *rest;
 
-	if (type == CL_MSG_RESET) {
-		k->resetting = true;
+	if (type == CL_MSG_RESET) /* what follows is skipped by revision */
 		return;
-	}
 	if (type == CL_MSG_SYNCED) {
 		if (!k->synced) {
 			size_t i;
@@ -273,7 +271,6 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 			if (k->seq_known > c->seq)
 				c->seq = k->seq_known;
 		}
-		k->resetting = false;
 		k->synced = true;
 		if (rev > k->applied_rev)
 			k->applied_rev = rev;

@@ -40,7 +40,6 @@ struct cl_prop {
 	struct bc_store_ban sb;
 	bool expiry;                 /* a tombstone for an expired ban */
 	bool rule;
-	int64_t since_ms;            /* queued at (local clock) */
 	struct bc_store_event *ev;   /* evidence, owned (rule bans) */
 	char (*evtext)[3][BC_WIRE_MAX_TEXT + 1];
 	size_t nev;
@@ -90,9 +89,7 @@ struct bc_cluster {
 	bool streak;                 /* the leader's txns follow each other */
 	uint64_t streak_from;        /* seq before the first of them */
 	bool synced;                 /* the first full read was applied */
-	bool resetting;              /* between RESET and SYNCED */
 	struct bc_banmap reset_bans; /* bans of a reset being read */
-	uint64_t reset_seq;
 
 	/* events of this drain, one etcd put */
 	uint8_t *ev;

@@ -534,7 +534,6 @@ static struct cl_prop *push(struct bc_cluster *k)
 		k->capq = cap;
 	}
 	memset(&k->q[k->nq], 0, sizeof(k->q[0]));
-	k->q[k->nq].since_ms = bc_mono_ms();
 	return &k->q[k->nq++];
 }
 

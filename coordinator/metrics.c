@@ -128,6 +128,9 @@ void bc_coord_metrics_text(struct bc_coord *c, struct bc_metrics *m)
 		bc_metrics_value(m, "bancluster_coordinator_cluster_event_puts_total", "result", "failed", (double)cm.event_put_failures);
 		bc_metrics_help(m, "bancluster_coordinator_cluster_applied_total", "counter", "Decisions applied from the watch.");
 		bc_metrics_value(m, "bancluster_coordinator_cluster_applied_total", NULL, NULL, (double)cm.applied);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_dropped_total", "counter", "What was read from etcd and not applied, by reason.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_dropped_total", "reason", "malformed", (double)cm.malformed);
+		bc_metrics_value(m, "bancluster_coordinator_cluster_dropped_total", "reason", "duplicate_report", (double)cm.duplicate_reports);
 	}
 	if (c->httpd != NULL) {
 		struct bc_httpd_stats st;

@@ -42,6 +42,7 @@ key         = coordinator.key
 agents_dir  = agents.d
 admins_dir  = admins.d
 database    = c$_n.db
+metrics_file = c$_n.prom
 [policy]
 maxretry = ${CLUSTER_MAXRETRY:-5}
 [cluster]

@@ -198,6 +198,8 @@ etcdctl_ put /bancluster/bancluster/off/192.0.2.98/32 '{"t":["x"]}' >/dev/null
 bad_logged() { grep -q "malformed decision" "$WORK/c$1.log" && grep -q "malformed event batch" "$WORK/c$1.log" && grep -q "malformed offence history" "$WORK/c$1.log"; }
 F=$(follower "$(leader_node)")
 check "c$F logs the three malformed keys" wait_for 5 bad_logged "$F"
+dropped_malformed() { grep -q '^bancluster_coordinator_cluster_dropped_total{reason="malformed"} [3-9]' "$WORK/c$1.prom" 2>/dev/null; }
+check "and counts them (metrics_file: dropped_total{reason=\"malformed\"} >= 3)" wait_for 15 dropped_malformed "$F"
 check "and bans nothing for them" sh -c "! ip netns exec $NSP-$(cnode_ns "$F") $BIN/bancluster -c $WORK/cli-c$F.ini list 2>/dev/null | grep -q '^192.0.2.99 '"
 for j in 1 2 3 4 5; do fail $((j % 3 + 1)) 198.51.100.11; done
 check "decisions go on after the garbage" wait_for 10 all_in_set fleet4 198.51.100.11
