@@ -126,6 +126,7 @@ check "restarted c$OLD lists the 200 bans" wait_for 15 sh -c "ip netns exec $NSP
 # ---- SIGSTOP of the leader longer than its lease ----------------------------
 L=$(leader_node)
 S2=$(cseq)
+own_before=$(grep -c "origin=rule" "$WORK/c$L.log")
 kill_cnode "$L" STOP
 note "c$L (leader) stopped"
 check "another leads while c$L is stopped" wait_for 10 leads_other "$L"
@@ -135,6 +136,8 @@ kill_cnode "$L" CONT
 sleep 2
 stale=$(etcdctl_ get --prefix --print-value-only /bancluster/bancluster/d/ 2>/dev/null | grep "\"n\":\"c$L\"" | grep -c '"q":'"$((S2 + 1))"',')
 check "the resumed old leader c$L did not write (fenced)" test "$stale" -eq 0
+own_after=$(grep -c "origin=rule" "$WORK/c$L.log")
+check "no decision of c$L's since it was stopped ($own_before -> $own_after rule bans in its log)" test "$own_after" -eq "$own_before"
 check "c$L says it no longer leads" grep -q "c$L no longer leads" "$WORK/c$L.log"
 
 # ---- etcd's raft leader member killed ----------------------------------------
