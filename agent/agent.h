@@ -128,12 +128,20 @@ struct bc_agent_signer {
 					    * (bancluster allow): no local ban */
 	struct bc_allowlist pending_allow; /* ... of the snapshot being received */
 	uint64_t allowed_events; /* events kept from the local policy by it */
-	void *zctx, *sub, *dealer;
-	/* [agent] coordinator and updates, split: the DEALER is connected
-	 * to every coord_ep, the SUB to every upd_ep (main.c) */
+	void *zctx, *sub;
+	/* [agent] coordinator and updates, split: one DEALER per coord_ep
+	 * (dealer[k] to coord_ep[k]: the agent chooses where a report
+	 * goes), the SUB to every upd_ep (main.c) */
+	void *dealer[BC_CFG_ENDPOINTS_MAX];
 	char coord_ep[BC_CFG_ENDPOINTS_MAX][BC_CFG_STR_MAX];
 	char upd_ep[BC_CFG_ENDPOINTS_MAX][BC_CFG_STR_MAX];
 	size_t ncoord_ep, nupd_ep;
+	size_t cur_ep;           /* the coordinator reports and snapshot
+				  * requests go to first (follow.c) */
+	int report_ep, request_ep; /* where the report in flight and the
+				    * snapshot request went; -1: none */
+	int snap_ep;             /* the coordinator of the last snapshot part */
+	uint64_t coord_switches; /* cur_ep moved on: no answer from it */
 	struct bc_handshake hs;  /* refused handshakes retried (handshake.c) */
 	enum bc_agent_state state;
 	uint8_t nonce[16];

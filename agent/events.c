@@ -168,6 +168,8 @@ void bc_events_report(struct bc_agent_signer *a)
 		 * that did arrive (its ack was lost) is not counted twice */
 		id = a->spool.report_id;
 		n = a->spool.inflight;
+		/* ... to the next coordinator of the list, if it was cur_ep */
+		bc_follow_unanswered(a, a->report_ep);
 	} else {
 		/* strictly increasing across restarts, like the wire counter */
 		id = bc_counter_next(&a->signer.counter);
@@ -198,7 +200,8 @@ void bc_events_report(struct bc_agent_signer *a)
 	r.events = evp;
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
 	p.report = &r;
-	if (bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p) == 0) {
+	if (bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p,
+			   &a->report_ep) == 0) {
 		bc_spool_take(&a->spool, n, id, now);
 		a->reports_sent++;
 	}
@@ -239,12 +242,9 @@ void bc_events_drain(struct bc_agent_signer *a)
 	int64_t end = bc_mono_ms() + BC_AGENT_DRAIN_MS;
 
 	do {
-		zmq_pollitem_t it = {a->dealer, 0, ZMQ_POLLIN, 0};
-
 		bc_events_read(a); /* events already on their way */
 		bc_events_report(a);
-		if (zmq_poll(&it, 1, 50) > 0)
-			bc_follow_dealer(a);
+		bc_follow_dealer_wait(a, 50);
 	} while (a->spool.n > 0 && bc_mono_ms() < end);
 	if (a->spool.n == 0)
 		bc_events_save(a);

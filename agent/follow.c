@@ -201,15 +201,72 @@ static enum bc_reject coord_open(struct bc_agent_signer *a, zmq_msg_t *m,
 			    bc_now_ms(), p, &from);
 }
 
-int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
-		   Bancluster__Payload *p)
+static int send_to(struct bc_agent_signer *a, size_t k,
+		   Bancluster__MsgType type, Bancluster__Payload *p)
 {
-	int rc = bc_wire_send(&a->signer, a->send_version, a->dealer, NULL,
+	int rc = bc_wire_send(&a->signer, a->send_version, a->dealer[k], NULL,
 			      type, p, ZMQ_DONTWAIT);
 
 	if (rc == BC_WIRE_SEND_SIGN)
 		bc_warn("cannot sign message");
-	return rc < 0 ? -1 : 0;
+	return rc;
+}
+
+/*
+ * Reports and snapshot requests go to one coordinator, cur_ep, while it
+ * answers (ZMQ_IMMEDIATE: a send fails at once while its connection is
+ * down, and the next endpoint of the list is tried). One DEALER per
+ * endpoint rather than one DEALER dealing round-robin: a coordinator
+ * that keeps its connection but answers nothing (its loop stuck, or
+ * cut from etcd's majority) would otherwise get a share of every
+ * resend for as long as it stays connected; here it loses cur_ep at
+ * the first ack timeout and gets nothing more until the others fail.
+ */
+int bc_follow_send(struct bc_agent_signer *a, Bancluster__MsgType type,
+		   Bancluster__Payload *p, int *to)
+{
+	size_t j, k;
+
+	for (j = 0; j < a->ncoord_ep; j++) {
+		int rc;
+
+		k = (a->cur_ep + j) % a->ncoord_ep;
+		rc = send_to(a, k, type, p);
+		if (rc == BC_WIRE_SEND_SIGN)
+			return -1;
+		if (rc == 0) { /* those before it are not connected */
+			a->cur_ep = k;
+			if (to != NULL)
+				*to = (int)k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int bc_follow_send_all(struct bc_agent_signer *a, Bancluster__MsgType type,
+		       Bancluster__Payload *p)
+{
+	size_t k;
+	int any = -1;
+
+	for (k = 0; k < a->ncoord_ep; k++) {
+		int rc = send_to(a, k, type, p);
+
+		if (rc == BC_WIRE_SEND_SIGN)
+			return -1;
+		if (rc == 0)
+			any = 0;
+	}
+	return any;
+}
+
+void bc_follow_unanswered(struct bc_agent_signer *a, int k)
+{
+	if (a->ncoord_ep < 2 || k < 0 || (size_t)k != a->cur_ep)
+		return;
+	a->cur_ep = (a->cur_ep + 1) % a->ncoord_ep;
+	a->coord_switches++;
 }
 
 void bc_follow_resync(struct bc_agent_signer *a, const char *why)
@@ -223,6 +280,10 @@ void bc_follow_resync(struct bc_agent_signer *a, const char *why)
 		bc_info("resync: %s", why);
 		a->resyncs++;
 	}
+	/* the last request got no snapshot: ask the next coordinator */
+	if (a->state == BC_AGENT_SYNCING && a->request_sent)
+		bc_follow_unanswered(a, a->request_ep);
+	a->request_ep = -1;
 	a->state = BC_AGENT_SYNCING;
 	a->snap_requests++;
 	randombytes_buf(a->nonce, sizeof(a->nonce));
@@ -237,7 +298,7 @@ void bc_follow_resync(struct bc_agent_signer *a, const char *why)
 	/* ZMQ_IMMEDIATE: fails while not connected; timers() in main.c
 	 * asks again */
 	a->request_sent = bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_SNAPSHOT_REQ,
-					 &p) == 0;
+					 &p, &a->request_ep) == 0;
 	if (!a->request_sent)
 		a->snap_request_failures++;
 }
@@ -265,7 +326,7 @@ void bc_follow_heartbeat(struct bc_agent_signer *a)
 	h.software = (char *)bc_version_wire();
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_HEARTBEAT;
 	p.heartbeat = &h;
-	bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p);
+	bc_follow_send_all(a, BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT, &p);
 }
 
 /* ", N entries in the coordinator's allow list" for the snapshot's line */
@@ -413,7 +474,7 @@ static void on_snapshot(struct bc_agent_signer *a, const Bancluster__Snapshot *s
 		apply_snapshot(a);
 }
 
-void bc_follow_dealer(struct bc_agent_signer *a)
+static void dealer_read(struct bc_agent_signer *a, size_t k)
 {
 	int i;
 
@@ -423,7 +484,7 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 		zmq_msg_t m;
 
 		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, a->dealer, ZMQ_DONTWAIT) < 0) {
+		if (zmq_msg_recv(&m, a->dealer[k], ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&m);
 			return;
 		}
@@ -438,14 +499,42 @@ void bc_follow_dealer(struct bc_agent_signer *a)
 			continue;
 		}
 		zmq_msg_close(&m);
-		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT)
+		/* it answers: reports and requests go on going to it */
+		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT ||
+		    p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
+			a->cur_ep = k;
+		if (p->body_case == BANCLUSTER__PAYLOAD__BODY_SNAPSHOT) {
+			a->snap_ep = (int)k;
 			on_snapshot(a, p->snapshot);
-		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK)
+		} else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_ACK) {
 			bc_events_ack(a, p->ack->report_id);
-		else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_LOCAL_LIFT)
+		} else if (p->body_case == BANCLUSTER__PAYLOAD__BODY_LOCAL_LIFT) {
 			bc_localsync_lift(a, p->local_lift);
+		}
 		bancluster__payload__free_unpacked(p, NULL);
 	}
+}
+
+void bc_follow_dealer(struct bc_agent_signer *a)
+{
+	size_t k;
+
+	for (k = 0; k < a->ncoord_ep; k++)
+		dealer_read(a, k);
+}
+
+void bc_follow_dealer_wait(struct bc_agent_signer *a, int ms)
+{
+	zmq_pollitem_t it[BC_CFG_ENDPOINTS_MAX];
+	size_t k;
+
+	memset(it, 0, sizeof(it));
+	for (k = 0; k < a->ncoord_ep; k++) {
+		it[k].socket = a->dealer[k];
+		it[k].events = ZMQ_POLLIN;
+	}
+	if (zmq_poll(it, (int)a->ncoord_ep, ms) > 0)
+		bc_follow_dealer(a);
 }
 
 /* Apply a burst of updates from SUB in one firewall transaction. */
@@ -485,7 +574,7 @@ void bc_follow_updates(struct bc_agent_signer *a)
 			/* a seq below the applied one: a coordinator a few
 			 * ms behind another, nothing missed */
 			if (p->hugz->epoch != a->epoch) {
-				resync = 1;
+				resync = 2;
 				why = "coordinator restarted (new epoch)";
 			} else if (p->hugz->seq > a->seq) {
 				resync = 1;
@@ -496,7 +585,7 @@ void bc_follow_updates(struct bc_agent_signer *a)
 			struct bc_ban b;
 
 			if (u->epoch != a->epoch) {
-				resync = 1;
+				resync = 2;
 				why = "coordinator restarted (new epoch)";
 			} else if (u->seq > a->seq + 1) {
 				resync = 1;
@@ -544,6 +633,11 @@ void bc_follow_updates(struct bc_agent_signer *a)
 					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 	bc_interval_ops_free(&ops);
+	/* the snapshot's coordinator is not of the publishers' epoch (a list
+	 * naming a coordinator of another fleet): ask the next one, or
+	 * each snapshot would be followed by this resync again */
+	if (resync == 2)
+		bc_follow_unanswered(a, a->snap_ep);
 	if (resync)
 		bc_follow_resync(a, why);
 }

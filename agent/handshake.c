@@ -30,12 +30,16 @@
 #include "common/keys.h"
 #include "common/log.h"
 
-static const char *const mon_ep[2] = {"inproc://bc-agent-mon-dealer",
-				      "inproc://bc-agent-mon-sub"};
-
-static void *sock_of(struct bc_agent_signer *a, int i)
+/* socket i (0: the DEALER of coordinator endpoint k; 1: the SUB) */
+static void *sock_of(struct bc_agent_signer *a, int i, size_t k)
 {
-	return i == 0 ? a->dealer : a->sub;
+	return i == 0 ? a->dealer[k] : a->sub;
+}
+
+/* the monitors: one per DEALER, one for the SUB */
+static size_t nmon(const struct bc_agent_signer *a, int i)
+{
+	return i == 0 ? a->ncoord_ep : 1;
 }
 
 static const char *ep_of(struct bc_agent_signer *a, int i, size_t k)
@@ -109,36 +113,47 @@ int bc_handshake_watch(struct bc_agent_signer *a)
 {
 	struct bc_handshake *h = &a->hs;
 	int i, zero = 0, rc = 0;
+	size_t m;
 
-	for (i = 0; i < 2; i++) {
-		if (zmq_socket_monitor(sock_of(a, i), mon_ep[i],
-				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-					       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-					       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-					       (i == 0 ? ZMQ_EVENT_DISCONNECTED : 0)) < 0) {
-			rc = -1;
-			continue;
+	for (i = 0; i < 2; i++)
+		for (m = 0; m < nmon(a, i); m++) {
+			char ep[64];
+
+			snprintf(ep, sizeof(ep), "inproc://bc-agent-mon-%s-%zu",
+				 i == 0 ? "dealer" : "sub", m);
+			if (zmq_socket_monitor(sock_of(a, i, m), ep,
+					       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+						       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+						       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+						       (i == 0 ? ZMQ_EVENT_DISCONNECTED
+							       : 0)) < 0) {
+				rc = -1;
+				continue;
+			}
+			h->mon[i][m] = zmq_socket(a->zctx, ZMQ_PAIR);
+			if (h->mon[i][m] != NULL &&
+			    (zmq_setsockopt(h->mon[i][m], ZMQ_LINGER, &zero,
+					    sizeof(zero)) < 0 ||
+			     zmq_connect(h->mon[i][m], ep) < 0)) {
+				zmq_close(h->mon[i][m]);
+				h->mon[i][m] = NULL;
+			}
+			if (h->mon[i][m] == NULL)
+				rc = -1;
 		}
-		h->mon[i] = zmq_socket(a->zctx, ZMQ_PAIR);
-		if (h->mon[i] != NULL &&
-		    (zmq_setsockopt(h->mon[i], ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-		     zmq_connect(h->mon[i], mon_ep[i]) < 0)) {
-			zmq_close(h->mon[i]);
-			h->mon[i] = NULL;
-		}
-		if (h->mon[i] == NULL)
-			rc = -1;
-	}
 	return rc;
 }
 
-static void refused(struct bc_agent_signer *a, int i, const char *addr,
+/* k: the endpoint of socket i's list, or -1 to find it from addr */
+static void refused(struct bc_agent_signer *a, int i, int k, const char *addr,
 		    uint16_t ev)
 {
 	struct bc_handshake *h = &a->hs;
 	int64_t now = bc_mono_ms();
 	char fpr[BC_KEY_FPR_LEN], b64[BC_KEY_B64_LEN];
-	int k = ep_index(a, i, addr, true);
+
+	if (k < 0)
+		k = ep_index(a, i, addr, true);
 
 	h->refused++;
 	if (k >= 0 && h->retry_ms[i][k] == 0) {
@@ -178,14 +193,15 @@ static void refused(struct bc_agent_signer *a, int i, const char *addr,
  * closed; or ZMTP heartbeats gave up on it): what was in flight may have
  * gone with it. The report in flight is sent again now (same id: the
  * cluster counts it once) and a snapshot request asked again, rather
- * than after BC_AGENT_ACK_TIMEOUT_MS: the fleet's bans resume within
- * milliseconds of a coordinator's death instead of seconds.
+ * than after BC_AGENT_ACK_TIMEOUT_MS, to the next coordinator of the
+ * list: the fleet's bans resume within milliseconds of a coordinator's
+ * death instead of seconds. Only what went to that coordinator (k).
  */
-static void lost_coordinator(struct bc_agent_signer *a, int64_t now)
+static void lost_coordinator(struct bc_agent_signer *a, int k, int64_t now)
 {
-	if (a->spool.inflight > 0)
+	if (a->spool.inflight > 0 && a->report_ep == k)
 		a->spool.sent_ms = now - BC_AGENT_ACK_TIMEOUT_MS;
-	if (a->state == BC_AGENT_SYNCING && a->request_sent)
+	if (a->state == BC_AGENT_SYNCING && a->request_sent && a->request_ep == k)
 		a->sync_started_ms = now - BC_AGENT_SYNC_RETRY_MS - 1;
 }
 
@@ -194,36 +210,43 @@ void bc_handshake_tick(struct bc_agent_signer *a)
 	struct bc_handshake *h = &a->hs;
 	int64_t now = bc_mono_ms();
 	int i;
+	size_t m, k;
 
 	for (i = 0; i < 2; i++) {
-		uint8_t ev[6];
-		char ep[256];
-		uint16_t e;
-		size_t k;
+		for (m = 0; m < nmon(a, i); m++) {
+			uint8_t ev[6];
+			char ep[256];
+			uint16_t e;
 
-		while (h->mon[i] != NULL &&
-		       zmq_recv(h->mon[i], ev, sizeof(ev), ZMQ_DONTWAIT) == (int)sizeof(ev)) {
-			int n = zmq_recv(h->mon[i], ep, sizeof(ep) - 1, 0);
-			int x;
+			while (h->mon[i][m] != NULL &&
+			       zmq_recv(h->mon[i][m], ev, sizeof(ev), ZMQ_DONTWAIT) ==
+				       (int)sizeof(ev)) {
+				int n = zmq_recv(h->mon[i][m], ep, sizeof(ep) - 1, 0);
+				/* a DEALER has one endpoint; the SUB's are named */
+				int x = i == 0 ? (int)m : -1;
 
-			ep[n < 0 ? 0 : n < (int)sizeof(ep) ? n : (int)sizeof(ep) - 1] = '\0';
-			memcpy(&e, ev, sizeof(e));
-			if (e == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-			    e == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-				refused(a, i, ep, e);
-			else if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED &&
-				 (x = ep_index(a, i, ep, false)) >= 0)
-				h->delay_ms[i][x] = 0;
-			else if (e == ZMQ_EVENT_DISCONNECTED && i == 0 && neps(a, 0) > 1)
-				lost_coordinator(a, now);
+				ep[n < 0 ? 0 : n < (int)sizeof(ep) ? n : (int)sizeof(ep) - 1] = '\0';
+				memcpy(&e, ev, sizeof(e));
+				if (e == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+				    e == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+					refused(a, i, x, ep, e);
+				else if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED &&
+					 (x >= 0 || (x = ep_index(a, i, ep, false)) >= 0))
+					h->delay_ms[i][x] = 0;
+				else if (e == ZMQ_EVENT_DISCONNECTED && i == 0 &&
+					 a->ncoord_ep > 1)
+					lost_coordinator(a, x, now);
+			}
 		}
 		for (k = 0; k < neps(a, i); k++) {
+			void *s = sock_of(a, i, k);
+
 			if (h->retry_ms[i][k] == 0 || now < h->retry_ms[i][k])
 				continue;
 			h->retry_ms[i][k] = 0;
 			/* libzmq dropped the endpoint after the failure: start over */
-			zmq_disconnect(sock_of(a, i), ep_of(a, i, k));
-			if (zmq_connect(sock_of(a, i), ep_of(a, i, k)) < 0)
+			zmq_disconnect(s, ep_of(a, i, k));
+			if (zmq_connect(s, ep_of(a, i, k)) < 0)
 				bc_warn("reconnect %s: %s", ep_of(a, i, k),
 					zmq_strerror(errno));
 		}
@@ -233,10 +256,12 @@ void bc_handshake_tick(struct bc_agent_signer *a)
 void bc_handshake_close(struct bc_agent_signer *a)
 {
 	int i;
+	size_t m;
 
-	for (i = 0; i < 2; i++) {
-		if (a->hs.mon[i] != NULL)
-			zmq_close(a->hs.mon[i]);
-		a->hs.mon[i] = NULL;
-	}
+	for (i = 0; i < 2; i++)
+		for (m = 0; m < BC_CFG_ENDPOINTS_MAX; m++) {
+			if (a->hs.mon[i][m] != NULL)
+				zmq_close(a->hs.mon[i][m]);
+			a->hs.mon[i][m] = NULL;
+		}
 }

@@ -26,7 +26,9 @@ struct bc_agent_signer;
 
 /* per socket (dealer, sub) and endpoint of its list */
 struct bc_handshake {
-	void *mon[2];         /* PAIR ends of the monitors: dealer, sub */
+	/* PAIR ends of the monitors: [0][k] the DEALER of coordinator
+	 * endpoint k, [1][0] the SUB */
+	void *mon[2][BC_CFG_ENDPOINTS_MAX];
 	int64_t retry_ms[2][BC_CFG_ENDPOINTS_MAX]; /* monotonic: connect
 					* again then; 0: none due */
 	int64_t delay_ms[2][BC_CFG_ENDPOINTS_MAX]; /* the next retry's
@@ -35,7 +37,7 @@ struct bc_handshake {
 	uint64_t refused;     /* handshakes that failed */
 };
 
-/* Start watching a->dealer and a->sub (after they are made, before they
+/* Start watching a->dealer[] and a->sub (after they are made, before they
  * connect). Without a monitor the agent runs as before: 0 or -1. */
 int bc_handshake_watch(struct bc_agent_signer *a);
 

@@ -283,7 +283,7 @@ static int send_part(struct bc_agent_signer *a, size_t off, size_t n,
 	m.bans = vp;
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_LOCAL_BANS;
 	p.local_bans = &m;
-	rc = bc_follow_send(a, BANCLUSTER__MSG_TYPE__MSG_LOCAL_BANS, &p);
+	rc = bc_follow_send_all(a, BANCLUSTER__MSG_TYPE__MSG_LOCAL_BANS, &p);
 out:
 	free(v);
 	free(vp);

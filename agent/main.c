@@ -125,22 +125,35 @@ static int check_files(struct bc_agent_signer *a, const char *cfgpath,
 }
 
 /*
- * The DEALER and the SUB, each connected to every endpoint of its list
- * ([agent] coordinator, updates: one, or the coordinators of a cluster,
- * which share one key, so one CURVE set-up serves every connection).
- * ZMQ_IMMEDIATE: a report or request is queued only to a coordinator
- * whose connection is up (the DEALER deals them round-robin among
- * those); ZMTP heartbeats drop a connection whose peer stopped answering
+ * A DEALER per endpoint of [agent] coordinator (one, or the coordinators
+ * of a cluster, which share one key, so one CURVE set-up serves every
+ * connection) and the SUB, connected to every endpoint of [agent]
+ * updates. ZMQ_IMMEDIATE: a report or request is queued only to a
+ * coordinator whose connection is up; bc_follow_send (follow.c) chooses
+ * which. ZMTP heartbeats drop a connection whose peer stopped answering
  * without closing it (host gone, firewall, SIGSTOP), so what was queued
  * to it is not stuck there: an unacknowledged report is sent again after
  * BC_AGENT_ACK_TIMEOUT_MS (events.c) and a snapshot asked again
- * (timers()), each reaching a live coordinator.
+ * (timers()), each to the next coordinator of the list.
  */
-static void sockets_connect(struct bc_agent_signer *a)
+static void socket_options(void *s)
 {
-	int one = 1, ivl = 200, ivlmax = 2000;
+	int ivl = 200, ivlmax = 2000;
 	int hb_ivl = BC_AGENT_ZMTP_PING_MS, hb_timeout = BC_AGENT_ZMTP_TIMEOUT_MS;
 	int hb_ttl = BC_AGENT_ZMTP_TTL_MS;
+
+	zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+	zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof(ivlmax));
+	if (zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl)) < 0 ||
+	    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
+			   sizeof(hb_timeout)) < 0 ||
+	    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof(hb_ttl)) < 0)
+		bc_fatal(1, "socket: heartbeats: %s", zmq_strerror(errno));
+}
+
+static void sockets_connect(struct bc_agent_signer *a)
+{
+	int one = 1;
 	char list[2][BC_CFG_ENDPOINTS_MAX * (BC_CFG_STR_MAX + 2)];
 	size_t i, k;
 
@@ -148,25 +161,22 @@ static void sockets_connect(struct bc_agent_signer *a)
 					      BC_CFG_ENDPOINTS_MAX);
 	a->nupd_ep = bc_cfg_endpoints_split(a->cfg.updates, a->upd_ep,
 					    BC_CFG_ENDPOINTS_MAX);
+	a->report_ep = a->request_ep = a->snap_ep = -1;
 	a->sub = zmq_socket(a->zctx, ZMQ_SUB);
-	a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
-	if (a->sub == NULL || a->dealer == NULL ||
+	if (a->sub == NULL ||
 	    bc_zsock_options(a->sub, BC_WIRE_MAX_FRAME, 100000) < 0 ||
-	    bc_zsock_options(a->dealer, BC_WIRE_MAX_FRAME, 10000) < 0 ||
-	    bc_zsock_curve_client(a->sub, &a->signer.key, &a->coord.v[0]) < 0 ||
-	    bc_zsock_curve_client(a->dealer, &a->signer.key, &a->coord.v[0]) < 0)
+	    bc_zsock_curve_client(a->sub, &a->signer.key, &a->coord.v[0]) < 0)
 		bc_fatal(1, "socket: %s", zmq_strerror(errno));
-	zmq_setsockopt(a->dealer, ZMQ_IMMEDIATE, &one, sizeof(one));
-	for (k = 0; k < 2; k++) {
-		void *s = k == 0 ? a->dealer : a->sub;
-
-		zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
-		zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof(ivlmax));
-		if (zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl)) < 0 ||
-		    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
-				   sizeof(hb_timeout)) < 0 ||
-		    zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof(hb_ttl)) < 0)
-			bc_fatal(1, "socket: heartbeats: %s", zmq_strerror(errno));
+	socket_options(a->sub);
+	for (i = 0; i < a->ncoord_ep; i++) {
+		a->dealer[i] = zmq_socket(a->zctx, ZMQ_DEALER);
+		if (a->dealer[i] == NULL ||
+		    bc_zsock_options(a->dealer[i], BC_WIRE_MAX_FRAME, 10000) < 0 ||
+		    bc_zsock_curve_client(a->dealer[i], &a->signer.key,
+					  &a->coord.v[0]) < 0)
+			bc_fatal(1, "socket: %s", zmq_strerror(errno));
+		zmq_setsockopt(a->dealer[i], ZMQ_IMMEDIATE, &one, sizeof(one));
+		socket_options(a->dealer[i]);
 	}
 	/* a refused key is retried, so enrolment needs no restart */
 	if (bc_handshake_watch(a) < 0)
@@ -179,7 +189,7 @@ static void sockets_connect(struct bc_agent_signer *a)
 			bc_fatal(1, "updates %s: %s", a->upd_ep[i],
 				 zmq_strerror(errno));
 	for (i = 0; i < a->ncoord_ep; i++)
-		if (zmq_connect(a->dealer, a->coord_ep[i]) < 0)
+		if (zmq_connect(a->dealer[i], a->coord_ep[i]) < 0)
 			bc_fatal(1, "coordinator %s: %s", a->coord_ep[i],
 				 zmq_strerror(errno));
 	for (k = 0; k < 2; k++) {
@@ -280,6 +290,7 @@ int main(int argc, char **argv)
 	const char *cfgpath = "/etc/bancluster/agent.ini";
 	struct bc_agent_signer *a;
 	struct bc_daemon_opts o = {.coordinator = false};
+	size_t k;
 
 	mallopt(M_ARENA_MAX, 1);
 	bc_log_init("bancluster-agent", BC_LOG_INFO);
@@ -299,7 +310,7 @@ int main(int argc, char **argv)
 	bc_follow_resync(a, "start");
 	bc_notify_ready("following the coordinator");
 	while (!bc_stop_flag) {
-		zmq_pollitem_t items[3];
+		zmq_pollitem_t items[BC_CFG_ENDPOINTS_MAX + 2];
 		/* while syncing, updates wait in the SUB queue (Clone) */
 		bool active = a->state == BC_AGENT_ACTIVE;
 		/*
@@ -312,31 +323,39 @@ int main(int argc, char **argv)
 		bool take = !(a->spool.n >= BC_AGENT_SPOOL_PAUSE &&
 			      a->spool.inflight > 0 &&
 			      bc_mono_ms() - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS);
-		int n = 1;
+		int n = 0, sub = -1, rd = -1;
+		bool any = false, dealt = false;
 
 		memset(items, 0, sizeof(items));
-		items[0].socket = a->dealer;
-		items[0].events = ZMQ_POLLIN;
+		for (k = 0; k < a->ncoord_ep; k++) {
+			items[n].socket = a->dealer[k];
+			items[n++].events = ZMQ_POLLIN;
+		}
 		if (active) {
 			items[n].socket = a->sub;
-			items[n++].events = ZMQ_POLLIN;
+			items[n].events = ZMQ_POLLIN;
+			sub = n++;
 		}
 		if (take) {
 			items[n].fd = a->rd_fd;
-			items[n++].events = ZMQ_POLLIN;
+			items[n].events = ZMQ_POLLIN;
+			rd = n++;
 		}
 		if (zmq_poll(items, n, take ? 100 : 5) < 0 && errno != EINTR)
 			bc_fatal(1, "poll: %s", zmq_strerror(errno));
-		if (items[0].revents & ZMQ_POLLIN)
+		for (k = 0; k < (size_t)n; k++)
+			any = any || items[k].revents != 0;
+		for (k = 0; k < a->ncoord_ep; k++)
+			dealt = dealt || (items[k].revents & ZMQ_POLLIN);
+		if (dealt)
 			bc_follow_dealer(a);
-		if (active && (items[1].revents & ZMQ_POLLIN))
+		if (sub >= 0 && (items[sub].revents & ZMQ_POLLIN))
 			bc_follow_updates(a);
-		if (take && (items[n - 1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+		if (rd >= 0 && (items[rd].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
 			bc_events_read(a);
 		timers(a);
 		bc_trim_tick(&a->trim,
-			     (items[0].revents | items[1].revents |
-			      items[2].revents) != 0 || a->spool.n > 0,
+			     any || a->spool.n > 0,
 			     bc_mono_ms());
 		bc_notify_tick(&a->notify, bc_mono_ms());
 		if (bc_reload_flag) {
@@ -360,7 +379,8 @@ int main(int argc, char **argv)
 	}
 	bc_handshake_close(a);
 	zmq_close(a->sub);
-	zmq_close(a->dealer);
+	for (k = 0; k < a->ncoord_ep; k++)
+		zmq_close(a->dealer[k]);
 	zmq_ctx_term(a->zctx);
 	bc_policy_free(&a->local_policy);
 	bc_banmap_free(&a->local);

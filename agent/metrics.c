@@ -107,6 +107,8 @@ void bc_agent_metrics_write(struct bc_agent_signer *a)
 	bc_metrics_value(&m, "bancluster_agent_updates_applied_total", NULL, NULL, (double)a->updates_applied);
 	bc_metrics_help(&m, "bancluster_agent_updates_duplicate_total", "counter", "Updates skipped as already applied: with several coordinators, every copy after the first.");
 	bc_metrics_value(&m, "bancluster_agent_updates_duplicate_total", NULL, NULL, (double)a->duplicates);
+	bc_metrics_help(&m, "bancluster_agent_coordinator_switches_total", "counter", "Times reports and snapshot requests moved to the next coordinator of the list: the one they went to did not answer.");
+	bc_metrics_value(&m, "bancluster_agent_coordinator_switches_total", NULL, NULL, (double)a->coord_switches);
 	bc_metrics_help(&m, "bancluster_agent_resyncs_total", "counter", "Resyncs started: at start, and on a gap, a new epoch, coordinator silence, a reload or a failed repair.");
 	bc_metrics_value(&m, "bancluster_agent_resyncs_total", NULL, NULL, (double)a->resyncs);
 	bc_metrics_help(&m, "bancluster_agent_snapshot_requests_total", "counter", "Snapshot requests attempted: the first of each resync and every repeat while syncing.");
