@@ -132,9 +132,11 @@ static void *session_main(void *arg)
 	int64_t lease = 0, lleader = 0, ttl_ms = k->ttl_s * 1000;
 	int64_t next_ka = 0, last_ok = bc_mono_ms();
 	bool leader = false, ok = true;
+	struct cl_peer peer;
 
 	o.attempt_ms = (int)(ttl_ms / 3 > 200 ? ttl_ms / 3 : 200);
 	o.timeout_ms = (int)(ttl_ms / 2 > 300 ? ttl_ms / 2 : 300);
+	cl_peer_init(&peer);
 	e = bc_etcd_new(&o, err, sizeof(err));
 	if (e == NULL) {
 		set_state(k, 0, false, "", 0, false, err);
@@ -228,8 +230,22 @@ static void *session_main(void *arg)
 		ok = fine || now - last_ok < ttl_ms;
 		set_state(k, lease, leader && lease != 0, leader || fine ? lname : "",
 			  lleader, ok, err);
+		/* the leader's process died: its lease goes now, not in a ttl */
+		if (fine && !leader &&
+		    cl_peer_tick(&peer, e, k, lname, lleader)) {
+			char why[BC_ETCD_ERR_MAX];
+
+			if (bc_etcd_lease_revoke(e, lleader, why, sizeof(why)) == 0) {
+				bc_warn("cluster: leader %s is gone (its endpoint "
+					"closed the connection and refuses a new one): "
+					"its lease %" PRIx64 " revoked, campaigning",
+					lname, (uint64_t)lleader);
+				continue; /* campaign at once */
+			}
+		}
 		nap(CL_SESSION_MS);
 	}
+	cl_peer_close(&peer);
 	if (lease != 0) /* a clean stop hands leadership over at once */
 		bc_etcd_lease_revoke(e, lease, err, sizeof(err));
 	bc_etcd_free(&e);

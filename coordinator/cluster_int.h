@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "coordinator/cluster.h"
 #include "coordinator/cluster_codec.h"
@@ -53,6 +54,26 @@ struct cl_flight {
 	char (*evtext)[3][BC_WIRE_MAX_TEXT + 1];
 	size_t nev;
 };
+
+/* The leader a follower watches (cluster_peer.c). */
+struct cl_peer {
+	char name[CL_NAME_MAX];
+	int64_t lease;               /* its lease: a new one, a new leader */
+	struct sockaddr_storage sa;  /* its registered endpoint */
+	socklen_t salen;
+	bool have_addr;
+	int fd;                      /* TCP to it, -1 */
+	bool connecting, was_up;     /* a connection to it was up once */
+	int64_t retry_ms;
+};
+
+void cl_peer_init(struct cl_peer *p);
+/* Each session cycle of a follower, with the leader it sees: true when
+ * the leader's process is gone (its connection closed, its port now
+ * refuses): revoke its lease. */
+bool cl_peer_tick(struct cl_peer *p, struct bc_etcd *e, const struct bc_cluster *k,
+		  const char *leader, int64_t lease);
+void cl_peer_close(struct cl_peer *p);
 
 struct bc_cluster {
 	struct bc_coord *c;

@@ -93,6 +93,16 @@ while [ "$k" -le 200 ]; do
 	sleep 0.05
 done
 check "another coordinator leads after the kill" wait_for 10 leads_other "$OLD"
+# its port refuses connections: a follower revokes its lease rather than
+# waiting up to lease_ttl + etcd's 0.5 s expiry check for it to lapse
+gone_seen() {
+	for _n in 1 2 3; do
+		[ "$_n" = "$OLD" ] && continue
+		grep -q "cluster: leader c$OLD is gone (its endpoint closed the connection and refuses a new one): its lease [0-9a-f]* revoked" "$WORK/c$_n.log" && return 0
+	done
+	return 1
+}
+check "a follower saw c$OLD's process gone and revoked its lease" gone_seen
 L=$(leader_node)
 note "c$L leads now"
 all_banned() {
