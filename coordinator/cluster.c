@@ -618,6 +618,7 @@ void bc_cluster_stop(struct bc_coord *c)
 		cl_flight_free(&k->fl[i]);
 	free(k->q);
 	free(k->fl);
+	free(k->enq);
 	free(k->ev);
 	free(k->reps);
 	free(k->seen);

@@ -92,6 +92,12 @@ int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
 void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 			 const struct bc_store_event *ev, size_t n);
 bool bc_cluster_on(const struct bc_coord *c);
+
+/* An enrolment into etcd (PREFIX/k/ROLE/NAME: pk in base64, or "-"
+ * when pk is NULL: removed), for every coordinator to apply. 0, or -1
+ * with a one-line reason (etcd unreachable: nothing changed). */
+int bc_cluster_enrol(struct bc_coord *c, const char *role, const char *name,
+		     const uint8_t *pk, char *err, size_t errlen);
 /* This coordinator holds the leader's lease (as its session thread last
  * saw; the fence decides). */
 bool bc_cluster_leading(struct bc_coord *c);

@@ -22,9 +22,11 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "coordinator/cluster_int.h"
 #include "coordinator/decide.h"
+#include "coordinator/enrol.h"
 
 /* Drop queued decisions and flights on a, and their evidence. Returns the
  * flight's evidence (moved to *fl) when fl is not NULL and one matched. */
@@ -249,6 +251,72 @@ bad:
 	bc_warn("cluster: %s: malformed offence history (skipped)", key);
 }
 
+/* PREFIX/k/ROLE/NAME: an enrolment made through any coordinator
+ * (bc_cluster_enrol): the key in base64, or "-" once removed. Queued:
+ * made by apply_enrolments at the loop's top level. */
+static void apply_enrol(struct bc_cluster *k, const char *rest,
+			const uint8_t *val, size_t vlen, const char *key)
+{
+	char text[128], err[512];
+	const char *name = rest + 8;
+	struct cl_enrol *en;
+
+	if (strlen(name) >= sizeof(en->name) || name[0] == '\0') {
+		k->bad_records++;
+		bc_warn("cluster: %s: malformed enrolment: no name, or longer "
+			"than %d (skipped)", key, BC_NAME_MAX - 1);
+		return;
+	}
+	if (k->nenq == k->capenq) {
+		size_t cap = k->capenq ? k->capenq * 2 : 16;
+		struct cl_enrol *v = realloc(k->enq, cap * sizeof(*v));
+
+		if (v == NULL) {
+			bc_warn("cluster: %s: out of memory (skipped)", key);
+			return;
+		}
+		k->enq = v;
+		k->capenq = cap;
+	}
+	en = &k->enq[k->nenq];
+	memset(en, 0, sizeof(*en));
+	memcpy(en->role, rest + 2, 5);
+	snprintf(en->name, sizeof(en->name), "%s", name);
+	en->removed = vlen == 1 && val[0] == '-';
+	if (!en->removed) {
+		if (vlen == 0 || vlen >= sizeof(text)) {
+			k->bad_records++;
+			bc_warn("cluster: %s: malformed enrolment (skipped)", key);
+			return;
+		}
+		memcpy(text, val, vlen);
+		text[vlen] = '\0';
+		if (bc_key_parse_public(text, en->pk, err, sizeof(err)) < 0) {
+			k->bad_records++;
+			bc_warn("cluster: %s: malformed enrolment: %s (skipped)", key, err);
+			return;
+		}
+	}
+	k->nenq++;
+}
+
+static void apply_enrolments(struct bc_cluster *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nenq; i++) {
+		struct cl_enrol *en = &k->enq[i];
+		char err[512];
+
+		if (bc_coord_enrol_apply(k->c, en->role, en->name,
+					 en->removed ? NULL : en->pk, err,
+					 sizeof(err)) < 0)
+			bc_warn("cluster: %sk/%s/%s: %s", k->prefix, en->role,
+				en->name, err);
+	}
+	k->nenq = 0;
+}
+
 void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 	      size_t klen, const uint8_t *val, size_t vlen)
 {
@@ -303,6 +371,9 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 		apply_events(k, val, vlen, name);
 	} else if (strncmp(rest, "off/", 4) == 0) {
 		apply_offences(k, rest + 4, val, vlen, name);
+	} else if (strncmp(rest, "k/agent/", 8) == 0 ||
+		   strncmp(rest, "k/admin/", 8) == 0) {
+		apply_enrol(k, rest, val, vlen, name);
 	} else if (strcmp(rest, "seq") == 0) {
 		char v[24];
 		uint64_t s;
@@ -375,6 +446,7 @@ void bc_cluster_drain(struct bc_coord *c)
 	drain_pipe(k, k->synced ? CL_DRAIN_MAX : SIZE_MAX);
 	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
 		cl_commit_queue(k);
+	apply_enrolments(k);
 	if (batch && bc_store_batch_end(c->store) < 0)
 		bc_warn("cluster: store: %s (this coordinator's mirror of the "
 			"decisions lacks some; etcd holds them)",
@@ -395,4 +467,5 @@ void bc_cluster_turn(struct bc_coord *c)
 
 	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
 		cl_commit_queue(k);
+	apply_enrolments(k);
 }

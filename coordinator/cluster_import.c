@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "coordinator/cluster_int.h"
 
@@ -129,7 +130,7 @@ int bc_cluster_import(const char *cfgpath)
 	struct bc_etcd_range r;
 	struct bc_etcd_op *ops = NULL;
 	char **vals = NULL, (*keys)[CL_KEY_MAX] = NULL;
-	size_t per, i, j, done = 0, nhist = 0, total;
+	size_t per, i, j, done = 0, nhist = 0, total, nkeys = 0;
 	uint64_t seq = 0, epoch;
 	int64_t since;
 	int rc = 1;
@@ -237,10 +238,43 @@ int bc_cluster_import(const char *cfgpath)
 		done = to;
 		seq = to;
 	}
-	printf("imported %zu active bans and %zu offence histories (the last "
-	       "%llds) from %s into etcd %s, cluster %s; decisions go on from "
-	       "seq %" PRIu64 "\n", m.n, nhist, (long long)c->cfg.recidive_window,
-	       c->cfg.database, c->cfg.etcd, c->cfg.cluster, seq);
+	/* the enrolled keys: every coordinator of the cluster takes them */
+	{
+		struct bc_keyring ring = {0};
+
+		if (bc_keyring_load_dir(&ring, c->cfg.agents_dir, BC_ROLE_AGENT, err,
+					sizeof(err)) < 0 ||
+		    bc_keyring_load_dir(&ring, c->cfg.admins_dir, BC_ROLE_ADMIN, err,
+					sizeof(err)) < 0) {
+			fprintf(stderr, "bancluster-coordinator: --cluster-import: %s "
+				"(the bans are imported, the keys are not)\n", err);
+			bc_keyring_free(&ring);
+			goto out;
+		}
+		for (j = 0; j < ring.n; j++) {
+			char kk[CL_KEY_MAX], b64[BC_KEY_B64_LEN];
+
+			cl_key(k, kk, sizeof(kk), "k/%s/%s",
+			       ring.v[j].role == BC_ROLE_ADMIN ? "admin" : "agent",
+			       ring.v[j].name);
+			bc_key_public_b64(ring.v[j].pk, b64);
+			if (bc_etcd_put(k->etcd, kk, strlen(kk), b64, strlen(b64), 0,
+					NULL, err, sizeof(err)) < 0) {
+				fprintf(stderr, "bancluster-coordinator: --cluster-import: "
+					"%s (the bans are imported, %zu of %zu keys)\n",
+					err, j, ring.n);
+				bc_keyring_free(&ring);
+				goto out;
+			}
+		}
+		nkeys = ring.n;
+		bc_keyring_free(&ring);
+	}
+	printf("imported %zu active bans, %zu offence histories (the last "
+	       "%llds) and %zu enrolled keys from %s into etcd %s, cluster %s; "
+	       "decisions go on from seq %" PRIu64 "\n", m.n, nhist,
+	       (long long)c->cfg.recidive_window, nkeys, c->cfg.database,
+	       c->cfg.etcd, c->cfg.cluster, seq);
 	rc = 0;
 out:
 	for (j = 0; vals != NULL && j < per; j++)

@@ -130,6 +130,15 @@ struct bc_cluster {
 	struct cl_flight *fl;
 	size_t nfl, capfl;
 
+	/* enrolments from the watch, made at the loop's top level (the
+	 * key ring they replace may be in use under a nested wait) */
+	struct cl_enrol {
+		char role[8], name[BC_NAME_MAX];
+		uint8_t pk[32];
+		bool removed;
+	} *enq;
+	size_t nenq, capenq;
+
 	/* per agent: the last report id counted (cluster_apply.c) */
 	struct { char name[BC_NAME_MAX + 1]; uint64_t last; } *seen;
 	size_t nseen, capseen;

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "coordinator/allow.h"
 #include "coordinator/cluster_int.h"
@@ -498,6 +499,26 @@ int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
 	o.action = action;
 	o.signer = signer;
 	return commit_one(c->cluster, &o, err, errlen);
+}
+
+int bc_cluster_enrol(struct bc_coord *c, const char *role, const char *name,
+		     const uint8_t *pk, char *err, size_t errlen)
+{
+	struct bc_cluster *k = c->cluster;
+	char key[CL_KEY_MAX], v[BC_KEY_B64_LEN], e[BC_ETCD_ERR_MAX];
+
+	cl_key(k, key, sizeof(key), "k/%s/%s", role, name);
+	if (pk != NULL)
+		bc_key_public_b64(pk, v);
+	else
+		snprintf(v, sizeof(v), "-");
+	if (bc_etcd_put(k->etcd, key, strlen(key), v, strlen(v), 0, NULL, e,
+			sizeof(e)) < 0) {
+		snprintf(err, errlen, "etcd unreachable: %s not %s on the cluster: %s",
+			 name, pk != NULL ? "enrolled" : "removed", e);
+		return -1;
+	}
+	return 0;
 }
 
 static bool in_flight(const struct bc_cluster *k, const struct bc_addr *a)

@@ -15,6 +15,10 @@
  * admin who asked. Refused: a name or key enrolled already (in either
  * role, or the coordinator's own key), and an admin removing its own
  * key, which is also what removing the last admin would take.
+ * In cluster mode an add or remove is first written to etcd
+ * (PREFIX/k/ROLE/NAME: the key, or "-" once removed), and every
+ * coordinator makes its directories match (bc_coord_enrol_apply, from
+ * its watch, and at start for what changed while it was away).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "coordinator/cluster.h"
 #include "coordinator/enrol.h"
 #include "coordinator/localbans.h"
 #include "coordinator/intake.h"
@@ -199,6 +204,11 @@ static int enrol_add(struct bc_coord *c, const char *admin,
 		snprintf(err, errlen, "key %s is the coordinator's own key", fpr);
 		return -1;
 	}
+	/* cluster mode: into etcd first, so every coordinator enrols it
+	 * (cluster_apply.c); this one does it here and now */
+	if (bc_cluster_on(c) &&
+	    bc_cluster_enrol(c, role_word(role), p.name, p.pk, err, errlen) < 0)
+		return -1;
 	snprintf(path, sizeof(path), "%s/%s.pub", dir, p.name);
 	if (bc_key_install_public(path, p.pk, e, sizeof(e)) < 0) {
 		if (errno == EEXIST)
@@ -269,6 +279,9 @@ static int enrol_remove(struct bc_coord *c, const char *admin,
 	}
 	p = *have;
 	bc_key_fingerprint(p.id, sizeof(p.id), fpr);
+	if (bc_cluster_on(c) &&
+	    bc_cluster_enrol(c, role_word(role), p.name, NULL, err, errlen) < 0)
+		return -1;
 	snprintf(path, sizeof(path), "%s/%s.pub", dir, p.name);
 	randombytes_buf(rnd, sizeof(rnd));
 	/* ".NAME.pub.removed-RANDOM": no NAME.pub to bc_keyring_load_dir */
@@ -334,6 +347,90 @@ static int enrol_list(struct bc_coord *c, int role, Bancluster__AdminReply *r,
 	r->keys = kp;
 	r->n_keys = n;
 	return 0;
+}
+
+int bc_coord_enrol_apply(struct bc_coord *c, const char *role_name,
+			 const char *name, const uint8_t *pk, char *err,
+			 size_t errlen)
+{
+	int role = strcmp(role_name, "admin") == 0 ? BC_ROLE_ADMIN : BC_ROLE_AGENT;
+	const char *dir = role_dir(c, role);
+	struct bc_peer *have;
+	char path[BC_CFG_STR_MAX + BC_NAME_MAX + 8],
+		aside[BC_CFG_STR_MAX + BC_NAME_MAX + 40], fpr[BC_KEY_FPR_LEN] = "-",
+		e[512];
+	uint8_t rnd[8], id[BC_KEY_ID_BYTES];
+	bool moved = false;
+
+	if (name_check(name, role, err, errlen) < 0)
+		return -1;
+	have = bc_keyring_find_name(&c->ring, name);
+	if (have != NULL && have->role != role) {
+		snprintf(err, errlen, "%s is enrolled here as %s: not changed",
+			 name, role_word(have->role));
+		return -1;
+	}
+	if (pk == NULL && have == NULL)
+		return 0; /* removed, and not here */
+	if (pk == NULL && role == BC_ROLE_ADMIN && count_role(c, BC_ROLE_ADMIN) <= 1) {
+		snprintf(err, errlen, "%s is the last admin here: not removed", name);
+		return -1;
+	}
+	if (pk != NULL && have != NULL && memcmp(have->pk, pk, 32) == 0)
+		return 0; /* enrolled here already, with this key */
+	if (pk != NULL) {
+		struct bc_peer *other;
+
+		bc_key_id(pk, id);
+		bc_key_fingerprint(id, sizeof(id), fpr);
+		other = bc_keyring_find_id(&c->ring, id, sizeof(id));
+		if (other != NULL && other != have) {
+			snprintf(err, errlen, "key %s is enrolled here as %s %s: "
+				 "not changed", fpr, role_word(other->role), other->name);
+			return -1;
+		}
+		if (memcmp(pk, c->signer.key.pk, 32) == 0) {
+			snprintf(err, errlen, "key %s is the coordinator's own key", fpr);
+			return -1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s.pub", dir, name);
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(aside, sizeof(aside),
+		 "%s/.%s.pub.removed-%02x%02x%02x%02x%02x%02x%02x%02x", dir,
+		 name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+		 rnd[7]);
+	/* the file there, loaded or not, gives way to what etcd holds */
+	if (rename(path, aside) == 0) {
+		moved = true;
+	} else if (errno != ENOENT) {
+		write_error(dir, path, errno, err, errlen);
+		return -1;
+	}
+	if (pk != NULL && bc_key_install_public(path, pk, e, sizeof(e)) < 0) {
+		write_error(dir, path, errno, err, errlen);
+		goto undo;
+	}
+	if (bc_coord_reload_keys(c, e, sizeof(e)) < 0) {
+		if (pk != NULL)
+			unlink(path);
+		snprintf(err, errlen, "the key directories do not load: %s", e);
+		goto undo;
+	}
+	if (moved && unlink(aside) < 0)
+		bc_warn("enrolment: %s: %s", aside, strerror(errno));
+	if (pk != NULL)
+		bc_info("enrolment: cluster: %s %s (key %s) as %s", role_word(role),
+			name, fpr, path);
+	else
+		bc_info("enrolment: cluster: %s %s removed (%s)", role_word(role),
+			name, path);
+	return 0;
+undo:
+	if (moved && rename(aside, path) < 0)
+		bc_warn("enrolment: %s could not be put back from %s: %s", path,
+			aside, strerror(errno));
+	return -1;
 }
 
 int bc_coord_enrol(struct bc_coord *c, const struct bc_peer *from,

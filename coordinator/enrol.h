@@ -42,4 +42,16 @@ int bc_coord_adopt_ring(struct bc_coord *c, struct bc_keyring *ring);
  */
 int bc_coord_reload_keys(struct bc_coord *c, char *err, size_t errlen);
 
+/*
+ * Cluster mode: make this coordinator's key directories hold what etcd
+ * says of role_name ("agent" or "admin") NAME: key pk, or not enrolled
+ * (pk NULL); a file with another key is replaced. Nothing to do: 0.
+ * Returns 0, or -1 with a one-line reason and nothing changed (a bad
+ * name, the key or name enrolled here otherwise, the directories not
+ * loading with it).
+ */
+int bc_coord_enrol_apply(struct bc_coord *c, const char *role_name,
+			 const char *name, const uint8_t *pk, char *err,
+			 size_t errlen);
+
 #endif

@@ -45,8 +45,10 @@ out=$(ns coord "$BIN/bancluster-coordinator" -c "$WORK/c1.ini" --cluster-import 
 rc=$?
 note "$out"
 check "import exits 0" test "$rc" -eq 0
-echo "$out" | grep -q "imported 3 active bans and 1 offence histories"
-verdict "import says what it copied (3 bans, 1 history)"
+nk=$(ls "$WORK"/agents.d/*.pub "$WORK"/admins.d/*.pub | wc -l)
+echo "$out" | grep -qE "imported 3 active bans, 1 offence histories \(the last [0-9]+s\) and $nk enrolled keys"
+verdict "import says what it copied (3 bans, 1 history, $nk keys)"
+check "the $nk enrolled keys in etcd (k/agent/, k/admin/)" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/k/ | grep -c .)" -eq "$nk"
 check "3 decision records in etcd" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/d/ | grep -c .)" -eq 3
 check "seq 3 in etcd" test "$(etcdctl_ get --print-value-only /bancluster/bancluster/seq)" = 3
 
