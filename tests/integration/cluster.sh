@@ -2,6 +2,7 @@
 # cluster (docs/ha.md), for tests and `make demo-ha` (sourced after
 # lib.sh and etcd.sh).
 #
+#   cluster_need_etcd  exit 0 (a SKIP line) when etcd is not installed
 #   cluster_init N     fleet_init N (the MX and the attacker), namespaces
 #                      c2, c3 (coordinators 2 and 3; 1 is lib.sh's
 #                      "coord") and e1..e3 (etcd members) on the bridge,
@@ -19,6 +20,14 @@
 # (client port 2379N, peer 2380N as etcd.sh has them).
 
 cnode_ns() { if [ "$1" = 1 ]; then echo coord; else echo "c$1"; fi; }
+
+# cluster_need_etcd: a test of cluster mode skips (exit 0) without etcd
+cluster_need_etcd() {
+	if [ ! -x "$ETCD_BIN" ]; then
+		ok "# SKIP $ETCD_BIN missing (apt-get install etcd-server etcd-client, or make deps)"
+		exit 0
+	fi
+}
 
 cluster_init() {
 	fleet_init "$1"

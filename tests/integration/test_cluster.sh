@@ -26,10 +26,7 @@
 . "$(dirname "$0")/etcd.sh"
 . "$(dirname "$0")/cluster.sh"
 
-if [ ! -x "$ETCD_BIN" ]; then
-	ok "# SKIP $ETCD_BIN missing (apt-get install etcd-server etcd-client, or make deps)"
-	exit 0
-fi
+cluster_need_etcd
 # seq: the cluster's decision counter in etcd
 cseq() { etcdctl_ get --print-value-only /bancluster/bancluster/seq 2>/dev/null; }
 # leads_other N: a coordinator other than cN holds PREFIX/leader

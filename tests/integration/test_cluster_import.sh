@@ -11,10 +11,7 @@
 . "$(dirname "$0")/etcd.sh"
 . "$(dirname "$0")/cluster.sh"
 
-if [ ! -x "$ETCD_BIN" ]; then
-	ok "# SKIP $ETCD_BIN missing (apt-get install etcd-server etcd-client, or make deps)"
-	exit 0
-fi
+cluster_need_etcd
 cluster_init 2 || { notok "cluster set-up"; exit 1; }
 mail_logs
 # the site as it was: one coordinator (lib.sh's coordinator.ini) and
