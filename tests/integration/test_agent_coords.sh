@@ -149,8 +149,10 @@ sw=$(grep -c '^swallowed 1$' "$WORK/swallow.log")
 check "the swallowing coordinator (7750) took the report in flight during the cut ($sw), counted once elsewhere" \
 	[ "$sw" -ge 1 ]
 moved=$(metric state-mx1/mx1.prom bancluster_agent_coordinator_switches_total)
-check "mx1 moved on from an endpoint that did not answer at least 3 times: 7750 at start, 7710 cut, 7750 ($moved)" \
-	[ "${moved%.*}" -ge 3 ]
+# at least: the report from 7710 (cut) to 7750, then on from 7750 (and
+# the start's snapshot request, when 7750's connection was up first)
+check "mx1 moved on from an endpoint that did not answer at least twice: 7710 cut, 7750 silent ($moved)" \
+	[ "${moved%.*}" -ge 2 ]
 note "7750 swallowed $(grep -c '^swallowed 3$' "$WORK/swallow.log") snapshot requests, $(grep -c '^swallowed 2$' "$WORK/swallow.log") heartbeats"
 
 # ---- duplicates from a second publisher ------------------------------------
