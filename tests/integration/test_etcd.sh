@@ -96,7 +96,10 @@ out=$(etcdctl_ get /hx/nocert --print-value-only 2>&1)
 	notok "a key written without a client certificate: $out"
 
 # malformed replies: a fake gateway in the same namespace
-etcd_run python3 "$(dirname "$0")/etcd_fake.py" 23799 >/dev/null 2>&1 &
+# (ip netns exec execs python3 in this background job: $! is the fake's
+# own pid; through the etcd_run function it was a subshell's, and the
+# fake outlived the test)
+ip netns exec "$(etcd_ns 1)" python3 "$(dirname "$0")/etcd_fake.py" 23799 >/dev/null 2>&1 &
 FAKE_PID=$!
 wait_for 10 sh -c "ip netns exec $(etcd_ns 1) ss -ltnH 'sport = :23799' | grep -q ." ||
 	note "fake server not listening after 10 s"
