@@ -137,6 +137,32 @@ static void write_error(const char *dir, const char *what, int e, char *err,
 		snprintf(err, errlen, "%s: %s", what, strerror(e));
 }
 
+/*
+ * Rename path (dir/NAME.pub) to ".NAME.pub.removed-RANDOM" in dir, which
+ * bc_keyring_load_dir does not read; *moved says whether it was there
+ * (ENOENT: removed by hand, not reloaded). 0, or -1 with the reason.
+ */
+static int set_aside(const char *dir, const char *name, const char *path,
+		     char *aside, size_t asidelen, bool *moved, char *err,
+		     size_t errlen)
+{
+	uint8_t rnd[8];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(aside, asidelen,
+		 "%s/.%s.pub.removed-%02x%02x%02x%02x%02x%02x%02x%02x", dir,
+		 name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+		 rnd[7]);
+	*moved = false;
+	if (rename(path, aside) == 0) {
+		*moved = true;
+	} else if (errno != ENOENT) {
+		write_error(dir, path, errno, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
 static Bancluster__KeyEntry **one_entry(struct bc_arena *ar,
 					const struct bc_peer *p, int64_t seen)
 {
@@ -253,7 +279,6 @@ static int enrol_remove(struct bc_coord *c, const char *admin,
 	char path[BC_CFG_STR_MAX + BC_NAME_MAX + 8],
 		aside[BC_CFG_STR_MAX + BC_NAME_MAX + 40], fpr[BC_KEY_FPR_LEN],
 		e[512];
-	uint8_t rnd[8];
 	bool moved = false;
 
 	if (name_check(m->name, role, err, errlen) < 0)
@@ -283,18 +308,9 @@ static int enrol_remove(struct bc_coord *c, const char *admin,
 	    bc_cluster_enrol(c, role_word(role), p.name, NULL, err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s.pub", dir, p.name);
-	randombytes_buf(rnd, sizeof(rnd));
-	/* ".NAME.pub.removed-RANDOM": no NAME.pub to bc_keyring_load_dir */
-	snprintf(aside, sizeof(aside),
-		 "%s/.%s.pub.removed-%02x%02x%02x%02x%02x%02x%02x%02x", dir,
-		 p.name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-		 rnd[7]);
-	if (rename(path, aside) == 0) {
-		moved = true;
-	} else if (errno != ENOENT) { /* ENOENT: removed by hand, not reloaded */
-		write_error(dir, path, errno, err, errlen);
+	if (set_aside(dir, p.name, path, aside, sizeof(aside), &moved, err,
+		      errlen) < 0)
 		return -1;
-	}
 	if (bc_coord_reload_keys(c, e, sizeof(e)) < 0) {
 		if (moved && rename(aside, path) < 0)
 			bc_warn("enrolment: %s could not be put back from %s: %s",
@@ -359,7 +375,7 @@ int bc_coord_enrol_apply(struct bc_coord *c, const char *role_name,
 	char path[BC_CFG_STR_MAX + BC_NAME_MAX + 8],
 		aside[BC_CFG_STR_MAX + BC_NAME_MAX + 40], fpr[BC_KEY_FPR_LEN] = "-",
 		e[512];
-	uint8_t rnd[8], id[BC_KEY_ID_BYTES];
+	uint8_t id[BC_KEY_ID_BYTES];
 	bool moved = false;
 
 	if (name_check(name, role, err, errlen) < 0)
@@ -395,18 +411,10 @@ int bc_coord_enrol_apply(struct bc_coord *c, const char *role_name,
 		}
 	}
 	snprintf(path, sizeof(path), "%s/%s.pub", dir, name);
-	randombytes_buf(rnd, sizeof(rnd));
-	snprintf(aside, sizeof(aside),
-		 "%s/.%s.pub.removed-%02x%02x%02x%02x%02x%02x%02x%02x", dir,
-		 name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-		 rnd[7]);
 	/* the file there, loaded or not, gives way to what etcd holds */
-	if (rename(path, aside) == 0) {
-		moved = true;
-	} else if (errno != ENOENT) {
-		write_error(dir, path, errno, err, errlen);
+	if (set_aside(dir, name, path, aside, sizeof(aside), &moved, err,
+		      errlen) < 0)
 		return -1;
-	}
 	if (pk != NULL && bc_key_install_public(path, pk, e, sizeof(e)) < 0) {
 		write_error(dir, path, errno, err, errlen);
 		goto undo;
