@@ -363,6 +363,17 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 	memcpy(name, key, klen);
 	name[klen] = '\0';
 	rest = name + k->plen;
+	/* every key this code writes is printable ASCII: another one is
+	 * not applied, and is logged escaped (keys reach the log below) */
+	for (size_t i = 0; i < klen; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e) {
+			char esc[CL_KEY_MAX * 4];
+
+			k->bad_records++;
+			bc_escape(esc, sizeof(esc), name, klen);
+			bc_warn("cluster: %s: malformed key (skipped)", esc);
+			goto done;
+		}
 	if (type == CL_MSG_DEL)
 		goto done; /* leases ending, collected tombstones: nothing to do */
 	if (strncmp(rest, "d/", 2) == 0) {
