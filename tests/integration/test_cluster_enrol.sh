@@ -89,4 +89,9 @@ check "nothing named evil in agents-c1.d" test ! -e "$WORK/agents-c1.d/evil.pub"
 check "a name with a path is refused (nothing outside agents-c1.d)" \
 	sh -c "[ ! -e '$WORK/x.pub' ] && [ ! -e '$WORK/agents-c1.d/../x.pub' ]"
 check "... and logged" wait_for 5 grep -q 'k/agent/\.\./x: agent name' "$WORK/c1.log"
+# a key with a control byte: not applied, logged escaped (no raw tab)
+etcdctl_ put "$(printf '/bancluster/bancluster/k/agent/a\tb')" "$P2" >/dev/null
+ctl_logged() { grep -q 'k/agent/a.*b: malformed key (skipped)' "$WORK/c1.log"; }
+check "a key with a tab: logged as malformed, escaped" wait_for 5 ctl_logged
+check "... no raw tab in c1's log" sh -c "! grep -q \"$(printf '\t')\" '$WORK/c1.log'"
 fleet_done
