@@ -618,6 +618,8 @@ void bc_cluster_stop(struct bc_coord *c)
 		cl_flight_free(&k->fl[i]);
 	free(k->q);
 	free(k->fl);
+	cl_idx_free(&k->qi);
+	cl_idx_free(&k->fli);
 	free(k->enq);
 	free(k->ev);
 	free(k->reps);

@@ -28,42 +28,30 @@
 #include "coordinator/decide.h"
 #include "coordinator/enrol.h"
 
-/* Drop queued decisions and flights on a, and their evidence. Returns the
- * flight's evidence (moved to *fl) when fl is not NULL and one matched. */
+/* Drop the flight on a; its evidence moved to *fl when fl is not NULL
+ * (returns whether there was one). */
 static bool take_flight(struct bc_cluster *k, const struct bc_addr *a,
 			struct cl_flight *fl)
 {
-	size_t i;
-	bool found = false;
+	long i = cl_idx_get(&k->fli, a);
 
-	for (i = 0; i < k->nfl;) {
-		if (memcmp(&k->fl[i].addr, a, sizeof(*a)) == 0) {
-			if (fl != NULL && !found) {
-				*fl = k->fl[i];
-				found = true;
-			} else {
-				cl_flight_free(&k->fl[i]);
-			}
-			k->fl[i] = k->fl[--k->nfl];
-			continue;
-		}
-		i++;
+	if (i < 0)
+		return false;
+	if (fl != NULL) {
+		*fl = k->fl[i];
+		k->fl[i].ev = NULL; /* moved */
+		k->fl[i].evtext = NULL;
 	}
-	return found;
+	cl_fl_del(k, (size_t)i);
+	return true;
 }
 
 void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a)
 {
-	size_t i;
+	long i = cl_idx_get(&k->qi, a);
 
-	for (i = 0; i < k->nq;) {
-		if (memcmp(&k->q[i].sb.ban.addr, a, sizeof(*a)) == 0) {
-			cl_prop_free(&k->q[i]);
-			k->q[i] = k->q[--k->nq];
-			continue;
-		}
-		i++;
-	}
+	if (i >= 0)
+		cl_q_del(k, (size_t)i);
 }
 
 static bool live(const char *action)

@@ -55,6 +55,23 @@ struct cl_flight {
 	size_t nev;
 };
 
+/* Address -> position in the queue or the flights (cluster_idx.c). */
+struct cl_slot {
+	struct bc_addr a;
+	size_t pos;
+	uint8_t state;
+};
+struct cl_idx {
+	struct cl_slot *v;
+	size_t cap, used, live;      /* used: live and tombstones */
+	uint8_t key[16];             /* crypto_shorthash_KEYBYTES */
+};
+long cl_idx_get(const struct cl_idx *x, const struct bc_addr *a);
+/* insert or move; -1 out of memory (never for a key present) */
+int cl_idx_put(struct cl_idx *x, const struct bc_addr *a, size_t pos);
+void cl_idx_del(struct cl_idx *x, const struct bc_addr *a);
+void cl_idx_free(struct cl_idx *x);
+
 /* The leader a follower watches (cluster_peer.c). */
 struct cl_peer {
 	char name[CL_NAME_MAX];
@@ -125,10 +142,12 @@ struct bc_cluster {
 	int64_t ev_lease, ev_lease_next_ms;
 
 	/* decisions */
-	struct cl_prop *q;
+	struct cl_prop *q;           /* at most one per address */
 	size_t nq, capq;
-	struct cl_flight *fl;
+	struct cl_idx qi;            /* address -> index in q */
+	struct cl_flight *fl;        /* at most one per address */
 	size_t nfl, capfl;
+	struct cl_idx fli;           /* address -> index in fl */
 
 	/* enrolments from the watch, made at the loop's top level (the
 	 * key ring they replace may be in use under a nested wait) */
@@ -163,6 +182,9 @@ void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a);
 int cl_commit_queue(struct bc_cluster *k);
 void cl_prop_free(struct cl_prop *p);
 void cl_flight_free(struct cl_flight *f);
+/* remove q[i] / fl[i] (the last entry takes its place) */
+void cl_q_del(struct bc_cluster *k, size_t i);
+void cl_fl_del(struct bc_cluster *k, size_t i);
 /* a decision record (JSON) of sb as seq */
 char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 		const char *action, const char *signer, bool rule, uint64_t seq);

@@ -523,25 +523,40 @@ int bc_cluster_enrol(struct bc_coord *c, const char *role, const char *name,
 
 static bool in_flight(const struct bc_cluster *k, const struct bc_addr *a)
 {
-	size_t i;
-
-	for (i = 0; i < k->nfl; i++)
-		if (memcmp(&k->fl[i].addr, a, sizeof(*a)) == 0)
-			return true;
-	return false;
+	return cl_idx_get(&k->fli, a) >= 0;
 }
 
 static bool queued(const struct bc_cluster *k, const struct bc_addr *a)
 {
-	size_t i;
-
-	for (i = 0; i < k->nq; i++)
-		if (memcmp(&k->q[i].sb.ban.addr, a, sizeof(*a)) == 0)
-			return true;
-	return false;
+	return cl_idx_get(&k->qi, a) >= 0;
 }
 
-static struct cl_prop *push(struct bc_cluster *k)
+void cl_q_del(struct bc_cluster *k, size_t i)
+{
+	struct bc_addr a = k->q[i].sb.ban.addr;
+
+	cl_prop_free(&k->q[i]);
+	cl_idx_del(&k->qi, &a);
+	if (i != --k->nq) {
+		k->q[i] = k->q[k->nq];
+		cl_idx_put(&k->qi, &k->q[i].sb.ban.addr, i); /* present: no alloc */
+	}
+}
+
+void cl_fl_del(struct bc_cluster *k, size_t i)
+{
+	struct bc_addr a = k->fl[i].addr;
+
+	cl_flight_free(&k->fl[i]);
+	cl_idx_del(&k->fli, &a);
+	if (i != --k->nfl) {
+		k->fl[i] = k->fl[k->nfl];
+		cl_idx_put(&k->fli, &k->fl[i].addr, i);
+	}
+}
+
+/* a new entry for a (not queued), or NULL: the queue is full */
+static struct cl_prop *push(struct bc_cluster *k, const struct bc_addr *a)
 {
 	if (k->nq >= CL_QUEUE_MAX)
 		return NULL;
@@ -554,7 +569,10 @@ static struct cl_prop *push(struct bc_cluster *k)
 		k->q = n;
 		k->capq = cap;
 	}
+	if (cl_idx_put(&k->qi, a, k->nq) < 0)
+		return NULL;
 	memset(&k->q[k->nq], 0, sizeof(k->q[0]));
+	k->q[k->nq].sb.ban.addr = *a;
 	return &k->q[k->nq++];
 }
 
@@ -567,7 +585,7 @@ void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 
 	if (queued(k, &sb->ban.addr) || in_flight(k, &sb->ban.addr))
 		return;
-	p = push(k);
+	p = push(k, &sb->ban.addr);
 	if (p == NULL) {
 		bc_warn("cluster: decision queue full: ban of the policy dropped");
 		return;
@@ -580,7 +598,7 @@ void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 		p->ev = calloc(n, sizeof(*p->ev));
 		p->evtext = calloc(n, sizeof(*p->evtext));
 		if (p->ev == NULL || p->evtext == NULL) {
-			cl_prop_free(p);
+			cl_q_del(k, k->nq - 1);
 			return;
 		}
 		for (i = 0; i < n; i++) {
@@ -615,7 +633,10 @@ static bool still_due(struct bc_coord *c, const struct cl_prop *p, int64_t now)
 static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)
 {
 	struct cl_flight *f;
+	long j = cl_idx_get(&k->fli, &p->sb.ban.addr);
 
+	if (j >= 0) /* never while in flight (bc_cluster_rule_ban): kept simple */
+		cl_fl_del(k, (size_t)j);
 	if (k->nfl == k->capfl) {
 		size_t cap = k->capfl ? k->capfl * 2 : 64;
 		void *n = realloc(k->fl, cap * sizeof(*k->fl));
@@ -625,6 +646,8 @@ static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)
 		k->fl = n;
 		k->capfl = cap;
 	}
+	if (cl_idx_put(&k->fli, &p->sb.ban.addr, k->nfl) < 0)
+		return -1;
 	f = &k->fl[k->nfl++];
 	f->addr = p->sb.ban.addr;
 	f->rev = rev;
@@ -673,8 +696,7 @@ int cl_commit_queue(struct bc_cluster *k)
 		}
 		for (i = 0; i < k->nq && n < per;) {
 			if (!still_due(c, &k->q[i], now)) {
-				cl_prop_free(&k->q[i]);
-				k->q[i] = k->q[--k->nq];
+				cl_q_del(k, i);
 				continue;
 			}
 			v[n].sb = k->q[i].sb;
@@ -699,8 +721,7 @@ int cl_commit_queue(struct bc_cluster *k)
 
 				if (p->rule)
 					add_flight(k, p, rev);
-				cl_prop_free(p);
-				k->q[idx[i]] = k->q[--k->nq];
+				cl_q_del(k, idx[i]);
 			}
 		}
 		free(v);
@@ -739,16 +760,14 @@ void bc_cluster_tick(struct bc_coord *c, int64_t now)
 	 * commits what it counted */
 	for (i = 0; i < k->nq;) {
 		if (k->q[i].expiry || !still_due(c, &k->q[i], now)) {
-			cl_prop_free(&k->q[i]);
-			k->q[i] = k->q[--k->nq];
+			cl_q_del(k, i);
 			continue;
 		}
 		i++;
 	}
 	for (i = 0; i < k->nfl;) {
 		if (k->fl[i].rev <= k->done_rev) { /* its record never came */
-			cl_flight_free(&k->fl[i]);
-			k->fl[i] = k->fl[--k->nfl];
+			cl_fl_del(k, i);
 			continue;
 		}
 		i++;
@@ -761,7 +780,11 @@ void bc_cluster_tick(struct bc_coord *c, int64_t now)
 
 		if (b->expires_ms == 0 || b->expires_ms > now)
 			continue;
-		p = push(k);
+		/* a rule ban queued on the key replaces the ban anyway (and
+		 * etcd refuses a txn putting one key twice) */
+		if (queued(k, &b->addr))
+			continue;
+		p = push(k, &b->addr);
 		if (p == NULL)
 			break;
 		p->sb.ban = *b;
