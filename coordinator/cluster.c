@@ -85,6 +85,11 @@ void *bc_cluster_socket(struct bc_coord *c)
 	return c->cluster->pipe_r;
 }
 
+int bc_cluster_fd(struct bc_coord *c)
+{
+	return c->cluster->commit_fd;
+}
+
 static void nap(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -477,6 +482,9 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 	k->cur_agent = SIZE_MAX;
 	k->started_ms = bc_now_ms();
 	pthread_mutex_init(&k->mu, NULL);
+	pthread_mutex_init(&k->cmu, NULL);
+	pthread_cond_init(&k->ccv, NULL);
+	k->commit_fd = -1;
 	k->etcd_ok = true;
 	snprintf(k->prefix, sizeof(k->prefix), "/bancluster/%.63s/", c->cfg.cluster);
 	k->plen = strlen(k->prefix);
@@ -583,6 +591,8 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (cl_commit_start(k, err, errlen) < 0)
+		return -1;
 	if (pthread_create(&k->session_th, NULL, session_main, k) != 0) {
 		snprintf(err, errlen, "cluster: cannot start the session thread");
 		return -1;
@@ -607,6 +617,7 @@ void bc_cluster_stop(struct bc_coord *c)
 		pthread_join(k->session_th, NULL);
 	if (k->watch_up)
 		pthread_join(k->watch_th, NULL);
+	cl_commit_stop(k);
 	if (k->pipe_r)
 		zmq_close(k->pipe_r);
 	if (k->pipe_w)
@@ -626,6 +637,8 @@ void bc_cluster_stop(struct bc_coord *c)
 	free(k->seen);
 	bc_banmap_free(&k->reset_bans);
 	pthread_mutex_destroy(&k->mu);
+	pthread_mutex_destroy(&k->cmu);
+	pthread_cond_destroy(&k->ccv);
 	free(k);
 	c->cluster = NULL;
 }

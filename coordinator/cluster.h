@@ -52,6 +52,9 @@ int bc_cluster_import(const char *cfgpath);
 
 /* The socket the loop polls (ZMQ_POLLIN: watched changes to apply). */
 void *bc_cluster_socket(struct bc_coord *c);
+/* readable when the leader's decision txn is answered (poll it beside
+ * the socket) */
+int bc_cluster_fd(struct bc_coord *c);
 /* Apply what the watch delivered (at most CL_DRAIN_MAX changes: the loop
  * serves agents between), then commit queued decisions (leader). */
 void bc_cluster_drain(struct bc_coord *c);

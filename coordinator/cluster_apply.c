@@ -46,6 +46,28 @@ static bool take_flight(struct bc_cluster *k, const struct bc_addr *a,
 	return true;
 }
 
+/* The evidence of a's rule ban in the committer's txn, moved to *fl:
+ * its record can come through the watch before the committer's answer. */
+static bool take_sending(struct bc_cluster *k, const struct bc_addr *a,
+			 struct cl_flight *fl)
+{
+	long i = cl_idx_get(&k->qi, a);
+	struct cl_prop *p;
+
+	if (i < 0 || !k->q[i].sending || !k->q[i].rule)
+		return false;
+	p = &k->q[i];
+	memset(fl, 0, sizeof(*fl));
+	fl->addr = *a;
+	fl->ev = p->ev;
+	fl->evtext = p->evtext;
+	fl->nev = p->nev;
+	p->ev = NULL;
+	p->evtext = NULL;
+	p->nev = 0;
+	return true;
+}
+
 void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a)
 {
 	long i = cl_idx_get(&k->qi, a);
@@ -87,8 +109,10 @@ static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 	q.publish = k->synced;
 	q.mine = k->synced && strcmp(r.node, k->node) == 0;
 	q.committed = true;
+	has_fl = take_flight(k, &r.sb.ban.addr, &fl) ||
+		 (r.rule && strcmp(r.node, k->node) == 0 &&
+		  take_sending(k, &r.sb.ban.addr, &fl));
 	cl_forget_key(k, &r.sb.ban.addr);
-	has_fl = take_flight(k, &r.sb.ban.addr, &fl);
 	if (live(r.action)) {
 		long j = k->synced ? -1
 			 : bc_banmap_find(&k->reset_bans, &r.sb.ban.addr);
@@ -443,7 +467,7 @@ void bc_cluster_drain(struct bc_coord *c)
 		     bc_store_batch_begin(c->store) == 0;
 
 	drain_pipe(k, k->synced ? CL_DRAIN_MAX : SIZE_MAX);
-	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
+	if (k->synced) /* the committer's answer, whoever leads now */
 		cl_commit_queue(k);
 	apply_enrolments(k);
 	if (batch && bc_store_batch_end(c->store) < 0)
@@ -456,7 +480,7 @@ bool bc_cluster_busy(struct bc_coord *c)
 {
 	struct bc_cluster *k = c->cluster;
 
-	return k->synced && k->nq > 0 && atomic_load(&k->leader_now) &&
+	return k->synced && atomic_load(&k->leader_now) && cl_commit_ready(k) &&
 	       cl_etcd_ok(k);
 }
 
@@ -464,7 +488,7 @@ void bc_cluster_turn(struct bc_coord *c)
 {
 	struct bc_cluster *k = c->cluster;
 
-	if (k->synced && k->nq > 0 && atomic_load(&k->leader_now))
+	if (k->synced)
 		cl_commit_queue(k);
 	apply_enrolments(k);
 }

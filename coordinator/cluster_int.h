@@ -26,7 +26,6 @@
 #define CL_ADMIN_MS 1500      /* an admin's change: commit attempts within */
 #define CL_SESSION_MS 100     /* session thread's cycle */
 #define CL_DRAIN_MAX 512      /* watched changes applied per loop turn */
-#define CL_COMMIT_ROUNDS 4    /* decision txns per loop turn */
 #define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
 #define CL_READ_MAX (256u << 20) /* the prefix read in one range (start, reset) */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
@@ -41,6 +40,7 @@ struct cl_prop {
 	struct bc_store_ban sb;
 	bool expiry;                 /* a tombstone for an expired ban */
 	bool rule;
+	bool sending;                /* in the committer's txn */
 	struct bc_store_event *ev;   /* evidence, owned (rule bans) */
 	char (*evtext)[3][BC_WIRE_MAX_TEXT + 1];
 	size_t nev;
@@ -71,6 +71,30 @@ long cl_idx_get(const struct cl_idx *x, const struct bc_addr *a);
 int cl_idx_put(struct cl_idx *x, const struct bc_addr *a, size_t pos);
 void cl_idx_del(struct cl_idx *x, const struct bc_addr *a);
 void cl_idx_free(struct cl_idx *x);
+
+/* A decision txn the loop builds and the committer thread runs
+ * (cluster_write.c). Its pointers point into itself. */
+struct cl_job {
+	struct bc_etcd_cmp cmp[2];
+	size_t ncmp;
+	struct bc_etcd_op *ops, fail[2];
+	size_t nops;
+	char skey[CL_KEY_MAX], lkey[CL_KEY_MAX], sv[24], nv[24];
+	char (*keys)[CL_KEY_MAX];
+	char **recs;                 /* 2 n, NULL where none */
+	struct bc_addr *addr;        /* the queue entries it commits */
+	size_t n;
+	uint64_t base;               /* seq before it */
+	bool fence;
+	int64_t lease;
+	/* the committer's answer */
+	int rc;                      /* bc_etcd_txn's */
+	bool unknown;                /* rc < 0 and the txn may have landed */
+	struct bc_etcd_txn_result t;
+	char err[BC_ETCD_ERR_MAX];
+};
+
+enum { CL_JOB_IDLE, CL_JOB_QUEUED, CL_JOB_DONE };
 
 /* The leader a follower watches (cluster_peer.c). */
 struct cl_peer {
@@ -105,8 +129,8 @@ struct bc_cluster {
 	int64_t started_ms;
 
 	/* threads */
-	pthread_t session_th, watch_th;
-	bool session_up, watch_up;
+	pthread_t session_th, watch_th, commit_th;
+	bool session_up, watch_up, commit_up;
 	atomic_int stop;
 	void *pipe_r, *pipe_w;       /* inproc PAIR: watch thread -> loop */
 
@@ -148,6 +172,16 @@ struct bc_cluster {
 	struct cl_flight *fl;        /* at most one per address */
 	size_t nfl, capfl;
 	struct cl_idx fli;           /* address -> index in fl */
+	size_t nsend;                /* entries of q in the job */
+
+	/* the committer thread: the leader's decision txns, one at a time,
+	 * while the loop goes on applying, counting and acknowledging */
+	pthread_mutex_t cmu;         /* jstate, the job's answer */
+	pthread_cond_t ccv;
+	int jstate;                  /* CL_JOB_* */
+	struct cl_job job;
+	int commit_fd;               /* eventfd: the job is done; -1 */
+	struct bc_etcd *cetcd;       /* the committer's client */
 
 	/* enrolments from the watch, made at the loop's top level (the
 	 * key ring they replace may be in use under a nested wait) */
@@ -180,6 +214,11 @@ void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a);
 
 /* cluster_write.c */
 int cl_commit_queue(struct bc_cluster *k);
+/* the committer thread (cluster_write.c); stop: after k->stop is set */
+int cl_commit_start(struct bc_cluster *k, char *err, size_t errlen);
+void cl_commit_stop(struct bc_cluster *k);
+/* no txn running and decisions wait for one */
+bool cl_commit_ready(struct bc_cluster *k);
 void cl_prop_free(struct cl_prop *p);
 void cl_flight_free(struct cl_flight *f);
 /* remove q[i] / fl[i] (the last entry takes its place) */

@@ -26,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <jansson.h>
 
@@ -334,110 +337,166 @@ struct one {
 
 enum { C_OK = 0, C_FAIL = -1, C_RETRY = -2, C_FENCED = -3 };
 
-/*
- * One txn of decisions v[0..n), numbered from seq_known + 1. C_OK: done
- * (*rev its revision); C_RETRY: another writer took the number (the
- * loop applied up to its revision: call again with what is left);
- * C_FENCED: not the leader; C_FAIL: err (etcd error, outcome unknown).
- */
-static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
-	       int64_t *rev, char *err, size_t errlen)
+static void job_free(struct cl_job *j)
 {
-	char skey[CL_KEY_MAX], lkey[CL_KEY_MAX], sv[24], nv[24];
-	char (*keys)[CL_KEY_MAX] = calloc(2 * n, sizeof(*keys));
-	char **recs = calloc(2 * n, sizeof(*recs));
-	struct bc_etcd_op *ops = calloc(2 * n + 1, sizeof(*ops));
-	struct bc_etcd_cmp cmp[2];
-	struct bc_etcd_op fail[2];
-	struct bc_etcd_txn_result t;
-	int64_t lease = 0;
-	size_t i, nc = 1, nops = 1;
-	int rc = C_FAIL;
+	size_t i;
 
-	if (keys == NULL || recs == NULL || ops == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
+	for (i = 0; j->recs != NULL && i < 2 * j->n; i++)
+		free(j->recs[i]);
+	free(j->recs);
+	free(j->keys);
+	free(j->ops);
+	free(j->addr);
+	bc_etcd_txn_free(&j->t);
+	j->recs = NULL;
+	j->keys = NULL;
+	j->ops = NULL;
+	j->addr = NULL;
+	j->n = 0;
+}
+
+/*
+ * Build the txn of decisions v[0..n), numbered from seq_known + 1, into
+ * j (its pointers into itself: j must not move until it ran). C_OK, or
+ * C_FENCED (not the leader), C_FAIL (err: out of memory).
+ */
+static int job_build(struct bc_cluster *k, const struct one *v, size_t n,
+		     bool fence, struct cl_job *j, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(j, 0, sizeof(*j));
+	j->keys = calloc(2 * n, sizeof(*j->keys));
+	j->recs = calloc(2 * n, sizeof(*j->recs));
+	j->ops = calloc(2 * n + 1, sizeof(*j->ops));
+	j->addr = calloc(n, sizeof(*j->addr));
+	j->n = n;
+	if (j->keys == NULL || j->recs == NULL || j->ops == NULL || j->addr == NULL)
+		goto oom;
+	j->fence = fence;
+	if (fence && !cl_is_leader(k, &j->lease)) {
+		job_free(j);
+		return C_FENCED;
 	}
-	if (fence && !cl_is_leader(k, &lease)) {
-		rc = C_FENCED;
-		goto out;
-	}
-	cl_key(k, skey, sizeof(skey), "seq");
-	cl_key(k, lkey, sizeof(lkey), "leader");
-	snprintf(sv, sizeof(sv), "%" PRIu64, k->seq_known);
-	snprintf(nv, sizeof(nv), "%" PRIu64, k->seq_known + n);
-	cmp[0] = (struct bc_etcd_cmp){skey, strlen(skey), BC_ETCD_VALUE,
-				      BC_ETCD_EQUAL, 0, sv, strlen(sv)};
+	j->base = k->seq_known;
+	cl_key(k, j->skey, sizeof(j->skey), "seq");
+	cl_key(k, j->lkey, sizeof(j->lkey), "leader");
+	snprintf(j->sv, sizeof(j->sv), "%" PRIu64, j->base);
+	snprintf(j->nv, sizeof(j->nv), "%" PRIu64, j->base + n);
+	j->cmp[0] = (struct bc_etcd_cmp){j->skey, strlen(j->skey), BC_ETCD_VALUE,
+					 BC_ETCD_EQUAL, 0, j->sv, strlen(j->sv)};
+	j->ncmp = 1;
 	if (fence)
-		cmp[nc++] = (struct bc_etcd_cmp){lkey, strlen(lkey), BC_ETCD_LEASE,
-						 BC_ETCD_EQUAL, lease, NULL, 0};
-	ops[0] = (struct bc_etcd_op){BC_ETCD_OP_PUT, skey, strlen(skey), nv,
-				     strlen(nv), 0, false};
+		j->cmp[j->ncmp++] = (struct bc_etcd_cmp){j->lkey, strlen(j->lkey),
+							 BC_ETCD_LEASE, BC_ETCD_EQUAL,
+							 j->lease, NULL, 0};
+	j->ops[0] = (struct bc_etcd_op){BC_ETCD_OP_PUT, j->skey, strlen(j->skey),
+					j->nv, strlen(j->nv), 0, false};
+	j->nops = 1;
 	for (i = 0; i < n; i++) {
-		cl_dkey(k, &v[i].sb.ban.addr, keys[i], sizeof(keys[i]));
-		recs[i] = cl_record(k, &v[i].sb, v[i].action, v[i].signer, v[i].rule,
-				    k->seq_known + 1 + i);
-		if (recs[i] == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		ops[nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[i],
-						  strlen(keys[i]), recs[i],
-						  strlen(recs[i]), 0, false};
+		j->addr[i] = v[i].sb.ban.addr;
+		cl_dkey(k, &v[i].sb.ban.addr, j->keys[i], sizeof(j->keys[i]));
+		j->recs[i] = cl_record(k, &v[i].sb, v[i].action, v[i].signer, v[i].rule,
+				       j->base + 1 + i);
+		if (j->recs[i] == NULL)
+			goto oom;
+		j->ops[j->nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, j->keys[i],
+							strlen(j->keys[i]), j->recs[i],
+							strlen(j->recs[i]), 0, false};
 		if (!v[i].rule)
 			continue;
 		/* the offence history of the key, this offence included */
-		cl_offkey(k, &v[i].sb.ban.addr, keys[n + i], sizeof(keys[n + i]));
-		recs[n + i] = cl_offences(k, &v[i].sb.ban.addr, v[i].sb.ban.created_ms);
-		if (recs[n + i] == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		ops[nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[n + i],
-						  strlen(keys[n + i]), recs[n + i],
-						  strlen(recs[n + i]), 0, false};
+		cl_offkey(k, &v[i].sb.ban.addr, j->keys[n + i], sizeof(j->keys[n + i]));
+		j->recs[n + i] = cl_offences(k, &v[i].sb.ban.addr, v[i].sb.ban.created_ms);
+		if (j->recs[n + i] == NULL)
+			goto oom;
+		j->ops[j->nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, j->keys[n + i],
+							strlen(j->keys[n + i]),
+							j->recs[n + i],
+							strlen(j->recs[n + i]), 0, false};
 	}
-	fail[0] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, skey, strlen(skey), NULL, 0, 0, false};
-	fail[1] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, lkey, strlen(lkey), NULL, 0, 0, false};
-	if (bc_etcd_txn(k->etcd, cmp, nc, ops, nops, fail, 2, &t, err, errlen) < 0) {
+	j->fail[0] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, j->skey, strlen(j->skey),
+					 NULL, 0, 0, false};
+	j->fail[1] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, j->lkey, strlen(j->lkey),
+					 NULL, 0, 0, false};
+	return C_OK;
+oom:
+	job_free(j);
+	snprintf(err, errlen, "out of memory");
+	return C_FAIL;
+}
+
+static void job_run(struct bc_etcd *e, struct cl_job *j)
+{
+	j->err[0] = '\0';
+	j->rc = bc_etcd_txn(e, j->cmp, j->ncmp, j->ops, j->nops, j->fail, 2, &j->t,
+			    j->err, sizeof(j->err));
+	j->unknown = j->rc < 0 && bc_etcd_outcome_unknown(e);
+}
+
+/*
+ * What etcd answered to j. C_OK: done (*rev its revision); C_RETRY:
+ * another writer took the number (the loop applied up to its revision:
+ * call again with what is left); C_FENCED: not the leader; C_FAIL: err
+ * (etcd error, outcome unknown when j->unknown).
+ */
+static int job_answer(struct bc_cluster *k, struct cl_job *j, int64_t *rev,
+		      char *err, size_t errlen)
+{
+	struct bc_etcd_txn_result *t = &j->t;
+
+	if (j->rc < 0) {
 		k->commit_failures++;
-		goto out;
+		snprintf(err, errlen, "%s", j->err);
+		return C_FAIL;
 	}
-	*rev = t.revision;
-	if (t.succeeded) {
-		k->seq_known += n;
+	*rev = t->revision;
+	if (t->succeeded) {
+		if (k->seq_known < j->base + j->n) /* a failed compare may have read it */
+			k->seq_known = j->base + j->n;
 		k->commits++;
-		rc = C_OK;
-	} else {
-		bool seq_moved = false, fenced = false;
-
-		if (t.n == 2 && t.r[0].range.n == 1) {
-			uint64_t s = strtoull((const char *)t.r[0].range.kvs[0].value,
-					      NULL, 10);
-
-			seq_moved = s != k->seq_known;
-			if (s > k->seq_known)
-				k->seq_known = s;
-		}
-		if (fence && t.n == 2 &&
-		    (t.r[1].range.n != 1 || t.r[1].range.kvs[0].lease != lease))
-			fenced = true;
-		if (fenced) {
-			k->fenced++;
-			rc = C_FENCED;
-		} else if (seq_moved) {
-			rc = C_RETRY;
-		} else {
-			snprintf(err, errlen, "txn refused");
-		}
+		return C_OK;
 	}
-	bc_etcd_txn_free(&t);
-out:
-	for (i = 0; recs != NULL && i < 2 * n; i++)
-		free(recs[i]);
-	free(recs);
-	free(keys);
-	free(ops);
+	bool seq_moved = false, fenced = false;
+
+	if (t->n == 2 && t->r[0].range.n == 1) {
+		uint64_t s = strtoull((const char *)t->r[0].range.kvs[0].value, NULL, 10);
+
+		seq_moved = s != j->base;
+		if (s > k->seq_known)
+			k->seq_known = s;
+	}
+	if (j->fence && t->n == 2 &&
+	    (t->r[1].range.n != 1 || t->r[1].range.kvs[0].lease != j->lease))
+		fenced = true;
+	if (fenced) {
+		k->fenced++;
+		return C_FENCED;
+	}
+	if (seq_moved)
+		return C_RETRY;
+	snprintf(err, errlen, "txn refused");
+	return C_FAIL;
+}
+
+/* One txn, in the loop (an admin's change). */
+static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
+	       int64_t *rev, char *err, size_t errlen)
+{
+	struct cl_job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (j == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return C_FAIL;
+	}
+	rc = job_build(k, v, n, fence, j, err, errlen);
+	if (rc == C_OK) {
+		job_run(k->etcd, j);
+		rc = job_answer(k, j, rev, err, errlen);
+		job_free(j);
+	}
+	free(j);
 	return rc;
 }
 
@@ -535,6 +594,8 @@ void cl_q_del(struct bc_cluster *k, size_t i)
 {
 	struct bc_addr a = k->q[i].sb.ban.addr;
 
+	if (k->q[i].sending)
+		k->nsend--;
 	cl_prop_free(&k->q[i]);
 	cl_idx_del(&k->qi, &a);
 	if (i != --k->nq) {
@@ -659,94 +720,242 @@ static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)
 	return 0;
 }
 
-/* The leader commits its queue, max_txn_ops - 1 decisions a txn. */
+/* ---- the committer thread ------------------------------------------- */
+
+static void *commit_main(void *arg)
+{
+	struct bc_cluster *k = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&k->cmu);
+	while (!atomic_load(&k->stop)) {
+		if (k->jstate != CL_JOB_QUEUED) {
+			pthread_cond_wait(&k->ccv, &k->cmu);
+			continue;
+		}
+		pthread_mutex_unlock(&k->cmu);
+		job_run(k->cetcd, &k->job); /* the loop leaves the job alone */
+		pthread_mutex_lock(&k->cmu);
+		k->jstate = CL_JOB_DONE;
+		if (write(k->commit_fd, &one, sizeof(one)) < 0) {
+			/* the counter is full: the loop is being woken anyway */
+		}
+	}
+	pthread_mutex_unlock(&k->cmu);
+	return NULL;
+}
+
+int cl_commit_start(struct bc_cluster *k, char *err, size_t errlen)
+{
+	char e[BC_ETCD_ERR_MAX];
+
+	k->cetcd = bc_etcd_new(&k->opts, e, sizeof(e));
+	if (k->cetcd == NULL) {
+		snprintf(err, errlen, "[cluster] etcd: %s", e);
+		return -1;
+	}
+	k->commit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (k->commit_fd < 0) {
+		snprintf(err, errlen, "cluster: eventfd: %s", strerror(errno));
+		return -1;
+	}
+	if (pthread_create(&k->commit_th, NULL, commit_main, k) != 0) {
+		snprintf(err, errlen, "cluster: cannot start the committer thread");
+		return -1;
+	}
+	k->commit_up = true;
+	return 0;
+}
+
+/* after k->stop is set */
+void cl_commit_stop(struct bc_cluster *k)
+{
+	if (k->commit_up) {
+		pthread_mutex_lock(&k->cmu);
+		pthread_cond_signal(&k->ccv);
+		pthread_mutex_unlock(&k->cmu);
+		pthread_join(k->commit_th, NULL);
+		k->commit_up = false;
+	}
+	job_free(&k->job);
+	if (k->commit_fd >= 0)
+		close(k->commit_fd);
+	k->commit_fd = -1;
+	bc_etcd_free(&k->cetcd);
+}
+
+static int job_state(struct bc_cluster *k)
+{
+	int st;
+
+	pthread_mutex_lock(&k->cmu);
+	st = k->jstate;
+	pthread_mutex_unlock(&k->cmu);
+	return st;
+}
+
+/* The entries of the job go back to waiting (not committed). */
+static void job_unmark(struct bc_cluster *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->job.n; i++) {
+		long q = cl_idx_get(&k->qi, &k->job.addr[i]);
+
+		if (q >= 0 && k->q[q].sending) {
+			k->q[q].sending = false;
+			k->nsend--;
+		}
+	}
+}
+
+/* The committer's answer to the job, in the loop. -1: stop committing
+ * for this turn. */
+static int job_done(struct bc_cluster *k)
+{
+	struct bc_coord *c = k->c;
+	char err[BC_ETCD_ERR_MAX];
+	int64_t rev = 0;
+	uint64_t ev;
+	size_t i;
+	int rc;
+
+	if (read(k->commit_fd, &ev, sizeof(ev)) < 0) {
+		/* already read: the wake-up served */
+	}
+	rc = job_answer(k, &k->job, &rev, err, sizeof(err));
+	if (rc == C_OK && !k->streak) {
+		k->streak = true;
+		k->streak_from = k->job.base;
+	} else if (rc != C_OK) {
+		k->streak = false;
+	}
+	if (rc == C_OK) {
+		/* committed: a rule ban's evidence waits for its record as a
+		 * flight. An entry gone already was applied from the watch
+		 * first (apply_decision took its evidence). */
+		for (i = 0; i < k->job.n; i++) {
+			long q = cl_idx_get(&k->qi, &k->job.addr[i]);
+
+			if (q < 0 || !k->q[q].sending)
+				continue;
+			if (k->q[q].rule)
+				add_flight(k, &k->q[q], rev);
+			cl_q_del(k, (size_t)q);
+		}
+	} else {
+		job_unmark(k);
+	}
+	if (rc == C_FAIL) {
+		if (c->log_budget > 0) {
+			c->log_budget--;
+			bc_warn("cluster: %zu decisions not committed: %s%s", k->nq, err,
+				k->job.unknown ? " (the watch will tell)" : "");
+		}
+	} else if (rc == C_FENCED) {
+		bc_warn("cluster: %s does not hold the leader's lease: %zu "
+			"decisions wait for the leader", k->node, k->nq);
+	} else if (rc == C_RETRY) { /* what the other writer decided first */
+		cl_wait_seq(k, k->seq_known, 1000);
+	}
+	job_free(&k->job);
+	pthread_mutex_lock(&k->cmu);
+	k->jstate = CL_JOB_IDLE;
+	pthread_mutex_unlock(&k->cmu);
+	return rc == C_OK || rc == C_RETRY ? 0 : -1;
+}
+
+/*
+ * The leader commits its queue, max_txn_ops - 1 decisions a txn (a ban
+ * and its offence history: two ops): the next txn is built while none
+ * runs, from what waits then, so a burst makes txns as large as etcd
+ * takes while the loop goes on.
+ */
 int cl_commit_queue(struct bc_cluster *k)
 {
 	struct bc_coord *c = k->c;
-	size_t per = ((size_t)c->cfg.max_txn_ops - 1) / 2, round; /* ban + history */
+	size_t per = ((size_t)c->cfg.max_txn_ops - 1) / 2; /* ban + history */
 	char err[BC_ETCD_ERR_MAX];
+	struct one *v;
+	size_t i, n = 0;
+	int64_t now;
+	int rc;
 
+	if (!k->commit_up)
+		return -1;
+	switch (job_state(k)) {
+	case CL_JOB_QUEUED:
+		return 0;
+	case CL_JOB_DONE:
+		if (job_done(k) < 0)
+			return -1;
+		break;
+	default:
+		break;
+	}
+	if (k->nq <= k->nsend || !atomic_load(&k->leader_now))
+		return 0;
 	if (per > BC_ETCD_TXN_OPS * 64)
 		per = BC_ETCD_TXN_OPS * 64;
-	/* a few txns a loop turn: the loop acks reports and sends hugz in
-	 * between (more than the agents' 3 s ack timeout spent here made
-	 * them send their reports again to another coordinator) */
-	for (round = 0; round < CL_COMMIT_ROUNDS && k->nq > 0; round++) {
-		int64_t now = bc_now_ms(), rev = 0;
+	/* decide only on a ban table holding every decision another writer
+	 * numbered: else one decided by the previous leader (still in the
+	 * watch) would be decided again. This leader's own txns since then
+	 * need no wait (their bans are flights). */
+	uint64_t need = k->streak ? k->streak_from : k->seq_known;
 
-		/* decide only on a ban table holding every decision another
-		 * writer numbered: else one decided by the previous leader
-		 * (still in the watch) would be decided again. This leader's
-		 * own txns since then need no wait (their bans are flights). */
-		uint64_t need = k->streak ? k->streak_from : k->seq_known;
+	if (c->seq < need && cl_wait_seq(k, need, 1000) < 0)
+		return -1;
+	now = bc_now_ms();
+	v = calloc(per, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < k->nq && n < per;) {
+		struct cl_prop *p = &k->q[i];
 
-		if (c->seq < need && cl_wait_seq(k, need, 1000) < 0)
-			return -1;
-		now = bc_now_ms();
-		struct one *v = calloc(per, sizeof(*v));
-		size_t *idx = calloc(per, sizeof(*idx));
-		size_t i, n = 0;
-		uint64_t before;
-		int rc;
-
-		if (v == NULL || idx == NULL) {
-			free(v);
-			free(idx);
-			return -1;
-		}
-		for (i = 0; i < k->nq && n < per;) {
-			if (!still_due(c, &k->q[i], now)) {
-				cl_q_del(k, i);
-				continue;
-			}
-			v[n].sb = k->q[i].sb;
-			v[n].action = k->q[i].expiry ? "expire" : "ban";
-			v[n].signer = "";
-			v[n].rule = k->q[i].rule;
-			idx[n++] = i;
+		if (p->sending) {
 			i++;
-		}
-		before = k->seq_known;
-		rc = n > 0 ? txn(k, v, n, true, &rev, err, sizeof(err)) : C_OK;
-		if (rc == C_OK && n > 0 && !k->streak) {
-			k->streak = true;
-			k->streak_from = before;
-		} else if (rc != C_OK) {
-			k->streak = false;
-		}
-		if (rc == C_OK) {
-			/* highest index first: removal moves the last entry */
-			for (i = n; i-- > 0;) {
-				struct cl_prop *p = &k->q[idx[i]];
-
-				if (p->rule)
-					add_flight(k, p, rev);
-				cl_q_del(k, idx[i]);
-			}
-		}
-		free(v);
-		free(idx);
-		if (rc == C_RETRY) { /* what the other writer decided first */
-			cl_wait_seq(k, k->seq_known, 1000);
 			continue;
 		}
-		if (rc == C_FENCED) {
-			bc_warn("cluster: %s does not hold the leader's lease: %zu "
-				"decisions wait for the leader", k->node, k->nq);
-			return -1;
+		if (!still_due(c, p, now)) {
+			cl_q_del(k, i);
+			continue;
 		}
-		if (rc == C_FAIL) {
-			if (c->log_budget > 0) {
-				c->log_budget--;
-				bc_warn("cluster: %zu decisions not committed: %s%s",
-					k->nq, err,
-					bc_etcd_outcome_unknown(k->etcd)
-						? " (the watch will tell)" : "");
-			}
-			return -1;
-		}
+		v[n].sb = p->sb;
+		v[n].action = p->expiry ? "expire" : "ban";
+		v[n].signer = "";
+		v[n].rule = p->rule;
+		n++;
+		i++;
 	}
+	rc = n > 0 ? job_build(k, v, n, true, &k->job, err, sizeof(err)) : C_FAIL;
+	free(v);
+	if (n == 0)
+		return 0;
+	if (rc == C_FENCED) {
+		bc_warn("cluster: %s does not hold the leader's lease: %zu "
+			"decisions wait for the leader", k->node, k->nq);
+		return -1;
+	}
+	if (rc != C_OK) {
+		bc_warn("cluster: %zu decisions not committed: %s", k->nq, err);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		long q = cl_idx_get(&k->qi, &k->job.addr[i]);
+
+		k->q[q].sending = true;
+		k->nsend++;
+	}
+	pthread_mutex_lock(&k->cmu);
+	k->jstate = CL_JOB_QUEUED;
+	pthread_cond_signal(&k->ccv);
+	pthread_mutex_unlock(&k->cmu);
 	return 0;
+}
+
+bool cl_commit_ready(struct bc_cluster *k)
+{
+	return k->commit_up && job_state(k) == CL_JOB_IDLE && k->nq > k->nsend;
 }
 
 void bc_cluster_tick(struct bc_coord *c, int64_t now)
@@ -759,7 +968,8 @@ void bc_cluster_tick(struct bc_coord *c, int64_t now)
 	 * (cl_commit_queue): a leader cut off longer than findtime still
 	 * commits what it counted */
 	for (i = 0; i < k->nq;) {
-		if (k->q[i].expiry || !still_due(c, &k->q[i], now)) {
+		if (!k->q[i].sending &&
+		    (k->q[i].expiry || !still_due(c, &k->q[i], now))) {
 			cl_q_del(k, i);
 			continue;
 		}

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 		bc_notify_ready(st);
 	}
 	while (!bc_stop_flag) {
-		zmq_pollitem_t items[3 + BC_HTTPD_POLLITEMS] = {
+		zmq_pollitem_t items[4 + BC_HTTPD_POLLITEMS] = {
 			{c->router, 0, ZMQ_POLLIN, 0},
 			{c->zap, 0, ZMQ_POLLIN, 0},
 		};
@@ -282,9 +282,12 @@ int main(int argc, char **argv)
 		long hw = bc_hooks_wait_ms(c->hooks);
 		size_t nh;
 
-		if (c->cluster != NULL)
+		if (c->cluster != NULL) {
 			items[base++] = (zmq_pollitem_t){bc_cluster_socket(c), 0,
 							 ZMQ_POLLIN, 0};
+			items[base++] = (zmq_pollitem_t){NULL, bc_cluster_fd(c),
+							 ZMQ_POLLIN, 0};
+		}
 		nh = c->httpd != NULL ? bc_httpd_pollitems(c->httpd, items + base,
 							   BC_HTTPD_POLLITEMS)
 				      : 0;
