@@ -470,6 +470,32 @@ enum bc_reject bc_wire_open(struct bc_keyring *kr, const uint8_t *buf,
 				 now_ms, out, from, &seen);
 }
 
+bool bc_wire_peek_update(const uint8_t *buf, size_t len, uint64_t *epoch,
+			 uint64_t *seq)
+{
+	Bancluster__Envelope *env;
+	Bancluster__Payload *p = NULL;
+	bool ok = false;
+
+	if (len > BC_WIRE_MAX_FRAME)
+		return false;
+	env = bancluster__envelope__unpack(NULL, len, buf);
+	if (env == NULL)
+		return false;
+	if (env->type == BANCLUSTER__MSG_TYPE__MSG_UPDATE)
+		p = bancluster__payload__unpack(NULL, env->payload.len,
+						env->payload.data);
+	if (p != NULL && p->body_case == BANCLUSTER__PAYLOAD__BODY_UPDATE) {
+		*epoch = p->update->epoch;
+		*seq = p->update->seq;
+		ok = true;
+	}
+	if (p != NULL)
+		bancluster__payload__free_unpacked(p, NULL);
+	bancluster__envelope__free_unpacked(env, NULL);
+	return ok;
+}
+
 int bc_wire_preverify(const struct bc_keyring *kr, const uint8_t *buf,
 		      size_t len, size_t maxlen)
 {

@@ -152,6 +152,15 @@ enum bc_reject bc_wire_open_seen(struct bc_keyring *kr, const uint8_t *buf,
 				 struct bc_peer **from, struct bc_wire_seen *seen);
 
 /*
+ * UNVERIFIED: when buf decodes as an envelope of type update whose
+ * payload decodes as an Update, its epoch and seq, and true. Nothing is
+ * checked: a caller may only use them to drop a frame it would drop
+ * anyway once opened (an update it applied already), never to act.
+ */
+bool bc_wire_peek_update(const uint8_t *buf, size_t len, uint64_t *epoch,
+			 uint64_t *seq);
+
+/*
  * The signature check of bc_wire_open alone, for a verify pool: 1 when
  * buf is an envelope (within maxlen) whose key id is a pinned key of kr
  * and whose signature checks out with it, else 0. Reads kr and buf only,

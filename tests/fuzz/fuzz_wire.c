@@ -3,8 +3,9 @@
  * goes through bc_wire_open with a ring holding one pinned key, on every
  * channel and type mask. Also checks that a rejected frame never changes
  * the replay counter. The same bytes are also decoded as a payload and
- * range-checked, as they would be behind a valid signature. Built and
- * run by `make fuzz`.
+ * range-checked, as they would be behind a valid signature, and peeked
+ * at as an agent does before the signature check (bc_wire_peek_update).
+ * Built and run by `make fuzz`.
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -43,6 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)bc_wire_check_ranges(p);
 		bancluster__payload__free_unpacked(p, NULL);
 		p = NULL;
+	}
+	{
+		uint64_t e, q;
+
+		(void)bc_wire_peek_update(data, size, &e, &q);
 	}
 	for (chan = 0; chan < 3; chan++) {
 		before = ring.v[0].last_counter[chan];

@@ -1751,6 +1751,43 @@ static void test_preverify(void)
 	free(alien);
 }
 
+/* bc_wire_peek_update: an update's epoch and seq without a check; any
+ * other type, a truncation or garbage: false */
+static void test_peek_update(void)
+{
+	struct msg m;
+	uint8_t *buf = NULL, junk[64];
+	size_t len = 0, cut, wrong = 0;
+	uint64_t e = 0, q = 0;
+
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_UPDATE);
+	CHECK(seal(&coord, &m, &buf, &len) == 0, "peek: update sealed");
+	CHECK(bc_wire_peek_update(buf, len, &e, &q) && e == 3 && q == 42,
+	      "peek: an update's epoch 3 and seq 42 (%llu, %llu)",
+	      (unsigned long long)e, (unsigned long long)q);
+	buf[len - 1] ^= 0x01; /* inside the signature: still read, unchecked */
+	CHECK(bc_wire_peek_update(buf, len, &e, &q),
+	      "peek: a bad signature is not looked at (the caller opens or drops)");
+	for (cut = 0; cut + 1 < len; cut++) {
+		e = q = 0;
+		if (bc_wire_peek_update(buf, cut, &e, &q) && e == 3 && q == 42 &&
+		    cut < len - 66)
+			wrong++; /* the payload cut short cannot read as whole */
+	}
+	CHECK(wrong == 0, "peek: no truncation inside the payload reads as the update (%zu)", wrong);
+	free(buf);
+	buf = NULL;
+	msg_init(&m, BANCLUSTER__MSG_TYPE__MSG_HUGZ);
+	CHECK(seal(&coord, &m, &buf, &len) == 0 &&
+		      !bc_wire_peek_update(buf, len, &e, &q),
+	      "peek: a hugz is no update");
+	free(buf);
+	memset(junk, 0xff, sizeof(junk));
+	CHECK(!bc_wire_peek_update(junk, sizeof(junk), &e, &q) &&
+		      !bc_wire_peek_update(junk, 0, &e, &q),
+	      "peek: garbage and an empty frame are no update");
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -1811,6 +1848,7 @@ int main(void)
 	test_version_ranges();
 	test_ban_addr();
 	test_preverify();
+	test_peek_update();
 
 	bc_keyring_free(&ring);
 	bc_key_wipe(&agent.key);
