@@ -34,15 +34,40 @@
 #define SINGLE_REPORTS 20000
 #define WINDOW 64
 #define TRACKED 1000000
+#define AGENTS_MAX 16
 
 static char dir[] = "/tmp/bc-bench-intake.XXXXXX";
+static pid_t coord_pid;
 
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_intake: %s\n", what);
+	if (coord_pid > 0) { /* no coordinator left behind */
+		kill(coord_pid, SIGTERM);
+		waitpid(coord_pid, NULL, 0);
+	}
 	exit(1);
 }
 
+
+static void send_report(void *s, struct bc_signer *sg, uint64_t id,
+			Bancluster__Event **evp, size_t n)
+{
+	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
+	Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	rep.report_id = id;
+	rep.n_events = n;
+	rep.events = evp;
+	p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
+	p.report = &rep;
+	if (bc_wire_seal(sg, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p, &buf, &len) < 0)
+		die("seal");
+	zmq_send(s, buf, len, 0);
+	free(buf);
+}
 
 /* Send one report of n events and wait for its ack. */
 static void report(void *s, struct bc_signer *sg, struct bc_keyring *kr,
@@ -131,14 +156,89 @@ static uint8_t *seal_one(struct bc_signer *sg, uint64_t id, uint32_t a,
 	return buf;
 }
 
+/* BATCHED_EVENTS in reports of BATCH events from n agents at once, each
+ * with one report in flight (as agents do): a fleet's intake */
+static void batched_agents(void **ss, struct bc_signer *sgs, size_t n,
+			   struct bc_keyring *kr)
+{
+	static Bancluster__Event ev[BATCH], *evp[BATCH];
+	static uint8_t addr[BATCH][4];
+	size_t total = BATCHED_EVENTS / BATCH, sent = 0, acked = 0, k, i;
+	uint64_t next[AGENTS_MAX];
+	zmq_pollitem_t it[AGENTS_MAX];
+
+	for (i = 0; i < BATCH; i++) {
+		bancluster__event__init(&ev[i]);
+		ev[i].time_ms = bc_now_ms();
+		ev[i].kind = 1;
+		ev[i].family = 4;
+		addr[i][0] = 100;
+		addr[i][1] = (uint8_t)(64 + ((i >> 16) & 63));
+		addr[i][2] = (uint8_t)(i >> 8);
+		addr[i][3] = (uint8_t)i;
+		ev[i].addr.data = addr[i];
+		ev[i].addr.len = 4;
+		ev[i].service = (char *)"postfix/smtpd";
+		ev[i].line = (char *)"warning: unknown[100.64.0.1]: SASL LOGIN authentication failed";
+		evp[i] = &ev[i];
+	}
+	for (k = 0; k < n; k++) {
+		next[k] = 2; /* 1 was the warm-up */
+		it[k] = (zmq_pollitem_t){ss[k], 0, ZMQ_POLLIN, 0};
+	}
+	for (k = 0; k < n && sent < total; k++, sent++)
+		send_report(ss[k], &sgs[k], next[k], evp, BATCH);
+	while (acked < total) {
+		if (zmq_poll(it, (int)n, 30000) <= 0)
+			die("no ack in 30 s");
+		for (k = 0; k < n; k++) {
+			Bancluster__Payload *r;
+			struct bc_peer *from;
+			zmq_msg_t m;
+			int done;
+
+			if (!(it[k].revents & ZMQ_POLLIN))
+				continue;
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, ss[k], ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&m);
+				continue;
+			}
+			/* one coordinator counter across the agents' acks, read
+			 * here out of its order: each agent has its own guard */
+			kr->v[0].last_counter[BC_CHAN_DEALER] = 0;
+			if (bc_wire_open(kr, zmq_msg_data(&m), zmq_msg_size(&m),
+					 BC_WIRE_MAX_FRAME, 1u << BANCLUSTER__MSG_TYPE__MSG_ACK,
+					 BC_CHAN_DEALER, BC_CLUSTER_DEFAULT, bc_now_ms(), &r,
+					 &from) != BC_REJ_OK) {
+				zmq_msg_close(&m);
+				continue;
+			}
+			done = r->ack->report_id == next[k];
+			bancluster__payload__free_unpacked(r, NULL);
+			zmq_msg_close(&m);
+			if (!done)
+				continue;
+			acked++;
+			next[k]++;
+			if (sent < total) {
+				send_report(ss[k], &sgs[k], next[k], evp, BATCH);
+				sent++;
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const char *b = getenv("B") ? getenv("B") : "build";
 	char path[512], ep[64], cmd[1024], err[256];
-	struct bc_signer sg;
+	static struct bc_signer sgs[AGENTS_MAX];
 	struct bc_keyring kr = {0};
 	struct bc_peer cp;
-	void *ctx, *s;
+	void *ctx, *s, *ss[AGENTS_MAX];
+	size_t nag = getenv("BC_BENCH_AGENTS") ? strtoul(getenv("BC_BENCH_AGENTS"), NULL, 10) : 1;
+	char agents_txt[64];
 	pid_t pid;
 	int64_t t0, t1;
 	uint64_t id = 1;
@@ -146,16 +246,21 @@ int main(void)
 	int port = PORT_BASE + (int)(getpid() % 1000);
 	int timeout = 30000;
 
+	if (nag < 1 || nag > AGENTS_MAX)
+		die("BC_BENCH_AGENTS: 1 to 16");
+	snprintf(agents_txt, sizeof(agents_txt), ", %zu agents", nag);
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		die("init");
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s/agents.d %s/admins.d && %s/bancluster keygen --out %s/coord >/dev/null",
 		 dir, dir, b, dir);
 	if (system(cmd) != 0)
 		die(cmd);
-	snprintf(cmd, sizeof(cmd), "%s/bancluster keygen --out %s/agents.d/bench >/dev/null && mv %s/agents.d/bench.key %s/",
-		 b, dir, dir, dir);
-	if (system(cmd) != 0)
-		die(cmd);
+	for (i = 0; i < nag; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/bancluster keygen --out %s/agents.d/bench%zu >/dev/null && mv %s/agents.d/bench%zu.key %s/",
+			 b, dir, i, dir, i, dir);
+		if (system(cmd) != 0)
+			die(cmd);
+	}
 	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", port);
 	snprintf(path, sizeof(path), "%s/c.ini", dir);
 	{
@@ -186,20 +291,23 @@ int main(void)
 		char bin[512];
 
 		snprintf(bin, sizeof(bin), "%s/bancluster-coordinator", b);
-		if (freopen("/dev/null", "w", stderr) == NULL)
+		if (getenv("BC_BENCH_LOG") == NULL && freopen("/dev/null", "w", stderr) == NULL)
 			_exit(127);
 		execl(bin, bin, "-c", path, (char *)NULL);
 		_exit(127);
 	}
+	coord_pid = pid;
 	/* cluster mode reads etcd before it listens */
 	usleep(getenv("BC_BENCH_ETCD") != NULL ? 3000 * 1000 : 500 * 1000);
-	memset(&sg, 0, sizeof(sg));
-	snprintf(path, sizeof(path), "%s/bench.key", dir);
-	if (bc_key_load_secret(&sg.key, path, err, sizeof(err)) < 0)
-		die(err);
-	snprintf(sg.cluster, sizeof(sg.cluster), "%s", BC_CLUSTER_DEFAULT);
-	snprintf(sg.sender, sizeof(sg.sender), "bench");
-	bc_counter_open(&sg.counter, NULL, err, sizeof(err));
+	memset(sgs, 0, sizeof(sgs));
+	for (i = 0; i < nag; i++) {
+		snprintf(path, sizeof(path), "%s/bench%zu.key", dir, i);
+		if (bc_key_load_secret(&sgs[i].key, path, err, sizeof(err)) < 0)
+			die(err);
+		snprintf(sgs[i].cluster, sizeof(sgs[i].cluster), "%s", BC_CLUSTER_DEFAULT);
+		snprintf(sgs[i].sender, sizeof(sgs[i].sender), "bench%zu", i);
+		bc_counter_open(&sgs[i].counter, NULL, err, sizeof(err));
+	}
 	memset(&cp, 0, sizeof(cp));
 	snprintf(cp.name, sizeof(cp.name), "coordinator");
 	snprintf(path, sizeof(path), "%s/coord.pub", dir);
@@ -207,24 +315,35 @@ int main(void)
 		die(err);
 	bc_keyring_add(&kr, &cp);
 	ctx = zmq_ctx_new();
-	s = zmq_socket(ctx, ZMQ_DEALER);
-	bc_zsock_options(s, BC_WIRE_MAX_FRAME, 1000);
-	bc_zsock_curve_client(s, &sg.key, &kr.v[0]);
-	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-	zmq_connect(s, ep);
+	for (i = 0; i < nag; i++) {
+		ss[i] = zmq_socket(ctx, ZMQ_DEALER);
+		bc_zsock_options(ss[i], BC_WIRE_MAX_FRAME, 1000);
+		bc_zsock_curve_client(ss[i], &sgs[i].key, &kr.v[0]);
+		zmq_setsockopt(ss[i], ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+		zmq_connect(ss[i], ep);
+	}
+	s = ss[0];
 
 	printf("coordinator intake (one core; every event verified, stored in SQLite and counted%s):\n",
 	       getenv("BC_BENCH_ETCD") ? "; cluster mode: put to etcd before the ack, counted from the watch" : "");
-	report(s, &sg, &kr, id++, 10, 0); /* warm up the connection */
+	for (i = 0; i < nag; i++)
+		report(ss[i], &sgs[i], &kr, 1, 10, 0); /* warm up each connection */
 	t0 = bc_mono_ms();
-	for (i = 0; i < BATCHED_EVENTS / BATCH; i++)
-		report(s, &sg, &kr, id++, BATCH, (uint32_t)(i * BATCH));
+	if (nag == 1) {
+		for (i = 0; i < BATCHED_EVENTS / BATCH; i++)
+			report(s, &sgs[0], &kr, id + 1 + i, BATCH, (uint32_t)(i * BATCH));
+	} else {
+		batched_agents(ss, sgs, nag, &kr);
+	}
 	t1 = bc_mono_ms();
-	printf("  batched reports of %d events: %10.0f events/s (%d events in %lld ms)\n",
-	       BATCH, BATCHED_EVENTS * 1000.0 / (double)(t1 - t0 ? t1 - t0 : 1),
+	id += 1 + BATCHED_EVENTS / BATCH;
+	printf("  batched reports of %d events%s: %10.0f events/s (%d events in %lld ms)\n",
+	       BATCH, nag > 1 ? agents_txt : "",
+	       BATCHED_EVENTS * 1000.0 / (double)(t1 - t0 ? t1 - t0 : 1),
 	       BATCHED_EVENTS, (long long)(t1 - t0));
-	if (getenv("BC_BENCH_ETCD") != NULL) { /* cluster mode: the batched figure */
-		zmq_close(s);
+	if (getenv("BC_BENCH_ETCD") != NULL || nag > 1) { /* the batched figure only */
+		for (i = 0; i < nag; i++)
+			zmq_close(ss[i]);
 		zmq_ctx_term(ctx);
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
@@ -242,7 +361,7 @@ int main(void)
 		if (frames == NULL || lens == NULL)
 			die("oom");
 		for (i = 0; i < SINGLE_REPORTS; i++)
-			frames[i] = seal_one(&sg, id++, (uint32_t)i, &lens[i]);
+			frames[i] = seal_one(&sgs[0], id++, (uint32_t)i, &lens[i]);
 		t0 = bc_mono_ms();
 		while (acked < SINGLE_REPORTS) {
 			zmq_msg_t m;
