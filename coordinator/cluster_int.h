@@ -26,6 +26,7 @@
 #define CL_ADMIN_MS 1500      /* an admin's change: commit attempts within */
 #define CL_SESSION_MS 100     /* session thread's cycle */
 #define CL_DRAIN_MAX 512      /* watched changes applied per loop turn */
+#define CL_INLINE_MAX 4       /* decisions a txn the leader's loop runs itself */
 #define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
 #define CL_READ_MAX (256u << 20) /* the prefix read in one range (start, reset) */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
