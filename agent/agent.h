@@ -66,6 +66,7 @@
 #define BC_AGENT_CHECK_MS 1000      /* kernel self-check, small sets */
 #define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
 #define BC_AGENT_CHECK_BIG 20000
+#define BC_AGENT_CHECK_SHARE 20      /* ... and 20 times its last duration */
 #define BC_AGENT_METRICS_MS 10000   /* metrics_file rewritten this often */
 #define BC_AGENT_HIST_BUCKETS 12    /* apply latency histogram */
 #define BC_AGENT_LOG_BURST 20       /* warnings per heartbeat period */
