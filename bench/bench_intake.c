@@ -69,18 +69,13 @@ static void send_report(void *s, struct bc_signer *sg, uint64_t id,
 	free(buf);
 }
 
-/* Send one report of n events and wait for its ack. */
-static void report(void *s, struct bc_signer *sg, struct bc_keyring *kr,
-		   uint64_t id, size_t n, uint32_t base)
+/* n events from addresses base.. (100.64/10: counted, never on a wire),
+ * in static arrays: valid until the next call */
+static Bancluster__Event **events(size_t n, uint32_t base)
 {
 	static Bancluster__Event ev[BATCH], *evp[BATCH];
 	static uint8_t addr[BATCH][4];
-	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT, *r;
-	Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
-	struct bc_peer *from;
-	uint8_t *buf;
-	size_t len, i;
-	zmq_msg_t m;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		uint32_t a = base + (uint32_t)i;
@@ -89,7 +84,7 @@ static void report(void *s, struct bc_signer *sg, struct bc_keyring *kr,
 		ev[i].time_ms = bc_now_ms();
 		ev[i].kind = 1;
 		ev[i].family = 4;
-		addr[i][0] = 100; /* 100.64/10 space, counted, never on a wire */
+		addr[i][0] = 100;
 		addr[i][1] = (uint8_t)(64 + ((a >> 16) & 63));
 		addr[i][2] = (uint8_t)(a >> 8);
 		addr[i][3] = (uint8_t)a;
@@ -99,15 +94,18 @@ static void report(void *s, struct bc_signer *sg, struct bc_keyring *kr,
 		ev[i].line = (char *)"warning: unknown[100.64.0.1]: SASL LOGIN authentication failed";
 		evp[i] = &ev[i];
 	}
-	rep.report_id = id;
-	rep.n_events = n;
-	rep.events = evp;
-	p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
-	p.report = &rep;
-	if (bc_wire_seal(sg, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p, &buf, &len) < 0)
-		die("seal");
-	zmq_send(s, buf, len, 0);
-	free(buf);
+	return evp;
+}
+
+/* Send one report of n events and wait for its ack. */
+static void report(void *s, struct bc_signer *sg, struct bc_keyring *kr,
+		   uint64_t id, size_t n, uint32_t base)
+{
+	Bancluster__Payload *r;
+	struct bc_peer *from;
+	zmq_msg_t m;
+
+	send_report(s, sg, id, events(n, base), n);
 	for (;;) {
 		zmq_msg_init(&m);
 		if (zmq_msg_recv(&m, s, 0) < 0)
@@ -161,27 +159,11 @@ static uint8_t *seal_one(struct bc_signer *sg, uint64_t id, uint32_t a,
 static void batched_agents(void **ss, struct bc_signer *sgs, size_t n,
 			   struct bc_keyring *kr)
 {
-	static Bancluster__Event ev[BATCH], *evp[BATCH];
-	static uint8_t addr[BATCH][4];
-	size_t total = BATCHED_EVENTS / BATCH, sent = 0, acked = 0, k, i;
+	Bancluster__Event **evp = events(BATCH, 0);
+	size_t total = BATCHED_EVENTS / BATCH, sent = 0, acked = 0, k;
 	uint64_t next[AGENTS_MAX];
 	zmq_pollitem_t it[AGENTS_MAX];
 
-	for (i = 0; i < BATCH; i++) {
-		bancluster__event__init(&ev[i]);
-		ev[i].time_ms = bc_now_ms();
-		ev[i].kind = 1;
-		ev[i].family = 4;
-		addr[i][0] = 100;
-		addr[i][1] = (uint8_t)(64 + ((i >> 16) & 63));
-		addr[i][2] = (uint8_t)(i >> 8);
-		addr[i][3] = (uint8_t)i;
-		ev[i].addr.data = addr[i];
-		ev[i].addr.len = 4;
-		ev[i].service = (char *)"postfix/smtpd";
-		ev[i].line = (char *)"warning: unknown[100.64.0.1]: SASL LOGIN authentication failed";
-		evp[i] = &ev[i];
-	}
 	for (k = 0; k < n; k++) {
 		next[k] = 2; /* 1 was the warm-up */
 		it[k] = (zmq_pollitem_t){ss[k], 0, ZMQ_POLLIN, 0};
