@@ -312,11 +312,34 @@ static int part_load(void)
 	return fresh < 0 || again < 0 || nft_f < 0 ? -1 : 0;
 }
 
+static void count_elem(const struct bc_fw_elem *e, void *arg)
+{
+	(void)e;
+	(*(size_t *)arg)++;
+}
+
+/* The agent's self-check reads the sets back (agent/fleetcheck.c): the
+ * IPv4 fleet sets dumped once, in seconds; -1 on failure. */
+static double read_back(struct bc_fw *fw, size_t *count)
+{
+	char err[ERRLEN];
+	double t0 = now_s();
+
+	*count = 0;
+	if (bc_fw_dump(fw, BC_FW_FLEET, AF_INET, count_elem, count, err,
+		       sizeof err) < 0) {
+		fprintf(stderr, "bench_fw: dump: %s\n", err);
+		return -1;
+	}
+	return now_s() - t0;
+}
+
 /* Part 2: single ops with n host bans present. 0 or -1. */
 static int part_present(size_t n)
 {
 	struct bc_fw *fw;
-	double t, med, p99, dmed, dp99, badd, bdel, nft = NONE;
+	double t, med, p99, dmed, dp99, badd, bdel, rb, nft = NONE;
+	size_t got = 0;
 	char what[80];
 	int rc = 0;
 
@@ -333,6 +356,7 @@ static int part_present(size_t n)
 	}
 	badd = batch_ops(fw, BC_FW_ADD, SINGLE_BASE);
 	bdel = batch_ops(fw, BC_FW_DEL, SINGLE_BASE);
+	rb = read_back(fw, &got);
 	if (n <= SIZE_SMALL)
 		nft = nft_singles(NFT_RUNS_FULL, NFT_BASE + 1);
 	bc_fw_close(&fw);
@@ -351,7 +375,11 @@ static int part_present(size_t n)
 	snprintf(what, sizeof what, "delete %d host bans at %zuk, one apply",
 		 BATCH_OPS, n / 1000);
 	row_s(what, bdel, NONE);
-	if (badd < 0 || bdel < 0 || (n <= SIZE_SMALL && nft < 0))
+	snprintf(what, sizeof what, "read back %zuk host bans (self-check)",
+		 got / 1000);
+	row_s(what, rb, NONE);
+	if (badd < 0 || bdel < 0 || rb < 0 || got < n ||
+	    (n <= SIZE_SMALL && nft < 0))
 		rc = -1;
 	return rc;
 }
