@@ -74,12 +74,12 @@ static void timers(struct bc_agent_signer *a)
 	if (now >= a->next_check_ms) {
 		int64_t every = a->fleet.n > BC_AGENT_CHECK_BIG ? BC_AGENT_CHECK_BIG_MS
 							       : BC_AGENT_CHECK_MS;
-		int64_t took;
+		int64_t took = bc_mono_ms();
 
 		bc_follow_check(a);
 		/* reading a million elements back takes the kernel seconds:
 		 * the check gets at most 1/BC_AGENT_CHECK_SHARE of the time */
-		took = bc_mono_ms() - now;
+		took = bc_mono_ms() - took;
 		if (took * BC_AGENT_CHECK_SHARE > every)
 			every = took * BC_AGENT_CHECK_SHARE;
 		a->next_check_ms = bc_mono_ms() + every;

@@ -28,8 +28,7 @@
 #include "coordinator/decide.h"
 #include "coordinator/enrol.h"
 
-/* Drop the flight on a; its evidence moved to *fl when fl is not NULL
- * (returns whether there was one). */
+/* Drop the flight on a, its evidence moved to *fl (whether there was one). */
 static bool take_flight(struct bc_cluster *k, const struct bc_addr *a,
 			struct cl_flight *fl)
 {
@@ -37,11 +36,9 @@ static bool take_flight(struct bc_cluster *k, const struct bc_addr *a,
 
 	if (i < 0)
 		return false;
-	if (fl != NULL) {
-		*fl = k->fl[i];
-		k->fl[i].ev = NULL; /* moved */
-		k->fl[i].evtext = NULL;
-	}
+	*fl = k->fl[i];
+	k->fl[i].ev = NULL; /* moved */
+	k->fl[i].evtext = NULL;
 	cl_fl_del(k, (size_t)i);
 	return true;
 }
@@ -52,19 +49,10 @@ static bool take_sending(struct bc_cluster *k, const struct bc_addr *a,
 			 struct cl_flight *fl)
 {
 	long i = cl_idx_get(&k->qi, a);
-	struct cl_prop *p;
 
 	if (i < 0 || !k->q[i].sending || !k->q[i].rule)
 		return false;
-	p = &k->q[i];
-	memset(fl, 0, sizeof(*fl));
-	fl->addr = *a;
-	fl->ev = p->ev;
-	fl->evtext = p->evtext;
-	fl->nev = p->nev;
-	p->ev = NULL;
-	p->evtext = NULL;
-	p->nev = 0;
+	cl_prop_to_flight(&k->q[i], fl);
 	return true;
 }
 

@@ -222,6 +222,8 @@ void cl_commit_stop(struct bc_cluster *k);
 bool cl_commit_ready(struct bc_cluster *k);
 void cl_prop_free(struct cl_prop *p);
 void cl_flight_free(struct cl_flight *f);
+/* f: a flight of p's address holding p's evidence (moved out of p) */
+void cl_prop_to_flight(struct cl_prop *p, struct cl_flight *f);
 /* remove q[i] / fl[i] (the last entry takes its place) */
 void cl_q_del(struct bc_cluster *k, size_t i);
 void cl_fl_del(struct bc_cluster *k, size_t i);

@@ -47,6 +47,18 @@ void cl_prop_free(struct cl_prop *p)
 	p->evtext = NULL;
 }
 
+void cl_prop_to_flight(struct cl_prop *p, struct cl_flight *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->addr = p->sb.ban.addr;
+	f->ev = p->ev;
+	f->evtext = p->evtext;
+	f->nev = p->nev;
+	p->ev = NULL;
+	p->evtext = NULL;
+	p->nev = 0;
+}
+
 void cl_flight_free(struct cl_flight *f)
 {
 	free(f->ev);
@@ -710,13 +722,8 @@ static int add_flight(struct bc_cluster *k, struct cl_prop *p, int64_t rev)
 	if (cl_idx_put(&k->fli, &p->sb.ban.addr, k->nfl) < 0)
 		return -1;
 	f = &k->fl[k->nfl++];
-	f->addr = p->sb.ban.addr;
+	cl_prop_to_flight(p, f);
 	f->rev = rev;
-	f->ev = p->ev;
-	f->evtext = p->evtext;
-	f->nev = p->nev;
-	p->ev = NULL;
-	p->evtext = NULL;
 	return 0;
 }
 
