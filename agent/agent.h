@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/fleetcheck.h"
 #include "agent/handshake.h"
 #include "agent/fw_nft.h"
 #include "agent/fw_remote.h"
@@ -66,7 +67,7 @@
 #define BC_AGENT_CHECK_MS 1000      /* kernel self-check, small sets */
 #define BC_AGENT_CHECK_BIG_MS 10000 /* ... above BC_AGENT_CHECK_BIG bans */
 #define BC_AGENT_CHECK_BIG 20000
-#define BC_AGENT_CHECK_SHARE 20      /* ... and 20 times its last duration */
+#define BC_AGENT_CHECK_SHARE 20      /* ... and 20 times its last pages' time */
 #define BC_AGENT_METRICS_MS 10000   /* metrics_file rewritten this often */
 #define BC_AGENT_HIST_BUCKETS 12    /* apply latency histogram */
 #define BC_AGENT_LOG_BURST 20       /* warnings per heartbeat period */
@@ -192,6 +193,8 @@ struct bc_agent_signer {
 	int drift_seen;          /* consecutive checks that found drift */
 	uint64_t repairs;
 	int64_t next_check_ms;
+	struct bc_fleetcheck check; /* the read-back in progress, by pages */
+	int64_t check_busy_ms;   /* the last check's time in its pages */
 	struct bc_notify notify;
 	struct bc_trim trim;     /* freed heap back after a burst */
 	int64_t next_metrics_ms;

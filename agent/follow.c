@@ -303,6 +303,7 @@ void bc_follow_resync(struct bc_agent_signer *a, const char *why)
 		bc_follow_unanswered(a, a->request_ep);
 	a->request_ep = -1;
 	a->state = BC_AGENT_SYNCING;
+	bc_fleetcheck_abort(&a->check); /* the snapshot rewrites the sets */
 	a->snap_requests++;
 	randombytes_buf(a->nonce, sizeof(a->nonce));
 	a->next_part = 0;
@@ -649,6 +650,8 @@ void bc_follow_updates(struct bc_agent_signer *a)
 			bc_warn("firewall update failed: %s", err);
 			resync = 1;
 			why = "firewall update failed";
+		} else {
+			bc_fleetcheck_touch(&a->check, ops.v, ops.n);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		/* apply latency: one kernel transaction per burst of updates */
@@ -666,36 +669,50 @@ void bc_follow_updates(struct bc_agent_signer *a)
 }
 
 /*
- * Read the fleet sets back from the kernel and compare them with the
- * applied ban map. Drift seen on two checks in a row (an element deleted
- * or added by hand) is repaired with one atomic replace, and logged.
+ * Read the fleet sets back from the kernel, a page a call, and compare
+ * them with the applied ban map at the end. Drift seen on two checks in
+ * a row (an element deleted or added by hand) is repaired with one
+ * atomic replace, and logged.
  */
-void bc_follow_check(struct bc_agent_signer *a)
+bool bc_follow_check(struct bc_agent_signer *a)
 {
 	struct bc_fleethash k;
-	int64_t now = bc_now_ms();
+	int64_t now, cutoff;
 	size_t missing, extra;
 	char err[256];
+	int rc;
 
-	a->hash_valid = false;
-	if (a->state != BC_AGENT_ACTIVE)
-		return;
-	a->hash_cutoff_ms = now + BC_FLEETHASH_MARGIN_MS;
-	if (bc_fleetcheck_kernel(&a->fwr, now, a->hash_cutoff_ms, &a->fleet, &k,
+	if (a->state != BC_AGENT_ACTIVE) {
+		bc_fleetcheck_abort(&a->check);
+		a->hash_valid = false;
+		return false;
+	}
+	if (!bc_fleetcheck_running(&a->check))
+		bc_fleetcheck_begin(&a->check);
+	rc = bc_fleetcheck_step(&a->check, &a->fwr, err, sizeof(err));
+	if (rc > 0)
+		return true; /* more pages: updates go on in between */
+	a->check_busy_ms = a->check.busy_ms;
+	now = bc_now_ms();
+	cutoff = now + BC_FLEETHASH_MARGIN_MS;
+	if (rc < 0 ||
+	    bc_fleetcheck_finish(&a->check, &a->fwr, cutoff, &a->fleet, &k,
 				 &missing, &extra, err, sizeof(err)) < 0) {
 		bc_warn("kernel read-back failed: %s", err);
-		return;
+		a->hash_valid = false;
+		return false;
 	}
 	memcpy(a->kernel_hash, k.hash, sizeof(a->kernel_hash));
+	a->hash_cutoff_ms = cutoff;
 	a->hash_seq = a->seq;
 	a->kernel_count = k.count;
 	a->hash_valid = true;
 	if (missing == 0 && extra == 0) {
 		a->drift_seen = 0;
-		return;
+		return false;
 	}
 	if (++a->drift_seen < 2)
-		return; /* may be an update in flight: look again */
+		return false; /* may be an update in flight: look again */
 	bc_warn("kernel fleet sets drifted from the coordinator's bans: "
 		"%zu element%s missing, %zu unexpected; repairing",
 		missing, missing == 1 ? "" : "s", extra);
@@ -716,4 +733,5 @@ void bc_follow_check(struct bc_agent_signer *a)
 		}
 		bc_interval_ops_free(&ops);
 	}
+	return false;
 }

@@ -45,8 +45,10 @@ void bc_follow_dealer(struct bc_agent_signer *a);
 /* A burst of frames from SUB: updates in one firewall transaction. */
 void bc_follow_updates(struct bc_agent_signer *a);
 
-/* Read the fleet sets back and compare with the mirror; drift seen twice
- * in a row is repaired with one atomic replace. */
-void bc_follow_check(struct bc_agent_signer *a);
+/* Read the fleet sets back, one page a call (starting a check when none
+ * runs), and at the end compare with the mirror; drift seen twice in a
+ * row is repaired with one atomic replace. True while the check runs:
+ * call again on the next turn. */
+bool bc_follow_check(struct bc_agent_signer *a);
 
 #endif

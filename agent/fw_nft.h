@@ -99,6 +99,34 @@ typedef void (*bc_fw_dump_cb)(const struct bc_fw_elem *e, void *arg);
 long bc_fw_dump(struct bc_fw *fw, enum bc_fw_set set, int family,
 		bc_fw_dump_cb cb, void *arg, char *err, size_t errlen);
 
+/*
+ * The same read-back in pages, on a netlink socket of its own, so the
+ * writer can apply transactions between pages. A hash set's dump costs
+ * the kernel a walk of the set from its start for every reply it fills
+ * (nft_set_hash skips what it sent before): read at once, a million
+ * elements take it tens of seconds. bc_fw_pager_next() reads replies
+ * until `budget_ms` has passed (at least one), gives their elements to cb
+ * unsorted, and returns 1 while more follow, 0 after the last page (the
+ * _nets set comes whole in that one), -1 on error. A key may come twice
+ * or be missed when the set changes between pages: callers compare
+ * modulo what they changed, and look a missed key up (bc_fw_lookup).
+ */
+struct bc_fw_pager;
+struct bc_fw_pager *bc_fw_pager_open(struct bc_fw *fw, enum bc_fw_set set,
+				     int family, char *err, size_t errlen);
+int bc_fw_pager_next(struct bc_fw_pager *p, int budget_ms, bc_fw_dump_cb cb,
+		     void *arg, char *err, size_t errlen);
+void bc_fw_pager_close(struct bc_fw_pager **p);
+
+/*
+ * Look the single addresses e[0..n) (first == last; others are skipped)
+ * up in the hash set of `set` and their family, one request each: cb gets
+ * each one the kernel holds. Returns how many it holds, or -1.
+ */
+long bc_fw_lookup(struct bc_fw *fw, enum bc_fw_set set,
+		  const struct bc_fw_elem *e, size_t n, bc_fw_dump_cb cb,
+		  void *arg, char *err, size_t errlen);
+
 /* Close the socket; the table and its elements stay in the kernel. */
 void bc_fw_close(struct bc_fw **fw);
 

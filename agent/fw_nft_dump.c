@@ -1,7 +1,9 @@
 /*
  * fw_nft_dump.c - the firewall writer's read-back (fw_nft.h: bc_fw_dump):
  * the elements of a set name's hash and _nets sets through set-element
- * dumps, never by running nft; also what bc_fw_open's migration reads.
+ * dumps, never by running nft; also what bc_fw_open's migration reads;
+ * the same read in pages on a socket of its own (bc_fw_pager_*), and
+ * single addresses looked up one request each (bc_fw_lookup).
  *
  * Untrusted-ish input: the kernel's replies, parsed by libnftnl into a
  * scratch set one reply at a time; keys of the wrong length are skipped,
@@ -12,7 +14,9 @@
 #include "agent/fw_nft_priv.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <libnftnl/set.h>
 
@@ -196,6 +200,24 @@ int bc_fwn_read_set(struct bc_fw *fw, const char *name, size_t len,
 	return 0;
 }
 
+/* The spans of sv to cb as elements of set and family. */
+static void emit(const struct spanvec *sv, int set, int family,
+		 bc_fw_dump_cb cb, void *arg)
+{
+	size_t len = fam_len(family);
+
+	for (size_t i = 0; i < sv->n; i++) {
+		struct bc_fw_elem out = {.op = BC_FW_ADD,
+					 .set = (uint8_t)set,
+					 .family = (uint8_t)family};
+
+		memcpy(out.first, sv->v[i].first, len);
+		memcpy(out.last, sv->v[i].last, len);
+		out.timeout_ms = sv->v[i].timeout_ms;
+		cb(&out, arg);
+	}
+}
+
 /*
  * See fw_nft.h. Both sets of the name are read; the elements come out
  * sorted by first, then last address.
@@ -224,17 +246,208 @@ long bc_fw_dump(struct bc_fw *fw, enum bc_fw_set set, int family,
 	count = (long)sv.n;
 	if (sv.n > 1)
 		qsort(sv.v, sv.n, sizeof *sv.v, cmp_span_fl);
-	for (size_t i = 0; i < sv.n; i++) {
-		struct bc_fw_elem out = {.op = BC_FW_ADD,
-					 .set = (uint8_t)set,
-					 .family = (uint8_t)family};
-
-		memcpy(out.first, sv.v[i].first, len);
-		memcpy(out.last, sv.v[i].last, len);
-		out.timeout_ms = sv.v[i].timeout_ms;
-		cb(&out, arg);
-	}
+	emit(&sv, set, family, cb, arg);
 	bc_fwn_spanvec_free(&sv);
 	return count;
+}
+
+/* ---- paged read-back -------------------------------------------------- */
+
+struct bc_fw_pager {
+	struct bc_fw *fw; /* its socket reads the _nets set at the end */
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	uint8_t *rx;
+	int set, family;
+	struct spanvec sv;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* See fw_nft.h. */
+struct bc_fw_pager *bc_fw_pager_open(struct bc_fw *fw, enum bc_fw_set set,
+				     int family, char *err, size_t errlen)
+{
+	struct bc_fw_pager *p;
+	struct nlmsghdr *nlh;
+
+	if (fw == NULL || (set != BC_FW_FLEET && set != BC_FW_LOCAL) ||
+	    (family != AF_INET && family != AF_INET6)) {
+		seterr(err, errlen, "fw: pager: bad arguments");
+		return NULL;
+	}
+	p = calloc(1, sizeof *p);
+	if (p == NULL || (p->rx = malloc(RX_BUF_SIZE)) == NULL) {
+		seterr(err, errlen, "fw: out of memory");
+		goto fail;
+	}
+	p->fw = fw;
+	p->set = set;
+	p->family = family;
+	p->seq = fw->seq++;
+	p->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (p->nl == NULL ||
+	    mnl_socket_bind(p->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		seterr(err, errlen, "fw: netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	p->portid = mnl_socket_get_portid(p->nl);
+	nlh = nftnl_nlmsg_build_hdr((char *)p->rx, NFT_MSG_GETSETELEM,
+				    NFPROTO_INET, NLM_F_DUMP, p->seq);
+	put_set_name(nlh, set_name(set, family, KIND_HOST));
+	if (mnl_socket_sendto(p->nl, nlh, nlh->nlmsg_len) < 0) {
+		seterr(err, errlen, "fw: dump %s: send: %s",
+		       set_name(set, family, KIND_HOST), strerror(errno));
+		goto fail;
+	}
+	return p;
+fail:
+	bc_fw_pager_close(&p);
+	return NULL;
+}
+
+/* See fw_nft.h. */
+int bc_fw_pager_next(struct bc_fw_pager *p, int budget_ms, bc_fw_dump_cb cb,
+		     void *arg, char *err, size_t errlen)
+{
+	const char *name = set_name(p->set, p->family, KIND_HOST);
+	struct dump_ctx d = {.out = &p->sv, .len = fam_len(p->family)};
+	int64_t t0 = mono_ms();
+	int rc;
+
+	do {
+		struct pollfd pfd = {.fd = mnl_socket_get_fd(p->nl),
+				     .events = POLLIN};
+		ssize_t ret;
+
+		rc = poll(&pfd, 1, DUMP_WAIT_MS);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0) {
+			seterr(err, errlen, "fw: dump %s: %s", name,
+			       rc == 0 ? "no reply" : strerror(errno));
+			return -1;
+		}
+		ret = mnl_socket_recvfrom(p->nl, p->rx, RX_BUF_SIZE);
+		if (ret < 0) {
+			seterr(err, errlen, "fw: dump %s: recv: %s", name,
+			       strerror(errno));
+			return -1;
+		}
+		d.perr = 0;
+		errno = 0;
+		rc = mnl_cb_run(p->rx, (size_t)ret, p->seq, p->portid, dump_cb,
+				&d);
+		if (rc < 0) {
+			seterr(err, errlen, "fw: dump %s: %s", name,
+			       strerror(d.perr ? d.perr : errno));
+			return -1;
+		}
+	} while (rc != MNL_CB_STOP && mono_ms() - t0 < budget_ms);
+	emit(&p->sv, p->set, p->family, cb, arg);
+	p->sv.n = 0;
+	if (rc != MNL_CB_STOP)
+		return 1;
+	/* the hosts are read: the _nets set (prefixes, few) at once */
+	if (bc_fwn_read_set(p->fw, set_name(p->set, p->family, KIND_NETS),
+			    fam_len(p->family), true, &p->sv, NULL, err,
+			    errlen) < 0)
+		return -1;
+	emit(&p->sv, p->set, p->family, cb, arg);
+	p->sv.n = 0;
+	return 0;
+}
+
+/* See fw_nft.h. */
+void bc_fw_pager_close(struct bc_fw_pager **p)
+{
+	if (p == NULL || *p == NULL)
+		return;
+	if ((*p)->nl != NULL)
+		mnl_socket_close((*p)->nl);
+	bc_fwn_spanvec_free(&(*p)->sv);
+	free((*p)->rx);
+	free(*p);
+	*p = NULL;
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+/* See fw_nft.h. */
+long bc_fw_lookup(struct bc_fw *fw, enum bc_fw_set set,
+		  const struct bc_fw_elem *e, size_t n, bc_fw_dump_cb cb,
+		  void *arg, char *err, size_t errlen)
+{
+	long found = 0;
+
+	if (fw == NULL || (set != BC_FW_FLEET && set != BC_FW_LOCAL)) {
+		seterr(err, errlen, "fw: lookup: bad arguments");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int fam = e[i].family;
+		size_t len = fam == AF_INET ? 4 : 16;
+		uint32_t seq = fw->seq++;
+		struct nlmsghdr *nlh;
+		struct nlattr *list, *el, *key;
+		struct pollfd pfd = {.fd = mnl_socket_get_fd(fw->nl),
+				     .events = POLLIN};
+		ssize_t ret;
+		int rc;
+
+		if ((fam != AF_INET && fam != AF_INET6) ||
+		    memcmp(e[i].first, e[i].last, len) != 0)
+			continue;
+		bc_fwn_drain(fw);
+		nlh = nftnl_nlmsg_build_hdr((char *)fw->rx, NFT_MSG_GETSETELEM,
+					    NFPROTO_INET, 0, seq);
+		put_set_name(nlh, set_name(set, fam, KIND_HOST));
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, len, e[i].first);
+		mnl_attr_nest_end(nlh, key);
+		mnl_attr_nest_end(nlh, el);
+		mnl_attr_nest_end(nlh, list);
+		if (mnl_socket_sendto(fw->nl, nlh, nlh->nlmsg_len) < 0) {
+			seterr(err, errlen, "fw: lookup: send: %s",
+			       strerror(errno));
+			return -1;
+		}
+		do
+			rc = poll(&pfd, 1, DUMP_WAIT_MS);
+		while (rc < 0 && errno == EINTR);
+		if (rc <= 0) {
+			seterr(err, errlen, "fw: lookup: %s",
+			       rc == 0 ? "no reply" : strerror(errno));
+			return -1;
+		}
+		ret = mnl_socket_recvfrom(fw->nl, fw->rx, RX_BUF_SIZE);
+		if (ret < 0) {
+			seterr(err, errlen, "fw: lookup: recv: %s",
+			       strerror(errno));
+			return -1;
+		}
+		/* the element, or an error: ENOENT says it is not there */
+		errno = 0;
+		rc = mnl_cb_run(fw->rx, (size_t)ret, seq, fw->portid, NULL,
+				NULL);
+		if (rc < 0 && errno == ENOENT)
+			continue;
+		if (rc < 0) {
+			seterr(err, errlen, "fw: lookup: %s", strerror(errno));
+			return -1;
+		}
+		found++;
+		cb(&e[i], arg);
+	}
+	return found;
 }
 

@@ -29,6 +29,8 @@ enum {
 	FWR_REOPEN,
 	FWR_REPLY,
 	FWR_END,
+	FWR_PAGE,
+	FWR_LOOKUP,
 };
 
 struct hdr {
@@ -36,7 +38,7 @@ struct hdr {
 	uint16_t type;
 	uint16_t set;
 	uint32_t count;
-	int32_t family; /* DUMP; REPLY/END: rc */
+	int32_t family; /* DUMP, PAGE, LOOKUP; REPLY: rc; END: 1 more pages */
 };
 
 struct reply {
@@ -123,17 +125,16 @@ int bc_fwr_replace(struct bc_fwr *r, enum bc_fw_set set,
 	return send_elems(r, FWR_REPLACE, set, elems, n, err, errlen);
 }
 
-long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
-		 bc_fw_dump_cb cb, void *arg, char *err, size_t errlen)
+/*
+ * The firewall's answer to a DUMP, PAGE or LOOKUP: elements to cb until
+ * END (its family field to *more), or its error. The count, or -1.
+ */
+static long get_elems(struct bc_fwr *r, bc_fw_dump_cb cb, void *arg,
+		      int *more, char *err, size_t errlen)
 {
 	uint8_t buf[MSG_MAX];
 	long total = 0;
 
-	if (send_hdr(r->fd, FWR_DUMP, set, 0, family, NULL, 0) < 0) {
-		r->dead = 1;
-		snprintf(err, errlen, "firewall process gone");
-		return -1;
-	}
 	for (;;) {
 		ssize_t n = recv(r->fd, buf, sizeof(buf), 0);
 		struct hdr h;
@@ -145,8 +146,11 @@ long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
 			return -1;
 		}
 		memcpy(&h, buf, sizeof(h));
-		if (h.type == FWR_END)
+		if (h.type == FWR_END) {
+			if (more != NULL)
+				*more = h.family != 0;
 			return total;
+		}
 		if (h.type == FWR_REPLY && (size_t)n == sizeof(struct reply)) {
 			snprintf(err, errlen, "%.255s", (const char *)buf + sizeof(h));
 			return -1;
@@ -164,6 +168,50 @@ long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
 			total++;
 		}
 	}
+}
+
+long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
+		 bc_fw_dump_cb cb, void *arg, char *err, size_t errlen)
+{
+	if (send_hdr(r->fd, FWR_DUMP, set, 0, family, NULL, 0) < 0) {
+		r->dead = 1;
+		snprintf(err, errlen, "firewall process gone");
+		return -1;
+	}
+	return get_elems(r, cb, arg, NULL, err, errlen);
+}
+
+int bc_fwr_page(struct bc_fwr *r, enum bc_fw_set set, int family, int start,
+		bc_fw_dump_cb cb, void *arg, char *err, size_t errlen)
+{
+	int more = 0;
+
+	if (send_hdr(r->fd, FWR_PAGE, set, start ? 1 : 0, family, NULL, 0) < 0) {
+		r->dead = 1;
+		snprintf(err, errlen, "firewall process gone");
+		return -1;
+	}
+	if (get_elems(r, cb, arg, &more, err, errlen) < 0)
+		return -1;
+	return more;
+}
+
+long bc_fwr_lookup(struct bc_fwr *r, enum bc_fw_set set,
+		   const struct bc_fw_elem *e, size_t n, bc_fw_dump_cb cb,
+		   void *arg, char *err, size_t errlen)
+{
+	if (n > BC_FWR_CHUNK) {
+		snprintf(err, errlen, "firewall: lookup of more than %d elements",
+			 BC_FWR_CHUNK);
+		return -1;
+	}
+	if (send_hdr(r->fd, FWR_LOOKUP, set, (uint32_t)n, 0, e,
+		     n * sizeof(*e)) < 0) {
+		r->dead = 1;
+		snprintf(err, errlen, "firewall process gone");
+		return -1;
+	}
+	return get_elems(r, cb, arg, NULL, err, errlen);
 }
 
 int bc_fwr_reopen(struct bc_fwr *r, const struct bc_fw_config *cfg, char *err,
@@ -231,6 +279,17 @@ static void dump_cb(const struct bc_fw_elem *e, void *arg)
 		flush_dump(d);
 }
 
+/* The rest of a dump's elements, then END telling whether more follow. */
+static void end_dump(struct dump_ctx *d, int more)
+{
+	struct hdr e = {BC_FWR_MAGIC, FWR_END, 0, 0, more};
+
+	if (d->n > 0)
+		flush_dump(d);
+	if (send(d->fd, &e, sizeof(e), MSG_NOSIGNAL) < 0)
+		_exit(0);
+}
+
 static int elem_ok(const struct bc_fw_elem *e, int replace, int set)
 {
 	size_t i;
@@ -250,13 +309,16 @@ static int elem_ok(const struct bc_fw_elem *e, int replace, int set)
 void bc_fwr_serve(struct bc_fw *fw, int fd)
 {
 	uint8_t *buf = malloc(MSG_MAX);
+	struct dump_ctx *d = calloc(1, sizeof(*d));
+	struct bc_fw_pager *pager = NULL;
 	struct bc_fw_elem *acc = NULL;
 	size_t n = 0, cap = 0, expect = 0;
 	int open_type = 0, set = 0;
 	char err[256];
 
-	if (buf == NULL)
+	if (buf == NULL || d == NULL)
 		die("out of memory");
+	d->fd = fd;
 	for (;;) {
 		ssize_t len = recv(fd, buf, MSG_MAX, 0);
 		struct hdr h;
@@ -320,34 +382,75 @@ void bc_fwr_serve(struct bc_fw *fw, int fd)
 			reply(fd, rc, err);
 			break;
 		}
-		case FWR_DUMP: {
-			struct dump_ctx *d;
-
+		case FWR_DUMP:
 			if (open_type || (size_t)len != sizeof(h) ||
 			    h.set > BC_FW_LOCAL ||
 			    (h.family != AF_INET && h.family != AF_INET6))
 				die("bad dump request");
-			d = calloc(1, sizeof(*d));
-			if (d == NULL)
-				die("out of memory");
-			d->fd = fd;
 			d->set = h.set;
+			d->n = 0;
 			err[0] = '\0';
 			if (bc_fw_dump(fw, (enum bc_fw_set)h.set, h.family, dump_cb,
-				       d, err, sizeof(err)) < 0) {
-				free(d);
+				       d, err, sizeof(err)) < 0)
 				reply(fd, -1, err);
-				break;
-			}
-			if (d->n > 0)
-				flush_dump(d);
-			free(d);
-			{
-				struct hdr e = {BC_FWR_MAGIC, FWR_END, 0, 0, 0};
+			else
+				end_dump(d, 0);
+			break;
+		case FWR_PAGE: {
+			int rc;
 
-				if (send(fd, &e, sizeof(e), MSG_NOSIGNAL) < 0)
-					_exit(0);
+			if (open_type || (size_t)len != sizeof(h) ||
+			    h.set > BC_FW_LOCAL || h.count > 1 ||
+			    (h.family != AF_INET && h.family != AF_INET6))
+				die("bad page request");
+			d->set = h.set;
+			d->n = 0;
+			/* none open: a reload closed it, or its last page failed */
+			snprintf(err, sizeof(err), "fw: read-back interrupted");
+			if (h.count == 1) { /* a new read-back */
+				bc_fw_pager_close(&pager);
+				pager = bc_fw_pager_open(fw, (enum bc_fw_set)h.set,
+							 h.family, err, sizeof(err));
 			}
+			rc = pager == NULL ? -1
+					   : bc_fw_pager_next(pager, BC_FWR_PAGE_MS,
+							      dump_cb, d, err,
+							      sizeof(err));
+			if (rc <= 0)
+				bc_fw_pager_close(&pager);
+			if (rc < 0)
+				reply(fd, -1, err);
+			else
+				end_dump(d, rc);
+			break;
+		}
+		case FWR_LOOKUP: {
+			size_t i;
+
+			if (open_type || h.set > BC_FW_LOCAL ||
+			    h.count > BC_FWR_CHUNK ||
+			    (size_t)len != sizeof(h) + h.count * sizeof(*acc))
+				die("bad lookup request");
+			if (h.count > cap) {
+				struct bc_fw_elem *v = realloc(acc, h.count * sizeof(*v));
+
+				if (v == NULL)
+					die("out of memory");
+				acc = v;
+				cap = h.count;
+			}
+			memcpy(acc, buf + sizeof(h), h.count * sizeof(*acc));
+			for (i = 0; i < h.count; i++)
+				if (!elem_ok(&acc[i], 1, h.set))
+					die("bad element");
+			d->set = h.set;
+			d->n = 0;
+			err[0] = '\0';
+			if (bc_fw_lookup(fw, (enum bc_fw_set)h.set, acc, h.count,
+					 dump_cb, d, err, sizeof(err)) < 0)
+				reply(fd, -1, err);
+			else
+				end_dump(d, 0);
 			break;
 		}
 		case FWR_REOPEN: {
@@ -362,6 +465,7 @@ void bc_fwr_serve(struct bc_fw *fw, int fd)
 			err[0] = '\0';
 			nfw = bc_fw_open(&cfg, err, sizeof(err));
 			if (nfw != NULL) {
+				bc_fw_pager_close(&pager); /* reads through fw */
 				bc_fw_close(&fw);
 				fw = nfw;
 			}

@@ -16,6 +16,7 @@
 #define BC_FWR_MAGIC 0x62634657u /* "bcFW" */
 #define BC_FWR_CHUNK 512         /* elements per message */
 #define BC_FWR_MAX 2000000       /* elements per transaction */
+#define BC_FWR_PAGE_MS 2         /* kernel time a read-back page may take */
 
 struct bc_fwr {
 	int fd;
@@ -30,6 +31,17 @@ int bc_fwr_replace(struct bc_fwr *r, enum bc_fw_set set,
 		   size_t errlen);
 long bc_fwr_dump(struct bc_fwr *r, enum bc_fw_set set, int family,
 		 bc_fw_dump_cb cb, void *arg, char *err, size_t errlen);
+/*
+ * bc_fw_pager_next() of the firewall process's one paged read-back of
+ * `set` and family; start = 1 opens a new one (closing any other). The
+ * pages' budget is BC_FWR_PAGE_MS. 1 more pages follow, 0 done, -1.
+ */
+int bc_fwr_page(struct bc_fwr *r, enum bc_fw_set set, int family, int start,
+		bc_fw_dump_cb cb, void *arg, char *err, size_t errlen);
+/* bc_fw_lookup() of at most BC_FWR_CHUNK elements. */
+long bc_fwr_lookup(struct bc_fwr *r, enum bc_fw_set set,
+		   const struct bc_fw_elem *e, size_t n, bc_fw_dump_cb cb,
+		   void *arg, char *err, size_t errlen);
 /* Re-create the chain for a new port list (SIGHUP). */
 int bc_fwr_reopen(struct bc_fwr *r, const struct bc_fw_config *cfg, char *err,
 		  size_t errlen);

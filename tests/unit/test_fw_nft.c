@@ -817,6 +817,188 @@ static void test_migrate(void)
 	close(l25);
 }
 
+/* What the pages gave: how often each host 10.4.0.0 + 2i came, the rest. */
+struct paged {
+	uint8_t *hits;
+	long other, ranges;
+};
+
+static void paged_cb(const struct bc_fw_elem *e, void *arg)
+{
+	struct paged *p = arg;
+	uint32_t a, i;
+
+	if (e->family != AF_INET) {
+		p->other++;
+		return;
+	}
+	if (memcmp(e->first, e->last, 4) != 0) {
+		p->ranges++;
+		return;
+	}
+	memcpy(&a, e->first, 4);
+	a = ntohl(a) - 0x0a040000u;
+	i = a / 2;
+	if (a % 2 == 0 && i < BIG_N && p->hits[i] < 255)
+		p->hits[i]++;
+	else
+		p->other++;
+}
+
+static struct bc_fw_elem host(uint32_t i, int op)
+{
+	struct bc_fw_elem e;
+	uint32_t a = htonl(0x0a040000u + 2u * i);
+
+	memset(&e, 0, sizeof e);
+	e.op = (uint8_t)op;
+	e.set = BC_FW_FLEET;
+	e.family = AF_INET;
+	e.timeout_ms = op == BC_FW_ADD ? 3 * 3600 * 1000ULL : 0;
+	memcpy(e.first, &a, 4);
+	memcpy(e.last, &a, 4);
+	return e;
+}
+
+/* Page through fleet4 (and fleet4_nets); between pages, when `churn`,
+ * delete and re-add hosts of the second half, marking them in touched.
+ * Returns the number of pages, or -1. */
+static long page_all(struct bc_fw *fw, struct paged *p, uint8_t *touched,
+		     bool churn)
+{
+	struct bc_fw_pager *pg;
+	char err[ERRLEN];
+	long pages = 0;
+	uint32_t next = BIG_N / 2;
+	int rc;
+
+	memset(p->hits, 0, BIG_N);
+	p->other = p->ranges = 0;
+	pg = bc_fw_pager_open(fw, BC_FW_FLEET, AF_INET, err, sizeof err);
+	if (pg == NULL) {
+		printf("# pager: %s\n", err);
+		return -1;
+	}
+	do {
+		rc = bc_fw_pager_next(pg, 0, paged_cb, p, err, sizeof err);
+		pages++;
+		if (rc > 0 && churn && next + 20 <= BIG_N) {
+			struct bc_fw_elem ops[40];
+
+			for (int k = 0; k < 20; k++) {
+				ops[k] = host(next + (uint32_t)k, BC_FW_DEL);
+				ops[20 + k] = host(next + (uint32_t)k, BC_FW_ADD);
+				touched[next + (uint32_t)k] = 1;
+			}
+			if (bc_fw_apply(fw, ops, 40, err, sizeof err) < 0) {
+				printf("# apply between pages: %s\n", err);
+				rc = -1;
+			}
+			next += 20;
+		}
+	} while (rc > 0);
+	if (rc < 0)
+		printf("# page: %s\n", err);
+	bc_fw_pager_close(&pg);
+	return rc < 0 ? -1 : pages;
+}
+
+static void count_cb(const struct bc_fw_elem *e, void *arg)
+{
+	(void)e;
+	(*(long *)arg)++;
+}
+
+/*
+ * The untouched hosts the pages did not give, looked up: how many the
+ * kernel holds of them (all, or the read lost a key). -1 on error.
+ */
+static long lookup_missed(struct bc_fw *fw, const struct paged *p,
+			  const uint8_t *touched, long *missed, long *twice)
+{
+	struct bc_fw_elem look[512];
+	char err[ERRLEN];
+	long found = 0;
+	size_t n = 0;
+
+	*missed = *twice = 0;
+	for (uint32_t i = 0; i <= BIG_N; i++) {
+		if (n == 512 || (i == BIG_N && n > 0)) {
+			if (bc_fw_lookup(fw, BC_FW_FLEET, look, n, count_cb,
+					 &found, err, sizeof err) < 0) {
+				printf("# lookup: %s\n", err);
+				return -1;
+			}
+			n = 0;
+		}
+		if (i == BIG_N || touched[i])
+			continue;
+		*twice += p->hits[i] > 1;
+		if (p->hits[i] == 0) {
+			(*missed)++;
+			look[n++] = host(i, BC_FW_ADD);
+		}
+	}
+	return found;
+}
+
+static void test_pager(struct bc_fw *fw)
+{
+	struct bc_fw_elem *big = calloc(BIG_N + 2, sizeof *big);
+	uint8_t *touched = calloc(BIG_N, 1);
+	struct paged p = {.hits = calloc(BIG_N, 1)};
+	struct bc_fw_elem look[4];
+	char err[ERRLEN];
+	long pages, twice, missed, found;
+
+	if (big == NULL || touched == NULL || p.hits == NULL) {
+		CHECK(0, "calloc");
+		goto out;
+	}
+	for (uint32_t i = 0; i < BIG_N; i++)
+		big[i] = host(i, BC_FW_ADD);
+	big[BIG_N] = mk(BC_FW_ADD, BC_FW_FLEET, "10.9.0.0", "10.9.0.255", 60000);
+	big[BIG_N + 1] = mk(BC_FW_ADD, BC_FW_FLEET, "2001:db8:9::1", NULL, 0);
+	if (bc_fw_replace(fw, BC_FW_FLEET, big, BIG_N + 2, err, sizeof err) < 0) {
+		CHECK(0, "replace for the pager: %s", err);
+		goto out;
+	}
+	/* right after the load the kernel grows the hash table under the
+	 * walk: keys come twice or not at all, and lookups find them */
+	pages = page_all(fw, &p, touched, false);
+	found = lookup_missed(fw, &p, touched, &missed, &twice);
+	printf("# read after the load: %ld pages, missed %ld, repeated %ld\n",
+	       pages, missed, twice);
+	CHECK(pages > 10 && p.ranges == 1 && p.other == 0 && found == missed,
+	      "paged read of %d hosts and a range: %ld pages, the range in "
+	      "the last, nothing else (%ld); the %ld hosts the walk missed "
+	      "are there by lookup (%ld)",
+	      BIG_N, pages, p.other, missed, found);
+
+	/* writes between the pages */
+	pages = page_all(fw, &p, touched, true);
+	found = lookup_missed(fw, &p, touched, &missed, &twice);
+	printf("# read with writes: %ld pages, untouched missed %ld, "
+	       "repeated %ld\n", pages, missed, twice);
+	CHECK(pages > 10 && p.ranges == 1 && found == missed,
+	      "paged read with writes between pages: %ld pages; the %ld "
+	      "untouched hosts missed are there by lookup (%ld)",
+	      pages, missed, found);
+	look[0] = host(BIG_N + 5, BC_FW_ADD); /* never added */
+	look[1] = mk(BC_FW_ADD, BC_FW_FLEET, "10.9.0.0", "10.9.0.255", 0);
+	look[2] = mk(BC_FW_ADD, BC_FW_FLEET, "2001:db8:9::1", NULL, 0);
+	look[3] = host(0, BC_FW_ADD);
+	found = 0;
+	CHECK(bc_fw_lookup(fw, BC_FW_FLEET, look, 4, count_cb, &found, err,
+			   sizeof err) == 2 && found == 2,
+	      "lookup: an absent host no, a range skipped, a v6 and a v4 "
+	      "host yes (%ld)", found);
+out:
+	free(big);
+	free(touched);
+	free(p.hits);
+}
+
 int main(void)
 {
 	char err[ERRLEN];
@@ -844,6 +1026,7 @@ int main(void)
 	test_delete(fw);
 	test_timeout(fw);
 	test_replace(fw);
+	test_pager(fw);
 	test_traffic(fw);
 	bc_fw_close(&fw);
 	test_migrate();
