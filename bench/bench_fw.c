@@ -334,12 +334,50 @@ static double read_back(struct bc_fw *fw, size_t *count)
 	return now_s() - t0;
 }
 
+/* The read-back as the agent runs it: pages of BC_FWR_PAGE_MS (2 ms)
+ * with the writer free in between. Total seconds (-1 on failure), the
+ * longest page (how long the agent waits at most) and the pages. */
+static double read_paged(struct bc_fw *fw, size_t *count, double *longest,
+			 size_t *pages)
+{
+	char err[ERRLEN];
+	struct bc_fw_pager *pg;
+	double t0 = now_s(), total = 0;
+	int rc;
+
+	*count = *pages = 0;
+	*longest = 0;
+	pg = bc_fw_pager_open(fw, BC_FW_FLEET, AF_INET, err, sizeof err);
+	if (pg == NULL) {
+		fprintf(stderr, "bench_fw: pager: %s\n", err);
+		return -1;
+	}
+	do {
+		double p0 = now_s(), dt;
+
+		rc = bc_fw_pager_next(pg, 2, count_elem, count, err, sizeof err);
+		dt = now_s() - p0;
+		total += dt;
+		if (dt > *longest)
+			*longest = dt;
+		(*pages)++;
+	} while (rc > 0);
+	bc_fw_pager_close(&pg);
+	if (rc < 0) {
+		fprintf(stderr, "bench_fw: page: %s\n", err);
+		return -1;
+	}
+	(void)t0;
+	return total;
+}
+
 /* Part 2: single ops with n host bans present. 0 or -1. */
 static int part_present(size_t n)
 {
 	struct bc_fw *fw;
 	double t, med, p99, dmed, dp99, badd, bdel, rb, nft = NONE;
-	size_t got = 0;
+	double pt, plong;
+	size_t got = 0, pgot = 0, pages = 0;
 	char what[80];
 	int rc = 0;
 
@@ -357,6 +395,7 @@ static int part_present(size_t n)
 	badd = batch_ops(fw, BC_FW_ADD, SINGLE_BASE);
 	bdel = batch_ops(fw, BC_FW_DEL, SINGLE_BASE);
 	rb = read_back(fw, &got);
+	pt = read_paged(fw, &pgot, &plong, &pages);
 	if (n <= SIZE_SMALL)
 		nft = nft_singles(NFT_RUNS_FULL, NFT_BASE + 1);
 	bc_fw_close(&fw);
@@ -375,10 +414,14 @@ static int part_present(size_t n)
 	snprintf(what, sizeof what, "delete %d host bans at %zuk, one apply",
 		 BATCH_OPS, n / 1000);
 	row_s(what, bdel, NONE);
-	snprintf(what, sizeof what, "read back %zuk host bans (self-check)",
+	snprintf(what, sizeof what, "read back %zuk host bans at once",
 		 got / 1000);
 	row_s(what, rb, NONE);
-	if (badd < 0 || bdel < 0 || rb < 0 || got < n ||
+	snprintf(what, sizeof what, "  the same in %zu pages (self-check)",
+		 pages);
+	row_s(what, pt, NONE);
+	row_s("  longest page: the agent's longest wait", plong, NONE);
+	if (badd < 0 || bdel < 0 || rb < 0 || got < n || pt < 0 || pgot < n ||
 	    (n <= SIZE_SMALL && nft < 0))
 		rc = -1;
 	return rc;
