@@ -34,8 +34,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # What each program links: its own libraries and nothing of another role
 # (the coordinator no libnftnl, the agent no SQLite, OpenSSL or libcurl;
 # jansson: the CLI's --json and the coordinator's etcd client, cluster
-# mode).
-BASE_PKGS  := libzmq libprotobuf-c libsodium inih libsystemd
+# mode). libsystemd: none links it; the agent's reader loads it when a
+# journal source opens (agent/source_journal.c), its headers are enough
+# here; common/notify.c speaks the sd_notify protocol itself.
+BASE_PKGS  := libzmq libprotobuf-c libsodium inih
 COORD_LIBS := $(shell pkg-config --libs $(BASE_PKGS) sqlite3 libcurl jansson 2>/dev/null) -lm -lpthread
 AGENT_LIBS := $(shell pkg-config --libs $(BASE_PKGS) libnftnl libmnl 2>/dev/null) -lm
 ETCD_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null)

@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 	const struct bc_version_lib libs[] = {
 		{"libnftnl", bc_version_built("libnftnl"), false},
 		{"libmnl", bc_version_built("libmnl"), false},
+		/* loaded by the reader for journal sources only */
 		{"libsystemd", bc_version_built("libsystemd"), false},
 	};
 	const char *cfgpath = "/etc/bancluster/agent.ini";

@@ -25,12 +25,61 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <dlfcn.h>
 #include <systemd/sd-journal.h>
 
 #define CURSOR_MAGIC "bancluster-source-cursor 1 journal"
 #define FIELD_MAX (BC_PARSE_LINE_MAX + 64) /* sd_journal data threshold */
 #define IDENT_MAX 63  /* the parsers read tags of up to 64 bytes */
 #define HOST_MAX 255
+
+/*
+ * libsystemd, loaded by the process that opens a journal source (the
+ * reader, before Landlock confines it) and only then: linked, it and its
+ * five libraries were mapped into all three agent processes, journal or
+ * not. Loaded once, never unloaded.
+ */
+#define SDJ_FUNCS(X)                                                         \
+	X(open) X(open_directory) X(open_files) X(close) X(add_match)        \
+	X(add_disjunction) X(set_data_threshold) X(get_usage) X(get_fd)      \
+	X(seek_cursor) X(seek_tail) X(seek_head) X(previous) X(next)         \
+	X(get_data) X(get_realtime_usec) X(process) X(test_cursor)           \
+	X(get_cursor) X(get_timeout)
+
+static struct {
+	void *lib;
+#define SDJ_PTR(f) __typeof__(sd_journal_##f) *f;
+	SDJ_FUNCS(SDJ_PTR)
+#undef SDJ_PTR
+} sdj;
+
+/* 0 once every function is there, or -1 with the source's error. */
+static int sdj_load(struct bc_source *s)
+{
+	void *lib, *sym;
+
+	if (sdj.lib != NULL)
+		return 0;
+	lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		bc_source_seterr(s, "journal: cannot load libsystemd.so.0: %s",
+				 dlerror());
+		return -1;
+	}
+#define SDJ_SYM(f)                                                           \
+	if ((sym = dlsym(lib, "sd_journal_" #f)) == NULL)                    \
+		goto missing;                                                \
+	memcpy(&sdj.f, &sym, sizeof(sym));
+	SDJ_FUNCS(SDJ_SYM)
+#undef SDJ_SYM
+	sdj.lib = lib;
+	return 0;
+missing:
+	bc_source_seterr(s, "journal: libsystemd.so.0: %s", dlerror());
+	memset(&sdj, 0, sizeof(sdj));
+	dlclose(lib);
+	return -1;
+}
 
 /* SYSLOG_IDENTIFIER values of the mail programs (ORed matches). */
 static const char *const idents[] = {
@@ -57,14 +106,14 @@ static int add_matches(struct bc_source *s)
 
 	for (i = 0; idents[i] != NULL; i++) {
 		snprintf(m, sizeof(m), "SYSLOG_IDENTIFIER=%s", idents[i]);
-		r = sd_journal_add_match(s->j, m, 0);
+		r = sdj.add_match(s->j, m, 0);
 		if (r < 0)
 			goto fail;
 	}
-	r = sd_journal_add_disjunction(s->j);
+	r = sdj.add_disjunction(s->j);
 	if (r < 0)
 		goto fail;
-	r = sd_journal_add_match(s->j, "SYSLOG_FACILITY=2", 0);
+	r = sdj.add_match(s->j, "SYSLOG_FACILITY=2", 0);
 	if (r >= 0)
 		return 0;
 fail:
@@ -107,19 +156,19 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 	uint64_t use = 0;
 	int r;
 
-	if (have && parse_cursor(s, text) < 0)
+	if (sdj_load(s) < 0 || (have && parse_cursor(s, text) < 0))
 		return -1;
 	if (s->path[0] == '\0') {
-		r = sd_journal_open(&s->j, SD_JOURNAL_LOCAL_ONLY);
+		r = sdj.open(&s->j, SD_JOURNAL_LOCAL_ONLY);
 	} else if (stat(s->path, &st) < 0) {
 		bc_source_seterr(s, "%s: %s", s->path, strerror(errno));
 		return -1;
 	} else if (S_ISDIR(st.st_mode)) {
-		r = sd_journal_open_directory(&s->j, s->path, 0);
+		r = sdj.open_directory(&s->j, s->path, 0);
 	} else {
 		const char *files[2] = {s->path, NULL};
 
-		r = sd_journal_open_files(&s->j, files, 0);
+		r = sdj.open_files(&s->j, files, 0);
 	}
 	if (r < 0) {
 		s->j = NULL;
@@ -128,7 +177,7 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 				 strerror(-r));
 		return -1;
 	}
-	r = sd_journal_set_data_threshold(s->j, FIELD_MAX);
+	r = sdj.set_data_threshold(s->j, FIELD_MAX);
 	if (r < 0) {
 		bc_source_seterr(s, "journal threshold: %s", strerror(-r));
 		return -1;
@@ -136,24 +185,24 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 	if (add_matches(s) < 0)
 		return -1;
 	/* sd-journal skips the files it may not read without a word */
-	if (sd_journal_get_usage(s->j, &use) >= 0 && use == 0)
+	if (sdj.get_usage(s->j, &use) >= 0 && use == 0)
 		snprintf(s->notice, sizeof(s->notice),
 			 "no journal file readable yet: none written, or the user "
 			 "is not in group systemd-journal (or adm)");
-	s->jfd = sd_journal_get_fd(s->j);
+	s->jfd = sdj.get_fd(s->j);
 	if (s->jfd < 0) {
 		bc_source_seterr(s, "journal fd: %s", strerror(-s->jfd));
 		s->jfd = -1;
 		return -1;
 	}
 	if (s->jcursor[0] != '\0') {
-		r = sd_journal_seek_cursor(s->j, s->jcursor);
+		r = sdj.seek_cursor(s->j, s->jcursor);
 		s->jpending = true;
 	} else {
 		/* first start: after the last entry present */
-		r = sd_journal_seek_tail(s->j);
+		r = sdj.seek_tail(s->j);
 		if (r >= 0)
-			r = sd_journal_previous(s->j);
+			r = sdj.previous(s->j);
 		/*
 		 * No mail entry at all yet: every one that comes is new, so
 		 * read from the head. Left at the tail with matches, libsystemd
@@ -161,7 +210,7 @@ int bc_source_journal_open(struct bc_source *s, const char *text, int have)
 		 * together before the next read.
 		 */
 		if (r == 0)
-			r = sd_journal_seek_head(s->j);
+			r = sdj.seek_head(s->j);
 	}
 	if (r < 0) {
 		bc_source_seterr(s, "journal seek: %s", strerror(-r));
@@ -176,7 +225,7 @@ static const char *field(struct bc_source *s, const char *name, size_t *len)
 	const void *d;
 	size_t l, nl = strlen(name);
 
-	if (sd_journal_get_data(s->j, name, &d, &l) < 0 || l <= nl ||
+	if (sdj.get_data(s->j, name, &d, &l) < 0 || l <= nl ||
 	    ((const char *)d)[nl] != '=')
 		return NULL;
 	*len = l - nl - 1;
@@ -228,7 +277,7 @@ static size_t build_line(struct bc_source *s)
 	pid = field(s, "_PID", &plen);
 	if (pid == NULL)
 		pid = field(s, "SYSLOG_PID", &plen);
-	if (sd_journal_get_realtime_usec(s->j, &usec) < 0)
+	if (sdj.get_realtime_usec(s->j, &usec) < 0)
 		usec = 0;
 	secs = (time_t)(usec / 1000000);
 	if (gmtime_r(&secs, &tm) == NULL)
@@ -279,7 +328,7 @@ long bc_source_journal_read(struct bc_source *s, bc_source_line_fn fn,
 	bool moved = false;
 	int r;
 
-	r = sd_journal_process(s->j);
+	r = sdj.process(s->j);
 	if (r < 0) {
 		bc_source_seterr(s, "journal: %s", strerror(-r));
 		return -1;
@@ -287,7 +336,7 @@ long bc_source_journal_read(struct bc_source *s, bc_source_line_fn fn,
 	while (n < max) {
 		size_t len;
 
-		r = sd_journal_next(s->j);
+		r = sdj.next(s->j);
 		if (r < 0) {
 			bc_source_seterr(s, "journal: %s", strerror(-r));
 			return -1;
@@ -297,7 +346,7 @@ long bc_source_journal_read(struct bc_source *s, bc_source_line_fn fn,
 		moved = true;
 		if (s->jpending) {
 			s->jpending = false;
-			if (sd_journal_test_cursor(s->j, s->jcursor) > 0)
+			if (sdj.test_cursor(s->j, s->jcursor) > 0)
 				continue; /* delivered before the restart */
 		}
 		len = build_line(s);
@@ -317,7 +366,7 @@ long bc_source_journal_read(struct bc_source *s, bc_source_line_fn fn,
 	if (moved) {
 		char *c = NULL;
 
-		r = sd_journal_get_cursor(s->j, &c);
+		r = sdj.get_cursor(s->j, &c);
 		if (r >= 0 && strlen(c) < sizeof(s->jcursor)) {
 			snprintf(s->jcursor, sizeof(s->jcursor), "%s", c);
 		}
@@ -347,7 +396,7 @@ int bc_source_journal_timeout(const struct bc_source *s)
 	uint64_t t, now;
 	struct timespec ts;
 
-	if (sd_journal_get_timeout(s->j, &t) < 0 || t == UINT64_MAX)
+	if (sdj.get_timeout(s->j, &t) < 0 || t == UINT64_MAX)
 		return BC_SOURCE_CHECK_MS;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
@@ -360,7 +409,7 @@ int bc_source_journal_timeout(const struct bc_source *s)
 void bc_source_journal_close(struct bc_source *s)
 {
 	if (s->j != NULL)
-		sd_journal_close(s->j);
+		sdj.close(s->j);
 	s->j = NULL;
 	s->jfd = -1;
 }

@@ -1,5 +1,5 @@
 /*
- * notify.h - systemd readiness and watchdog (sd_notify), no-ops when the
+ * notify.h - systemd readiness and watchdog (the sd_notify protocol), no-ops when the
  * process was not started by systemd (no NOTIFY_SOCKET).
  */
 #ifndef BC_NOTIFY_H

@@ -243,7 +243,6 @@ int main(int argc, char **argv)
 	/* --version: beside libzmq, libsodium, libprotobuf-c and inih */
 	const struct bc_version_lib libs[] = {
 		{"sqlite3", sqlite3_libversion(), true},
-		{"libsystemd", bc_version_built("libsystemd"), false},
 	};
 	const char *cfgpath = "/etc/bancluster/coordinator.ini";
 	struct bc_coord *c;

@@ -307,7 +307,7 @@ has_lib() {
 	printf '%s\n' "$OUT" | grep -Eq "^  $1 +[0-9][0-9A-Za-z.+~-]*( \(built with\))?\$"
 }
 for spec in "bancluster-agent:libzmq libsodium libprotobuf-c libnftnl libmnl libsystemd inih" \
-	"bancluster-coordinator:libzmq libsodium libprotobuf-c sqlite3 libsystemd inih" \
+	"bancluster-coordinator:libzmq libsodium libprotobuf-c sqlite3 inih" \
 	"bancluster:libzmq libsodium libprotobuf-c OpenSSL inih"; do
 	prog=${spec%%:*}
 	for opt in --version -V; do
