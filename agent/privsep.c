@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Landlock bits past Debian 12's <linux/landlock.h> (ABI 2) */
@@ -62,10 +63,77 @@ static bool init_userns(void)
 	       c == 4294967295UL;
 }
 
+/* What the look-up child found. */
+struct lookup {
+	int found; /* 1 found, 0 not, -1 too many groups */
+	int err;   /* errno of a failed getpwnam */
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[BC_PRIVSEP_GROUPS_MAX];
+};
+
+/*
+ * getpwnam and getgrouplist of name in a child process, so that the NSS
+ * modules they load stay out of this one. 0, or -1 (the child failed).
+ */
+static int lookup_user(const char *name, struct lookup *l)
+{
+	size_t got = 0;
+	int fd[2], st;
+	pid_t pid;
+
+	memset(l, 0, sizeof(*l));
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct passwd *pw;
+
+		close(fd[0]);
+		errno = 0;
+		pw = getpwnam(name);
+		if (pw == NULL) {
+			l->err = errno;
+		} else {
+			l->found = 1;
+			l->uid = pw->pw_uid;
+			l->gid = pw->pw_gid;
+			l->ngroups = BC_PRIVSEP_GROUPS_MAX;
+			if (getgrouplist(name, pw->pw_gid, l->groups,
+					 &l->ngroups) < 0)
+				l->found = -1;
+		}
+		_exit(write(fd[1], l, sizeof(*l)) == (ssize_t)sizeof(*l) ? 0 : 1);
+	}
+	close(fd[1]);
+	while (got < sizeof(*l)) {
+		ssize_t n = read(fd[0], (char *)l + got, sizeof(*l) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(*l) || l->ngroups < 0 ||
+	    l->ngroups > BC_PRIVSEP_GROUPS_MAX)
+		return -1;
+	return 0;
+}
+
 int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		    size_t errlen)
 {
-	struct passwd *pw;
+	struct lookup l;
 
 	memset(u, 0, sizeof(*u));
 	if (name[0] == '\0') {
@@ -77,20 +145,29 @@ int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		}
 		return 0;
 	}
-	errno = 0;
-	pw = getpwnam(name);
-	if (pw == NULL) {
-		snprintf(err, errlen, "user \"%.64s\": %s", name,
-			 errno ? strerror(errno) : "no such user");
+	if (lookup_user(name, &l) < 0) {
+		snprintf(err, errlen, "user \"%.64s\": look-up failed", name);
 		return -1;
 	}
-	if (pw->pw_uid == 0) {
+	if (l.found == 0) {
+		snprintf(err, errlen, "user \"%.64s\": %s", name,
+			 l.err ? strerror(l.err) : "no such user");
+		return -1;
+	}
+	if (l.found < 0) {
+		snprintf(err, errlen, "user \"%.64s\": in more than %d groups",
+			 name, BC_PRIVSEP_GROUPS_MAX);
+		return -1;
+	}
+	if (l.uid == 0) {
 		snprintf(err, errlen, "user \"%.64s\": must not be root", name);
 		return -1;
 	}
 	u->set = true;
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
+	u->uid = l.uid;
+	u->gid = l.gid;
+	u->ngroups = l.ngroups;
+	memcpy(u->groups, l.groups, sizeof(u->groups));
 	u->already = getuid() == u->uid && geteuid() == u->uid &&
 		     getgid() == u->gid && getegid() == u->gid;
 	if (!u->already && geteuid() != 0) {
@@ -140,8 +217,8 @@ int bc_privsep_drop(const struct bc_privsep_user *u, bool keep_net_admin,
 		return -1;                                                     \
 	} while (0)
 	if (sw) {
-		if (initgroups(u->name, u->gid) < 0)
-			FAIL("initgroups");
+		if (setgroups((size_t)u->ngroups, u->groups) < 0)
+			FAIL("setgroups");
 		if (setresgid(u->gid, u->gid, u->gid) < 0)
 			FAIL("setresgid");
 	}

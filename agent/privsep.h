@@ -25,20 +25,29 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define BC_PRIVSEP_GROUPS_MAX 256 /* supplementary groups of the user */
+
 struct bc_privsep_user {
 	bool set;     /* false: stay this uid (tests under unshare -U) */
 	bool already; /* started as this user (systemd User=): no switch */
 	uid_t uid;
 	gid_t gid;
+	int ngroups; /* the user's groups, its primary one included */
+	gid_t groups[BC_PRIVSEP_GROUPS_MAX];
 	char name[64];
 };
 
-/* Look the user up (before any drop). "" means: no user switch. */
+/*
+ * Look the user and its groups up (before any drop), in a child process
+ * that exits after: the NSS modules it loads (libnss_systemd: 250 kB of
+ * the agent's memory) are never mapped into the agent's processes. ""
+ * means: no user switch.
+ */
 int bc_privsep_user(struct bc_privsep_user *u, const char *name, char *err,
 		    size_t errlen);
 
 /*
- * In this order: supplementary groups (initgroups), gid, the bounding
+ * In this order: supplementary groups (setgroups), gid, the bounding
  * set, keep-caps if needed, uid, the capability sets (CAP_NET_ADMIN alone when
  * keep_net_admin, else none), no_new_privs, not dumpable (last: a change
  * of uid resets it); then verify that root cannot be regained, uid and

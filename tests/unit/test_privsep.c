@@ -199,6 +199,14 @@ static void drop_to(bool keep)
 	CHECK(pw != NULL && getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
 		      getgid() == pw->pw_gid,
 	      "uid and gid of nobody");
+	{
+		gid_t g[BC_PRIVSEP_GROUPS_MAX];
+		int n = getgroups(BC_PRIVSEP_GROUPS_MAX, g);
+
+		CHECK(n == u.ngroups &&
+			      memcmp(g, u.groups, (size_t)n * sizeof(*g)) == 0,
+		      "supplementary groups: the user's %d", u.ngroups);
+	}
 	CHECK(bc_privsep_capeff() == want && capprm() == want,
 	      "effective and permitted sets: %llx", want);
 	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "not dumpable");
@@ -212,6 +220,43 @@ static void drop_to(bool keep)
 		      prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) == keep,
 	      "bounding set: CAP_NET_ADMIN %s, nothing else of %d",
 	      keep ? "alone" : "gone too", cap);
+}
+
+/* Whether an NSS module (libnss_*) is mapped into this process. */
+static bool nss_mapped(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	if (f == NULL)
+		return true;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "libnss_") != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The look-up runs in a child: no NSS module lands in this process, and
+ * the groups come back with the primary one among them. */
+static void lookup_in_child(void)
+{
+	struct bc_privsep_user u;
+	char err[256] = "";
+	bool before = nss_mapped(), primary = false;
+	int i;
+
+	CHECK(bc_privsep_user(&u, "nobody", err, sizeof(err)) == 0 && u.set,
+	      "user nobody looked up%s%s", err[0] ? ": " : "", err);
+	for (i = 0; i < u.ngroups; i++)
+		primary = primary || u.groups[i] == u.gid;
+	CHECK(u.ngroups >= 1 && u.ngroups <= BC_PRIVSEP_GROUPS_MAX && primary,
+	      "its %d groups include its primary group %u", u.ngroups,
+	      (unsigned)u.gid);
+	if (before)
+		printf("# an NSS module was mapped before the look-up\n");
+	else
+		CHECK(!nss_mapped(), "no NSS module mapped after the look-up");
 }
 
 static void drop_reader(void)
@@ -270,6 +315,7 @@ int main(void)
 		in_child("write dir", write_dir_missing);
 	}
 
+	in_child("look-up", lookup_in_child);
 	CHECK(bc_privsep_user(&u, "root", err, sizeof(err)) < 0 &&
 		      strstr(err, "must not be root") != NULL,
 	      "user root refused: %s", err);
