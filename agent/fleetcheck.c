@@ -146,17 +146,12 @@ int bc_fleetcheck_finish(struct bc_fleetcheck *c, struct bc_fwr *fw,
 {
 	struct bc_fleethash_keys w = {.cutoff_ms = cutoff_ms};
 	struct bc_fw_elem *look = NULL;
-	size_t nlook = 0, i = 0, j = 0, found = 0;
+	size_t nlook = 0, caplook = 0, i = 0, j = 0, found = 0;
 	int rc = -1;
 
 	*missing = *extra = 0;
 	if (c->phase != 3) {
 		snprintf(err, errlen, "read-back not finished");
-		goto out;
-	}
-	look = calloc(BC_FLEETCHECK_LOOKUP_MAX, sizeof(*look));
-	if (look == NULL) {
-		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	have_final(c, cutoff_ms);
@@ -185,7 +180,20 @@ int bc_fleetcheck_finish(struct bc_fleetcheck *c, struct bc_fwr *fw,
 		} else if (nlook < BC_FLEETCHECK_LOOKUP_MAX &&
 			   memcmp(k->first, k->last, 16) == 0) {
 			/* a host the walk may have skipped: ask the kernel */
-			struct bc_fw_elem *e = &look[nlook++];
+			struct bc_fw_elem *e;
+
+			if (nlook == caplook) { /* rare: grown as needed */
+				size_t ncap = caplook ? 2 * caplook : 64;
+				struct bc_fw_elem *v = realloc(look, ncap * sizeof(*v));
+
+				if (v == NULL) {
+					snprintf(err, errlen, "out of memory");
+					goto out;
+				}
+				look = v;
+				caplook = ncap;
+			}
+			e = &look[nlook++];
 
 			memset(e, 0, sizeof(*e));
 			e->op = BC_FW_ADD;
