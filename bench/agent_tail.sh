@@ -29,7 +29,10 @@ PY
 start_coord
 start_agent 1
 wait_for 10 agents_synced || exit 1
-sleep 1
+# "at rest": once the start's heap is given back (bc_trim_tick: at the
+# latest 10 s after work began; the agent hears from its coordinator
+# every second, so it is never quiet for the 1 s the trim waits for)
+sleep 11
 # the agent is three processes (privilege separation): signer + children
 procs() { echo "$AGENT_PID_1 $(pgrep -P "$AGENT_PID_1" | tr '\n' ' ')"; }
 rss() { for p in $(procs); do awk -v f="$1" '$1 == f":" {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {print s}'; }
@@ -46,12 +49,18 @@ t1=$(date +%s%N)
 got=$(events_of 1)
 # "after": 2 s after the last event was counted, once the burst is over
 sleep 2
+pss2=$(pss)
+each2=$(each)
+rss2=$(rss VmRSS)
+# and 10 s later: what stays (the burst's counting windows, for findtime)
+sleep 10
 ms=$(( (t1 - t0) / 1000000 ))
 echo "agent tailing a busy log: $LINES lines appended at once"
 echo "  through agent -> coordinator: $ms ms ($(( LINES * 1000 / (ms ? ms : 1) )) lines/s), $got of $want events counted"
-echo "  agent resident memory, three processes together: at rest $rss0 kB, peaks $(rss VmHWM) kB, after $(rss VmRSS) kB (goal: 8192 kB)"
-echo "  agent proportional memory (PSS, shared pages counted once), three processes together: at rest $pss0 kB, after $(pss) kB (goals: 4096 / 6144 kB)"
-echo "    at rest: $each0"
-echo "    after:   $(each)"
+echo "  agent resident memory, three processes together: at rest $rss0 kB, peaks $(rss VmHWM) kB, 2 s after $rss2 kB, 12 s after $(rss VmRSS) kB (goal: 8192 kB)"
+echo "  agent proportional memory (PSS, shared pages counted once), three processes together: at rest $pss0 kB, 2 s after $pss2 kB, 12 s after $(pss) kB (goals: 4096 / 6144 kB)"
+echo "    at rest:     $each0"
+echo "    2 s after:   $each2"
+echo "    12 s after:  $(each)"
 PASS=0; FAIL=0
 stop_all >/dev/null

@@ -163,10 +163,12 @@ void bc_trim_tick(struct bc_trim *t, bool busy, int64_t now_ms)
 {
 	if (busy) {
 		t->last_busy_ms = now_ms;
+		if (!t->due)
+			t->due_ms = now_ms;
 		t->due = true;
-		return;
 	}
-	if (t->due && now_ms - t->last_busy_ms >= BC_TRIM_QUIET_MS) {
+	if (t->due && (now_ms - t->last_busy_ms >= BC_TRIM_QUIET_MS ||
+		       now_ms - t->due_ms >= BC_TRIM_LATEST_MS)) {
 		malloc_trim(0);
 		t->due = false;
 		t->trims++;

@@ -60,13 +60,18 @@ void bc_daemon_args(int argc, char **argv, const char *prog,
  * its arenas, so a daemon's resident memory stays at its peak. Call
  * bc_trim_tick every loop turn with whether the turn did work; once
  * BC_TRIM_QUIET_MS pass without work after some, it calls malloc_trim(0)
- * once (all arenas; a few hundred microseconds on a small heap).
+ * once (all arenas; a few hundred microseconds on a small heap); and at
+ * the latest BC_TRIM_LATEST_MS after the first work, so that a daemon
+ * that is never quiet for a whole second (the agent hears from its
+ * coordinators every second) gives its heap back all the same.
  */
 #define BC_TRIM_QUIET_MS 1000
+#define BC_TRIM_LATEST_MS 10000
 struct bc_trim {
 	int64_t last_busy_ms;
 	bool due;
 	uint64_t trims;   /* malloc_trim calls so far */
+	int64_t due_ms;   /* when work made it due */
 };
 void bc_trim_tick(struct bc_trim *t, bool busy, int64_t now_ms);
 

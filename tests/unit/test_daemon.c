@@ -34,7 +34,7 @@ static long resident_kb(void)
 
 static void test_when(void)
 {
-	struct bc_trim t = {0, false, 0};
+	struct bc_trim t = {0};
 
 	bc_trim_tick(&t, false, 5000);
 	CHECK(t.trims == 0, "no trim before any work");
@@ -54,6 +54,17 @@ static void test_when(void)
 	CHECK(t.trims == 1, "quiet time counts from the last work");
 	bc_trim_tick(&t, false, 40500 + BC_TRIM_QUIET_MS);
 	CHECK(t.trims == 2, "a trim after the second burst");
+	/* never a quiet second: a message every 900 ms */
+	for (int64_t now = 50000; now < 50000 + BC_TRIM_LATEST_MS; now += 900)
+		bc_trim_tick(&t, true, now);
+	CHECK(t.trims == 2, "no trim within %d ms of work that never stops",
+	      BC_TRIM_LATEST_MS);
+	bc_trim_tick(&t, true, 50000 + BC_TRIM_LATEST_MS);
+	CHECK(t.trims == 3, "a trim %d ms after the work began, busy or not",
+	      BC_TRIM_LATEST_MS);
+	bc_trim_tick(&t, true, 50000 + BC_TRIM_LATEST_MS + 900);
+	CHECK(t.trims == 3, "the next one not before another %d ms",
+	      BC_TRIM_LATEST_MS);
 }
 
 /* A burst of small blocks (like policy windows, below the mmap
@@ -63,7 +74,7 @@ static void test_returns_pages(void)
 {
 	enum { N = 60000, SIZE = 200 };
 	static void *v[N];
-	struct bc_trim t = {0, false, 0};
+	struct bc_trim t = {0};
 	long before, freed, after;
 	size_t i;
 
