@@ -17,6 +17,7 @@
 #include "policy.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,6 +56,7 @@ struct bc_policy {
 	size_t sweep_at;  /* next bucket bc_policy_sweep visits */
 	uint64_t evicted, events, bans;
 	uint64_t rng;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
 void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
@@ -69,15 +71,23 @@ void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
 	cfg->max_tracked = 100000;
 }
 
-static uint64_t hash_addr(const struct bc_addr *a)
+/*
+ * SipHash (libsodium's crypto_shorthash) under a key drawn for each
+ * table: the addresses are the attacker's (an IPv6 /32 holds 2^32 /64
+ * keys), and with a public hash he could put every key he sends in one
+ * chain and make each event walk all of them.
+ */
+static uint64_t hash_addr(const struct bc_policy *p, const struct bc_addr *a)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint8_t in[18], out[crypto_shorthash_BYTES];
+	uint64_t h;
 
-	for (i = 0; i < 16; i++)
-		h = (h ^ a->a[i]) * 1099511628211ULL;
-	h = (h ^ a->family) * 1099511628211ULL;
-	return (h ^ a->plen) * 1099511628211ULL;
+	in[0] = a->family;
+	in[1] = a->plen;
+	memcpy(in + 2, a->a, 16);
+	crypto_shorthash(out, in, sizeof(in), p->hkey);
+	memcpy(&h, out, sizeof(h));
+	return h;
 }
 
 struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
@@ -99,6 +109,7 @@ struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
 	}
 	p->nbuckets = n;
 	p->rng = 0x9e3779b97f4a7c15ULL;
+	crypto_shorthash_keygen(p->hkey);
 	return p;
 }
 
@@ -118,7 +129,7 @@ void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
 
 static struct entry **find_slot(struct bc_policy *p, const struct bc_addr *k)
 {
-	struct entry **e = &p->buckets[hash_addr(k) & (p->nbuckets - 1)];
+	struct entry **e = &p->buckets[hash_addr(p, k) & (p->nbuckets - 1)];
 
 	while (*e != NULL && !bc_addr_equal(&(*e)->key, k))
 		e = &(*e)->next;
@@ -302,7 +313,7 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		if (e == NULL)
 			return BC_POLICY_IGNORED;
 		e->key = key;
-		e->hash = (uint32_t)hash_addr(&key);
+		e->hash = (uint32_t)hash_addr(p, &key);
 		*slot = e;
 		p->count++;
 	}
