@@ -767,6 +767,7 @@ void bc_cluster_metrics(struct bc_coord *c, struct bc_cluster_metrics *m)
 	m->pending = k->nq;
 	m->commits = k->commits;
 	m->commit_failures = k->commit_failures;
+	m->lease_failures = k->house_lease_failures;
 	m->fenced = k->fenced;
 	m->event_puts = k->event_puts;
 	m->event_put_failures = k->event_put_failures;

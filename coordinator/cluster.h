@@ -114,8 +114,9 @@ void bc_cluster_status(struct bc_coord *c, struct bc_arena *ar,
 /* metrics: leader 0/1, etcd reachable 0/1, pending, commits, failures */
 struct bc_cluster_metrics {
 	bool leader, etcd_ok;
-	uint64_t pending, commits, commit_failures, fenced, event_puts,
-		event_put_failures, applied, malformed, duplicate_reports;
+	uint64_t pending, commits, commit_failures, lease_failures, fenced,
+		event_puts, event_put_failures, applied, malformed,
+		duplicate_reports;
 	int64_t revision;
 };
 void bc_cluster_metrics(struct bc_coord *c, struct bc_cluster_metrics *m);

@@ -64,11 +64,6 @@ void cl_forget_key(struct bc_cluster *k, const struct bc_addr *a)
 		cl_q_del(k, (size_t)i);
 }
 
-static bool live(const char *action)
-{
-	return strcmp(action, "ban") == 0 || strcmp(action, "extend") == 0;
-}
-
 static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 			   size_t vlen, const char *key)
 {
@@ -101,7 +96,7 @@ static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 		 (r.rule && strcmp(r.node, k->node) == 0 &&
 		  take_sending(k, &r.sb.ban.addr, &fl));
 	cl_forget_key(k, &r.sb.ban.addr);
-	if (live(r.action)) {
+	if (cl_live_action(r.action)) {
 		long j = k->synced ? -1
 			 : bc_banmap_find(&k->reset_bans, &r.sb.ban.addr);
 

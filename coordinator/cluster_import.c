@@ -221,9 +221,12 @@ int bc_cluster_import(const char *cfgpath)
 			}
 			if (vals[n] == NULL)
 				bc_fatal(1, "out of memory");
-			ops[n] = (struct bc_etcd_op){BC_ETCD_OP_PUT, keys[n],
-						     strlen(keys[n]), vals[n],
-						     strlen(vals[n]), 0, false};
+			/* a history goes on the lease that lets etcd forget
+			 * it after recidive_window, as the leader's do */
+			ops[n] = (struct bc_etcd_op){
+				BC_ETCD_OP_PUT, keys[n], strlen(keys[n]), vals[n],
+				strlen(vals[n]),
+				i < m.n ? 0 : cl_house_lease(k, CL_HOUSE_OFF), false};
 			n++;
 		}
 		if (put_batch(k, ops, n, seq, to, err, sizeof(err)) < 0) {

@@ -9,6 +9,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "coordinator/cluster.h"
@@ -30,6 +32,10 @@
 #define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
 #define CL_READ_MAX (256u << 20) /* the prefix read in one range (start, reset) */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
+#define CL_TOMB_TTL_S 3600    /* an unban's or expiry's record stays this long */
+#define CL_TOMB_EVERY_MS 600000  /* ... on a lease granted this often */
+#define CL_OFF_MARGIN_S 7200  /* offences: recidive_window + this, */
+#define CL_OFF_EVERY_MS 3600000  /* ... on a lease granted this often */
 
 /* messages of the watch thread to the loop (first frame's byte) */
 enum { CL_MSG_PUT = 'P', CL_MSG_DEL = 'D', CL_MSG_RESET = 'R', CL_MSG_SYNCED = 'S',
@@ -165,6 +171,10 @@ struct bc_cluster {
 	size_t nreps, capreps;
 	uint64_t evseq;
 	int64_t ev_lease, ev_lease_next_ms;
+	/* what etcd may forget (cl_house_lease): final decision records,
+	 * offence histories past recidive_window */
+	int64_t house_lease[2], house_next_ms[2];
+	uint64_t house_lease_failures;
 
 	/* decisions */
 	struct cl_prop *q;           /* at most one per address */
@@ -233,6 +243,25 @@ char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 /* PREFIX/d/ADDR/PLEN: the key of a's decision record */
 void cl_dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 	     size_t len);
+/* A decision that leaves the address banned (else it is final). */
+static inline bool cl_live_action(const char *action)
+{
+	return strcmp(action, "ban") == 0 || strcmp(action, "extend") == 0;
+}
+
+/*
+ * The lease a key written now goes on so that etcd deletes it once it no
+ * longer counts: CL_HOUSE_TOMB for the record of a final decision
+ * (unban, expire: CL_TOMB_TTL_S later), CL_HOUSE_OFF for an offence
+ * history (recidive_window + CL_OFF_MARGIN_S after its last write). One
+ * lease per period, shared by the keys written in it. 0 (no lease: the
+ * key stays) when etcd refuses a grant; decisions never wait for one.
+ */
+enum { CL_HOUSE_TOMB = 0, CL_HOUSE_OFF = 1 };
+int64_t cl_house_lease(struct bc_cluster *k, int kind);
+/* etcd said a lease of ours is gone: grant new ones next time. */
+void cl_house_reset(struct bc_cluster *k);
+
 /* PREFIX/off/ADDR/PLEN and its value: a's offences, at included */
 void cl_offkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 	       size_t len);

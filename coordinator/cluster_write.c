@@ -109,6 +109,36 @@ static int ev_lease(struct bc_cluster *k, char *err, size_t errlen)
 	return 0;
 }
 
+int64_t cl_house_lease(struct bc_cluster *k, int kind)
+{
+	int64_t now = bc_mono_ms(), ttl;
+	char err[BC_ETCD_ERR_MAX];
+
+	if (k->house_lease[kind] != 0 && now < k->house_next_ms[kind])
+		return k->house_lease[kind];
+	ttl = kind == CL_HOUSE_TOMB
+		      ? CL_TOMB_TTL_S
+		      : (int64_t)k->c->cfg.recidive_window + CL_OFF_MARGIN_S;
+	if (bc_etcd_lease_grant(k->etcd, ttl, &k->house_lease[kind], NULL, err,
+				sizeof(err)) < 0) {
+		/* housekeeping waits: the key goes without a lease, and the
+		 * next key tries again in a minute */
+		k->house_lease[kind] = 0;
+		k->house_next_ms[kind] = now + 60000;
+		k->house_lease_failures++;
+		return 0;
+	}
+	k->house_next_ms[kind] = now + (kind == CL_HOUSE_TOMB ? CL_TOMB_EVERY_MS
+							      : CL_OFF_EVERY_MS);
+	return k->house_lease[kind];
+}
+
+void cl_house_reset(struct bc_cluster *k)
+{
+	k->house_lease[0] = k->house_lease[1] = 0;
+	k->house_next_ms[0] = k->house_next_ms[1] = 0;
+}
+
 static void nap_ms(int ms)
 {
 	struct timespec ts = {0, (long)ms * 1000000L};
@@ -412,9 +442,13 @@ static int job_build(struct bc_cluster *k, const struct one *v, size_t n,
 				       j->base + 1 + i);
 		if (j->recs[i] == NULL)
 			goto oom;
-		j->ops[j->nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, j->keys[i],
-							strlen(j->keys[i]), j->recs[i],
-							strlen(j->recs[i]), 0, false};
+		/* a final decision's record: etcd forgets it an hour later */
+		j->ops[j->nops++] = (struct bc_etcd_op){
+			BC_ETCD_OP_PUT, j->keys[i], strlen(j->keys[i]), j->recs[i],
+			strlen(j->recs[i]),
+			cl_live_action(v[i].action) ? 0
+						      : cl_house_lease(k, CL_HOUSE_TOMB),
+			false};
 		if (!v[i].rule)
 			continue;
 		/* the offence history of the key, this offence included */
@@ -422,10 +456,10 @@ static int job_build(struct bc_cluster *k, const struct one *v, size_t n,
 		j->recs[n + i] = cl_offences(k, &v[i].sb.ban.addr, v[i].sb.ban.created_ms);
 		if (j->recs[n + i] == NULL)
 			goto oom;
-		j->ops[j->nops++] = (struct bc_etcd_op){BC_ETCD_OP_PUT, j->keys[n + i],
-							strlen(j->keys[n + i]),
-							j->recs[n + i],
-							strlen(j->recs[n + i]), 0, false};
+		j->ops[j->nops++] = (struct bc_etcd_op){
+			BC_ETCD_OP_PUT, j->keys[n + i], strlen(j->keys[n + i]),
+			j->recs[n + i], strlen(j->recs[n + i]),
+			cl_house_lease(k, CL_HOUSE_OFF), false};
 	}
 	j->fail[0] = (struct bc_etcd_op){BC_ETCD_OP_RANGE, j->skey, strlen(j->skey),
 					 NULL, 0, 0, false};
@@ -459,6 +493,8 @@ static int job_answer(struct bc_cluster *k, struct cl_job *j, int64_t *rev,
 
 	if (j->rc < 0) {
 		k->commit_failures++;
+		if (strstr(j->err, "lease not found") != NULL)
+			cl_house_reset(k); /* expired under us (a long pause) */
 		snprintf(err, errlen, "%s", j->err);
 		return C_FAIL;
 	}

@@ -121,6 +121,8 @@ void bc_coord_metrics_text(struct bc_coord *c, struct bc_metrics *m)
 		bc_metrics_value(m, "bancluster_coordinator_cluster_commits_total", NULL, NULL, (double)cm.commits);
 		bc_metrics_help(m, "bancluster_coordinator_cluster_commit_failures_total", "counter", "Decision transactions etcd did not take (error or unknown outcome).");
 		bc_metrics_value(m, "bancluster_coordinator_cluster_commit_failures_total", NULL, NULL, (double)cm.commit_failures);
+		bc_metrics_help(m, "bancluster_coordinator_cluster_lease_failures_total", "counter", "Leases etcd refused for keys it should forget later (final decision records, offence histories); those keys stay.");
+		bc_metrics_value(m, "bancluster_coordinator_cluster_lease_failures_total", NULL, NULL, (double)cm.lease_failures);
 		bc_metrics_help(m, "bancluster_coordinator_cluster_fenced_total", "counter", "Leader's transactions refused because its lease no longer held the leadership.");
 		bc_metrics_value(m, "bancluster_coordinator_cluster_fenced_total", NULL, NULL, (double)cm.fenced);
 		bc_metrics_help(m, "bancluster_coordinator_cluster_event_puts_total", "counter", "Event batches written to etcd, by result.");

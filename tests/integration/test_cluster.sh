@@ -4,6 +4,9 @@
 # with real nftables, all in namespaces (tests/integration/cluster.sh).
 #   - one leader; an admin ban through a follower is in every
 #     coordinator's list and every kernel; an unban through another;
+#     the unban's record on a lease of an hour (its deletion taken for
+#     nothing), a rule ban's on none, its offence history on one of
+#     recidive_window + 2 h (docs/ha.md "Space");
 #   - a burst of 1,000 events from 200 attackers spread over the MX, the
 #     leading coordinator killed -9 half-way: every attacker banned on
 #     every MX, each exactly once (200 decisions, seq 200 after them),
@@ -62,6 +65,29 @@ check "unban through c$G: $out" test $? -eq 0
 check "the unban reaches every kernel" wait_for 5 none_in_set fleet4 203.0.113.250
 S0=$(cseq)
 check "two decisions, seq 2 (got $S0)" test "$S0" = 2
+# what etcd may forget goes on a lease: lease_ttl KEY prints the TTL etcd
+# granted the lease KEY is on, 0 when it is on none
+lease_ttl() {
+	_l=$(etcdctl_ get -w json "$1" 2>/dev/null | python3 -c '
+import json, sys
+kv = json.load(sys.stdin).get("kvs", [])
+print(kv[0].get("lease", 0) if kv else "missing")')
+	case "$_l" in
+	0 | missing | "") echo "${_l:-missing}" ;;
+	*) etcdctl_ lease timetolive "$(printf '%x' "$_l")" 2>/dev/null |
+		sed -n 's/.*granted with TTL(\([0-9]*\)s).*/\1/p' ;;
+	esac
+}
+t=$(lease_ttl /bancluster/bancluster/d/203.0.113.250/32)
+check "the unban's record is on a lease etcd ends in an hour (TTL $t)" test "$t" = 3600
+# what the lease's end does, now: the deletion changes nothing anywhere
+etcdctl_ del /bancluster/bancluster/d/203.0.113.250/32 >/dev/null
+sleep 0.5
+for n in 1 2 3; do
+	eval "_p=\$CPID_$n"
+	check "c$n took the record's deletion for nothing: running, answering, no ban" sh -c "kill -0 $_p && $(command -v ip) netns exec $NSP-$(cnode_ns $n) $BIN/bancluster -c $WORK/cli-c$n.ini list >$WORK/del-c$n.out && ! grep -q '^203.0.113.250 ' $WORK/del-c$n.out"
+done
+check "no coordinator took the deletion for a malformed record" sh -c "! grep -q 'd/203.0.113.250.*malformed' $WORK/c1.log $WORK/c2.log $WORK/c3.log"
 
 # ---- burst of 1,000 events from 200 attackers, leader killed half-way --------
 # attacker k (1..200) is 203.0.113.k when k <= 200; each fails 5 times,
@@ -125,6 +151,10 @@ n=$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/d/203.0.113. 2>/dev
 check "200 decision records in etcd (got $n)" test "$n" -ge 200
 after=$(etcdctl_ get --prefix --print-value-only /bancluster/bancluster/d/203.0.113. 2>/dev/null | grep -c "\"n\":\"c$L\"")
 check "the new leader c$L made bans after the kill ($after)" test "$after" -gt 0
+t=$(lease_ttl /bancluster/bancluster/d/203.0.113.7/32)
+check "a ban's record is on no lease ($t)" test "$t" = 0
+t=$(lease_ttl /bancluster/bancluster/off/203.0.113.7/32)
+check "its offence history ends recidive_window (7 d) + 2 h after (TTL $t)" test "$t" = 612000
 
 # ---- a killed coordinator comes back and reads the cluster -----------------
 start_cnode "$OLD"

@@ -48,6 +48,14 @@ verdict "import says what it copied (3 bans, 1 history, $nk keys)"
 check "the $nk enrolled keys in etcd (k/agent/, k/admin/)" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/k/ | grep -c .)" -eq "$nk"
 check "3 decision records in etcd" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/d/ | grep -c .)" -eq 3
 check "seq 3 in etcd" test "$(etcdctl_ get --print-value-only /bancluster/bancluster/seq)" = 3
+# the imported history goes on a lease etcd ends recidive_window (7 d) +
+# 2 h later, as the leader's histories (docs/ha.md "Space")
+lease=$(etcdctl_ get -w json /bancluster/bancluster/off/203.0.113.9/32 | python3 -c '
+import json, sys
+kv = json.load(sys.stdin).get("kvs", [])
+print(kv[0].get("lease", 0) if kv else "missing")')
+ttl=$(etcdctl_ lease timetolive "$(printf '%x' "${lease:-0}" 2>/dev/null)" 2>/dev/null | sed -n 's/.*granted with TTL(\([0-9]*\)s).*/\1/p')
+check "the imported offence history is on a lease of 612000 s (lease $lease, TTL ${ttl:-none})" test "${ttl:-0}" = 612000
 
 for n in 1 2 3; do start_cnode $n; done
 for n in 1 2 3; do
