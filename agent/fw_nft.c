@@ -230,36 +230,59 @@ void bc_fwn_ack_free(struct ack_ctx *a)
  * reply to cb until the dump ends. A missing table or set answers ENOENT:
  * -1 with *enoent set, nothing in err. 0 or -1.
  */
+struct mnl_socket *bc_fwn_socket(uint32_t *portid, char *err, size_t errlen)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+
+	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		seterr(err, errlen, "fw: netlink socket: %s", strerror(errno));
+		if (nl != NULL)
+			mnl_socket_close(nl);
+		return NULL;
+	}
+	*portid = mnl_socket_get_portid(nl);
+	return nl;
+}
+
+ssize_t bc_fwn_recv(struct mnl_socket *nl, uint8_t *rx, const char *what,
+		    char *err, size_t errlen)
+{
+	struct pollfd pfd = {.fd = mnl_socket_get_fd(nl), .events = POLLIN};
+	ssize_t ret;
+	int rc;
+
+	do
+		rc = poll(&pfd, 1, DUMP_WAIT_MS);
+	while (rc < 0 && errno == EINTR);
+	if (rc <= 0) {
+		seterr(err, errlen, "fw: %s: %s", what,
+		       rc == 0 ? "no reply" : strerror(errno));
+		return -1;
+	}
+	ret = mnl_socket_recvfrom(nl, rx, RX_BUF_SIZE);
+	if (ret < 0)
+		seterr(err, errlen, "fw: %s: recv: %s", what, strerror(errno));
+	return ret;
+}
+
 int bc_fwn_nl_dump(struct bc_fw *fw, const struct nlmsghdr *req, uint32_t seq,
 		   const char *what, mnl_cb_t cb, void *data, int *perr,
 		   bool *enoent, char *err, size_t errlen)
 {
-	int fd = mnl_socket_get_fd(fw->nl);
+	char dwhat[96];
 	int rc;
 
+	snprintf(dwhat, sizeof(dwhat), "dump %s", what);
 	if (mnl_socket_sendto(fw->nl, req, req->nlmsg_len) < 0) {
 		seterr(err, errlen, "fw: dump %s: send: %s", what,
 		       strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t ret;
+		ssize_t ret = bc_fwn_recv(fw->nl, fw->rx, dwhat, err, errlen);
 
-		rc = poll(&pfd, 1, DUMP_WAIT_MS);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0) {
-			seterr(err, errlen, "fw: dump %s: %s", what,
-			       rc == 0 ? "no reply" : strerror(errno));
+		if (ret < 0)
 			return -1;
-		}
-		ret = mnl_socket_recvfrom(fw->nl, fw->rx, RX_BUF_SIZE);
-		if (ret < 0) {
-			seterr(err, errlen, "fw: dump %s: recv: %s", what,
-			       strerror(errno));
-			return -1;
-		}
 		errno = 0;
 		rc = mnl_cb_run(fw->rx, (size_t)ret, seq, fw->portid, cb, data);
 		if (rc == MNL_CB_STOP)

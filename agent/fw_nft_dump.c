@@ -14,7 +14,6 @@
 #include "agent/fw_nft_priv.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -292,13 +291,9 @@ struct bc_fw_pager *bc_fw_pager_open(struct bc_fw *fw, enum bc_fw_set set,
 	p->set = set;
 	p->family = family;
 	p->seq = fw->seq++;
-	p->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (p->nl == NULL ||
-	    mnl_socket_bind(p->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		seterr(err, errlen, "fw: netlink socket: %s", strerror(errno));
+	p->nl = bc_fwn_socket(&p->portid, err, errlen);
+	if (p->nl == NULL)
 		goto fail;
-	}
-	p->portid = mnl_socket_get_portid(p->nl);
 	nlh = nftnl_nlmsg_build_hdr((char *)p->rx, NFT_MSG_GETSETELEM,
 				    NFPROTO_INET, NLM_F_DUMP, p->seq);
 	put_set_name(nlh, set_name(set, family, KIND_HOST));
@@ -320,27 +315,15 @@ int bc_fw_pager_next(struct bc_fw_pager *p, int budget_ms, bc_fw_dump_cb cb,
 	const char *name = set_name(p->set, p->family, KIND_HOST);
 	struct dump_ctx d = {.out = &p->sv, .len = fam_len(p->family)};
 	int64_t t0 = mono_ms();
+	char what[64];
 	int rc;
 
+	snprintf(what, sizeof(what), "dump %s", name);
 	do {
-		struct pollfd pfd = {.fd = mnl_socket_get_fd(p->nl),
-				     .events = POLLIN};
-		ssize_t ret;
+		ssize_t ret = bc_fwn_recv(p->nl, p->rx, what, err, errlen);
 
-		rc = poll(&pfd, 1, DUMP_WAIT_MS);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0) {
-			seterr(err, errlen, "fw: dump %s: %s", name,
-			       rc == 0 ? "no reply" : strerror(errno));
+		if (ret < 0)
 			return -1;
-		}
-		ret = mnl_socket_recvfrom(p->nl, p->rx, RX_BUF_SIZE);
-		if (ret < 0) {
-			seterr(err, errlen, "fw: dump %s: recv: %s", name,
-			       strerror(errno));
-			return -1;
-		}
 		d.perr = 0;
 		errno = 0;
 		rc = mnl_cb_run(p->rx, (size_t)ret, p->seq, p->portid, dump_cb,
@@ -397,8 +380,6 @@ long bc_fw_lookup(struct bc_fw *fw, enum bc_fw_set set,
 		uint32_t seq = fw->seq++;
 		struct nlmsghdr *nlh;
 		struct nlattr *list, *el, *key;
-		struct pollfd pfd = {.fd = mnl_socket_get_fd(fw->nl),
-				     .events = POLLIN};
 		ssize_t ret;
 		int rc;
 
@@ -421,20 +402,9 @@ long bc_fw_lookup(struct bc_fw *fw, enum bc_fw_set set,
 			       strerror(errno));
 			return -1;
 		}
-		do
-			rc = poll(&pfd, 1, DUMP_WAIT_MS);
-		while (rc < 0 && errno == EINTR);
-		if (rc <= 0) {
-			seterr(err, errlen, "fw: lookup: %s",
-			       rc == 0 ? "no reply" : strerror(errno));
+		ret = bc_fwn_recv(fw->nl, fw->rx, "lookup", err, errlen);
+		if (ret < 0)
 			return -1;
-		}
-		ret = mnl_socket_recvfrom(fw->nl, fw->rx, RX_BUF_SIZE);
-		if (ret < 0) {
-			seterr(err, errlen, "fw: lookup: recv: %s",
-			       strerror(errno));
-			return -1;
-		}
 		/* the element, or an error: ENOENT says it is not there */
 		errno = 0;
 		rc = mnl_cb_run(fw->rx, (size_t)ret, seq, fw->portid, NULL,

@@ -234,6 +234,13 @@ void bc_fwn_ack_free(struct ack_ctx *a);
 /* Discard replies left over from an exchange that was cut short. */
 void bc_fwn_drain(struct bc_fw *fw);
 /* Send a dump request built in fw->rx and feed every reply to cb. */
+/* A NETLINK_NETFILTER socket bound to a port of its own (*portid), or
+ * NULL with err. */
+struct mnl_socket *bc_fwn_socket(uint32_t *portid, char *err, size_t errlen);
+/* One reply into rx (RX_BUF_SIZE), waiting up to DUMP_WAIT_MS: its
+ * length, or -1 with "fw: WHAT: ..." in err. */
+ssize_t bc_fwn_recv(struct mnl_socket *nl, uint8_t *rx, const char *what,
+		    char *err, size_t errlen);
 int bc_fwn_nl_dump(struct bc_fw *fw, const struct nlmsghdr *req, uint32_t seq,
 		   const char *what, mnl_cb_t cb, void *data, int *perr,
 		   bool *enoent, char *err, size_t errlen);

@@ -552,15 +552,11 @@ struct bc_fw *bc_fw_open(const struct bc_fw_config *cfg, char *err,
 		goto fail;
 	}
 	fw->migrated = -1;
-	fw->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (fw->nl == NULL ||
-	    mnl_socket_bind(fw->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		seterr(err, errlen, "fw: netlink socket: %s", strerror(errno));
+	fw->nl = bc_fwn_socket(&fw->portid, err, errlen);
+	if (fw->nl == NULL)
 		goto fail;
-	}
 	/* Errors need only the header of the failed request, not a copy. */
 	(void)mnl_socket_setsockopt(fw->nl, NETLINK_CAP_ACK, &one, sizeof one);
-	fw->portid = mnl_socket_get_portid(fw->nl);
 	fw->seq = (uint32_t)time(NULL);
 
 	if (probe_sets(fw, &p, err, errlen) < 0)

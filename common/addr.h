@@ -72,6 +72,16 @@ static inline bool bc_addr_equal(const struct bc_addr *x,
 	       memcmp(x->a, y->a, 16) == 0;
 }
 
+/*
+ * Keyed hash of family, prefix length and address: SipHash (libsodium's
+ * crypto_shorthash) under a key of BC_ADDR_HASH_KEYBYTES drawn for each
+ * table, for tables whose keys an attacker picks (an IPv6 /32 holds
+ * 2^32 /64s: with a public hash he could put them all in one chain).
+ */
+#define BC_ADDR_HASH_KEYBYTES 16
+uint64_t bc_addr_hash(const struct bc_addr *a,
+		      const uint8_t key[BC_ADDR_HASH_KEYBYTES]);
+
 /* Total order: family, then address, then prefix (shorter first). */
 int bc_addr_cmp(const struct bc_addr *x, const struct bc_addr *y);
 

@@ -56,7 +56,7 @@ struct bc_policy {
 	size_t sweep_at;  /* next bucket bc_policy_sweep visits */
 	uint64_t evicted, events, bans;
 	uint64_t rng;
-	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	uint8_t hkey[BC_ADDR_HASH_KEYBYTES];
 };
 
 void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
@@ -71,23 +71,10 @@ void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
 	cfg->max_tracked = 100000;
 }
 
-/*
- * SipHash (libsodium's crypto_shorthash) under a key drawn for each
- * table: the addresses are the attacker's (an IPv6 /32 holds 2^32 /64
- * keys), and with a public hash he could put every key he sends in one
- * chain and make each event walk all of them.
- */
+/* The attacker picks the addresses: keyed (common/addr.h). */
 static uint64_t hash_addr(const struct bc_policy *p, const struct bc_addr *a)
 {
-	uint8_t in[18], out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	in[0] = a->family;
-	in[1] = a->plen;
-	memcpy(in + 2, a->a, 16);
-	crypto_shorthash(out, in, sizeof(in), p->hkey);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return bc_addr_hash(a, p->hkey);
 }
 
 struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
@@ -109,7 +96,7 @@ struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
 	}
 	p->nbuckets = n;
 	p->rng = 0x9e3779b97f4a7c15ULL;
-	crypto_shorthash_keygen(p->hkey);
+	randombytes_buf(p->hkey, sizeof(p->hkey));
 	return p;
 }
 

@@ -15,20 +15,12 @@
 
 enum { EMPTY = 0, LIVE = 1, GONE = 2 };
 
-_Static_assert(sizeof(((struct cl_idx *)0)->key) == crypto_shorthash_KEYBYTES,
-	       "cl_idx's key is a crypto_shorthash key");
+_Static_assert(sizeof(((struct cl_idx *)0)->key) == BC_ADDR_HASH_KEYBYTES,
+	       "cl_idx's key is a bc_addr_hash key");
 
 static size_t slot_of(const struct cl_idx *x, const struct bc_addr *a)
 {
-	uint8_t in[18], h[crypto_shorthash_BYTES];
-	uint64_t v;
-
-	in[0] = a->family;
-	in[1] = a->plen;
-	memcpy(in + 2, a->a, 16);
-	crypto_shorthash(h, in, sizeof(in), x->key);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)v & (x->cap - 1);
+	return (size_t)bc_addr_hash(a, x->key) & (x->cap - 1);
 }
 
 /* the slot holding a, or the first free one on its probe (-1: neither) */

@@ -71,7 +71,7 @@ struct cl_slot {
 struct cl_idx {
 	struct cl_slot *v;
 	size_t cap, used, live;      /* used: live and tombstones */
-	uint8_t key[16];             /* crypto_shorthash_KEYBYTES */
+	uint8_t key[BC_ADDR_HASH_KEYBYTES]; /* bc_addr_hash */
 };
 long cl_idx_get(const struct cl_idx *x, const struct bc_addr *a);
 /* insert or move; -1 out of memory (never for a key present) */

@@ -810,8 +810,49 @@ static void test_mask_exhaustive(void)
 			  "byte-by-byte reference (%d differ)", wrong);
 }
 
+/* bc_addr_hash: a function of the key, the family, the prefix length and
+ * the address, nothing else (padding ignored). */
+static void test_hash(void)
+{
+	uint8_t k1[BC_ADDR_HASH_KEYBYTES], k2[BC_ADDR_HASH_KEYBYTES];
+	struct bc_addr a, b;
+	unsigned same = 0, i;
+
+	memset(k1, 1, sizeof(k1));
+	memset(k2, 2, sizeof(k2));
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET6;
+	a.plen = 64;
+	a.a[0] = 0x20;
+	a.a[1] = 0x01;
+	b = a;
+	b.pad[0] = 0x55; /* padding: not part of the address */
+	CHECK(bc_addr_hash(&a, k1) == bc_addr_hash(&b, k1),
+	      "hash: same address, same key, same hash (padding ignored)");
+	CHECK(bc_addr_hash(&a, k1) != bc_addr_hash(&a, k2),
+	      "hash: another key, another hash");
+	b = a;
+	b.plen = 48;
+	CHECK(bc_addr_hash(&a, k1) != bc_addr_hash(&b, k1),
+	      "hash: the prefix length counts");
+	b = a;
+	b.family = AF_INET;
+	CHECK(bc_addr_hash(&a, k1) != bc_addr_hash(&b, k1), "hash: the family counts");
+	/* 4,096 /64s of one /52 under two keys: the low 12 bits agree for
+	 * about 1 in 4,096 of them, as for any two independent hashes */
+	for (i = 0; i < 4096; i++) {
+		b = a;
+		b.a[6] = (uint8_t)(i >> 8);
+		b.a[7] = (uint8_t)i;
+		same += (bc_addr_hash(&b, k1) & 4095) == (bc_addr_hash(&b, k2) & 4095);
+	}
+	CHECK(same < 16, "hash: slots under two keys independent (%u of 4096 agree)",
+	      same);
+}
+
 int main(void)
 {
+	test_hash();
 	test_mask_exhaustive();
 	test_parse_table();
 	test_parse_len();
