@@ -17,34 +17,22 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "cli/replay_run.h"
 
 #define REPLAY_KEYS_MAX (1u << 22)    /* banned keys remembered */
-
-/* Mix of the address's 18 significant bytes (the table's own order;
- * nothing here is ordered by it); its high 32 bits are the slot's. */
-static uint64_t addr_hash(const struct bc_addr *a)
-{
-	uint64_t lo, hi, h;
-
-	memcpy(&lo, a->a, 8);
-	memcpy(&hi, a->a + 8, 8);
-	h = (lo ^ ((uint64_t)a->family << 56 | (uint64_t)a->plen << 48)) *
-	    0x9e3779b97f4a7c15ULL;
-	h ^= h >> 29;
-	h = (h ^ hi) * 0xbf58476d1ce4e5b9ULL;
-	return h ^ (h >> 32);
-}
 
 static void *rec_at(const struct bc_replay_table *t, size_t k)
 {
 	return t->rec + k * t->size;
 }
 
-static uint32_t hash32(const struct bc_addr *a)
+/* The addresses are the log's, which attackers write: a keyed hash
+ * (common/addr.h), its high 32 bits the slot's. */
+static uint32_t hash32(const struct bc_replay_table *t, const struct bc_addr *a)
 {
-	return (uint32_t)(addr_hash(a) >> 32);
+	return (uint32_t)(bc_addr_hash(a, t->key) >> 32);
 }
 
 static int table_grow(struct bc_replay_table *t)
@@ -54,6 +42,8 @@ static int table_grow(struct bc_replay_table *t)
 
 	if (ncap > UINT32_MAX)
 		return -1;
+	if (t->cap == 0) /* the table opens */
+		randombytes_buf(t->key, sizeof(t->key));
 	ns = calloc(ncap, sizeof(*ns));
 	if (ns == NULL)
 		return -1;
@@ -92,7 +82,7 @@ static void *table_find(const struct bc_replay_table *t, const struct bc_addr *a
 
 	if (t->cap == 0)
 		return NULL;
-	j = table_probe(t, a, hash32(a));
+	j = table_probe(t, a, hash32(t, a));
 	return t->slot[j].rec == 0 ? NULL : rec_at(t, t->slot[j].rec - 1);
 }
 
@@ -104,15 +94,16 @@ static void *table_find(const struct bc_replay_table *t, const struct bc_addr *a
  */
 static void *table_get(struct bc_replay_table *t, const struct bc_addr *a, size_t max)
 {
-	uint32_t h = hash32(a);
+	uint32_t h;
 	size_t j;
 	void *r;
 
-	if (t->cap > 0) {
-		j = table_probe(t, a, h);
-		if (t->slot[j].rec != 0)
-			return rec_at(t, t->slot[j].rec - 1);
-	}
+	if (t->cap == 0 && table_grow(t) < 0) /* draws the key first */
+		return NULL;
+	h = hash32(t, a);
+	j = table_probe(t, a, h);
+	if (t->slot[j].rec != 0)
+		return rec_at(t, t->slot[j].rec - 1);
 	if (t->n >= max || t->n >= UINT32_MAX - 1)
 		return NULL;
 	if ((t->n + 1) * 4 > t->cap * 3 && table_grow(t) < 0)

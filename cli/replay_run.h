@@ -87,6 +87,7 @@ struct bc_replay_table {
 	struct bc_replay_slot *slot;
 	unsigned char *rec;
 	size_t cap, n, size, reccap;
+	uint8_t key[BC_ADDR_HASH_KEYBYTES]; /* drawn when the table opens */
 };
 
 struct bc_replay_ban {
