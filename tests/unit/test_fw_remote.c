@@ -109,5 +109,72 @@ int main(void)
 	m[0] = &dump_bad;
 	l[0] = sizeof(dump_bad);
 	CHECK(serve_and_send(m, l, 1) == 2, "dump of an unknown family: exit 2");
+
+	/* paged read-back: a page with none open is an error reply, not an
+	 * exit (a reload closes the pager); malformed pages end it */
+	{
+		struct hdr page_next = {BC_FWR_MAGIC, 9, 0, 0, AF_INET};
+		struct hdr page_open = {BC_FWR_MAGIC, 9, 0, 1, AF_INET6};
+		struct hdr page_count = {BC_FWR_MAGIC, 9, 0, 2, AF_INET};
+		struct hdr page_fam = {BC_FWR_MAGIC, 9, 0, 1, 12345};
+		struct hdr page_set = {BC_FWR_MAGIC, 9, 2, 1, AF_INET};
+
+		m[0] = &page_next;
+		l[0] = sizeof(page_next);
+		m[1] = &page_open;
+		l[1] = sizeof(page_open);
+		CHECK(serve_and_send(m, l, 2) == 0,
+		      "page with no read-back open, then a page opening one "
+		      "(no kernel here: error replies), then EOF: exit 0");
+		m[0] = &page_count;
+		l[0] = sizeof(page_count);
+		CHECK(serve_and_send(m, l, 1) == 2, "page with count 2: exit 2");
+		m[0] = &page_fam;
+		l[0] = sizeof(page_fam);
+		CHECK(serve_and_send(m, l, 1) == 2, "page of an unknown family: exit 2");
+		m[0] = &page_set;
+		l[0] = sizeof(page_set);
+		CHECK(serve_and_send(m, l, 1) == 2, "page of set 2: exit 2");
+		m[0] = &page_open;
+		l[0] = sizeof(page_open) + 1;
+		CHECK(serve_and_send(m, l, 1) == 2, "page one byte long: exit 2");
+		m[0] = &apply;
+		l[0] = sizeof(apply);
+		m[1] = &page_open;
+		l[1] = sizeof(page_open);
+		CHECK(serve_and_send(m, l, 2) == 2,
+		      "page inside a transaction: exit 2");
+	}
+
+	/* look-ups: elements as in a replace (add, of the announced set) */
+	{
+		struct hdr look = {BC_FWR_MAGIC, 10, 0, 1, 0};
+		uint8_t msg[sizeof(struct hdr) + sizeof(struct bc_fw_elem)];
+		uint8_t bad[sizeof(msg)];
+		struct bc_fw_elem *be = (struct bc_fw_elem *)(void *)(bad + sizeof(look));
+
+		memcpy(msg, &look, sizeof(look));
+		memcpy(msg + sizeof(look), &e, sizeof(e));
+		m[0] = msg;
+		l[0] = sizeof(msg);
+		CHECK(serve_and_send(m, l, 1) == 0,
+		      "well-formed look-up (no kernel here: an error reply), then "
+		      "EOF: exit 0");
+		l[0] = sizeof(msg) - 1;
+		CHECK(serve_and_send(m, l, 1) == 2, "look-up one byte short: exit 2");
+		memcpy(bad, msg, sizeof(msg));
+		be->op = BC_FW_DEL;
+		m[0] = bad;
+		l[0] = sizeof(bad);
+		CHECK(serve_and_send(m, l, 1) == 2, "look-up of a delete: exit 2");
+		memcpy(bad, msg, sizeof(msg));
+		be->set = BC_FW_LOCAL;
+		CHECK(serve_and_send(m, l, 1) == 2,
+		      "look-up element of another set than announced: exit 2");
+		memcpy(bad, msg, sizeof(msg));
+		((struct hdr *)(void *)bad)->count = BC_FWR_CHUNK + 1;
+		CHECK(serve_and_send(m, l, 1) == 2,
+		      "look-up over the chunk cap: exit 2");
+	}
 	return tap_done();
 }
