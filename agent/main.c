@@ -330,7 +330,7 @@ int main(int argc, char **argv)
 		bool take = !(a->spool.n >= BC_AGENT_SPOOL_PAUSE &&
 			      a->spool.inflight > 0 &&
 			      bc_mono_ms() - a->spool.sent_ms < BC_AGENT_ACK_TIMEOUT_MS);
-		int n = 0, sub = -1, rd = -1;
+		int n = 0, sub = -1, rd = -1, wait_ms;
 		bool any = false, dealt = false;
 
 		memset(items, 0, sizeof(items));
@@ -349,10 +349,8 @@ int main(int argc, char **argv)
 			rd = n++;
 		}
 		/* a self-check in progress reads its next page at once */
-		if (zmq_poll(items, n, bc_fleetcheck_running(&a->check) ? 0
-				       : take				    ? 100
-									    : 5) < 0 &&
-		    errno != EINTR)
+		wait_ms = bc_fleetcheck_running(&a->check) ? 0 : take ? 100 : 5;
+		if (zmq_poll(items, n, wait_ms) < 0 && errno != EINTR)
 			bc_fatal(1, "poll: %s", zmq_strerror(errno));
 		for (k = 0; k < (size_t)n; k++)
 			any = any || items[k].revents != 0;
