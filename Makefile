@@ -223,7 +223,7 @@ $(FZ)/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_wire.c proto/wire.c $(FZ)/proto/bancluster.pb-c.c common/keys.c common/counter.c common/duration.c common/clock.c common/addr.c $(PKG_LIBS)
 
 $(FZ)/fuzz_config: tests/fuzz/fuzz_config.c common/config.c conf/agent.c $(FZ)/proto/bancluster.pb-c.c
-	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c conf/agent.c common/addr.c common/duration.c common/clock.c common/event.c common/keys.c common/policy.c $(PKG_LIBS) -lm
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_config.c common/config.c conf/agent.c common/addr.c common/addr_hash.c common/duration.c common/clock.c common/event.c common/keys.c common/policy.c $(PKG_LIBS) -lm
 
 $(FZ)/fuzz_smtp_reply: tests/fuzz/fuzz_smtp_reply.c cli/audit_smtp_client.c cli/audit_smtp_int.h common/clock.c
 	@mkdir -p $(FZ)

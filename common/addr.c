@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sodium.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,21 +426,4 @@ bad:
 		 "\"%.64s\": expected ADDRESS:PORT (127.0.0.1:9310, [::1]:9310; "
 		 "an address, not a name; port 1..65535)", s);
 	return -1;
-}
-
-_Static_assert(BC_ADDR_HASH_KEYBYTES == crypto_shorthash_KEYBYTES,
-	       "bc_addr_hash takes a crypto_shorthash key");
-
-uint64_t bc_addr_hash(const struct bc_addr *a,
-		      const uint8_t key[BC_ADDR_HASH_KEYBYTES])
-{
-	uint8_t in[18], out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	in[0] = a->family;
-	in[1] = a->plen;
-	memcpy(in + 2, a->a, 16);
-	crypto_shorthash(out, in, sizeof(in), key);
-	memcpy(&h, out, sizeof(h));
-	return h;
 }
