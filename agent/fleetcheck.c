@@ -102,16 +102,12 @@ void bc_fleetcheck_touch(struct bc_fleetcheck *c, const struct bc_fw_elem *ops,
 		bc_fleethash_add(&c->touched, &ops[i], 0);
 }
 
-static int cmp_key(const void *x, const void *y)
-{
-	return memcmp(x, y, sizeof(struct bc_fleethash_key));
-}
-
 static bool touched(const struct bc_fleetcheck *c,
 		    const struct bc_fleethash_key *k)
 {
 	return c->touched.n > 0 &&
-	       bsearch(k, c->touched.v, c->touched.n, sizeof(*k), cmp_key) != NULL;
+	       bsearch(k, c->touched.v, c->touched.n, sizeof(*k),
+		       bc_fleethash_key_cmp) != NULL;
 }
 
 static void count_cb(const struct bc_fw_elem *e, void *arg)
@@ -134,9 +130,56 @@ static void have_final(struct bc_fleetcheck *c, int64_t cutoff_ms)
 	c->have.n = j;
 	bc_fleethash_sort(&c->have);
 	for (i = j = 0; i < c->have.n; i++)
-		if (j == 0 || cmp_key(&c->have.v[j - 1], &c->have.v[i]) != 0)
+		if (j == 0 ||
+		    bc_fleethash_key_cmp(&c->have.v[j - 1], &c->have.v[i]) != 0)
 			c->have.v[j++] = c->have.v[i];
 	c->have.n = j;
+}
+
+/* What the comparison found: counts, and the hosts to look up. */
+struct diff {
+	const struct bc_fleetcheck *c;
+	size_t missing, extra;
+	struct bc_fw_elem *look;
+	size_t nlook, caplook;
+	bool oom;
+};
+
+static void on_diff(const struct bc_fleethash_key *k, bool extra, void *arg)
+{
+	struct diff *d = arg;
+	struct bc_fw_elem *e;
+
+	if (touched(d->c, k))
+		return; /* written meanwhile: read before or after */
+	if (extra) {
+		d->extra++;
+		return;
+	}
+	if (d->nlook >= BC_FLEETCHECK_LOOKUP_MAX ||
+	    memcmp(k->first, k->last, 16) != 0) {
+		d->missing++;
+		return;
+	}
+	/* a host the walk may have skipped: ask the kernel */
+	if (d->nlook == d->caplook) { /* rare: grown as needed */
+		size_t ncap = d->caplook ? 2 * d->caplook : 64;
+		struct bc_fw_elem *v = realloc(d->look, ncap * sizeof(*v));
+
+		if (v == NULL) {
+			d->oom = true;
+			return;
+		}
+		d->look = v;
+		d->caplook = ncap;
+	}
+	e = &d->look[d->nlook++];
+	memset(e, 0, sizeof(*e));
+	e->op = BC_FW_ADD;
+	e->set = BC_FW_FLEET;
+	e->family = k->family;
+	memcpy(e->first, k->first, 16);
+	memcpy(e->last, k->last, 16);
 }
 
 int bc_fleetcheck_finish(struct bc_fleetcheck *c, struct bc_fwr *fw,
@@ -145,8 +188,8 @@ int bc_fleetcheck_finish(struct bc_fleetcheck *c, struct bc_fwr *fw,
 			 size_t *extra, char *err, size_t errlen)
 {
 	struct bc_fleethash_keys w = {.cutoff_ms = cutoff_ms};
-	struct bc_fw_elem *look = NULL;
-	size_t nlook = 0, caplook = 0, i = 0, j = 0, found = 0;
+	struct diff d = {.c = c};
+	size_t i, found = 0;
 	int rc = -1;
 
 	*missing = *extra = 0;
@@ -161,60 +204,23 @@ int bc_fleetcheck_finish(struct bc_fleetcheck *c, struct bc_fwr *fw,
 	}
 	bc_fleethash_sort(&w);
 	bc_fleethash_sort(&c->touched);
-	while (i < c->have.n || j < w.n) {
-		const struct bc_fleethash_key *k;
-		int d = i == c->have.n ? 1
-			: j == w.n     ? -1
-				       : cmp_key(&c->have.v[i], &w.v[j]);
-
-		if (d == 0) {
-			i++;
-			j++;
-			continue;
-		}
-		k = d < 0 ? &c->have.v[i++] : &w.v[j++];
-		if (touched(c, k))
-			continue; /* written meanwhile: read before or after */
-		if (d < 0) {
-			(*extra)++;
-		} else if (nlook < BC_FLEETCHECK_LOOKUP_MAX &&
-			   memcmp(k->first, k->last, 16) == 0) {
-			/* a host the walk may have skipped: ask the kernel */
-			struct bc_fw_elem *e;
-
-			if (nlook == caplook) { /* rare: grown as needed */
-				size_t ncap = caplook ? 2 * caplook : 64;
-				struct bc_fw_elem *v = realloc(look, ncap * sizeof(*v));
-
-				if (v == NULL) {
-					snprintf(err, errlen, "out of memory");
-					goto out;
-				}
-				look = v;
-				caplook = ncap;
-			}
-			e = &look[nlook++];
-
-			memset(e, 0, sizeof(*e));
-			e->op = BC_FW_ADD;
-			e->set = BC_FW_FLEET;
-			e->family = k->family;
-			memcpy(e->first, k->first, 16);
-			memcpy(e->last, k->last, 16);
-		} else {
-			(*missing)++;
-		}
+	bc_fleethash_diff_each(&c->have, &w, on_diff, &d);
+	if (d.oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
-	for (i = 0; i < nlook; i += BC_FWR_CHUNK)
-		if (bc_fwr_lookup(fw, BC_FW_FLEET, look + i,
-				  nlook - i < BC_FWR_CHUNK ? nlook - i : BC_FWR_CHUNK,
+	for (i = 0; i < d.nlook; i += BC_FWR_CHUNK)
+		if (bc_fwr_lookup(fw, BC_FW_FLEET, d.look + i,
+				  d.nlook - i < BC_FWR_CHUNK ? d.nlook - i
+							     : BC_FWR_CHUNK,
 				  count_cb, &found, err, errlen) < 0)
 			goto out;
-	*missing += nlook - found;
+	*missing = d.missing + d.nlook - found;
+	*extra = d.extra;
 	bc_fleethash_final(*missing == 0 && *extra == 0 ? &w : &c->have, out);
 	rc = 0;
 out:
-	free(look);
+	free(d.look);
 	bc_fleethash_keys_free(&w);
 	bc_fleetcheck_abort(c);
 	return rc;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_key(const void *x, const void *y)
+int bc_fleethash_key_cmp(const void *x, const void *y)
 {
 	return memcmp(x, y, sizeof(struct bc_fleethash_key));
 }
@@ -38,7 +38,7 @@ void bc_fleethash_add(struct bc_fleethash_keys *k, const struct bc_fw_elem *e,
 void bc_fleethash_sort(struct bc_fleethash_keys *k)
 {
 	if (k->n > 1)
-		qsort(k->v, k->n, sizeof(*k->v), cmp_key);
+		qsort(k->v, k->n, sizeof(*k->v), bc_fleethash_key_cmp);
 }
 
 void bc_fleethash_final(struct bc_fleethash_keys *k, struct bc_fleethash *out)
@@ -81,27 +81,48 @@ int bc_fleethash_expected(const struct bc_banmap *m, int64_t cutoff_ms,
 	return rc;
 }
 
-void bc_fleethash_diff(const struct bc_fleethash_keys *have,
-		       const struct bc_fleethash_keys *want, size_t *missing,
-		       size_t *extra)
+void bc_fleethash_diff_each(const struct bc_fleethash_keys *have,
+			    const struct bc_fleethash_keys *want,
+			    void (*cb)(const struct bc_fleethash_key *k,
+				       bool extra, void *arg),
+			    void *arg)
 {
 	size_t i = 0, j = 0;
 
-	*missing = *extra = 0;
 	while (i < have->n || j < want->n) {
 		int c = i == have->n ? 1 : j == want->n ? -1
-				: cmp_key(&have->v[i], &want->v[j]);
+				: bc_fleethash_key_cmp(&have->v[i], &want->v[j]);
 		if (c == 0) {
 			i++;
 			j++;
 		} else if (c < 0) {
-			(*extra)++;
-			i++;
+			cb(&have->v[i++], true, arg);
 		} else {
-			(*missing)++;
-			j++;
+			cb(&want->v[j++], false, arg);
 		}
 	}
+}
+
+struct counts {
+	size_t *missing, *extra;
+};
+
+static void count_diff(const struct bc_fleethash_key *k, bool extra, void *arg)
+{
+	struct counts *n = arg;
+
+	(void)k;
+	(*(extra ? n->extra : n->missing))++;
+}
+
+void bc_fleethash_diff(const struct bc_fleethash_keys *have,
+		       const struct bc_fleethash_keys *want, size_t *missing,
+		       size_t *extra)
+{
+	struct counts n = {missing, extra};
+
+	*missing = *extra = 0;
+	bc_fleethash_diff_each(have, want, count_diff, &n);
 }
 
 void bc_fleethash_keys_free(struct bc_fleethash_keys *k)

@@ -26,6 +26,7 @@
 #ifndef BC_FLEETHASH_H
 #define BC_FLEETHASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,17 @@ void bc_fleethash_final(struct bc_fleethash_keys *k, struct bc_fleethash *out);
 /* Hash of the elements the bans of m make. 0, or -1 out of memory. */
 int bc_fleethash_expected(const struct bc_banmap *m, int64_t cutoff_ms,
 			  struct bc_fleethash *out);
+
+/* Order of keys (memcmp of the whole key), as sort and diff use it. */
+int bc_fleethash_key_cmp(const void *x, const void *y);
+
+/* Of two sorted lists, in order: each key of have not in want (extra
+ * true) and each key of want not in have (extra false), to cb. */
+void bc_fleethash_diff_each(const struct bc_fleethash_keys *have,
+			    const struct bc_fleethash_keys *want,
+			    void (*cb)(const struct bc_fleethash_key *k,
+				       bool extra, void *arg),
+			    void *arg);
 
 /* Of two sorted lists: keys of want missing from have, keys of have not
  * in want. */
