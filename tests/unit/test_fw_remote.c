@@ -118,6 +118,7 @@ int main(void)
 		struct hdr page_count = {BC_FWR_MAGIC, 9, 0, 2, AF_INET};
 		struct hdr page_fam = {BC_FWR_MAGIC, 9, 0, 1, 12345};
 		struct hdr page_set = {BC_FWR_MAGIC, 9, 2, 1, AF_INET};
+		uint8_t page_long[sizeof(struct hdr) + 1];
 
 		m[0] = &page_next;
 		l[0] = sizeof(page_next);
@@ -135,8 +136,10 @@ int main(void)
 		m[0] = &page_set;
 		l[0] = sizeof(page_set);
 		CHECK(serve_and_send(m, l, 1) == 2, "page of set 2: exit 2");
-		m[0] = &page_open;
-		l[0] = sizeof(page_open) + 1;
+		memset(page_long, 0, sizeof(page_long));
+		memcpy(page_long, &page_open, sizeof(page_open));
+		m[0] = page_long;
+		l[0] = sizeof(page_long);
 		CHECK(serve_and_send(m, l, 1) == 2, "page one byte long: exit 2");
 		m[0] = &apply;
 		l[0] = sizeof(apply);
