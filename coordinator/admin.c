@@ -375,13 +375,6 @@ void bc_coord_admin(struct bc_coord *c, const zmq_msg_t *id,
 		break;
 	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_ADD:
 	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_REMOVE:
-		if (c->cluster != NULL) { /* its changes would need a seq of etcd's */
-			snprintf(err, sizeof(err), "allow add/remove is not "
-				 "replicated in cluster mode yet: use [policy] "
-				 "allow on every coordinator (docs/ha.md)");
-			break;
-		}
-		/* fall through */
 	case BANCLUSTER__ADMIN_REQ__CMD_ALLOW_LIST:
 		bc_coord_allow_admin(c, signer, rq, &r, &arena, err, sizeof(err));
 		break;

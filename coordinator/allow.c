@@ -19,6 +19,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "coordinator/allow.h"
+#include "coordinator/cluster.h"
 #include "coordinator/decide.h"
 
 void bc_coord_allow_fill(Bancluster__Allow *pa, const struct bc_allow *e,
@@ -101,15 +102,21 @@ static void allow_add(struct bc_coord *c, const char *signer,
 	e->expires_ms = cmd->for_s ? now + (int64_t)cmd->for_s * 1000 : 0;
 	snprintf(e->comment, sizeof(e->comment), "%s", cmd->comment);
 	snprintf(e->by, sizeof(e->by), "%s", signer);
-	if (bc_store_allow_put(c->store, e, now) < 0) {
-		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
-		return;
+	if (bc_cluster_on(c)) {
+		/* through etcd: every coordinator applies and publishes it */
+		if (bc_cluster_allow(c, e, "allow", signer, err, errlen) < 0)
+			return;
+	} else {
+		if (bc_store_allow_put(c->store, e, now) < 0) {
+			snprintf(err, errlen, "store: %s", bc_store_error(c->store));
+			return;
+		}
+		if (bc_allowlist_put(&c->allows, e) < 0) { /* checked above */
+			snprintf(err, errlen, "out of memory");
+			return;
+		}
+		bc_coord_publish_allow(c, e, false);
 	}
-	if (bc_allowlist_put(&c->allows, e) < 0) { /* checked above: memory */
-		snprintf(err, errlen, "out of memory");
-		return;
-	}
-	bc_coord_publish_allow(c, e, false);
 	/* bans made before stay: counted for the admin to lift them */
 	for (i = 0; i < c->bans.n; i++)
 		if (bc_addr_contains(&e->addr, &c->bans.v[i].addr) ||
@@ -151,6 +158,10 @@ static void allow_remove(struct bc_coord *c, const char *signer,
 		return;
 	}
 	e = c->allows.v[i];
+	if (bc_cluster_on(c)) {
+		bc_cluster_allow(c, &e, "allow-remove", signer, err, errlen);
+		return; /* logged where applied */
+	}
 	if (bc_store_allow_del(c->store, &e.addr, "allow-remove", signer,
 			       bc_now_ms()) < 0) {
 		snprintf(err, errlen, "store: %s", bc_store_error(c->store));
@@ -223,6 +234,9 @@ void bc_coord_allow_admin(struct bc_coord *c, const char *signer,
 void bc_coord_allow_expire(struct bc_coord *c, int64_t now_ms)
 {
 	long i;
+
+	if (bc_cluster_on(c))
+		return; /* the leader's, through etcd (cluster_write.c) */
 
 	while ((i = bc_allowlist_expired(&c->allows, now_ms)) >= 0) {
 		struct bc_allow e = c->allows.v[i];

@@ -465,17 +465,10 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 	}
 	c->cluster = k;
 	k->c = c;
-	/* `allow add` entries are not replicated (docs/ha.md): the store's
-	 * would make this coordinator decide unlike the others, and their
-	 * expiry would take a sequence number outside etcd */
-	if (c->allows.n > 0) {
-		bc_warn("cluster: %zu entr%s of `bancluster allow` in %s not used "
-			"in cluster mode: put them in [policy] allow of every "
-			"coordinator", c->allows.n, c->allows.n == 1 ? "y" : "ies",
-			c->cfg.database);
-		bc_allowlist_free(&c->allows);
-		memset(&c->allows, 0, sizeof(c->allows));
-	}
+	/* etcd holds the allow list (PREFIX/al/) as it holds the bans: the
+	 * store's is kept where etcd holds it alike (cluster_apply.c) */
+	k->reset_allows = c->allows;
+	memset(&c->allows, 0, sizeof(c->allows));
 	/* the store's bans: kept where etcd holds them alike (cluster_apply.c) */
 	k->reset_bans = c->bans;
 	memset(&c->bans, 0, sizeof(c->bans));
@@ -636,6 +629,7 @@ void bc_cluster_stop(struct bc_coord *c)
 	free(k->reps);
 	free(k->seen);
 	bc_banmap_free(&k->reset_bans);
+	bc_allowlist_free(&k->reset_allows);
 	pthread_mutex_destroy(&k->mu);
 	pthread_mutex_destroy(&k->cmu);
 	pthread_cond_destroy(&k->ccv);

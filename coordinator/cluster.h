@@ -22,7 +22,8 @@
  *
  * Keys under PREFIX = "/bancluster/CLUSTER/": epoch, seq, leader,
  * n/NODE (a coordinator's registration, on its lease), d/ADDR/PLEN (the
- * last decision on that address, JSON), ev/NODE/COUNTER (events, binary,
+ * last decision on that address, JSON), al/ADDR/PLEN (the last change
+ * of `bancluster allow` on that prefix, JSON), ev/NODE/COUNTER (events, binary,
  * on a lease). Everything here runs on the loop's thread except the
  * session and watch threads of cluster.c, which own their own etcd
  * clients.
@@ -87,6 +88,13 @@ int bc_cluster_flush_events(struct bc_coord *c);
 int bc_cluster_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 		   const char *signer, char *err, size_t errlen);
 int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
+		     const char *action, const char *signer, char *err,
+		     size_t errlen);
+/* A change of the allow list through etcd: action "allow" (e added or
+ * replaced) or "allow-remove", signer the admin; returns once this
+ * coordinator applied it (every coordinator applies it from its watch:
+ * store, list, a sequenced Update), or -1 + err. */
+int bc_cluster_allow(struct bc_coord *c, const struct bc_allow *e,
 		     const char *action, const char *signer, char *err,
 		     size_t errlen);
 /* The policy's ban (sb with its evidence ev[0..n), copied): the leader

@@ -1,6 +1,7 @@
 /*
  * cluster_apply.c - the loop applies what the watch thread delivers
- * (cluster.h): decisions (PREFIX/d/...) in seq order through decide.c,
+ * (cluster.h): decisions (PREFIX/d/...) and changes of the allow list
+ * (PREFIX/al/...) in seq order through decide.c and allow.h,
  * event batches (PREFIX/ev/...) into the policy, PREFIX/seq into what the
  * next commit compares against.
  *
@@ -22,8 +23,10 @@
 #include <jansson.h>
 
 #include "common/clock.h"
+#include "common/duration.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "coordinator/allow.h"
 #include "coordinator/cluster_int.h"
 #include "coordinator/decide.h"
 #include "coordinator/enrol.h"
@@ -132,6 +135,91 @@ static void apply_decision(struct bc_cluster *k, const uint8_t *val,
 		c->seq = r.seq;
 	if (has_fl)
 		cl_flight_free(&fl);
+	k->applied++;
+}
+
+
+/* The store's allow list entry that is the same as e (start-up: applied
+ * in memory only, the store holds it already). */
+static bool allow_kept(const struct bc_cluster *k, const struct bc_allow *e)
+{
+	long j = bc_allowlist_find(&k->reset_allows, &e->addr);
+
+	return j >= 0 && k->reset_allows.v[j].created_ms == e->created_ms &&
+	       k->reset_allows.v[j].expires_ms == e->expires_ms &&
+	       strcmp(k->reset_allows.v[j].comment, e->comment) == 0 &&
+	       strcmp(k->reset_allows.v[j].by, e->by) == 0;
+}
+
+/*
+ * PREFIX/al/ADDR/PLEN: a change of `bancluster allow` made through any
+ * coordinator (bc_cluster_allow) or the leader's expiry: store (a
+ * mirror: a failure is logged, etcd holds it), list, then, once synced,
+ * the sequenced Update every coordinator publishes alike.
+ */
+static void apply_allow(struct bc_cluster *k, const uint8_t *val, size_t vlen,
+			const char *key)
+{
+	struct bc_coord *c = k->c;
+	struct cl_allow_rec r;
+	char err[256], as[BC_ADDR_STRLEN];
+	bool add, had;
+	int64_t now = bc_now_ms();
+
+	if (cl_allow_parse(val, vlen, &r, err, sizeof(err)) < 0) {
+		k->bad_records++;
+		bc_warn("cluster: %s: malformed allow list change: %s (skipped)",
+			key, err);
+		return;
+	}
+	if (k->synced && r.seq <= c->seq) {
+		k->bad_records++;
+		bc_warn("cluster: %s: seq %" PRIu64 " not after %" PRIu64
+			" (skipped)", key, r.seq, c->seq);
+		return;
+	}
+	bc_addr_format(&r.e.addr, as, sizeof(as));
+	add = strcmp(r.action, "allow") == 0;
+	had = bc_allowlist_find(&c->allows, &r.e.addr) >= 0;
+	if (add) {
+		if (!(!k->synced && allow_kept(k, &r.e)) &&
+		    bc_store_allow_put(c->store, &r.e, now) < 0)
+			bc_warn("cluster: %s: store: %s", key, bc_store_error(c->store));
+		if (bc_allowlist_put(&c->allows, &r.e) < 0)
+			bc_warn("cluster: %s: the allow list is full (%d entries): "
+				"not applied here", key, BC_ALLOW_MAX);
+	} else if (had || (!k->synced &&
+			   bc_allowlist_find(&k->reset_allows, &r.e.addr) >= 0)) {
+		/* start-up: removed while this coordinator was down */
+		if (bc_store_allow_del(c->store, &r.e.addr, r.action, r.signer,
+				       now) < 0)
+			bc_warn("cluster: %s: store: %s", key, bc_store_error(c->store));
+		bc_allowlist_del(&c->allows, &r.e.addr);
+		bc_allowlist_del(&k->reset_allows, &r.e.addr);
+	}
+	if (k->synced) {
+		/* an absent entry's removal still moves the sequence */
+		c->seq = r.seq - 1;
+		bc_coord_publish_allow(c, &r.e, !add);
+		if (add) {
+			char d[32] = "until removed";
+
+			if (r.e.expires_ms != 0) {
+				snprintf(d, sizeof(d), "for ");
+				int64_t left = (r.e.expires_ms - now + 999) / 1000;
+
+				bc_duration_format(left > 0 ? left : 0, d + 4,
+						   sizeof(d) - 4);
+			}
+			bc_info("allow %s %s by %s seq=%" PRIu64 " node %s", as, d,
+				r.signer, c->seq, r.node);
+		}
+		else
+			bc_info("%s %s%s%s seq=%" PRIu64 " node %s", r.action, as,
+				r.signer[0] ? " by " : "", r.signer, c->seq, r.node);
+	} else if (r.seq > c->seq) {
+		c->seq = r.seq;
+	}
 	k->applied++;
 }
 
@@ -331,6 +419,25 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 					bc_store_unban(c->store, &k->reset_bans.v[i].addr,
 						       "sync", "", bc_now_ms());
 			bc_banmap_free(&k->reset_bans);
+			/* nor an allow list entry etcd does not hold: made
+			 * before the site moved to a cluster (--cluster-import
+			 * copies them) or removed meanwhile */
+			for (i = 0; i < k->reset_allows.n; i++) {
+				const struct bc_allow *e = &k->reset_allows.v[i];
+				char as[BC_ADDR_STRLEN];
+
+				if (bc_allowlist_find(&c->allows, &e->addr) >= 0)
+					continue;
+				bc_warn("cluster: allow list entry %s (allow add by %s) "
+					"of %s is not in etcd: removed here (add it "
+					"again with bancluster allow add)",
+					bc_addr_format(&e->addr, as, sizeof(as)), e->by,
+					c->cfg.database);
+				bc_store_allow_del(c->store, &e->addr, "sync", "",
+						   bc_now_ms());
+			}
+			bc_allowlist_free(&k->reset_allows);
+			memset(&k->reset_allows, 0, sizeof(k->reset_allows));
 			if (k->seq_known > c->seq)
 				c->seq = k->seq_known;
 		}
@@ -373,6 +480,8 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 		goto done; /* leases ending, collected tombstones: nothing to do */
 	if (strncmp(rest, "d/", 2) == 0) {
 		apply_decision(k, val, vlen, name);
+	} else if (strncmp(rest, "al/", 3) == 0) {
+		apply_allow(k, val, vlen, name);
 	} else if (strncmp(rest, "ev/", 3) == 0) {
 		apply_events(k, val, vlen, name);
 	} else if (strncmp(rest, "off/", 4) == 0) {

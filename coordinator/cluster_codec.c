@@ -73,6 +73,48 @@ out:
 	return rc;
 }
 
+int cl_allow_parse(const uint8_t *v, size_t len, struct cl_allow_rec *r,
+		   char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o = json_loadb((const char *)v, len,
+			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	char addr[80];
+	int64_t q;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	q = jint(o, "q");
+	r->e.created_ms = jint(o, "c");
+	r->e.expires_ms = jint(o, "e");
+	if (q <= 0 || r->e.created_ms < 0 || r->e.expires_ms < 0 ||
+	    jstr(o, "x", r->action, sizeof(r->action)) < 0 ||
+	    jstr(o, "a", addr, sizeof(addr)) < 0 ||
+	    jstr(o, "m", r->e.comment, sizeof(r->e.comment)) < 0 ||
+	    jstr(o, "s", r->signer, sizeof(r->signer)) < 0 ||
+	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
+		snprintf(err, errlen, "a field is missing or out of range");
+		goto out;
+	}
+	if (strcmp(r->action, "allow") != 0 && strcmp(r->action, "allow-remove") != 0 &&
+	    strcmp(r->action, "allow-expire") != 0) {
+		snprintf(err, errlen, "unknown action");
+		goto out;
+	}
+	if (bc_addr_parse(&r->e.addr, addr, strlen(addr), err, errlen) < 0)
+		goto out;
+	memcpy(r->e.by, r->signer, sizeof(r->e.by));
+	r->seq = (uint64_t)q;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
 uint64_t cl_rd64(const uint8_t *p)
 {
 	uint64_t v = 0;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/allowlist.h"
 #include "common/keys.h"
 #include "common/policy.h"
 #include "coordinator/store.h"
@@ -44,6 +45,23 @@ struct cl_rec {
  * or out of range, an unknown action, a bad address). */
 int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
 		 size_t errlen);
+
+/* A change of the allow list of `bancluster allow`: {"q": seq, "x":
+ * "allow" | "allow-remove" | "allow-expire", "a": "ADDR/PLEN", "c":
+ * created, "e": expires (0: until removed), "m": comment, "s": added by
+ * (an allow) or removed by, "n": the node that wrote it}. */
+struct cl_allow_rec {
+	uint64_t seq;
+	char action[16];
+	char signer[BC_ALLOW_BY_MAX];
+	char node[CL_NAME_MAX];
+	struct bc_allow e;        /* e.by: the signer of an "allow" */
+};
+
+/* 0, or -1 with the reason in err (as cl_rec_parse; a comment longer
+ * than BC_ALLOW_COMMENT_MAX is malformed). */
+int cl_allow_parse(const uint8_t *v, size_t len, struct cl_allow_rec *r,
+		   char *err, size_t errlen);
 
 /* One report of a batch; recs points into the batch (n * CL_EV_REC). */
 struct cl_ev_report {

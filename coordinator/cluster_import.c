@@ -7,7 +7,8 @@
  * 0), so an import never overwrites what a cluster decided.
  *
  * Bans become decision records numbered 1..n ("ban", node "import",
- * their origin, reason, creation and expiry kept), offences the
+ * their origin, reason, creation and expiry kept), the entries of
+ * `bancluster allow` allow list records numbered after them, offences the
  * PREFIX/off/ histories escalation reads, in transactions of at most
  * max_txn_ops operations, the last one setting PREFIX/seq to n. Each
  * txn compares PREFIX/seq with what the previous one set, so two
@@ -126,6 +127,7 @@ int bc_cluster_import(const char *cfgpath)
 	struct bc_coord *c = calloc(1, sizeof(*c));
 	struct bc_cluster *k = calloc(1, sizeof(*k));
 	struct imp m = {0};
+	struct bc_allowlist al = {0};
 	char err[512], skey[CL_KEY_MAX];
 	struct bc_etcd_range r;
 	struct bc_etcd_op *ops = NULL;
@@ -170,7 +172,9 @@ int bc_cluster_import(const char *cfgpath)
 	if (bc_store_each(c->store, take_ban, &m) < 0 ||
 	    bc_store_offence_keys(c->store, since, take_key, &m) < 0)
 		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));
-	total = m.n + m.nk;
+	if (bc_store_allow_load(c->store, &al) < 0)
+		bc_fatal(1, "%s: %s", c->cfg.database, bc_store_error(c->store));
+	total = m.n + al.n + m.nk;
 	per = (size_t)c->cfg.max_txn_ops - 1;
 	ops = calloc(per + 1, sizeof(*ops));
 	vals = calloc(per, sizeof(*vals));
@@ -207,9 +211,16 @@ int bc_cluster_import(const char *cfgpath)
 
 				cl_dkey(k, &b->ban.addr, keys[n], sizeof(keys[n]));
 				vals[n] = cl_record(k, b, "ban", "import", false, ++to);
+			} else if (i < m.n + al.n) {
+				/* `bancluster allow` entries, numbered after the
+				 * bans, their creation, expiry, comment and admin kept */
+				const struct bc_allow *e = &al.v[i - m.n];
+
+				cl_alkey(k, &e->addr, keys[n], sizeof(keys[n]));
+				vals[n] = cl_allow_record(k, e, "allow", e->by, ++to);
 			} else {
 				struct bc_addr a;
-				const char *ks = m.keys[i - m.n];
+				const char *ks = m.keys[i - m.n - al.n];
 
 				if (bc_addr_parse(&a, ks, strlen(ks), err, sizeof(err)) < 0)
 					continue;
@@ -226,12 +237,14 @@ int bc_cluster_import(const char *cfgpath)
 			ops[n] = (struct bc_etcd_op){
 				BC_ETCD_OP_PUT, keys[n], strlen(keys[n]), vals[n],
 				strlen(vals[n]),
-				i < m.n ? 0 : cl_house_lease(k, CL_HOUSE_OFF), false};
+				i < m.n + al.n ? 0 : cl_house_lease(k, CL_HOUSE_OFF),
+				false};
 			n++;
 		}
 		if (put_batch(k, ops, n, seq, to, err, sizeof(err)) < 0) {
 			fprintf(stderr, "bancluster-coordinator: --cluster-import: %s "
-				"(%zu of %zu bans written)\n", err, done, m.n);
+				"(%zu of %zu bans and allow list entries written)\n",
+				err, done, m.n + al.n);
 			goto out;
 		}
 		for (j = 0; j < n; j++) {
@@ -273,10 +286,11 @@ int bc_cluster_import(const char *cfgpath)
 		nkeys = ring.n;
 		bc_keyring_free(&ring);
 	}
-	printf("imported %zu active bans, %zu offence histories (the last "
-	       "%llds) and %zu enrolled keys from %s into etcd %s, cluster %s; "
-	       "decisions go on from seq %" PRIu64 "\n", m.n, nhist,
-	       (long long)c->cfg.recidive_window, nkeys, c->cfg.database,
+	printf("imported %zu active bans, %zu allow list entries, %zu offence "
+	       "histories (the last %llds) and %zu enrolled keys from %s into "
+	       "etcd %s, cluster %s; decisions go on from seq %" PRIu64 "\n",
+	       m.n, al.n, nhist, (long long)c->cfg.recidive_window, nkeys,
+	       c->cfg.database,
 	       c->cfg.etcd, c->cfg.cluster, seq);
 	rc = 0;
 out:
@@ -287,6 +301,7 @@ out:
 	free(ops);
 	free(m.bans);
 	free(m.keys);
+	bc_allowlist_free(&al);
 	bc_etcd_free(&k->etcd);
 	bc_store_close(&c->store);
 	bc_coord_free_config(&c->cfg);

@@ -159,6 +159,7 @@ struct bc_cluster {
 	uint64_t streak_from;        /* seq before the first of them */
 	bool synced;                 /* the first full read was applied */
 	struct bc_banmap reset_bans; /* bans of a reset being read */
+	struct bc_allowlist reset_allows; /* the store's allow list at start */
 
 	/* events of this drain, one etcd put */
 	uint8_t *ev;
@@ -243,6 +244,12 @@ char *cl_record(const struct bc_cluster *k, const struct bc_store_ban *sb,
 /* PREFIX/d/ADDR/PLEN: the key of a's decision record */
 void cl_dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 	     size_t len);
+/* an allow list change's record (JSON, cluster_codec.h) as seq, and its
+ * key PREFIX/al/ADDR/PLEN */
+char *cl_allow_record(const struct bc_cluster *k, const struct bc_allow *e,
+		      const char *action, const char *signer, uint64_t seq);
+void cl_alkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	      size_t len);
 /* A decision that leaves the address banned (else it is final). */
 static inline bool cl_live_action(const char *action)
 {

@@ -371,11 +371,41 @@ void cl_dkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
 	addr_key(k, "d", a, out, len);
 }
 
+/* A decision to commit: a ban's (sb), or, with allow set, a change of
+ * the allow list (its record under PREFIX/al/, sb unused). */
 struct one {
 	struct bc_store_ban sb;
 	const char *action, *signer;
 	bool rule;
+	const struct bc_allow *allow;
 };
+
+char *cl_allow_record(const struct bc_cluster *k, const struct bc_allow *e,
+		      const char *action, const char *signer, uint64_t seq)
+{
+	char a[BC_ADDR_STRLEN + 8];
+	json_t *o;
+	char *s;
+
+	bc_addr_format(&e->addr, a, sizeof(a));
+	if (strchr(a, '/') == NULL)
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), "/%u", e->addr.plen);
+	o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "q",
+		      (json_int_t)seq, "x", action, "a", a, "c",
+		      (json_int_t)e->created_ms, "e", (json_int_t)e->expires_ms,
+		      "m", e->comment, "s", signer, "n", k->node);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+void cl_alkey(const struct bc_cluster *k, const struct bc_addr *a, char *out,
+	      size_t len)
+{
+	addr_key(k, "al", a, out, len);
+}
 
 enum { C_OK = 0, C_FAIL = -1, C_RETRY = -2, C_FENCED = -3 };
 
@@ -436,6 +466,23 @@ static int job_build(struct bc_cluster *k, const struct one *v, size_t n,
 					j->nv, strlen(j->nv), 0, false};
 	j->nops = 1;
 	for (i = 0; i < n; i++) {
+		if (v[i].allow != NULL) {
+			/* an entry's record stays while it is on the list; a
+			 * removal's is forgotten an hour later */
+			bool live = strcmp(v[i].action, "allow") == 0;
+
+			j->addr[i] = v[i].allow->addr;
+			cl_alkey(k, &v[i].allow->addr, j->keys[i], sizeof(j->keys[i]));
+			j->recs[i] = cl_allow_record(k, v[i].allow, v[i].action,
+						     v[i].signer, j->base + 1 + i);
+			if (j->recs[i] == NULL)
+				goto oom;
+			j->ops[j->nops++] = (struct bc_etcd_op){
+				BC_ETCD_OP_PUT, j->keys[i], strlen(j->keys[i]),
+				j->recs[i], strlen(j->recs[i]),
+				live ? 0 : cl_house_lease(k, CL_HOUSE_TOMB), false};
+			continue;
+		}
 		j->addr[i] = v[i].sb.ban.addr;
 		cl_dkey(k, &v[i].sb.ban.addr, j->keys[i], sizeof(j->keys[i]));
 		j->recs[i] = cl_record(k, &v[i].sb, v[i].action, v[i].signer, v[i].rule,
@@ -548,10 +595,11 @@ static int txn(struct bc_cluster *k, const struct one *v, size_t n, bool fence,
 	return rc;
 }
 
-/* An admin's change: commit (taking the next number), then wait until
- * this coordinator applied it. */
-static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
-		      size_t errlen)
+/* An admin's change (or, fenced, the leader's expiry of an allow list
+ * entry): commit (taking the next number), then wait until this
+ * coordinator applied it. */
+static int commit_one(struct bc_cluster *k, const struct one *o, bool fence,
+		      char *err, size_t errlen)
 {
 	int64_t rev = 0, end = bc_mono_ms() + CL_ADMIN_MS;
 	int attempt, rc = C_FAIL;
@@ -562,7 +610,7 @@ static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
 		return -1;
 	}
 	for (attempt = 0; attempt < 8 && bc_mono_ms() < end; attempt++) {
-		rc = txn(k, o, 1, false, &rev, err, errlen);
+		rc = txn(k, o, 1, fence, &rev, err, errlen);
 		if (rc != C_RETRY)
 			break;
 		cl_wait_seq(k, k->seq_known, 500);
@@ -571,6 +619,8 @@ static int commit_one(struct bc_cluster *k, const struct one *o, char *err,
 		if (rc == C_RETRY)
 			snprintf(err, errlen, "etcd: too many concurrent changes, "
 				 "try again");
+		else if (rc == C_FENCED)
+			snprintf(err, errlen, "not the leader");
 		else if (bc_etcd_outcome_unknown(k->etcd))
 			snprintf(err + strlen(err), errlen - strlen(err),
 				 " (it may have been made: see bancluster list)");
@@ -589,9 +639,9 @@ int bc_cluster_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 {
 	struct one o = {*sb, bc_banmap_find(&c->bans, &sb->ban.addr) >= 0 ? "extend"
 									    : "ban",
-			signer, false};
+			signer, false, NULL};
 
-	return commit_one(c->cluster, &o, err, errlen);
+	return commit_one(c->cluster, &o, false, err, errlen);
 }
 
 int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
@@ -605,7 +655,52 @@ int bc_cluster_unban(struct bc_coord *c, const struct bc_ban *b,
 	snprintf(o.sb.origin, sizeof(o.sb.origin), "%s", action);
 	o.action = action;
 	o.signer = signer;
-	return commit_one(c->cluster, &o, err, errlen);
+	return commit_one(c->cluster, &o, false, err, errlen);
+}
+
+int bc_cluster_allow(struct bc_coord *c, const struct bc_allow *e,
+		     const char *action, const char *signer, char *err,
+		     size_t errlen)
+{
+	struct one o;
+
+	memset(&o, 0, sizeof(o));
+	o.action = action;
+	o.signer = signer;
+	o.allow = e;
+	return commit_one(c->cluster, &o, false, err, errlen);
+}
+
+/* The leader: an allow list entry whose time is over is removed through
+ * etcd (a sequenced change, like an expiry), a few a tick. */
+static void allow_expire(struct bc_cluster *k, int64_t now)
+{
+	struct bc_coord *c = k->c;
+	int done;
+
+	if (!cl_etcd_ok(k)) /* said in status and metrics already */
+		return;
+	for (done = 0; done < 8; done++) {
+		long i = bc_allowlist_expired(&c->allows, now);
+		struct bc_allow e;
+		struct one o;
+		char err[BC_ETCD_ERR_MAX + 64], as[BC_ADDR_STRLEN];
+
+		if (i < 0)
+			return;
+		e = c->allows.v[i];
+		memset(&o, 0, sizeof(o));
+		o.action = "allow-expire";
+		o.signer = "";
+		o.allow = &e;
+		if (commit_one(k, &o, true, err, sizeof(err)) < 0) {
+			bc_warn("cluster: allow-expire %s: %s (tried again)",
+				bc_addr_format(&e.addr, as, sizeof(as)), err);
+			return;
+		}
+		if (bc_allowlist_find(&c->allows, &e.addr) >= 0)
+			return; /* applied, yet still here: not again this tick */
+	}
 }
 
 int bc_cluster_enrol(struct bc_coord *c, const char *role, const char *name,
@@ -1056,4 +1151,5 @@ void bc_cluster_tick(struct bc_coord *c, int64_t now)
 	}
 	if (k->nq > 0)
 		cl_commit_queue(k);
+	allow_expire(k, now);
 }

@@ -2,12 +2,13 @@
  * fuzz_cluster.c - libFuzzer harness for what cluster mode reads back
  * from etcd (coordinator/cluster_codec.c): the first byte picks the
  * reader, the rest is the value a hostile or broken writer left.
- *   even: an event batch (cl_ev_parse, then cl_ev_record on every event
- *         of every report handed over)
- *   odd:  a decision record (cl_rec_parse)
+ *   0 mod 3: an event batch (cl_ev_parse, then cl_ev_record on every
+ *            event of every report handed over)
+ *   1 mod 3: a decision record (cl_rec_parse)
+ *   2 mod 3: an allow list change (cl_allow_parse)
  * Aborts when the contract breaks: a report whose events lie outside the
  * input, a name that is not NUL-terminated within its bound, a record
- * accepted with an unknown action. Built and run by `make fuzz`.
+ * accepted with an unknown action or an over-long comment. Built and run by `make fuzz`.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,9 +43,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	base = data + 1;
 	blen = size - 1;
-	if (data[0] % 2 == 0) {
+	if (data[0] % 3 == 0) {
 		if (cl_ev_parse(base, blen, node, each, NULL) == 0 &&
 		    memchr(node, '\0', sizeof(node)) == NULL)
+			abort();
+	} else if (data[0] % 3 == 2) {
+		struct cl_allow_rec a;
+
+		if (cl_allow_parse(base, blen, &a, err, sizeof(err)) == 0 &&
+		    ((strcmp(a.action, "allow") != 0 &&
+		      strcmp(a.action, "allow-remove") != 0 &&
+		      strcmp(a.action, "allow-expire") != 0) ||
+		     memchr(a.e.comment, '\0', sizeof(a.e.comment)) == NULL ||
+		     memchr(a.e.by, '\0', sizeof(a.e.by)) == NULL))
 			abort();
 	} else if (cl_rec_parse(base, blen, &r, err, sizeof(err)) == 0 &&
 		   strcmp(r.action, "ban") != 0 && strcmp(r.action, "extend") != 0 &&

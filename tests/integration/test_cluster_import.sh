@@ -2,8 +2,9 @@
 # test_cluster_import.sh - moving a site from one coordinator to a
 # cluster (docs/ha.md): a single coordinator bans by hand and by rule
 # (an offence), stops; `bancluster-coordinator --cluster-import` copies
-# its active bans and offence history into etcd; three coordinators
-# start on it: each lists the bans, every agent's kernel has them, and
+# its active bans, its `bancluster allow` entries and offence history
+# into etcd; three coordinators start on it: each lists the bans and the
+# allow list entry (its comment kept), every agent's kernel has them, and
 # the imported offence counts (the address banned again is offence 2,
 # banned twice as long). A second import is refused with one line.
 # Skips when /usr/bin/etcd is missing. Env: B, NSP.
@@ -30,6 +31,7 @@ check "manual ban" sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli-
 check "manual ban of a prefix" sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli-c1.ini ban 198.51.100.0/24 --for 2h >/dev/null"
 for j in 1 2 3 4 5; do fail $((j % 2 + 1)) 203.0.113.9; done
 check "a rule ban (offence 1)" wait_for 10 sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli-c1.ini list 2>/dev/null | grep -q '^203.0.113.9 .*offence 1'"
+check "allow add 192.0.2.128/25" sh -c "ip netns exec $NSP-coord $BIN/bancluster -c $WORK/cli-c1.ini allow add 192.0.2.128/25 --comment 'office NAT' >/dev/null"
 kill "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null
 for i in 1 2; do
@@ -43,11 +45,12 @@ rc=$?
 note "$out"
 check "import exits 0" test "$rc" -eq 0
 nk=$(ls "$WORK"/agents.d/*.pub "$WORK"/admins.d/*.pub | wc -l)
-echo "$out" | grep -qE "imported 3 active bans, 1 offence histories \(the last [0-9]+s\) and $nk enrolled keys"
-verdict "import says what it copied (3 bans, 1 history, $nk keys)"
+echo "$out" | grep -qE "imported 3 active bans, 1 allow list entries, 1 offence histories \(the last [0-9]+s\) and $nk enrolled keys"
+verdict "import says what it copied (3 bans, 1 allow list entry, 1 history, $nk keys)"
 check "the $nk enrolled keys in etcd (k/agent/, k/admin/)" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/k/ | grep -c .)" -eq "$nk"
 check "3 decision records in etcd" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/d/ | grep -c .)" -eq 3
-check "seq 3 in etcd" test "$(etcdctl_ get --print-value-only /bancluster/bancluster/seq)" = 3
+check "1 allow list record in etcd" test "$(etcdctl_ get --prefix --keys-only /bancluster/bancluster/al/ | grep -c .)" -eq 1
+check "seq 4 in etcd" test "$(etcdctl_ get --print-value-only /bancluster/bancluster/seq)" = 4
 # the imported history goes on a lease etcd ends recidive_window (7 d) +
 # 2 h later, as the leader's histories (docs/ha.md "Space")
 lease=$(etcdctl_ get -w json /bancluster/bancluster/off/203.0.113.9/32 | python3 -c '
@@ -60,7 +63,9 @@ check "the imported offence history is on a lease of 612000 s (lease $lease, TTL
 for n in 1 2 3; do start_cnode $n; done
 for n in 1 2 3; do
 	check "c$n lists the 3 imported bans" wait_for 15 sh -c "ip netns exec $NSP-$(cnode_ns $n) $BIN/bancluster -c $WORK/cli-c$n.ini list 2>/dev/null | grep -q '^3 active bans'"
+	check "c$n lists the imported allow list entry with its comment" sh -c "ip netns exec $NSP-$(cnode_ns $n) $BIN/bancluster -c $WORK/cli-c$n.ini allow list 2>/dev/null | grep '^192.0.2.128/25 ' | grep -q 'office NAT'"
 done
+check "c1 (the old store) keeps its entry without a warning" sh -c "! grep -q 'is not in etcd' '$WORK/c1.log'"
 start_agent 1
 start_agent 2
 wait_for 15 all_in_set fleet4 192.0.2.10 && wait_for 5 all_in_set fleet4 203.0.113.9 && wait_for 5 all_in_set fleet4 198.51.100.0/24
@@ -74,7 +79,7 @@ check "banned again as offence 2, for 6h" wait_for 15 sh -c "ip netns exec $NSP-
 out=$(ns coord "$BIN/bancluster-coordinator" -c "$WORK/c1.ini" --cluster-import 2>&1)
 rc=$?
 check "a second import is refused (exit $rc: $out)" test "$rc" -eq 1
-echo "$out" | grep -q "holds 5 decisions already"
+echo "$out" | grep -q "holds 6 decisions already"
 verdict "and says why"
 
 fleet_done

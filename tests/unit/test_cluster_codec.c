@@ -182,9 +182,68 @@ static void test_record(void)
 	}
 }
 
+/* allow list changes (PREFIX/al/) */
+static void test_allow(void)
+{
+	const char *ok = "{\"q\":9,\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,"
+			 "\"e\":500,\"m\":\"partner relay\",\"s\":\"ops\",\"n\":\"c3\"}";
+	char big[BC_ALLOW_COMMENT_MAX + 2], rec[512], err[128], t[64];
+	const char *bad[] = {
+		"",
+		"{\"q\":9,\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":0,\"s\":\"ops\",\"n\":\"c3\"}",
+		"{\"q\":9,\"x\":\"ban\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":0,\"m\":\"\",\"s\":\"ops\",\"n\":\"c3\"}",
+		"{\"q\":9,\"x\":\"allow\",\"a\":\"192.0.2.0/33\",\"c\":100,\"e\":0,\"m\":\"\",\"s\":\"ops\",\"n\":\"c3\"}",
+		"{\"q\":9,\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":-1,\"m\":\"\",\"s\":\"ops\",\"n\":\"c3\"}",
+		"{\"q\":-9,\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":0,\"m\":\"\",\"s\":\"ops\",\"n\":\"c3\"}",
+		"{\"q\":9,\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":0,\"m\":\"a\\u0000b\",\"s\":\"ops\",\"n\":\"c3\"}",
+		"{\"q\":9,\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":0,\"m\":\"\",\"s\":\"0123456789012345678901234567890123456789012345678901234567890123\",\"n\":\"c3\"}",
+		"{\"q\":9,\"x\":\"allow\",\"x\":\"allow\",\"a\":\"192.0.2.0/24\",\"c\":100,\"e\":0,\"m\":\"\",\"s\":\"ops\",\"n\":\"c3\"}",
+	};
+	struct cl_allow_rec r;
+	size_t i;
+
+	CHECK(cl_allow_parse((const uint8_t *)ok, strlen(ok), &r, err, sizeof(err)) == 0,
+	      "a valid allow list change parses (%s)", err);
+	CHECK(r.seq == 9 && strcmp(r.action, "allow") == 0 && r.e.created_ms == 100 &&
+		      r.e.expires_ms == 500 && strcmp(r.e.comment, "partner relay") == 0 &&
+		      strcmp(r.e.by, "ops") == 0 && strcmp(r.signer, "ops") == 0 &&
+		      strcmp(r.node, "c3") == 0 &&
+		      strcmp(bc_addr_format(&r.e.addr, t, sizeof(t)), "192.0.2.0/24") == 0,
+	      "every field of it");
+	for (i = 0; i < 2; i++) {
+		const char *x = i == 0 ? "allow-remove" : "allow-expire";
+
+		snprintf(rec, sizeof(rec), "{\"q\":10,\"x\":\"%s\",\"a\":\"2001:db8::/32\","
+			 "\"c\":1,\"e\":0,\"m\":\"\",\"s\":\"\",\"n\":\"c1\"}", x);
+		CHECK(cl_allow_parse((const uint8_t *)rec, strlen(rec), &r, err,
+				     sizeof(err)) == 0 && strcmp(r.action, x) == 0 &&
+			      r.e.addr.plen == 32,
+		      "%s parses", x);
+	}
+	/* the longest comment an admin may give, and one more */
+	memset(big, 'c', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 2; i++) {
+		snprintf(rec, sizeof(rec), "{\"q\":1,\"x\":\"allow\",\"a\":\"192.0.2.1\","
+			 "\"c\":1,\"e\":0,\"m\":\"%.*s\",\"s\":\"ops\",\"n\":\"c1\"}",
+			 (int)(BC_ALLOW_COMMENT_MAX + i), big);
+		CHECK((cl_allow_parse((const uint8_t *)rec, strlen(rec), &r, err,
+				      sizeof(err)) == 0) == (i == 0),
+		      "a comment of %d characters is %s", (int)(BC_ALLOW_COMMENT_MAX + i),
+		      i == 0 ? "taken" : "refused");
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(cl_allow_parse((const uint8_t *)bad[i], strlen(bad[i]), &r, err,
+				     sizeof(err)) < 0 && err[0] != '\0',
+		      "bad allow list change %zu refused with a reason (%s)", i, err);
+	}
+}
+
 int main(void)
 {
 	test_batch();
 	test_record();
+	test_allow();
 	return tap_done();
 }
