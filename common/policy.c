@@ -13,6 +13,12 @@
  * in a few cache-friendly pages, not in an 8 MB array touched at random.
  * A split keeps each chain's order (insertion order), so the heads that
  * eviction samples are those a full-size table would have.
+ *
+ * Memory: a key costs 64 bytes, the most of the agent's heap after a
+ * burst (20,000 keys). Entries live in chunks of CHUNK (no malloc header
+ * each), are named by 32-bit indexes (chains, buckets, the free list),
+ * and keep their first event inside them, where the pointer to a longer
+ * ring would be. The chunks are released when the table is empty again.
  */
 #include "policy.h"
 
@@ -23,6 +29,7 @@
 #include <sys/socket.h>
 
 #define BUCKETS_MIN 1024
+#define CHUNK 1024 /* entries a chunk: 64 KiB */
 
 struct rec {
 	int64_t time_ms;
@@ -33,24 +40,31 @@ struct rec {
 };
 
 struct entry {
-	struct entry *next;
-	struct bc_addr key;
+	uint32_t next;    /* the chain's next entry (NONE: the last) */
 	uint32_t hash;    /* hash_addr(&key)'s low bits: a split needs no rehash */
+	struct bc_addr key;
+	uint16_t n, cap;  /* events in the ring, room (cap <= 1: u.one) */
 	int64_t last_ms;
-	struct rec *ring; /* oldest first; &one while cap is 1 */
-	uint32_t n, cap;
-	struct rec one;   /* most keys never see a second event */
+	union {
+		struct rec one;   /* most keys never see a second event */
+		struct rec *ring; /* oldest first, once cap > 1 */
+	} u;
 };
 
-/* the hash fills the key's padding: no byte more per tracked key */
-_Static_assert(sizeof(struct entry) == 80, "struct entry grew");
+_Static_assert(sizeof(struct entry) == 64, "struct entry grew");
+_Static_assert(BC_POLICY_RING_MAX <= UINT16_MAX, "ring sizes are 16 bits");
+#define NONE UINT32_MAX
 /* buckets stay at most 1 << 24, so the hash's low 32 bits place a key */
 #define BUCKETS_MAX ((size_t)1 << 24)
 
 struct bc_policy {
 	struct bc_policy_cfg cfg;
-	struct entry **buckets;
+	uint32_t *buckets;   /* an entry's index, NONE */
 	size_t nbuckets;
+	struct entry **chunks; /* entry i: chunks[i / CHUNK][i % CHUNK] */
+	size_t nchunks, capchunks;
+	uint32_t used;       /* indexes handed out so far */
+	uint32_t free_head;  /* freed entries, through next; NONE */
 	size_t nbuckets_max; /* what max_tracked calls for */
 	size_t count;
 	size_t sweep_at;  /* next bucket bc_policy_sweep visits */
@@ -71,6 +85,16 @@ void bc_policy_cfg_defaults(struct bc_policy_cfg *cfg)
 	cfg->max_tracked = 100000;
 }
 
+static inline struct entry *E(const struct bc_policy *p, uint32_t i)
+{
+	return &p->chunks[i / CHUNK][i % CHUNK];
+}
+
+static inline struct rec *ring(struct entry *e)
+{
+	return e->cap <= 1 ? &e->u.one : e->u.ring;
+}
+
 /* The attacker picks the addresses: keyed (common/addr.h). */
 static uint64_t hash_addr(const struct bc_policy *p, const struct bc_addr *a)
 {
@@ -89,12 +113,14 @@ struct bc_policy *bc_policy_new(const struct bc_policy_cfg *cfg)
 		n <<= 1;
 	p->nbuckets_max = n;
 	n = BUCKETS_MIN;
-	p->buckets = calloc(n, sizeof(*p->buckets));
+	p->buckets = malloc(n * sizeof(*p->buckets));
 	if (p->buckets == NULL) {
 		free(p);
 		return NULL;
 	}
+	memset(p->buckets, 0xff, n * sizeof(*p->buckets)); /* NONE */
 	p->nbuckets = n;
+	p->free_head = NONE;
 	p->rng = 0x9e3779b97f4a7c15ULL;
 	randombytes_buf(p->hkey, sizeof(p->hkey));
 	return p;
@@ -114,13 +140,61 @@ void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
 		bc_addr_mask(key, p->cfg.ipv6_prefix);
 }
 
-static struct entry **find_slot(struct bc_policy *p, const struct bc_addr *k)
+/* The link that holds k's entry, or the chain's last (NONE). */
+static uint32_t *find_slot(struct bc_policy *p, const struct bc_addr *k)
 {
-	struct entry **e = &p->buckets[hash_addr(p, k) & (p->nbuckets - 1)];
+	uint32_t *e = &p->buckets[hash_addr(p, k) & (p->nbuckets - 1)];
 
-	while (*e != NULL && !bc_addr_equal(&(*e)->key, k))
-		e = &(*e)->next;
+	while (*e != NONE && !bc_addr_equal(&E(p, *e)->key, k))
+		e = &E(p, *e)->next;
 	return e;
+}
+
+/* A zeroed entry's index, NONE out of memory (or of indexes). */
+static uint32_t new_entry(struct bc_policy *p)
+{
+	uint32_t i = p->free_head;
+
+	if (i != NONE) {
+		p->free_head = E(p, i)->next;
+	} else {
+		if (p->used == NONE - 1)
+			return NONE;
+		if (p->used / CHUNK == p->nchunks) {
+			if (p->nchunks == p->capchunks) {
+				size_t cap = p->capchunks ? p->capchunks * 2 : 16;
+				struct entry **v = realloc(p->chunks, cap * sizeof(*v));
+
+				if (v == NULL)
+					return NONE;
+				p->chunks = v;
+				p->capchunks = cap;
+			}
+			p->chunks[p->nchunks] = malloc(CHUNK * sizeof(struct entry));
+			if (p->chunks[p->nchunks] == NULL)
+				return NONE;
+			p->nchunks++;
+		}
+		i = p->used++;
+	}
+	memset(E(p, i), 0, sizeof(struct entry));
+	return i;
+}
+
+/* An empty table gives its chunks back (a burst's keys all gone). */
+static void release_if_empty(struct bc_policy *p)
+{
+	size_t c;
+
+	if (p->count > 0 || p->nchunks == 0)
+		return;
+	for (c = 0; c < p->nchunks; c++)
+		free(p->chunks[c]);
+	free(p->chunks);
+	p->chunks = NULL;
+	p->nchunks = p->capchunks = 0;
+	p->used = 0;
+	p->free_head = NONE;
 }
 
 /*
@@ -130,20 +204,22 @@ static struct entry **find_slot(struct bc_policy *p, const struct bc_addr *k)
 static void grow(struct bc_policy *p)
 {
 	size_t n = p->nbuckets * 2, b;
-	struct entry **nb = calloc(n, sizeof(*nb));
+	uint32_t *nb = malloc(n * sizeof(*nb));
 
 	if (nb == NULL)
 		return;
+	memset(nb, 0xff, n * sizeof(*nb));
 	for (b = 0; b < p->nbuckets; b++) {
-		struct entry **tail[2] = {&nb[b], &nb[b + p->nbuckets]};
-		struct entry *e = p->buckets[b], *next;
+		uint32_t *tail[2] = {&nb[b], &nb[b + p->nbuckets]};
+		uint32_t i = p->buckets[b], next;
 
-		for (; e != NULL; e = next) {
+		for (; i != NONE; i = next) {
+			struct entry *e = E(p, i);
 			int hi = (e->hash & (n - 1)) != b;
 
 			next = e->next;
-			e->next = NULL;
-			*tail[hi] = e;
+			e->next = NONE;
+			*tail[hi] = i;
 			tail[hi] = &e->next;
 		}
 	}
@@ -152,22 +228,25 @@ static void grow(struct bc_policy *p)
 	p->nbuckets = n;
 }
 
-static void free_entry(struct entry *e)
+static void free_entry(struct bc_policy *p, uint32_t i)
 {
-	if (e->ring != &e->one)
-		free(e->ring);
-	free(e);
+	struct entry *e = E(p, i);
+
+	if (e->cap > 1)
+		free(e->u.ring);
+	e->next = p->free_head;
+	p->free_head = i;
+	p->count--;
 }
 
 static void remove_key(struct bc_policy *p, const struct bc_addr *k)
 {
-	struct entry **slot = find_slot(p, k), *e = *slot;
+	uint32_t *slot = find_slot(p, k), i = *slot;
 
-	if (e == NULL)
+	if (i == NONE)
 		return;
-	*slot = e->next;
-	free_entry(e);
-	p->count--;
+	*slot = E(p, i)->next;
+	free_entry(p, i);
 }
 
 /* Evict the coldest of a few sampled buckets' heads. */
@@ -178,13 +257,15 @@ static void evict_one(struct bc_policy *p)
 
 	for (i = 0; i < BC_POLICY_EVICT_SAMPLE * 8 && p->count > 0; i++) {
 		struct entry *e;
+		uint32_t h;
 
 		p->rng ^= p->rng << 13;
 		p->rng ^= p->rng >> 7;
 		p->rng ^= p->rng << 17;
-		e = p->buckets[p->rng & (p->nbuckets - 1)];
-		if (e == NULL)
+		h = p->buckets[p->rng & (p->nbuckets - 1)];
+		if (h == NONE)
 			continue;
+		e = E(p, h);
 		if (coldest == NULL || e->last_ms < coldest->last_ms)
 			coldest = e;
 		if (i >= BC_POLICY_EVICT_SAMPLE && coldest != NULL)
@@ -194,7 +275,8 @@ static void evict_one(struct bc_policy *p)
 		size_t b;
 
 		for (b = 0; b < p->nbuckets && coldest == NULL; b++)
-			coldest = p->buckets[b];
+			if (p->buckets[b] != NONE)
+				coldest = E(p, p->buckets[b]);
 	}
 	if (coldest != NULL) {
 		struct bc_addr k = coldest->key;
@@ -207,19 +289,21 @@ static void evict_one(struct bc_policy *p)
 /* Drop ring entries older than the window. */
 static void expire(const struct bc_policy *p, struct entry *e, int64_t now)
 {
+	struct rec *r = ring(e);
 	uint32_t i = 0;
 
-	while (i < e->n && e->ring[i].time_ms <= now - p->cfg.findtime_ms)
+	while (i < e->n && r[i].time_ms <= now - p->cfg.findtime_ms)
 		i++;
 	if (i > 0) {
-		memmove(e->ring, e->ring + i, (e->n - i) * sizeof(*e->ring));
-		e->n -= i;
+		memmove(r, r + i, (e->n - i) * sizeof(*r));
+		e->n = (uint16_t)(e->n - i);
 	}
 }
 
-static void score(const struct bc_policy *p, const struct entry *e,
+static void score(const struct bc_policy *p, struct entry *e,
 		  struct bc_policy_hit *h)
 {
+	const struct rec *rg = ring(e);
 	uint16_t hosts[64];
 	unsigned nh = 0;
 	uint32_t i;
@@ -228,7 +312,7 @@ static void score(const struct bc_policy *p, const struct entry *e,
 	memset(h, 0, sizeof(*h));
 	h->key = e->key;
 	for (i = 0; i < e->n; i++) {
-		const struct rec *r = &e->ring[i];
+		const struct rec *r = &rg[i];
 		unsigned j;
 
 		if (r->kind >= BC_POLICY_KINDS)
@@ -249,9 +333,8 @@ static void score(const struct bc_policy *p, const struct entry *e,
 	}
 	h->hosts = nh;
 	for (i = e->n; i-- > 0 && h->nrefs < BC_POLICY_HIT_REFS;)
-		if (e->ring[i].kind < BC_POLICY_KINDS &&
-		    p->cfg.weight[e->ring[i].kind] > 0)
-			h->refs[h->nrefs++] = e->ring[i].ref;
+		if (rg[i].kind < BC_POLICY_KINDS && p->cfg.weight[rg[i].kind] > 0)
+			h->refs[h->nrefs++] = rg[i].ref;
 }
 
 /* Events kept per key: enough of the lightest kind to reach maxretry. */
@@ -270,8 +353,9 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 {
 	struct bc_policy_hit local;
 	struct bc_addr key;
-	struct entry **slot, *e;
-	uint32_t i;
+	struct entry *e;
+	struct rec *rg;
+	uint32_t *slot, i;
 
 	if (hit == NULL)
 		hit = &local;
@@ -284,8 +368,9 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		return BC_POLICY_IGNORED;
 	bc_policy_key(p, &ev->addr, &key);
 	slot = find_slot(p, &key);
-	e = *slot;
-	if (e == NULL) {
+	if (*slot == NONE) {
+		uint32_t ni;
+
 		if (p->cfg.weight[ev->kind] <= 0)
 			return BC_POLICY_IGNORED; /* a success alone: nothing to track */
 		if (p->count >= p->cfg.max_tracked) {
@@ -296,25 +381,29 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 			grow(p);
 			slot = find_slot(p, &key);
 		}
-		e = calloc(1, sizeof(*e));
-		if (e == NULL)
+		ni = new_entry(p); /* slot is in a chunk or the buckets: stays put */
+		if (ni == NONE)
 			return BC_POLICY_IGNORED;
+		e = E(p, ni);
+		e->next = NONE;
 		e->key = key;
 		e->hash = (uint32_t)hash_addr(p, &key);
-		*slot = e;
+		*slot = ni;
 		p->count++;
 	}
+	e = E(p, *slot);
 	e->last_ms = ev->time_ms > e->last_ms ? ev->time_ms : e->last_ms;
 	expire(p, e, now_ms);
+	rg = ring(e);
 	if (ev->kind == BC_KIND_AUTH_SUCCESS) {
 		/* success voids the earlier auth_abort events of this key */
 		uint32_t o = 0;
 
 		for (i = 0; i < e->n; i++)
-			if (!(e->ring[i].kind == BC_KIND_AUTH_ABORT &&
-			      e->ring[i].time_ms <= ev->time_ms))
-				e->ring[o++] = e->ring[i];
-		e->n = o;
+			if (!(rg[i].kind == BC_KIND_AUTH_ABORT &&
+			      rg[i].time_ms <= ev->time_ms))
+				rg[o++] = rg[i];
+		e->n = (uint16_t)o;
 		return BC_POLICY_COUNTED;
 	}
 	if (p->cfg.weight[ev->kind] <= 0)
@@ -323,46 +412,48 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		uint32_t max = ring_cap(p);
 
 		if (e->cap < max) {
-			uint32_t cap = e->cap ? e->cap * 2 : 1;
-			struct rec *r;
+			uint32_t cap = e->cap ? (uint32_t)e->cap * 2 : 1;
 
 			if (cap > max)
 				cap = max;
-			if (cap == 1) {
-				r = &e->one;
-			} else if (e->ring == &e->one) {
-				r = malloc(cap * sizeof(*r));
+			if (cap > 1 && e->cap <= 1) { /* out of the entry */
+				struct rec *r = malloc(cap * sizeof(*r));
+
 				if (r == NULL)
 					return BC_POLICY_IGNORED;
-				r[0] = e->one;
-			} else {
-				r = realloc(e->ring, cap * sizeof(*r));
+				r[0] = e->u.one;
+				e->u.ring = r;
+			} else if (cap > 1) {
+				struct rec *r = realloc(e->u.ring, cap * sizeof(*r));
+
 				if (r == NULL)
 					return BC_POLICY_IGNORED;
+				e->u.ring = r;
 			}
-			e->ring = r;
-			e->cap = cap;
+			e->cap = (uint16_t)cap;
 		} else { /* full: forget the oldest */
-			memmove(e->ring, e->ring + 1, (e->n - 1) * sizeof(*e->ring));
+			memmove(rg, rg + 1, (e->n - 1) * sizeof(*rg));
 			e->n--;
 		}
+		rg = ring(e);
 	}
 	/* keep the ring sorted by time (reports may arrive out of order) */
 	i = e->n;
-	while (i > 0 && e->ring[i - 1].time_ms > ev->time_ms) {
-		e->ring[i] = e->ring[i - 1];
+	while (i > 0 && rg[i - 1].time_ms > ev->time_ms) {
+		rg[i] = rg[i - 1];
 		i--;
 	}
-	e->ring[i].time_ms = ev->time_ms;
-	e->ring[i].ref = ev->ref;
-	e->ring[i].host = ev->host;
-	e->ring[i].kind = ev->kind;
+	rg[i].time_ms = ev->time_ms;
+	rg[i].ref = ev->ref;
+	rg[i].host = ev->host;
+	rg[i].kind = ev->kind;
 	e->n++;
 	score(p, e, hit);
 	if (hit->score + 1e-9 >= p->cfg.maxretry &&
 	    hit->hosts >= (p->cfg.min_hosts ? p->cfg.min_hosts : 1)) {
 		p->bans++;
 		remove_key(p, &key);
+		release_if_empty(p);
 		return BC_POLICY_BAN;
 	}
 	return BC_POLICY_COUNTED;
@@ -372,14 +463,14 @@ bool bc_policy_peek(struct bc_policy *p, const struct bc_addr *a,
 		    int64_t now_ms, struct bc_policy_hit *hit)
 {
 	struct bc_addr key;
-	struct entry *e;
+	uint32_t i;
 
 	bc_policy_key(p, a, &key);
-	e = *find_slot(p, &key);
-	if (e == NULL)
+	i = *find_slot(p, &key);
+	if (i == NONE)
 		return false;
-	expire(p, e, now_ms);
-	score(p, e, hit);
+	expire(p, E(p, i), now_ms);
+	score(p, E(p, i), hit);
 	return true;
 }
 
@@ -389,6 +480,7 @@ void bc_policy_forget(struct bc_policy *p, const struct bc_addr *a)
 
 	bc_policy_key(p, a, &key);
 	remove_key(p, &key);
+	release_if_empty(p);
 }
 
 size_t bc_policy_sweep(struct bc_policy *p, int64_t now_ms, size_t buckets)
@@ -398,15 +490,15 @@ size_t bc_policy_sweep(struct bc_policy *p, int64_t now_ms, size_t buckets)
 	if (buckets > p->nbuckets)
 		buckets = p->nbuckets;
 	while (buckets-- > 0) {
-		struct entry **slot = &p->buckets[p->sweep_at];
+		uint32_t *slot = &p->buckets[p->sweep_at];
 
-		while (*slot != NULL) {
-			struct entry *e = *slot;
+		while (*slot != NONE) {
+			uint32_t i = *slot;
+			struct entry *e = E(p, i);
 
 			if (e->last_ms <= now_ms - p->cfg.findtime_ms) {
 				*slot = e->next;
-				free_entry(e);
-				p->count--;
+				free_entry(p, i);
 				gone++;
 			} else {
 				slot = &e->next;
@@ -414,6 +506,7 @@ size_t bc_policy_sweep(struct bc_policy *p, int64_t now_ms, size_t buckets)
 		}
 		p->sweep_at = (p->sweep_at + 1) & (p->nbuckets - 1);
 	}
+	release_if_empty(p);
 	return gone;
 }
 
@@ -433,15 +526,16 @@ void bc_policy_free(struct bc_policy **pp)
 	if (p == NULL)
 		return;
 	for (b = 0; b < p->nbuckets; b++) {
-		struct entry *e = p->buckets[b];
+		uint32_t i = p->buckets[b];
 
-		while (e != NULL) {
-			struct entry *n = e->next;
+		while (i != NONE) {
+			uint32_t n = E(p, i)->next;
 
-			free_entry(e);
-			e = n;
+			free_entry(p, i);
+			i = n;
 		}
 	}
+	release_if_empty(p);
 	free(p->buckets);
 	free(p);
 	*pp = NULL;

@@ -844,6 +844,77 @@ static void test_sweep(void)
 	bc_policy_free(&p);
 }
 
+/*
+ * The table's entries live in chunks, named by index: freed entries are
+ * reused, a table emptied by the sweep gives its chunks back and fills
+ * again, and rings that outgrow the entry keep every event. Three rounds
+ * of 5,000 keys with 1..7 events each, a third forgotten, the rest swept;
+ * every score checked against the count kept here.
+ */
+static void test_reuse(void)
+{
+	struct bc_policy_cfg cfg;
+	struct bc_policy *p;
+	struct bc_policy_hit hit;
+	struct bc_policy_stats st;
+	unsigned round, i, j, wrong = 0, wrong_peek = 0, gone_bad = 0;
+	char a[64];
+
+	bc_policy_cfg_defaults(&cfg);
+	cfg.maxretry = 1000;
+	p = bc_policy_new(&cfg);
+	for (round = 0; round < 3; round++) {
+		int64_t t = T0 + (int64_t)round * HOUR;
+		size_t swept = 0;
+
+		for (j = 0; j < 7; j++)
+			for (i = 0; i < 5000; i++) {
+				if (j > i % 7)
+					continue;
+				snprintf(a, sizeof(a), "10.%u.%u.%u", round, i / 256, i % 256);
+				if (feed(p, a, F, (uint16_t)j, t + j * SEC, t + j * SEC, &hit) !=
+					    COUNTED ||
+				    fabs(hit.score - (double)(j + 1)) > 1e-9)
+					wrong++;
+			}
+		for (i = 0; i < 5000; i += 3) {
+			struct bc_addr k;
+
+			snprintf(a, sizeof(a), "10.%u.%u.%u", round, i / 256, i % 256);
+			k = addr(a);
+			bc_policy_forget(p, &k);
+			if (bc_policy_peek(p, &k, t + 7 * SEC, &hit))
+				gone_bad++;
+		}
+		for (i = 1; i < 5000; i++) {
+			struct bc_addr k;
+
+			if (i % 3 == 0)
+				continue;
+			snprintf(a, sizeof(a), "10.%u.%u.%u", round, i / 256, i % 256);
+			k = addr(a);
+			if (!bc_policy_peek(p, &k, t + 7 * SEC, &hit) ||
+			    fabs(hit.score - (double)(i % 7 + 1)) > 1e-9 ||
+			    hit.hosts != i % 7 + 1)
+				wrong_peek++;
+		}
+		bc_policy_stats(p, &st);
+		CHECK(st.tracked == 5000 - 1667, "reuse round %u: 3333 keys tracked "
+		      "after a third was forgotten (%zu)", round, st.tracked);
+		swept = bc_policy_sweep(p, t + 11 * MIN, 1u << 24);
+		bc_policy_stats(p, &st);
+		CHECK(swept == 3333 && st.tracked == 0,
+		      "reuse round %u: the sweep empties the table (%zu swept, %zu "
+		      "left)", round, swept, st.tracked);
+	}
+	CHECK(wrong == 0, "reuse: every event counted with its key's window "
+	      "(%u wrong)", wrong);
+	CHECK(gone_bad == 0, "reuse: forgotten keys unknown (%u known)", gone_bad);
+	CHECK(wrong_peek == 0, "reuse: the others keep score and hosts (%u wrong)",
+	      wrong_peek);
+	bc_policy_free(&p);
+}
+
 int main(void)
 {
 	test_scenarios();
@@ -852,6 +923,7 @@ int main(void)
 	test_max_tracked();
 	test_grow();
 	test_sweep();
+	test_reuse();
 	test_reload();
 	test_bantime();
 	return tap_done();
