@@ -3,7 +3,8 @@
  * signer. Its events come from the reader's checked records (the log
  * excerpt already escaped and cut). The ring owns copies of them; it
  * never fails: when memory runs out or the ring is full, the oldest
- * event is dropped and counted in `dropped`.
+ * event is dropped and counted in `dropped`. Emptied by an ack, a ring
+ * grown past BC_SPOOL_KEEP events is given back.
  */
 #include "spool.h"
 
@@ -81,6 +82,12 @@ int bc_spool_ack(struct bc_spool *sp, uint64_t id)
 	sp->acked += sp->inflight;
 	sp->inflight = 0;
 	sp->report_id = 0;
+	if (sp->n == 0 && sp->cap > BC_SPOOL_KEEP) {
+		/* a burst's ring (up to 17 MB) is not kept at rest */
+		free(sp->v);
+		sp->v = NULL;
+		sp->cap = 0;
+	}
 	return 1;
 }
 

@@ -20,6 +20,7 @@
 #include "common/addr.h"
 
 #define BC_SPOOL_MAX 65536      /* events kept while the coordinator is away */
+#define BC_SPOOL_KEEP 256       /* ring kept when emptied (else freed) */
 #define BC_SPOOL_LINE 200       /* escaped log excerpt kept per event */
 #define BC_SPOOL_SERVICE 32
 

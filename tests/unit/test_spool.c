@@ -505,11 +505,53 @@ static void test_default_bound(void)
 	bc_spool_free(&sp);
 }
 
+/* A burst's ring is given back once acked empty; a small one is kept,
+ * and the spool fills again either way. */
+static void test_shrink(void)
+{
+	struct bc_spool sp;
+	struct bc_spool_ev ev;
+	uint64_t seq = 0;
+	size_t i;
+	int round;
+
+	bc_spool_init(&sp, 0);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 5000; i++) {
+			ev = mkev(seq++);
+			bc_spool_push(&sp, &ev);
+		}
+		CHECK(sp.cap >= 5000 && sp.n == 5000, "shrink %d: 5000 events spooled "
+		      "(cap %zu)", round, sp.cap);
+		bc_spool_take(&sp, 3000, 1, 0);
+		bc_spool_ack(&sp, 1);
+		CHECK(sp.n == 2000 && sp.cap >= 5000 && ev_is(bc_spool_at(&sp, 0), seq - 2000),
+		      "shrink %d: a partial ack keeps the ring and the oldest left", round);
+		bc_spool_take(&sp, 5000, 2, 0);
+		bc_spool_ack(&sp, 2);
+		CHECK(sp.n == 0 && sp.cap == 0 && sp.v == NULL && sp.acked == 5000 * (size_t)(round + 1),
+		      "shrink %d: acked empty, the ring of %d events is freed", round, 5000);
+	}
+	for (i = 0; i < 100; i++) {
+		ev = mkev(seq++);
+		bc_spool_push(&sp, &ev);
+	}
+	bc_spool_take(&sp, 100, 3, 0);
+	bc_spool_ack(&sp, 3);
+	CHECK(sp.n == 0 && sp.cap > 0 && sp.cap <= BC_SPOOL_KEEP,
+	      "shrink: a ring of %zu events (at most %d) is kept", sp.cap, BC_SPOOL_KEEP);
+	ev = mkev(seq);
+	bc_spool_push(&sp, &ev);
+	CHECK(sp.n == 1 && ev_is(bc_spool_at(&sp, 0), seq), "shrink: and takes the next");
+	bc_spool_free(&sp);
+}
+
 int main(void)
 {
 	test_scripts();
 	test_model();
 	test_growth();
 	test_default_bound();
+	test_shrink();
 	return tap_done();
 }
