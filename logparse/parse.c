@@ -20,6 +20,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SESS_WAYS 4 /* entries probed per key; the oldest is evicted */
 #define BC_PARSE_SWEEP_MS 10000 /* log time between expiry sweeps */
@@ -379,8 +380,11 @@ struct bc_parser *bc_parser_new(enum bc_format fmt)
 
 	if ((unsigned)fmt > BC_FMT_DOVECOT)
 		return NULL;
-	p = calloc(1, sizeof(*p));
-	if (p == NULL)
+	/* its own zero pages (~260 kB, mostly the session table): only the
+	 * slots a log touches become resident, wherever malloc stands */
+	p = mmap(NULL, sizeof(*p), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
 	bc_detect_init(&p->det);
 	p->fmt = fmt;
@@ -463,7 +467,7 @@ void bc_parser_free(struct bc_parser **pp)
 {
 	if (pp == NULL || *pp == NULL)
 		return;
-	free(*pp);
+	munmap(*pp, sizeof(**pp));
 	*pp = NULL;
 }
 
