@@ -2,9 +2,11 @@
  * policy.c - the counting table behind every ban decision (policy.h).
  *
  * A chained hash table of keys, each with a small growable ring of its
- * recent events (time, kind, host). The score is recomputed over the
- * ring on each event: rings are short (bounded by the window) and this
- * keeps "events within findtime" exact rather than bucketed.
+ * recent events (time, kind, host), which keeps "events within
+ * findtime" exact rather than bucketed. A ring that left its entry
+ * keeps its events' count by kind in a header, updated as events come
+ * and go, so an event is scored without walking the ring; the walk
+ * (hosts, times, evidence) is made only once the score reaches maxretry.
  *
  * The bucket array starts small and doubles while the keys outnumber
  * the buckets, up to the size max_tracked calls for (the smallest power
@@ -93,6 +95,68 @@ static inline struct entry *E(const struct bc_policy *p, uint32_t i)
 static inline struct rec *ring(struct entry *e)
 {
 	return e->cap <= 1 ? &e->u.one : e->u.ring;
+}
+
+/* before a ring that left its entry: its events by kind */
+struct ringhdr {
+	uint32_t counts[BC_POLICY_KINDS];
+};
+#define RHDR ((sizeof(struct ringhdr) + 7) & ~(size_t)7)
+
+static inline struct ringhdr *hdr(struct entry *e)
+{
+	return (struct ringhdr *)(void *)((char *)e->u.ring - RHDR);
+}
+
+/* r leaves the ring (or comes in: d = 1) */
+static inline void tally(struct entry *e, const struct rec *r, int d)
+{
+	if (e->cap > 1 && r->kind < BC_POLICY_KINDS)
+		hdr(e)->counts[r->kind] += (uint32_t)d;
+}
+
+/* A ring of cap records (header included) holding e's n, or NULL. */
+static struct rec *ring_alloc(struct entry *e, uint32_t cap)
+{
+	char *m;
+	struct ringhdr *h;
+	uint32_t i;
+
+	if (e->cap > 1) {
+		m = realloc(hdr(e), RHDR + cap * sizeof(struct rec));
+		return m == NULL ? NULL : (struct rec *)(void *)(m + RHDR);
+	}
+	m = malloc(RHDR + cap * sizeof(struct rec));
+	if (m == NULL)
+		return NULL;
+	h = (struct ringhdr *)(void *)m;
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < e->n; i++)
+		if (e->u.one.kind < BC_POLICY_KINDS)
+			h->counts[e->u.one.kind]++;
+	((struct rec *)(void *)(m + RHDR))[0] = e->u.one;
+	return (struct rec *)(void *)(m + RHDR);
+}
+
+/* The score from the counts (without walking a ring), counts filled. */
+static double quick_score(const struct bc_policy *p, struct entry *e,
+			  unsigned counts[BC_POLICY_KINDS])
+{
+	double sc = 0;
+	unsigned k;
+
+	if (e->cap <= 1) {
+		memset(counts, 0, BC_POLICY_KINDS * sizeof(counts[0]));
+		if (e->n == 1 && e->u.one.kind < BC_POLICY_KINDS)
+			counts[e->u.one.kind] = 1;
+	} else {
+		for (k = 0; k < BC_POLICY_KINDS; k++)
+			counts[k] = hdr(e)->counts[k];
+	}
+	for (k = 0; k < BC_POLICY_KINDS; k++)
+		if (counts[k] > 0)
+			sc += counts[k] * p->cfg.weight[k];
+	return sc;
 }
 
 /* The attacker picks the addresses: keyed (common/addr.h). */
@@ -233,7 +297,7 @@ static void free_entry(struct bc_policy *p, uint32_t i)
 	struct entry *e = E(p, i);
 
 	if (e->cap > 1)
-		free(e->u.ring);
+		free(hdr(e));
 	e->next = p->free_head;
 	p->free_head = i;
 	p->count--;
@@ -293,7 +357,7 @@ static void expire(const struct bc_policy *p, struct entry *e, int64_t now)
 	uint32_t i = 0;
 
 	while (i < e->n && r[i].time_ms <= now - p->cfg.findtime_ms)
-		i++;
+		tally(e, &r[i++], -1);
 	if (i > 0) {
 		memmove(r, r + i, (e->n - i) * sizeof(*r));
 		e->n = (uint16_t)(e->n - i);
@@ -403,6 +467,8 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 			if (!(rg[i].kind == BC_KIND_AUTH_ABORT &&
 			      rg[i].time_ms <= ev->time_ms))
 				rg[o++] = rg[i];
+			else
+				tally(e, &rg[i], -1);
 		e->n = (uint16_t)o;
 		return BC_POLICY_COUNTED;
 	}
@@ -416,15 +482,8 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 
 			if (cap > max)
 				cap = max;
-			if (cap > 1 && e->cap <= 1) { /* out of the entry */
-				struct rec *r = malloc(cap * sizeof(*r));
-
-				if (r == NULL)
-					return BC_POLICY_IGNORED;
-				r[0] = e->u.one;
-				e->u.ring = r;
-			} else if (cap > 1) {
-				struct rec *r = realloc(e->u.ring, cap * sizeof(*r));
+			if (cap > 1) { /* out of the entry, or larger */
+				struct rec *r = ring_alloc(e, cap);
 
 				if (r == NULL)
 					return BC_POLICY_IGNORED;
@@ -432,6 +491,7 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 			}
 			e->cap = (uint16_t)cap;
 		} else { /* full: forget the oldest */
+			tally(e, &rg[0], -1);
 			memmove(rg, rg + 1, (e->n - 1) * sizeof(*rg));
 			e->n--;
 		}
@@ -448,6 +508,23 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 	rg[i].host = ev->host;
 	rg[i].kind = ev->kind;
 	e->n++;
+	tally(e, &rg[i], 1);
+	{
+		double sc = quick_score(p, e, hit->counts);
+
+		/* far below maxretry: no ban, the rest of the hit not needed
+		 * (the margin covers a sum's rounding in another order) */
+		if (sc + 1e-6 < p->cfg.maxretry) {
+			unsigned counts[BC_POLICY_KINDS];
+
+			memcpy(counts, hit->counts, sizeof(counts));
+			memset(hit, 0, sizeof(*hit));
+			hit->key = e->key;
+			hit->score = sc;
+			memcpy(hit->counts, counts, sizeof(counts));
+			return BC_POLICY_COUNTED;
+		}
+	}
 	score(p, e, hit);
 	if (hit->score + 1e-9 >= p->cfg.maxretry &&
 	    hit->hosts >= (p->cfg.min_hosts ? p->cfg.min_hosts : 1)) {

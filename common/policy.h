@@ -100,7 +100,9 @@ void bc_policy_key(const struct bc_policy *p, const struct bc_addr *a,
 /*
  * Count one event at now_ms. On BC_POLICY_BAN hit describes the window
  * that fired and the key's events are cleared (a new offence starts from
- * zero). hit may be NULL.
+ * zero). Below maxretry hit holds the key, score and counts only (hosts,
+ * times and refs are walked once the score reaches maxretry; peek walks
+ * them always). hit may be NULL.
  */
 enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 				       const struct bc_policy_event *ev,

@@ -915,6 +915,98 @@ static void test_reuse(void)
 	bc_policy_free(&p);
 }
 
+/*
+ * The score of an event comes from per-kind counts kept as the ring
+ * changes (expiry, a success voiding aborts, a full ring, growth out of
+ * the entry), not from a walk of the ring: over a random stream of every
+ * kind, out-of-order times and reloads that change the weights, each
+ * counted event's score and counts equal a full walk's (peek) at the
+ * same instant, and a ban still fires when the walk reaches maxretry.
+ */
+static void test_counts(void)
+{
+	struct bc_policy_cfg cfg;
+	struct bc_policy *p;
+	struct bc_policy_hit hit, full;
+	uint64_t s = 0x243f6a8885a308d3ULL;
+	unsigned i, k, wrong = 0, counted = 0, bans = 0, late_ban = 0;
+	int64_t now = T0;
+	char a[64];
+
+	bc_policy_cfg_defaults(&cfg);
+	cfg.maxretry = 40;
+	cfg.weight[AB] = 0.3;
+	p = bc_policy_new(&cfg);
+	for (i = 0; i < 200000; i++) {
+		enum bc_policy_verdict v;
+		struct bc_addr key;
+		uint8_t kind;
+		int64_t t;
+
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		kind = (uint8_t)(1 + s % 4);
+		now += (int64_t)(s >> 8 & 1023);
+		t = now - (int64_t)(s >> 20 & 0xffff) * 10; /* up to ~11 min late */
+		snprintf(a, sizeof(a), "192.0.2.%u", (unsigned)(s >> 40 & 15));
+		if (i % 25000 == 24999) { /* a reload: other weights */
+			cfg.weight[F] = (i / 25000) % 3 == 0 ? 0 : 1.0 + (double)(i % 7) / 10;
+			cfg.weight[SV] = (i / 25000) % 2 ? 0.5 : 2.0;
+			bc_policy_set_cfg(p, &cfg);
+		}
+		v = feed(p, a, kind, (uint16_t)(s >> 32 & 7), t, now, &hit);
+		if (v == BAN) {
+			bans++;
+			continue;
+		}
+		if (v != COUNTED || kind == OK)
+			continue;
+		counted++;
+		key = addr(a);
+		if (!bc_policy_peek(p, &key, now, &full)) {
+			wrong++;
+			continue;
+		}
+		if (fabs(full.score - hit.score) > 1e-9)
+			wrong++;
+		for (k = 0; k < BC_POLICY_KINDS; k++)
+			if (full.counts[k] != hit.counts[k])
+				wrong++;
+		if (full.score + 1e-9 >= cfg.maxretry &&
+		    full.hosts >= (cfg.min_hosts ? cfg.min_hosts : 1))
+			late_ban++; /* the event should have banned */
+	}
+	CHECK(counted > 100000 && bans > 100,
+	      "counts: a stream of %u counted events and %u bans", counted, bans);
+	CHECK(wrong == 0, "counts: every counted event's score and counts equal "
+	      "a walk of the ring (%u differ)", wrong);
+	CHECK(late_ban == 0, "counts: no event left a key at maxretry unbanned "
+	      "(%u)", late_ban);
+	bc_policy_free(&p);
+
+	/* a full ring (BC_POLICY_RING_MAX) forgets its oldest, counted out */
+	bc_policy_cfg_defaults(&cfg);
+	cfg.maxretry = 100000;
+	p = bc_policy_new(&cfg);
+	wrong = 0;
+	for (i = 0; i < BC_POLICY_RING_MAX + 1000; i++) {
+		struct bc_addr key = addr("198.51.100.1");
+
+		feed(p, "198.51.100.1", i % 3 ? F : SV, 0, T0 + i, T0 + i, &hit);
+		if (i % 97 == 0 || i + 1 == BC_POLICY_RING_MAX + 1000) {
+			bc_policy_peek(p, &key, T0 + i, &full);
+			if (fabs(full.score - hit.score) > 1e-9 ||
+			    full.counts[F] != hit.counts[F] || full.counts[SV] != hit.counts[SV])
+				wrong++;
+		}
+	}
+	CHECK(wrong == 0 && hit.counts[F] + hit.counts[SV] == BC_POLICY_RING_MAX,
+	      "counts: a full ring of %u events keeps its counts (%u differ)",
+	      hit.counts[F] + hit.counts[SV], wrong);
+	bc_policy_free(&p);
+}
+
 int main(void)
 {
 	test_scenarios();
@@ -924,6 +1016,7 @@ int main(void)
 	test_grow();
 	test_sweep();
 	test_reuse();
+	test_counts();
 	test_reload();
 	test_bantime();
 	return tap_done();
