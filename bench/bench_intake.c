@@ -55,21 +55,29 @@ static void die(const char *what)
 }
 
 
-static void send_report(void *s, struct bc_signer *sg, uint64_t id,
-			Bancluster__Event **evp, size_t n)
+static uint8_t *seal_report(struct bc_signer *sg, uint64_t id,
+			    Bancluster__Event **evp, size_t n, size_t *len)
 {
 	Bancluster__Payload p = BANCLUSTER__PAYLOAD__INIT;
 	Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
 	uint8_t *buf;
-	size_t len;
 
 	rep.report_id = id;
 	rep.n_events = n;
 	rep.events = evp;
 	p.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
 	p.report = &rep;
-	if (bc_wire_seal(sg, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p, &buf, &len) < 0)
+	if (bc_wire_seal(sg, BANCLUSTER__MSG_TYPE__MSG_REPORT, &p, &buf, len) < 0)
 		die("seal");
+	return buf;
+}
+
+static void send_report(void *s, struct bc_signer *sg, uint64_t id,
+			Bancluster__Event **evp, size_t n)
+{
+	size_t len;
+	uint8_t *buf = seal_report(sg, id, evp, n, &len);
+
 	zmq_send(s, buf, len, 0);
 	free(buf);
 }
@@ -160,7 +168,10 @@ static uint8_t *seal_one(struct bc_signer *sg, uint64_t id, uint32_t a,
 }
 
 /* BATCHED_EVENTS in reports of BATCH events from n agents at once, each
- * with one report in flight (as agents do): a fleet's intake */
+ * with one report in flight (as agents do): a fleet's intake. Each agent
+ * seals its next report while its last one is out, as the agents of a
+ * fleet do on their own hosts: the coordinator does not wait for this
+ * one process to seal four reports in a row. */
 static void batched_agents(void **ss, struct bc_signer *sgs, size_t n,
 			   struct bc_keyring *kr, uint64_t *first_id)
 {
@@ -168,6 +179,8 @@ static void batched_agents(void **ss, struct bc_signer *sgs, size_t n,
 	size_t total = BATCHED_EVENTS / BATCH, sent = 0, acked = 0, k;
 	uint64_t next[AGENTS_MAX];
 	zmq_pollitem_t it[AGENTS_MAX];
+	uint8_t *pre[AGENTS_MAX] = {NULL};
+	size_t prelen[AGENTS_MAX];
 
 	for (k = 0; k < n; k++) {
 		next[k] = *first_id; /* above the warm-up's and earlier ones */
@@ -175,6 +188,8 @@ static void batched_agents(void **ss, struct bc_signer *sgs, size_t n,
 	}
 	for (k = 0; k < n && sent < total; k++, sent++)
 		send_report(ss[k], &sgs[k], next[k], evp, BATCH);
+	for (k = 0; k < n; k++)
+		pre[k] = seal_report(&sgs[k], next[k] + 1, evp, BATCH, &prelen[k]);
 	while (acked < total) {
 		if (zmq_poll(it, (int)n, 30000) <= 0)
 			die("no ack in 30 s");
@@ -209,14 +224,19 @@ static void batched_agents(void **ss, struct bc_signer *sgs, size_t n,
 			acked++;
 			next[k]++;
 			if (sent < total) {
-				send_report(ss[k], &sgs[k], next[k], evp, BATCH);
+				zmq_send(ss[k], pre[k], prelen[k], 0);
+				free(pre[k]);
 				sent++;
+				pre[k] = seal_report(&sgs[k], next[k] + 1, evp, BATCH,
+						     &prelen[k]);
 			}
 		}
 	}
-	for (k = 0; k < n; k++)
-		if (next[k] > *first_id)
-			*first_id = next[k];
+	for (k = 0; k < n; k++) {
+		free(pre[k]); /* sealed, never sent: its id is skipped */
+		if (next[k] + 1 > *first_id)
+			*first_id = next[k] + 1;
+	}
 }
 
 /*

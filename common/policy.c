@@ -515,13 +515,12 @@ enum bc_policy_verdict bc_policy_event(struct bc_policy *p,
 		/* far below maxretry: no ban, the rest of the hit not needed
 		 * (the margin covers a sum's rounding in another order) */
 		if (sc + 1e-6 < p->cfg.maxretry) {
-			unsigned counts[BC_POLICY_KINDS];
-
-			memcpy(counts, hit->counts, sizeof(counts));
-			memset(hit, 0, sizeof(*hit));
+			/* not the whole hit: its refs are not read (nrefs 0) */
 			hit->key = e->key;
 			hit->score = sc;
-			memcpy(hit->counts, counts, sizeof(counts));
+			hit->hosts = 0;
+			hit->first_ms = hit->last_ms = 0;
+			hit->nrefs = 0;
 			return BC_POLICY_COUNTED;
 		}
 	}
