@@ -217,6 +217,10 @@ int bc_coord_unban_every(struct bc_coord *c, const struct bc_addr *addr,
 		if (bc_coord_local_lift(c, &lown[i], signer, &sent, err, errlen) < 0)
 			return -1; /* those before stay lifted */
 		lown[i].pending = !sent;
+		if (bc_cluster_on(c)) /* every coordinator sends it too */
+			bc_cluster_lift(c, c->ring.v[lown[i].agent].name,
+					&lown[i].ban.addr, lown[i].ban.created_ms,
+					signer);
 	}
 	res->nllifted = nlo;
 	res->nlstill = nlc;

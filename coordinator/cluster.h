@@ -23,7 +23,8 @@
  * Keys under PREFIX = "/bancluster/CLUSTER/": epoch, seq, leader,
  * n/NODE (a coordinator's registration, on its lease), d/ADDR/PLEN (the
  * last decision on that address, JSON), al/ADDR/PLEN (the last change
- * of `bancluster allow` on that prefix, JSON), ev/NODE/COUNTER (events, binary,
+ * of `bancluster allow` on that prefix, JSON), lift/AGENT/ADDR/PLEN (an
+ * admin's lift of a local ban, JSON, on a lease), ev/NODE/COUNTER (events, binary,
  * on a lease). Everything here runs on the loop's thread except the
  * session and watch threads of cluster.c, which own their own etcd
  * clients.
@@ -103,6 +104,14 @@ int bc_cluster_allow(struct bc_coord *c, const struct bc_allow *e,
 void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 			 const struct bc_store_event *ev, size_t n);
 bool bc_cluster_on(const struct bc_coord *c);
+
+/* An admin's lift of agent's local ban on a (created_ms: that ban's)
+ * into etcd (PREFIX/lift/AGENT/ADDR/PLEN, on a one-hour lease): every
+ * coordinator keeps it pending and sends it to the agent, so the lift is
+ * made even if this one stops first. A failure is logged: the lift stays
+ * with this coordinator alone. */
+void bc_cluster_lift(struct bc_coord *c, const char *agent,
+		     const struct bc_addr *a, int64_t created_ms, const char *admin);
 
 /* An enrolment into etcd (PREFIX/k/ROLE/NAME: pk in base64, or "-"
  * when pk is NULL: removed), for every coordinator to apply. 0, or -1

@@ -30,6 +30,7 @@
 #include "coordinator/cluster_int.h"
 #include "coordinator/decide.h"
 #include "coordinator/enrol.h"
+#include "coordinator/localbans.h"
 
 /* Drop the flight on a, its evidence moved to *fl (whether there was one). */
 static bool take_flight(struct bc_cluster *k, const struct bc_addr *a,
@@ -383,6 +384,50 @@ static void apply_enrol(struct bc_cluster *k, const char *rest,
 	k->nenq++;
 }
 
+/* PREFIX/lift/AGENT/ADDR/PLEN: an admin's lift of a local ban taken by
+ * another coordinator (bc_cluster_lift): kept pending here as well and
+ * sent to the agent, which lifts it once (the ban's creation time tells
+ * a later ban on the same address apart). */
+static void apply_lift(struct bc_cluster *k, const char *rest,
+		       const uint8_t *val, size_t vlen, const char *key)
+{
+	struct bc_coord *c = k->c;
+	struct cl_lift_rec r;
+	struct bc_coord_local_hit h;
+	const struct bc_peer *p;
+	char agent[BC_NAME_MAX], err[256];
+	const char *slash = strchr(rest, '/');
+	bool sent;
+
+	if (slash == NULL || slash == rest || (size_t)(slash - rest) >= sizeof(agent) ||
+	    cl_lift_parse(val, vlen, &r, err, sizeof(err)) < 0) {
+		k->bad_records++;
+		bc_warn("cluster: %s: malformed local lift (skipped)", key);
+		return;
+	}
+	memcpy(agent, rest, (size_t)(slash - rest));
+	agent[slash - rest] = '\0';
+	memset(&h, 0, sizeof(h));
+	if (bc_addr_parse(&h.ban.addr, slash + 1, strlen(slash + 1), err,
+			  sizeof(err)) < 0) {
+		k->bad_records++;
+		bc_warn("cluster: %s: malformed local lift: %s (skipped)", key, err);
+		return;
+	}
+	if (k->synced && strcmp(r.node, k->node) == 0)
+		return; /* this coordinator took it: pending here already */
+	p = bc_keyring_find_name(&c->ring, agent);
+	if (p == NULL || p->role != BC_ROLE_AGENT) {
+		bc_warn("cluster: %s: agent %s not enrolled here (skipped)", key,
+			agent);
+		return;
+	}
+	h.agent = bc_coord_peer_index(c, p);
+	h.ban.created_ms = r.created_ms;
+	if (bc_coord_local_lift(c, &h, r.admin, &sent, err, sizeof(err)) < 0)
+		bc_warn("cluster: %s: %s", key, err);
+}
+
 static void apply_enrolments(struct bc_cluster *k)
 {
 	size_t i;
@@ -482,6 +527,8 @@ void cl_apply(struct bc_cluster *k, int type, int64_t rev, const uint8_t *key,
 		apply_decision(k, val, vlen, name);
 	} else if (strncmp(rest, "al/", 3) == 0) {
 		apply_allow(k, val, vlen, name);
+	} else if (strncmp(rest, "lift/", 5) == 0) {
+		apply_lift(k, rest + 5, val, vlen, name);
 	} else if (strncmp(rest, "ev/", 3) == 0) {
 		apply_events(k, val, vlen, name);
 	} else if (strncmp(rest, "off/", 4) == 0) {

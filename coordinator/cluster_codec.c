@@ -115,6 +115,31 @@ out:
 	return rc;
 }
 
+int cl_lift_parse(const uint8_t *v, size_t len, struct cl_lift_rec *r,
+		  char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o = json_loadb((const char *)v, len,
+			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	r->created_ms = jint(o, "c");
+	if (r->created_ms < 0 || jstr(o, "s", r->admin, sizeof(r->admin)) < 0 ||
+	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
+		snprintf(err, errlen, "a field is missing or out of range");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
 uint64_t cl_rd64(const uint8_t *p)
 {
 	uint64_t v = 0;

@@ -63,6 +63,19 @@ struct cl_allow_rec {
 int cl_allow_parse(const uint8_t *v, size_t len, struct cl_allow_rec *r,
 		   char *err, size_t errlen);
 
+/* A lift of an agent's local ban (PREFIX/lift/AGENT/ADDR/PLEN): {"c":
+ * the local ban's creation time (0: whichever), "s": the admin, "n": the
+ * node that took the unban}. */
+struct cl_lift_rec {
+	int64_t created_ms;
+	char admin[BC_NAME_MAX];
+	char node[CL_NAME_MAX];
+};
+
+/* 0, or -1 with the reason in err. */
+int cl_lift_parse(const uint8_t *v, size_t len, struct cl_lift_rec *r,
+		  char *err, size_t errlen);
+
 /* One report of a batch; recs points into the batch (n * CL_EV_REC). */
 struct cl_ev_report {
 	char agent[BC_NAME_MAX + 1];

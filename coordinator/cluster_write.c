@@ -703,6 +703,40 @@ static void allow_expire(struct bc_cluster *k, int64_t now)
 	}
 }
 
+void bc_cluster_lift(struct bc_coord *c, const char *agent,
+		     const struct bc_addr *a, int64_t created_ms, const char *admin)
+{
+	struct bc_cluster *k = c->cluster;
+	char key[CL_KEY_MAX], as[BC_ADDR_STRLEN + 8], e[BC_ETCD_ERR_MAX];
+	int64_t lease;
+	json_t *o;
+	char *v;
+
+	bc_addr_format(a, as, sizeof(as));
+	if (strchr(as, '/') == NULL)
+		snprintf(as + strlen(as), sizeof(as) - strlen(as), "/%u", a->plen);
+	/* on the lease of final decisions: etcd forgets it within the hour
+	 * (a key without one would be taken again at every start) */
+	lease = cl_etcd_ok(k) ? cl_house_lease(k, CL_HOUSE_TOMB) : 0;
+	if (lease == 0) {
+		bc_warn("cluster: local lift of %s on %s kept by %s alone (etcd "
+			"unreachable): if %s stops before %s takes it, run the "
+			"unban again", as, agent, k->node, k->node, agent);
+		return;
+	}
+	cl_key(k, key, sizeof(key), "lift/%s/%s", agent, as);
+	o = json_pack("{s:I, s:s, s:s}", "c", (json_int_t)created_ms, "s", admin,
+		      "n", k->node);
+	v = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (v == NULL ||
+	    bc_etcd_put(k->etcd, key, strlen(key), v, strlen(v), lease, NULL, e,
+			sizeof(e)) < 0)
+		bc_warn("cluster: local lift of %s on %s kept by %s alone: %s", as,
+			agent, k->node, v == NULL ? "out of memory" : e);
+	free(v);
+}
+
 int bc_cluster_enrol(struct bc_coord *c, const char *role, const char *name,
 		     const uint8_t *pk, char *err, size_t errlen)
 {

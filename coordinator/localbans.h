@@ -6,7 +6,8 @@
  * stored: after a coordinator restart each agent's heartbeat states a
  * generation the coordinator does not hold, and it asks for the list
  * again (docs/protocol.md); a lift not yet confirmed when the
- * coordinator stops is lost, and `list --local` shows the ban again.
+ * coordinator stops is lost, and `list --local` shows the ban again
+ * (in cluster mode every coordinator holds it: bc_cluster_lift).
  *
  * Inputs: verified messages of agent keys (intake.c), range-checked by
  * proto/wire.c; their text (reasons) is the agent's word, cut to

@@ -2,10 +2,11 @@
  * fuzz_cluster.c - libFuzzer harness for what cluster mode reads back
  * from etcd (coordinator/cluster_codec.c): the first byte picks the
  * reader, the rest is the value a hostile or broken writer left.
- *   0 mod 3: an event batch (cl_ev_parse, then cl_ev_record on every
+ *   0 mod 4: an event batch (cl_ev_parse, then cl_ev_record on every
  *            event of every report handed over)
- *   1 mod 3: a decision record (cl_rec_parse)
- *   2 mod 3: an allow list change (cl_allow_parse)
+ *   1 mod 4: a decision record (cl_rec_parse)
+ *   2 mod 4: an allow list change (cl_allow_parse)
+ *   3 mod 4: a lift of a local ban (cl_lift_parse)
  * Aborts when the contract breaks: a report whose events lie outside the
  * input, a name that is not NUL-terminated within its bound, a record
  * accepted with an unknown action or an over-long comment. Built and run by `make fuzz`.
@@ -43,11 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	base = data + 1;
 	blen = size - 1;
-	if (data[0] % 3 == 0) {
+	if (data[0] % 4 == 3) {
+		struct cl_lift_rec l;
+
+		if (cl_lift_parse(base, blen, &l, err, sizeof(err)) == 0 &&
+		    (l.created_ms < 0 || memchr(l.admin, '\0', sizeof(l.admin)) == NULL ||
+		     memchr(l.node, '\0', sizeof(l.node)) == NULL))
+			abort();
+	} else if (data[0] % 4 == 0) {
 		if (cl_ev_parse(base, blen, node, each, NULL) == 0 &&
 		    memchr(node, '\0', sizeof(node)) == NULL)
 			abort();
-	} else if (data[0] % 3 == 2) {
+	} else if (data[0] % 4 == 2) {
 		struct cl_allow_rec a;
 
 		if (cl_allow_parse(base, blen, &a, err, sizeof(err)) == 0 &&

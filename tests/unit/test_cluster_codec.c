@@ -240,10 +240,42 @@ static void test_allow(void)
 	}
 }
 
+/* lifts of local bans (PREFIX/lift/) */
+static void test_lift(void)
+{
+	const char *ok = "{\"c\":1765140000000,\"s\":\"ops\",\"n\":\"c1\"}";
+	const char *bad[] = {
+		"",
+		"[]",
+		"{\"c\":-1,\"s\":\"ops\",\"n\":\"c1\"}",
+		"{\"c\":\"1\",\"s\":\"ops\",\"n\":\"c1\"}",
+		"{\"c\":1,\"n\":\"c1\"}",
+		"{\"c\":1,\"s\":\"ops\"}",
+		"{\"c\":1,\"s\":\"o\\u0000ps\",\"n\":\"c1\"}",
+		"{\"c\":1,\"s\":\"0123456789012345678901234567890123456789012345678901234567890123\",\"n\":\"c1\"}",
+		"{\"c\":1,\"c\":2,\"s\":\"ops\",\"n\":\"c1\"}",
+	};
+	struct cl_lift_rec r;
+	char err[128];
+	size_t i;
+
+	CHECK(cl_lift_parse((const uint8_t *)ok, strlen(ok), &r, err, sizeof(err)) == 0 &&
+		      r.created_ms == 1765140000000LL && strcmp(r.admin, "ops") == 0 &&
+		      strcmp(r.node, "c1") == 0,
+	      "a valid lift parses, every field");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(cl_lift_parse((const uint8_t *)bad[i], strlen(bad[i]), &r, err,
+				    sizeof(err)) < 0 && err[0] != '\0',
+		      "bad lift %zu refused with a reason (%s)", i, err);
+	}
+}
+
 int main(void)
 {
 	test_batch();
 	test_record();
 	test_allow();
+	test_lift();
 	return tap_done();
 }
