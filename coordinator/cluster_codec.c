@@ -30,21 +30,33 @@ static int jstr(json_t *o, const char *name, char *out, size_t len)
 	return 0;
 }
 
-int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
-		 size_t errlen)
+/* v as a JSON object (duplicate keys refused), or NULL + err. */
+static json_t *jobject(const uint8_t *v, size_t len, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *o = json_loadb((const char *)v, len,
 			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		snprintf(err, errlen, "not a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
+		 size_t errlen)
+{
+	json_t *o;
 	char addr[80];
 	int64_t q;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "not a JSON object");
-		goto out;
-	}
+	o = jobject(v, len, err, errlen);
+	if (o == NULL)
+		return -1;
 	q = jint(o, "q");
 	r->sb.ban.created_ms = jint(o, "c");
 	r->sb.ban.expires_ms = jint(o, "e");
@@ -76,18 +88,15 @@ out:
 int cl_allow_parse(const uint8_t *v, size_t len, struct cl_allow_rec *r,
 		   char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *o = json_loadb((const char *)v, len,
-			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	json_t *o;
 	char addr[80];
 	int64_t q;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "not a JSON object");
-		goto out;
-	}
+	o = jobject(v, len, err, errlen);
+	if (o == NULL)
+		return -1;
 	q = jint(o, "q");
 	r->e.created_ms = jint(o, "c");
 	r->e.expires_ms = jint(o, "e");
@@ -118,16 +127,13 @@ out:
 int cl_lift_parse(const uint8_t *v, size_t len, struct cl_lift_rec *r,
 		  char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *o = json_loadb((const char *)v, len,
-			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	json_t *o;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "not a JSON object");
-		goto out;
-	}
+	o = jobject(v, len, err, errlen);
+	if (o == NULL)
+		return -1;
 	r->created_ms = jint(o, "c");
 	if (r->created_ms < 0 || jstr(o, "s", r->admin, sizeof(r->admin)) < 0 ||
 	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
