@@ -11,6 +11,8 @@
 #                      key, the same agents.d/admins.d, a database each),
 #                      agents and cli.ini listing all three, cli-cN.ini
 #                      for one coordinator alone
+#   cluster_up         coordinators 1..3 started, a leader elected (15 s),
+#                      agents 1..MXN started and in sync (20 s): checks
 #   start_cnode N      coordinator N, pid in CPID_N, log cN.log
 #   kill_cnode N [SIG] SIGKILL (or SIG) coordinator N by its pid
 #   leader_node        the number of the leading coordinator (from etcd)
@@ -75,6 +77,19 @@ INI
 	done
 	# etcd.sh's cleanup (its pids, its dir) runs with lib.sh's
 	trap 'etcd_cleanup; fleet_cleanup' EXIT
+}
+
+cluster_has_leader() { [ -n "$(leader_node)" ]; }
+
+cluster_up() {
+	for _n in 1 2 3; do start_cnode "$_n"; done
+	check "a leader is elected" wait_for 15 cluster_has_leader
+	_i=1
+	while [ "$_i" -le "$MXN" ]; do
+		start_agent "$_i"
+		_i=$((_i + 1))
+	done
+	check "the $MXN agents are in sync" wait_for 20 agents_synced
 }
 
 start_cnode() {

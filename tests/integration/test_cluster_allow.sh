@@ -22,12 +22,7 @@ cluster_need_etcd
 cluster_init 2 || { notok "cluster set-up"; exit 1; }
 mail_logs
 for i in 1 2; do printf '[local]\nmaxretry = 3\n' >>"$WORK/mx$i.ini"; done
-for n in 1 2 3; do start_cnode "$n"; done
-has_leader() { [ -n "$(leader_node)" ]; }
-check "a leader is elected" wait_for 15 has_leader
-start_agent 1
-start_agent 2
-check "both agents in sync" wait_for 20 agents_synced
+cluster_up
 
 # lists N ADDR: `allow list` through coordinator N alone shows ADDR
 lists() { bcn "$1" allow list 2>/dev/null | grep -q "^$2 "; }

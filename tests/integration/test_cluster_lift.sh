@@ -17,12 +17,7 @@
 cluster_need_etcd
 CLUSTER_MAXRETRY=50 cluster_init 2 || { notok "cluster set-up"; exit 1; }
 for i in 1 2; do printf '[local]\nmaxretry = 3\n' >>"$WORK/mx$i.ini"; done
-for n in 1 2 3; do start_cnode "$n"; done
-has_leader() { [ -n "$(leader_node)" ]; }
-check "a leader is elected" wait_for 15 has_leader
-start_agent 1
-start_agent 2
-check "both agents in sync" wait_for 20 agents_synced
+cluster_up
 
 # rep MX ADDR N: N auth_fail events handed to mxMX's agent
 rep() { ns "mx$1" "$BIN/bancluster" report "$2" --kind auth_fail --count "$3" \
