@@ -233,9 +233,9 @@ $(FZ)/fuzz_etcd: tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watc
 	@mkdir -p $(FZ)
 	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_etcd.c coordinator/etcd.c coordinator/etcd_watch.c common/clock.c $(shell pkg-config --libs libcurl jansson libsodium 2>/dev/null)
 
-$(FZ)/fuzz_cluster: tests/fuzz/fuzz_cluster.c coordinator/cluster_codec.c coordinator/cluster_codec.h common/addr.c
+$(FZ)/fuzz_cluster: tests/fuzz/fuzz_cluster.c coordinator/cluster_codec.c coordinator/cluster_codec.h common/addr.c common/keys.c
 	@mkdir -p $(FZ)
-	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_cluster.c coordinator/cluster_codec.c common/addr.c $(shell pkg-config --libs jansson 2>/dev/null)
+	clang $(FZFLAGS) -o $@ tests/fuzz/fuzz_cluster.c coordinator/cluster_codec.c common/addr.c common/keys.c $(PKG_LIBS) $(shell pkg-config --libs jansson 2>/dev/null)
 
 fuzz: check-deps $(addprefix $(FZ)/fuzz_,$(FZ_TARGETS))
 	FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FZ_TARGETS)

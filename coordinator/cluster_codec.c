@@ -7,6 +7,8 @@
  */
 #include "coordinator/cluster_codec.h"
 
+#include "common/keys.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,6 +111,11 @@ int cl_allow_parse(const uint8_t *v, size_t len, struct cl_allow_rec *r,
 		snprintf(err, errlen, "a field is missing or out of range");
 		goto out;
 	}
+	/* names reach the log: a node's and an admin's, nothing else */
+	if (!bc_name_valid(r->node) || (r->signer[0] != '\0' && !bc_name_valid(r->signer))) {
+		snprintf(err, errlen, "a node or admin name is not a name");
+		goto out;
+	}
 	if (strcmp(r->action, "allow") != 0 && strcmp(r->action, "allow-remove") != 0 &&
 	    strcmp(r->action, "allow-expire") != 0) {
 		snprintf(err, errlen, "unknown action");
@@ -138,6 +145,10 @@ int cl_lift_parse(const uint8_t *v, size_t len, struct cl_lift_rec *r,
 	if (r->created_ms < 0 || jstr(o, "s", r->admin, sizeof(r->admin)) < 0 ||
 	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
 		snprintf(err, errlen, "a field is missing or out of range");
+		goto out;
+	}
+	if (!bc_name_valid(r->admin) || !bc_name_valid(r->node)) {
+		snprintf(err, errlen, "a node or admin name is not a name");
 		goto out;
 	}
 	rc = 0;
