@@ -120,7 +120,6 @@ static struct rec *ring_alloc(struct entry *e, uint32_t cap)
 {
 	char *m;
 	struct ringhdr *h;
-	uint32_t i;
 
 	if (e->cap > 1) {
 		m = realloc(hdr(e), RHDR + cap * sizeof(struct rec));
@@ -131,9 +130,8 @@ static struct rec *ring_alloc(struct entry *e, uint32_t cap)
 		return NULL;
 	h = (struct ringhdr *)(void *)m;
 	memset(h, 0, sizeof(*h));
-	for (i = 0; i < e->n; i++)
-		if (e->u.one.kind < BC_POLICY_KINDS)
-			h->counts[e->u.one.kind]++;
+	if (e->n == 1 && e->u.one.kind < BC_POLICY_KINDS) /* the one event */
+		h->counts[e->u.one.kind] = 1;
 	((struct rec *)(void *)(m + RHDR))[0] = e->u.one;
 	return (struct rec *)(void *)(m + RHDR);
 }
