@@ -113,6 +113,9 @@ if ! wait_for 20 leads_other "$L"; then
 fi
 N=$(leader_node)
 echo "   c$N leads $(ms_since "$TK") ms after the kill (c$L's lease expired; c$N won the election in etcd)"
+# c$S's session thread sees the new leader within its next cycle (100 ms)
+names_leader() { bcn "$S" status 2>/dev/null | grep -q "leader c$N, lease "; }
+wait_for 5 names_leader
 run bcn "$S" status >"$WORK/status2.out" 2>&1
 rc=$?
 cat "$WORK/status2.out"
