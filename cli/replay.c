@@ -7,7 +7,9 @@
  *
  * Reads the file line by line (lines over BC_PARSE_LINE_MAX are skipped to
  * their end and counted as malformed, never buffered whole), feeds every
- * line to one parser, and runs a policy over the events in file order:
+ * line to one parser, and runs a policy over the events in file order
+ * (reading and the policy on the calling thread, scanning on a second
+ * one: read_lines):
  *   - without --config, the coordinator's defaults (maxretry 5 within
  *     findtime 10m, weights 1 / 1 / 0.5, a successful login clears the
  *     key's auth_abort weight, IPv6 per /64, allow 127.0.0.0/8 and ::1,
@@ -36,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -106,28 +109,54 @@ static void print_line(struct bc_replay *r, const char *line, size_t len)
 	putchar('\n');
 }
 
-static void feed(struct bc_replay *r, struct bc_parser *p, const char *line,
-		 size_t len)
+/*
+ * Scan one framed line (the scanner thread, below): the line counts,
+ * --print-*, and its events appended to *evs for the policy.
+ */
+struct evbuf {
+	struct bc_event *ev;
+	size_t n, cap;
+};
+
+static int push_event(struct evbuf *b, const struct bc_event *ev)
+{
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 1024;
+		struct bc_event *ne = realloc(b->ev, nc * sizeof(*ne));
+
+		if (ne == NULL)
+			return -1;
+		b->ev = ne;
+		b->cap = nc;
+	}
+	b->ev[b->n++] = *ev;
+	return 0;
+}
+
+static int feed(struct bc_replay *r, struct bc_parser *p,
+		const struct bc_frame *fr, struct evbuf *evs)
 {
 	struct bc_event ev;
-	enum bc_parse_result res = bc_parser_feed(p, line, len, &ev);
+	enum bc_parse_result res = bc_parser_feed_frame(p, fr, &ev);
+	int rc = 0;
 
 	r->lines++;
 	if (res == BC_PARSE_MATCH) {
 		r->matched++;
-		bc_replay_event(r, &ev);
+		rc |= push_event(evs, &ev);
 	} else if (res == BC_PARSE_MALFORMED) {
 		r->malformed++;
 	} else {
 		r->ignored++;
 	}
 	if (r->print != BC_REPLAY_PRINT_NONE &&
-	    (r->print == BC_REPLAY_PRINT_MATCHED ? res == BC_PARSE_MATCH
-				       : res != BC_PARSE_MATCH &&
-						 names_address(line, len)))
-		print_line(r, line, len);
+	    (r->print == BC_REPLAY_PRINT_MATCHED
+		     ? res == BC_PARSE_MATCH
+		     : res != BC_PARSE_MATCH && names_address(fr->line, fr->len)))
+		print_line(r, fr->line, fr->len);
 	while (bc_parser_flush(p, 0, &ev) == 1)
-		bc_replay_event(r, &ev);
+		rc |= push_event(evs, &ev);
+	return rc;
 }
 
 /*
@@ -194,58 +223,267 @@ static void progress(struct progress *pg, int fd, ssize_t n, uint64_t lines)
 	errno = saved;
 }
 
+/*
+ * The reading is a pipeline of two threads, so that a replay takes about
+ * the time of its slower half rather than of both. The calling thread
+ * reads the file and frames its lines (logparse's bc_framer: header,
+ * time, program), then runs the policy over the events; a scanner thread
+ * scans the framed lines (bc_parser_feed_frame: the MTAs' messages and
+ * their sessions) and counts and prints them. Events keep file order:
+ * blocks go round a ring of RING_BLOCKS, each FREE (the reader fills
+ * it), FULL (the scanner scans it) then SCANNED (the reader runs the
+ * policy over its events, then fills it again). A block holds up to
+ * BLOCK_BYTES read at once after the unfinished line carried from the
+ * block before, at most BLOCK_LINES frames pointing into it, and the
+ * events scanned from them. An over-long line (no newline within
+ * BC_PARSE_LINE_MAX + 1 bytes) is one OVERLONG frame without text
+ * (--print-* cannot show it), the rest of it skipped. The scanner owns
+ * the parser and the counts it writes (lines, matched, ignored,
+ * malformed, esc), the reader the rest of struct bc_replay. A read error
+ * ends the input where it happened; an event the scanner had no memory
+ * for fails the replay (ENOMEM) once every block has been through.
+ */
+#define BLOCK_BYTES (256 * 1024)
+#define BLOCK_LINES 4096
+#define RING_BLOCKS 4
+
+enum block_state { BLOCK_FREE, BLOCK_FULL, BLOCK_SCANNED };
+
+/* A line of a block, framed by the scanner (an over-long one: no text). */
+struct line {
+	const char *s;
+	uint32_t len;
+	uint32_t overlong;
+};
+
+struct block {
+	char *buf;                /* 2 * BLOCK_BYTES */
+	struct line *fr;          /* BLOCK_LINES */
+	size_t n;                 /* frames */
+	struct evbuf evs;         /* what the scanner found in them */
+	enum block_state state;
+	int last;                 /* the input ends with this block */
+	int err;                  /* errno of a failed read (last set) */
+};
+
+struct pipe_ring {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct block b[RING_BLOCKS];
+	struct bc_replay *r;
+	struct bc_parser *p;
+	struct bc_framer *fm;     /* the scanner's */
+	int nomem;                /* the scanner lost an event: ENOMEM */
+};
+
+/* Wait until block b is in one of the states of mask (the other side
+ * moves it); returns its state. */
+static enum block_state wait_block(struct pipe_ring *q, struct block *b,
+				   unsigned mask)
+{
+	enum block_state st;
+
+	pthread_mutex_lock(&q->mu);
+	while (!((1u << b->state) & mask))
+		pthread_cond_wait(&q->cv, &q->mu);
+	st = b->state;
+	pthread_mutex_unlock(&q->mu);
+	return st;
+}
+
+static void set_block(struct pipe_ring *q, struct block *b,
+		      enum block_state st)
+{
+	pthread_mutex_lock(&q->mu);
+	b->state = st;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void *scanner_main(void *arg)
+{
+	struct pipe_ring *q = arg;
+	unsigned k;
+
+	for (k = 0;; k++) {
+		struct block *b = &q->b[k % RING_BLOCKS];
+		int last;
+		size_t j;
+
+		wait_block(q, b, 1u << BLOCK_FULL);
+		b->evs.n = 0;
+		for (j = 0; j < b->n; j++) {
+			struct bc_frame fr;
+
+			if (b->fr[j].overlong)
+				fr = (struct bc_frame){.line = b->fr[j].s,
+						       .status = BC_FRAME_OVERLONG};
+			else
+				bc_framer_frame(q->fm, b->fr[j].s, b->fr[j].len,
+						&fr);
+			if (feed(q->r, q->p, &fr, &b->evs) < 0)
+				q->nomem = 1; /* said at the end */
+		}
+		last = b->last;
+		set_block(q, b, BLOCK_SCANNED);
+		if (last)
+			break;
+	}
+	return NULL;
+}
+
+/* The policy over a scanned block's events, in their order. */
+static int run_events(struct bc_replay *r, struct block *b)
+{
+	size_t j;
+
+	for (j = 0; j < b->evs.n; j++)
+		bc_replay_event(r, &b->evs.ev[j]);
+	b->evs.n = 0;
+	return b->err;
+}
+
+/*
+ * Fill block b: the carry, then one read when less than BLOCK_BYTES is
+ * there, then frames up to BLOCK_LINES; what is left goes back to
+ * carry. Sets b->last at the end of the input or on a read error.
+ */
+struct reader {
+	int fd;
+	struct progress pg;
+	char *carry;   /* 2 * BLOCK_BYTES */
+	size_t have;   /* bytes in carry */
+	uint64_t lines;
+	int eof, skipping;
+};
+
+static void fill_block(struct reader *rd, struct block *b)
+{
+	char *s, *end, *nl;
+	size_t have = rd->have;
+
+	b->n = 0;
+	b->last = 0;
+	b->err = 0;
+	if (have > 0)
+		memcpy(b->buf, rd->carry, have);
+	while (!rd->eof && have < BLOCK_BYTES) {
+		ssize_t n = read(rd->fd, b->buf + have, BLOCK_BYTES);
+
+		progress(&rd->pg, rd->fd, n, rd->lines);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			b->err = errno;
+			b->last = 1;
+		} else if (n == 0) {
+			rd->eof = 1;
+		} else {
+			have += (size_t)n;
+		}
+		break;
+	}
+	s = b->buf;
+	end = b->buf + have;
+	while (b->n < BLOCK_LINES &&
+	       (nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		if (rd->skipping)
+			rd->skipping = 0;
+		else
+			b->fr[b->n++] = (struct line){s, (uint32_t)(nl - s), 0};
+		s = nl + 1;
+	}
+	have = (size_t)(end - s);
+	if (b->n < BLOCK_LINES && have > 0) {
+		/* no newline in what is left */
+		if (rd->eof && !rd->skipping) {
+			b->fr[b->n++] = (struct line){s, (uint32_t)have, 0};
+			have = 0;
+		} else if (have > BC_PARSE_LINE_MAX + 1 || rd->skipping) {
+			/* over-long: one frame, the rest dropped */
+			if (!rd->skipping)
+				b->fr[b->n++] = (struct line){s, 0, 1};
+			rd->skipping = 1;
+			have = 0;
+		}
+	}
+	if (have > 0)
+		memcpy(rd->carry, s, have);
+	rd->have = have;
+	rd->lines += b->n; /* as the scanner will count them */
+	if (rd->eof && have == 0)
+		b->last = 1;
+}
+
 /* Read fd to its end, one line at a time. Returns 0 or -1 (errno set). */
 static int read_lines(struct bc_replay *r, struct bc_parser *p, int fd)
 {
-	size_t cap = BC_PARSE_LINE_MAX + REPLAY_READ_CHUNK, have = 0;
-	char *buf = malloc(cap);
-	/* no progress line among the lines --print-* writes to a terminal */
-	struct progress pg = {.state = r->print != BC_REPLAY_PRINT_NONE ? -1 : 0};
-	int skipping = 0;
+	struct pipe_ring q = {.r = r, .p = p};
+	struct reader rd = {
+		.fd = fd,
+		.pg = {.state = r->print != BC_REPLAY_PRINT_NONE ? -1 : 0}};
+	pthread_t th;
+	int i, err = 0, e;
+	unsigned k, done;
 
-	if (buf == NULL)
-		return -1;
-	for (;;) {
-		ssize_t n = read(fd, buf + have, cap - have);
-		char *s = buf, *end, *nl;
-
-		progress(&pg, fd, n, r->lines);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return -1;
-		}
-		end = buf + have + n;
-		while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-			if (skipping) {
-				skipping = 0;
-			} else {
-				feed(r, p, s, (size_t)(nl - s));
-			}
-			s = nl + 1;
-		}
-		have = (size_t)(end - s);
-		if (n == 0) {
-			if (have > 0 && !skipping)
-				feed(r, p, s, have);
-			break;
-		}
-		if (have > BC_PARSE_LINE_MAX + 1) {
-			/* over-long line: count it once, drop to its newline */
-			if (!skipping) {
-				r->lines++;
-				r->malformed++;
-				skipping = 1;
-			}
-			have = 0;
-			continue;
-		}
-		memmove(buf, s, have);
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
+	q.fm = bc_framer_new();
+	rd.carry = malloc(2 * BLOCK_BYTES);
+	if (q.fm == NULL || rd.carry == NULL)
+		err = ENOMEM;
+	for (i = 0; i < RING_BLOCKS; i++) {
+		q.b[i].buf = malloc(2 * BLOCK_BYTES);
+		q.b[i].fr = malloc(BLOCK_LINES * sizeof(*q.b[i].fr));
+		if (q.b[i].buf == NULL || q.b[i].fr == NULL)
+			err = ENOMEM;
 	}
-	free(buf);
-	return 0;
+	if (err == 0 && (e = pthread_create(&th, NULL, scanner_main, &q)) != 0)
+		err = e;
+	if (err != 0)
+		goto out;
+	/* block k is filled once block k - RING_BLOCKS's events have run;
+	 * done counts the blocks whose events have */
+	for (k = 0, done = 0;; k++) {
+		struct block *b = &q.b[k % RING_BLOCKS];
+
+		if (wait_block(&q, b, 1u << BLOCK_FREE | 1u << BLOCK_SCANNED) ==
+		    BLOCK_SCANNED) {
+			if ((e = run_events(r, b)) != 0 && err == 0)
+				err = e;
+			done++;
+		}
+		fill_block(&rd, b);
+		set_block(&q, b, BLOCK_FULL);
+		if (b->last)
+			break;
+	}
+	/* the blocks still out, in order, up to the last one */
+	for (; done <= k; done++) {
+		struct block *b = &q.b[done % RING_BLOCKS];
+
+		wait_block(&q, b, 1u << BLOCK_SCANNED);
+		if ((e = run_events(r, b)) != 0 && err == 0)
+			err = e;
+		if (b->last)
+			break;
+	}
+	pthread_join(th, NULL);
+	if (q.nomem && err == 0)
+		err = ENOMEM;
+	progress(&rd.pg, fd, 0, rd.lines);
+out:
+	for (i = 0; i < RING_BLOCKS; i++) {
+		free(q.b[i].buf);
+		free(q.b[i].fr);
+		free(q.b[i].evs.ev);
+	}
+	bc_framer_free(&q.fm);
+	free(rd.carry);
+	pthread_mutex_destroy(&q.mu);
+	pthread_cond_destroy(&q.cv);
+	errno = err;
+	return err != 0 ? -1 : 0;
 }
 
 #define REPLAY_USAGE                                                         \

@@ -22,15 +22,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* One framed line: what the syslog (or mainlog) header said. */
-struct bc_line {
-	int64_t time_ms;
-	const char *prog; /* program/tag without [pid], may be empty */
-	size_t prog_len;
-	long pid;         /* -1 when absent */
-	const char *msg;  /* the message proper */
-	size_t msg_len;
-};
+/* struct bc_line, one framed line, is in parse.h (struct bc_frame). */
 
 /* Session-state entry; keyed by a 64-bit hash of (module, session id). */
 struct bc_sess {
@@ -114,6 +106,10 @@ void bc_parse_emit(struct bc_parser *p, const struct bc_line *l,
 struct bc_sess *bc_parse_session(struct bc_parser *p, unsigned tag,
 				 const void *id, size_t id_len, long num,
 				 const struct bc_addr *addr, int64_t time_ms);
+/* The same id starts a new connection: s afresh, in its slot (as
+ * bc_parse_session_end then bc_parse_session, with one lookup). */
+void bc_parse_session_restart(struct bc_parser *p, struct bc_sess *s,
+			      const struct bc_addr *addr, int64_t time_ms);
 /* Forget a session (connection ended). */
 void bc_parse_session_end(struct bc_parser *p, struct bc_sess *s);
 

@@ -162,18 +162,35 @@ bool bc_parse_dovecot_auth_lines(const struct bc_parser *p)
 	return p->det.dovecot_auth_lines != 0;
 }
 
-/* FNV-1a, enough to spread session ids; not a defence by itself. */
+/*
+ * Session ids (program tags, queue ids, addresses) to table keys, eight
+ * bytes a step (a multiply and a shift per word, not per byte: this runs
+ * on every connect and disconnect line); enough to spread them, not a
+ * defence by itself (the table is bounded and evicts the oldest).
+ */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+
 uint64_t bc_parse_hash(const void *data, size_t len, uint64_t seed)
 {
 	const unsigned char *d = data;
-	uint64_t h = 1469598103934665603ULL ^ seed;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ seed, w;
 
-	for (i = 0; i < len; i++) {
-		h ^= d[i];
-		h *= 1099511628211ULL;
+	h = mix(h, (uint64_t)len);
+	for (; len >= 8; d += 8, len -= 8) {
+		memcpy(&w, d, 8);
+		h = mix(h, w);
 	}
-	return h;
+	if (len > 0) {
+		w = 0;
+		memcpy(&w, d, len);
+		h = mix(h, w);
+	}
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 32);
 }
 
 /* ---- dispatch ------------------------------------------------------ */
@@ -308,6 +325,19 @@ struct bc_sess *bc_parse_session(struct bc_parser *p, unsigned tag,
 	return s;
 }
 
+void bc_parse_session_restart(struct bc_parser *p, struct bc_sess *s,
+			      const struct bc_addr *addr, int64_t time_ms)
+{
+	uint64_t key = s->key;
+
+	memset(s, 0, sizeof(*s));
+	s->key = key;
+	s->used = ++p->clock;
+	s->time_ms = time_ms;
+	if (addr != NULL)
+		s->addr = *addr;
+}
+
 void bc_parse_session_end(struct bc_parser *p, struct bc_sess *s)
 {
 	(void)p;
@@ -392,32 +422,74 @@ struct bc_parser *bc_parser_new(enum bc_format fmt)
 	return p;
 }
 
-enum bc_parse_result bc_parser_feed(struct bc_parser *p, const char *line,
-				    size_t len, struct bc_event *ev)
+/* The framer's state is the framer (syslog.c's clock and cache). */
+struct bc_framer {
+	struct bc_syslog fs;
+};
+
+struct bc_framer *bc_framer_new(void)
+{
+	struct bc_framer *f = calloc(1, sizeof(*f));
+
+	if (f != NULL)
+		bc_syslog_init(&f->fs);
+	return f;
+}
+
+void bc_framer_free(struct bc_framer **f)
+{
+	if (f == NULL)
+		return;
+	free(*f);
+	*f = NULL;
+}
+
+static void frame_line(struct bc_syslog *fs, const char *line, size_t len,
+		       struct bc_frame *out)
 {
 	const char *end = line + len;
-	enum bc_parse_result r;
-	struct bc_line l;
-	bc_scan_fn scan;
 
-	p->st.lines++;
 	if (len > 0 && line[len - 1] == '\n')
 		end--;
 	if (end > line && end[-1] == '\r')
 		end--;
-	if ((size_t)(end - line) > BC_PARSE_LINE_MAX) {
+	out->line = line;
+	out->len = (size_t)(end - line);
+	if (out->len > BC_PARSE_LINE_MAX)
+		out->status = BC_FRAME_OVERLONG;
+	else if (bc_syslog_frame(fs, line, end, &out->l))
+		out->status = BC_FRAME_OK;
+	else
+		out->status = BC_FRAME_NONE;
+}
+
+void bc_framer_frame(struct bc_framer *f, const char *line, size_t len,
+		     struct bc_frame *out)
+{
+	frame_line(&f->fs, line, len, out);
+}
+
+enum bc_parse_result bc_parser_feed_frame(struct bc_parser *p,
+					  const struct bc_frame *fr,
+					  struct bc_event *ev)
+{
+	enum bc_parse_result r;
+	bc_scan_fn scan;
+
+	p->st.lines++;
+	if (fr->status == BC_FRAME_OVERLONG) {
 		p->st.overlong++;
 		p->st.malformed++;
 		return BC_PARSE_MALFORMED;
 	}
-	if (!bc_syslog_frame(&p->fs, line, end, &l))
+	if (fr->status != BC_FRAME_OK)
 		return BC_PARSE_NOMATCH;
-	if (l.time_ms)
-		p->last_ms = l.time_ms;
-	scan = scanner_for(p, &l);
+	if (fr->l.time_ms)
+		p->last_ms = fr->l.time_ms;
+	scan = scanner_for(p, &fr->l);
 	if (scan == NULL)
 		return BC_PARSE_NOMATCH;
-	r = scan(p, &l);
+	r = scan(p, &fr->l);
 	if (r == BC_PARSE_MALFORMED) {
 		p->st.malformed++;
 		return r;
@@ -425,6 +497,15 @@ enum bc_parse_result bc_parser_feed(struct bc_parser *p, const char *line,
 	if (pop(p, ev))
 		return BC_PARSE_MATCH;
 	return BC_PARSE_NOMATCH;
+}
+
+enum bc_parse_result bc_parser_feed(struct bc_parser *p, const char *line,
+				    size_t len, struct bc_event *ev)
+{
+	struct bc_frame fr;
+
+	frame_line(&p->fs, line, len, &fr);
+	return bc_parser_feed_frame(p, &fr, ev);
 }
 
 int bc_parser_flush(struct bc_parser *p, int64_t now_ms, struct bc_event *ev)

@@ -133,6 +133,51 @@ void bc_parser_stats(const struct bc_parser *p, struct bc_parse_stats *out);
 
 void bc_parser_free(struct bc_parser **p);
 
+/*
+ * Framing apart from scanning: bc_parser_feed(p, line) is the parser's
+ * own framer's bc_framer_frame(line) followed by bc_parser_feed_frame. A
+ * reader may frame on one thread and scan on another (`replay` does);
+ * each framer and parser is used by one thread at a time, and a frame's
+ * line stays unchanged until bc_parser_feed_frame has returned.
+ */
+struct bc_line { /* what a line's header said (logparse/syslog.c) */
+	int64_t time_ms;  /* 0 when the line carries no time */
+	const char *prog; /* program/tag without [pid], may be empty */
+	size_t prog_len;
+	long pid;         /* -1 when absent */
+	const char *msg;  /* the message proper */
+	size_t msg_len;
+};
+
+enum bc_frame_status {
+	BC_FRAME_OK,       /* l is the line's header */
+	BC_FRAME_NONE,     /* no header of a known form: NOMATCH */
+	BC_FRAME_OVERLONG, /* over BC_PARSE_LINE_MAX: MALFORMED */
+};
+
+struct bc_frame {
+	const char *line; /* the line without its "\n" or "\r\n" */
+	size_t len;
+	enum bc_frame_status status;
+	struct bc_line l; /* points into line (BC_FRAME_OK only) */
+};
+
+struct bc_framer;
+
+/* A framer (its clock for lines without a year, a local-time cache);
+ * NULL on OOM. */
+struct bc_framer *bc_framer_new(void);
+void bc_framer_free(struct bc_framer **f);
+
+/* Frame one line (a trailing "\n" or "\r\n" is ignored) into *out. */
+void bc_framer_frame(struct bc_framer *f, const char *line, size_t len,
+		     struct bc_frame *out);
+
+/* Feed one framed line: as bc_parser_feed (bc_parser_flush after it). */
+enum bc_parse_result bc_parser_feed_frame(struct bc_parser *p,
+					  const struct bc_frame *fr,
+					  struct bc_event *ev);
+
 /* "auto", "postfix", "exim", "sendmail", "dovecot" -> 0; else -1. */
 int bc_format_parse(const char *s, enum bc_format *out);
 const char *bc_format_name(enum bc_format f);

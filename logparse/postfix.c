@@ -461,8 +461,7 @@ enum bc_parse_result bc_scan_postfix(struct bc_parser *p,
 			if (r == end && l->pid >= 0) {
 				struct bc_sess *s = session(p, l, &a);
 
-				bc_parse_session_end(p, s);
-				s = session(p, l, &a);
+				bc_parse_session_restart(p, s, &a, l->time_ms);
 				s->connected = 1;
 			}
 			return BC_PARSE_NOMATCH;

@@ -5,11 +5,16 @@
  */
 #include "cli/replay.h"
 #include "common/addr.h"
+#include "logparse/parse.h"
 #include "tap.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char out[1 << 20];
@@ -633,6 +638,187 @@ static void test_usage(const char *path)
 	}
 }
 
+/*
+ * replay reads through a pipeline of blocks (cli/replay.c: 256 KiB read
+ * at once, at most 4096 lines a block, the unfinished line carried over,
+ * over-long lines skipped). A log built to cross every such boundary
+ * must give what one parser fed line by line gives: a reference run
+ * here, in one thread, over the file in memory.
+ */
+struct counts {
+	uint64_t lines, matched, ignored, malformed, events;
+};
+
+static void reference(const char *buf, size_t len, struct counts *c)
+{
+	struct bc_parser *p = bc_parser_new(BC_FMT_AUTO);
+	const char *s = buf, *end = buf + len, *nl;
+	struct bc_event ev;
+
+	memset(c, 0, sizeof(*c));
+	while (s < end) {
+		enum bc_parse_result r;
+
+		nl = memchr(s, '\n', (size_t)(end - s));
+		r = bc_parser_feed(p, s, (size_t)((nl ? nl : end) - s), &ev);
+		c->lines++;
+		if (r == BC_PARSE_MATCH) {
+			c->matched++;
+			c->events++;
+		} else if (r == BC_PARSE_MALFORMED) {
+			c->malformed++;
+		} else {
+			c->ignored++;
+		}
+		while (bc_parser_flush(p, 0, &ev) == 1)
+			c->events++;
+		s = nl ? nl + 1 : end;
+	}
+	bc_parser_free(&p);
+}
+
+static int json_u64(const char *key, uint64_t *v)
+{
+	char pat[64];
+	const char *q;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	q = strstr(out, pat);
+	if (q == NULL)
+		return -1;
+	*v = strtoull(q + strlen(pat), NULL, 10);
+	return 0;
+}
+
+/* replay's counts from out[] (its --json report) */
+static int replay_counts(struct counts *c)
+{
+	uint64_t k[4];
+	const char *ev = strstr(out, "\"events\": {");
+
+	memset(c, 0, sizeof(*c));
+	if (json_u64("lines", &c->lines) < 0 || json_u64("matched", &c->matched) < 0 ||
+	    json_u64("ignored", &c->ignored) < 0 ||
+	    json_u64("malformed", &c->malformed) < 0 || ev == NULL ||
+	    sscanf(ev, "\"events\": {\"auth_fail\": %" SCNu64
+		       ", \"sender_violation\": %" SCNu64
+		       ", \"auth_abort\": %" SCNu64 ", \"auth_success\": %" SCNu64,
+		   &k[0], &k[1], &k[2], &k[3]) != 4)
+		return -1;
+	c->events = k[0] + k[1] + k[2] + k[3];
+	return 0;
+}
+
+static int same_counts(const struct counts *a, const struct counts *b)
+{
+	return a->lines == b->lines && a->matched == b->matched &&
+	       a->ignored == b->ignored && a->malformed == b->malformed &&
+	       a->events == b->events;
+}
+
+/* replay of "-", its stdin a pipe written 4093 bytes at a time */
+static int run_stdin(const char *buf, size_t len, int argc, char **argv)
+{
+	int pfd[2], saved, rc, st;
+	pid_t pid;
+
+	if (pipe(pfd) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		size_t off = 0;
+
+		close(pfd[0]);
+		while (off < len) {
+			size_t n = len - off < 4093 ? len - off : 4093;
+			ssize_t w = write(pfd[1], buf + off, n);
+
+			if (w <= 0)
+				_exit(1);
+			off += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	saved = dup(STDIN_FILENO);
+	dup2(pfd[0], STDIN_FILENO);
+	close(pfd[0]);
+	rc = run(argc, argv);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	waitpid(pid, &st, 0);
+	return rc;
+}
+
+static void test_blocks(const char *path)
+{
+	FILE *f = reopen(path);
+	char *a_file[] = {"replay", (char *)path, "--json", NULL};
+	char *a_stdin[] = {"replay", "-", "--json", NULL};
+	struct counts want, got;
+	struct stat st;
+	char *buf;
+	int i, j, fd, rc;
+
+	for (i = 0; i < 30000; i++) {
+		/* short lines: more than a block's 4096 lines in 256 KiB */
+		if (i % 7 == 0)
+			add(f, i % 3600, i % 14 ? FAIL : ABORT, "192.0.2.20");
+		else if (i % 7 == 3)
+			fputs("x\r\n", f);
+		else
+			fputs("x\n", f);
+		if (i % 5000 == 1234) {
+			/* lines at the length limit, one over, two over */
+			for (j = -1; j <= 2; j++) {
+				int n = BC_PARSE_LINE_MAX + j;
+
+				fprintf(f, "2024-01-10T12:00:00Z mx1 postfix/smtpd[7]: warning: unknown[192.0.2.21]: SASL LOGIN authentication failed: ");
+				for (n -= 107; n > 0; n--)
+					fputc('y', f);
+				fputc('\n', f);
+			}
+			/* over-long across blocks: 600 KB, then a 300 KB one
+			 * ending in \r */
+			for (j = 0; j < 600000; j++)
+				fputc('z', f);
+			fputc('\n', f);
+			for (j = 0; j < 300000; j++)
+				fputc('w', f);
+			fputs("\r\n", f);
+		}
+	}
+	/* the last line has no newline */
+	fputs("2024-01-10T13:00:00Z mx1 postfix/smtpd[9]: warning: unknown[192.0.2.22]: SASL LOGIN authentication failed: UGFzc3dvcmQ6", f);
+	fclose(f);
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0 || (buf = malloc((size_t)st.st_size)) == NULL ||
+	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		CHECK(0, "read back the block test's log");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	reference(buf, (size_t)st.st_size, &want);
+	CHECK(want.lines > 30000 && want.malformed >= 18 && want.events > 4000,
+	      "reference: %" PRIu64 " lines, %" PRIu64 " malformed, %" PRIu64
+	      " events", want.lines, want.malformed, want.events);
+	rc = run(3, a_file);
+	CHECK(rc == 0 && replay_counts(&got) == 0 && same_counts(&got, &want),
+	      "blocks of a regular file: %" PRIu64 " lines, %" PRIu64
+	      " matched, %" PRIu64 " ignored, %" PRIu64 " malformed, %" PRIu64
+	      " events, as one parser line by line (%d)",
+	      got.lines, got.matched, got.ignored, got.malformed, got.events, rc);
+	rc = run_stdin(buf, (size_t)st.st_size, 3, a_stdin);
+	CHECK(rc == 0 && replay_counts(&got) == 0 && same_counts(&got, &want),
+	      "the same through a pipe written 4093 bytes at a time (%d)", rc);
+	CHECK(strstr(out, "{\"address\": \"192.0.2.22\", \"events\": {\"auth_fail\": 1") != NULL,
+	      "the last line, without a newline, counted");
+	free(buf);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/bc-replay-in.XXXXXX";
@@ -752,6 +938,7 @@ int main(void)
 		test_config_detect(dir, path);
 		test_print(path);
 		test_usage(path);
+		test_blocks(path);
 		rmdir(dir);
 	}
 	unlink(path);
