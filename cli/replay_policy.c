@@ -144,43 +144,73 @@ struct sort_item {
 	uint32_t rec;
 };
 
-/* bc_addr_cmp's order (family, address, prefix), inline for the sort */
-static int cmp_item(const void *x, const void *y)
-{
-	const struct bc_addr *a = &((const struct sort_item *)x)->addr;
-	const struct bc_addr *b = &((const struct sort_item *)y)->addr;
-	int c;
+/*
+ * The byte of an item that radix pass d sorts on: bc_addr_cmp's order
+ * (family, then the 16 address bytes, then the prefix length) from the
+ * least significant, plen, to the most, family.
+ */
+#define SORT_DIGITS 18
 
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->a, b->a, 16);
-	if (c != 0)
-		return c < 0 ? -1 : 1;
-	if (a->plen != b->plen)
-		return a->plen < b->plen ? -1 : 1;
-	return 0;
+static uint8_t digit(const struct sort_item *x, int d)
+{
+	if (d == 0)
+		return x->addr.plen;
+	if (d == SORT_DIGITS - 1)
+		return x->addr.family;
+	return x->addr.a[16 - d];
 }
 
-/* Records of the address table in address order (caller frees). */
+/*
+ * Records of the address table in address order (caller frees). A least
+ * significant digit radix sort, stable, one pass per byte position in
+ * which the addresses differ (an IPv4-only log: four), where qsort's
+ * comparisons were a third of a large replay's report.
+ */
 struct bc_replay_rec **bc_replay_table_sorted(const struct bc_replay_table *t)
 {
-	struct bc_replay_rec **v = malloc((t->n ? t->n : 1) * sizeof(*v));
-	struct sort_item *s = malloc((t->n ? t->n : 1) * sizeof(*s));
-	size_t i;
+	size_t n = t->n ? t->n : 1, i;
+	struct bc_replay_rec **v = malloc(n * sizeof(*v));
+	struct sort_item *s = malloc(n * sizeof(*s));
+	struct sort_item *tmp = malloc(n * sizeof(*tmp));
+	size_t (*count)[256] = calloc(SORT_DIGITS, sizeof(*count));
+	int d;
 
-	if (v == NULL || s == NULL) {
+	if (v == NULL || s == NULL || tmp == NULL || count == NULL) {
 		free(v);
 		free(s);
+		free(tmp);
+		free(count);
 		return NULL;
 	}
 	for (i = 0; i < t->n; i++) {
 		memcpy(&s[i].addr, rec_at(t, i), sizeof(s[i].addr));
 		s[i].rec = (uint32_t)i;
+		for (d = 0; d < SORT_DIGITS; d++)
+			count[d][digit(&s[i], d)]++;
 	}
-	qsort(s, t->n, sizeof(*s), cmp_item);
+	for (d = 0; d < SORT_DIGITS; d++) {
+		size_t pos = 0, c;
+		struct sort_item *x;
+		int k;
+
+		if (t->n == 0 || count[d][digit(&s[0], d)] == t->n)
+			continue; /* one value in this position: nothing to do */
+		for (k = 0; k < 256; k++) { /* counts -> first positions */
+			c = count[d][k];
+			count[d][k] = pos;
+			pos += c;
+		}
+		for (i = 0; i < t->n; i++)
+			tmp[count[d][digit(&s[i], d)]++] = s[i];
+		x = s;
+		s = tmp;
+		tmp = x;
+	}
 	for (i = 0; i < t->n; i++)
 		v[i] = rec_at(t, s[i].rec);
 	free(s);
+	free(tmp);
+	free(count);
 	return v;
 }
 

@@ -144,17 +144,56 @@ int bc_addr_parse(struct bc_addr *out, const char *s, size_t len, char *err,
 	return 0;
 }
 
+/* a.b.c.d into t (16 bytes at least), without printf: a report formats
+ * every address it lists. Returns the length. */
+static size_t format_v4(const uint8_t *a, char *t)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned v = a[i];
+
+		if (i > 0)
+			t[n++] = '.';
+		if (v >= 100)
+			t[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			t[n++] = (char)('0' + v / 10 % 10);
+		t[n++] = (char)('0' + v % 10);
+	}
+	t[n] = '\0';
+	return n;
+}
+
 const char *bc_addr_format(const struct bc_addr *a, char *buf, size_t len)
 {
-	char t[INET6_ADDRSTRLEN];
+	char t[INET6_ADDRSTRLEN + 4];
+	size_t n;
 
-	if (inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->a, t,
-		      sizeof(t)) == NULL)
-		snprintf(t, sizeof(t), "?");
-	if (a->plen == bc_addr_maxlen(a))
-		snprintf(buf, len, "%s", t);
-	else
-		snprintf(buf, len, "%s/%u", t, a->plen);
+	if (a->family == AF_INET) {
+		n = format_v4(a->a, t);
+	} else {
+		if (inet_ntop(AF_INET6, a->a, t, INET6_ADDRSTRLEN) == NULL)
+			snprintf(t, sizeof(t), "?");
+		n = strlen(t);
+	}
+	if (a->plen != bc_addr_maxlen(a)) { /* "/LEN", LEN <= 255 */
+		unsigned v = a->plen;
+
+		t[n++] = '/';
+		if (v >= 100)
+			t[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			t[n++] = (char)('0' + v / 10 % 10);
+		t[n++] = (char)('0' + v % 10);
+	}
+	if (len == 0)
+		return buf;
+	if (n > len - 1) /* cut as snprintf would */
+		n = len - 1;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
 	return buf;
 }
 

@@ -8,7 +8,9 @@
 #include "common/addr.h"
 #include "tests/unit/tap.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -850,6 +852,74 @@ static void test_hash(void)
 	      same);
 }
 
+/*
+ * bc_addr_format writes IPv4 and "/LEN" without printf: the same text as
+ * inet_ntop and snprintf("%s/%u"), cut the same way in a short buffer,
+ * for every octet value in every position, IPv6, and every length.
+ */
+static void ref_format(const struct bc_addr *a, char *buf, size_t len)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->a, t, sizeof(t));
+	if (a->plen == bc_addr_maxlen(a))
+		snprintf(buf, len, "%s", t);
+	else
+		snprintf(buf, len, "%s/%u", t, a->plen);
+}
+
+static void test_format_ref(void)
+{
+	struct bc_addr a;
+	char got[64], want[64];
+	unsigned v, pos, plen, bad = 0, n = 0;
+	size_t len;
+
+	for (pos = 0; pos < 4; pos++)
+		for (v = 0; v < 256; v++)
+			for (plen = 0; plen <= 33; plen += 11) {
+				memset(&a, 0, sizeof(a));
+				a.family = AF_INET;
+				a.plen = (uint8_t)(plen > 32 ? 32 : plen);
+				a.a[0] = 198;
+				a.a[1] = 51;
+				a.a[2] = 7;
+				a.a[3] = 100;
+				a.a[pos] = (uint8_t)v;
+				bc_addr_format(&a, got, sizeof(got));
+				ref_format(&a, want, sizeof(want));
+				n++;
+				bad += strcmp(got, want) != 0;
+			}
+	for (v = 0; v < 256; v++) {
+		memset(&a, 0, sizeof(a));
+		a.family = AF_INET6;
+		a.plen = (uint8_t)(v % 129);
+		a.a[0] = 0x20;
+		a.a[1] = 0x01;
+		a.a[(v % 14) + 2] = (uint8_t)v;
+		bc_addr_format(&a, got, sizeof(got));
+		ref_format(&a, want, sizeof(want));
+		n++;
+		bad += strcmp(got, want) != 0;
+	}
+	CHECK(bad == 0, "format: %u of %u addresses as inet_ntop + snprintf", n - bad, n);
+	/* cut like snprintf in a short buffer, 1..21 bytes */
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	a.plen = 24;
+	memcpy(a.a, "\xc6\x33\x64\xff", 4);
+	bad = 0;
+	for (len = 1; len <= 21; len++) {
+		memset(got, 'x', sizeof(got));
+		memset(want, 'x', sizeof(want));
+		bc_addr_format(&a, got, len);
+		ref_format(&a, want, len);
+		bad += memcmp(got, want, sizeof(got)) != 0;
+	}
+	CHECK(bad == 0, "format: 198.51.100.255/24 cut as snprintf in 1..21 bytes");
+}
+
 int main(void)
 {
 	test_hash();
@@ -867,5 +937,6 @@ int main(void)
 	test_maxlen_bytes();
 	test_list();
 	test_list_append();
+	test_format_ref();
 	return tap_done();
 }
