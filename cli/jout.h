@@ -71,6 +71,8 @@ void bc_jout_stream_push(struct bc_jout_stream *st, json_t **item);
  */
 void bc_jout_stream_push_raw(struct bc_jout_stream *st, const char *s,
 			     size_t n);
+/* The test push_raw makes: every byte printable ASCII, none a backslash. */
+bool bc_jout_raw_plain(const char *s, size_t n);
 void bc_jout_stream_array_close(struct bc_jout_stream *st);
 int bc_jout_stream_close(struct bc_jout_stream *st, json_t **tail);
 

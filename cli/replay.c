@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -226,44 +227,54 @@ static void progress(struct progress *pg, int fd, ssize_t n, uint64_t lines)
 /*
  * The reading is a pipeline of two threads, so that a replay takes about
  * the time of its slower half rather than of both. The calling thread
- * reads the file and frames its lines (logparse's bc_framer: header,
- * time, program), then runs the policy over the events; a scanner thread
- * scans the framed lines (bc_parser_feed_frame: the MTAs' messages and
- * their sessions) and counts and prints them. Events keep file order:
- * blocks go round a ring of RING_BLOCKS, each FREE (the reader fills
- * it), FULL (the scanner scans it) then SCANNED (the reader runs the
- * policy over its events, then fills it again). A block holds up to
- * BLOCK_BYTES read at once after the unfinished line carried from the
- * block before, at most BLOCK_LINES frames pointing into it, and the
- * events scanned from them. An over-long line (no newline within
- * BC_PARSE_LINE_MAX + 1 bytes) is one OVERLONG frame without text
- * (--print-* cannot show it), the rest of it skipped. The scanner owns
- * the parser and the counts it writes (lines, matched, ignored,
- * malformed, esc), the reader the rest of struct bc_replay. A read error
- * ends the input where it happened; an event the scanner had no memory
- * for fails the replay (ENOMEM) once every block has been through.
+ * reads the file and cuts it into lines, then runs the policy over the
+ * events; a scanner thread frames the lines (logparse's bc_framer:
+ * header, time, program), scans them (bc_parser_feed_frame: the MTAs'
+ * messages and their sessions) and counts and prints them. Events keep
+ * file order: blocks go round a ring of RING_BLOCKS, each FREE (the
+ * reader fills it), FULL (the scanner scans it) then SCANNED (the reader
+ * runs the policy over its events, then fills it again). A block holds
+ * up to BLOCK_BYTES read at once after the unfinished line carried from
+ * the block before, at most BLOCK_LINES lines, and the events scanned
+ * from them. An over-long line (no newline within BC_PARSE_LINE_MAX + 1
+ * bytes) is one OVERLONG frame without text (--print-* cannot show it),
+ * the rest of it skipped.
+ *
+ * Framing is shared: while the reader would wait for a block, it frames
+ * the newest FULL block's lines from its end, CHUNK_LINES at a time,
+ * with a framer of its own, as the scanner frames from the front; a
+ * chunk is claimed by one of them (claim: the next chunk from the front
+ * and from the back, in one word, moved by compare-and-swap), and the
+ * scanner scans a chunk the reader claimed once the reader marked it
+ * ready. The two framers give the same frames (a framer's state is a
+ * cache, and the clock for lines without a year, read per log hour).
+ *
+ * The scanner owns the parser and the counts it writes (lines, matched,
+ * ignored, malformed, esc), the reader the rest of struct bc_replay. A
+ * read error ends the input where it happened; an event the scanner had
+ * no memory for fails the replay (ENOMEM) once every block has been
+ * through.
  */
 #define BLOCK_BYTES (256 * 1024)
 #define BLOCK_LINES 4096
 #define RING_BLOCKS 4
+#define CHUNK_LINES 64
+#define BLOCK_CHUNKS (BLOCK_LINES / CHUNK_LINES)
 
 enum block_state { BLOCK_FREE, BLOCK_FULL, BLOCK_SCANNED };
 
-/* A line of a block, framed by the scanner (an over-long one: no text). */
-struct line {
-	const char *s;
-	uint32_t len;
-	uint32_t overlong;
-};
-
 struct block {
 	char *buf;                /* 2 * BLOCK_BYTES */
-	struct line *fr;          /* BLOCK_LINES */
-	size_t n;                 /* frames */
+	struct bc_frame *fr;      /* BLOCK_LINES: line and len set by the
+				   * reader, the rest by a framer */
+	size_t n;                 /* lines */
 	struct evbuf evs;         /* what the scanner found in them */
 	enum block_state state;
 	int last;                 /* the input ends with this block */
 	int err;                  /* errno of a failed read (last set) */
+	uint32_t claim;           /* chunks [front, back): unclaimed;
+				   * front | back << 16, atomic */
+	uint8_t ready[BLOCK_CHUNKS]; /* the reader framed it (atomic) */
 };
 
 struct pipe_ring {
@@ -295,9 +306,43 @@ static void set_block(struct pipe_ring *q, struct block *b,
 		      enum block_state st)
 {
 	pthread_mutex_lock(&q->mu);
-	b->state = st;
+	__atomic_store_n(&b->state, st, __ATOMIC_RELEASE); /* peek_block */
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+}
+
+/* Is b in one of the states of mask now (a hint: wait_block decides)? */
+static bool peek_block(struct block *b, unsigned mask)
+{
+	return ((1u << __atomic_load_n(&b->state, __ATOMIC_ACQUIRE)) & mask) != 0;
+}
+
+/* Claim b's next unclaimed chunk from the front (scanner) or the back
+ * (reader): its number, or -1 when none is left. */
+static int claim_chunk(struct block *b, bool back)
+{
+	uint32_t c = __atomic_load_n(&b->claim, __ATOMIC_ACQUIRE), nc;
+	unsigned front, end;
+
+	do {
+		front = c & 0xffff;
+		end = c >> 16;
+		if (front >= end)
+			return -1;
+		nc = back ? front | (end - 1) << 16 : (front + 1) | end << 16;
+	} while (!__atomic_compare_exchange_n(&b->claim, &c, nc, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return back ? (int)end - 1 : (int)front;
+}
+
+static void frame_chunk(struct bc_framer *fm, struct block *b, int ch)
+{
+	size_t j = (size_t)ch * CHUNK_LINES,
+	       end = j + CHUNK_LINES < b->n ? j + CHUNK_LINES : b->n;
+
+	for (; j < end; j++)
+		if (b->fr[j].status != BC_FRAME_OVERLONG)
+			bc_framer_frame(fm, b->fr[j].line, b->fr[j].len, &b->fr[j]);
 }
 
 static void *scanner_main(void *arg)
@@ -307,22 +352,24 @@ static void *scanner_main(void *arg)
 
 	for (k = 0;; k++) {
 		struct block *b = &q->b[k % RING_BLOCKS];
-		int last;
-		size_t j;
+		int last, ch, mine;
+		size_t nch, j;
 
 		wait_block(q, b, 1u << BLOCK_FULL);
 		b->evs.n = 0;
-		for (j = 0; j < b->n; j++) {
-			struct bc_frame fr;
-
-			if (b->fr[j].overlong)
-				fr = (struct bc_frame){.line = b->fr[j].s,
-						       .status = BC_FRAME_OVERLONG};
-			else
-				bc_framer_frame(q->fm, b->fr[j].s, b->fr[j].len,
-						&fr);
-			if (feed(q->r, q->p, &fr, &b->evs) < 0)
-				q->nomem = 1; /* said at the end */
+		nch = (b->n + CHUNK_LINES - 1) / CHUNK_LINES;
+		for (ch = 0; ch < (int)nch; ch++) {
+			mine = claim_chunk(b, false);
+			if (mine == ch) {
+				frame_chunk(q->fm, b, ch);
+			} else { /* the reader's: framed, or being framed */
+				while (!__atomic_load_n(&b->ready[ch], __ATOMIC_ACQUIRE))
+					sched_yield();
+			}
+			for (j = (size_t)ch * CHUNK_LINES;
+			     j < b->n && j < (size_t)(ch + 1) * CHUNK_LINES; j++)
+				if (feed(q->r, q->p, &b->fr[j], &b->evs) < 0)
+					q->nomem = 1; /* said at the end */
 		}
 		last = b->last;
 		set_block(q, b, BLOCK_SCANNED);
@@ -350,6 +397,7 @@ static int run_events(struct bc_replay *r, struct block *b)
  */
 struct reader {
 	int fd;
+	struct bc_framer *fm; /* the reader's, for help_frame */
 	struct progress pg;
 	char *carry;   /* 2 * BLOCK_BYTES */
 	size_t have;   /* bytes in carry */
@@ -390,19 +438,23 @@ static void fill_block(struct reader *rd, struct block *b)
 		if (rd->skipping)
 			rd->skipping = 0;
 		else
-			b->fr[b->n++] = (struct line){s, (uint32_t)(nl - s), 0};
+			b->fr[b->n++] = (struct bc_frame){
+				.line = s, .len = (size_t)(nl - s),
+				.status = BC_FRAME_NONE};
 		s = nl + 1;
 	}
 	have = (size_t)(end - s);
 	if (b->n < BLOCK_LINES && have > 0) {
 		/* no newline in what is left */
 		if (rd->eof && !rd->skipping) {
-			b->fr[b->n++] = (struct line){s, (uint32_t)have, 0};
+			b->fr[b->n++] = (struct bc_frame){
+				.line = s, .len = have, .status = BC_FRAME_NONE};
 			have = 0;
 		} else if (have > BC_PARSE_LINE_MAX + 1 || rd->skipping) {
 			/* over-long: one frame, the rest dropped */
 			if (!rd->skipping)
-				b->fr[b->n++] = (struct line){s, 0, 1};
+				b->fr[b->n++] = (struct bc_frame){
+					.line = s, .status = BC_FRAME_OVERLONG};
 			rd->skipping = 1;
 			have = 0;
 		}
@@ -413,6 +465,25 @@ static void fill_block(struct reader *rd, struct block *b)
 	rd->lines += b->n; /* as the scanner will count them */
 	if (rd->eof && have == 0)
 		b->last = 1;
+	memset(b->ready, 0, sizeof(b->ready));
+	b->claim = (uint32_t)((b->n + CHUNK_LINES - 1) / CHUNK_LINES) << 16;
+}
+
+/*
+ * While block next is not the reader's yet, frame chunks of block b
+ * from its end. Returns once next is FREE or SCANNED (or b has no chunk
+ * left: then wait_block waits).
+ */
+static void help_frame(struct bc_framer *fm, struct block *b,
+		       struct block *next)
+{
+	int ch;
+
+	while (!peek_block(next, 1u << BLOCK_FREE | 1u << BLOCK_SCANNED) &&
+	       (ch = claim_chunk(b, true)) >= 0) {
+		frame_chunk(fm, b, ch);
+		__atomic_store_n(&b->ready[ch], 1, __ATOMIC_RELEASE);
+	}
 }
 
 /* Read fd to its end, one line at a time. Returns 0 or -1 (errno set). */
@@ -429,8 +500,9 @@ static int read_lines(struct bc_replay *r, struct bc_parser *p, int fd)
 	pthread_mutex_init(&q.mu, NULL);
 	pthread_cond_init(&q.cv, NULL);
 	q.fm = bc_framer_new();
+	rd.fm = bc_framer_new();
 	rd.carry = malloc(2 * BLOCK_BYTES);
-	if (q.fm == NULL || rd.carry == NULL)
+	if (q.fm == NULL || rd.fm == NULL || rd.carry == NULL)
 		err = ENOMEM;
 	for (i = 0; i < RING_BLOCKS; i++) {
 		q.b[i].buf = malloc(2 * BLOCK_BYTES);
@@ -457,6 +529,7 @@ static int read_lines(struct bc_replay *r, struct bc_parser *p, int fd)
 		set_block(&q, b, BLOCK_FULL);
 		if (b->last)
 			break;
+		help_frame(rd.fm, b, &q.b[(k + 1) % RING_BLOCKS]);
 	}
 	/* the blocks still out, in order, up to the last one */
 	for (; done <= k; done++) {
@@ -479,6 +552,7 @@ out:
 		free(q.b[i].evs.ev);
 	}
 	bc_framer_free(&q.fm);
+	bc_framer_free(&rd.fm);
 	free(rd.carry);
 	pthread_mutex_destroy(&q.mu);
 	pthread_cond_destroy(&q.cv);

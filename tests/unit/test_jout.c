@@ -150,8 +150,44 @@ static void test_random(void)
 	json_decref(back);
 }
 
+/*
+ * push_raw's test, eight bytes a step: every byte value at every place
+ * of an element (in a word, in the tail after the last word), next to
+ * every kind of neighbour (a 0xff before it carries in the word test).
+ */
+static void test_raw_plain(void)
+{
+	static const unsigned char fill[] = {'a', 0x7e, 0x20, 0xff, 0x5b};
+	char e[19];
+	unsigned b, pos, f, wrong = 0, n = 0;
+
+	for (f = 0; f < sizeof(fill); f++)
+		for (pos = 0; pos < sizeof(e); pos++)
+			for (b = 0; b < 256; b++) {
+				bool want;
+				size_t k;
+
+				memset(e, (char)fill[f], sizeof(e));
+				e[pos] = (char)b;
+				want = true;
+				for (k = 0; k < sizeof(e); k++) {
+					unsigned char c = (unsigned char)e[k];
+
+					if (c < 0x20 || c > 0x7e || c == '\\')
+						want = false;
+				}
+				n++;
+				wrong += bc_jout_raw_plain(e, sizeof(e)) != want;
+			}
+	CHECK(wrong == 0, "raw elements: %u of %u verdicts (every byte, every "
+	      "place, five neighbours) as a byte-by-byte test", n - wrong, n);
+	CHECK(bc_jout_raw_plain("", 0) && bc_jout_raw_plain("{\"n\": 1}", 8),
+	      "raw elements: empty and plain accepted");
+}
+
 int main(void)
 {
+	test_raw_plain();
 	json_t *d, *o, *a;
 
 	CHECK(TEXT_IS("M\xc3\xbcller", "M\xc3\xbcller"), "valid UTF-8 kept byte for byte (Müller)");
