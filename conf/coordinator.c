@@ -248,6 +248,12 @@ int bc_coord_load_config(struct bc_coord_cfg *cfg, const char *path,
 	if (cfg->allow_file[0] != '\0' &&
 	    load_allow_file(cfg, path, err, errlen) < 0)
 		return -1;
+	/* a node's name is in every record it writes to etcd, which the
+	 * other coordinators refuse unless it is a name */
+	if (cfg->node[0] != '\0' && !bc_name_valid(cfg->node))
+		return bc_cfg_err(err, errlen, path, "cluster", "name",
+				  "\"%.64s\": use letters, digits, '.', '_', '-'",
+				  cfg->node);
 	{
 		char e[128];
 

@@ -489,6 +489,15 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 		host[sizeof(host) - 1] = '\0';
 		snprintf(k->node, sizeof(k->node), "%s", host);
 	}
+	if (!bc_name_valid(k->node)) { /* a host name config did not check */
+		char esc[256];
+
+		bc_escape(esc, sizeof(esc), k->node, strlen(k->node));
+		snprintf(err, errlen, "[cluster] name: the host name \"%s\" is "
+			 "not a node name (letters, digits, '.', '_', '-'): set "
+			 "name", esc);
+		return -1;
+	}
 	/* the threads read copies: a reload rewrites c->cfg */
 	memcpy(k->etcd_eps, c->cfg.etcd, sizeof(k->etcd_eps));
 	memcpy(k->cert, c->cfg.etcd_cert, sizeof(k->cert));

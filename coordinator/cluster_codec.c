@@ -47,6 +47,16 @@ static json_t *jobject(const uint8_t *v, size_t len, char *err, size_t errlen)
 	return o;
 }
 
+/* An origin ("rule:maxretry", "manual:NAME", "expire", or what an older
+ * store imported holds): no control byte, so no line of its own. */
+static bool origin_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
 int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
 		 size_t errlen)
 {
@@ -71,6 +81,17 @@ int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
 	    jstr(o, "s", r->signer, sizeof(r->signer)) < 0 ||
 	    jstr(o, "n", r->node, sizeof(r->node)) < 0) {
 		snprintf(err, errlen, "a field is missing or out of range");
+		goto out;
+	}
+	/* what reaches the log: the node's and admin's names, the origin
+	 * ("rule:...", "manual:NAME", "expire"...); a rule ban's reason is
+	 * escaped where it is logged (an admin's is stored as typed) */
+	if (!bc_name_valid(r->node) || (r->signer[0] != '\0' && !bc_name_valid(r->signer))) {
+		snprintf(err, errlen, "a node or admin name is not a name");
+		goto out;
+	}
+	if (!origin_ok(r->sb.origin)) {
+		snprintf(err, errlen, "the origin holds a control character");
 		goto out;
 	}
 	if (strcmp(r->action, "ban") != 0 && strcmp(r->action, "extend") != 0 &&

@@ -151,10 +151,15 @@ int bc_coord_apply_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 		c->bans_manual++;
 	bc_digest_add(&c->digest, &sb->ban, sb->origin, sb->reason);
 	bc_addr_format(&sb->ban.addr, a, sizeof(a));
-	if (rule)
+	if (rule) {
+		/* a cluster's record is read back from etcd: escaped */
+		char why[sizeof(sb->reason) * 4];
+
+		bc_escape(why, sizeof(why), sb->reason, strlen(sb->reason));
 		bc_info("ban %s for %s origin=%s seq=%" PRIu64 ": %s", a,
 			left(&sb->ban, sb->ban.created_ms, d, sizeof(d)), sb->origin,
-			c->seq, sb->reason);
+			c->seq, why);
+	}
 	else
 		bc_info("%s %s for %s origin=%s seq=%" PRIu64, action, a,
 			left(&sb->ban, now, d, sizeof(d)), sb->origin, c->seq);

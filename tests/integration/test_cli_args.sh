@@ -200,6 +200,10 @@ f="$WORK/c-etcd-cert.ini"
 { cat "$C"; printf '[cluster]\netcd = https://10.0.0.1:2379\netcd_cert = no-cert.pem\netcd_key = no-cert.key\n'; } >"$f"
 refuses "coordinator: [cluster] etcd_cert missing" bancluster-coordinator "$f" \
 	"$PC $f: [cluster] etcd_cert: $WORK/no-cert.pem: No such file or directory"
+f="$WORK/c-node-name.ini"
+{ cat "$C"; printf '[cluster]\netcd = https://10.0.0.1:2379\nname = c1/../x\n'; } >"$f"
+run "$BIN/bancluster-coordinator" -c "$f" --check-config
+check "coordinator: [cluster] name not a name refused ($ERR)" sh -c "[ $RC -eq 1 ] && echo '$ERR' | grep -q \"\\[cluster\\] name: \\\"c1/../x\\\": use letters\""
 f="$WORK/c-etcd-ttl.ini"
 { cat "$C"; printf '[cluster]\netcd = https://10.0.0.1:2379\nlease_ttl = 0s\n'; } >"$f"
 run "$BIN/bancluster-coordinator" -c "$f" --check-config

@@ -180,6 +180,32 @@ static void test_record(void)
 				   sizeof(err)) < 0 && err[0] != '\0',
 		      "bad record %zu refused with a reason (%s)", i, err);
 	}
+	/* what reaches the log: names are names, the origin has no control */
+	{
+		static const char *forged[] = {
+			"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"rule:maxretry\",\"r\":\"\",\"s\":\"\",\"n\":\"c1\\nban 198.51.100.1\"}",
+			"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"rule:maxretry\",\"r\":\"\",\"s\":\"ops\\r\",\"n\":\"c1\"}",
+			"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"rule\\nx\",\"r\":\"\",\"s\":\"\",\"n\":\"c1\"}",
+			"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"rule\\u007f\",\"r\":\"\",\"s\":\"\",\"n\":\"c1\"}",
+			"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,\"o\":\"rule\",\"r\":\"\",\"s\":\"\",\"n\":\"\"}",
+		};
+		static const char fine[] =
+			"{\"q\":1,\"x\":\"ban\",\"a\":\"203.0.113.7/32\",\"c\":1,\"e\":2,"
+			"\"o\":\"manual:ops via fail2ban\",\"r\":\"typed\\nby an admin\",\"s\":\"ops\",\"n\":\"mx-coord.example.org\"}";
+
+		for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+			err[0] = '\0';
+			CHECK(cl_rec_parse((const uint8_t *)forged[i], strlen(forged[i]), &r,
+					   err, sizeof(err)) < 0 && err[0] != '\0',
+			      "record %zu (a newline, a CR, a DEL in a name or the "
+			      "origin, no node) refused: %s", i, err);
+		}
+		CHECK(cl_rec_parse((const uint8_t *)fine, strlen(fine), &r, err,
+				   sizeof(err)) == 0 && strcmp(r.signer, "ops") == 0 &&
+			      strcmp(r.node, "mx-coord.example.org") == 0,
+		      "an admin's ban with spaces in its origin and a newline in its "
+		      "reason (stored as typed) is accepted (%s)", err);
+	}
 }
 
 /* allow list changes (PREFIX/al/) */
