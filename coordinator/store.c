@@ -32,8 +32,11 @@ struct bc_store {
 	bool failed; /* an operation failed since the last commit */
 	bool batch;  /* inside bc_store_batch_begin/end: savepoints */
 	struct bc_store_schema schema;
-	/* the statements of every report, prepared once */
+	/* the statements of every report and of every ban (a burst applies
+	 * thousands a second), prepared once: kept() */
 	sqlite3_stmt *st_counter, *st_count_add, *st_report;
+	sqlite3_stmt *st_ban, *st_decision, *st_unban, *st_offence, *st_evidence,
+		*st_offcount, *st_offtimes, *st_offmerge;
 };
 
 const char *bc_store_error(struct bc_store *s)
@@ -103,6 +106,14 @@ void bc_store_close(struct bc_store **sp)
 	sqlite3_finalize(s->st_counter);
 	sqlite3_finalize(s->st_count_add);
 	sqlite3_finalize(s->st_report);
+	sqlite3_finalize(s->st_ban);
+	sqlite3_finalize(s->st_decision);
+	sqlite3_finalize(s->st_unban);
+	sqlite3_finalize(s->st_offence);
+	sqlite3_finalize(s->st_evidence);
+	sqlite3_finalize(s->st_offcount);
+	sqlite3_finalize(s->st_offtimes);
+	sqlite3_finalize(s->st_offmerge);
 	sqlite3_close(s->db);
 	free(s);
 	*sp = NULL;
@@ -290,14 +301,13 @@ static int log_decision(struct bc_store *s, int64_t now_ms, const char *action,
 			const char *reason, const char *origin,
 			const char *signer)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = kept(s, &s->st_decision,
+				"INSERT INTO decisions(time_ms, action, addr,"
+				" expires_ms, reason, origin, signer)"
+				" VALUES(?,?,?,?,?,?,?)");
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO decisions(time_ms, action, addr,"
-			       " expires_ms, reason, origin, signer)"
-			       " VALUES(?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return fail(s, "insert decision");
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
@@ -307,7 +317,7 @@ static int log_decision(struct bc_store *s, int64_t now_ms, const char *action,
 	sqlite3_bind_text(st, 6, origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, signer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert decision");
 }
 
@@ -315,14 +325,13 @@ static int log_decision(struct bc_store *s, int64_t now_ms, const char *action,
 static int insert_ban(struct bc_store *s, const struct bc_store_ban *b,
 		      const char *addr)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = kept(s, &s->st_ban,
+				"INSERT OR REPLACE INTO bans(addr, family, bin, plen,"
+				" created_ms, expires_ms, reason, origin)"
+				" VALUES(?,?,?,?,?,?,?,?)");
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO bans(addr, family, bin, plen,"
-			       " created_ms, expires_ms, reason, origin)"
-			       " VALUES(?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return fail(s, "insert ban");
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, b->ban.addr.family == AF_INET ? 4 : 6);
@@ -334,7 +343,7 @@ static int insert_ban(struct bc_store *s, const struct bc_store_ban *b,
 	sqlite3_bind_text(st, 7, b->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, b->origin, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, "insert ban");
 }
 
@@ -369,14 +378,14 @@ int bc_store_unban(struct bc_store *s, const struct bc_addr *a,
 	bc_addr_format(a, addr, sizeof(addr));
 	if (txn_begin(s) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM bans WHERE addr = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
+	st = kept(s, &s->st_unban, "DELETE FROM bans WHERE addr = ?");
+	if (st == NULL) {
 		fail(s, "delete ban");
 		goto rollback;
 	}
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		fail(s, "delete ban");
 		goto rollback;
@@ -578,15 +587,15 @@ long bc_store_offences(struct bc_store *s, const struct bc_addr *key,
 	long n = -1;
 
 	bc_addr_format(key, k, sizeof(k));
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT count(*) FROM offences WHERE key = ? AND time_ms > ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	st = kept(s, &s->st_offcount,
+		  "SELECT count(*) FROM offences WHERE key = ? AND time_ms > ?");
+	if (st == NULL)
 		return fail(s, "count offences");
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since_ms);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return n;
 }
 
@@ -599,17 +608,17 @@ long bc_store_offence_times(struct bc_store *s, const struct bc_addr *key,
 	int rc;
 
 	bc_addr_format(key, k, sizeof(k));
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT time_ms FROM offences WHERE key = ? AND"
-			       " time_ms > ? ORDER BY time_ms",
-			       -1, &st, NULL) != SQLITE_OK)
+	st = kept(s, &s->st_offtimes,
+		  "SELECT time_ms FROM offences WHERE key = ? AND"
+		  " time_ms > ? ORDER BY time_ms");
+	if (st == NULL)
 		return fail(s, "select offences");
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since_ms);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((size_t)n < max)
 			t[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? n : fail(s, "select offences");
 }
 
@@ -623,11 +632,11 @@ int bc_store_offence_merge(struct bc_store *s, const struct bc_addr *key,
 	bc_addr_format(key, k, sizeof(k));
 	if (txn_begin(s) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO offences(key, time_ms, decision) SELECT ?1, ?2, 0"
-			       " WHERE NOT EXISTS (SELECT 1 FROM offences WHERE key = ?1"
-			       " AND time_ms = ?2)",
-			       -1, &st, NULL) != SQLITE_OK) {
+	st = kept(s, &s->st_offmerge,
+		  "INSERT INTO offences(key, time_ms, decision) SELECT ?1, ?2, 0"
+		  " WHERE NOT EXISTS (SELECT 1 FROM offences WHERE key = ?1"
+		  " AND time_ms = ?2)");
+	if (st == NULL) {
 		txn_rollback(s);
 		return fail(s, "merge offences");
 	}
@@ -635,13 +644,12 @@ int bc_store_offence_merge(struct bc_store *s, const struct bc_addr *key,
 		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, t[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
+			sqlite3_reset(st);
 			txn_rollback(s);
 			return fail(s, "merge offences");
 		}
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	return txn_commit(s);
 }
 
@@ -682,21 +690,20 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 			 b->origin, "") < 0)
 		goto rollback;
 	decision = sqlite3_last_insert_rowid(s->db);
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO offences(key, time_ms, decision) VALUES(?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	st = kept(s, &s->st_offence,
+		  "INSERT INTO offences(key, time_ms, decision) VALUES(?,?,?)");
+	if (st == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
 	sqlite3_bind_int64(st, 3, decision);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO evidence(decision, time_ms, host, kind,"
-			       " addr, service, line) VALUES(?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	sqlite3_reset(st);
+	st = kept(s, &s->st_evidence,
+		  "INSERT INTO evidence(decision, time_ms, host, kind,"
+		  " addr, service, line) VALUES(?,?,?,?,?,?,?)");
+	if (st == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		char a[BC_ADDR_STRLEN];
@@ -713,7 +720,6 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 			goto fail;
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	st = NULL;
 	if (txn_commit(s) < 0)
 		goto rollback;
@@ -721,7 +727,8 @@ int bc_store_ban_rule(struct bc_store *s, const struct bc_store_ban *b,
 fail:
 	fail(s, "rule ban");
 rollback:
-	sqlite3_finalize(st);
+	if (st != NULL) /* a kept statement: reset, not finalized */
+		sqlite3_reset(st);
 	txn_rollback(s);
 	return -1;
 }
