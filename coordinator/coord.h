@@ -36,6 +36,7 @@
 #define BC_CHAN_REPORTS 3          /* store slot for report-id dedupe */
 #define BC_COORD_METRICS_MS 10000  /* metrics_file rewritten this often */
 #define BC_COORD_CLUSTER_TURN_MS 100 /* cluster mode: leadership looked at */
+#define BC_COORD_BUMP_BYTES (2u << 20) /* a 5,000-event report unpacks in ~1.4 MB */
 
 struct bc_coord_local; /* coordinator/localbans.c */
 struct bc_cluster;     /* coordinator/cluster.c, NULL: one coordinator */
@@ -99,6 +100,10 @@ struct bc_coord {
 	uint64_t counter_save_failures; /* replay counters the store refused */
 	int64_t next_metrics;
 	int log_budget;
+	/* where a frame's payload is unpacked (intake.c): one block, taken
+	 * back after each frame the loop handles (not a nested one) */
+	struct bc_wire_bump bump;
+	int frame_depth;
 	struct bc_notify notify;
 	struct bc_digest digest;
 	struct bc_hooks *hooks;  /* on_ban, on_unban, webhook */

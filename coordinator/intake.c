@@ -401,8 +401,9 @@ ack:
 		ack_report(c, id, r->report_id);
 }
 
-static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
-			 const uint8_t *buf, size_t len, int preverified)
+static void open_frame(struct bc_coord *c, const zmq_msg_t *id,
+		       const uint8_t *buf, size_t len, int preverified,
+		       ProtobufCAllocator *alloc)
 {
 	const uint32_t allowed = (1u << BANCLUSTER__MSG_TYPE__MSG_REPORT) |
 				 (1u << BANCLUSTER__MSG_TYPE__MSG_HEARTBEAT) |
@@ -419,7 +420,7 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 	/* each key may only sign its role's types (set at load) */
 	r = bc_wire_open_pre(&c->ring, buf, len, BC_WIRE_MAX_FRAME, allowed,
 			     BC_CHAN_ROUTER, c->cfg.cluster, bc_now_ms(),
-			     preverified, &p, &from, &seen);
+			     preverified, alloc, &p, &from, &seen);
 	if (r == BC_REJ_VERSION) {
 		reject_version(c, buf, len);
 		return;
@@ -485,7 +486,26 @@ static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
 	default:
 		break;
 	}
-	bancluster__payload__free_unpacked(p, NULL);
+	bancluster__payload__free_unpacked(p, alloc);
+}
+
+/*
+ * One frame: unpacked into the bump block (a report's thousands of
+ * events are as many messages in protobuf-c: no malloc and free each),
+ * taken back once the frame is handled. A frame handled while another
+ * is (a nested wait of an admin request) unpacks with malloc: the outer
+ * one's payload is still in the block.
+ */
+static void handle_frame(struct bc_coord *c, const zmq_msg_t *id,
+			 const uint8_t *buf, size_t len, int preverified)
+{
+	bool top = c->frame_depth == 0 && c->bump.buf != NULL;
+
+	c->frame_depth++;
+	open_frame(c, id, buf, len, preverified, top ? &c->bump.pa : NULL);
+	c->frame_depth--;
+	if (top)
+		bc_wire_bump_reset(&c->bump);
 }
 
 /*

@@ -208,7 +208,8 @@ static void setup(struct bc_coord *c, const char *cfgpath, bool check_only)
 
 		bc_coord_policy_cfg(&c->cfg, &pc);
 		c->policy = bc_policy_new(&pc);
-		if (c->policy == NULL)
+		if (c->policy == NULL ||
+		    bc_wire_bump_init(&c->bump, BC_COORD_BUMP_BYTES) < 0)
 			bc_fatal(1, "out of memory");
 		if (c->cfg.etcd[0] != '\0') {
 			/* cluster mode: bans, epoch, seq and the windows' events
@@ -339,6 +340,7 @@ int main(int argc, char **argv)
 	zmq_ctx_term(c->zctx);
 	bc_store_close(&c->store);
 	bc_policy_free(&c->policy);
+	bc_wire_bump_free(&c->bump);
 	bc_banmap_free(&c->bans);
 	bc_allowlist_free(&c->allows);
 	bc_key_wipe(&c->signer.key);

@@ -528,13 +528,14 @@ enum bc_reject bc_wire_open_seen(struct bc_keyring *kr, const uint8_t *buf,
 				 struct bc_peer **from, struct bc_wire_seen *seen)
 {
 	return bc_wire_open_pre(kr, buf, len, maxlen, allowed, chan, cluster,
-				now_ms, 0, out, from, seen);
+				now_ms, 0, NULL, out, from, seen);
 }
 
 enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
 				size_t len, size_t maxlen, uint32_t allowed,
 				enum bc_chan chan, const char *cluster,
 				int64_t now_ms, int preverified,
+				ProtobufCAllocator *alloc,
 				Bancluster__Payload **out, struct bc_peer **from,
 				struct bc_wire_seen *seen)
 {
@@ -547,7 +548,7 @@ enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
 	memset(seen, 0, sizeof(*seen));
 	if (len > maxlen || len > BC_WIRE_MAX_FRAME)
 		return BC_REJ_SIZE;
-	env = bancluster__envelope__unpack(NULL, len, buf);
+	env = bancluster__envelope__unpack(alloc, len, buf);
 	if (env == NULL)
 		return BC_REJ_ENVELOPE;
 	/* no version (0) is no envelope of any release; a version this
@@ -585,7 +586,7 @@ enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
 		r = BC_REJ_SIGNATURE;
 		goto out;
 	}
-	p = bancluster__payload__unpack(NULL, env->payload.len,
+	p = bancluster__payload__unpack(alloc, env->payload.len,
 					env->payload.data);
 	if (p == NULL) {
 		r = BC_REJ_PAYLOAD;
@@ -617,7 +618,7 @@ enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
 		r = BC_REJ_RANGE;
 	}
 	if (r != BC_REJ_OK) {
-		bancluster__payload__free_unpacked(p, NULL);
+		bancluster__payload__free_unpacked(p, alloc);
 		goto out;
 	}
 	peer->last_counter[chan] = p->counter;
@@ -625,8 +626,59 @@ enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
 	*out = p;
 	*from = peer;
 out:
-	bancluster__envelope__free_unpacked(env, NULL);
+	bancluster__envelope__free_unpacked(env, alloc);
 	return r;
+}
+
+/* ---- the bump region ----------------------------------------------- */
+
+#define BUMP_ALIGN 16
+
+static void *bump_alloc(void *data, size_t size)
+{
+	struct bc_wire_bump *b = data;
+	size_t at = (b->used + BUMP_ALIGN - 1) & ~(size_t)(BUMP_ALIGN - 1);
+
+	if (at <= b->cap && size <= b->cap - at) {
+		b->used = at + size;
+		return b->buf + at;
+	}
+	b->spilled++;
+	return malloc(size);
+}
+
+static void bump_free(void *data, void *ptr)
+{
+	struct bc_wire_bump *b = data;
+	uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)b->buf;
+
+	/* the block's memory comes back at the reset; the rest now */
+	if (ptr != NULL && (p < lo || p - lo >= b->cap))
+		free(ptr);
+}
+
+int bc_wire_bump_init(struct bc_wire_bump *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->buf = malloc(cap);
+	if (b->buf == NULL)
+		return -1;
+	b->cap = cap;
+	b->pa.alloc = bump_alloc;
+	b->pa.free = bump_free;
+	b->pa.allocator_data = b;
+	return 0;
+}
+
+void bc_wire_bump_reset(struct bc_wire_bump *b)
+{
+	b->used = 0;
+}
+
+void bc_wire_bump_free(struct bc_wire_bump *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
 }
 
 int bc_wire_addr(uint32_t family, const ProtobufCBinaryData *bin,

@@ -174,8 +174,29 @@ enum bc_reject bc_wire_open_pre(struct bc_keyring *kr, const uint8_t *buf,
 				size_t len, size_t maxlen, uint32_t allowed,
 				enum bc_chan chan, const char *cluster,
 				int64_t now_ms, int preverified,
+				ProtobufCAllocator *alloc,
 				Bancluster__Payload **out, struct bc_peer **from,
 				struct bc_wire_seen *seen);
+
+/*
+ * Where bc_wire_open_pre unpacks (alloc; NULL: malloc, and *out is freed
+ * with bancluster__payload__free_unpacked(*out, alloc) either way): a
+ * bump region hands out its block in order (16-byte aligned), past its
+ * end malloc, and takes it all back at once in bc_wire_bump_reset, for
+ * a loop that opens reports of thousands of events, each a message of
+ * its own in protobuf-c. Reset only once nothing unpacked into it is in
+ * use. One thread at a time.
+ */
+struct bc_wire_bump {
+	ProtobufCAllocator pa; /* what bc_wire_open_pre takes */
+	uint8_t *buf;
+	size_t cap, used;
+	uint64_t spilled;      /* allocations past the block (malloc) */
+};
+
+int bc_wire_bump_init(struct bc_wire_bump *b, size_t cap);
+void bc_wire_bump_reset(struct bc_wire_bump *b);
+void bc_wire_bump_free(struct bc_wire_bump *b);
 
 /*
  * A software version as Heartbeat, Hugz, AgentStatus and AdminReply may

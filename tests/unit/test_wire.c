@@ -1727,13 +1727,13 @@ static void test_preverify(void)
 	      "preverify: over maxlen -> 0");
 	/* the bad frame with preverified = 0: rejected as before */
 	r = bc_wire_open_pre(&ring, bad, blen, BC_WIRE_MAX_FRAME, ALL_TYPES,
-			     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 0, &p, &from,
-			     &seen);
+			     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 0, NULL, &p,
+			     &from, &seen);
 	CHECK(r == BC_REJ_SIGNATURE && p == NULL,
 	      "open_pre(0): the flipped frame is rejected (%s)", rname(r));
 	r = bc_wire_open_pre(&ring, buf, len, BC_WIRE_MAX_FRAME, ALL_TYPES,
-			     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 1, &p, &from,
-			     &seen);
+			     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 1, NULL, &p,
+			     &from, &seen);
 	CHECK(r == BC_REJ_OK && p != NULL &&
 		      from == bc_keyring_find_name(&ring, "agent1") &&
 		      seen.verified,
@@ -1742,8 +1742,8 @@ static void test_preverify(void)
 		bancluster__payload__free_unpacked(p, NULL);
 	p = NULL;
 	r = bc_wire_open_pre(&ring, buf, len, BC_WIRE_MAX_FRAME, ALL_TYPES,
-			     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 1, &p, &from,
-			     &seen);
+			     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 1, NULL, &p,
+			     &from, &seen);
 	CHECK(r == BC_REJ_REPLAY && p == NULL,
 	      "open_pre(1): the same frame again is a replay (%s)", rname(r));
 	free(buf);
@@ -1786,6 +1786,91 @@ static void test_peek_update(void)
 	CHECK(!bc_wire_peek_update(junk, sizeof(junk), &e, &q) &&
 		      !bc_wire_peek_update(junk, 0, &e, &q),
 	      "peek: garbage and an empty frame are no update");
+}
+
+/*
+ * bc_wire_open_pre into a bump region: a report of 3,000 events opens
+ * the same into a block that holds it, and into one of 16 KiB that it
+ * outgrows (the rest from malloc, freed by free_unpacked: ASan watches);
+ * a reset block is used again from its start.
+ */
+static void test_bump(void)
+{
+	enum { N = 3000 };
+	static Bancluster__Event ev[N], *evp[N];
+	static uint8_t a4[N][4];
+	Bancluster__Payload pay = BANCLUSTER__PAYLOAD__INIT, *p;
+	Bancluster__Report rep = BANCLUSTER__REPORT__INIT;
+	struct bc_wire_bump big, small;
+	struct bc_peer *from;
+	struct bc_wire_seen seen;
+	uint8_t *buf = NULL;
+	size_t len = 0, i, k;
+	enum bc_reject r;
+	int round;
+
+	if (bc_wire_bump_init(&big, 2u << 20) < 0 ||
+	    bc_wire_bump_init(&small, 16u << 10) < 0) {
+		CHECK(0, "bump: init");
+		return;
+	}
+	for (round = 0; round < 4; round++) {
+		struct bc_wire_bump *b = round % 2 ? &small : &big;
+		bool same = true;
+
+		reset_counters();
+		for (i = 0; i < N; i++) {
+			bancluster__event__init(&ev[i]);
+			ev[i].time_ms = bc_now_ms();
+			ev[i].kind = 1 + (uint32_t)(i % 3);
+			ev[i].family = 4;
+			a4[i][0] = 192;
+			a4[i][1] = 0;
+			a4[i][2] = (uint8_t)(i >> 8);
+			a4[i][3] = (uint8_t)(i + round);
+			ev[i].addr.data = a4[i];
+			ev[i].addr.len = 4;
+			ev[i].service = (char *)"postfix/submission/smtpd";
+			ev[i].line = (char *)"warning: unknown[192.0.2.1]: SASL LOGIN authentication failed";
+			evp[i] = &ev[i];
+		}
+		rep.report_id = 100 + (uint64_t)round;
+		rep.n_events = N;
+		rep.events = evp;
+		pay.body_case = BANCLUSTER__PAYLOAD__BODY_REPORT;
+		pay.report = &rep;
+		if (bc_wire_seal(&agent, BANCLUSTER__MSG_TYPE__MSG_REPORT, &pay, &buf,
+				 &len) < 0) {
+			CHECK(0, "bump: seal");
+			break;
+		}
+		k = b->spilled;
+		r = bc_wire_open_pre(&ring, buf, len, BC_WIRE_MAX_FRAME, ALL_TYPES,
+				     BC_CHAN_ROUTER, CLUSTER, bc_now_ms(), 0, &b->pa, &p,
+				     &from, &seen);
+		free(buf);
+		buf = NULL;
+		if (r != BC_REJ_OK || p == NULL || p->report == NULL ||
+		    p->report->n_events != N) {
+			CHECK(0, "bump: round %d opens (%s)", round, rname(r));
+			break;
+		}
+		for (i = 0; i < N; i++)
+			same = same && p->report->events[i]->kind == ev[i].kind &&
+			       p->report->events[i]->addr.len == 4 &&
+			       memcmp(p->report->events[i]->addr.data, a4[i], 4) == 0 &&
+			       strcmp(p->report->events[i]->line, ev[i].line) == 0;
+		CHECK(same && (round % 2 ? b->spilled > k : b->spilled == k),
+		      "bump: a %d-event report opened into a %s block (%llu "
+		      "allocations past it), every event as sealed", N,
+		      round % 2 ? "16 KiB" : "2 MiB",
+		      (unsigned long long)(b->spilled - k));
+		bancluster__payload__free_unpacked(p, &b->pa);
+		bc_wire_bump_reset(b);
+		CHECK(b->used == 0, "bump: reset gives the block back");
+	}
+	bc_wire_bump_free(&big);
+	bc_wire_bump_free(&small);
 }
 
 int main(void)
@@ -1848,6 +1933,7 @@ int main(void)
 	test_version_ranges();
 	test_ban_addr();
 	test_preverify();
+	test_bump();
 	test_peek_update();
 
 	bc_keyring_free(&ring);
