@@ -144,25 +144,17 @@ int bc_addr_parse(struct bc_addr *out, const char *s, size_t len, char *err,
 	return 0;
 }
 
-/* a.b.c.d into t (16 bytes at least), without printf: a report formats
- * every address it lists. Returns the length. */
-static size_t format_v4(const uint8_t *a, char *t)
+/* v (0..255) in decimal at t, without printf: a report formats every
+ * address it lists. Returns the digits written. */
+static size_t put_u8(char *t, unsigned v)
 {
 	size_t n = 0;
-	int i;
 
-	for (i = 0; i < 4; i++) {
-		unsigned v = a[i];
-
-		if (i > 0)
-			t[n++] = '.';
-		if (v >= 100)
-			t[n++] = (char)('0' + v / 100);
-		if (v >= 10)
-			t[n++] = (char)('0' + v / 10 % 10);
-		t[n++] = (char)('0' + v % 10);
-	}
-	t[n] = '\0';
+	if (v >= 100)
+		t[n++] = (char)('0' + v / 100);
+	if (v >= 10)
+		t[n++] = (char)('0' + v / 10 % 10);
+	t[n++] = (char)('0' + v % 10);
 	return n;
 }
 
@@ -170,23 +162,22 @@ const char *bc_addr_format(const struct bc_addr *a, char *buf, size_t len)
 {
 	char t[INET6_ADDRSTRLEN + 4];
 	size_t n;
+	int i;
 
-	if (a->family == AF_INET) {
-		n = format_v4(a->a, t);
+	if (a->family == AF_INET) { /* a.b.c.d */
+		n = put_u8(t, a->a[0]);
+		for (i = 1; i < 4; i++) {
+			t[n++] = '.';
+			n += put_u8(t + n, a->a[i]);
+		}
 	} else {
 		if (inet_ntop(AF_INET6, a->a, t, INET6_ADDRSTRLEN) == NULL)
 			snprintf(t, sizeof(t), "?");
 		n = strlen(t);
 	}
 	if (a->plen != bc_addr_maxlen(a)) { /* "/LEN", LEN <= 255 */
-		unsigned v = a->plen;
-
 		t[n++] = '/';
-		if (v >= 100)
-			t[n++] = (char)('0' + v / 100);
-		if (v >= 10)
-			t[n++] = (char)('0' + v / 10 % 10);
-		t[n++] = (char)('0' + v % 10);
+		n += put_u8(t + n, a->plen);
 	}
 	if (len == 0)
 		return buf;
