@@ -639,12 +639,14 @@ static void *bump_alloc(void *data, size_t size)
 	struct bc_wire_bump *b = data;
 	size_t at = (b->used + BUMP_ALIGN - 1) & ~(size_t)(BUMP_ALIGN - 1);
 
-	if (at <= b->cap && size <= b->cap - at) {
+	/* a pointer handed out is inside the block (bump_free tells them
+	 * apart by that), a zero-size one too */
+	if (at < b->cap && size <= b->cap - at) {
 		b->used = at + size;
 		return b->buf + at;
 	}
 	b->spilled++;
-	return malloc(size);
+	return malloc(size ? size : 1);
 }
 
 static void bump_free(void *data, void *ptr)

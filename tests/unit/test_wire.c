@@ -1869,6 +1869,21 @@ static void test_bump(void)
 		bc_wire_bump_reset(b);
 		CHECK(b->used == 0, "bump: reset gives the block back");
 	}
+	/* a block filled to its last byte: what comes next, a zero-size
+	 * allocation included, is malloc's and freed as such (ASan) */
+	{
+		void *fill = small.pa.alloc(small.pa.allocator_data, small.cap);
+		void *zero = small.pa.alloc(small.pa.allocator_data, 0);
+		void *more = small.pa.alloc(small.pa.allocator_data, 32);
+
+		CHECK(fill == small.buf && zero != NULL && more != NULL &&
+			      small.used == small.cap,
+		      "bump: a full block hands out malloc's memory, zero bytes too");
+		small.pa.free(small.pa.allocator_data, zero);
+		small.pa.free(small.pa.allocator_data, more);
+		small.pa.free(small.pa.allocator_data, fill);
+		bc_wire_bump_reset(&small);
+	}
 	bc_wire_bump_free(&big);
 	bc_wire_bump_free(&small);
 }
