@@ -57,6 +57,12 @@ static bool origin_ok(const char *s)
 	return true;
 }
 
+/* A record's node and signer, names both (no signer: a rule's). */
+static bool names_ok(const char *node, const char *signer)
+{
+	return bc_name_valid(node) && (signer[0] == '\0' || bc_name_valid(signer));
+}
+
 int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
 		 size_t errlen)
 {
@@ -86,7 +92,7 @@ int cl_rec_parse(const uint8_t *v, size_t len, struct cl_rec *r, char *err,
 	/* what reaches the log: the node's and admin's names, the origin
 	 * ("rule:...", "manual:NAME", "expire"...); a rule ban's reason is
 	 * escaped where it is logged (an admin's is stored as typed) */
-	if (!bc_name_valid(r->node) || (r->signer[0] != '\0' && !bc_name_valid(r->signer))) {
+	if (!names_ok(r->node, r->signer)) {
 		snprintf(err, errlen, "a node or admin name is not a name");
 		goto out;
 	}
@@ -133,7 +139,7 @@ int cl_allow_parse(const uint8_t *v, size_t len, struct cl_allow_rec *r,
 		goto out;
 	}
 	/* names reach the log: a node's and an admin's, nothing else */
-	if (!bc_name_valid(r->node) || (r->signer[0] != '\0' && !bc_name_valid(r->signer))) {
+	if (!names_ok(r->node, r->signer)) {
 		snprintf(err, errlen, "a node or admin name is not a name");
 		goto out;
 	}
