@@ -258,14 +258,27 @@ def kvs(prefix):
 reps = []   # (recv_ms, node, agent, burst events)
 for kv in kvs("/bancluster/bancluster/ev/"):
     v = base64.b64decode(kv["value"])
-    if v[:4] != b"BCE1": continue
+    if v[:4] not in (b"BCE1", b"BCE2"): continue
+    v2 = v[:4] == b"BCE2"
     nl = v[4]; node = v[5:5 + nl].decode(); off = 5 + nl
     while off < len(v):
         al = v[off]; agent = v[off + 1:off + 1 + al].decode(); off += 1 + al
         recv, row, rid, n = struct.unpack_from("<qqqI", v, off); off += 28
-        nb = sum(1 for i in range(n) if v[off + i * 26] == 4 and v[off + i * 26 + 10:off + i * 26 + 12] == bytes([198, 19])
-                 and base <= v[off + i * 26 + 12] < base + (burst + 249) // 250)
-        off += n * 26
+        addrs = []   # the IPv4 addresses of the report's events
+        if v2:
+            nbytes = struct.unpack_from("<I", v, off)[0]; off += 4
+            o, end = off, off + nbytes
+            while o < end:   # flags, kind, zigzag LEB128 time, address
+                six = v[o] == 1; o += 2
+                while v[o] & 0x80: o += 1
+                o += 1
+                if not six: addrs.append(v[o:o + 4])
+                o += 16 if six else 4
+            off = end
+        else:
+            addrs = [v[off + i * 26 + 10:off + i * 26 + 14] for i in range(n) if v[off + i * 26] == 4]
+            off += n * 26
+        nb = sum(1 for a in addrs if a[:2] == bytes([198, 19]) and base <= a[2] < base + (burst + 249) // 250)
         if nb: reps.append((recv, node, agent, nb))
 rel = lambda w: f"+{w - wall0:.0f}"
 if reps:

@@ -266,6 +266,7 @@ static void count_report(void *arg, const struct cl_ev_report *r)
 	struct bc_coord *c = x->k->c;
 	const struct bc_peer *p;
 	bool mine = strcmp(x->node, x->k->node) == 0;
+	size_t pos;
 	uint32_t i;
 
 	/* a report resent to another coordinator (its ack was lost with the
@@ -275,11 +276,14 @@ static void count_report(void *arg, const struct cl_ev_report *r)
 		return;
 	}
 	p = bc_keyring_find_name(&c->ring, r->agent);
-	for (i = 0; i < r->n; i++) {
+	for (i = 0, pos = 0; i < r->n; i++) {
 		struct bc_policy_event pe;
 		struct bc_policy_hit hit;
+		int got = cl_ev_next(r, &pos, &pe);
 
-		if (cl_ev_record(r, i, &pe) < 0)
+		if (got == 0)
+			break;
+		if (got < 0)
 			continue;
 		pe.host = p != NULL ? (uint16_t)bc_coord_peer_index(c, p) : UINT16_MAX;
 		pe.ref = mine && r->row > 0 ? (uint64_t)r->row << 16 | i : 0;

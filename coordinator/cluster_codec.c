@@ -194,15 +194,74 @@ uint64_t cl_rd64(const uint8_t *p)
 	return v;
 }
 
+/* zigzag LEB128 (at most 10 bytes): small negative and positive deltas
+ * in few bytes */
+size_t cl_ev_encode(uint8_t *p, int64_t recv_ms, const struct bc_policy_event *pe)
+{
+	uint64_t d = (uint64_t)pe->time_ms - (uint64_t)recv_ms; /* wraps */
+	uint64_t z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+	bool v6 = pe->addr.family == AF_INET6;
+	size_t o = 2;
+
+	p[0] = v6 ? 1 : 0;
+	p[1] = pe->kind;
+	while (z >= 0x80) {
+		p[o++] = (uint8_t)(z | 0x80);
+		z >>= 7;
+	}
+	p[o++] = (uint8_t)z;
+	memcpy(p + o, pe->addr.a, v6 ? 16 : 4);
+	return o + (v6 ? 16 : 4);
+}
+
+/* One BCE2 record at v[*off..end): its event, *off moved past it; -1
+ * when it is malformed (flags, an over-long varint, cut short). */
+static int rec2(const uint8_t *v, size_t *off, size_t end, int64_t recv_ms,
+		struct bc_policy_event *pe)
+{
+	size_t o = *off, al;
+	uint64_t z = 0;
+	int sh;
+
+	if (end - o < 3 || v[o] > 1)
+		return -1;
+	al = v[o] ? 16 : 4;
+	pe->addr.family = v[o] ? AF_INET6 : AF_INET;
+	pe->addr.plen = v[o] ? 128 : 32;
+	pe->kind = v[o + 1];
+	o += 2;
+	for (sh = 0;; sh += 7) {
+		if (o == end || sh > 63 || (sh == 63 && v[o] > 1))
+			return -1;
+		z |= (uint64_t)(v[o] & 0x7f) << sh;
+		if (!(v[o++] & 0x80))
+			break;
+	}
+	if (end - o < al)
+		return -1;
+	memcpy(pe->addr.a, v + o, al);
+	/* the delta back, in unsigned arithmetic (no overflow) */
+	pe->time_ms = (int64_t)((uint64_t)recv_ms + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1)));
+	*off = o + al;
+	return 0;
+}
+
 int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
 		void (*fn)(void *arg, const struct cl_ev_report *r), void *arg)
 {
 	size_t off = 4, nl, al;
+	bool v2;
 
 	/* all or nothing: the whole batch checked before any report goes */
 	if (fn != NULL && cl_ev_parse(v, len, node, NULL, NULL) < 0)
 		return -1;
-	if (len < 5 || memcmp(v, CL_EV_MAGIC, 4) != 0)
+	if (len < 5)
+		return -1;
+	if (memcmp(v, CL_EV_MAGIC, 4) == 0)
+		v2 = true;
+	else if (memcmp(v, CL_EV_MAGIC1, 4) == 0)
+		v2 = false;
+	else
 		return -1;
 	nl = v[off++];
 	if (nl == 0 || nl >= CL_NAME_MAX || nl > len - off)
@@ -218,7 +277,7 @@ int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
 
 		al = v[off++];
 		if (al == 0 || al > BC_NAME_MAX || al > len - off ||
-		    len - off - al < CL_EV_REPORT_HDR)
+		    len - off - al < (v2 ? CL_EV_REPORT_HDR + 4 : CL_EV_REPORT_HDR))
 			return -1;
 		memcpy(r.agent, v + off, al);
 		r.agent[al] = '\0';
@@ -232,28 +291,65 @@ int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
 		r.n = (uint32_t)h[24] | (uint32_t)h[25] << 8 |
 		      (uint32_t)h[26] << 16 | (uint32_t)h[27] << 24;
 		off += CL_EV_REPORT_HDR;
-		if ((size_t)r.n > (len - off) / CL_EV_REC)
-			return -1;
+		r.compact = v2;
+		if (v2) {
+			size_t bytes = (size_t)h[28] | (size_t)h[29] << 8 |
+				       (size_t)h[30] << 16 | (size_t)h[31] << 24;
+
+			off += 4;
+			if (bytes > len - off || (size_t)r.n > bytes / 6)
+				return -1;
+			r.reclen = bytes;
+			if (fn == NULL) { /* the checking pass: every record */
+				size_t o = off;
+				uint32_t i;
+				struct bc_policy_event pe;
+
+				for (i = 0; i < r.n; i++)
+					if (rec2(v, &o, off + bytes, r.recv_ms, &pe) < 0)
+						return -1;
+				if (o != off + bytes)
+					return -1;
+			}
+		} else {
+			if ((size_t)r.n > (len - off) / CL_EV_REC1)
+				return -1;
+			r.reclen = (size_t)r.n * CL_EV_REC1;
+		}
 		r.recs = v + off;
-		off += (size_t)r.n * CL_EV_REC;
+		off += r.reclen;
 		if (fn != NULL)
 			fn(arg, &r);
 	}
 	return 0;
 }
 
-int cl_ev_record(const struct cl_ev_report *r, uint32_t i,
-		 struct bc_policy_event *pe)
+int cl_ev_next(const struct cl_ev_report *r, size_t *pos,
+	       struct bc_policy_event *pe)
 {
-	const uint8_t *e = r->recs + (size_t)i * CL_EV_REC;
+	const uint8_t *e;
 
 	memset(pe, 0, sizeof(*pe));
-	if (i >= r->n || (e[0] != 4 && e[0] != 6))
+	if (*pos >= r->reclen)
+		return 0;
+	if (r->compact) {
+		if (rec2(r->recs, pos, r->reclen, r->recv_ms, pe) == 0)
+			return 1;
+		*pos = r->reclen; /* nothing after a malformed record */
+		return -1;
+	}
+	if (r->reclen - *pos < CL_EV_REC1) {
+		*pos = r->reclen;
+		return -1;
+	}
+	e = r->recs + *pos;
+	*pos += CL_EV_REC1;
+	if (e[0] != 4 && e[0] != 6)
 		return -1;
 	pe->addr.family = e[0] == 4 ? AF_INET : AF_INET6;
 	pe->addr.plen = e[0] == 4 ? 32 : 128;
 	memcpy(pe->addr.a, e + 10, e[0] == 4 ? 4 : 16);
 	pe->kind = e[1];
 	pe->time_ms = (int64_t)cl_rd64(e + 2);
-	return 0;
+	return 1;
 }

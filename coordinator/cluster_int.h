@@ -164,7 +164,8 @@ struct bc_cluster {
 	/* events of this drain, one etcd put */
 	uint8_t *ev;
 	size_t evlen, evcap, evreports_at; /* evreports_at: offset of the open report's count */
-	uint32_t evcount;            /* events in the open report */
+	uint32_t evcount, evbytes;   /* events in the open report, their bytes */
+	int64_t cur_recv;            /* its receive time (records' time base) */
 	size_t cur_agent;            /* the open report's agent, SIZE_MAX none */
 	int64_t cur_row;             /* and its store row */
 	bool ev_failed;              /* a put of this drain failed */

@@ -3,9 +3,9 @@
  * (cluster.h): the events of each ROUTER drain, and decisions.
  *
  * Events: one binary batch per drain (more when it passes CL_EV_MAX),
- * "BCE1", node, then per report: agent, receive time, store row, report
- * id, count, and count records of CL_EV_REC bytes (family 4/6, kind, time_ms,
- * address). Put on a lease of findtime + 2 min granted each minute, so
+ * "BCE2", node, then per report: agent, receive time, store row, report
+ * id, count, the records' bytes, and the records (cluster_codec.h: 8
+ * bytes for a recent IPv4 event). Put on a lease of findtime + 2 min granted each minute, so
  * etcd forgets a batch once none of its events can count. A put that
  * fails withholds the drain's acks and puts back each agent's
  * last_report: the agents resend and the events are counted then.
@@ -92,6 +92,14 @@ static void wr64(uint8_t *p, uint64_t v)
 
 	for (i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
 }
 
 static int ev_lease(struct bc_cluster *k, char *err, size_t errlen)
@@ -201,6 +209,7 @@ void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 	size_t nl = strlen(name) > 255 ? 255 : strlen(name);
 	uint8_t *p;
 	uint32_t n;
+	size_t rl;
 
 	/* a batch is cut between reports only: a report's events go in one
 	 * put, or the second part would read as a resend of the first */
@@ -219,7 +228,7 @@ void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 		k->cur_agent = SIZE_MAX;
 	}
 	if (k->cur_agent != agent || k->cur_row != row) {
-		if (ev_reserve(k, 1 + nl + 28) < 0)
+		if (ev_reserve(k, 1 + nl + CL_EV_REPORT_HDR + 4) < 0)
 			goto oom;
 		p = k->ev + k->evlen;
 		p[0] = (uint8_t)nl;
@@ -227,28 +236,24 @@ void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 		wr64(p + 1 + nl, (uint64_t)recv_ms);
 		wr64(p + 9 + nl, (uint64_t)row);
 		wr64(p + 17 + nl, report_id);
-		memset(p + 25 + nl, 0, 4);
+		memset(p + 25 + nl, 0, 8);
 		k->evreports_at = k->evlen + 25 + nl;
-		k->evlen += 1 + nl + 28;
+		k->evlen += 1 + nl + CL_EV_REPORT_HDR + 4;
 		k->cur_agent = agent;
 		k->cur_row = row;
+		k->cur_recv = recv_ms;
 		k->evcount = 0;
+		k->evbytes = 0;
 	}
-	if (ev_reserve(k, CL_EV_REC) < 0)
+	if (ev_reserve(k, CL_EV_REC_MAX) < 0)
 		goto oom;
-	p = k->ev + k->evlen;
-	p[0] = pe->addr.family == AF_INET ? 4 : 6;
-	p[1] = pe->kind;
-	wr64(p + 2, (uint64_t)pe->time_ms);
-	memset(p + 10, 0, 16);
-	memcpy(p + 10, pe->addr.a, pe->addr.family == AF_INET ? 4 : 16);
-	k->evlen += CL_EV_REC;
+	rl = cl_ev_encode(k->ev + k->evlen, k->cur_recv, pe);
+	k->evlen += rl;
 	n = ++k->evcount;
+	k->evbytes += (uint32_t)rl;
 	p = k->ev + k->evreports_at;
-	p[0] = (uint8_t)n;
-	p[1] = (uint8_t)(n >> 8);
-	p[2] = (uint8_t)(n >> 16);
-	p[3] = (uint8_t)(n >> 24);
+	wr32(p, n);
+	wr32(p + 4, k->evbytes);
 	return;
 oom:
 	k->ev_failed = true;

@@ -2,13 +2,14 @@
  * fuzz_cluster.c - libFuzzer harness for what cluster mode reads back
  * from etcd (coordinator/cluster_codec.c): the first byte picks the
  * reader, the rest is the value a hostile or broken writer left.
- *   0 mod 4: an event batch (cl_ev_parse, then cl_ev_record on every
+ *   0 mod 4: an event batch (cl_ev_parse, then cl_ev_next over every
  *            event of every report handed over)
  *   1 mod 4: a decision record (cl_rec_parse)
  *   2 mod 4: an allow list change (cl_allow_parse)
  *   3 mod 4: a lift of a local ban (cl_lift_parse)
  * Aborts when the contract breaks: a report whose events lie outside the
- * input, a name that is not NUL-terminated within its bound, a record
+ * input or do not read one by one to their end (a BCE2 record that
+ * parsed but does not read), a name that is not NUL-terminated within its bound, a record
  * accepted with an unknown action or an over-long comment. Built and run by `make fuzz`.
  */
 #include <stdint.h>
@@ -25,14 +26,27 @@ static size_t blen;
 static void each(void *arg, const struct cl_ev_report *r)
 {
 	struct bc_policy_event pe;
+	size_t pos = 0, prev;
 	uint32_t i;
+	int got;
 
 	(void)arg;
-	if (r->recs < base || r->recs + (size_t)r->n * CL_EV_REC > base + blen ||
+	if (r->recs < base || r->reclen > (size_t)(base + blen - r->recs) ||
 	    memchr(r->agent, '\0', sizeof(r->agent)) == NULL)
 		abort();
-	for (i = 0; i < r->n; i++)
-		cl_ev_record(r, i, &pe);
+	/* every record of a batch that parsed reads (BCE2), and the walk
+	 * ends at the records' end */
+	for (i = 0; i <= r->n; i++) {
+		prev = pos;
+		got = cl_ev_next(r, &pos, &pe);
+		if (pos > r->reclen || (got != 0 && pos <= prev) ||
+		    (got == 0 && i != r->n) || (got < 0 && r->compact))
+			abort();
+		if (got == 0)
+			break;
+	}
+	if (i > r->n)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
