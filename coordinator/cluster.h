@@ -103,6 +103,9 @@ int bc_cluster_allow(struct bc_coord *c, const struct bc_allow *e,
  * until the leader's decision on that key arrives (or it leads). */
 void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 			 const struct bc_store_event *ev, size_t n);
+/* A rule ban of key a is queued, pending or committed and not yet
+ * applied: bc_cluster_rule_ban would drop another. */
+bool bc_cluster_deciding(const struct bc_coord *c, const struct bc_addr *a);
 bool bc_cluster_on(const struct bc_coord *c);
 
 /* An admin's lift of agent's local ban on a (created_ms: that ban's)

@@ -819,6 +819,11 @@ static struct cl_prop *push(struct bc_cluster *k, const struct bc_addr *a)
 	return &k->q[k->nq++];
 }
 
+bool bc_cluster_deciding(const struct bc_coord *c, const struct bc_addr *a)
+{
+	return queued(c->cluster, a) || in_flight(c->cluster, a);
+}
+
 void bc_cluster_rule_ban(struct bc_coord *c, const struct bc_store_ban *sb,
 			 const struct bc_store_event *ev, size_t n)
 {

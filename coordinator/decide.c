@@ -315,7 +315,9 @@ bool bc_coord_covered(const struct bc_coord *c, const struct bc_addr *a,
 {
 	unsigned l;
 
-	for (l = 0; l <= a->plen; l++) {
+	/* the key itself first: a late event of an address banned already
+	 * is found in one lookup, not after every shorter prefix */
+	for (l = a->plen + 1; l-- > 0;) {
 		struct bc_addr t = *a;
 		long k;
 
@@ -339,6 +341,10 @@ void bc_coord_rule_ban(struct bc_coord *c, const struct bc_policy_hit *h)
 
 	/* already covered by an active ban (a late event): nothing to do */
 	if (bc_coord_covered(c, &h->key, now))
+		return;
+	/* cluster: decided already, on its way through etcd (the policy
+	 * flags the key again meanwhile: no store reads for nothing) */
+	if (c->cluster != NULL && bc_cluster_deciding(c, &h->key))
 		return;
 	if (bc_coord_allowed(c, &h->key, why, sizeof(why))) {
 		bc_warn("not banning %s: it overlaps the allow list%s",
