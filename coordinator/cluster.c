@@ -477,7 +477,10 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_mutex_init(&k->cmu, NULL);
 	pthread_cond_init(&k->ccv, NULL);
+	pthread_mutex_init(&k->emu, NULL);
+	pthread_cond_init(&k->ecv, NULL);
 	k->commit_fd = -1;
+	k->ev_fd = -1;
 	k->etcd_ok = true;
 	snprintf(k->prefix, sizeof(k->prefix), "/bancluster/%.63s/", c->cfg.cluster);
 	k->plen = strlen(k->prefix);
@@ -593,7 +596,7 @@ int bc_cluster_start(struct bc_coord *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (cl_commit_start(k, err, errlen) < 0)
+	if (cl_commit_start(k, err, errlen) < 0 || cl_events_start(k, err, errlen) < 0)
 		return -1;
 	if (pthread_create(&k->session_th, NULL, session_main, k) != 0) {
 		snprintf(err, errlen, "cluster: cannot start the session thread");
@@ -614,6 +617,7 @@ void bc_cluster_stop(struct bc_coord *c)
 
 	if (k == NULL)
 		return;
+	cl_events_stop(k); /* first: the last batch's acks go out */
 	atomic_store(&k->stop, 1);
 	if (k->session_up)
 		pthread_join(k->session_th, NULL);
@@ -642,6 +646,8 @@ void bc_cluster_stop(struct bc_coord *c)
 	pthread_mutex_destroy(&k->mu);
 	pthread_mutex_destroy(&k->cmu);
 	pthread_cond_destroy(&k->ccv);
+	pthread_mutex_destroy(&k->emu);
+	pthread_cond_destroy(&k->ecv);
 	free(k);
 	c->cluster = NULL;
 }

@@ -76,11 +76,25 @@ void bc_cluster_tick(struct bc_coord *c, int64_t now);
 void bc_cluster_event(struct bc_coord *c, size_t agent, int64_t recv_ms,
 		      int64_t row, uint64_t report_id,
 		      const struct bc_policy_event *pe);
-/* A report of agent `agent` is in the batch; prev: its last_report before. */
-void bc_cluster_report(struct bc_coord *c, size_t agent, uint64_t prev);
-/* Write the batch to etcd. 0: done (ack); -1: not written, the agents'
+/* Report id of agent `agent` is in the batch; prev: its last_report
+ * before. */
+void bc_cluster_report(struct bc_coord *c, size_t agent, uint64_t prev,
+		       uint64_t id);
+/* Write the drain's batch to etcd (cluster_events.c). 0: done (send the
+ * acks); 1: handed to the putter thread with c->acks when acks_ok (they
+ * go out once it landed; c->nacks is 0); -1: not written, the agents'
  * last_report put back (they resend, and are counted then). */
-int bc_cluster_flush_events(struct bc_coord *c);
+int bc_cluster_flush_events(struct bc_coord *c, bool acks_ok);
+/* Report id of agent `agent` is in a batch on its way to etcd: a resend
+ * of it gets no ack yet. */
+bool bc_cluster_unlanded(const struct bc_coord *c, size_t agent, uint64_t id);
+/* readable when the batch in flight landed or failed: then call
+ * bc_cluster_events_done (its acks go out) */
+int bc_cluster_events_fd(struct bc_coord *c);
+void bc_cluster_events_done(struct bc_coord *c);
+/* Wait for the batch in flight and take its answer (before the key ring
+ * and the agents' state change places). Nothing outside cluster mode. */
+void bc_cluster_events_settle(struct bc_coord *c);
 
 /* ---- decisions (decide.c) ------------------------------------------- */
 

@@ -30,6 +30,8 @@
 #define CL_DRAIN_MAX 512      /* watched changes applied per loop turn */
 #define CL_INLINE_MAX 4       /* decisions a txn the leader's loop runs itself */
 #define CL_EV_RETRY_MS 1500   /* an event batch's put is tried this long */
+#define CL_EV_INLINE 1024     /* a batch up to this is put by the loop itself
+			       * (a ban's latency); larger ones by the putter */
 #define CL_READ_MAX (256u << 20) /* the prefix read in one range (start, reset) */
 #define CL_OFFENCES_MAX 256   /* offence times kept per key in etcd */
 #define CL_TOMB_TTL_S 3600    /* an unban's or expiry's record stays this long */
@@ -103,6 +105,33 @@ struct cl_job {
 
 enum { CL_JOB_IDLE, CL_JOB_QUEUED, CL_JOB_DONE };
 
+/* A report in an event batch: its agent (index in c->ring), its id and
+ * the agent's last_report before it (put back if the batch fails). */
+struct cl_rep {
+	size_t agent;
+	uint64_t prev, id;
+};
+
+/* The event batch the putter thread writes (cluster_events.c); the loop
+ * leaves it alone while it is queued. */
+struct cl_evflight {
+	uint8_t *buf;
+	size_t len, cap;
+	int64_t ttl;                 /* its lease's, s */
+	bool whole;                  /* a drain's last (else a part of one) */
+	struct cl_rep *reps;         /* whole: the drain's reports */
+	size_t nreps, capreps;
+	struct bc_coord_ack *acks;   /* whole: their acks (BC_COORD_ACKS) */
+	size_t nacks;
+	int state;                   /* under emu */
+	int rc;
+	char err[BC_ETCD_ERR_MAX];
+};
+
+int cl_events_start(struct bc_cluster *k, char *err, size_t errlen);
+/* the last batch's acks out, the thread stopped */
+void cl_events_stop(struct bc_cluster *k);
+
 /* The leader a follower watches (cluster_peer.c). */
 struct cl_peer {
 	char name[CL_NAME_MAX];
@@ -169,7 +198,7 @@ struct bc_cluster {
 	size_t cur_agent;            /* the open report's agent, SIZE_MAX none */
 	int64_t cur_row;             /* and its store row */
 	bool ev_failed;              /* a put of this drain failed */
-	struct { size_t agent; uint64_t prev; } *reps;
+	struct cl_rep *reps;         /* the drain's reports */
 	size_t nreps, capreps;
 	uint64_t evseq;
 	int64_t ev_lease, ev_lease_next_ms;
@@ -195,6 +224,16 @@ struct bc_cluster {
 	struct cl_job job;
 	int commit_fd;               /* eventfd: the job is done; -1 */
 	struct bc_etcd *cetcd;       /* the committer's client */
+
+	/* the event putter thread: one drain's batch in flight while the
+	 * loop reads the next (cluster_events.c) */
+	pthread_t putter_th;
+	bool putter_up;
+	pthread_mutex_t emu;
+	pthread_cond_t ecv;
+	struct cl_evflight ef;
+	int ev_fd;                   /* eventfd: the flight landed or failed; -1 */
+	struct bc_etcd *eetcd;       /* the putter's client */
 
 	/* enrolments from the watch, made at the loop's top level (the
 	 * key ring they replace may be in use under a nested wait) */

@@ -50,6 +50,8 @@ struct bc_agent_state {
 	uint64_t counter_saved; /* last counter written to the store */
 	bool counter_failing;   /* the last write of the counter failed */
 	uint64_t last_report;   /* highest report id counted (resend dedupe) */
+	uint64_t unlanded;      /* cluster: report id whose events are on their
+				 * way to etcd (its ack waits), 0 none */
 	uint64_t events;
 	double tokens;          /* report rate limit: events allowed now */
 	int64_t tokens_ms;

@@ -55,6 +55,8 @@ int bc_coord_adopt_ring(struct bc_coord *c, struct bc_keyring *ring)
 		bc_keyring_free(ring);
 		return -1;
 	}
+	/* the event batch in flight names agents by their index */
+	bc_cluster_events_settle(c);
 	bc_coord_set_allowed_types(ring);
 	for (i = 0; i < ring->n; i++) {
 		struct bc_peer *old = bc_keyring_find_name(&c->ring, ring->v[i].name);

@@ -280,41 +280,48 @@ static void ack_report(struct bc_coord *c, const zmq_msg_t *id,
  * (their events were counted once already: a resent report id is acked
  * without counting).
  */
-void bc_coord_commit_reports(struct bc_coord *c)
+void bc_coord_send_acks(struct bc_coord *c, struct bc_coord_ack *v, size_t n,
+			bool ok)
 {
 	uint32_t keep = c->reply_version;
-	bool ok;
 	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ok) {
+			Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
+			Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
+
+			ack.report_id = v[i].report_id;
+			ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
+			ap.ack = &ack;
+			c->reply_version = v[i].version;
+			bc_coord_send(c, &v[i].id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
+		}
+		zmq_msg_close(&v[i].id);
+	}
+	c->reply_version = keep;
+}
+
+void bc_coord_commit_reports(struct bc_coord *c)
+{
+	bool ok;
 
 	if (!bc_store_in_batch(c->store))
 		return;
 	c->batches++;
 	ok = bc_store_batch_end(c->store) == 0;
-	/* cluster: acked once the events are in etcd (cluster_write.c) */
-	if (c->cluster != NULL && bc_cluster_flush_events(c) < 0)
-		ok = false;
-	else if (!ok) {
+	if (!ok) {
 		c->batch_failures++;
 		bc_warn("reports: store: %s (%zu reports not acknowledged; the "
 			"agents send them again)", bc_store_error(c->store),
 			c->nacks);
 	}
-	for (i = 0; i < c->nacks; i++) {
-		if (ok) {
-			Bancluster__Payload ap = BANCLUSTER__PAYLOAD__INIT;
-			Bancluster__Ack ack = BANCLUSTER__ACK__INIT;
-
-			ack.report_id = c->acks[i].report_id;
-			ap.body_case = BANCLUSTER__PAYLOAD__BODY_ACK;
-			ap.ack = &ack;
-			c->reply_version = c->acks[i].version;
-			bc_coord_send(c, &c->acks[i].id,
-				      BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
-		}
-		zmq_msg_close(&c->acks[i].id);
-	}
+	/* cluster: acked once the events are in etcd (cluster_events.c),
+	 * maybe after this returns */
+	if (c->cluster != NULL && bc_cluster_flush_events(c, ok) < 0)
+		ok = false;
+	bc_coord_send_acks(c, c->acks, c->nacks, ok);
 	c->nacks = 0;
-	c->reply_version = keep;
 }
 
 static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
@@ -388,11 +395,14 @@ static void handle_report(struct bc_coord *c, const zmq_msg_t *id,
 		}
 		if (c->cluster != NULL)
 			bc_cluster_report(c, bc_coord_peer_index(c, from),
-					  st->last_report);
+					  st->last_report, r->report_id);
 		st->last_report = r->report_id;
 		st->events += n;
 		c->reports++;
 		c->events += n;
+	} else if (bc_cluster_unlanded(c, bc_coord_peer_index(c, from),
+				       r->report_id)) {
+		return; /* counted, its events not yet in etcd: the agent resends */
 	}
 ack:
 	/* a rule ban committed the batch holding this report: if that

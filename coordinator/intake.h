@@ -23,6 +23,9 @@ void bc_coord_drain_router(struct bc_coord *c);
  * change is committed first. Nothing to do outside a batch.
  */
 void bc_coord_commit_reports(struct bc_coord *c);
+/* Send acks v[0..n) when ok, and release their routing ids. */
+void bc_coord_send_acks(struct bc_coord *c, struct bc_coord_ack *v, size_t n,
+			bool ok);
 
 /* Answer one ZAP request (RFC 27): admit only pinned CURVE keys. */
 void bc_coord_zap(struct bc_coord *c);

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 		bc_notify_ready(st);
 	}
 	while (!bc_stop_flag) {
-		zmq_pollitem_t items[4 + BC_HTTPD_POLLITEMS] = {
+		zmq_pollitem_t items[5 + BC_HTTPD_POLLITEMS] = {
 			{c->router, 0, ZMQ_POLLIN, 0},
 			{c->zap, 0, ZMQ_POLLIN, 0},
 		};
@@ -286,6 +286,8 @@ int main(int argc, char **argv)
 			items[base++] = (zmq_pollitem_t){bc_cluster_socket(c), 0,
 							 ZMQ_POLLIN, 0};
 			items[base++] = (zmq_pollitem_t){NULL, bc_cluster_fd(c),
+							 ZMQ_POLLIN, 0};
+			items[base++] = (zmq_pollitem_t){NULL, bc_cluster_events_fd(c),
 							 ZMQ_POLLIN, 0};
 		}
 		nh = c->httpd != NULL ? bc_httpd_pollitems(c->httpd, items + base,
@@ -304,6 +306,8 @@ int main(int argc, char **argv)
 		}
 		if (items[1].revents & ZMQ_POLLIN)
 			bc_coord_zap(c);
+		if (c->cluster != NULL && (items[4].revents & ZMQ_POLLIN))
+			bc_cluster_events_done(c); /* acks of the batch that landed */
 		if (items[0].revents & ZMQ_POLLIN)
 			bc_coord_drain_router(c);
 		if (c->cluster != NULL && (items[2].revents & ZMQ_POLLIN))

@@ -23,6 +23,8 @@
 #   - garbage put into etcd: logged as malformed, never applied;
 #   - an agent that follows one coordinator alone, which dies: the
 #     others ban meanwhile, it catches up when that one is back;
+#   - 1,550 events written at once (batches through each coordinator's
+#     putter thread): 310 attackers banned on every MX, each once;
 #   - a second coordinator with a name in use is refused.
 # Skips when /usr/bin/etcd is missing. Env: B, NSP.
 . "$(dirname "$0")/lib.sh"
@@ -282,6 +284,45 @@ check "decisions resume with the majority back" wait_for 20 all_in_set fleet4 19
 sleep 1
 S4=$(cseq)
 check "one decision for one attacker after the outage ($S3 -> $S4)" test "$S4" = $((S3 + 1))
+
+# ---- a larger burst at once: event batches through the putter thread ---------
+# 310 attackers x 5 failures (1,550 events) written to the three logs at
+# once: the reports (~130 events each) make batches over CL_EV_INLINE
+# (1 KiB), so the coordinators hand them to their putter thread and ack
+# the reports once they landed (cluster_events.c; 6 hand-overs in a run
+# traced aside). Every attacker banned on every MX, each once.
+S5=$(cseq)
+F0=$(cat "$WORK/c1.log" "$WORK/c2.log" "$WORK/c3.log" | grep -c 'events not written to etcd')
+awk -v w="$WORK" -v pid=$((LOGPID + 50000)) -v ts="$(date '+%b %e %H:%M:%S')" 'BEGIN {
+	for (k = 0; k < 310; k++) {
+		a = (k < 155 ? "192.0.2." : "198.51.100.") (100 + k % 155)
+		for (j = 1; j <= 5; j++) {
+			m = (k + j) % 3 + 1
+			printf "%s mx%d postfix/submission/smtpd[%d]: warning: unknown[%s]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", ts, m, pid++, a >> (w "/mx" m "-mail.log")
+		}
+	}
+}'
+big_banned() {
+	for _m in 1 2 3; do
+		_c=$(ns "mx$_m" nft -j list set inet bancluster fleet4 2>/dev/null | python3 -c '
+import json, sys
+want = {f"192.0.2.{i}" for i in range(100, 255)} | {f"198.51.100.{i}" for i in range(100, 255)}
+got = set()
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        v = e.get("elem", {}).get("val", e) if isinstance(e, dict) else e
+        if isinstance(v, str) and v in want:
+            got.add(v)
+print(len(got))' 2>/dev/null)
+		[ "${_c:-0}" -ge 310 ] || return 1
+	done
+}
+check "a burst of 1,550 events at once: all 310 attackers banned on every MX" wait_for 30 big_banned
+sleep 1
+S6=$(cseq)
+check "each banned exactly once: 310 decisions ($S5 -> $S6)" test "$S6" = $((S5 + 310))
+F1=$(cat "$WORK/c1.log" "$WORK/c2.log" "$WORK/c3.log" | grep -c 'events not written to etcd')
+check "no event batch failed during it ($F0 -> $F1 failures logged)" test "$F1" = "$F0"
 
 # ---- one name, one coordinator ----------------------------------------------
 sed -e 's|:7710|:7720|' -e 's|:7711|:7721|' -e 's|^database .*|database    = c1-dup.db|' "$WORK/c1.ini" >"$WORK/c1-dup.ini"
