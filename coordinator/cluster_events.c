@@ -18,12 +18,10 @@
  * agents resend and the events are counted then. A resend of a report
  * whose batch is still in flight gets no ack (the agent sends it again).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,27 +189,14 @@ static void *putter_main(void *arg)
 
 int cl_events_start(struct bc_cluster *k, char *err, size_t errlen)
 {
-	char e[BC_ETCD_ERR_MAX];
-
 	k->ef.acks = calloc(BC_COORD_ACKS, sizeof(*k->ef.acks));
 	if (k->ef.acks == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	k->eetcd = bc_etcd_new(&k->opts, e, sizeof(e));
-	if (k->eetcd == NULL) {
-		snprintf(err, errlen, "[cluster] etcd: %s", e);
+	if (cl_worker_start(k, &k->eetcd, &k->ev_fd, &k->putter_th, putter_main,
+			    "event putter", err, errlen) < 0)
 		return -1;
-	}
-	k->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (k->ev_fd < 0) {
-		snprintf(err, errlen, "cluster: eventfd: %s", strerror(errno));
-		return -1;
-	}
-	if (pthread_create(&k->putter_th, NULL, putter_main, k) != 0) {
-		snprintf(err, errlen, "cluster: cannot start the event putter thread");
-		return -1;
-	}
 	k->putter_up = true;
 	return 0;
 }
@@ -235,7 +220,9 @@ static void finish(struct bc_cluster *k)
 	bc_coord_send_acks(c, f->acks, f->nacks, f->rc == 0);
 	f->nacks = 0;
 	f->nreps = 0;
+	pthread_mutex_lock(&k->emu);
 	f->state = EV_IDLE;
+	pthread_mutex_unlock(&k->emu);
 }
 
 /* Wait for the flight (if any) and take its answer. */

@@ -128,6 +128,11 @@ struct cl_evflight {
 	char err[BC_ETCD_ERR_MAX];
 };
 
+/* A worker thread running fn(k) with its own etcd client *e and an
+ * eventfd *fd (nonblocking) it wakes the loop with: 0, or -1 with err. */
+int cl_worker_start(struct bc_cluster *k, struct bc_etcd **e, int *fd,
+		    pthread_t *th, void *(*fn)(void *), const char *what,
+		    char *err, size_t errlen);
 int cl_events_start(struct bc_cluster *k, char *err, size_t errlen);
 /* the last batch's acks out, the thread stopped */
 void cl_events_stop(struct bc_cluster *k);

@@ -716,24 +716,34 @@ static void *commit_main(void *arg)
 	return NULL;
 }
 
-int cl_commit_start(struct bc_cluster *k, char *err, size_t errlen)
+int cl_worker_start(struct bc_cluster *k, struct bc_etcd **e, int *fd,
+		    pthread_t *th, void *(*fn)(void *), const char *what,
+		    char *err, size_t errlen)
 {
-	char e[BC_ETCD_ERR_MAX];
+	char m[BC_ETCD_ERR_MAX];
 
-	k->cetcd = bc_etcd_new(&k->opts, e, sizeof(e));
-	if (k->cetcd == NULL) {
-		snprintf(err, errlen, "[cluster] etcd: %s", e);
+	*e = bc_etcd_new(&k->opts, m, sizeof(m));
+	if (*e == NULL) {
+		snprintf(err, errlen, "[cluster] etcd: %s", m);
 		return -1;
 	}
-	k->commit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (k->commit_fd < 0) {
+	*fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (*fd < 0) {
 		snprintf(err, errlen, "cluster: eventfd: %s", strerror(errno));
 		return -1;
 	}
-	if (pthread_create(&k->commit_th, NULL, commit_main, k) != 0) {
-		snprintf(err, errlen, "cluster: cannot start the committer thread");
+	if (pthread_create(th, NULL, fn, k) != 0) {
+		snprintf(err, errlen, "cluster: cannot start the %s thread", what);
 		return -1;
 	}
+	return 0;
+}
+
+int cl_commit_start(struct bc_cluster *k, char *err, size_t errlen)
+{
+	if (cl_worker_start(k, &k->cetcd, &k->commit_fd, &k->commit_th,
+			    commit_main, "committer", err, errlen) < 0)
+		return -1;
 	k->commit_up = true;
 	return 0;
 }

@@ -274,12 +274,6 @@ static void ack_report(struct bc_coord *c, const zmq_msg_t *id,
 	bc_coord_send(c, id, BANCLUSTER__MSG_TYPE__MSG_ACK, &ap);
 }
 
-/*
- * Commit the reports of this drain in one transaction, then send their
- * acks; if the commit fails none is acked and the agents resend them
- * (their events were counted once already: a resent report id is acked
- * without counting).
- */
 void bc_coord_send_acks(struct bc_coord *c, struct bc_coord_ack *v, size_t n,
 			bool ok)
 {
@@ -302,6 +296,12 @@ void bc_coord_send_acks(struct bc_coord *c, struct bc_coord_ack *v, size_t n,
 	c->reply_version = keep;
 }
 
+/*
+ * Commit the reports of this drain in one transaction, then send their
+ * acks; if the commit fails none is acked and the agents resend them
+ * (their events were counted once already: a resent report id is acked
+ * without counting).
+ */
 void bc_coord_commit_reports(struct bc_coord *c)
 {
 	bool ok;

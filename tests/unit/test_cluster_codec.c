@@ -26,22 +26,29 @@ static size_t put64(uint8_t *p, uint64_t v)
 	return 8;
 }
 
+/* A batch's start: magic, node (2 bytes), first agent "mx1" */
+static size_t start(uint8_t *b, const char *magic, const char *node)
+{
+	size_t o = 0;
+
+	memcpy(b, magic, 4);
+	o = 4;
+	b[o++] = 2;
+	memcpy(b + o, node, 2);
+	o += 2;
+	b[o++] = 3;
+	memcpy(b + o, "mx1", 3);
+	return o + 3;
+}
+
 /* node "c1"; report mx1 (recv 1000, row 7, id 42) with one IPv4 and one
  * IPv6 event; report mx2 (recv 2000, row 0, id 43) with none */
 static size_t batch(uint8_t *b)
 {
-	size_t o = 0;
+	size_t o = start(b, "BCE1", "c1");
 	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
 				       0, 0, 0, 0, 0, 0, 0, 0x05};
 
-	memcpy(b, "BCE1", 4);
-	o = 4;
-	b[o++] = 2;
-	memcpy(b + o, "c1", 2);
-	o += 2;
-	b[o++] = 3;
-	memcpy(b + o, "mx1", 3);
-	o += 3;
 	o += put64(b + o, 1000);
 	o += put64(b + o, 7);
 	o += put64(b + o, 42);
@@ -157,16 +164,8 @@ static void test_batch(void)
 static size_t batch2(uint8_t *b, int64_t recv, const struct bc_policy_event *ev,
 		     size_t n)
 {
-	size_t o = 0, at, bytes = 0, i;
+	size_t o = start(b, "BCE2", "c2"), at, bytes = 0, i;
 
-	memcpy(b, "BCE2", 4);
-	o = 4;
-	b[o++] = 2;
-	memcpy(b + o, "c2", 2);
-	o += 2;
-	b[o++] = 3;
-	memcpy(b + o, "mx1", 3);
-	o += 3;
 	o += put64(b + o, (uint64_t)recv);
 	o += put64(b + o, 5);
 	o += put64(b + o, 77);
