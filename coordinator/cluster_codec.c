@@ -297,7 +297,7 @@ int cl_ev_parse(const uint8_t *v, size_t len, char node[CL_NAME_MAX],
 				       (size_t)h[30] << 16 | (size_t)h[31] << 24;
 
 			off += 4;
-			if (bytes > len - off || (size_t)r.n > bytes / 6)
+			if (bytes > len - off || (size_t)r.n > bytes / CL_EV_REC_MIN)
 				return -1;
 			r.reclen = bytes;
 			if (fn == NULL) { /* the checking pass: every record */

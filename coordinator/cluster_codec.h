@@ -32,6 +32,7 @@
 #define CL_EV_MAGIC1 "BCE1"   /* read, no longer written */
 #define CL_EV_REC1 26         /* BCE1: family, kind, time_ms (8), addr (16) */
 #define CL_EV_REC_MAX 28      /* BCE2: flags, kind, time (<= 10), addr (16) */
+#define CL_EV_REC_MIN 7       /* BCE2: flags, kind, time (1), addr (4) */
 #define CL_EV_REPORT_HDR 28   /* after the agent: recv, row, id, n (BCE2:
 			       * then the records' bytes, 4) */
 

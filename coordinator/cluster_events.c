@@ -83,6 +83,13 @@ static int ev_lease(struct bc_cluster *k, struct bc_etcd *e, int64_t ttl,
 	return 0;
 }
 
+/* the events' lease: findtime + 2 min (read in the loop: a reload
+ * changes cfg) */
+static int64_t ev_ttl(const struct bc_coord *c)
+{
+	return c->cfg.findtime + 120;
+}
+
 static void nap_ms(int ms)
 {
 	struct timespec ts = {0, (long)ms * 1000000L};
@@ -322,7 +329,7 @@ static int hand_over(struct bc_cluster *k, bool whole, bool with_acks)
 	k->evlen = 0;
 	k->cur_agent = SIZE_MAX;
 	f->whole = whole;
-	f->ttl = c->cfg.findtime + 120; /* read here: a reload changes cfg */
+	f->ttl = ev_ttl(c);
 	f->nreps = 0;
 	f->nacks = 0;
 	if (whole) {
@@ -453,8 +460,8 @@ int bc_cluster_flush_events(struct bc_coord *c, bool acks_ok)
 		put_counted(k, -1, "out of memory");
 		rc = -1;
 	} else {
-		rc = put_batch(k, k->etcd, c->cfg.findtime + 120, k->ev, k->evlen,
-			       err, sizeof(err));
+		rc = put_batch(k, k->etcd, ev_ttl(c), k->ev, k->evlen, err,
+			       sizeof(err));
 		put_counted(k, rc, err);
 	}
 	if (rc < 0)
